@@ -1,0 +1,78 @@
+// One D aggregation (@name[keys] = func(args)): storage of its keyed values, the operations
+// clear/trunc/normalize/denormalize, and its output in dtrace's default layout or through
+// printa() with a format.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/printf_format.h"
+#include "lang/types.h"
+
+namespace vtrace::engine {
+
+enum class AggFunc : uint8_t { Count, Sum, Avg, Min, Max, Stddev, Quantize, Lquantize, Llquantize };
+
+// Name as written in D ("count", "lquantize", ...).
+const char* agg_func_name(AggFunc f);
+
+struct AggDef {
+  std::string name;  // without '@'; "" for the anonymous aggregation "@"
+  AggFunc func = AggFunc::Count;
+  std::vector<lang::Type> key_types;  // empty for a key-less aggregation (@x = count())
+  // lquantize(value, base, limit, step)
+  int64_t base = 0, limit = 0, step = 1;
+  // llquantize(value, factor, low, high, nsteps)
+  int64_t factor = 10, low = 0, high = 0, nsteps = 10;
+};
+
+// Sorting of output rows. DTrace's default: by value ascending, ties by key ascending.
+struct AggSortOptions {
+  bool sort_by_key = false;  // -x aggsortkey
+  bool reverse = false;      // -x aggsortrev
+};
+
+class Aggregation {
+ public:
+  explicit Aggregation(AggDef def);
+  ~Aggregation();
+  Aggregation(const Aggregation&) = delete;
+  Aggregation& operator=(const Aggregation&) = delete;
+
+  const AggDef& def() const;
+
+  // Applies the function to the entry of `key` (tuple encoding, see tuple.h), creating it.
+  // `value` is the function's argument (ignored by count); `incr` the weight of the
+  // quantize family's optional last argument (1 by default).
+  void update(std::string_view key, int64_t value, int64_t incr = 1);
+
+  size_t size() const;  // number of keys
+
+  // clear(@a): zero every value, keep the keys.
+  void clear();
+  // trunc(@a): remove every key. trunc(@a, n): keep the n rows with the largest values (n > 0)
+  // or the -n smallest (n < 0).
+  void trunc_all();
+  void trunc(int64_t n);
+  // normalize(@a, n): values printed divided by n; denormalize(@a) undoes it.
+  void normalize(int64_t n);
+  void denormalize();
+
+  // Appends the aggregation in dtrace's default layout (as printed at exit and by printa(@a)),
+  // including the leading blank line dtrace prints before each aggregation.
+  void print_default(std::string& out, const AggSortOptions& sort = {}) const;
+
+  // printa("format", @a): one formatted line per key; the "%@" conversion prints the value.
+  void printa(std::string& out, const PrintfFormat& fmt, const AggSortOptions& sort = {}) const;
+
+  // Memory in bytes held by the table (for the per-key memory benchmark).
+  size_t memory_bytes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vtrace::engine

@@ -1,0 +1,35 @@
+// D value types as vtrace models them: integers of C sizes and signedness, and strings.
+// Every integer value lives in a 64-bit register, sign- or zero-extended from its type.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace vtrace::lang {
+
+enum class Kind : uint8_t { Void, Int, String };
+
+struct Type {
+  Kind kind = Kind::Void;
+  uint8_t size = 8;       // bytes, for Int: 1, 2, 4 or 8
+  bool is_signed = true;  // for Int
+
+  static Type void_type() { return {Kind::Void, 0, false}; }
+  static Type str() { return {Kind::String, 0, false}; }
+  static Type int_of(uint8_t size, bool is_signed) { return {Kind::Int, size, is_signed}; }
+  static Type i64() { return int_of(8, true); }
+  static Type u64() { return int_of(8, false); }
+  static Type i32() { return int_of(4, true); }
+
+  bool is_int() const { return kind == Kind::Int; }
+  bool is_string() const { return kind == Kind::String; }
+  bool is_void() const { return kind == Kind::Void; }
+  bool operator==(const Type&) const = default;
+
+  // C spelling, e.g. "int", "unsigned long long", "string".
+  std::string name() const;
+};
+
+// Truncate and re-extend a 64-bit value to an integer type (what a cast or a store does).
+int64_t narrow(int64_t v, Type t);
+
+}  // namespace vtrace::lang
