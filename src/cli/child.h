@@ -1,0 +1,27 @@
+// The -c command: started before tracing is enabled and held at a gate, so its pid is known to
+// the script as $target and it runs only once BEGIN has fired (no firing is missed).
+#pragma once
+#include <sys/types.h>
+
+#include <string>
+
+namespace vtrace::cli {
+
+class GatedChild {
+ public:
+  // Forks a child that waits at the gate, then execs `command` split on whitespace (as dtrace -c
+  // does: no shell). Returns false with `error` set when it cannot start.
+  bool start(const std::string& command, std::string& error);
+  // Lets the child exec. Returns false with `error` when the exec failed.
+  bool release(std::string& error);
+  // Kills a child that was never released.
+  void abandon();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int gate_fd_ = -1;  // write end: one byte opens the gate
+  int exec_fd_ = -1;  // read end: the child's errno if exec fails, EOF if it succeeds
+};
+
+}  // namespace vtrace::cli

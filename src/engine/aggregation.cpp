@@ -1,0 +1,378 @@
+// Aggregation updates, clear/trunc/normalize and the output order, with the arithmetic of DTrace's
+// kernel aggregating functions (dtrace.c) and libdtrace's sort (dt_aggregate.c).
+#include "engine/aggregation.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "engine/aggregation_table.h"
+
+namespace vtrace::engine {
+
+namespace {
+
+__extension__ using u128 = unsigned __int128;
+
+// Wrapping add: D integer arithmetic wraps, and UBSan must not see signed overflow.
+inline void add(int64_t& a, int64_t b) {
+  a = static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+
+inline uint64_t abs_u(int64_t v) {
+  return v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+}
+
+bool mul_ok(int64_t a, int64_t b, int64_t& out) { return !__builtin_mul_overflow(a, b, &out); }
+
+// dtrace.c dtrace_aggregate_quantize(): negative values go to the bucket labelled with the
+// largest power of two (negated) not above their magnitude.
+inline int quantize_bucket(int64_t v) {
+  if (v == 0) return kQuantizeZero;
+  if (v > 0) return std::min(kQuantizeZero + 64 - __builtin_clzll(static_cast<uint64_t>(v)),
+                             kQuantizeBuckets - 1);
+  const int k = 63 - __builtin_clzll(abs_u(v));  // floor(log2(-v))
+  return k >= 62 ? 0 : kQuantizeZero - 1 - k;
+}
+
+// Sanitizes llquantize() parameters (the compiler should already have rejected bad ones) so that
+// the bucket walk always terminates, and returns the number of buckets.
+uint32_t llquantize_setup(AggDef& d) {
+  d.factor = std::clamp<int64_t>(d.factor, 2, 65535);
+  d.nsteps = std::clamp<int64_t>(d.nsteps, d.factor, 65535);
+  d.nsteps -= d.nsteps % d.factor;
+  d.low = std::clamp<int64_t>(d.low, 0, 62);
+  d.high = std::clamp<int64_t>(d.high, d.low, 62);
+  for (;;) {  // factor^(high+1) must fit in 64 bits
+    int64_t p = 1;
+    bool ok = true;
+    for (int64_t o = 0; o <= d.high && ok; o++) ok = mul_ok(p, d.factor, p);
+    if (ok || d.high == 0) break;
+    d.high--;
+    d.low = std::min(d.low, d.high);
+  }
+  int64_t value = 1;
+  for (int64_t o = 0; o < d.low; o++) value *= d.factor;
+  int64_t next = value * d.factor;
+  int64_t step = next > d.nsteps ? next / d.nsteps : 1;
+  uint32_t bin = 1;
+  for (int64_t order = d.low; order <= d.high;) {
+    bin++;
+    if ((value += step) != next) continue;
+    if (!mul_ok(value, d.factor, next)) next = std::numeric_limits<int64_t>::max();
+    step = next > d.nsteps ? next / d.nsteps : 1;
+    order++;
+  }
+  return bin + 1;
+}
+
+// dtrace.c dtrace_aggregate_llquantize_bucket(), with the overflow guard made explicit.
+uint32_t llquantize_bucket(const AggDef& d, uint32_t nbins, int64_t value) {
+  int64_t cur = 1, last;
+  int64_t base = 1;
+  for (int64_t o = 0; o < d.low; o++) cur *= d.factor;
+  if (value < (last = cur)) return 0;
+  cur *= d.factor;
+  for (int64_t order = d.low; order <= d.high; order++) {
+    const int64_t nbuckets = cur > d.nsteps ? d.nsteps : cur;
+    int64_t next;
+    if (!mul_ok(cur, d.factor, next)) next = std::numeric_limits<int64_t>::max();
+    if (value < cur) {
+      base += (value - last) / (cur / nbuckets);
+      break;
+    }
+    base += nbuckets - nbuckets / d.factor;
+    last = cur;
+    cur = next;
+  }
+  return static_cast<uint32_t>(std::min<int64_t>(base, nbins - 1));
+}
+
+// Compares two encoded tuples as dt_aggregate_keycmp() does: integers as unsigned values of their
+// size, strings byte-wise (a prefix sorts first).
+int key_cmp(std::string_view a, std::string_view b, const std::vector<lang::Type>& types) {
+  size_t pa = 0, pb = 0;
+  for (const auto& t : types) {
+    if (t.is_string()) {
+      const size_t ea = std::min(a.find('\0', pa), a.size());
+      const size_t eb = std::min(b.find('\0', pb), b.size());
+      const int c = a.substr(pa, ea - pa).compare(b.substr(pb, eb - pb));
+      if (c != 0) return c < 0 ? -1 : 1;
+      pa = ea + 1;
+      pb = eb + 1;
+      continue;
+    }
+    uint64_t x = 0, y = 0;
+    if (pa + 8 <= a.size()) std::memcpy(&x, a.data() + pa, 8);
+    if (pb + 8 <= b.size()) std::memcpy(&y, b.data() + pb, 8);
+    if (t.size < 8) {
+      const uint64_t m = (uint64_t{1} << (t.size * 8)) - 1;
+      x &= m;
+      y &= m;
+    }
+    if (x != y) return x < y ? -1 : 1;
+    pa += 8;
+    pb += 8;
+  }
+  return 0;
+}
+
+// The value a row sorts by (dt_aggregate_valcmp): a primary magnitude and, for the quantize
+// family, the weight at zero as tie-breaker. long double holds every int64 exactly on x86-64.
+struct SortVal {
+  long double v = 0;
+  int64_t zero = 0;
+};
+
+SortVal sort_value(const AggState& im, const int64_t* d) {
+  const AggDef& def = im.def;
+  SortVal s;
+  switch (def.func) {
+    case AggFunc::Count:
+    case AggFunc::Sum:
+    case AggFunc::Min:
+    case AggFunc::Max: s.v = static_cast<long double>(d[0]); break;
+    case AggFunc::Avg:
+      s.v = d[0] == 0 || (d[0] == -1 && d[1] == std::numeric_limits<int64_t>::min())
+                ? 0
+                : static_cast<long double>(d[1] / d[0]);
+      break;
+    case AggFunc::Stddev: s.v = static_cast<long double>(agg_stddev(d, 1)); break;
+    case AggFunc::Quantize:
+      for (int i = 0; i < kQuantizeBuckets; i++)
+        s.v += static_cast<long double>(quantize_bucket_value(i)) * static_cast<long double>(d[i]);
+      s.zero = d[kQuantizeZero];
+      break;
+    case AggFunc::Lquantize: {
+      int64_t base = def.base;
+      s.v = static_cast<long double>(d[0]) * static_cast<long double>(base - 1);
+      if (base - 1 == 0) s.zero = d[0];
+      for (int64_t i = 0; i < im.levels; base += def.step, i++) {
+        s.v += static_cast<long double>(d[i + 1]) * static_cast<long double>(base);
+        if (base == 0) s.zero = d[i + 1];
+      }
+      s.v += static_cast<long double>(d[im.levels + 1]) * static_cast<long double>(base + 1);
+      if (base + 1 == 0 && def.base - 1 != 0) s.zero = d[im.levels + 1];
+      break;
+    }
+    case AggFunc::Llquantize: {
+      int64_t value = 1;
+      for (int64_t o = 0; o < def.low; o++) value *= def.factor;
+      uint32_t bin = 0;
+      s.v = static_cast<long double>(d[bin++]) * static_cast<long double>(value - 1);
+      int64_t next = value * def.factor;
+      int64_t step = next > def.nsteps ? next / def.nsteps : 1;
+      for (int64_t order = def.low; order <= def.high;) {
+        s.v += static_cast<long double>(d[bin++]) * static_cast<long double>(value);
+        if ((value += step) != next) continue;
+        if (!mul_ok(value, def.factor, next)) next = std::numeric_limits<int64_t>::max();
+        step = next > def.nsteps ? next / def.nsteps : 1;
+        order++;
+      }
+      s.v += static_cast<long double>(d[bin]) * static_cast<long double>(value);
+      s.zero = d[0];
+      break;
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+const char* agg_func_name(AggFunc f) {
+  switch (f) {
+    case AggFunc::Count: return "count";
+    case AggFunc::Sum: return "sum";
+    case AggFunc::Avg: return "avg";
+    case AggFunc::Min: return "min";
+    case AggFunc::Max: return "max";
+    case AggFunc::Stddev: return "stddev";
+    case AggFunc::Quantize: return "quantize";
+    case AggFunc::Lquantize: return "lquantize";
+    case AggFunc::Llquantize: return "llquantize";
+  }
+  return "?";
+}
+
+int64_t quantize_bucket_value(int b) {
+  if (b < kQuantizeZero) return -(int64_t{1} << (kQuantizeZero - 1 - b));
+  if (b == kQuantizeZero) return 0;
+  return int64_t{1} << (b - kQuantizeZero - 1);
+}
+
+uint64_t agg_stddev(const int64_t* d, uint64_t normal) {
+  const uint64_t count = static_cast<uint64_t>(d[0]);
+  if (count == 0 || normal == 0) return 0;
+  const u128 sumsq = (static_cast<u128>(static_cast<uint64_t>(d[3])) << 64) |
+                     static_cast<uint64_t>(d[2]);
+  const u128 avg_sq = sumsq / normal / normal / count;
+  // normal is in [1, INT64_MAX] and count > 0, so the signed divisions cannot trap.
+  const int64_t avg =
+      d[0] > 0 ? d[1] / static_cast<int64_t>(normal) / d[0] : 0;
+  const uint64_t a = abs_u(avg);
+  u128 x = avg_sq - static_cast<u128>(a) * a;  // wraps as dt_subtract_128 does
+  // Integer square root, bit by bit (floor).
+  u128 res = 0, bit = static_cast<u128>(1) << 126;
+  while (bit > x) bit >>= 2;
+  while (bit != 0) {
+    if (x >= res + bit) {
+      x -= res + bit;
+      res = (res >> 1) + bit;
+    } else {
+      res >>= 1;
+    }
+    bit >>= 2;
+  }
+  return static_cast<uint64_t>(res);
+}
+
+namespace {
+
+uint32_t values_per_key(AggFunc f, uint32_t nbins) {
+  switch (f) {
+    case AggFunc::Avg: return 2;
+    case AggFunc::Stddev: return 4;  // count, sum, 128-bit sum of squares
+    case AggFunc::Quantize:
+    case AggFunc::Lquantize:
+    case AggFunc::Llquantize: return nbins;
+    default: return 1;
+  }
+}
+
+int64_t initial_value(AggFunc f) {
+  if (f == AggFunc::Min) return std::numeric_limits<int64_t>::max();
+  if (f == AggFunc::Max) return std::numeric_limits<int64_t>::min();
+  return 0;
+}
+
+}  // namespace
+
+AggState::Layout AggState::layout(AggDef d) {
+  Layout l;
+  switch (d.func) {
+    case AggFunc::Quantize: l.nbins = kQuantizeBuckets; break;
+    case AggFunc::Lquantize:
+      if (d.step <= 0) d.step = 1;
+      l.levels = d.limit > d.base ? (d.limit - d.base) / d.step : 0;
+      l.levels = std::clamp<int64_t>(l.levels, 1, 65535);
+      l.nbins = static_cast<uint32_t>(l.levels + 2);
+      break;
+    case AggFunc::Llquantize: l.nbins = llquantize_setup(d); break;
+    default: break;
+  }
+  l.def = std::move(d);
+  return l;
+}
+
+AggState::AggState(Layout l)
+    : def(std::move(l.def)),
+      nbins(l.nbins),
+      levels(l.levels),
+      table(values_per_key(def.func, nbins), initial_value(def.func)) {}
+
+std::vector<uint32_t> AggState::sorted(const AggSortOptions& sort) const {
+  std::vector<uint32_t> idx(table.size());
+  for (uint32_t i = 0; i < idx.size(); i++) idx[i] = i;
+  if (sort.sort_by_key) {
+    std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) {
+      const int c = key_cmp(table.key(a), table.key(b), def.key_types);
+      return sort.reverse ? c > 0 : c < 0;
+    });
+    return idx;
+  }
+  return by_value(sort.reverse);
+}
+
+std::vector<uint32_t> AggState::by_value(bool reverse) const {
+  std::vector<SortVal> vals(table.size());
+  for (size_t i = 0; i < vals.size(); i++) vals[i] = sort_value(*this, table.values(i));
+  std::vector<uint32_t> idx(table.size());
+  for (uint32_t i = 0; i < idx.size(); i++) idx[i] = i;
+  std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) {
+    int c = 0;
+    const SortVal &x = vals[a], &y = vals[b];
+    if (x.v != y.v)
+      c = x.v < y.v ? -1 : 1;
+    else if (x.zero != y.zero)
+      c = x.zero < y.zero ? -1 : 1;
+    else
+      c = key_cmp(table.key(a), table.key(b), def.key_types);
+    return reverse ? c > 0 : c < 0;
+  });
+  return idx;
+}
+
+Aggregation::Aggregation(AggDef def) : impl_(std::make_unique<Impl>(std::move(def))) {}
+Aggregation::~Aggregation() = default;
+
+const AggDef& Aggregation::def() const { return impl_->def; }
+size_t Aggregation::size() const { return impl_->table.size(); }
+
+void Aggregation::update(std::string_view key, int64_t value, int64_t incr) {
+  Impl& im = *impl_;
+  int64_t* v = im.table.find_or_insert(key);
+  switch (im.def.func) {
+    case AggFunc::Count: add(v[0], 1); break;
+    case AggFunc::Sum: add(v[0], value); break;
+    case AggFunc::Avg:
+      add(v[0], 1);
+      add(v[1], value);
+      break;
+    case AggFunc::Min: v[0] = std::min(v[0], value); break;
+    case AggFunc::Max: v[0] = std::max(v[0], value); break;
+    case AggFunc::Stddev: {
+      add(v[0], 1);
+      add(v[1], value);
+      const uint64_t a = abs_u(value);
+      u128 s = (static_cast<u128>(static_cast<uint64_t>(v[3])) << 64) | static_cast<uint64_t>(v[2]);
+      s += static_cast<u128>(a) * a;
+      v[2] = static_cast<int64_t>(static_cast<uint64_t>(s));
+      v[3] = static_cast<int64_t>(static_cast<uint64_t>(s >> 64));
+      break;
+    }
+    case AggFunc::Quantize: add(v[quantize_bucket(value)], incr); break;
+    case AggFunc::Lquantize: {
+      const AggDef& d = im.def;
+      int64_t b;
+      if (value < d.base) {
+        b = 0;
+      } else {
+        // value - base cannot overflow as unsigned once value >= base
+        const uint64_t level = (static_cast<uint64_t>(value) - static_cast<uint64_t>(d.base)) /
+                               static_cast<uint64_t>(d.step);
+        b = level < static_cast<uint64_t>(im.levels) ? static_cast<int64_t>(level) + 1
+                                                     : im.levels + 1;
+      }
+      add(v[b], incr);
+      break;
+    }
+    case AggFunc::Llquantize: add(v[llquantize_bucket(im.def, im.nbins, value)], incr); break;
+  }
+}
+
+// clear() zeroes the data as libdtrace does (bzero), min()/max() included.
+void Aggregation::clear() { impl_->table.fill_values(0); }
+
+void Aggregation::trunc_all() { impl_->table.clear(); }
+
+void Aggregation::trunc(int64_t n) {
+  Impl& im = *impl_;
+  if (n == 0) {
+    im.table.clear();
+    return;
+  }
+  const uint64_t keep = abs_u(n);
+  if (keep >= im.table.size()) return;
+  // Keep the first |n| rows of the value walk: descending for n > 0, ascending for n < 0.
+  std::vector<uint32_t> order = im.by_value(n > 0);
+  order.resize(keep);
+  im.table.keep(order);
+}
+
+void Aggregation::normalize(int64_t n) { impl_->normal = n > 0 ? n : 1; }
+void Aggregation::denormalize() { impl_->normal = 1; }
+
+size_t Aggregation::memory_bytes() const {
+  return sizeof(Aggregation) + sizeof(Impl) + impl_->table.memory_bytes() - sizeof(AggTable);
+}
+
+}  // namespace vtrace::engine

@@ -1,0 +1,54 @@
+// The probe catalog: every probe of every target, with its id, and matching of probe
+// descriptions against it. Providers that make probes on demand (profile:::tick-N) are asked
+// first, so a description can name a probe that did not exist before.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "vm/module.h"
+
+namespace vtrace::engine {
+
+struct ProbeInfo {
+  uint32_t id = 0;
+  std::string target;  // "host", a VM name, or a process ("pid4242")
+  std::string provider, module, function, name;
+
+  std::string full_name() const { return provider + ":" + module + ":" + function + ":" + name; }
+};
+
+// Ids of the dtrace provider's probes, as in DTrace.
+inline constexpr uint32_t kProbeBegin = 1;
+inline constexpr uint32_t kProbeEnd = 2;
+inline constexpr uint32_t kProbeError = 3;
+
+class Catalog {
+ public:
+  Catalog();  // registers dtrace:::BEGIN, END, ERROR
+
+  uint32_t add(std::string target, std::string provider, std::string module,
+               std::string function, std::string name);
+  const ProbeInfo& probe(uint32_t id) const { return probes_[id - 1]; }
+  bool valid(uint32_t id) const { return id >= 1 && id <= probes_.size(); }
+  const std::vector<ProbeInfo>& probes() const { return probes_; }
+  // First id after which a probe was added (lets a provider know what it made).
+  uint32_t next_id() const { return static_cast<uint32_t>(probes_.size() + 1); }
+
+  // A provider hook called before matching, to create probes the description names.
+  using OnDemand = std::function<void(const vm::ProbeSpec&, Catalog&)>;
+  void add_on_demand(OnDemand hook) { on_demand_.push_back(std::move(hook)); }
+
+  // Probes matching a description (empty fields match anything), in id order.
+  std::vector<uint32_t> match(const vm::ProbeSpec& spec);
+
+  // Whether a probe matches a description (no on-demand creation).
+  static bool matches(const vm::ProbeSpec& spec, const ProbeInfo& p);
+
+ private:
+  std::vector<ProbeInfo> probes_;
+  std::vector<OnDemand> on_demand_;
+};
+
+}  // namespace vtrace::engine

@@ -1,0 +1,380 @@
+#include "engine/engine.h"
+
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "clock/host_clock.h"
+
+namespace vtrace::engine {
+
+namespace {
+
+AggDef to_agg_def(const vm::AggInfo& a) {
+  AggDef d;
+  d.name = a.name;
+  d.func = static_cast<AggFunc>(a.func);
+  d.key_types = a.key_types;
+  d.base = a.base, d.limit = a.limit, d.step = a.step;
+  d.factor = a.factor, d.low = a.low, d.high = a.high, d.nsteps = a.nsteps;
+  return d;
+}
+
+inline const char* as_str(int64_t v) { return reinterpret_cast<const char*>(v); }
+
+}  // namespace
+
+Engine::Engine(vm::Module module, const lang::Source& src, Options options, Catalog& catalog)
+    : mod_(std::move(module)),
+      src_(src),
+      opts_(options),
+      catalog_(catalog),
+      dynvars_(options.dynvarsize),
+      scratch_(std::max<size_t>(64 * 1024, size_t{16} * options.strsize)) {
+  globals_.resize(mod_.globals.size());
+  locals_.resize(mod_.locals.size());
+  specs_.configure(opts_.nspec, opts_.specsize);
+  for (const auto& a : mod_.aggs) aggs_.push_back(std::make_unique<Aggregation>(to_agg_def(a)));
+  agg_printed_.assign(aggs_.size(), false);
+  ctx_.module = &mod_;
+  ctx_.strsize = opts_.strsize;
+  ctx_.host = this;
+  ctx_.globals = &globals_;
+  ctx_.locals = &locals_;
+  ctx_.scratch = &scratch_;
+}
+
+Engine::~Engine() = default;
+
+std::vector<size_t> Engine::enable() {
+  formats_.resize(mod_.actions.size());
+  for (size_t i = 0; i < mod_.actions.size(); ++i) {
+    const vm::Action& a = mod_.actions[i];
+    std::string err;
+    if (a.kind == vm::ActionKind::System && !opts_.destructive)
+      throw lang::CompileError(src_, a.loc,
+                               "system( ) is a destructive action: allow destructive actions with -w");
+    if (!a.has_format) continue;
+    if (!formats_[i].parse(a.format, err)) throw lang::CompileError(src_, a.loc, err);
+    bool ok = a.kind == vm::ActionKind::Printa
+                  ? formats_[i].check_printa(mod_.aggs[a.agg].key_types, err)
+                  : formats_[i].check_args(a.arg_types, err);
+    if (!ok) throw lang::CompileError(src_, a.loc, err);
+  }
+
+  std::vector<size_t> per_clause;
+  uint32_t epid = 0;
+  for (uint32_t ci = 0; ci < mod_.clauses.size(); ++ci) {
+    const vm::ClauseCode& c = mod_.clauses[ci];
+    std::vector<bool> seen(catalog_.probes().size() + 1, false);
+    size_t count = 0;
+    for (const auto& spec : c.probes) {
+      std::vector<uint32_t> ids = catalog_.match(spec);
+      if (ids.empty() && !opts_.zdefs)
+        throw lang::CompileError(src_, spec.loc, "probe description " + spec.text +
+                                                     " does not match any probes");
+      seen.resize(catalog_.probes().size() + 1, false);
+      for (uint32_t id : ids) {
+        if (seen[id]) continue;  // a probe named twice by one clause runs it once
+        seen[id] = true;
+        if (by_probe_.size() <= id) by_probe_.resize(id + 1);
+        by_probe_[id].push_back({++epid, ci, id});
+        ++count;
+      }
+    }
+    per_clause.push_back(count);
+  }
+  names_.resize(catalog_.probes().size() + 1);
+  for (const auto& p : catalog_.probes())
+    names_[p.id] = {p.target.c_str(), p.provider.c_str(), p.module.c_str(), p.function.c_str(),
+                    p.name.c_str()};
+  return per_clause;
+}
+
+std::vector<uint32_t> Engine::enabled_probes() const {
+  std::vector<uint32_t> ids;
+  for (uint32_t id = 0; id < by_probe_.size(); ++id)
+    if (!by_probe_[id].empty()) ids.push_back(id);
+  return ids;
+}
+
+Record Engine::host_record(uint32_t probe) {
+  Record r;
+  r.probe = probe;
+  r.pid = getpid();
+  r.tid = static_cast<int32_t>(syscall(SYS_gettid));
+  int cpu = sched_getcpu();
+  r.cpu = cpu < 0 ? 0 : cpu;
+  r.timestamp = r.raw_timestamp = clock::host_now_ns();
+  std::strncpy(r.execname, "vtrace", sizeof(r.execname) - 1);
+  return r;
+}
+
+void Engine::begin() { fire(kProbeBegin, host_record(kProbeBegin)); }
+
+void Engine::process(const Record& rec) {
+  if (exited_) return;
+  fire(rec.probe, rec);
+}
+
+void Engine::fire(uint32_t probe, const Record& rec) {
+  if (probe >= by_probe_.size() || by_probe_[probe].empty()) return;
+  if (!mod_.locals.empty()) locals_.clear();  // this-> lives for one probe firing
+  ctx_.record = &rec;
+  ctx_.names = names_[probe];
+  for (const Ecb& ecb : by_probe_[probe]) {
+    ctx_.record = &rec;  // an ERROR firing in between replaced them
+    ctx_.names = names_[probe];
+    run_ecb(ecb, rec);
+  }
+}
+
+void Engine::run_ecb(const Ecb& ecb, const Record& rec) {
+  const vm::ClauseCode& clause = mod_.clauses[ecb.clause];
+  cur_ecb_ = &ecb;
+  ctx_.epid = ecb.epid;
+  scratch_.reset();
+  clause_out_.clear();
+  committed_.clear();
+  line_emitted_ = false;
+  spec_id_ = 0;
+  vm::ExecResult res = vm::execute(clause, ctx_);
+  cur_ecb_ = nullptr;
+  if (res.fault != vm::Fault::None) {
+    report_fault(ecb, rec, res);
+    return;
+  }
+  if (res.predicate_false) return;
+  if (!opts_.quiet && clause.prints_probe_line && !line_emitted_ && spec_id_ == 0) begin_data();
+  if (line_emitted_) clause_out_ += '\n';
+  if (spec_id_ > 0) {
+    if (!clause_out_.empty() && !specs_.append(spec_id_, clause_out_)) {
+      vm::ExecResult full;
+      full.fault = vm::Fault::SpecExhausted;
+      full.pc = static_cast<uint32_t>(clause.code.size() - 1);
+      report_fault(ecb, rec, full);
+    }
+  } else if (spec_id_ < 0) {
+    if (!clause_out_.empty()) specs_.count_drop();
+  } else {
+    write(clause_out_);
+  }
+  if (!committed_.empty()) write(committed_);
+}
+
+void Engine::write(const std::string& text) {
+  if (!text.empty()) std::fwrite(text.data(), 1, text.size(), out_);
+}
+
+void Engine::begin_data() {
+  if (opts_.quiet || line_emitted_ || !mod_.clauses[cur_ecb_->clause].prints_probe_line) return;
+  line_emitted_ = true;
+  if (!header_printed_) {
+    header_printed_ = true;
+    char hdr[64];
+    std::snprintf(hdr, sizeof hdr, "%3s %6s %32s\n", "CPU", "ID", "FUNCTION:NAME");
+    write(hdr);
+  }
+  const ProbeInfo& p = catalog_.probe(cur_ecb_->probe);
+  std::string fn = p.function + ":" + p.name;
+  char line[128];
+  std::snprintf(line, sizeof line, "%3d %6u %32s ", ctx_.record->cpu, p.id, fn.c_str());
+  clause_out_ += line;
+}
+
+void Engine::report_fault(const Ecb& ecb, const Record& rec, const vm::ExecResult& res) {
+  ++errors_;
+  const vm::ClauseCode& clause = mod_.clauses[ecb.clause];
+  const ProbeInfo& p = catalog_.probe(ecb.probe);
+  const char* where = res.pc < clause.predicate_end ? "predicate" : "action";
+  std::fprintf(err_,
+               "vtrace: error on enabled probe ID %u (ID %u: %s): %s in %s of clause #%u "
+               "(%s:%u) at DIF offset %u\n",
+               ecb.epid, p.id, p.full_name().c_str(), vm::fault_name(res.fault), where,
+               ecb.clause + 1, src_.name.c_str(), clause.loc.line, res.pc);
+  if (spec_id_ > 0 && res.fault == vm::Fault::SpecExhausted) specs_.discard(spec_id_);
+  if (in_error_) return;  // a fault in an ERROR clause does not fire ERROR again
+  Record er = host_record(kProbeError);
+  er.timestamp = rec.timestamp;
+  er.args[1] = ecb.epid;
+  er.args[2] = ecb.clause + 1;
+  er.args[3] = res.pc;
+  er.args[4] = static_cast<int64_t>(res.fault);
+  in_error_ = true;
+  // Save the interrupted firing's state: ERROR runs clauses of its own.
+  const Record* saved_rec = ctx_.record;
+  vm::ProbeNames saved_names = ctx_.names;
+  fire(kProbeError, er);
+  ctx_.record = saved_rec;
+  ctx_.names = saved_names;
+  in_error_ = false;
+}
+
+void Engine::finish() {
+  if (!end_fired_) {
+    end_fired_ = true;
+    bool was_exited = exited_;
+    exited_ = false;
+    fire(kProbeEnd, host_record(kProbeEnd));
+    exited_ = was_exited || exited_;
+  }
+  std::string text;
+  AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev};
+  for (size_t i = 0; i < aggs_.size(); ++i)
+    if (!agg_printed_[i] && aggs_[i]->size() > 0) aggs_[i]->print_default(text, sort);
+  write(text);
+  std::fflush(out_);
+  if (dynvars_.drops() > 0)
+    std::fprintf(err_, "vtrace: %llu dynamic variable drop%s\n",
+                 static_cast<unsigned long long>(dynvars_.drops()), dynvars_.drops() == 1 ? "" : "s");
+  if (specs_.drops() > 0)
+    std::fprintf(err_, "vtrace: %llu speculative drop%s\n",
+                 static_cast<unsigned long long>(specs_.drops()), specs_.drops() == 1 ? "" : "s");
+  if (specs_.unavailable() > 0)
+    std::fprintf(err_, "vtrace: %llu failed speculation%s (no speculative buffer available)\n",
+                 static_cast<unsigned long long>(specs_.unavailable()),
+                 specs_.unavailable() == 1 ? "" : "s");
+}
+
+// --- vm::Host -------------------------------------------------------------------------------
+
+int64_t Engine::builtin(vm::Builtin b) {
+  switch (b) {
+    case vm::Builtin::Walltimestamp: return static_cast<int64_t>(clock::wall_now_ns());
+    case vm::Builtin::Vtimestamp: return static_cast<int64_t>(clock::read_ns(CLOCK_THREAD_CPUTIME_ID));
+    case vm::Builtin::Ppid: return ctx_.record->target == 0 && ctx_.record->pid == getpid() ? getppid() : 0;
+    case vm::Builtin::Uid: return getuid();
+    case vm::Builtin::Gid: return getgid();
+    default: return 0;
+  }
+}
+
+const std::string& Engine::dyn_key(uint32_t var, std::string_view tuple) {
+  key_buf_.clear();
+  key_buf_.append(reinterpret_cast<const char*>(&var), sizeof var);
+  if (mod_.dynvars[var].scope == vm::VarScope::Thread) {
+    // self-> variables are per (target, thread): two guests never share one.
+    key_buf_.append(reinterpret_cast<const char*>(&ctx_.record->target), sizeof(uint32_t));
+    key_buf_.append(reinterpret_cast<const char*>(&ctx_.record->tid), sizeof(int32_t));
+  }
+  key_buf_.append(tuple);
+  return key_buf_;
+}
+
+int64_t Engine::load_dyn(uint32_t var, std::string_view tuple) {
+  const DynValue* v = dynvars_.find(dyn_key(var, tuple));
+  if (mod_.dynvars[var].type.is_string())
+    return reinterpret_cast<int64_t>(v == nullptr ? "" : v->s.c_str());
+  return v == nullptr ? 0 : v->i;
+}
+
+void Engine::store_dyn(uint32_t var, std::string_view tuple, int64_t value) {
+  const std::string& key = dyn_key(var, tuple);
+  if (mod_.dynvars[var].type.is_string()) {
+    const char* s = as_str(value);
+    dynvars_.store_str(key, std::string_view(s, strnlen(s, opts_.strsize - 1)));
+  } else {
+    dynvars_.store_int(key, value);
+  }
+}
+
+void Engine::aggregate(uint32_t agg, std::string_view tuple, int64_t value, int64_t incr) {
+  aggs_[agg]->update(tuple, value, incr);
+}
+
+int64_t Engine::speculation() { return specs_.allocate(); }
+
+void Engine::collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out) const {
+  const vm::Action& a = mod_.actions[action];
+  out.resize(a.arg_types.size());
+  for (size_t i = 0; i < a.arg_types.size(); ++i) {
+    FormatArg& f = out[i];
+    f.type = a.arg_types[i];
+    if (f.type.is_string()) {
+      const char* s = as_str(args[i]);
+      f.s = std::string_view(s, strnlen(s, opts_.strsize - 1));
+      f.i = 0;
+    } else {
+      f.i = lang::narrow(args[i], f.type);
+    }
+  }
+}
+
+vm::Fault Engine::action(uint32_t index, const int64_t* args) {
+  const vm::Action& a = mod_.actions[index];
+  switch (a.kind) {
+    case vm::ActionKind::Trace:
+      collect_args(index, args, fmt_args_);
+      begin_data();
+      format_trace(clause_out_, fmt_args_[0], opts_.quiet);
+      break;
+    case vm::ActionKind::Printf:
+      collect_args(index, args, fmt_args_);
+      begin_data();
+      formats_[index].format(clause_out_, fmt_args_);
+      break;
+    case vm::ActionKind::Printa:
+      begin_data();
+      if (a.has_format) {
+        aggs_[a.agg]->printa(clause_out_, formats_[index], {opts_.aggsortkey, opts_.aggsortrev});
+      } else {
+        aggs_[a.agg]->print_default(clause_out_, {opts_.aggsortkey, opts_.aggsortrev});
+      }
+      agg_printed_[a.agg] = true;
+      break;
+    case vm::ActionKind::System: {
+      collect_args(index, args, fmt_args_);
+      std::string cmd;
+      formats_[index].format(cmd, fmt_args_);
+      // Output so far goes first, so the command's output lands in order.
+      write(clause_out_);
+      clause_out_.clear();
+      std::fflush(out_);
+      int rc = std::system(cmd.c_str());
+      (void)rc;
+      break;
+    }
+    case vm::ActionKind::Exit:
+      begin_data();
+      exited_ = true;
+      exit_status_ = static_cast<int>(args[0]);
+      break;
+    case vm::ActionKind::Speculate:
+      if (spec_id_ != 0 || !clause_out_.empty()) return vm::Fault::IllegalOp;
+      if (args[0] == 0) {
+        spec_id_ = -1;  // speculation() found no buffer: this clause's data is dropped
+      } else {
+        if (!specs_.active(args[0])) return vm::Fault::BadSpeculation;
+        spec_id_ = args[0];
+      }
+      break;
+    case vm::ActionKind::Commit:
+    case vm::ActionKind::Discard:
+      if (args[0] == 0) break;  // the ID of a failed speculation(): nothing to do
+      if (!specs_.active(args[0])) return vm::Fault::BadSpeculation;
+      if (a.kind == vm::ActionKind::Commit) {
+        committed_ += specs_.commit(args[0]);
+      } else {
+        specs_.discard(args[0]);
+      }
+      break;
+    case vm::ActionKind::Clear: aggs_[a.agg]->clear(); break;
+    case vm::ActionKind::Trunc:
+      if (a.arg_types.empty()) {
+        aggs_[a.agg]->trunc_all();
+      } else {
+        aggs_[a.agg]->trunc(args[0]);
+      }
+      break;
+    case vm::ActionKind::Normalize:
+      if (args[0] <= 0) return vm::Fault::BadArgument;
+      aggs_[a.agg]->normalize(args[0]);
+      break;
+    case vm::ActionKind::Denormalize: aggs_[a.agg]->denormalize(); break;
+  }
+  return vm::Fault::None;
+}
+
+}  // namespace vtrace::engine

@@ -1,0 +1,116 @@
+// The engine: runs a compiled D program against the stream of records from every target.
+// It holds all D state (variables, aggregations, speculations), runs the enabled clauses of
+// each record's probe in program order, and writes the consumer output.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/aggregation.h"
+#include "engine/catalog.h"
+#include "engine/dynvars.h"
+#include "engine/options.h"
+#include "engine/printf_format.h"
+#include "engine/speculation.h"
+#include "lang/source.h"
+#include "transport/record.h"
+#include "vm/interpreter.h"
+#include "vm/module.h"
+
+namespace vtrace::engine {
+
+class Engine : public vm::Host {
+ public:
+  // `src` must outlive the engine (errors point into it).
+  Engine(vm::Module module, const lang::Source& src, Options options, Catalog& catalog);
+  ~Engine() override;
+
+  // Checks formats and destructive actions, and enables every clause on the probes its
+  // descriptions match. Throws lang::CompileError. Returns the number of enabled probes
+  // (clause, probe) for each clause.
+  std::vector<size_t> enable();
+  // Every probe some clause is enabled on.
+  std::vector<uint32_t> enabled_probes() const;
+
+  void set_output(std::FILE* out) { out_ = out; }
+  void set_error_output(std::FILE* err) { err_ = err; }
+
+  // Fires dtrace:::BEGIN.
+  void begin();
+  // Runs the clauses enabled on rec.probe (nothing once exit() has run).
+  void process(const Record& rec);
+  // Fires dtrace:::END, prints the aggregations not printed yet and reports drops.
+  void finish();
+
+  bool exited() const { return exited_; }
+  int exit_status() const { return exit_status_; }
+  uint64_t error_count() const { return errors_; }
+  const Options& options() const { return opts_; }
+  const vm::Module& module() const { return mod_; }
+  Aggregation& aggregation(size_t i) { return *aggs_[i]; }
+
+  // A record for a probe fired by the consumer itself (BEGIN, END, ERROR, profile ticks).
+  static Record host_record(uint32_t probe);
+
+ private:
+  struct Ecb {
+    uint32_t epid;
+    uint32_t clause;
+    uint32_t probe;
+  };
+
+  // vm::Host
+  int64_t builtin(vm::Builtin b) override;
+  int64_t load_dyn(uint32_t var, std::string_view tuple) override;
+  void store_dyn(uint32_t var, std::string_view tuple, int64_t value) override;
+  vm::Fault action(uint32_t index, const int64_t* args) override;
+  void aggregate(uint32_t agg, std::string_view tuple, int64_t value, int64_t incr) override;
+  int64_t speculation() override;
+
+  void fire(uint32_t probe, const Record& rec);
+  void run_ecb(const Ecb& ecb, const Record& rec);
+  void report_fault(const Ecb& ecb, const Record& rec, const vm::ExecResult& res);
+  void begin_data();  // before an action's output: the probe line when not quiet
+  void write(const std::string& text);
+  const std::string& dyn_key(uint32_t var, std::string_view tuple);
+  void collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out) const;
+
+  vm::Module mod_;
+  const lang::Source& src_;
+  Options opts_;
+  Catalog& catalog_;
+  std::FILE* out_ = stdout;
+  std::FILE* err_ = stderr;
+
+  std::vector<std::vector<Ecb>> by_probe_;  // probe id -> ECBs in program order
+  std::vector<vm::ProbeNames> names_;       // probe id -> names for built-ins
+  std::vector<std::unique_ptr<Aggregation>> aggs_;
+  std::vector<bool> agg_printed_;
+  std::vector<PrintfFormat> formats_;  // per action (printf, printa with format, system)
+
+  vm::VarStore globals_, locals_;
+  DynVarStore dynvars_;
+  Speculations specs_;
+  vm::Scratch scratch_;
+  vm::ExecContext ctx_;
+  std::string key_buf_;
+  std::vector<FormatArg> fmt_args_;
+
+  // Output of the clause now running, written out when it completes without a fault.
+  const Ecb* cur_ecb_ = nullptr;
+  std::string clause_out_;
+  std::string committed_;
+  bool line_emitted_ = false;
+  int64_t spec_id_ = 0;  // speculate(id) of the running clause; -1 = speculate(0)
+  bool header_printed_ = false;
+
+  bool exited_ = false;
+  bool end_fired_ = false;
+  bool in_error_ = false;
+  int exit_status_ = 0;
+  uint64_t errors_ = 0;
+};
+
+}  // namespace vtrace::engine

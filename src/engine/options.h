@@ -1,0 +1,29 @@
+// Run-time options, set by `#pragma D option name=value` and `-x name=value` (as dtrace's).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace vtrace::engine {
+
+struct Options {
+  bool quiet = false;
+  uint32_t strsize = 256;           // longest string + 1
+  uint32_t nspec = 1;               // speculation buffers
+  uint64_t specsize = 64 * 1024;    // bytes per speculation buffer
+  uint64_t dynvarsize = 1 << 20;    // bytes of dynamic variables (associative arrays, self->)
+  uint64_t bufsize = 4 << 20;       // accepted for compatibility
+  bool aggsortkey = false;
+  bool aggsortrev = false;
+  bool destructive = false;         // -w
+  bool defaultargs = false;
+  bool zdefs = false;               // -Z: descriptions may match nothing
+  std::string mode = "async";       // async | sync (used by process and guest targets)
+
+  // Applies one option. Returns "" or an error message naming the problem.
+  std::string set(const std::string& name, const std::string& value);
+};
+
+// "4m", "64k", "100" -> bytes; false when malformed.
+bool parse_size(const std::string& text, uint64_t& out);
+
+}  // namespace vtrace::engine

@@ -1,0 +1,41 @@
+// Speculative tracing: nspec buffers of specsize bytes. speculation() takes a free buffer,
+// speculate(id) sends a clause's output into it, commit(id) releases it to the output and
+// discard(id) drops it.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vtrace::engine {
+
+class Speculations {
+ public:
+  void configure(uint32_t count, uint64_t size_bytes) {
+    bufs_.assign(count, Buffer{});
+    size_ = size_bytes;
+  }
+  // A free buffer's id (1-based), or 0 when all are in use (counted as unavailable).
+  int64_t allocate();
+  bool active(int64_t id) const { return id >= 1 && id <= int64_t(bufs_.size()) && bufs_[id - 1].active; }
+  // Appends data; false (and a drop is counted) when the buffer would exceed specsize.
+  bool append(int64_t id, const std::string& data);
+  // Frees the buffer and returns what it held.
+  std::string commit(int64_t id);
+  void discard(int64_t id);
+
+  uint64_t unavailable() const { return unavailable_; }
+  uint64_t drops() const { return drops_; }
+  void count_drop() { ++drops_; }
+
+ private:
+  struct Buffer {
+    bool active = false;
+    std::string data;
+  };
+  std::vector<Buffer> bufs_;
+  uint64_t size_ = 0;
+  uint64_t unavailable_ = 0;
+  uint64_t drops_ = 0;
+};
+
+}  // namespace vtrace::engine

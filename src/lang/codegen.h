@@ -1,0 +1,98 @@
+// Internal to the compiler: the code generator's state, shared by compiler.cpp (clauses,
+// statements, actions, aggregations) and codegen_expr.cpp (expressions and variables).
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lang/ast.h"
+#include "lang/source.h"
+#include "vm/module.h"
+
+namespace vtrace::lang {
+
+// A value computed into a register.
+struct Val {
+  uint8_t reg;
+  Type type;
+};
+
+// A resolved variable reference (for loads, stores, ++/--, compound assignment).
+struct LvalueRef {
+  enum Where { Global, Local, Dyn } where = Global;
+  uint32_t index = 0;
+  Type type;
+  uint8_t first_key = 0;  // key registers, already evaluated
+  std::vector<Type> key_types;
+};
+
+class Codegen {
+ public:
+  explicit Codegen(const Source& src) : src_(src) {}
+  vm::Module run(const ast::Program& prog);
+
+  // expressions (codegen_expr.cpp)
+  Val gen(const ast::Expr& e);
+  std::optional<int64_t> fold(const ast::Expr& e) const;
+
+ private:
+  [[noreturn]] void fail(Loc loc, const std::string& msg) const { throw CompileError(src_, loc, msg); }
+
+  // registers: a stack; every gen() leaves its value in the first register it allocated
+  uint8_t alloc(Loc loc);
+  void release_to(uint8_t mark) { next_reg_ = mark; }
+
+  // emission
+  size_t emit(vm::Op op, uint8_t a = 0, uint8_t b = 0, uint8_t c = 0, uint32_t imm = 0);
+  void patch_to_here(size_t jump_at);
+  uint32_t const_index(int64_t v);
+  uint32_t string_index(const std::string& s);
+  void load_int(uint8_t reg, int64_t v) { emit(vm::Op::Ldi, reg, 0, 0, const_index(v)); }
+  void narrow_to(uint8_t reg, Type t);
+
+  // expressions
+  Val gen_into(const ast::Expr& e, uint8_t dst);
+  Val gen_binary(const ast::Expr& e, uint8_t dst);
+  Val gen_logical(const ast::Expr& e, uint8_t dst);
+  Val gen_compare(const ast::Expr& e, uint8_t dst);
+  Val gen_ternary(const ast::Expr& e, uint8_t dst);
+  Val gen_assign(const ast::Expr& e, uint8_t dst);
+  Val gen_incdec(const ast::Expr& e, uint8_t dst);
+  Val gen_cast(const ast::Expr& e, uint8_t dst);
+  Val gen_call(const ast::Expr& e, uint8_t dst);
+  Val gen_ident(const ast::Expr& e, uint8_t dst);
+  Val require_int(const ast::Expr& e, const char* what);
+
+  // variables
+  // Resolves a variable reference; `define_as` creates it with that type when unknown (first
+  // assignment). Evaluates index keys into registers.
+  LvalueRef resolve(const ast::Expr& e, std::optional<Type> define_as);
+  void push_keys(const LvalueRef& ref);
+  void load(const LvalueRef& ref, uint8_t dst);
+  void store(const LvalueRef& ref, uint8_t src);
+  uint32_t var_slot(std::vector<vm::VarInfo>& vars, std::map<std::string, uint32_t>& index,
+                    const std::string& name, vm::VarInfo info);
+
+  // statements (compiler.cpp)
+  void gen_clause(const ast::Clause& c);
+  void gen_stmt(const ast::Stmt& s);
+  void gen_action(const ast::Expr& call);
+  void gen_aggregation(const ast::Stmt& s);
+  uint32_t agg_ref(const ast::Expr& e);
+  uint32_t add_action(vm::Action a);
+  void declare(const ast::Decl& d);
+
+  const Source& src_;
+  vm::Module mod_;
+  std::map<int64_t, uint32_t> consts_;
+  std::map<std::string, uint32_t> strings_;
+  std::map<std::string, uint32_t> globals_, locals_, dynvars_, aggs_;
+  vm::ClauseCode* clause_ = nullptr;
+  uint32_t next_reg_ = 0;
+};
+
+// Integer promotions and usual arithmetic conversions of C, as D applies them.
+Type arith_type(Type a, Type b);
+
+}  // namespace vtrace::lang

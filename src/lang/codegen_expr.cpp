@@ -1,0 +1,477 @@
+// Expressions and variable access: type checking and bytecode for every ExprKind.
+#include <unordered_map>
+
+#include "lang/codegen.h"
+#include "vm/verifier.h"
+
+namespace vtrace::lang {
+
+using ast::Expr;
+using ast::ExprKind;
+using ast::Op;
+using vm::Builtin;
+
+namespace {
+
+struct BuiltinVar {
+  Builtin id;
+  Type type;
+};
+
+const std::unordered_map<std::string, BuiltinVar>& builtin_vars() {
+  static const std::unordered_map<std::string, BuiltinVar> vars = [] {
+    std::unordered_map<std::string, BuiltinVar> m = {
+        {"timestamp", {Builtin::Timestamp, Type::u64()}},
+        {"vtimestamp", {Builtin::Vtimestamp, Type::u64()}},
+        {"walltimestamp", {Builtin::Walltimestamp, Type::u64()}},
+        {"guesttimestamp", {Builtin::Guesttimestamp, Type::u64()}},
+        {"pid", {Builtin::Pid, Type::i32()}},
+        {"ppid", {Builtin::Ppid, Type::i32()}},
+        {"tid", {Builtin::Tid, Type::i32()}},
+        {"uid", {Builtin::Uid, Type::int_of(4, false)}},
+        {"gid", {Builtin::Gid, Type::int_of(4, false)}},
+        {"cpu", {Builtin::Cpu, Type::i32()}},
+        {"vcpu", {Builtin::Vcpu, Type::i32()}},
+        {"id", {Builtin::Id, Type::int_of(4, false)}},
+        {"epid", {Builtin::Epid, Type::int_of(4, false)}},
+        {"errno", {Builtin::Errno, Type::i32()}},
+        {"execname", {Builtin::Execname, Type::str()}},
+        {"probeprov", {Builtin::Probeprov, Type::str()}},
+        {"probemod", {Builtin::Probemod, Type::str()}},
+        {"probefunc", {Builtin::Probefunc, Type::str()}},
+        {"probename", {Builtin::Probename, Type::str()}},
+        {"vmname", {Builtin::Vmname, Type::str()}},
+    };
+    for (int i = 0; i < 10; ++i)
+      m["arg" + std::to_string(i)] = {static_cast<Builtin>(static_cast<int>(Builtin::Arg0) + i),
+                                      Type::i64()};
+    return m;
+  }();
+  return vars;
+}
+
+Type promote(Type t) { return t.size < 4 ? Type::i32() : t; }
+
+const char* op_text(Op op) {
+  switch (op) {
+    case Op::Add: return "+"; case Op::Sub: return "-"; case Op::Mul: return "*";
+    case Op::Div: return "/"; case Op::Mod: return "%"; case Op::Shl: return "<<";
+    case Op::Shr: return ">>"; case Op::BitAnd: return "&"; case Op::BitOr: return "|";
+    case Op::BitXor: return "^"; case Op::LogAnd: return "&&"; case Op::LogOr: return "||";
+    case Op::LogXor: return "^^"; case Op::Eq: return "=="; case Op::Ne: return "!=";
+    case Op::Lt: return "<"; case Op::Le: return "<="; case Op::Gt: return ">";
+    case Op::Ge: return ">="; case Op::Neg: return "-"; case Op::Plus: return "+";
+    case Op::LogNot: return "!"; case Op::BitNot: return "~"; case Op::Assign: return "=";
+    case Op::Inc: return "++"; case Op::Dec: return "--";
+  }
+  return "?";
+}
+
+}  // namespace
+
+Type arith_type(Type a, Type b) {
+  a = promote(a);
+  b = promote(b);
+  if (a.size != b.size) return a.size > b.size ? a : b;
+  return Type::int_of(a.size, a.is_signed && b.is_signed);
+}
+
+uint8_t Codegen::alloc(Loc loc) {
+  if (next_reg_ >= vm::kMaxRegs) fail(loc, "expression too complex: out of registers");
+  uint8_t r = static_cast<uint8_t>(next_reg_++);
+  if (next_reg_ > clause_->nregs) clause_->nregs = next_reg_;
+  return r;
+}
+
+size_t Codegen::emit(vm::Op op, uint8_t a, uint8_t b, uint8_t c, uint32_t imm) {
+  clause_->code.push_back(vm::Insn{op, a, b, c, imm});
+  return clause_->code.size() - 1;
+}
+
+void Codegen::patch_to_here(size_t at) {
+  clause_->code[at].imm = static_cast<uint32_t>(clause_->code.size() - at - 1);
+}
+
+uint32_t Codegen::const_index(int64_t v) {
+  auto [it, added] = consts_.try_emplace(v, static_cast<uint32_t>(mod_.consts.size()));
+  if (added) mod_.consts.push_back(v);
+  return it->second;
+}
+
+uint32_t Codegen::string_index(const std::string& s) {
+  auto [it, added] = strings_.try_emplace(s, static_cast<uint32_t>(mod_.strings.size()));
+  if (added) mod_.strings.push_back(s);
+  return it->second;
+}
+
+void Codegen::narrow_to(uint8_t reg, Type t) {
+  if (t.is_int() && t.size < 8) emit(vm::Op::Narrow, reg, reg, 0, vm::narrow_code(t.size, t.is_signed));
+}
+
+Val Codegen::gen(const Expr& e) {
+  uint8_t dst = alloc(e.loc);
+  Val v = gen_into(e, dst);
+  release_to(dst + 1);
+  return v;
+}
+
+Val Codegen::require_int(const Expr& e, const char* what) {
+  Val v = gen(e);
+  if (!v.type.is_int())
+    fail(e.loc, std::string("operator ") + what + " requires an operand of integer type, not " +
+                    v.type.name());
+  return v;
+}
+
+Val Codegen::gen_into(const Expr& e, uint8_t dst) {
+  switch (e.kind) {
+    case ExprKind::IntLit: {
+      load_int(dst, e.ival);
+      Type t = e.type.is_int() ? e.type
+                               : (e.ival >= INT32_MIN && e.ival <= INT32_MAX ? Type::i32()
+                                                                             : Type::i64());
+      return {dst, t};
+    }
+    case ExprKind::StrLit:
+      emit(vm::Op::Lds, dst, 0, 0, string_index(e.sval));
+      return {dst, Type::str()};
+    case ExprKind::Ident: return gen_ident(e, dst);
+    case ExprKind::Var:
+    case ExprKind::Index: {
+      LvalueRef ref = resolve(e, std::nullopt);
+      load(ref, dst);
+      return {dst, ref.type};
+    }
+    case ExprKind::Call: return gen_call(e, dst);
+    case ExprKind::AggRef:
+      fail(e.loc, "aggregation @" + e.name + " may only be used as an argument of an action");
+    case ExprKind::Unary: {
+      if (e.op == Op::LogNot) {
+        Val v = require_int(*e.kids[0], "!");
+        emit(vm::Op::LNot, dst, v.reg);
+        return {dst, Type::i32()};
+      }
+      Val v = require_int(*e.kids[0], op_text(e.op));
+      Type t = promote(v.type);
+      if (e.op == Op::Neg) emit(vm::Op::Neg, dst, v.reg);
+      else if (e.op == Op::BitNot) emit(vm::Op::Not, dst, v.reg);
+      else emit(vm::Op::Mov, dst, v.reg);
+      narrow_to(dst, t);
+      return {dst, t};
+    }
+    case ExprKind::Binary:
+      if (e.op == Op::LogAnd || e.op == Op::LogOr || e.op == Op::LogXor) return gen_logical(e, dst);
+      if (e.op >= Op::Eq && e.op <= Op::Ge) return gen_compare(e, dst);
+      return gen_binary(e, dst);
+    case ExprKind::Ternary: return gen_ternary(e, dst);
+    case ExprKind::Assign: return gen_assign(e, dst);
+    case ExprKind::IncDec: return gen_incdec(e, dst);
+    case ExprKind::Cast: return gen_cast(e, dst);
+    case ExprKind::SizeofType:
+      if (!e.cast_type.is_int()) fail(e.loc, "sizeof applies to integer types only");
+      load_int(dst, e.cast_type.size);
+      return {dst, Type::u64()};
+    case ExprKind::SizeofExpr: {
+      // The operand is not evaluated, as in C; only its type matters.
+      uint8_t mark = next_reg_;
+      size_t code_mark = clause_->code.size();
+      Val v = gen(*e.kids[0]);
+      clause_->code.resize(code_mark);
+      release_to(mark);
+      if (!v.type.is_int()) fail(e.loc, "sizeof applies to integer expressions only");
+      load_int(dst, v.type.size);
+      return {dst, Type::u64()};
+    }
+  }
+  fail(e.loc, "unsupported expression");
+}
+
+Val Codegen::gen_ident(const Expr& e, uint8_t dst) {
+  auto b = builtin_vars().find(e.name);
+  if (b != builtin_vars().end()) {
+    emit(vm::Op::Ldb, dst, 0, 0, static_cast<uint32_t>(b->second.id));
+    return {dst, b->second.type};
+  }
+  LvalueRef ref = resolve(e, std::nullopt);
+  load(ref, dst);
+  return {dst, ref.type};
+}
+
+Val Codegen::gen_binary(const Expr& e, uint8_t dst) {
+  Val l = require_int(*e.kids[0], op_text(e.op));
+  Val r = require_int(*e.kids[1], op_text(e.op));
+  Type t = (e.op == Op::Shl || e.op == Op::Shr) ? promote(l.type) : arith_type(l.type, r.type);
+  vm::Op op = vm::Op::Add;
+  switch (e.op) {
+    case Op::Add: op = vm::Op::Add; break;
+    case Op::Sub: op = vm::Op::Sub; break;
+    case Op::Mul: op = vm::Op::Mul; break;
+    case Op::Div: op = t.is_signed ? vm::Op::Sdiv : vm::Op::Udiv; break;
+    case Op::Mod: op = t.is_signed ? vm::Op::Srem : vm::Op::Urem; break;
+    case Op::Shl: op = vm::Op::Shl; break;
+    case Op::Shr: op = t.is_signed ? vm::Op::Asr : vm::Op::Lsr; break;
+    case Op::BitAnd: op = vm::Op::And; break;
+    case Op::BitOr: op = vm::Op::Or; break;
+    case Op::BitXor: op = vm::Op::Xor; break;
+    default: fail(e.loc, std::string("unsupported operator ") + op_text(e.op));
+  }
+  emit(op, dst, l.reg, r.reg);
+  narrow_to(dst, t);
+  return {dst, t};
+}
+
+Val Codegen::gen_compare(const Expr& e, uint8_t dst) {
+  Val l = gen(*e.kids[0]);
+  Val r = gen(*e.kids[1]);
+  if (l.type.kind != r.type.kind)
+    fail(e.loc, std::string("operands of ") + op_text(e.op) + " have incompatible types: " +
+                    l.type.name() + " and " + r.type.name());
+  uint8_t lhs = l.reg, rhs = r.reg;
+  bool is_signed = true;
+  if (l.type.is_string()) {
+    emit(vm::Op::Scmp, dst, l.reg, r.reg);
+    uint8_t zero = alloc(e.loc);
+    load_int(zero, 0);
+    lhs = dst;
+    rhs = zero;
+  } else {
+    is_signed = arith_type(l.type, r.type).is_signed;
+  }
+  switch (e.op) {
+    case Op::Eq: emit(vm::Op::Eq, dst, lhs, rhs); break;
+    case Op::Ne: emit(vm::Op::Ne, dst, lhs, rhs); break;
+    case Op::Lt: emit(is_signed ? vm::Op::Slt : vm::Op::Ult, dst, lhs, rhs); break;
+    case Op::Le: emit(is_signed ? vm::Op::Sle : vm::Op::Ule, dst, lhs, rhs); break;
+    case Op::Gt: emit(is_signed ? vm::Op::Slt : vm::Op::Ult, dst, rhs, lhs); break;
+    case Op::Ge: emit(is_signed ? vm::Op::Sle : vm::Op::Ule, dst, rhs, lhs); break;
+    default: break;
+  }
+  return {dst, Type::i32()};
+}
+
+Val Codegen::gen_logical(const Expr& e, uint8_t dst) {
+  Val l = require_int(*e.kids[0], op_text(e.op));
+  emit(vm::Op::LNot, dst, l.reg);
+  emit(vm::Op::LNot, dst, dst);  // dst = !!lhs
+  size_t skip = 0;
+  if (e.op == Op::LogAnd) skip = emit(vm::Op::Jz, dst);
+  if (e.op == Op::LogOr) skip = emit(vm::Op::Jnz, dst);
+  Val r = require_int(*e.kids[1], op_text(e.op));
+  uint8_t rb = alloc(e.loc);
+  emit(vm::Op::LNot, rb, r.reg);
+  emit(vm::Op::LNot, rb, rb);
+  if (e.op == Op::LogXor) {
+    emit(vm::Op::Ne, dst, dst, rb);
+  } else {
+    emit(vm::Op::Mov, dst, rb);
+    patch_to_here(skip);
+  }
+  return {dst, Type::i32()};
+}
+
+Val Codegen::gen_ternary(const Expr& e, uint8_t dst) {
+  Val c = require_int(*e.kids[0], "?:");
+  size_t to_else = emit(vm::Op::Jz, c.reg);
+  uint8_t mark = next_reg_;
+  Val a = gen(*e.kids[1]);
+  emit(vm::Op::Mov, dst, a.reg);
+  size_t to_end = emit(vm::Op::Jmp);
+  patch_to_here(to_else);
+  release_to(mark);
+  Val b = gen(*e.kids[2]);
+  emit(vm::Op::Mov, dst, b.reg);
+  patch_to_here(to_end);
+  if (a.type.kind != b.type.kind)
+    fail(e.loc, "operator ?: operands must have compatible types: " + a.type.name() + " and " +
+                    b.type.name());
+  return {dst, a.type.is_int() ? arith_type(a.type, b.type) : a.type};
+}
+
+Val Codegen::gen_assign(const Expr& e, uint8_t dst) {
+  const Expr& lhs = *e.kids[0];
+  if (lhs.kind == ExprKind::Ident && builtin_vars().count(lhs.name))
+    fail(lhs.loc, "operator " + std::string(op_text(e.op2)) + (e.op2 == Op::Assign ? "" : "=") +
+                      " requires a modifiable lvalue as an operand: " + lhs.name +
+                      " is a built-in variable");
+  if (e.op2 == Op::Assign) {
+    // The value first, so a first assignment can define the variable with its type.
+    Val v = gen(*e.kids[1]);
+    LvalueRef ref = resolve(lhs, v.type);
+    if (ref.type.kind != v.type.kind)
+      fail(e.loc, "operands have incompatible types: " + ref.type.name() + " = " + v.type.name());
+    if (ref.type.is_int() && ref.type.size < 8) narrow_to(v.reg, ref.type);
+    store(ref, v.reg);
+    emit(vm::Op::Mov, dst, v.reg);
+    return {dst, ref.type};
+  }
+  bool self_or_this = lhs.kind == ExprKind::Var;
+  LvalueRef ref = resolve(lhs, self_or_this ? std::optional<Type>(Type::i64()) : std::nullopt);
+  if (!ref.type.is_int())
+    fail(e.loc, std::string("operator ") + op_text(e.op2) + "= requires an integer lvalue");
+  uint8_t cur = alloc(e.loc);
+  load(ref, cur);
+  Val r = require_int(*e.kids[1], op_text(e.op2));
+  Type t = arith_type(ref.type, r.type);
+  vm::Op op = vm::Op::Add;
+  switch (e.op2) {
+    case Op::Add: op = vm::Op::Add; break;
+    case Op::Sub: op = vm::Op::Sub; break;
+    case Op::Mul: op = vm::Op::Mul; break;
+    case Op::Div: op = t.is_signed ? vm::Op::Sdiv : vm::Op::Udiv; break;
+    case Op::Mod: op = t.is_signed ? vm::Op::Srem : vm::Op::Urem; break;
+    case Op::Shl: op = vm::Op::Shl; break;
+    case Op::Shr: op = ref.type.is_signed ? vm::Op::Asr : vm::Op::Lsr; break;
+    case Op::BitAnd: op = vm::Op::And; break;
+    case Op::BitOr: op = vm::Op::Or; break;
+    case Op::BitXor: op = vm::Op::Xor; break;
+    default: fail(e.loc, "unsupported compound assignment");
+  }
+  emit(op, cur, cur, r.reg);
+  narrow_to(cur, ref.type);
+  store(ref, cur);
+  emit(vm::Op::Mov, dst, cur);
+  return {dst, ref.type};
+}
+
+Val Codegen::gen_incdec(const Expr& e, uint8_t dst) {
+  const Expr& lhs = *e.kids[0];
+  if (lhs.kind == ExprKind::Ident && builtin_vars().count(lhs.name))
+    fail(lhs.loc, std::string("operator ") + op_text(e.op) +
+                      " requires a modifiable lvalue as an operand");
+  bool self_or_this = lhs.kind == ExprKind::Var;
+  LvalueRef ref = resolve(lhs, self_or_this ? std::optional<Type>(Type::i64()) : std::nullopt);
+  if (!ref.type.is_int())
+    fail(e.loc, std::string("operator ") + op_text(e.op) + " requires an integer lvalue");
+  uint8_t cur = alloc(e.loc);
+  uint8_t one = alloc(e.loc);
+  load(ref, cur);
+  load_int(one, 1);
+  emit(vm::Op::Mov, dst, cur);  // postfix value
+  emit(e.op == Op::Inc ? vm::Op::Add : vm::Op::Sub, cur, cur, one);
+  narrow_to(cur, ref.type);
+  store(ref, cur);
+  if (e.prefix) emit(vm::Op::Mov, dst, cur);
+  return {dst, ref.type};
+}
+
+Val Codegen::gen_cast(const Expr& e, uint8_t dst) {
+  Val v = gen(*e.kids[0]);
+  const Type& t = e.cast_type;
+  if (t.is_string() && v.type.is_string()) {
+    emit(vm::Op::Mov, dst, v.reg);
+    return {dst, t};
+  }
+  if (!t.is_int() || !v.type.is_int())
+    fail(e.loc, "invalid cast from " + v.type.name() + " to " + t.name());
+  emit(vm::Op::Mov, dst, v.reg);
+  narrow_to(dst, t);
+  return {dst, t};
+}
+
+Val Codegen::gen_call(const Expr& e, uint8_t dst) {
+  static const std::unordered_map<std::string, std::vector<vm::Subr>> subrs = {
+      {"strlen", {vm::Subr::Strlen}},       {"strjoin", {vm::Subr::Strjoin}},
+      {"substr", {vm::Subr::Substr2, vm::Subr::Substr3}},
+      {"index", {vm::Subr::Index2, vm::Subr::Index3}},
+      {"rindex", {vm::Subr::Rindex2, vm::Subr::Rindex3}},
+      {"strstr", {vm::Subr::Strstr}},       {"lltostr", {vm::Subr::Lltostr1, vm::Subr::Lltostr2}},
+      {"basename", {vm::Subr::Basename}},   {"dirname", {vm::Subr::Dirname}},
+      {"speculation", {vm::Subr::Speculation}}, {"rand", {vm::Subr::Rand}},
+      {"toupper", {vm::Subr::Toupper}},     {"tolower", {vm::Subr::Tolower}},
+      {"strtoll", {vm::Subr::Strtoll}},
+  };
+  if (e.name == "stringof") {
+    if (e.kids.size() != 1) fail(e.loc, "stringof( ) requires exactly one argument");
+    Val v = gen(*e.kids[0]);
+    if (v.type.is_string()) {
+      emit(vm::Op::Mov, dst, v.reg);
+    } else {
+      emit(vm::Op::Call, dst, v.reg, 1, static_cast<uint32_t>(vm::Subr::Lltostr1));
+    }
+    return {dst, Type::str()};
+  }
+  auto it = subrs.find(e.name);
+  if (it == subrs.end()) {
+    static const char* const actions[] = {"trace", "printf", "printa", "exit", "speculate",
+                                          "commit", "discard", "clear", "trunc", "normalize",
+                                          "denormalize", "system"};
+    for (const char* a : actions)
+      if (e.name == a) fail(e.loc, e.name + "( ) is an action and may not be used in an expression");
+    fail(e.loc, "failed to resolve " + e.name + ": Unknown function name");
+  }
+  const vm::SubrSig* sig = nullptr;
+  vm::Subr chosen{};
+  for (vm::Subr s : it->second) {
+    if (vm::subr_signature(s).args.size() == e.kids.size()) {
+      sig = &vm::subr_signature(s);
+      chosen = s;
+    }
+  }
+  if (sig == nullptr)
+    fail(e.loc, e.name + "( ) called with the wrong number of arguments (" +
+                    std::to_string(e.kids.size()) + ")");
+  uint8_t first = static_cast<uint8_t>(next_reg_);
+  for (size_t i = 0; i < e.kids.size(); ++i) {
+    Val a = gen(*e.kids[i]);
+    if (a.type.kind != sig->args[i])
+      fail(e.kids[i]->loc, e.name + "( ) argument #" + std::to_string(i + 1) + " is of type " +
+                               a.type.name() + ", expected " +
+                               (sig->args[i] == Kind::String ? "string" : "an integer"));
+    next_reg_ = a.reg + 1;  // keep the argument registers consecutive and live
+  }
+  emit(vm::Op::Call, dst, first, static_cast<uint8_t>(e.kids.size()),
+       static_cast<uint32_t>(chosen));
+  Type rt = sig->result == Kind::String ? Type::str()
+            : chosen == vm::Subr::Strlen ? Type::u64()
+                                         : (chosen == vm::Subr::Index2 || chosen == vm::Subr::Index3 ||
+                                            chosen == vm::Subr::Rindex2 || chosen == vm::Subr::Rindex3 ||
+                                            chosen == vm::Subr::Speculation || chosen == vm::Subr::Rand)
+                                               ? Type::i32()
+                                               : Type::i64();
+  return {dst, rt};
+}
+
+std::optional<int64_t> Codegen::fold(const Expr& e) const {
+  switch (e.kind) {
+    case ExprKind::IntLit: return e.ival;
+    case ExprKind::SizeofType:
+      return e.cast_type.is_int() ? std::optional<int64_t>(e.cast_type.size) : std::nullopt;
+    case ExprKind::Cast: {
+      auto v = fold(*e.kids[0]);
+      if (!v || !e.cast_type.is_int()) return std::nullopt;
+      return narrow(*v, e.cast_type);
+    }
+    case ExprKind::Unary: {
+      auto v = fold(*e.kids[0]);
+      if (!v) return std::nullopt;
+      switch (e.op) {
+        case Op::Neg: return static_cast<int64_t>(0 - static_cast<uint64_t>(*v));
+        case Op::Plus: return *v;
+        case Op::BitNot: return ~*v;
+        case Op::LogNot: return *v == 0;
+        default: return std::nullopt;
+      }
+    }
+    case ExprKind::Binary: {
+      auto l = fold(*e.kids[0]), r = fold(*e.kids[1]);
+      if (!l || !r) return std::nullopt;
+      uint64_t a = static_cast<uint64_t>(*l), b = static_cast<uint64_t>(*r);
+      switch (e.op) {
+        case Op::Add: return static_cast<int64_t>(a + b);
+        case Op::Sub: return static_cast<int64_t>(a - b);
+        case Op::Mul: return static_cast<int64_t>(a * b);
+        case Op::Div: return (*r == 0 || (*r == -1 && *l == INT64_MIN)) ? std::nullopt : std::optional<int64_t>(*l / *r);
+        case Op::Mod: return (*r == 0 || *r == -1) ? std::nullopt : std::optional<int64_t>(*l % *r);
+        case Op::Shl: return static_cast<int64_t>(a << (b & 63));
+        case Op::Shr: return *l >> (b & 63);
+        case Op::BitAnd: return *l & *r;
+        case Op::BitOr: return *l | *r;
+        case Op::BitXor: return *l ^ *r;
+        default: return std::nullopt;
+      }
+    }
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace vtrace::lang

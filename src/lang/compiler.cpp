@@ -1,0 +1,310 @@
+// Clauses, statements, actions and aggregations; the compiler's entry points.
+#include "lang/compiler.h"
+
+#include <unordered_map>
+
+#include "lang/codegen.h"
+#include "lang/parser.h"
+#include "vm/verifier.h"
+
+namespace vtrace::lang {
+
+using ast::Expr;
+using ast::ExprKind;
+using ast::Stmt;
+using ast::StmtKind;
+
+namespace {
+
+struct AggFuncInfo {
+  vm::AggFunc func;
+  size_t min_args, max_args;  // including the value
+};
+
+const std::unordered_map<std::string, AggFuncInfo>& agg_funcs() {
+  static const std::unordered_map<std::string, AggFuncInfo> m = {
+      {"count", {vm::AggFunc::Count, 0, 0}},       {"sum", {vm::AggFunc::Sum, 1, 1}},
+      {"avg", {vm::AggFunc::Avg, 1, 1}},           {"min", {vm::AggFunc::Min, 1, 1}},
+      {"max", {vm::AggFunc::Max, 1, 1}},           {"stddev", {vm::AggFunc::Stddev, 1, 1}},
+      {"quantize", {vm::AggFunc::Quantize, 1, 2}}, {"lquantize", {vm::AggFunc::Lquantize, 4, 5}},
+      {"llquantize", {vm::AggFunc::Llquantize, 5, 6}},
+  };
+  return m;
+}
+
+bool is_action(const std::string& name) {
+  static const char* const names[] = {"trace", "printf", "printa", "exit", "speculate",
+                                      "commit", "discard", "clear", "trunc", "normalize",
+                                      "denormalize", "system"};
+  for (const char* n : names)
+    if (name == n) return true;
+  return false;
+}
+
+}  // namespace
+
+vm::Module Codegen::run(const ast::Program& prog) {
+  mod_.source_name = src_.name;
+  for (const auto& p : prog.pragmas) mod_.pragmas.push_back({p.name, p.value, p.loc});
+  for (const auto& d : prog.decls) declare(d);
+  for (const auto& c : prog.clauses) gen_clause(c);
+  for (auto& c : mod_.clauses) {
+    std::string err = vm::verify(mod_, c);
+    if (!err.empty())
+      throw CompileError(src_, c.loc, "internal error: generated code failed verification: " + err);
+  }
+  return std::move(mod_);
+}
+
+void Codegen::gen_clause(const ast::Clause& c) {
+  mod_.clauses.emplace_back();
+  clause_ = &mod_.clauses.back();
+  clause_->loc = c.loc;
+  for (const auto& p : c.probes)
+    clause_->probes.push_back({p.target, p.provider, p.module, p.function, p.name, p.text, p.loc});
+  next_reg_ = 0;
+  if (c.predicate) {
+    Val v = gen(*c.predicate);
+    if (!v.type.is_int())
+      fail(c.predicate->loc, "predicate result must be of scalar type, not " + v.type.name());
+    size_t skip = emit(vm::Op::Jz, v.reg);
+    clause_->predicate_end = static_cast<uint32_t>(clause_->code.size());
+    release_to(0);
+    for (const auto& s : c.body) gen_stmt(*s);
+    patch_to_here(skip);
+  } else {
+    for (const auto& s : c.body) gen_stmt(*s);
+  }
+  bool all_aggs = !c.body.empty();
+  for (const auto& s : c.body)
+    if (s->kind != StmtKind::AggAssign) all_aggs = false;
+  clause_->prints_probe_line = !all_aggs;
+  emit(vm::Op::Ret);
+}
+
+void Codegen::gen_stmt(const Stmt& s) {
+  const uint32_t mark = next_reg_;
+  switch (s.kind) {
+    case StmtKind::Expr:
+      if (s.expr->kind == ExprKind::Call && is_action(s.expr->name)) {
+        gen_action(*s.expr);
+      } else {
+        gen(*s.expr);
+      }
+      break;
+    case StmtKind::AggAssign: gen_aggregation(s); break;
+    case StmtKind::Block:
+      for (const auto& b : s.body) gen_stmt(*b);
+      break;
+    case StmtKind::If: {
+      Val c = gen(*s.expr);
+      if (!c.type.is_int()) fail(s.expr->loc, "if condition must be of scalar type");
+      size_t to_else = emit(vm::Op::Jz, c.reg);
+      release_to(mark);
+      for (const auto& b : s.body) gen_stmt(*b);
+      if (s.else_body.empty()) {
+        patch_to_here(to_else);
+      } else {
+        size_t to_end = emit(vm::Op::Jmp);
+        patch_to_here(to_else);
+        for (const auto& b : s.else_body) gen_stmt(*b);
+        patch_to_here(to_end);
+      }
+      break;
+    }
+  }
+  release_to(static_cast<uint8_t>(mark));
+}
+
+uint32_t Codegen::add_action(vm::Action a) {
+  mod_.actions.push_back(std::move(a));
+  return static_cast<uint32_t>(mod_.actions.size() - 1);
+}
+
+uint32_t Codegen::agg_ref(const Expr& e) {
+  if (e.kind != ExprKind::AggRef) fail(e.loc, "expected an aggregation (@name)");
+  auto it = aggs_.find(e.name);
+  if (it == aggs_.end()) fail(e.loc, "failed to resolve @" + e.name + ": Unknown aggregation");
+  return it->second;
+}
+
+void Codegen::gen_action(const Expr& call) {
+  const std::string& name = call.name;
+  const auto& args = call.kids;
+  vm::Action act;
+  act.loc = call.loc;
+  auto need_args = [&](size_t lo, size_t hi) {
+    if (args.size() < lo || args.size() > hi)
+      fail(call.loc, name + "( ) takes " +
+                         (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi)) +
+                         " argument(s), " + std::to_string(args.size()) + " given");
+  };
+  auto format_arg = [&](const Expr& e) {
+    if (e.kind != ExprKind::StrLit) fail(e.loc, name + "( ) format must be a string constant");
+    return e.sval;
+  };
+  size_t first_value = 0;  // index of the first argument evaluated into registers
+  if (name == "trace") {
+    need_args(1, 1);
+    act.kind = vm::ActionKind::Trace;
+  } else if (name == "printf" || name == "system") {
+    if (args.empty()) fail(call.loc, name + "( ) requires a format string");
+    act.kind = name == "printf" ? vm::ActionKind::Printf : vm::ActionKind::System;
+    act.format = format_arg(*args[0]);
+    act.has_format = true;
+    first_value = 1;
+  } else if (name == "printa") {
+    need_args(1, 2);
+    act.kind = vm::ActionKind::Printa;
+    if (args.size() == 2) {
+      act.format = format_arg(*args[0]);
+      act.has_format = true;
+    }
+    act.agg = agg_ref(*args.back());
+    first_value = args.size();
+  } else if (name == "exit" || name == "speculate" || name == "commit" || name == "discard") {
+    need_args(1, 1);
+    act.kind = name == "exit"        ? vm::ActionKind::Exit
+               : name == "speculate" ? vm::ActionKind::Speculate
+               : name == "commit"    ? vm::ActionKind::Commit
+                                     : vm::ActionKind::Discard;
+  } else if (name == "clear" || name == "denormalize") {
+    need_args(1, 1);
+    act.kind = name == "clear" ? vm::ActionKind::Clear : vm::ActionKind::Denormalize;
+    act.agg = agg_ref(*args[0]);
+    first_value = 1;
+  } else if (name == "trunc") {
+    need_args(1, 2);
+    act.kind = vm::ActionKind::Trunc;
+    act.agg = agg_ref(*args[0]);
+    first_value = 1;
+  } else if (name == "normalize") {
+    need_args(2, 2);
+    act.kind = vm::ActionKind::Normalize;
+    act.agg = agg_ref(*args[0]);
+    first_value = 1;
+  }
+  uint8_t first = static_cast<uint8_t>(next_reg_);
+  for (size_t i = first_value; i < args.size(); ++i) {
+    if (args[i]->kind == ExprKind::AggRef)
+      fail(args[i]->loc, name + "( ) argument #" + std::to_string(i + 1) +
+                             " may not be an aggregation");
+    Val v = gen(*args[i]);
+    next_reg_ = v.reg + 1;
+    act.arg_types.push_back(v.type);
+  }
+  bool int_arg = act.kind == vm::ActionKind::Exit || act.kind == vm::ActionKind::Speculate ||
+                 act.kind == vm::ActionKind::Commit || act.kind == vm::ActionKind::Discard ||
+                 act.kind == vm::ActionKind::Trunc || act.kind == vm::ActionKind::Normalize;
+  if (int_arg && !act.arg_types.empty() && !act.arg_types[0].is_int())
+    fail(args[first_value]->loc, name + "( ) argument must be an integer");
+  uint8_t count = static_cast<uint8_t>(act.arg_types.size());
+  emit(vm::Op::Act, 0, first, count, add_action(std::move(act)));
+}
+
+void Codegen::gen_aggregation(const Stmt& s) {
+  auto fi = agg_funcs().find(s.agg_func);
+  if (fi == agg_funcs().end())
+    fail(s.agg_func_loc, "failed to resolve " + s.agg_func + ": Unknown aggregating function");
+  const AggFuncInfo& info = fi->second;
+  const std::string shown = "@" + s.agg_name;
+  if (s.agg_args.size() < info.min_args || s.agg_args.size() > info.max_args)
+    fail(s.agg_func_loc, s.agg_func + "( ) takes " + std::to_string(info.min_args) +
+                             (info.max_args != info.min_args ? " to " + std::to_string(info.max_args) : "") +
+                             " argument(s), " + std::to_string(s.agg_args.size()) + " given");
+
+  vm::AggInfo def;
+  def.name = s.agg_name;
+  def.func = info.func;
+  def.loc = s.loc;
+  auto param = [&](size_t i) -> int64_t {
+    auto v = fold(*s.agg_args[i]);
+    if (!v) fail(s.agg_args[i]->loc, s.agg_func + "( ) argument #" + std::to_string(i + 1) +
+                                         " must be an integer constant");
+    return *v;
+  };
+  size_t weight_arg = 1;
+  if (info.func == vm::AggFunc::Lquantize) {
+    def.base = param(1), def.limit = param(2), def.step = param(3);
+    if (def.step <= 0) fail(s.agg_args[3]->loc, "lquantize( ) step must be greater than zero");
+    if (def.limit <= def.base) fail(s.agg_args[2]->loc, "lquantize( ) upper bound must be greater than lower bound");
+    if ((def.limit - def.base) / def.step > 10000)
+      fail(s.agg_args[3]->loc, "lquantize( ) range divided by step must not exceed 10000 levels");
+    weight_arg = 4;
+  } else if (info.func == vm::AggFunc::Llquantize) {
+    def.factor = param(1), def.low = param(2), def.high = param(3), def.nsteps = param(4);
+    if (def.factor < 2) fail(s.agg_args[1]->loc, "llquantize( ) factor must be greater than one");
+    if (def.low < 0) fail(s.agg_args[2]->loc, "llquantize( ) low magnitude must be non-negative");
+    if (def.high < def.low) fail(s.agg_args[3]->loc, "llquantize( ) high magnitude must be at least low magnitude");
+    if (def.high > 32) fail(s.agg_args[3]->loc, "llquantize( ) high magnitude too large");
+    if (def.nsteps < def.factor || def.nsteps % def.factor != 0)
+      fail(s.agg_args[4]->loc, "llquantize( ) steps must be a multiple of the factor and at least the factor");
+    weight_arg = 5;
+  }
+
+  // Keys, value and weight into consecutive registers.
+  const uint8_t mark = static_cast<uint8_t>(next_reg_);
+  std::vector<Type> key_types;
+  for (const auto& k : s.agg_keys) {
+    Val v = gen(*k);
+    next_reg_ = v.reg + 1;
+    key_types.push_back(v.type.is_int() ? Type::i64() : v.type);
+  }
+  uint8_t value = alloc(s.loc);
+  if (s.agg_args.empty()) {
+    load_int(value, 0);
+  } else {
+    Val v = gen(*s.agg_args[0]);
+    if (!v.type.is_int()) fail(s.agg_args[0]->loc, s.agg_func + "( ) value must be an integer");
+    emit(vm::Op::Mov, value, v.reg);
+  }
+  next_reg_ = value + 1;
+  uint8_t weight = alloc(s.loc);
+  bool weighted = info.func >= vm::AggFunc::Quantize && s.agg_args.size() > weight_arg;
+  if (weighted) {
+    Val w = gen(*s.agg_args[weight_arg]);
+    if (!w.type.is_int()) fail(s.agg_args[weight_arg]->loc, "weight must be an integer");
+    emit(vm::Op::Mov, weight, w.reg);
+  } else {
+    load_int(weight, 1);
+  }
+  def.key_types = key_types;
+
+  auto it = aggs_.find(s.agg_name);
+  uint32_t index;
+  if (it == aggs_.end()) {
+    index = static_cast<uint32_t>(mod_.aggs.size());
+    aggs_[s.agg_name] = index;
+    mod_.aggs.push_back(def);
+  } else {
+    index = it->second;
+    const vm::AggInfo& old = mod_.aggs[index];
+    if (old.func != def.func)
+      fail(s.agg_func_loc, shown + " is already defined with a different function");
+    if (old.base != def.base || old.limit != def.limit || old.step != def.step ||
+        old.factor != def.factor || old.low != def.low || old.high != def.high ||
+        old.nsteps != def.nsteps)
+      fail(s.agg_func_loc, shown + " is already defined with different " + s.agg_func + "( ) parameters");
+    if (old.key_types.size() != key_types.size())
+      fail(s.loc, shown + " is already defined with " + std::to_string(old.key_types.size()) +
+                      " key(s), not " + std::to_string(key_types.size()));
+    for (size_t i = 0; i < key_types.size(); ++i)
+      if (old.key_types[i].kind != key_types[i].kind)
+        fail(s.agg_keys[i]->loc, shown + " key #" + std::to_string(i + 1) + " is of type " +
+                                     key_types[i].name() + ", expected " + old.key_types[i].name());
+  }
+  emit(vm::Op::Tclr);
+  for (size_t i = 0; i < key_types.size(); ++i)
+    emit(vm::Op::Tpush, static_cast<uint8_t>(mark + i), 0, 0, key_types[i].is_string() ? 1 : 0);
+  emit(vm::Op::Agg, 0, value, weight, index);
+}
+
+vm::Module compile(const ast::Program& program, const Source& src) {
+  return Codegen(src).run(program);
+}
+
+vm::Module compile_source(const Source& src, const MacroArgs& macros) {
+  return compile(parse(src, macros), src);
+}
+
+}  // namespace vtrace::lang

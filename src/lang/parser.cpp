@@ -1,0 +1,302 @@
+// D programs: pragmas (via the lexer), declarations, clauses and statements.
+#include "lang/parser.h"
+
+#include <utility>
+
+#include "lang/parser_impl.h"
+
+namespace vtrace::lang {
+
+using ast::Stmt;
+using ast::StmtKind;
+using ast::StmtPtr;
+
+ast::Program parse(const Source& src, const MacroArgs& macros) {
+  Parser p(src, macros);
+  return p.run();
+}
+
+void Parser::advance(bool desc_mode) {
+  if (has_peek_) {
+    cur_ = std::move(peek_);
+    has_peek_ = false;
+    return;
+  }
+  cur_ = lex_.next(desc_mode);
+}
+
+const Token& Parser::peek() {
+  if (!has_peek_) {
+    peek_ = lex_.next(false);
+    has_peek_ = true;
+  }
+  return peek_;
+}
+
+void Parser::expect(Tok k) {
+  if (!at(k)) syntax_error();
+}
+
+void Parser::fail(Loc loc, const std::string& message) const {
+  throw CompileError(src_, loc, message);
+}
+
+void Parser::syntax_error() const {
+  if (at(Tok::Eof)) fail(cur_.loc, "syntax error: unexpected end of file");
+  fail(cur_.loc, "syntax error near \"" + printable(cur_.text) + "\"");
+}
+
+void Parser::enter(Loc loc, const char* what) {
+  if (++depth_ > kMaxDepth) fail(loc, std::string(what) + " nested too deeply");
+}
+
+ast::Program Parser::run() {
+  ast::Program prog;
+  advance(true);
+  while (!at(Tok::Eof)) {
+    if (at(Tok::TypeKw) || at(Tok::KwSelf) || at(Tok::KwThis)) {
+      declaration(prog);
+    } else if (at(Tok::Desc)) {
+      clause(prog);
+    } else {
+      syntax_error();
+    }
+  }
+  prog.pragmas = std::move(lex_.pragmas());
+  return prog;
+}
+
+ast::ProbeDesc Parser::probe_desc(const Token& t) const {
+  ast::ProbeDesc d;
+  d.text = t.text;
+  d.loc = t.loc;
+  std::vector<std::string> fields(1);
+  for (char c : t.sval) {
+    if (c != ':') {
+      fields.back() += c;
+    } else if (fields.size() == 5) {
+      fail(t.loc, "invalid probe description \"" + printable(t.text) + "\": too many fields");
+    } else {
+      fields.emplace_back();
+    }
+  }
+  // Fields are right-aligned: "entry" is the name, "read:entry" function:name, and so on.
+  std::string* slots[5] = {&d.target, &d.provider, &d.module, &d.function, &d.name};
+  const size_t first = 5 - fields.size();
+  for (size_t i = 0; i < fields.size(); ++i) *slots[first + i] = std::move(fields[i]);
+  return d;
+}
+
+// probe-desc {, probe-desc} [/ predicate /] [{ statements }]
+void Parser::clause(ast::Program& prog) {
+  ast::Clause c;
+  c.loc = cur_.loc;
+  c.probes.push_back(probe_desc(cur_));
+  // Peek at raw bytes: what follows a description decides how the next token is scanned.
+  while (lex_.peek_char() == ',') {
+    advance();
+    advance(true);
+    if (!at(Tok::Desc)) syntax_error();
+    c.probes.push_back(probe_desc(cur_));
+  }
+  if (lex_.peek_char() == '/') {
+    advance();
+    expect_advance(Tok::Slash);
+    in_predicate_ = true;
+    c.predicate = expression();
+    in_predicate_ = false;
+    expect(Tok::Slash);
+  }
+  if (lex_.peek_char() == '{') {
+    advance();
+    c.has_body = true;
+    block(c.body);
+  }
+  advance(true);
+  prog.clauses.push_back(std::move(c));
+}
+
+// [self|this] type name [ '[' key-type {, key-type} ']' ] {, name ...} ;
+void Parser::declaration(ast::Program& prog) {
+  ast::Scope scope = ast::Scope::Global;
+  if (at(Tok::KwSelf) || at(Tok::KwThis)) {
+    scope = at(Tok::KwSelf) ? ast::Scope::Thread : ast::Scope::Clause;
+    advance();
+  }
+  if (!at(Tok::TypeKw)) syntax_error();
+  Type type = parse_type();
+  for (;;) {
+    if (!at(Tok::Ident)) syntax_error();
+    ast::Decl d;
+    d.scope = scope;
+    d.type = type;
+    d.name = cur_.text;
+    d.loc = cur_.loc;
+    if (type.is_void()) fail(cur_.loc, "variable " + d.name + " cannot be declared void");
+    advance();
+    if (at(Tok::LBracket)) {
+      d.is_array = true;
+      advance();
+      for (;;) {
+        if (!at(Tok::TypeKw)) syntax_error();
+        Loc kl = cur_.loc;
+        Type k = parse_type();
+        if (k.is_void()) fail(kl, "void is not a valid key type");
+        d.key_types.push_back(k);
+        if (!at(Tok::Comma)) break;
+        advance();
+      }
+      expect_advance(Tok::RBracket);
+    }
+    prog.decls.push_back(std::move(d));
+    if (!at(Tok::Comma)) break;
+    advance();
+  }
+  expect(Tok::Semi);
+  advance(true);
+}
+
+// C type specifiers: [signed|unsigned] char|short|int|long|long long, or one type name.
+Type Parser::parse_type() {
+  Loc loc = cur_.loc;
+  std::string spelled;
+  int n_sign = 0, n_char = 0, n_short = 0, n_int = 0, n_long = 0, n_named = 0;
+  bool is_unsigned = false;
+  std::string named;
+  while (at(Tok::TypeKw)) {
+    const std::string& w = cur_.text;
+    if (w == "signed" || w == "unsigned") {
+      ++n_sign;
+      is_unsigned = w == "unsigned";
+    } else if (w == "char") {
+      ++n_char;
+    } else if (w == "short") {
+      ++n_short;
+    } else if (w == "int") {
+      ++n_int;
+    } else if (w == "long") {
+      ++n_long;
+    } else {
+      ++n_named;
+      named = w;
+    }
+    spelled += spelled.empty() ? w : " " + w;
+    advance();
+  }
+  const int n_base = n_sign + n_char + n_short + n_int + n_long;
+  const bool bad = (n_named > 0 && (n_named > 1 || n_base > 0)) || n_sign > 1 || n_char > 1 ||
+                   n_short > 1 || n_int > 1 || n_long > 2 ||
+                   (n_char && (n_short || n_int || n_long)) || (n_short && n_long);
+  if (bad) fail(loc, "invalid type \"" + spelled + "\"");
+  if (n_named) {
+    if (named == "string") return Type::str();
+    if (named == "void") return Type::void_type();
+    if (named == "uintptr_t" || named == "size_t") return Type::u64();
+    if (named == "ssize_t") return Type::i64();
+    // intN_t / uintN_t
+    const bool u = named[0] == 'u';
+    const int bits = std::stoi(named.substr(u ? 4 : 3));
+    return Type::int_of(static_cast<uint8_t>(bits / 8), !u);
+  }
+  uint8_t size = n_char ? 1 : n_short ? 2 : n_long ? 8 : 4;
+  return Type::int_of(size, !is_unsigned);
+}
+
+void Parser::block(std::vector<StmtPtr>& out) {
+  DepthGuard guard(*this, cur_.loc, "block");
+  advance();
+  while (!at(Tok::RBrace)) {
+    if (at(Tok::Eof)) syntax_error();
+    if (at(Tok::Semi)) {
+      advance();
+      continue;
+    }
+    out.push_back(statement());
+  }
+}
+
+// A statement ends at ';', or just before the '}' that closes its block (D allows that).
+void Parser::end_statement() {
+  if (at(Tok::Semi)) {
+    advance();
+  } else if (!at(Tok::RBrace)) {
+    syntax_error();
+  }
+}
+
+StmtPtr Parser::statement() {
+  if (at(Tok::KwIf)) return if_statement();
+  if (at(Tok::Agg)) return agg_statement();
+  if (at(Tok::LBrace)) {
+    auto s = std::make_unique<Stmt>();
+    s->kind = StmtKind::Block;
+    s->loc = cur_.loc;
+    block(s->body);
+    advance();
+    return s;
+  }
+  if (at(Tok::TypeKw) || ((at(Tok::KwSelf) || at(Tok::KwThis)) && peek().kind == Tok::TypeKw))
+    fail(cur_.loc, "declarations are not allowed inside a clause");
+  auto s = std::make_unique<Stmt>();
+  s->kind = StmtKind::Expr;
+  s->loc = cur_.loc;
+  s->expr = expression();
+  end_statement();
+  return s;
+}
+
+StmtPtr Parser::if_statement() {
+  DepthGuard guard(*this, cur_.loc, "statement");
+  auto s = std::make_unique<Stmt>();
+  s->kind = StmtKind::If;
+  s->loc = cur_.loc;
+  advance();
+  expect_advance(Tok::LParen);
+  s->expr = expression();
+  expect_advance(Tok::RParen);
+  branch(s->body);
+  if (at(Tok::KwElse)) {
+    advance();
+    branch(s->else_body);
+  }
+  return s;
+}
+
+// The body of an if or else: a { block } or a single statement.
+void Parser::branch(std::vector<StmtPtr>& out) {
+  if (at(Tok::LBrace)) {
+    block(out);
+    advance();
+  } else if (at(Tok::Semi)) {
+    advance();
+  } else {
+    out.push_back(statement());
+  }
+}
+
+// @name[keys] = func(args);
+StmtPtr Parser::agg_statement() {
+  auto s = std::make_unique<Stmt>();
+  s->kind = StmtKind::AggAssign;
+  s->loc = cur_.loc;
+  const std::string agg = cur_.text;
+  s->agg_name = agg.substr(1);
+  advance();
+  if (at(Tok::LBracket)) {
+    advance();
+    s->agg_keys = expr_list(Tok::RBracket, false);
+  }
+  expect_advance(Tok::Assign);
+  if (at(Tok::Eof)) syntax_error();
+  if (!at(Tok::Ident) || peek().kind != Tok::LParen)
+    fail(cur_.loc, agg + " must be assigned an aggregating function such as count()");
+  s->agg_func = cur_.text;
+  s->agg_func_loc = cur_.loc;
+  advance();
+  advance();
+  s->agg_args = expr_list(Tok::RParen, true);
+  end_statement();
+  return s;
+}
+
+}  // namespace vtrace::lang

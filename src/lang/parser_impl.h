@@ -1,0 +1,83 @@
+// The recursive-descent D parser, shared by parser.cpp (program, clauses, declarations,
+// statements) and parser_expr.cpp (expressions). Internal to src/lang.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "lang/ast.h"
+#include "lang/lexer.h"
+#include "lang/parser.h"
+
+namespace vtrace::lang {
+
+class Parser {
+ public:
+  Parser(const Source& src, const MacroArgs& macros) : src_(src), lex_(src, macros) {}
+  ast::Program run();
+
+  // Nesting beyond this is an error: the parser, and every pass after it, recurses on the tree.
+  static constexpr int kMaxDepth = 200;
+
+ private:
+  friend class DepthGuard;
+
+  // Tokens.
+  void advance(bool desc_mode = false);
+  const Token& peek();
+  bool at(Tok k) const { return cur_.kind == k; }
+  void expect(Tok k);  // syntax error unless the current token is k (does not consume)
+  void expect_advance(Tok k) {
+    expect(k);
+    advance();
+  }
+  [[noreturn]] void fail(Loc loc, const std::string& message) const;
+  [[noreturn]] void syntax_error() const;  // near the current token
+  void enter(Loc loc, const char* what);   // depth_ + 1, checked
+
+  // parser.cpp
+  void clause(ast::Program& prog);
+  ast::ProbeDesc probe_desc(const Token& t) const;
+  void declaration(ast::Program& prog);
+  Type parse_type();
+  void block(std::vector<ast::StmtPtr>& out);  // after '{', through '}'
+  ast::StmtPtr statement();
+  ast::StmtPtr if_statement();
+  ast::StmtPtr agg_statement();
+  void branch(std::vector<ast::StmtPtr>& out);
+  void end_statement();
+
+  // parser_expr.cpp
+  ast::ExprPtr expression();
+  ast::ExprPtr ternary();
+  ast::ExprPtr binary(int min_prec);
+  ast::ExprPtr unary();
+  ast::ExprPtr postfix();
+  ast::ExprPtr primary();
+  std::vector<ast::ExprPtr> expr_list(Tok close, bool allow_empty);
+  void check_lvalue(const ast::Expr& e, const Token& op) const;
+
+  const Source& src_;
+  Lexer lex_;
+  Token cur_;
+  Token peek_;
+  bool has_peek_ = false;
+  int depth_ = 0;
+  bool in_predicate_ = false;  // a '/' outside parentheses ends the predicate
+};
+
+// Counts one level of nesting for the lifetime of a parse function.
+class DepthGuard {
+ public:
+  DepthGuard(Parser& p, Loc loc, const char* what = "expression") : p_(p), saved_(p.depth_) {
+    p.enter(loc, what);
+  }
+  ~DepthGuard() { p_.depth_ = saved_; }
+  DepthGuard(const DepthGuard&) = delete;
+  DepthGuard& operator=(const DepthGuard&) = delete;
+
+ private:
+  Parser& p_;
+  int saved_;
+};
+
+}  // namespace vtrace::lang

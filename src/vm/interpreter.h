@@ -1,0 +1,104 @@
+// Runs one verified clause against one record. The engine supplies the services that hold D
+// state (dynamic variables, actions, aggregations) through the Host interface.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "transport/record.h"
+#include "vm/module.h"
+
+namespace vtrace::vm {
+
+enum class Fault : uint8_t {
+  None,
+  DivideByZero,
+  OutOfScratch,
+  BadSubstr,       // substr() index outside the string
+  BadSpeculation,  // speculate/commit/discard with an ID that is not active
+  SpecExhausted,   // the speculation buffer (specsize) is full
+  IllegalOp,       // an action not allowed here (e.g. data recorded before speculate())
+  BadArgument,     // a subroutine argument out of its domain (e.g. lltostr base)
+};
+
+const char* fault_name(Fault f);  // dtrace-style wording, e.g. "divide-by-zero"
+
+// Bounded scratch space for strings made while a clause runs (strjoin, substr, variable loads),
+// reset before each clause. Running out is a fault, as in DTrace.
+class Scratch {
+ public:
+  explicit Scratch(size_t bytes) : buf_(bytes) {}
+  void reset() { used_ = 0; }
+  // Copies s (cut to max_len bytes) and a NUL; nullptr when there is no room.
+  const char* copy(std::string_view s, size_t max_len);
+  // Room for n bytes + NUL; nullptr when there is no room. Call commit(len) after writing.
+  char* reserve(size_t n);
+  void commit(size_t len) { used_ += len + 1; }
+
+ private:
+  std::vector<char> buf_;
+  size_t used_ = 0;
+};
+
+// Values of global or clause-local scalars: integers in `ints`, strings in `strs`.
+struct VarStore {
+  std::vector<int64_t> ints;
+  std::vector<std::string> strs;
+  void resize(size_t n) {
+    ints.assign(n, 0);
+    strs.assign(n, std::string());
+  }
+  void clear() {
+    for (auto& v : ints) v = 0;
+    for (auto& s : strs) s.clear();
+  }
+};
+
+// Names of the firing probe, NUL-terminated (built-ins probeprov, probemod, ...).
+struct ProbeNames {
+  const char* target = "host";
+  const char* provider = "";
+  const char* module = "";
+  const char* function = "";
+  const char* name = "";
+};
+
+class Host {
+ public:
+  virtual ~Host() = default;
+  // Built-ins the record does not carry (walltimestamp, vtimestamp, ppid, uid, gid, errno).
+  virtual int64_t builtin(Builtin b) = 0;
+  // Dynamic variables (associative arrays, self->). An absent element reads as 0 / "".
+  // For a string variable the result is a pointer into the store, valid until the next store.
+  virtual int64_t load_dyn(uint32_t var, std::string_view tuple) = 0;
+  virtual void store_dyn(uint32_t var, std::string_view tuple, int64_t value) = 0;
+  // An action (trace, printf, exit, ...); args are the register values.
+  virtual Fault action(uint32_t index, const int64_t* args) = 0;
+  virtual void aggregate(uint32_t agg, std::string_view tuple, int64_t value, int64_t incr) = 0;
+  virtual int64_t speculation() = 0;
+};
+
+struct ExecContext {
+  const Module* module = nullptr;
+  const Record* record = nullptr;
+  ProbeNames names;
+  uint32_t epid = 0;
+  uint32_t strsize = 256;  // longest string + 1
+  Host* host = nullptr;
+  VarStore* globals = nullptr;
+  VarStore* locals = nullptr;
+  Scratch* scratch = nullptr;
+  std::string tuple;  // reused tuple buffer
+};
+
+struct ExecResult {
+  Fault fault = Fault::None;
+  uint32_t pc = 0;               // offset of the faulting instruction
+  bool predicate_false = false;  // the predicate failed: the body did not run
+};
+
+// Runs a clause. The clause must have passed verify().
+ExecResult execute(const ClauseCode& clause, ExecContext& ctx);
+
+}  // namespace vtrace::vm

@@ -1,0 +1,86 @@
+// A compiled D program: per-clause bytecode plus the tables the bytecode indexes (constants,
+// strings, variables, actions, aggregations). The compiler (src/lang) builds it, the verifier
+// checks it, the engine runs it.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lang/source.h"
+#include "lang/types.h"
+#include "vm/isa.h"
+
+namespace vtrace::vm {
+
+enum class VarScope : uint8_t { Global, Thread, Clause };
+
+struct VarInfo {
+  std::string name;
+  lang::Type type;
+  VarScope scope = VarScope::Global;
+  bool is_array = false;
+  std::vector<lang::Type> key_types;
+};
+
+enum class ActionKind : uint8_t {
+  Trace, Printf, Printa, Exit, Speculate, Commit, Discard, Clear, Trunc, Normalize, Denormalize,
+  System,
+};
+
+struct Action {
+  ActionKind kind{};
+  std::vector<lang::Type> arg_types;  // types of the register arguments, in order
+  std::string format;                 // Printf / Printa / System
+  bool has_format = false;            // Printa with a format
+  uint32_t agg = 0;                   // Printa / Clear / Trunc / Normalize / Denormalize
+  lang::Loc loc;
+};
+
+// Mirrors engine::AggFunc (same order).
+enum class AggFunc : uint8_t { Count, Sum, Avg, Min, Max, Stddev, Quantize, Lquantize, Llquantize };
+
+struct AggInfo {
+  std::string name;  // without '@'
+  AggFunc func = AggFunc::Count;
+  std::vector<lang::Type> key_types;
+  int64_t base = 0, limit = 0, step = 1;                  // lquantize
+  int64_t factor = 10, low = 0, high = 0, nsteps = 10;    // llquantize
+  lang::Loc loc;
+};
+
+struct ProbeSpec {
+  std::string target, provider, module, function, name;
+  std::string text;
+  lang::Loc loc;
+};
+
+struct ClauseCode {
+  std::vector<ProbeSpec> probes;
+  std::vector<Insn> code;
+  uint32_t nregs = 0;
+  uint32_t predicate_end = 0;   // code before this offset is the predicate
+  // Whether a firing prints dtrace's probe line (CPU, ID, FUNCTION:NAME) when not quiet: every
+  // clause does but one whose statements are all aggregations.
+  bool prints_probe_line = true;
+  lang::Loc loc;
+};
+
+struct Pragma {
+  std::string name, value;
+  lang::Loc loc;
+};
+
+struct Module {
+  std::string source_name;
+  std::vector<int64_t> consts;
+  std::vector<std::string> strings;
+  std::vector<VarInfo> globals;   // Ldg / Stg
+  std::vector<VarInfo> locals;    // Ldl / Stl (this->)
+  std::vector<VarInfo> dynvars;   // Ldd / Std (associative arrays and self->)
+  std::vector<Action> actions;
+  std::vector<AggInfo> aggs;
+  std::vector<ClauseCode> clauses;
+  std::vector<Pragma> pragmas;
+};
+
+}  // namespace vtrace::vm

@@ -1,0 +1,144 @@
+#include "vm/subr.h"
+
+#include <cstring>
+#include <random>
+#include <string>
+
+namespace vtrace::vm {
+
+namespace {
+
+inline const char* as_str(int64_t v) { return reinterpret_cast<const char*>(v); }
+inline int64_t from_str(const char* s) { return reinterpret_cast<int64_t>(s); }
+
+std::string_view str_arg(const int64_t* args, int i, const ExecContext& ctx) {
+  const char* s = as_str(args[i]);
+  return std::string_view(s, strnlen(s, ctx.strsize - 1));
+}
+
+// Puts a result string in scratch space.
+Fault put(std::string_view s, int64_t& result, ExecContext& ctx) {
+  const char* p = ctx.scratch->copy(s, ctx.strsize - 1);
+  if (p == nullptr) return Fault::OutOfScratch;
+  result = from_str(p);
+  return Fault::None;
+}
+
+Fault substr(std::string_view s, int64_t index, bool has_len, int64_t len, int64_t& result,
+             ExecContext& ctx) {
+  const int64_t slen = static_cast<int64_t>(s.size());
+  if (index < 0) index += slen;
+  if (index < 0 || index > slen) return Fault::BadSubstr;
+  if (has_len && len < 0) return Fault::BadSubstr;
+  int64_t n = slen - index;
+  if (has_len && len < n) n = len;
+  return put(s.substr(index, n), result, ctx);
+}
+
+int64_t index_of(std::string_view s, std::string_view sub, int64_t start) {
+  if (start < 0) start = 0;
+  if (start > static_cast<int64_t>(s.size())) return -1;
+  size_t pos = s.find(sub, start);
+  return pos == std::string_view::npos ? -1 : static_cast<int64_t>(pos);
+}
+
+int64_t rindex_of(std::string_view s, std::string_view sub, int64_t start) {
+  if (start < 0) return -1;
+  size_t pos = s.rfind(sub, static_cast<size_t>(start));
+  return pos == std::string_view::npos ? -1 : static_cast<int64_t>(pos);
+}
+
+Fault lltostr(int64_t v, int64_t base, int64_t& result, ExecContext& ctx) {
+  if (base < 2 || base > 36) return Fault::BadArgument;
+  if (base == 10) return put(std::to_string(v), result, ctx);
+  // Other bases print the 64-bit pattern, with C's prefixes for hex and octal, as DTrace does.
+  uint64_t u = static_cast<uint64_t>(v);
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[u % base]);
+    u /= base;
+  } while (u != 0);
+  if (base == 16) digits = "0x" + digits;
+  if (base == 8 && digits != "0") digits = "0" + digits;
+  return put(digits, result, ctx);
+}
+
+// basename/dirname as in DTrace (and POSIX): trailing slashes do not count.
+std::string_view path_base(std::string_view p) {
+  if (p.empty()) return ".";
+  size_t end = p.find_last_not_of('/');
+  if (end == std::string_view::npos) return "/";
+  size_t start = p.find_last_of('/', end);
+  return p.substr(start == std::string_view::npos ? 0 : start + 1,
+                  end - (start == std::string_view::npos ? 0 : start + 1) + 1);
+}
+
+std::string_view path_dir(std::string_view p) {
+  if (p.empty()) return ".";
+  size_t end = p.find_last_not_of('/');
+  if (end == std::string_view::npos) return "/";
+  size_t slash = p.find_last_of('/', end);
+  if (slash == std::string_view::npos) return ".";
+  size_t dir_end = p.find_last_not_of('/', slash);
+  if (dir_end == std::string_view::npos) return "/";
+  return p.substr(0, dir_end + 1);
+}
+
+Fault map_case(std::string_view s, bool upper, int64_t& result, ExecContext& ctx) {
+  std::string out(s);
+  for (auto& ch : out) {
+    if (upper && ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+    if (!upper && ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  return put(out, result, ctx);
+}
+
+int64_t to_ll(std::string_view s) {
+  std::string tmp(s);
+  return static_cast<int64_t>(strtoll(tmp.c_str(), nullptr, 0));
+}
+
+}  // namespace
+
+Fault call_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
+  switch (s) {
+    case Subr::Strlen: result = static_cast<int64_t>(str_arg(a, 0, ctx).size()); return Fault::None;
+    case Subr::Strjoin: {
+      std::string joined(str_arg(a, 0, ctx));
+      joined += str_arg(a, 1, ctx);
+      return put(joined, result, ctx);
+    }
+    case Subr::Substr2: return substr(str_arg(a, 0, ctx), a[1], false, 0, result, ctx);
+    case Subr::Substr3: return substr(str_arg(a, 0, ctx), a[1], true, a[2], result, ctx);
+    case Subr::Index2: result = index_of(str_arg(a, 0, ctx), str_arg(a, 1, ctx), 0); break;
+    case Subr::Index3: result = index_of(str_arg(a, 0, ctx), str_arg(a, 1, ctx), a[2]); break;
+    case Subr::Rindex2:
+      result = rindex_of(str_arg(a, 0, ctx), str_arg(a, 1, ctx), INT64_MAX);
+      break;
+    case Subr::Rindex3: result = rindex_of(str_arg(a, 0, ctx), str_arg(a, 1, ctx), a[2]); break;
+    case Subr::Strstr: {
+      std::string_view hay = str_arg(a, 0, ctx);
+      size_t pos = hay.find(str_arg(a, 1, ctx));
+      // The remainder is itself a NUL-terminated string: point into the argument.
+      result = from_str(pos == std::string_view::npos ? "" : as_str(a[0]) + pos);
+      break;
+    }
+    case Subr::Lltostr1: return lltostr(a[0], 10, result, ctx);
+    case Subr::Lltostr2: return lltostr(a[0], a[1], result, ctx);
+    case Subr::Basename: return put(path_base(str_arg(a, 0, ctx)), result, ctx);
+    case Subr::Dirname: return put(path_dir(str_arg(a, 0, ctx)), result, ctx);
+    case Subr::Speculation: result = ctx.host->speculation(); break;
+    case Subr::Rand: {
+      static thread_local std::mt19937_64 rng{std::random_device{}()};
+      result = static_cast<int64_t>(rng() >> 33);
+      break;
+    }
+    case Subr::Toupper: return map_case(str_arg(a, 0, ctx), true, result, ctx);
+    case Subr::Tolower: return map_case(str_arg(a, 0, ctx), false, result, ctx);
+    case Subr::Strtoll: result = to_ll(str_arg(a, 0, ctx)); break;
+    case Subr::Count_: return Fault::IllegalOp;
+  }
+  return Fault::None;
+}
+
+}  // namespace vtrace::vm
