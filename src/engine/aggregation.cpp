@@ -22,14 +22,17 @@ inline uint64_t abs_u(int64_t v) {
   return v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
 }
 
-bool mul_ok(int64_t a, int64_t b, int64_t& out) { return !__builtin_mul_overflow(a, b, &out); }
+bool mul_ok(int64_t a, int64_t b, int64_t& out) {
+  return !__builtin_mul_overflow(a, b, &out);
+}
 
 // dtrace.c dtrace_aggregate_quantize(): negative values go to the bucket labelled with the
 // largest power of two (negated) not above their magnitude.
 inline int quantize_bucket(int64_t v) {
   if (v == 0) return kQuantizeZero;
-  if (v > 0) return std::min(kQuantizeZero + 64 - __builtin_clzll(static_cast<uint64_t>(v)),
-                             kQuantizeBuckets - 1);
+  if (v > 0)
+    return std::min(kQuantizeZero + 64 - __builtin_clzll(static_cast<uint64_t>(v)),
+                    kQuantizeBuckets - 1);
   const int k = 63 - __builtin_clzll(abs_u(v));  // floor(log2(-v))
   return k >= 62 ? 0 : kQuantizeZero - 1 - k;
 }
@@ -130,13 +133,17 @@ SortVal sort_value(const AggState& im, const int64_t* d) {
     case AggFunc::Count:
     case AggFunc::Sum:
     case AggFunc::Min:
-    case AggFunc::Max: s.v = static_cast<long double>(d[0]); break;
+    case AggFunc::Max:
+      s.v = static_cast<long double>(d[0]);
+      break;
     case AggFunc::Avg:
       s.v = d[0] == 0 || (d[0] == -1 && d[1] == std::numeric_limits<int64_t>::min())
                 ? 0
                 : static_cast<long double>(d[1] / d[0]);
       break;
-    case AggFunc::Stddev: s.v = static_cast<long double>(agg_stddev(d, 1)); break;
+    case AggFunc::Stddev:
+      s.v = static_cast<long double>(agg_stddev(d, 1));
+      break;
     case AggFunc::Quantize:
       for (int i = 0; i < kQuantizeBuckets; i++)
         s.v += static_cast<long double>(quantize_bucket_value(i)) * static_cast<long double>(d[i]);
@@ -180,15 +187,24 @@ SortVal sort_value(const AggState& im, const int64_t* d) {
 
 const char* agg_func_name(AggFunc f) {
   switch (f) {
-    case AggFunc::Count: return "count";
-    case AggFunc::Sum: return "sum";
-    case AggFunc::Avg: return "avg";
-    case AggFunc::Min: return "min";
-    case AggFunc::Max: return "max";
-    case AggFunc::Stddev: return "stddev";
-    case AggFunc::Quantize: return "quantize";
-    case AggFunc::Lquantize: return "lquantize";
-    case AggFunc::Llquantize: return "llquantize";
+    case AggFunc::Count:
+      return "count";
+    case AggFunc::Sum:
+      return "sum";
+    case AggFunc::Avg:
+      return "avg";
+    case AggFunc::Min:
+      return "min";
+    case AggFunc::Max:
+      return "max";
+    case AggFunc::Stddev:
+      return "stddev";
+    case AggFunc::Quantize:
+      return "quantize";
+    case AggFunc::Lquantize:
+      return "lquantize";
+    case AggFunc::Llquantize:
+      return "llquantize";
   }
   return "?";
 }
@@ -202,12 +218,11 @@ int64_t quantize_bucket_value(int b) {
 uint64_t agg_stddev(const int64_t* d, uint64_t normal) {
   const uint64_t count = static_cast<uint64_t>(d[0]);
   if (count == 0 || normal == 0) return 0;
-  const u128 sumsq = (static_cast<u128>(static_cast<uint64_t>(d[3])) << 64) |
-                     static_cast<uint64_t>(d[2]);
+  const u128 sumsq =
+      (static_cast<u128>(static_cast<uint64_t>(d[3])) << 64) | static_cast<uint64_t>(d[2]);
   const u128 avg_sq = sumsq / normal / normal / count;
   // normal is in [1, INT64_MAX] and count > 0, so the signed divisions cannot trap.
-  const int64_t avg =
-      d[0] > 0 ? d[1] / static_cast<int64_t>(normal) / d[0] : 0;
+  const int64_t avg = d[0] > 0 ? d[1] / static_cast<int64_t>(normal) / d[0] : 0;
   const uint64_t a = abs_u(avg);
   u128 x = avg_sq - static_cast<u128>(a) * a;  // wraps as dt_subtract_128 does
   // Integer square root, bit by bit (floor).
@@ -229,12 +244,16 @@ namespace {
 
 uint32_t values_per_key(AggFunc f, uint32_t nbins) {
   switch (f) {
-    case AggFunc::Avg: return 2;
-    case AggFunc::Stddev: return 4;  // count, sum, 128-bit sum of squares
+    case AggFunc::Avg:
+      return 2;
+    case AggFunc::Stddev:
+      return 4;  // count, sum, 128-bit sum of squares
     case AggFunc::Quantize:
     case AggFunc::Lquantize:
-    case AggFunc::Llquantize: return nbins;
-    default: return 1;
+    case AggFunc::Llquantize:
+      return nbins;
+    default:
+      return 1;
   }
 }
 
@@ -249,15 +268,20 @@ int64_t initial_value(AggFunc f) {
 AggState::Layout AggState::layout(AggDef d) {
   Layout l;
   switch (d.func) {
-    case AggFunc::Quantize: l.nbins = kQuantizeBuckets; break;
+    case AggFunc::Quantize:
+      l.nbins = kQuantizeBuckets;
+      break;
     case AggFunc::Lquantize:
       if (d.step <= 0) d.step = 1;
       l.levels = d.limit > d.base ? (d.limit - d.base) / d.step : 0;
       l.levels = std::clamp<int64_t>(l.levels, 1, 65535);
       l.nbins = static_cast<uint32_t>(l.levels + 2);
       break;
-    case AggFunc::Llquantize: l.nbins = llquantize_setup(d); break;
-    default: break;
+    case AggFunc::Llquantize:
+      l.nbins = llquantize_setup(d);
+      break;
+    default:
+      break;
   }
   l.def = std::move(d);
   return l;
@@ -304,21 +328,33 @@ std::vector<uint32_t> AggState::by_value(bool reverse) const {
 Aggregation::Aggregation(AggDef def) : impl_(std::make_unique<Impl>(std::move(def))) {}
 Aggregation::~Aggregation() = default;
 
-const AggDef& Aggregation::def() const { return impl_->def; }
-size_t Aggregation::size() const { return impl_->table.size(); }
+const AggDef& Aggregation::def() const {
+  return impl_->def;
+}
+size_t Aggregation::size() const {
+  return impl_->table.size();
+}
 
 void Aggregation::update(std::string_view key, int64_t value, int64_t incr) {
   Impl& im = *impl_;
   int64_t* v = im.table.find_or_insert(key);
   switch (im.def.func) {
-    case AggFunc::Count: add(v[0], 1); break;
-    case AggFunc::Sum: add(v[0], value); break;
+    case AggFunc::Count:
+      add(v[0], 1);
+      break;
+    case AggFunc::Sum:
+      add(v[0], value);
+      break;
     case AggFunc::Avg:
       add(v[0], 1);
       add(v[1], value);
       break;
-    case AggFunc::Min: v[0] = std::min(v[0], value); break;
-    case AggFunc::Max: v[0] = std::max(v[0], value); break;
+    case AggFunc::Min:
+      v[0] = std::min(v[0], value);
+      break;
+    case AggFunc::Max:
+      v[0] = std::max(v[0], value);
+      break;
     case AggFunc::Stddev: {
       add(v[0], 1);
       add(v[1], value);
@@ -329,7 +365,9 @@ void Aggregation::update(std::string_view key, int64_t value, int64_t incr) {
       v[3] = static_cast<int64_t>(static_cast<uint64_t>(s >> 64));
       break;
     }
-    case AggFunc::Quantize: add(v[quantize_bucket(value)], incr); break;
+    case AggFunc::Quantize:
+      add(v[quantize_bucket(value)], incr);
+      break;
     case AggFunc::Lquantize: {
       const AggDef& d = im.def;
       int64_t b;
@@ -345,14 +383,20 @@ void Aggregation::update(std::string_view key, int64_t value, int64_t incr) {
       add(v[b], incr);
       break;
     }
-    case AggFunc::Llquantize: add(v[llquantize_bucket(im.def, im.nbins, value)], incr); break;
+    case AggFunc::Llquantize:
+      add(v[llquantize_bucket(im.def, im.nbins, value)], incr);
+      break;
   }
 }
 
 // clear() zeroes the data as libdtrace does (bzero), min()/max() included.
-void Aggregation::clear() { impl_->table.fill_values(0); }
+void Aggregation::clear() {
+  impl_->table.fill_values(0);
+}
 
-void Aggregation::trunc_all() { impl_->table.clear(); }
+void Aggregation::trunc_all() {
+  impl_->table.clear();
+}
 
 void Aggregation::trunc(int64_t n) {
   Impl& im = *impl_;
@@ -368,8 +412,12 @@ void Aggregation::trunc(int64_t n) {
   im.table.keep(order);
 }
 
-void Aggregation::normalize(int64_t n) { impl_->normal = n > 0 ? n : 1; }
-void Aggregation::denormalize() { impl_->normal = 1; }
+void Aggregation::normalize(int64_t n) {
+  impl_->normal = n > 0 ? n : 1;
+}
+void Aggregation::denormalize() {
+  impl_->normal = 1;
+}
 
 size_t Aggregation::memory_bytes() const {
   return sizeof(Aggregation) + sizeof(Impl) + impl_->table.memory_bytes() - sizeof(AggTable);

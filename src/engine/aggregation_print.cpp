@@ -150,18 +150,27 @@ bool is_quantize(AggFunc f) {
 
 void print_distribution(std::string& out, const AggState& im, const int64_t* d) {
   switch (im.def.func) {
-    case AggFunc::Quantize: print_quantize(out, d, im.normal); break;
-    case AggFunc::Lquantize: print_lquantize(out, im, d); break;
-    default: print_llquantize(out, im, d); break;
+    case AggFunc::Quantize:
+      print_quantize(out, d, im.normal);
+      break;
+    case AggFunc::Lquantize:
+      print_lquantize(out, im, d);
+      break;
+    default:
+      print_llquantize(out, im, d);
+      break;
   }
 }
 
 // The scalar an aggregation shows, normalized (avg: sum / normal / count; stddev as dt_stddev).
 int64_t scalar_value(const AggState& im, const int64_t* d) {
   switch (im.def.func) {
-    case AggFunc::Avg: return d[0] > 0 ? d[1] / im.normal / d[0] : 0;
-    case AggFunc::Stddev: return static_cast<int64_t>(agg_stddev(d, im.normal));
-    default: return d[0] / im.normal;
+    case AggFunc::Avg:
+      return d[0] > 0 ? d[1] / im.normal / d[0] : 0;
+    case AggFunc::Stddev:
+      return static_cast<int64_t>(agg_stddev(d, im.normal));
+    default:
+      return d[0] / im.normal;
   }
 }
 
@@ -175,10 +184,18 @@ void print_key_elem(std::string& out, const TupleElem& e) {
     return;
   }
   switch (e.type.size) {
-    case 1: appendf(out, " %3d", static_cast<int>(static_cast<uint8_t>(e.i))); break;
-    case 2: appendf(out, " %5d", static_cast<int>(static_cast<uint16_t>(e.i))); break;
-    case 4: appendf(out, " %8d", static_cast<int32_t>(e.i)); break;
-    default: appendf(out, " %16lld", static_cast<long long>(e.i)); break;
+    case 1:
+      appendf(out, " %3d", static_cast<int>(static_cast<uint8_t>(e.i)));
+      break;
+    case 2:
+      appendf(out, " %5d", static_cast<int>(static_cast<uint16_t>(e.i)));
+      break;
+    case 4:
+      appendf(out, " %8d", static_cast<int32_t>(e.i));
+      break;
+    default:
+      appendf(out, " %16lld", static_cast<long long>(e.i));
+      break;
   }
 }
 

@@ -44,7 +44,9 @@ uint32_t AggTable::hash(std::string_view key) {
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
-AggTable::AggTable(uint32_t nvals, int64_t init) : nvals_(nvals), init_(init) { rehash(16); }
+AggTable::AggTable(uint32_t nvals, int64_t init) : nvals_(nvals), init_(init) {
+  rehash(16);
+}
 
 int64_t* AggTable::insert(std::string_view key, uint32_t h, uint32_t pos) {
   if ((entries_.size() + 1) * 4 > slots_.size() * 3) {
@@ -71,7 +73,9 @@ void AggTable::rehash(size_t capacity) {
   }
 }
 
-void AggTable::fill_values(int64_t v) { std::fill(vals_.begin(), vals_.end(), v); }
+void AggTable::fill_values(int64_t v) {
+  std::fill(vals_.begin(), vals_.end(), v);
+}
 
 void AggTable::clear() {
   entries_ = {};

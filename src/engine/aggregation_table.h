@@ -44,8 +44,8 @@ class AggTable {
   int64_t* values(size_t i) { return vals_.data() + i * nvals_; }
   const int64_t* values(size_t i) const { return vals_.data() + i * nvals_; }
 
-  void fill_values(int64_t v);               // every value of every key = v
-  void clear();                              // drop every key
+  void fill_values(int64_t v);                  // every value of every key = v
+  void clear();                                 // drop every key
   void keep(const std::vector<uint32_t>& idx);  // keep only these entries
   size_t memory_bytes() const;
 

@@ -319,6 +319,8 @@ vm::Fault Engine::action(uint32_t index, const int64_t* args) {
       begin_data();
       if (a.has_format) {
         aggs_[a.agg]->printa(clause_out_, formats_[index], {opts_.aggsortkey, opts_.aggsortrev});
+      } else if (aggs_[a.agg]->size() == 0) {
+        clause_out_ += '\n';  // dtrace prints the blank separator line even for no data
       } else {
         aggs_[a.agg]->print_default(clause_out_, {opts_.aggsortkey, opts_.aggsortrev});
       }

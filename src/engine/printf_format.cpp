@@ -12,21 +12,30 @@ namespace vtrace::engine {
 
 namespace {
 
-bool is_int_conv(char c) { return std::strchr("diuxXoc", c) != nullptr; }
-bool is_fp_conv(char c) { return std::strchr("eEfgG", c) != nullptr; }
+bool is_int_conv(char c) {
+  return std::strchr("diuxXoc", c) != nullptr;
+}
+bool is_fp_conv(char c) {
+  return std::strchr("eEfgG", c) != nullptr;
+}
 
 // The argument prototypes dtrace names in its messages (dt_printf.c pfproto_*).
 const char* prototype(char c) {
   switch (c) {
-    case 'c': return "char, short, or int";
-    case 's': return "char [] or string (or use stringof)";
-    case 'p': return "pointer or integer";
+    case 'c':
+      return "char, short, or int";
+    case 's':
+      return "char [] or string (or use stringof)";
+    case 'p':
+      return "pointer or integer";
     case 'e':
     case 'E':
     case 'f':
     case 'g':
-    case 'G': return "float, double, or long double";
-    default: return "char, short, int, long, or long long";
+    case 'G':
+      return "float, double, or long double";
+    default:
+      return "char, short, int, long, or long long";
   }
 }
 
@@ -37,7 +46,9 @@ bool arg_fits(char c, const lang::Type& t) {
   return t.is_int();
 }
 
-std::string conv_name(const PrintfFormat::Conv& c) { return c.length + c.conv; }
+std::string conv_name(const PrintfFormat::Conv& c) {
+  return c.length + c.conv;
+}
 
 std::string flags_in_order(const std::string& f) {
   std::string out;
@@ -75,16 +86,17 @@ bool validate(const std::vector<PrintfFormat::Conv>& convs, const std::string& t
     for (const char* dyn : {"*", ".*"}) {
       if ((dyn[0] == '*' ? c.width : c.precision) != -2) continue;
       if (j >= types.size()) {
-        error = msg("%s( ) prototype mismatch: conversion #%d (%%%s) is missing a corresponding "
-                    "\"%s\" argument",
-                    func, n, name.c_str(), dyn);
+        error =
+            msg("%s( ) prototype mismatch: conversion #%d (%%%s) is missing a corresponding "
+                "\"%s\" argument",
+                func, n, name.c_str(), dyn);
         return false;
       }
       if (!types[j].is_int()) {
-        error = msg("%s( ) argument #%d is incompatible with conversion #%d prototype:\n"
-                    "\tconversion: %% %s %s\n\t prototype: int\n\t  argument: %s",
-                    func, static_cast<int>(j) + first_arg, n, dyn, name.c_str(),
-                    types[j].name().c_str());
+        error = msg(
+            "%s( ) argument #%d is incompatible with conversion #%d prototype:\n"
+            "\tconversion: %% %s %s\n\t prototype: int\n\t  argument: %s",
+            func, static_cast<int>(j) + first_arg, n, dyn, name.c_str(), types[j].name().c_str());
         return false;
       }
       j++;
@@ -100,9 +112,10 @@ bool validate(const std::vector<PrintfFormat::Conv>& convs, const std::string& t
       what = "aggregating action";
     } else {
       if (j >= types.size()) {
-        error = msg("%s( ) prototype mismatch: conversion #%d (%%%s) is missing a corresponding "
-                    "value argument",
-                    func, n, name.c_str());
+        error =
+            msg("%s( ) prototype mismatch: conversion #%d (%%%s) is missing a corresponding "
+                "value argument",
+                func, n, name.c_str());
         return false;
       }
       t = types[j];
@@ -111,9 +124,10 @@ bool validate(const std::vector<PrintfFormat::Conv>& convs, const std::string& t
     }
     if (!arg_fits(c.conv, t)) {
       const std::string tname = c.agg ? "int64_t" : t.name();
-      error = msg("%s( ) %s is incompatible with conversion #%d prototype:\n\tconversion: %%%s\n"
-                  "\t prototype: %s\n\t  argument: %s",
-                  func, what.c_str(), n, name.c_str(), prototype(c.conv), tname.c_str());
+      error =
+          msg("%s( ) %s is incompatible with conversion #%d prototype:\n\tconversion: %%%s\n"
+              "\t prototype: %s\n\t  argument: %s",
+              func, what.c_str(), n, name.c_str(), prototype(c.conv), tname.c_str());
       return false;
     }
   }
@@ -293,8 +307,11 @@ bool PrintfFormat::parse(std::string_view fmt, std::string& error) {
         case '?':  // pointer-sized width (LP64)
           c.width = 16;
           continue;
-        case '@': c.agg = true; continue;
-        case '\'': continue;  // thousands grouping: a no-op in the C locale
+        case '@':
+          c.agg = true;
+          continue;
+        case '\'':
+          continue;  // thousands grouping: a no-op in the C locale
         case '$':
           error = msg("format conversion #%d uses unsupported positional format (%%n$)", n);
           return false;
@@ -314,10 +331,9 @@ bool PrintfFormat::parse(std::string_view fmt, std::string& error) {
         default: {
           c.conv = ch;
           const std::string& len = c.length;
-          const bool ok =
-              (is_int_conv(ch) && (len.empty() || len == "h" || len == "hh" || len == "l" ||
-                                   len == "ll")) ||
-              (len.empty() && (ch == 's' || ch == 'p' || is_fp_conv(ch)));
+          const bool ok = (is_int_conv(ch) && (len.empty() || len == "h" || len == "hh" ||
+                                               len == "l" || len == "ll")) ||
+                          (len.empty() && (ch == 's' || ch == 'p' || is_fp_conv(ch)));
           if (!ok) {
             error = msg("format conversion #%d is undefined: %%%s", n, (len + ch).c_str());
             return false;

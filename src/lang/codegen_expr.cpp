@@ -304,8 +304,8 @@ Val Codegen::gen_assign(const Expr& e, uint8_t dst) {
     emit(vm::Op::Mov, dst, v.reg);
     return {dst, ref.type};
   }
-  bool self_or_this = lhs.kind == ExprKind::Var;
-  LvalueRef ref = resolve(lhs, self_or_this ? std::optional<Type>(Type::i64()) : std::nullopt);
+  // x += 1 and x++ on a variable not seen yet define it as an int64 (which reads 0 first).
+  LvalueRef ref = resolve(lhs, Type::i64());
   if (!ref.type.is_int())
     fail(e.loc, std::string("operator ") + op_text(e.op2) + "= requires an integer lvalue");
   uint8_t cur = alloc(e.loc);
@@ -338,8 +338,7 @@ Val Codegen::gen_incdec(const Expr& e, uint8_t dst) {
   if (lhs.kind == ExprKind::Ident && builtin_vars().count(lhs.name))
     fail(lhs.loc, std::string("operator ") + op_text(e.op) +
                       " requires a modifiable lvalue as an operand");
-  bool self_or_this = lhs.kind == ExprKind::Var;
-  LvalueRef ref = resolve(lhs, self_or_this ? std::optional<Type>(Type::i64()) : std::nullopt);
+  LvalueRef ref = resolve(lhs, Type::i64());
   if (!ref.type.is_int())
     fail(e.loc, std::string("operator ") + op_text(e.op) + " requires an integer lvalue");
   uint8_t cur = alloc(e.loc);

@@ -11,9 +11,15 @@ namespace {
 bool is_ident_start(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c); }
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_ident_char(char c) {
+  return is_ident_start(c) || is_digit(c);
+}
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
 
 // DTrace's probe-description character set; no digit first, and never '/', which opens the
 // predicate.
@@ -21,17 +27,19 @@ bool is_desc_start(char c) {
   return is_ident_start(c) || c == '-' || c == '$' || c == ':' || c == '.' || c == '?' ||
          c == '*' || c == '\\' || c == '[' || c == ']' || c == '!';
 }
-bool is_desc_char(char c) { return is_desc_start(c) || is_digit(c) || c == '`'; }
+bool is_desc_char(char c) {
+  return is_desc_start(c) || is_digit(c) || c == '`';
+}
 
 const std::unordered_map<std::string_view, Tok>& keywords() {
   static const std::unordered_map<std::string_view, Tok> kw = {
-      {"char", Tok::TypeKw},     {"short", Tok::TypeKw},      {"int", Tok::TypeKw},
-      {"long", Tok::TypeKw},     {"signed", Tok::TypeKw},     {"unsigned", Tok::TypeKw},
-      {"string", Tok::TypeKw},   {"void", Tok::TypeKw},       {"int8_t", Tok::TypeKw},
-      {"int16_t", Tok::TypeKw},  {"int32_t", Tok::TypeKw},    {"int64_t", Tok::TypeKw},
-      {"uint8_t", Tok::TypeKw},  {"uint16_t", Tok::TypeKw},   {"uint32_t", Tok::TypeKw},
-      {"uint64_t", Tok::TypeKw}, {"uintptr_t", Tok::TypeKw},  {"size_t", Tok::TypeKw},
-      {"ssize_t", Tok::TypeKw},  {"self", Tok::KwSelf},       {"this", Tok::KwThis},
+      {"char", Tok::TypeKw},     {"short", Tok::TypeKw},        {"int", Tok::TypeKw},
+      {"long", Tok::TypeKw},     {"signed", Tok::TypeKw},       {"unsigned", Tok::TypeKw},
+      {"string", Tok::TypeKw},   {"void", Tok::TypeKw},         {"int8_t", Tok::TypeKw},
+      {"int16_t", Tok::TypeKw},  {"int32_t", Tok::TypeKw},      {"int64_t", Tok::TypeKw},
+      {"uint8_t", Tok::TypeKw},  {"uint16_t", Tok::TypeKw},     {"uint32_t", Tok::TypeKw},
+      {"uint64_t", Tok::TypeKw}, {"uintptr_t", Tok::TypeKw},    {"size_t", Tok::TypeKw},
+      {"ssize_t", Tok::TypeKw},  {"self", Tok::KwSelf},         {"this", Tok::KwThis},
       {"sizeof", Tok::KwSizeof}, {"stringof", Tok::KwStringof}, {"if", Tok::KwIf},
       {"else", Tok::KwElse},
   };
@@ -169,7 +177,8 @@ void Lexer::directive() {
     // "#include <x>" and "#define X" read as one word after '#' when written "#include".
     fail(hash, "preprocessor directive #" + printable(name) + " is not supported");
   }
-  if (words.size() < 2) fail(hash, "#pragma requires a directive (vtrace supports #pragma D option)");
+  if (words.size() < 2)
+    fail(hash, "#pragma requires a directive (vtrace supports #pragma D option)");
   if (words[1].first != "D")
     fail(word_loc(1), "unsupported #pragma \"" + printable(words[1].first) + "\"");
   if (words.size() < 3) fail(word_loc(1), "#pragma D requires a directive such as option");

@@ -10,7 +10,9 @@ namespace vtrace::lang {
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 bool is_alnum(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
@@ -87,7 +89,8 @@ Token Lexer::scan_number(Token t) {
   while (e < text_.size() && is_alnum(text_[e])) ++e;
   std::string_view spelled = text_.substr(pos_, e - pos_);
   t.text = std::string(spelled);
-  if (at(e) == '.' && is_digit(at(e + 1))) fail(t.loc, "floating-point constants are not supported");
+  if (at(e) == '.' && is_digit(at(e + 1)))
+    fail(t.loc, "floating-point constants are not supported");
   uint64_t v = 0;
   std::string err = parse_int_constant(spelled, v, t.type);
   if (!err.empty()) fail(t.loc, err);
@@ -102,18 +105,30 @@ int Lexer::scan_escape(size_t& p) {
   char c = at(p + 1);
   p += 2;
   switch (c) {
-    case 'n': return '\n';
-    case 't': return '\t';
-    case 'r': return '\r';
-    case 'a': return '\a';
-    case 'b': return '\b';
-    case 'f': return '\f';
-    case 'v': return '\v';
-    case '\\': return '\\';
-    case '"': return '"';
-    case '\'': return '\'';
-    case '?': return '?';
-    default: break;
+    case 'n':
+      return '\n';
+    case 't':
+      return '\t';
+    case 'r':
+      return '\r';
+    case 'a':
+      return '\a';
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'v':
+      return '\v';
+    case '\\':
+      return '\\';
+    case '"':
+      return '"';
+    case '\'':
+      return '\'';
+    case '?':
+      return '?';
+    default:
+      break;
   }
   if (c >= '0' && c <= '7') {
     int v = c - '0';
@@ -195,16 +210,26 @@ const std::string* Lexer::macro_arg(size_t n) const {
 }
 
 bool Lexer::builtin_macro(std::string_view name, int64_t& value) const {
-  if (name == "target") value = macros_.target;
-  else if (name == "pid") value = getpid();
-  else if (name == "ppid") value = getppid();
-  else if (name == "uid") value = getuid();
-  else if (name == "gid") value = getgid();
-  else if (name == "euid") value = geteuid();
-  else if (name == "egid") value = getegid();
-  else if (name == "pgid") value = getpgrp();
-  else if (name == "sid") value = getsid(0);
-  else return false;
+  if (name == "target")
+    value = macros_.target;
+  else if (name == "pid")
+    value = getpid();
+  else if (name == "ppid")
+    value = getppid();
+  else if (name == "uid")
+    value = getuid();
+  else if (name == "gid")
+    value = getgid();
+  else if (name == "euid")
+    value = geteuid();
+  else if (name == "egid")
+    value = getegid();
+  else if (name == "pgid")
+    value = getpgrp();
+  else if (name == "sid")
+    value = getsid(0);
+  else
+    return false;
   return true;
 }
 
@@ -243,7 +268,8 @@ Token Lexer::scan_macro(Token t) {
   if (num == std::string::npos) {
     int64_t v = 0;
     if (name.empty()) fail(t.loc, "invalid character '$'");
-    if (!builtin_macro(name, v)) fail(t.loc, "macro variable $" + printable(name) + " is not defined");
+    if (!builtin_macro(name, v))
+      fail(t.loc, "macro variable $" + printable(name) + " is not defined");
     t.kind = Tok::Int;
     t.ival = v;
     t.type = Type::i64();
@@ -293,7 +319,8 @@ std::string Lexer::expand_in_desc(size_t& p) {
   if (num == std::string::npos) {
     int64_t v = 0;
     if (name.empty()) fail(loc, "invalid character '$' in probe description");
-    if (!builtin_macro(name, v)) fail(loc, "macro variable $" + printable(name) + " is not defined");
+    if (!builtin_macro(name, v))
+      fail(loc, "macro variable $" + printable(name) + " is not defined");
     return std::to_string(v);
   }
   const std::string* arg = macro_arg(num);

@@ -16,60 +16,122 @@ namespace {
 // Binary operator precedence, lowest first; 0 = not a binary operator.
 int precedence(Tok k) {
   switch (k) {
-    case Tok::OrOr: return 1;
-    case Tok::XorXor: return 2;
-    case Tok::AndAnd: return 3;
-    case Tok::Pipe: return 4;
-    case Tok::Caret: return 5;
-    case Tok::Amp: return 6;
-    case Tok::EqEq: case Tok::Ne: return 7;
-    case Tok::Lt: case Tok::Le: case Tok::Gt: case Tok::Ge: return 8;
-    case Tok::Shl: case Tok::Shr: return 9;
-    case Tok::Plus: case Tok::Minus: return 10;
-    case Tok::Star: case Tok::Slash: case Tok::Percent: return 11;
-    default: return 0;
+    case Tok::OrOr:
+      return 1;
+    case Tok::XorXor:
+      return 2;
+    case Tok::AndAnd:
+      return 3;
+    case Tok::Pipe:
+      return 4;
+    case Tok::Caret:
+      return 5;
+    case Tok::Amp:
+      return 6;
+    case Tok::EqEq:
+    case Tok::Ne:
+      return 7;
+    case Tok::Lt:
+    case Tok::Le:
+    case Tok::Gt:
+    case Tok::Ge:
+      return 8;
+    case Tok::Shl:
+    case Tok::Shr:
+      return 9;
+    case Tok::Plus:
+    case Tok::Minus:
+      return 10;
+    case Tok::Star:
+    case Tok::Slash:
+    case Tok::Percent:
+      return 11;
+    default:
+      return 0;
   }
 }
 
 Op binary_op(Tok k) {
   switch (k) {
-    case Tok::OrOr: return Op::LogOr;
-    case Tok::XorXor: return Op::LogXor;
-    case Tok::AndAnd: return Op::LogAnd;
-    case Tok::Pipe: return Op::BitOr;
-    case Tok::Caret: return Op::BitXor;
-    case Tok::Amp: return Op::BitAnd;
-    case Tok::EqEq: return Op::Eq;
-    case Tok::Ne: return Op::Ne;
-    case Tok::Lt: return Op::Lt;
-    case Tok::Le: return Op::Le;
-    case Tok::Gt: return Op::Gt;
-    case Tok::Ge: return Op::Ge;
-    case Tok::Shl: return Op::Shl;
-    case Tok::Shr: return Op::Shr;
-    case Tok::Plus: return Op::Add;
-    case Tok::Minus: return Op::Sub;
-    case Tok::Star: return Op::Mul;
-    case Tok::Slash: return Op::Div;
-    default: return Op::Mod;
+    case Tok::OrOr:
+      return Op::LogOr;
+    case Tok::XorXor:
+      return Op::LogXor;
+    case Tok::AndAnd:
+      return Op::LogAnd;
+    case Tok::Pipe:
+      return Op::BitOr;
+    case Tok::Caret:
+      return Op::BitXor;
+    case Tok::Amp:
+      return Op::BitAnd;
+    case Tok::EqEq:
+      return Op::Eq;
+    case Tok::Ne:
+      return Op::Ne;
+    case Tok::Lt:
+      return Op::Lt;
+    case Tok::Le:
+      return Op::Le;
+    case Tok::Gt:
+      return Op::Gt;
+    case Tok::Ge:
+      return Op::Ge;
+    case Tok::Shl:
+      return Op::Shl;
+    case Tok::Shr:
+      return Op::Shr;
+    case Tok::Plus:
+      return Op::Add;
+    case Tok::Minus:
+      return Op::Sub;
+    case Tok::Star:
+      return Op::Mul;
+    case Tok::Slash:
+      return Op::Div;
+    default:
+      return Op::Mod;
   }
 }
 
 // Assignment operators; op2 is the compound operator's binary op, Op::Assign for "=".
 bool assign_op(Tok k, Op& op2) {
   switch (k) {
-    case Tok::Assign: op2 = Op::Assign; return true;
-    case Tok::AddAssign: op2 = Op::Add; return true;
-    case Tok::SubAssign: op2 = Op::Sub; return true;
-    case Tok::MulAssign: op2 = Op::Mul; return true;
-    case Tok::DivAssign: op2 = Op::Div; return true;
-    case Tok::ModAssign: op2 = Op::Mod; return true;
-    case Tok::AndAssign: op2 = Op::BitAnd; return true;
-    case Tok::OrAssign: op2 = Op::BitOr; return true;
-    case Tok::XorAssign: op2 = Op::BitXor; return true;
-    case Tok::ShlAssign: op2 = Op::Shl; return true;
-    case Tok::ShrAssign: op2 = Op::Shr; return true;
-    default: return false;
+    case Tok::Assign:
+      op2 = Op::Assign;
+      return true;
+    case Tok::AddAssign:
+      op2 = Op::Add;
+      return true;
+    case Tok::SubAssign:
+      op2 = Op::Sub;
+      return true;
+    case Tok::MulAssign:
+      op2 = Op::Mul;
+      return true;
+    case Tok::DivAssign:
+      op2 = Op::Div;
+      return true;
+    case Tok::ModAssign:
+      op2 = Op::Mod;
+      return true;
+    case Tok::AndAssign:
+      op2 = Op::BitAnd;
+      return true;
+    case Tok::OrAssign:
+      op2 = Op::BitOr;
+      return true;
+    case Tok::XorAssign:
+      op2 = Op::BitXor;
+      return true;
+    case Tok::ShlAssign:
+      op2 = Op::Shl;
+      return true;
+    case Tok::ShrAssign:
+      op2 = Op::Shr;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -84,12 +146,16 @@ ExprPtr make(ExprKind kind, Loc loc) {
 std::string describe(const Expr& e) {
   const char* scope = e.scope == ast::Scope::Thread ? "self->" : "this->";
   switch (e.kind) {
-    case ExprKind::Ident: return "\"" + e.name + "\"";
-    case ExprKind::Var: return "\"" + std::string(scope) + e.name + "\"";
+    case ExprKind::Ident:
+      return "\"" + e.name + "\"";
+    case ExprKind::Var:
+      return "\"" + std::string(scope) + e.name + "\"";
     case ExprKind::Index:
       return "\"" + std::string(e.scope == ast::Scope::Global ? "" : scope) + e.name + "[]\"";
-    case ExprKind::Call: return "\"" + e.name + "()\"";
-    default: return "this expression";
+    case ExprKind::Call:
+      return "\"" + e.name + "()\"";
+    default:
+      return "this expression";
   }
 }
 
@@ -188,7 +254,8 @@ ExprPtr Parser::unary() {
       return e;
     }
     case Tok::Star:
-    case Tok::Amp: fail(t.loc, "pointer operations are not supported");
+    case Tok::Amp:
+      fail(t.loc, "pointer operations are not supported");
     case Tok::KwSizeof: {
       advance();
       if (at(Tok::LParen) && peek().kind == Tok::TypeKw) {
@@ -219,7 +286,8 @@ ExprPtr Parser::unary() {
         return e;
       }
       return postfix();
-    default: return postfix();
+    default:
+      return postfix();
   }
 }
 
@@ -334,7 +402,8 @@ ExprPtr Parser::primary() {
       in_predicate_ = saved;
       return e;
     }
-    default: syntax_error();
+    default:
+      syntax_error();
   }
 }
 

@@ -42,6 +42,7 @@ namespace fs = std::filesystem;
 
 constexpr double kDefaultTimeout = 20.0;           // seconds
 constexpr size_t kMaxOutput = 16 * 1024 * 1024;    // per stream; more is a failure
+constexpr const char kValueFlags[] = "bcDILnopPmfsxXiU";  // dtrace(1) flags that take a value
 
 // ---------------------------------------------------------------------------------------------
 // Files and strings
@@ -220,9 +221,20 @@ Spec read_spec(const fs::path& dir, const std::string& script) {
     if (!split_words(it->second, args, spec.error)) return spec;
   }
   bool has_script = false, has_n = false;
+  bool value_next = false;  // this word is the value of the previous flag (-x quiet)
   for (std::string& a : args) {
     if (a.find("{script}") != std::string::npos) has_script = true;
-    if (a.rfind("-n", 0) == 0) has_n = true;
+    if (value_next) {
+      value_next = false;
+    } else if (a.size() > 1 && a[0] == '-' && a[1] != '-') {
+      // dtrace(1) flags combine (-qn); the first one that takes a value ends the word.
+      for (size_t i = 1; i < a.size(); i++) {
+        if (std::strchr(kValueFlags, a[i]) == nullptr) continue;
+        if (a[i] == 'n') has_n = true;
+        value_next = i + 1 == a.size();
+        break;
+      }
+    }
     replace_all(a, "{script}", script);
   }
   if (!has_script && !has_n) args.insert(args.begin(), {"-s", script});
@@ -437,6 +449,13 @@ Result run(const std::vector<std::string>& argv, const std::string& cwd,
   return r;
 }
 
+// At most kShown bytes of a text for a failure message.
+constexpr size_t kShown = 16 * 1024;
+std::string clip(const std::string& s) {
+  if (s.size() <= kShown) return s;
+  return s.substr(0, kShown) + "\n[... " + std::to_string(s.size() - kShown) + " more bytes]\n";
+}
+
 // A unified diff of two texts, by diff -u on temporary files.
 std::string unified_diff(const std::string& expected, const std::string& actual,
                          const std::string& expected_label) {
@@ -453,13 +472,13 @@ std::string unified_diff(const std::string& expected, const std::string& actual,
   unlink(b.c_str());
   rmdir(dir);
   if (!d.spawn_error.empty()) return "(" + d.spawn_error + ")";
-  return d.out;
+  return clip(d.out);
 }
 
 std::string indent(const std::string& s) {
   if (s.empty()) return "    (empty)\n";
   std::string out;
-  for (const std::string& l : split_lines(s)) out += "    " + l + "\n";
+  for (const std::string& l : split_lines(clip(s))) out += "    " + l + "\n";
   return out;
 }
 

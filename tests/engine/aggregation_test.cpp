@@ -13,8 +13,12 @@ namespace {
 
 using lang::Type;
 
-std::string sp(size_t n) { return std::string(n, ' '); }
-std::string at(size_t n) { return std::string(n, '@'); }
+std::string sp(size_t n) {
+  return std::string(n, ' ');
+}
+std::string at(size_t n) {
+  return std::string(n, '@');
+}
 
 std::string skey(std::string_view s) {
   std::string k;
@@ -176,8 +180,8 @@ TEST(Aggregation, MultipleKeys) {
   a.update(key("a", 5), 0);
   a.update(key("a", 5), 0);
   const std::string x = "  x" + sp(49);
-  EXPECT_EQ(print(a), "\n" + x + sp(16) + "1" + sp(16) + "1\n" + x + sp(16) + "2" + sp(16) +
-                          "1\n" + "  a" + sp(49) + sp(16) + "5" + sp(16) + "2\n");
+  EXPECT_EQ(print(a), "\n" + x + sp(16) + "1" + sp(16) + "1\n" + x + sp(16) + "2" + sp(16) + "1\n" +
+                          "  a" + sp(49) + sp(16) + "5" + sp(16) + "2\n");
   EXPECT_EQ(printa(a, "%s:%d %@d\n"), "x:1 1\nx:2 1\na:5 2\n");
   EXPECT_EQ(printa(a, "%-3s|%@4d|\n"), "x  |   1|\nx  |   1|\na  |   2|\n");
 }
@@ -306,16 +310,15 @@ TEST(Aggregation, QuantizeDefaultLayout) {
 
 TEST(Aggregation, QuantizeBucketsAndWeights) {
   Aggregation a(def_of(AggFunc::Quantize, {Type::str()}));
-  a.update(skey("k"), 0, 3);        // weight 3 at zero
-  a.update(skey("k"), 1000, 1);     // 512..1023
-  a.update(skey("k"), 1023, 2);     // same bucket
-  a.update(skey("k"), 1024, 0);     // zero weight: counted nowhere
-  EXPECT_EQ(print(a), "\n  k" + sp(49) + "\n" + kHeader + qrow("-1", 0, "0") +
-                          qrow("0", 20, "3") + qrow("1", 0, "0") + qrow("2", 0, "0") +
-                          qrow("4", 0, "0") + qrow("8", 0, "0") + qrow("16", 0, "0") +
-                          qrow("32", 0, "0") + qrow("64", 0, "0") + qrow("128", 0, "0") +
-                          qrow("256", 0, "0") + qrow("512", 20, "3") + qrow("1024", 0, "0") +
-                          "\n");
+  a.update(skey("k"), 0, 3);     // weight 3 at zero
+  a.update(skey("k"), 1000, 1);  // 512..1023
+  a.update(skey("k"), 1023, 2);  // same bucket
+  a.update(skey("k"), 1024, 0);  // zero weight: counted nowhere
+  EXPECT_EQ(print(a), "\n  k" + sp(49) + "\n" + kHeader + qrow("-1", 0, "0") + qrow("0", 20, "3") +
+                          qrow("1", 0, "0") + qrow("2", 0, "0") + qrow("4", 0, "0") +
+                          qrow("8", 0, "0") + qrow("16", 0, "0") + qrow("32", 0, "0") +
+                          qrow("64", 0, "0") + qrow("128", 0, "0") + qrow("256", 0, "0") +
+                          qrow("512", 20, "3") + qrow("1024", 0, "0") + "\n");
 }
 
 TEST(Aggregation, QuantizeNegativeValues) {
@@ -330,7 +333,7 @@ TEST(Aggregation, QuantizeNegativeValues) {
   m.update("", INT64_MAX);
   const std::string out = print(m);
   EXPECT_NE(out.find("\n-4611686018427387904 |@@@@@@@@@@@@@@@@@@@@ "), std::string::npos) << out;
-  EXPECT_NE(out.find("\n 4611686018427387904 |@@@@@@@@@@@@@@@@@@@@ "), std::string::npos) << out;
+  EXPECT_NE(out.find("\n4611686018427387904 |@@@@@@@@@@@@@@@@@@@@ "), std::string::npos) << out;
 }
 
 TEST(Aggregation, QuantizeNegativeWeights) {
@@ -338,8 +341,8 @@ TEST(Aggregation, QuantizeNegativeWeights) {
   Aggregation n(def_of(AggFunc::Quantize, {}));
   n.update("", 100, -1);
   EXPECT_EQ(print(n), "\n\n" + kHeader + "              32 " + sp(40) + "| 0        \n" +
-                          "              64 " + at(40) + "| -1       \n" +
-                          "             128 " + sp(40) + "| 0        \n\n");
+                          "              64 " + at(40) + "| -1       \n" + "             128 " +
+                          sp(40) + "| 0        \n\n");
   // Positive and negative counts: two half bars around a centre line.
   Aggregation b(def_of(AggFunc::Quantize, {}));
   b.update("", 1, 3);
@@ -360,8 +363,8 @@ TEST(Aggregation, QuantizeAfterClearShowsZeroBuckets) {
   Aggregation a(def_of(AggFunc::Quantize, {}));
   a.update("", 7);
   a.clear();
-  EXPECT_EQ(print(a), "\n\n" + kHeader + qrow("-1", 0, "0") + qrow("0", 0, "0") +
-                          qrow("1", 0, "0") + "\n");
+  EXPECT_EQ(print(a),
+            "\n\n" + kHeader + qrow("-1", 0, "0") + qrow("0", 0, "0") + qrow("1", 0, "0") + "\n");
 }
 
 TEST(Aggregation, QuantizeNormalized) {
@@ -409,8 +412,8 @@ TEST(Aggregation, LquantizeZeroRowsEitherSide) {
   Aggregation a(lq_def(0, 10, 2));
   a.update("", 4);
   a.update("", 5);
-  EXPECT_EQ(print(a), "\n\n" + kHeader + qrow("2", 0, "0") + qrow("4", 40, "2") +
-                          qrow("6", 0, "0") + "\n");
+  EXPECT_EQ(print(a),
+            "\n\n" + kHeader + qrow("2", 0, "0") + qrow("4", 40, "2") + qrow("6", 0, "0") + "\n");
   Aggregation u(lq_def(-10, 10, 5));
   u.update("", -50);
   EXPECT_EQ(print(u), "\n\n" + kHeader + qrow("< -10", 40, "1") + qrow("-10", 0, "0") + "\n");
@@ -421,8 +424,8 @@ TEST(Aggregation, LquantizeZeroRowsEitherSide) {
   Aggregation e(lq_def(0, 10, 2));
   e.update("", 1);
   e.clear();
-  EXPECT_EQ(print(e), "\n\n" + kHeader + qrow("< 0", 0, "0") + qrow("0", 0, "0") +
-                          qrow("2", 0, "0") + "\n");
+  EXPECT_EQ(print(e),
+            "\n\n" + kHeader + qrow("< 0", 0, "0") + qrow("0", 0, "0") + qrow("2", 0, "0") + "\n");
 }
 
 TEST(Aggregation, LquantizeWeightsAndSort) {
@@ -475,10 +478,9 @@ TEST(Aggregation, LlquantizeUnderflowAndOverflow) {
 TEST(Aggregation, LlquantizeStepsAboveNsteps) {
   Aggregation a(llq_def(2, 0, 4, 4));  // 1 | 2 3 | 4 6 | 8 12 | 16 24 | >= 32
   for (int64_t v : {6, 7, 13, 40}) a.update("", v);
-  EXPECT_EQ(print(a), "\n\n" + kHeader + qrow("4", 0, "0") +
-                          qrow("6", 20, "2") + qrow("8", 0, "0") + qrow("12", 10, "1") +
-                          qrow("16", 0, "0") + qrow("24", 0, "0") + qrow(">= 32", 10, "1") +
-                          "\n");
+  EXPECT_EQ(print(a), "\n\n" + kHeader + qrow("4", 0, "0") + qrow("6", 20, "2") +
+                          qrow("8", 0, "0") + qrow("12", 10, "1") + qrow("16", 0, "0") +
+                          qrow("24", 0, "0") + qrow(">= 32", 10, "1") + "\n");
 }
 
 TEST(Aggregation, ManyKeysRoundTrip) {

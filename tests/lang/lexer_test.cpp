@@ -39,8 +39,9 @@ std::string lex_error(const std::string& text, const MacroArgs& m = {}, bool des
 }
 
 TEST(Lexer, Punctuation) {
-  auto v = lex("<<= >>= -> ++ -- << >> <= >= == != && || ^^ += -= *= /= %= &= |= ^= ( ) [ ] "
-               "{ } , ; ? : . + - * / % & | ^ ~ ! < > =");
+  auto v =
+      lex("<<= >>= -> ++ -- << >> <= >= == != && || ^^ += -= *= /= %= &= |= ^= ( ) [ ] "
+          "{ } , ; ? : . + - * / % & | ^ ~ ! < > =");
   std::vector<Tok> want = {
       Tok::ShlAssign, Tok::ShrAssign, Tok::Arrow,     Tok::Inc,       Tok::Dec,
       Tok::Shl,       Tok::Shr,       Tok::Le,        Tok::Ge,        Tok::EqEq,
@@ -58,9 +59,9 @@ TEST(Lexer, Punctuation) {
 
 TEST(Lexer, KeywordsAndIdentifiers) {
   auto v = lex("self this sizeof stringof if else int unsigned size_t string foo _bar9");
-  std::vector<Tok> want = {Tok::KwSelf,   Tok::KwThis, Tok::KwSizeof, Tok::KwStringof,
-                           Tok::KwIf,     Tok::KwElse, Tok::TypeKw,   Tok::TypeKw,
-                           Tok::TypeKw,   Tok::TypeKw, Tok::Ident,    Tok::Ident};
+  std::vector<Tok> want = {Tok::KwSelf, Tok::KwThis, Tok::KwSizeof, Tok::KwStringof,
+                           Tok::KwIf,   Tok::KwElse, Tok::TypeKw,   Tok::TypeKw,
+                           Tok::TypeKw, Tok::TypeKw, Tok::Ident,    Tok::Ident};
   ASSERT_EQ(v.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(v[i].kind, want[i]) << i;
   EXPECT_EQ(v[11].text, "_bar9");
@@ -139,9 +140,9 @@ TEST(Lexer, CharacterConstants) {
   struct Case {
     const char* text;
     int64_t value;
-  } cases[] = {{"'a'", 'a'},     {"'\\n'", '\n'},   {"'\\0'", 0},      {"'\\x41'", 0x41},
-               {"'\\101'", 65}, {"'\\''", '\''},   {"'\"'", '"'},     {"'\\\\'", '\\'},
-               {"'\\xff'", -1},  {"'\\377'", -1},   {"'\\t'", '\t'},   {"'\\a'", '\a'}};
+  } cases[] = {{"'a'", 'a'},    {"'\\n'", '\n'}, {"'\\0'", 0},    {"'\\x41'", 0x41},
+               {"'\\101'", 65}, {"'\\''", '\''}, {"'\"'", '"'},   {"'\\\\'", '\\'},
+               {"'\\xff'", -1}, {"'\\377'", -1}, {"'\\t'", '\t'}, {"'\\a'", '\a'}};
   for (const auto& c : cases) {
     Token t = one(c.text);
     EXPECT_EQ(t.kind, Tok::Int) << c.text;
@@ -160,7 +161,7 @@ TEST(Lexer, StringEscapes) {
   EXPECT_EQ(t.sval, std::string("a\n\t\r\\\"'\a\b\f\v?\0AA~|", 17));
   EXPECT_EQ(one(R"("")").sval, "");
   EXPECT_EQ(one("\"h\xc3\xa9llo\"").sval, "h\xc3\xa9llo");  // UTF-8 passes through
-  EXPECT_EQ(one(R"("\1234")").sval, "S4");                   // at most three octal digits
+  EXPECT_EQ(one(R"("\1234")").sval, "S4");                  // at most three octal digits
 }
 
 TEST(Lexer, StringErrors) {

@@ -1,0 +1,1 @@
+profile:::tick-10ms { trace(timestamp); trace(vtimestamp); trace(walltimestamp); trace(pid); trace(tid); trace(cpu); trace(probeprov); trace(probemod); trace(probefunc); trace(probename); trace(execname); trace(guesttimestamp); }

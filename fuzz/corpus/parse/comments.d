@@ -1,0 +1,4 @@
+/* block
+ * comment */
+// line comment
+BEGIN /* inline */ { trace(1); /* after */ } // end

@@ -1,0 +1,1 @@
+BEGIN { p = &x; trace(*p); }

@@ -1,0 +1,1 @@
+web1:syscall::read:entry, host:sched:::switch { @[vmname, execname] = count(); }

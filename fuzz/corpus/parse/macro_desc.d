@@ -1,0 +1,1 @@
+syscall::$3:entry /pid == $target/ { @[probefunc] = count(); }

@@ -1,0 +1,1 @@
+syscall::read:entry /execname == "sshd" && pid != 0/ { @bytes[execname] = sum(arg2); }

@@ -1,0 +1,2 @@
+int i;
+profile:::tick-1s /i++ > 3/

@@ -1,0 +1,1 @@
+BEGIN /"abc" < "abd"/ { trace("lt"); exit(0); }
