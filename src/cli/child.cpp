@@ -12,12 +12,37 @@
 
 namespace vtrace::cli {
 
+namespace {
+
+// Whether execvp would find an executable `name`, so a typo fails before tracing starts.
+bool executable_exists(const std::string& name) {
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0;
+  const char* path = getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    if (access((dir + "/" + name).c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool GatedChild::start(const std::string& command, std::string& error) {
   std::vector<std::string> words;
   std::istringstream in(command);
   for (std::string w; in >> w;) words.push_back(w);
   if (words.empty()) {
     error = "-c requires a command";
+    return false;
+  }
+  if (!executable_exists(words[0])) {
+    error = strerror(ENOENT);
     return false;
   }
   int gate[2], exec_status[2];

@@ -141,7 +141,6 @@ void Engine::run_ecb(const Ecb& ecb, const Record& rec) {
   line_emitted_ = false;
   spec_id_ = 0;
   vm::ExecResult res = vm::execute(clause, ctx_);
-  cur_ecb_ = nullptr;
   if (res.fault != vm::Fault::None) {
     report_fault(ecb, rec, res);
     return;
