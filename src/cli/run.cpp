@@ -25,11 +25,11 @@ namespace {
 using engine::Catalog;
 
 void print_listing(std::FILE* out, const Catalog& catalog, const std::set<uint32_t>& ids) {
-  std::fprintf(out, "%5s %10s %20s %32s %s\n", "ID", "PROVIDER", "MODULE", "FUNCTION", "NAME");
+  std::fprintf(out, "%5s %10s %17s %33s %s\n", "ID", "PROVIDER", "MODULE", "FUNCTION", "NAME");
   for (const auto& p : catalog.probes()) {
     if (!ids.empty() && !ids.count(p.id)) continue;
     std::string provider = p.target == "host" ? p.provider : p.target + ":" + p.provider;
-    std::fprintf(out, "%5u %10s %20s %32s %s\n", p.id, provider.c_str(), p.module.c_str(),
+    std::fprintf(out, "%5u %10s %17s %33s %s\n", p.id, provider.c_str(), p.module.c_str(),
                  p.function.c_str(), p.name.c_str());
   }
 }
@@ -60,7 +60,7 @@ bool wait_and_fire(engine::Engine& eng, engine::ProfileProvider& profile, pid_t 
   uint64_t wait_ns = 1'000'000'000;
   now = clock::host_now_ns();
   if (deadline != UINT64_MAX) wait_ns = deadline > now ? std::min(wait_ns, deadline - now) : 0;
-  if (wait_ns == 0) return true;
+  // Even with timers overdue, look at pending signals, so ^C always ends the run.
   timespec ts{static_cast<time_t>(wait_ns / 1000000000), static_cast<long>(wait_ns % 1000000000)};
   siginfo_t info;
   int sig = sigtimedwait(&signals, &info, &ts);
