@@ -99,7 +99,7 @@ int run(const CommandLine& cl) {
     std::string err = opts.set(name, value);
     if (!err.empty()) {
       std::fprintf(stderr, "vtrace: failed to set -x %s: %s\n", name.c_str(), err.c_str());
-      return 2;
+      return 1;
     }
   }
 
@@ -178,8 +178,11 @@ int run(const CommandLine& cl) {
         size_t n = 0;
         for (size_t c = 0; c < clauses.size(); ++c)
           if (clauses[c].loc.line == d + 1) n += matched[c];
-        std::fprintf(stderr, "vtrace: description '%s' matched %zu probe%s\n",
-                     cl.descriptions[d].c_str(), n, n == 1 ? "" : "s");
+        // dtrace shows the description up to its predicate or clause body.
+        const std::string& text = cl.descriptions[d];
+        std::string shown = text.substr(0, text.find_first_of("{/;"));
+        std::fprintf(stderr, "vtrace: description '%s' matched %zu probe%s\n", shown.c_str(), n,
+                     n == 1 ? "" : "s");
       }
     }
   }

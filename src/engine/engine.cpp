@@ -24,6 +24,12 @@ AggDef to_agg_def(const vm::AggInfo& a) {
 
 inline const char* as_str(int64_t v) { return reinterpret_cast<const char*>(v); }
 
+// A description in dtrace's provider:module:function:name spelling, with the target when given.
+std::string describe(const vm::ProbeSpec& s) {
+  std::string d = s.provider + ":" + s.module + ":" + s.function + ":" + s.name;
+  return s.target.empty() ? d : s.target + ":" + d;
+}
+
 }  // namespace
 
 Engine::Engine(vm::Module module, const lang::Source& src, Options options, Catalog& catalog)
@@ -73,7 +79,7 @@ std::vector<size_t> Engine::enable() {
     for (const auto& spec : c.probes) {
       std::vector<uint32_t> ids = catalog_.match(spec);
       if (ids.empty() && !opts_.zdefs)
-        throw lang::CompileError(src_, spec.loc, "probe description " + spec.text +
+        throw lang::CompileError(src_, spec.loc, "probe description " + describe(spec) +
                                                      " does not match any probes");
       seen.resize(catalog_.probes().size() + 1, false);
       for (uint32_t id : ids) {

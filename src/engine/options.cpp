@@ -1,5 +1,6 @@
 #include "engine/options.h"
 
+#include <cerrno>
 #include <cstdlib>
 
 namespace vtrace::engine {
@@ -7,7 +8,9 @@ namespace vtrace::engine {
 bool parse_size(const std::string& text, uint64_t& out) {
   if (text.empty() || text[0] < '0' || text[0] > '9') return false;
   char* end = nullptr;
+  errno = 0;
   unsigned long long v = strtoull(text.c_str(), &end, 10);
+  if (errno == ERANGE) return false;  // strtoull clips to ULLONG_MAX
   uint64_t mult = 1;
   std::string suffix(end);
   if (suffix == "k" || suffix == "K") mult = 1ull << 10;

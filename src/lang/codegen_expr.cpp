@@ -198,6 +198,18 @@ Val Codegen::gen_ident(const Expr& e, uint8_t dst) {
 }
 
 Val Codegen::gen_binary(const Expr& e, uint8_t dst) {
+  if (e.op == Op::Add || e.op == Op::Sub) {
+    // As DTrace's dt_cook_op2: + and - name both operand types when they do not fit.
+    Val l = gen(*e.kids[0]);
+    Val r = gen(*e.kids[1]);
+    if (!l.type.is_int() || !r.type.is_int())
+      fail(e.loc, std::string("operands have incompatible types: \"") + l.type.name() + "\" " +
+                      op_text(e.op) + " \"" + r.type.name() + "\"");
+    Type t = arith_type(l.type, r.type);
+    emit(e.op == Op::Add ? vm::Op::Add : vm::Op::Sub, dst, l.reg, r.reg);
+    narrow_to(dst, t);
+    return {dst, t};
+  }
   Val l = require_int(*e.kids[0], op_text(e.op));
   Val r = require_int(*e.kids[1], op_text(e.op));
   Type t = (e.op == Op::Shl || e.op == Op::Shr) ? promote(l.type) : arith_type(l.type, r.type);
@@ -291,14 +303,14 @@ Val Codegen::gen_assign(const Expr& e, uint8_t dst) {
   const Expr& lhs = *e.kids[0];
   if (lhs.kind == ExprKind::Ident && builtin_vars().count(lhs.name))
     fail(lhs.loc, "operator " + std::string(op_text(e.op2)) + (e.op2 == Op::Assign ? "" : "=") +
-                      " requires a modifiable lvalue as an operand: " + lhs.name +
-                      " is a built-in variable");
+                      " can only be applied to a writable variable");
   if (e.op2 == Op::Assign) {
     // The value first, so a first assignment can define the variable with its type.
     Val v = gen(*e.kids[1]);
     LvalueRef ref = resolve(lhs, v.type);
     if (ref.type.kind != v.type.kind)
-      fail(e.loc, "operands have incompatible types: " + ref.type.name() + " = " + v.type.name());
+      fail(e.loc, "operands have incompatible types: \"" + ref.type.name() + "\" = \"" +
+                      v.type.name() + "\"");
     if (ref.type.is_int() && ref.type.size < 8) narrow_to(v.reg, ref.type);
     store(ref, v.reg);
     emit(vm::Op::Mov, dst, v.reg);
@@ -337,7 +349,7 @@ Val Codegen::gen_incdec(const Expr& e, uint8_t dst) {
   const Expr& lhs = *e.kids[0];
   if (lhs.kind == ExprKind::Ident && builtin_vars().count(lhs.name))
     fail(lhs.loc, std::string("operator ") + op_text(e.op) +
-                      " requires a modifiable lvalue as an operand");
+                      " can only be applied to a writable variable");
   LvalueRef ref = resolve(lhs, Type::i64());
   if (!ref.type.is_int())
     fail(e.loc, std::string("operator ") + op_text(e.op) + " requires an integer lvalue");

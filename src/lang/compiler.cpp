@@ -32,6 +32,21 @@ const std::unordered_map<std::string, AggFuncInfo>& agg_funcs() {
   return m;
 }
 
+std::string agg_func_name(vm::AggFunc f) {
+  for (const auto& [name, info] : agg_funcs())
+    if (info.func == f) return name;
+  return "?";
+}
+
+// DTrace's D_PROTO_LEN message for a call with the wrong number of arguments.
+std::string prototype_mismatch(const std::string& name, size_t given, size_t lo, size_t hi) {
+  std::string expected = lo == hi      ? std::to_string(lo)
+                         : given < lo ? "at least " + std::to_string(lo)
+                                      : "no more than " + std::to_string(hi);
+  return name + "( ) prototype mismatch: " + std::to_string(given) + " arg" +
+         (given == 1 ? "" : "s") + " passed, " + expected + " expected";
+}
+
 bool is_action(const std::string& name) {
   static const char* const names[] = {"trace", "printf", "printa", "exit", "speculate",
                                       "commit", "discard", "clear", "trunc", "normalize",
@@ -134,10 +149,7 @@ void Codegen::gen_action(const Expr& call) {
   vm::Action act;
   act.loc = call.loc;
   auto need_args = [&](size_t lo, size_t hi) {
-    if (args.size() < lo || args.size() > hi)
-      fail(call.loc, name + "( ) takes " +
-                         (lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi)) +
-                         " argument(s), " + std::to_string(args.size()) + " given");
+    if (args.size() < lo || args.size() > hi) fail(call.loc, prototype_mismatch(name, args.size(), lo, hi));
   };
   auto format_arg = [&](const Expr& e) {
     if (e.kind != ExprKind::StrLit) fail(e.loc, name + "( ) format must be a string constant");
@@ -209,9 +221,7 @@ void Codegen::gen_aggregation(const Stmt& s) {
   const AggFuncInfo& info = fi->second;
   const std::string shown = "@" + s.agg_name;
   if (s.agg_args.size() < info.min_args || s.agg_args.size() > info.max_args)
-    fail(s.agg_func_loc, s.agg_func + "( ) takes " + std::to_string(info.min_args) +
-                             (info.max_args != info.min_args ? " to " + std::to_string(info.max_args) : "") +
-                             " argument(s), " + std::to_string(s.agg_args.size()) + " given");
+    fail(s.agg_func_loc, prototype_mismatch(s.agg_func, s.agg_args.size(), info.min_args, info.max_args));
 
   vm::AggInfo def;
   def.name = s.agg_name;
@@ -280,7 +290,9 @@ void Codegen::gen_aggregation(const Stmt& s) {
     index = it->second;
     const vm::AggInfo& old = mod_.aggs[index];
     if (old.func != def.func)
-      fail(s.agg_func_loc, shown + " is already defined with a different function");
+      fail(s.agg_func_loc, "aggregation redefined: " + shown + "\n\t current: " + shown + " = " +
+                               s.agg_func + "( )\n\tprevious: " + shown + " = " + agg_func_name(old.func) +
+                               "( ) : line " + std::to_string(old.loc.line));
     if (old.base != def.base || old.limit != def.limit || old.step != def.step ||
         old.factor != def.factor || old.low != def.low || old.high != def.high ||
         old.nsteps != def.nsteps)

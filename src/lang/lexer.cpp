@@ -90,7 +90,7 @@ std::string printable(std::string_view s) {
 }
 
 Lexer::Lexer(const Source& src, const MacroArgs& macros)
-    : src_(src), macros_(macros), text_(src.text) {
+    : src_(src), macros_(macros), text_(src.text), defaultargs_(macros.defaultargs) {
   // A "#!" interpreter line is not D.
   if (text_.size() >= 2 && text_[0] == '#' && text_[1] == '!') {
     size_t eol = text_.find('\n');
@@ -196,6 +196,8 @@ void Lexer::directive() {
     pr.name = opt;
     pr.value = eq == std::string::npos ? "" : w.substr(eq + 1);
     pr.loc = hash;
+    // As in DTrace, the option applies to the macro arguments that follow the pragma.
+    if (pr.name == "defaultargs") defaultargs_ = true;
     pragmas_.push_back(std::move(pr));
   }
   advance(stop - pos_);

@@ -277,7 +277,7 @@ Token Lexer::scan_macro(Token t) {
     return t;
   }
   const std::string* arg = macro_arg(num);
-  if (arg == nullptr && !macros_.defaultargs)
+  if (arg == nullptr && !defaultargs_)
     fail(t.loc, "macro argument " + t.text + " is not defined");
   if (dollar2 || num == 0) {
     t.kind = Tok::Str;
@@ -325,7 +325,7 @@ std::string Lexer::expand_in_desc(size_t& p) {
   }
   const std::string* arg = macro_arg(num);
   if (arg == nullptr) {
-    if (!macros_.defaultargs) fail(loc, "macro argument " + spelled + " is not defined");
+    if (!defaultargs_) fail(loc, "macro argument " + spelled + " is not defined");
     return dollar2 ? "" : "0";
   }
   return *arg;

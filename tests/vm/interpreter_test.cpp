@@ -304,8 +304,9 @@ TEST(InterpreterTest, ConditionalInsideBodyIsNotPredicateFalse) {
 }
 
 TEST(InterpreterTest, BuiltinsComeFromTheRecordAndNames) {
-  Runner r(compiled("BEGIN { printf(\"%d %d %d %s %s %s %s %s %d\", pid, tid, cpu, probeprov, "
-                    "probemod, probefunc, probename, execname, uid); }"));
+  Runner r(
+      compiled("BEGIN { printf(\"%d %d %d %s %s %s %s %s %d\", pid, tid, cpu, probeprov, "
+               "probemod, probefunc, probename, execname, uid); }"));
   r.rec.pid = 11;
   r.rec.tid = 12;
   r.rec.cpu = 3;
@@ -326,8 +327,9 @@ TEST(InterpreterTest, BuiltinsComeFromTheRecordAndNames) {
 }
 
 TEST(InterpreterTest, GlobalsLocalsAndDynamicVariables) {
-  Runner r(compiled("int g; BEGIN { g = g + arg0; this->l = g * 2; a[arg0] = this->l; s = \"str\"; "
-                    "self->t = s; trace(a[arg0] + g); trace(self->t); }"));
+  Runner r(
+      compiled("int g; BEGIN { g = g + arg0; this->l = g * 2; a[arg0] = this->l; s = \"str\"; "
+               "self->t = s; trace(a[arg0] + g); trace(self->t); }"));
   r.rec.args[0] = 5;
   ASSERT_EQ(r.run().fault, Fault::None);
   ASSERT_EQ(r.host.actions.size(), 2u);
@@ -484,9 +486,9 @@ TEST(InterpreterTest, StringComparison) {
 
 TEST(InterpreterTest, JumpsOnlyForward) {
   // r0 = 0; if (r0 == 0) skip the next trace; trace(99); trace(7)
-  Runner r(hand_module({0, 99, 7}, {I(Op::Ldi, 0, 0, 0, 0), I(Op::Jz, 0, 0, 0, 2),
-                                    I(Op::Ldi, 1, 0, 0, 1), I(Op::Act, 0, 1, 1, 0),
-                                    I(Op::Ldi, 1, 0, 0, 2), I(Op::Act, 0, 1, 1, 0)}));
+  Runner r(hand_module({0, 99, 7},
+                       {I(Op::Ldi, 0, 0, 0, 0), I(Op::Jz, 0, 0, 0, 2), I(Op::Ldi, 1, 0, 0, 1),
+                        I(Op::Act, 0, 1, 1, 0), I(Op::Ldi, 1, 0, 0, 2), I(Op::Act, 0, 1, 1, 0)}));
   r.run();
   ASSERT_EQ(r.host.actions.size(), 1u);
   EXPECT_EQ(r.host.actions[0].args[0].i, 7);

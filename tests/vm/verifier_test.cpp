@@ -65,9 +65,9 @@ std::string check(std::vector<Insn> code, uint32_t nregs = 8) {
 }
 
 // Expects a rejection whose message contains `what`.
-#define EXPECT_REJECTED(code, what)                                          \
-  do {                                                                       \
-    std::string err_ = check code;                                           \
+#define EXPECT_REJECTED(code, what)                                             \
+  do {                                                                          \
+    std::string err_ = check code;                                              \
     EXPECT_NE(err_.find(what), std::string::npos) << "got: \"" << err_ << "\""; \
   } while (0)
 
@@ -111,8 +111,7 @@ TEST(VerifierTest, RejectsRegisterOutOfRange) {
   EXPECT_REJECTED(({I(Op::Ldi, 0), I(Op::Mov, 1, 9)}, 8), "out of range");
   EXPECT_REJECTED(({I(Op::Ldi, 0), I(Op::Add, 1, 0, 200)}, 8), "out of range");
   // Call/Act arguments must lie inside the register file.
-  EXPECT_REJECTED(({I(Op::Ldi, 7), I(Op::Call, 0, 7, 2, uint32_t(Subr::Strjoin))}, 8),
-                  "out of");
+  EXPECT_REJECTED(({I(Op::Ldi, 7), I(Op::Call, 0, 7, 2, uint32_t(Subr::Strjoin))}, 8), "out of");
 }
 
 TEST(VerifierTest, RejectsTooManyRegisters) {
@@ -149,8 +148,9 @@ TEST(VerifierTest, RejectsReadOfUnsetRegister) {
   EXPECT_REJECTED(({I(Op::Stg, 0, 0, 0, 0)}), "read of unset register %r0");
   EXPECT_REJECTED(({I(Op::Neg, 0, 4)}), "read of unset register %r4");
   // Code after Ret is reachable only by a jump, which carries the jump's register state.
-  EXPECT_REJECTED(({I(Op::Ldi, 1), I(Op::Jz, 1, 0, 0, 2), I(Op::Ldi, 0), I(Op::Ret), I(Op::Mov, 2, 0)}),
-                  "read of unset register %r0");
+  EXPECT_REJECTED(
+      ({I(Op::Ldi, 1), I(Op::Jz, 1, 0, 0, 2), I(Op::Ldi, 0), I(Op::Ret), I(Op::Mov, 2, 0)}),
+      "read of unset register %r0");
 }
 
 TEST(VerifierTest, RejectsRegisterSetOnOnlyOneOfTwoMergingPaths) {
@@ -199,8 +199,8 @@ TEST(VerifierTest, ChecksTupleShapeForDynamicVariables) {
   EXPECT_EQ(check({I(Op::Lds, 0), I(Op::Ldi, 1), I(Op::Tclr), I(Op::Tpush, 0, 0, 0, 1),
                    I(Op::Tpush, 1), I(Op::Std, 0, 0, 0, 1)}),
             "");
-  EXPECT_REJECTED(({I(Op::Lds, 0), I(Op::Ldi, 1), I(Op::Tclr), I(Op::Tpush, 1), I(Op::Tpush, 0, 0, 0, 1),
-                    I(Op::Std, 0, 0, 0, 1)}),
+  EXPECT_REJECTED(({I(Op::Lds, 0), I(Op::Ldi, 1), I(Op::Tclr), I(Op::Tpush, 1),
+                    I(Op::Tpush, 0, 0, 0, 1), I(Op::Std, 0, 0, 0, 1)}),
                   "tuple key 0 has the wrong type");
   // Storing an integer into a string array.
   EXPECT_REJECTED(({I(Op::Lds, 0), I(Op::Ldi, 1), I(Op::Tclr), I(Op::Tpush, 0, 0, 0, 1),
@@ -235,8 +235,8 @@ TEST(VerifierTest, ChecksTupleShapeForAggregations) {
 
 TEST(VerifierTest, ChecksCallArguments) {
   const uint32_t join = uint32_t(Subr::Strjoin), len = uint32_t(Subr::Strlen);
-  EXPECT_EQ(check({I(Op::Lds, 0), I(Op::Lds, 1), I(Op::Call, 2, 0, 2, join), I(Op::Call, 3, 2, 1, len),
-                   I(Op::Add, 4, 3, 3)}),
+  EXPECT_EQ(check({I(Op::Lds, 0), I(Op::Lds, 1), I(Op::Call, 2, 0, 2, join),
+                   I(Op::Call, 3, 2, 1, len), I(Op::Add, 4, 3, 3)}),
             "");
   EXPECT_REJECTED(({I(Op::Lds, 0), I(Op::Lds, 1), I(Op::Call, 2, 0, 1, join)}),
                   "wrong number of arguments");

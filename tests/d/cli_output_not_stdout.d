@@ -1,0 +1,11 @@
+/*
+ * With -o naming another file, nothing is written to stdout.
+ *
+ * @args: -q -o /dev/null -s {script}
+ */
+
+BEGIN
+{
+	printf("to /dev/null\n");
+	exit(0);
+}
