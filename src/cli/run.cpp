@@ -46,7 +46,7 @@ bool read_file(const std::string& path, std::string& text) {
 // Waits for the next profile deadline, a signal or the -c child; runs what is due.
 // Returns false when tracing should stop.
 bool wait_and_fire(engine::Engine& eng, engine::ProfileProvider& profile, pid_t child,
-                   const sigset_t& signals) {
+                   const sigset_t& signals, bool quiet) {
   uint64_t now = clock::host_now_ns();
   std::vector<uint32_t> due;
   profile.collect_due(now, due);
@@ -68,7 +68,7 @@ bool wait_and_fire(engine::Engine& eng, engine::ProfileProvider& profile, pid_t 
   if (sig == SIGCHLD && child > 0) {
     int status = 0;
     if (waitpid(child, &status, WNOHANG) == child) {
-      std::fprintf(stderr, "vtrace: pid %d has exited\n", child);
+      if (!quiet) std::fprintf(stderr, "vtrace: pid %d has exited\n", child);
       return false;
     }
   }
@@ -215,7 +215,7 @@ int run(const CommandLine& cl) {
       return 1;
     }
   }
-  while (!eng->exited() && wait_and_fire(*eng, profile, child.pid(), signals)) {
+  while (!eng->exited() && wait_and_fire(*eng, profile, child.pid(), signals, eng->options().quiet)) {
   }
   eng->finish();
   std::fflush(out);

@@ -50,19 +50,64 @@ const std::unordered_map<std::string, BuiltinVar>& builtin_vars() {
   return vars;
 }
 
-Type promote(Type t) { return t.size < 4 ? Type::i32() : t; }
+Type promote(Type t) {
+  return t.size < 4 ? Type::i32() : t;
+}
 
 const char* op_text(Op op) {
   switch (op) {
-    case Op::Add: return "+"; case Op::Sub: return "-"; case Op::Mul: return "*";
-    case Op::Div: return "/"; case Op::Mod: return "%"; case Op::Shl: return "<<";
-    case Op::Shr: return ">>"; case Op::BitAnd: return "&"; case Op::BitOr: return "|";
-    case Op::BitXor: return "^"; case Op::LogAnd: return "&&"; case Op::LogOr: return "||";
-    case Op::LogXor: return "^^"; case Op::Eq: return "=="; case Op::Ne: return "!=";
-    case Op::Lt: return "<"; case Op::Le: return "<="; case Op::Gt: return ">";
-    case Op::Ge: return ">="; case Op::Neg: return "-"; case Op::Plus: return "+";
-    case Op::LogNot: return "!"; case Op::BitNot: return "~"; case Op::Assign: return "=";
-    case Op::Inc: return "++"; case Op::Dec: return "--";
+    case Op::Add:
+      return "+";
+    case Op::Sub:
+      return "-";
+    case Op::Mul:
+      return "*";
+    case Op::Div:
+      return "/";
+    case Op::Mod:
+      return "%";
+    case Op::Shl:
+      return "<<";
+    case Op::Shr:
+      return ">>";
+    case Op::BitAnd:
+      return "&";
+    case Op::BitOr:
+      return "|";
+    case Op::BitXor:
+      return "^";
+    case Op::LogAnd:
+      return "&&";
+    case Op::LogOr:
+      return "||";
+    case Op::LogXor:
+      return "^^";
+    case Op::Eq:
+      return "==";
+    case Op::Ne:
+      return "!=";
+    case Op::Lt:
+      return "<";
+    case Op::Le:
+      return "<=";
+    case Op::Gt:
+      return ">";
+    case Op::Ge:
+      return ">=";
+    case Op::Neg:
+      return "-";
+    case Op::Plus:
+      return "+";
+    case Op::LogNot:
+      return "!";
+    case Op::BitNot:
+      return "~";
+    case Op::Assign:
+      return "=";
+    case Op::Inc:
+      return "++";
+    case Op::Dec:
+      return "--";
   }
   return "?";
 }
@@ -105,7 +150,8 @@ uint32_t Codegen::string_index(const std::string& s) {
 }
 
 void Codegen::narrow_to(uint8_t reg, Type t) {
-  if (t.is_int() && t.size < 8) emit(vm::Op::Narrow, reg, reg, 0, vm::narrow_code(t.size, t.is_signed));
+  if (t.is_int() && t.size < 8)
+    emit(vm::Op::Narrow, reg, reg, 0, vm::narrow_code(t.size, t.is_signed));
 }
 
 Val Codegen::gen(const Expr& e) {
@@ -127,22 +173,24 @@ Val Codegen::gen_into(const Expr& e, uint8_t dst) {
   switch (e.kind) {
     case ExprKind::IntLit: {
       load_int(dst, e.ival);
-      Type t = e.type.is_int() ? e.type
-                               : (e.ival >= INT32_MIN && e.ival <= INT32_MAX ? Type::i32()
-                                                                             : Type::i64());
+      Type t = e.type.is_int()
+                   ? e.type
+                   : (e.ival >= INT32_MIN && e.ival <= INT32_MAX ? Type::i32() : Type::i64());
       return {dst, t};
     }
     case ExprKind::StrLit:
       emit(vm::Op::Lds, dst, 0, 0, string_index(e.sval));
       return {dst, Type::str()};
-    case ExprKind::Ident: return gen_ident(e, dst);
+    case ExprKind::Ident:
+      return gen_ident(e, dst);
     case ExprKind::Var:
     case ExprKind::Index: {
       LvalueRef ref = resolve(e, std::nullopt);
       load(ref, dst);
       return {dst, ref.type};
     }
-    case ExprKind::Call: return gen_call(e, dst);
+    case ExprKind::Call:
+      return gen_call(e, dst);
     case ExprKind::AggRef:
       fail(e.loc, "aggregation @" + e.name + " may only be used as an argument of an action");
     case ExprKind::Unary: {
@@ -153,9 +201,12 @@ Val Codegen::gen_into(const Expr& e, uint8_t dst) {
       }
       Val v = require_int(*e.kids[0], op_text(e.op));
       Type t = promote(v.type);
-      if (e.op == Op::Neg) emit(vm::Op::Neg, dst, v.reg);
-      else if (e.op == Op::BitNot) emit(vm::Op::Not, dst, v.reg);
-      else emit(vm::Op::Mov, dst, v.reg);
+      if (e.op == Op::Neg)
+        emit(vm::Op::Neg, dst, v.reg);
+      else if (e.op == Op::BitNot)
+        emit(vm::Op::Not, dst, v.reg);
+      else
+        emit(vm::Op::Mov, dst, v.reg);
       narrow_to(dst, t);
       return {dst, t};
     }
@@ -163,10 +214,14 @@ Val Codegen::gen_into(const Expr& e, uint8_t dst) {
       if (e.op == Op::LogAnd || e.op == Op::LogOr || e.op == Op::LogXor) return gen_logical(e, dst);
       if (e.op >= Op::Eq && e.op <= Op::Ge) return gen_compare(e, dst);
       return gen_binary(e, dst);
-    case ExprKind::Ternary: return gen_ternary(e, dst);
-    case ExprKind::Assign: return gen_assign(e, dst);
-    case ExprKind::IncDec: return gen_incdec(e, dst);
-    case ExprKind::Cast: return gen_cast(e, dst);
+    case ExprKind::Ternary:
+      return gen_ternary(e, dst);
+    case ExprKind::Assign:
+      return gen_assign(e, dst);
+    case ExprKind::IncDec:
+      return gen_incdec(e, dst);
+    case ExprKind::Cast:
+      return gen_cast(e, dst);
     case ExprKind::SizeofType:
       if (!e.cast_type.is_int()) fail(e.loc, "sizeof applies to integer types only");
       load_int(dst, e.cast_type.size);
@@ -215,17 +270,38 @@ Val Codegen::gen_binary(const Expr& e, uint8_t dst) {
   Type t = (e.op == Op::Shl || e.op == Op::Shr) ? promote(l.type) : arith_type(l.type, r.type);
   vm::Op op = vm::Op::Add;
   switch (e.op) {
-    case Op::Add: op = vm::Op::Add; break;
-    case Op::Sub: op = vm::Op::Sub; break;
-    case Op::Mul: op = vm::Op::Mul; break;
-    case Op::Div: op = t.is_signed ? vm::Op::Sdiv : vm::Op::Udiv; break;
-    case Op::Mod: op = t.is_signed ? vm::Op::Srem : vm::Op::Urem; break;
-    case Op::Shl: op = vm::Op::Shl; break;
-    case Op::Shr: op = t.is_signed ? vm::Op::Asr : vm::Op::Lsr; break;
-    case Op::BitAnd: op = vm::Op::And; break;
-    case Op::BitOr: op = vm::Op::Or; break;
-    case Op::BitXor: op = vm::Op::Xor; break;
-    default: fail(e.loc, std::string("unsupported operator ") + op_text(e.op));
+    case Op::Add:
+      op = vm::Op::Add;
+      break;
+    case Op::Sub:
+      op = vm::Op::Sub;
+      break;
+    case Op::Mul:
+      op = vm::Op::Mul;
+      break;
+    case Op::Div:
+      op = t.is_signed ? vm::Op::Sdiv : vm::Op::Udiv;
+      break;
+    case Op::Mod:
+      op = t.is_signed ? vm::Op::Srem : vm::Op::Urem;
+      break;
+    case Op::Shl:
+      op = vm::Op::Shl;
+      break;
+    case Op::Shr:
+      op = t.is_signed ? vm::Op::Asr : vm::Op::Lsr;
+      break;
+    case Op::BitAnd:
+      op = vm::Op::And;
+      break;
+    case Op::BitOr:
+      op = vm::Op::Or;
+      break;
+    case Op::BitXor:
+      op = vm::Op::Xor;
+      break;
+    default:
+      fail(e.loc, std::string("unsupported operator ") + op_text(e.op));
   }
   emit(op, dst, l.reg, r.reg);
   narrow_to(dst, t);
@@ -236,8 +312,8 @@ Val Codegen::gen_compare(const Expr& e, uint8_t dst) {
   Val l = gen(*e.kids[0]);
   Val r = gen(*e.kids[1]);
   if (l.type.kind != r.type.kind)
-    fail(e.loc, std::string("operands of ") + op_text(e.op) + " have incompatible types: " +
-                    l.type.name() + " and " + r.type.name());
+    fail(e.loc, std::string("operands of ") + op_text(e.op) +
+                    " have incompatible types: " + l.type.name() + " and " + r.type.name());
   uint8_t lhs = l.reg, rhs = r.reg;
   bool is_signed = true;
   if (l.type.is_string()) {
@@ -250,13 +326,26 @@ Val Codegen::gen_compare(const Expr& e, uint8_t dst) {
     is_signed = arith_type(l.type, r.type).is_signed;
   }
   switch (e.op) {
-    case Op::Eq: emit(vm::Op::Eq, dst, lhs, rhs); break;
-    case Op::Ne: emit(vm::Op::Ne, dst, lhs, rhs); break;
-    case Op::Lt: emit(is_signed ? vm::Op::Slt : vm::Op::Ult, dst, lhs, rhs); break;
-    case Op::Le: emit(is_signed ? vm::Op::Sle : vm::Op::Ule, dst, lhs, rhs); break;
-    case Op::Gt: emit(is_signed ? vm::Op::Slt : vm::Op::Ult, dst, rhs, lhs); break;
-    case Op::Ge: emit(is_signed ? vm::Op::Sle : vm::Op::Ule, dst, rhs, lhs); break;
-    default: break;
+    case Op::Eq:
+      emit(vm::Op::Eq, dst, lhs, rhs);
+      break;
+    case Op::Ne:
+      emit(vm::Op::Ne, dst, lhs, rhs);
+      break;
+    case Op::Lt:
+      emit(is_signed ? vm::Op::Slt : vm::Op::Ult, dst, lhs, rhs);
+      break;
+    case Op::Le:
+      emit(is_signed ? vm::Op::Sle : vm::Op::Ule, dst, lhs, rhs);
+      break;
+    case Op::Gt:
+      emit(is_signed ? vm::Op::Slt : vm::Op::Ult, dst, rhs, lhs);
+      break;
+    case Op::Ge:
+      emit(is_signed ? vm::Op::Sle : vm::Op::Ule, dst, rhs, lhs);
+      break;
+    default:
+      break;
   }
   return {dst, Type::i32()};
 }
@@ -326,17 +415,38 @@ Val Codegen::gen_assign(const Expr& e, uint8_t dst) {
   Type t = arith_type(ref.type, r.type);
   vm::Op op = vm::Op::Add;
   switch (e.op2) {
-    case Op::Add: op = vm::Op::Add; break;
-    case Op::Sub: op = vm::Op::Sub; break;
-    case Op::Mul: op = vm::Op::Mul; break;
-    case Op::Div: op = t.is_signed ? vm::Op::Sdiv : vm::Op::Udiv; break;
-    case Op::Mod: op = t.is_signed ? vm::Op::Srem : vm::Op::Urem; break;
-    case Op::Shl: op = vm::Op::Shl; break;
-    case Op::Shr: op = ref.type.is_signed ? vm::Op::Asr : vm::Op::Lsr; break;
-    case Op::BitAnd: op = vm::Op::And; break;
-    case Op::BitOr: op = vm::Op::Or; break;
-    case Op::BitXor: op = vm::Op::Xor; break;
-    default: fail(e.loc, "unsupported compound assignment");
+    case Op::Add:
+      op = vm::Op::Add;
+      break;
+    case Op::Sub:
+      op = vm::Op::Sub;
+      break;
+    case Op::Mul:
+      op = vm::Op::Mul;
+      break;
+    case Op::Div:
+      op = t.is_signed ? vm::Op::Sdiv : vm::Op::Udiv;
+      break;
+    case Op::Mod:
+      op = t.is_signed ? vm::Op::Srem : vm::Op::Urem;
+      break;
+    case Op::Shl:
+      op = vm::Op::Shl;
+      break;
+    case Op::Shr:
+      op = ref.type.is_signed ? vm::Op::Asr : vm::Op::Lsr;
+      break;
+    case Op::BitAnd:
+      op = vm::Op::And;
+      break;
+    case Op::BitOr:
+      op = vm::Op::Or;
+      break;
+    case Op::BitXor:
+      op = vm::Op::Xor;
+      break;
+    default:
+      fail(e.loc, "unsupported compound assignment");
   }
   emit(op, cur, cur, r.reg);
   narrow_to(cur, ref.type);
@@ -348,8 +458,8 @@ Val Codegen::gen_assign(const Expr& e, uint8_t dst) {
 Val Codegen::gen_incdec(const Expr& e, uint8_t dst) {
   const Expr& lhs = *e.kids[0];
   if (lhs.kind == ExprKind::Ident && builtin_vars().count(lhs.name))
-    fail(lhs.loc, std::string("operator ") + op_text(e.op) +
-                      " can only be applied to a writable variable");
+    fail(lhs.loc,
+         std::string("operator ") + op_text(e.op) + " can only be applied to a writable variable");
   LvalueRef ref = resolve(lhs, Type::i64());
   if (!ref.type.is_int())
     fail(e.loc, std::string("operator ") + op_text(e.op) + " requires an integer lvalue");
@@ -381,14 +491,19 @@ Val Codegen::gen_cast(const Expr& e, uint8_t dst) {
 
 Val Codegen::gen_call(const Expr& e, uint8_t dst) {
   static const std::unordered_map<std::string, std::vector<vm::Subr>> subrs = {
-      {"strlen", {vm::Subr::Strlen}},       {"strjoin", {vm::Subr::Strjoin}},
+      {"strlen", {vm::Subr::Strlen}},
+      {"strjoin", {vm::Subr::Strjoin}},
       {"substr", {vm::Subr::Substr2, vm::Subr::Substr3}},
       {"index", {vm::Subr::Index2, vm::Subr::Index3}},
       {"rindex", {vm::Subr::Rindex2, vm::Subr::Rindex3}},
-      {"strstr", {vm::Subr::Strstr}},       {"lltostr", {vm::Subr::Lltostr1, vm::Subr::Lltostr2}},
-      {"basename", {vm::Subr::Basename}},   {"dirname", {vm::Subr::Dirname}},
-      {"speculation", {vm::Subr::Speculation}}, {"rand", {vm::Subr::Rand}},
-      {"toupper", {vm::Subr::Toupper}},     {"tolower", {vm::Subr::Tolower}},
+      {"strstr", {vm::Subr::Strstr}},
+      {"lltostr", {vm::Subr::Lltostr1, vm::Subr::Lltostr2}},
+      {"basename", {vm::Subr::Basename}},
+      {"dirname", {vm::Subr::Dirname}},
+      {"speculation", {vm::Subr::Speculation}},
+      {"rand", {vm::Subr::Rand}},
+      {"toupper", {vm::Subr::Toupper}},
+      {"tolower", {vm::Subr::Tolower}},
       {"strtoll", {vm::Subr::Strtoll}},
   };
   if (e.name == "stringof") {
@@ -403,11 +518,12 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
   }
   auto it = subrs.find(e.name);
   if (it == subrs.end()) {
-    static const char* const actions[] = {"trace", "printf", "printa", "exit", "speculate",
-                                          "commit", "discard", "clear", "trunc", "normalize",
-                                          "denormalize", "system"};
+    static const char* const actions[] = {"trace",     "printf",    "printa",      "exit",
+                                          "speculate", "commit",    "discard",     "clear",
+                                          "trunc",     "normalize", "denormalize", "system"};
     for (const char* a : actions)
-      if (e.name == a) fail(e.loc, e.name + "( ) is an action and may not be used in an expression");
+      if (e.name == a)
+        fail(e.loc, e.name + "( ) is an action and may not be used in an expression");
     fail(e.loc, "failed to resolve " + e.name + ": Unknown function name");
   }
   const vm::SubrSig* sig = nullptr;
@@ -432,19 +548,20 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
   }
   emit(vm::Op::Call, dst, first, static_cast<uint8_t>(e.kids.size()),
        static_cast<uint32_t>(chosen));
-  Type rt = sig->result == Kind::String ? Type::str()
-            : chosen == vm::Subr::Strlen ? Type::u64()
-                                         : (chosen == vm::Subr::Index2 || chosen == vm::Subr::Index3 ||
-                                            chosen == vm::Subr::Rindex2 || chosen == vm::Subr::Rindex3 ||
-                                            chosen == vm::Subr::Speculation || chosen == vm::Subr::Rand)
-                                               ? Type::i32()
-                                               : Type::i64();
+  Type rt =
+      sig->result == Kind::String  ? Type::str()
+      : chosen == vm::Subr::Strlen ? Type::u64()
+      : (chosen == vm::Subr::Index2 || chosen == vm::Subr::Index3 || chosen == vm::Subr::Rindex2 ||
+         chosen == vm::Subr::Rindex3 || chosen == vm::Subr::Speculation || chosen == vm::Subr::Rand)
+          ? Type::i32()
+          : Type::i64();
   return {dst, rt};
 }
 
 std::optional<int64_t> Codegen::fold(const Expr& e) const {
   switch (e.kind) {
-    case ExprKind::IntLit: return e.ival;
+    case ExprKind::IntLit:
+      return e.ival;
     case ExprKind::SizeofType:
       return e.cast_type.is_int() ? std::optional<int64_t>(e.cast_type.size) : std::nullopt;
     case ExprKind::Cast: {
@@ -456,11 +573,16 @@ std::optional<int64_t> Codegen::fold(const Expr& e) const {
       auto v = fold(*e.kids[0]);
       if (!v) return std::nullopt;
       switch (e.op) {
-        case Op::Neg: return static_cast<int64_t>(0 - static_cast<uint64_t>(*v));
-        case Op::Plus: return *v;
-        case Op::BitNot: return ~*v;
-        case Op::LogNot: return *v == 0;
-        default: return std::nullopt;
+        case Op::Neg:
+          return static_cast<int64_t>(0 - static_cast<uint64_t>(*v));
+        case Op::Plus:
+          return *v;
+        case Op::BitNot:
+          return ~*v;
+        case Op::LogNot:
+          return *v == 0;
+        default:
+          return std::nullopt;
       }
     }
     case ExprKind::Binary: {
@@ -468,20 +590,33 @@ std::optional<int64_t> Codegen::fold(const Expr& e) const {
       if (!l || !r) return std::nullopt;
       uint64_t a = static_cast<uint64_t>(*l), b = static_cast<uint64_t>(*r);
       switch (e.op) {
-        case Op::Add: return static_cast<int64_t>(a + b);
-        case Op::Sub: return static_cast<int64_t>(a - b);
-        case Op::Mul: return static_cast<int64_t>(a * b);
-        case Op::Div: return (*r == 0 || (*r == -1 && *l == INT64_MIN)) ? std::nullopt : std::optional<int64_t>(*l / *r);
-        case Op::Mod: return (*r == 0 || *r == -1) ? std::nullopt : std::optional<int64_t>(*l % *r);
-        case Op::Shl: return static_cast<int64_t>(a << (b & 63));
-        case Op::Shr: return *l >> (b & 63);
-        case Op::BitAnd: return *l & *r;
-        case Op::BitOr: return *l | *r;
-        case Op::BitXor: return *l ^ *r;
-        default: return std::nullopt;
+        case Op::Add:
+          return static_cast<int64_t>(a + b);
+        case Op::Sub:
+          return static_cast<int64_t>(a - b);
+        case Op::Mul:
+          return static_cast<int64_t>(a * b);
+        case Op::Div:
+          return (*r == 0 || (*r == -1 && *l == INT64_MIN)) ? std::nullopt
+                                                            : std::optional<int64_t>(*l / *r);
+        case Op::Mod:
+          return (*r == 0 || *r == -1) ? std::nullopt : std::optional<int64_t>(*l % *r);
+        case Op::Shl:
+          return static_cast<int64_t>(a << (b & 63));
+        case Op::Shr:
+          return *l >> (b & 63);
+        case Op::BitAnd:
+          return *l & *r;
+        case Op::BitOr:
+          return *l | *r;
+        case Op::BitXor:
+          return *l ^ *r;
+        default:
+          return std::nullopt;
       }
     }
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 

@@ -23,10 +23,14 @@ struct AggFuncInfo {
 
 const std::unordered_map<std::string, AggFuncInfo>& agg_funcs() {
   static const std::unordered_map<std::string, AggFuncInfo> m = {
-      {"count", {vm::AggFunc::Count, 0, 0}},       {"sum", {vm::AggFunc::Sum, 1, 1}},
-      {"avg", {vm::AggFunc::Avg, 1, 1}},           {"min", {vm::AggFunc::Min, 1, 1}},
-      {"max", {vm::AggFunc::Max, 1, 1}},           {"stddev", {vm::AggFunc::Stddev, 1, 1}},
-      {"quantize", {vm::AggFunc::Quantize, 1, 2}}, {"lquantize", {vm::AggFunc::Lquantize, 4, 5}},
+      {"count", {vm::AggFunc::Count, 0, 0}},
+      {"sum", {vm::AggFunc::Sum, 1, 1}},
+      {"avg", {vm::AggFunc::Avg, 1, 1}},
+      {"min", {vm::AggFunc::Min, 1, 1}},
+      {"max", {vm::AggFunc::Max, 1, 1}},
+      {"stddev", {vm::AggFunc::Stddev, 1, 1}},
+      {"quantize", {vm::AggFunc::Quantize, 1, 2}},
+      {"lquantize", {vm::AggFunc::Lquantize, 4, 5}},
       {"llquantize", {vm::AggFunc::Llquantize, 5, 6}},
   };
   return m;
@@ -40,7 +44,7 @@ std::string agg_func_name(vm::AggFunc f) {
 
 // DTrace's D_PROTO_LEN message for a call with the wrong number of arguments.
 std::string prototype_mismatch(const std::string& name, size_t given, size_t lo, size_t hi) {
-  std::string expected = lo == hi      ? std::to_string(lo)
+  std::string expected = lo == hi     ? std::to_string(lo)
                          : given < lo ? "at least " + std::to_string(lo)
                                       : "no more than " + std::to_string(hi);
   return name + "( ) prototype mismatch: " + std::to_string(given) + " arg" +
@@ -48,9 +52,9 @@ std::string prototype_mismatch(const std::string& name, size_t given, size_t lo,
 }
 
 bool is_action(const std::string& name) {
-  static const char* const names[] = {"trace", "printf", "printa", "exit", "speculate",
-                                      "commit", "discard", "clear", "trunc", "normalize",
-                                      "denormalize", "system"};
+  static const char* const names[] = {"trace",     "printf",    "printa",      "exit",
+                                      "speculate", "commit",    "discard",     "clear",
+                                      "trunc",     "normalize", "denormalize", "system"};
   for (const char* n : names)
     if (name == n) return true;
   return false;
@@ -75,8 +79,13 @@ void Codegen::gen_clause(const ast::Clause& c) {
   mod_.clauses.emplace_back();
   clause_ = &mod_.clauses.back();
   clause_->loc = c.loc;
-  for (const auto& p : c.probes)
-    clause_->probes.push_back({p.target, p.provider, p.module, p.function, p.name, p.text, p.loc});
+  for (const auto& p : c.probes) {
+    // The spec's text names the description as DTrace's messages do, every field spelled out
+    // ("BEGIN" is ":::BEGIN"), with the target only when one was written.
+    std::string text = (p.target.empty() ? "" : p.target + ":") + p.provider + ":" + p.module +
+                       ":" + p.function + ":" + p.name;
+    clause_->probes.push_back({p.target, p.provider, p.module, p.function, p.name, text, p.loc});
+  }
   next_reg_ = 0;
   if (c.predicate) {
     Val v = gen(*c.predicate);
@@ -107,7 +116,9 @@ void Codegen::gen_stmt(const Stmt& s) {
         gen(*s.expr);
       }
       break;
-    case StmtKind::AggAssign: gen_aggregation(s); break;
+    case StmtKind::AggAssign:
+      gen_aggregation(s);
+      break;
     case StmtKind::Block:
       for (const auto& b : s.body) gen_stmt(*b);
       break;
@@ -149,7 +160,8 @@ void Codegen::gen_action(const Expr& call) {
   vm::Action act;
   act.loc = call.loc;
   auto need_args = [&](size_t lo, size_t hi) {
-    if (args.size() < lo || args.size() > hi) fail(call.loc, prototype_mismatch(name, args.size(), lo, hi));
+    if (args.size() < lo || args.size() > hi)
+      fail(call.loc, prototype_mismatch(name, args.size(), lo, hi));
   };
   auto format_arg = [&](const Expr& e) {
     if (e.kind != ExprKind::StrLit) fail(e.loc, name + "( ) format must be a string constant");
@@ -199,8 +211,8 @@ void Codegen::gen_action(const Expr& call) {
   uint8_t first = static_cast<uint8_t>(next_reg_);
   for (size_t i = first_value; i < args.size(); ++i) {
     if (args[i]->kind == ExprKind::AggRef)
-      fail(args[i]->loc, name + "( ) argument #" + std::to_string(i + 1) +
-                             " may not be an aggregation");
+      fail(args[i]->loc,
+           name + "( ) argument #" + std::to_string(i + 1) + " may not be an aggregation");
     Val v = gen(*args[i]);
     next_reg_ = v.reg + 1;
     act.arg_types.push_back(v.type);
@@ -221,7 +233,8 @@ void Codegen::gen_aggregation(const Stmt& s) {
   const AggFuncInfo& info = fi->second;
   const std::string shown = "@" + s.agg_name;
   if (s.agg_args.size() < info.min_args || s.agg_args.size() > info.max_args)
-    fail(s.agg_func_loc, prototype_mismatch(s.agg_func, s.agg_args.size(), info.min_args, info.max_args));
+    fail(s.agg_func_loc,
+         prototype_mismatch(s.agg_func, s.agg_args.size(), info.min_args, info.max_args));
 
   vm::AggInfo def;
   def.name = s.agg_name;
@@ -229,15 +242,17 @@ void Codegen::gen_aggregation(const Stmt& s) {
   def.loc = s.loc;
   auto param = [&](size_t i) -> int64_t {
     auto v = fold(*s.agg_args[i]);
-    if (!v) fail(s.agg_args[i]->loc, s.agg_func + "( ) argument #" + std::to_string(i + 1) +
-                                         " must be an integer constant");
+    if (!v)
+      fail(s.agg_args[i]->loc,
+           s.agg_func + "( ) argument #" + std::to_string(i + 1) + " must be an integer constant");
     return *v;
   };
   size_t weight_arg = 1;
   if (info.func == vm::AggFunc::Lquantize) {
     def.base = param(1), def.limit = param(2), def.step = param(3);
     if (def.step <= 0) fail(s.agg_args[3]->loc, "lquantize( ) step must be greater than zero");
-    if (def.limit <= def.base) fail(s.agg_args[2]->loc, "lquantize( ) upper bound must be greater than lower bound");
+    if (def.limit <= def.base)
+      fail(s.agg_args[2]->loc, "lquantize( ) upper bound must be greater than lower bound");
     if ((def.limit - def.base) / def.step > 10000)
       fail(s.agg_args[3]->loc, "lquantize( ) range divided by step must not exceed 10000 levels");
     weight_arg = 4;
@@ -245,10 +260,12 @@ void Codegen::gen_aggregation(const Stmt& s) {
     def.factor = param(1), def.low = param(2), def.high = param(3), def.nsteps = param(4);
     if (def.factor < 2) fail(s.agg_args[1]->loc, "llquantize( ) factor must be greater than one");
     if (def.low < 0) fail(s.agg_args[2]->loc, "llquantize( ) low magnitude must be non-negative");
-    if (def.high < def.low) fail(s.agg_args[3]->loc, "llquantize( ) high magnitude must be at least low magnitude");
+    if (def.high < def.low)
+      fail(s.agg_args[3]->loc, "llquantize( ) high magnitude must be at least low magnitude");
     if (def.high > 32) fail(s.agg_args[3]->loc, "llquantize( ) high magnitude too large");
     if (def.nsteps < def.factor || def.nsteps % def.factor != 0)
-      fail(s.agg_args[4]->loc, "llquantize( ) steps must be a multiple of the factor and at least the factor");
+      fail(s.agg_args[4]->loc,
+           "llquantize( ) steps must be a multiple of the factor and at least the factor");
     weight_arg = 5;
   }
 
@@ -291,12 +308,14 @@ void Codegen::gen_aggregation(const Stmt& s) {
     const vm::AggInfo& old = mod_.aggs[index];
     if (old.func != def.func)
       fail(s.agg_func_loc, "aggregation redefined: " + shown + "\n\t current: " + shown + " = " +
-                               s.agg_func + "( )\n\tprevious: " + shown + " = " + agg_func_name(old.func) +
-                               "( ) : line " + std::to_string(old.loc.line));
+                               s.agg_func + "( )\n\tprevious: " + shown + " = " +
+                               agg_func_name(old.func) + "( ) : line " +
+                               std::to_string(old.loc.line));
     if (old.base != def.base || old.limit != def.limit || old.step != def.step ||
         old.factor != def.factor || old.low != def.low || old.high != def.high ||
         old.nsteps != def.nsteps)
-      fail(s.agg_func_loc, shown + " is already defined with different " + s.agg_func + "( ) parameters");
+      fail(s.agg_func_loc,
+           shown + " is already defined with different " + s.agg_func + "( ) parameters");
     if (old.key_types.size() != key_types.size())
       fail(s.loc, shown + " is already defined with " + std::to_string(old.key_types.size()) +
                       " key(s), not " + std::to_string(key_types.size()));

@@ -141,7 +141,7 @@ class Lexer {
   size_t pos_ = 0;
   uint32_t line_ = 1;
   uint32_t col_ = 1;
-  bool line_blank_ = true;  // only blanks since the last newline: '#' starts a directive
+  bool line_blank_ = true;    // only blanks since the last newline: '#' starts a directive
   bool defaultargs_ = false;  // -x defaultargs, or #pragma D option defaultargs seen so far
   std::vector<ast::Pragma> pragmas_;
 };

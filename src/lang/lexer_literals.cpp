@@ -277,8 +277,7 @@ Token Lexer::scan_macro(Token t) {
     return t;
   }
   const std::string* arg = macro_arg(num);
-  if (arg == nullptr && !defaultargs_)
-    fail(t.loc, "macro argument " + t.text + " is not defined");
+  if (arg == nullptr && !defaultargs_) fail(t.loc, "macro argument " + t.text + " is not defined");
   if (dollar2 || num == 0) {
     t.kind = Tok::Str;
     t.sval = arg ? *arg : "";

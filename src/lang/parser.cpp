@@ -84,10 +84,6 @@ ast::ProbeDesc Parser::probe_desc(const Token& t) const {
   std::string* slots[5] = {&d.target, &d.provider, &d.module, &d.function, &d.name};
   const size_t first = 5 - fields.size();
   for (size_t i = 0; i < fields.size(); ++i) *slots[first + i] = std::move(fields[i]);
-  // Messages name the description as DTrace does, every field spelled out:
-  // "BEGIN" is ":::BEGIN"; the target is shown only when one was given.
-  d.text = (d.target.empty() ? "" : d.target + ":") + d.provider + ":" + d.module + ":" +
-           d.function + ":" + d.name;
   return d;
 }
 

@@ -1,0 +1,97 @@
+/*
+ * The vtrace channel ABI: the layout of the shared memory between a traced program (a host
+ * process, later a guest agent) and the vtrace host. C, so probe.h can include it.
+ *
+ * The tracer creates the channel; the traced side writes records into per-thread single-producer
+ * single-consumer rings. The host trusts nothing the traced side writes: every index, count and
+ * length read from the channel is bounds-checked before use (src/transport/).
+ */
+#ifndef VTRACE_CHANNEL_ABI_H
+#define VTRACE_CHANNEL_ABI_H
+
+#include <stdint.h>
+
+#define VTRACE_CHANNEL_MAGIC 0x31304843525456ull /* "VTRCH01" */
+#define VTRACE_ABI_VERSION 1u
+#define VTRACE_PROBE_MAGIC 0x76747062u /* "vtpb" */
+
+#define VTRACE_MAX_ARGS 10
+#define VTRACE_RECORD_SIZE 384u
+/* Bytes for strings copied at the site (VTRACE_PROBE_STR). */
+#define VTRACE_TAIL_SIZE (VTRACE_RECORD_SIZE - 32u - 8u * VTRACE_MAX_ARGS)
+
+/* Descriptor flags. */
+#define VTRACE_DESC_STR0 1u /* arg0 is a string the site copies into the record */
+
+/* Channel flags. */
+#define VTRACE_CHAN_SYNC 1u /* sites wait until the host has run the clauses of each record */
+
+/*
+ * One probe site's descriptor, placed in the "vtrace_probes" section of the program. The tracer
+ * finds every descriptor through the section, reads the strings they point to from the live
+ * process (after relocation), and enables a probe by writing `enabled`.
+ */
+struct vtrace_probe_desc {
+  uint32_t magic;
+  volatile uint32_t enabled;
+  uint16_t nargs;
+  uint16_t flags;
+  uint32_t line;
+  const char* provider;
+  const char* name;
+  const char* function;
+  const char* file;
+};
+
+/* One record as a site writes it into a ring slot. */
+struct vtrace_record {
+  uint32_t probe; /* byte offset of the descriptor in the vtrace_probes section */
+  uint32_t tid;
+  uint32_t cpu;
+  uint16_t nargs;
+  uint16_t tail_len; /* bytes used in tail */
+  uint64_t timestamp; /* CLOCK_MONOTONIC ns */
+  uint64_t seq;       /* the ring position it was written at */
+  uint64_t args[VTRACE_MAX_ARGS];
+  /*
+   * Copied strings. For a VTRACE_DESC_STR0 probe: a string of tail_len - 1 bytes and a NUL;
+   * when the site had to cut it, the copy ends in "..." (the truncation is visible).
+   */
+  char tail[VTRACE_TAIL_SIZE];
+};
+
+/* A ring: counters on their own cache lines, then `nslots` records. */
+struct vtrace_ring {
+  volatile uint64_t head; /* producer: next position to write */
+  uint64_t pad0[7];
+  volatile uint64_t tail; /* consumer: next position to read */
+  uint64_t pad1[7];
+  volatile uint64_t drops;     /* producer: records dropped because the ring was full */
+  volatile uint32_t owner_tid; /* 0 = free; a thread claims a ring with compare-and-swap */
+  volatile uint32_t waiting;   /* producer in sync mode sleeps on done_futex when set */
+  volatile uint64_t done;      /* consumer: positions below this are fully processed */
+  volatile uint32_t done_futex; /* low 32 bits of done, for futex waits */
+  uint32_t pad2;
+  uint64_t pad3[3];
+  /* struct vtrace_record slots[nslots] follow */
+};
+
+struct vtrace_channel {
+  uint64_t magic;
+  uint32_t version;
+  uint32_t flags; /* VTRACE_CHAN_* */
+  uint32_t nrings;
+  uint32_t nslots; /* per ring, a power of two */
+  uint32_t record_size;
+  uint32_t ring_offset; /* from the channel start to ring 0 */
+  uint64_t ring_stride; /* bytes from one ring to the next */
+  uint64_t total_size;
+  volatile uint64_t heartbeat; /* the host bumps it while attached */
+  volatile uint32_t attached;  /* 0 once the host has detached */
+  volatile uint32_t go;        /* start gate for vtrace -c: the host sets it once probes are on */
+  volatile uint32_t client_pid; /* the traced process, once it has mapped the channel */
+  volatile uint32_t no_ring_drops; /* records dropped because every ring was taken */
+  uint64_t pad[6];
+};
+
+#endif /* VTRACE_CHANNEL_ABI_H */
