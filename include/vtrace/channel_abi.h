@@ -21,7 +21,8 @@
 #define VTRACE_TAIL_SIZE (VTRACE_RECORD_SIZE - 32u - 8u * VTRACE_MAX_ARGS)
 
 /* Descriptor flags. */
-#define VTRACE_DESC_STR0 1u /* arg0 is a string the site copies into the record */
+#define VTRACE_DESC_STR0 1u  /* arg0 is a string the site copies into the record */
+#define VTRACE_DESC_GUARD 2u /* VTRACE_ENABLED: on while any site of provider:name is on */
 
 /* Channel flags. */
 #define VTRACE_CHAN_SYNC 1u /* sites wait until the host has run the clauses of each record */
