@@ -5,36 +5,35 @@
 namespace vtrace::cli {
 
 const char* usage_text() {
-  return
-      "Usage: vtrace [-eqlwZ] [-n probe-description [clause]] [-s script] [-x opt[=val]]\n"
-      "              [-o output] [-c cmd] [-P provider] [-m module] [-f function] [-i id]\n"
-      "              [args ...]\n"
-      "\n"
-      "  probe description: [target:]provider:module:function:name, globs allowed\n"
-      "\n"
-      "  -n desc   enable probes matching desc (with an optional /predicate/ { actions })\n"
-      "  -s file   compile the D script in file\n"
-      "  -P prov   enable (or with -l, list) the probes of a provider\n"
-      "  -m mod    enable (or with -l, list) the probes of a module\n"
-      "  -f func   enable (or with -l, list) the probes of a function\n"
-      "  -i id     list the probe with this id (with -l)\n"
-      "  -l        list probes (all, or those the other options describe), do not trace\n"
-      "  -q        quiet: print only what the script prints\n"
-      "  -x opt    set an option (quiet, strsize, nspec, specsize, dynvarsize, aggsortkey,\n"
-      "            aggsortrev, defaultargs, destructive, ...), as #pragma D option does\n"
-      "  -o file   append the trace output to file\n"
-      "  -c cmd    run cmd; $target is its pid; exit when it exits\n"
-      "  -e        compile and match the probes, then exit without tracing\n"
-      "  -Z        allow descriptions that match no probe\n"
-      "  -w        allow destructive actions (system())\n"
-      "  -h        this help; -V version\n"
-      "  args      the script's macro arguments: $1..$9 (integers), $$1..$$9 (strings)\n"
-      "\n"
-      "Not yet available (later work):\n"
-      "  -p pid           attach to a running instrumented process (host processes)\n"
-      "  --vm NAME, vm    Linux guests under QEMU as targets (vtrace vm start ...)\n"
-      "\n"
-      "Exit status: 0 success (or the value given to exit()), 1 failure, 2 usage error.\n";
+  return "Usage: vtrace [-eqlwZ] [-n probe-description [clause]] [-s script] [-x opt[=val]]\n"
+         "              [-o output] [-c cmd] [-P provider] [-m module] [-f function] [-i id]\n"
+         "              [args ...]\n"
+         "\n"
+         "  probe description: [target:]provider:module:function:name, globs allowed\n"
+         "\n"
+         "  -n desc   enable probes matching desc (with an optional /predicate/ { actions })\n"
+         "  -s file   compile the D script in file\n"
+         "  -P prov   enable (or with -l, list) the probes of a provider\n"
+         "  -m mod    enable (or with -l, list) the probes of a module\n"
+         "  -f func   enable (or with -l, list) the probes of a function\n"
+         "  -i id     list the probe with this id (with -l)\n"
+         "  -l        list probes (all, or those the other options describe), do not trace\n"
+         "  -q        quiet: print only what the script prints\n"
+         "  -x opt    set an option (quiet, strsize, nspec, specsize, dynvarsize, aggsortkey,\n"
+         "            aggsortrev, defaultargs, destructive, ...), as #pragma D option does\n"
+         "  -o file   append the trace output to file\n"
+         "  -c cmd    run cmd; $target is its pid; exit when it exits\n"
+         "  -e        compile and match the probes, then exit without tracing\n"
+         "  -Z        allow descriptions that match no probe\n"
+         "  -w        allow destructive actions (system())\n"
+         "  -h        this help; -V version\n"
+         "  args      the script's macro arguments: $1..$9 (integers), $$1..$$9 (strings)\n"
+         "\n"
+         "Not yet available (later work):\n"
+         "  -p pid           attach to a running instrumented process (host processes)\n"
+         "  --vm NAME, vm    Linux guests under QEMU as targets (vtrace vm start ...)\n"
+         "\n"
+         "Exit status: 0 success (or the value given to exit()), 1 failure, 2 usage error.\n";
 }
 
 CommandLine parse_command_line(int argc, char** argv) {
@@ -68,25 +67,56 @@ CommandLine parse_command_line(int argc, char** argv) {
     for (const char* p = arg + 1; *p != '\0'; ++p) {
       char f = *p;
       switch (f) {
-        case 'q': cl.quiet = true; continue;
-        case 'l': cl.list = true; continue;
-        case 'e': cl.compile_only = true; continue;
-        case 'Z': cl.zdefs = true; continue;
-        case 'w': cl.destructive = true; continue;
-        case 'h': cl.help = true; continue;
-        case 'V': cl.version = true; continue;
-        default: break;
+        case 'q':
+          cl.quiet = true;
+          continue;
+        case 'l':
+          cl.list = true;
+          continue;
+        case 'e':
+          cl.compile_only = true;
+          continue;
+        case 'Z':
+          cl.zdefs = true;
+          continue;
+        case 'w':
+          cl.destructive = true;
+          continue;
+        case 'h':
+          cl.help = true;
+          continue;
+        case 'V':
+          cl.version = true;
+          continue;
+        default:
+          break;
       }
       std::string v;
       switch (f) {
-        case 'n': cl.descriptions.push_back(value_for(f, p + 1)); break;
-        case 's': cl.scripts.push_back(value_for(f, p + 1)); break;
-        case 'P': cl.descriptions.push_back(value_for(f, p + 1) + ":::"); break;
-        case 'm': cl.descriptions.push_back(":" + value_for(f, p + 1) + "::"); break;
-        case 'f': cl.descriptions.push_back("::" + value_for(f, p + 1) + ":"); break;
-        case 'i': cl.list_ids.push_back(value_for(f, p + 1)); break;
-        case 'o': cl.output = value_for(f, p + 1); break;
-        case 'c': cl.command = value_for(f, p + 1); break;
+        case 'n':
+          cl.descriptions.push_back(value_for(f, p + 1));
+          break;
+        case 's':
+          cl.scripts.push_back(value_for(f, p + 1));
+          break;
+        case 'P':
+          cl.descriptions.push_back(value_for(f, p + 1) + ":::");
+          break;
+        case 'm':
+          cl.descriptions.push_back(":" + value_for(f, p + 1) + "::");
+          break;
+        case 'f':
+          cl.descriptions.push_back("::" + value_for(f, p + 1) + ":");
+          break;
+        case 'i':
+          cl.list_ids.push_back(value_for(f, p + 1));
+          break;
+        case 'o':
+          cl.output = value_for(f, p + 1);
+          break;
+        case 'c':
+          cl.command = value_for(f, p + 1);
+          break;
         case 'x': {
           v = value_for(f, p + 1);
           size_t eq = v.find('=');
@@ -95,7 +125,8 @@ CommandLine parse_command_line(int argc, char** argv) {
         }
         case 'p':
           throw UsageError{"-p: attaching to running processes is not available yet (later work)"};
-        default: throw UsageError{std::string("unknown option -") + f};
+        default:
+          throw UsageError{std::string("unknown option -") + f};
       }
       break;  // the value consumed the rest of this argument
     }

@@ -9,10 +9,10 @@
 namespace vtrace::cli {
 
 struct CommandLine {
-  std::vector<std::string> descriptions;  // -n, and -P/-m/-f as descriptions
-  std::vector<std::string> scripts;       // -s
+  std::vector<std::string> descriptions;                   // -n, and -P/-m/-f as descriptions
+  std::vector<std::string> scripts;                        // -s
   std::vector<std::pair<std::string, std::string>> xopts;  // -x name[=value]
-  std::vector<std::string> list_ids;      // -i
+  std::vector<std::string> list_ids;                       // -i
   bool quiet = false;
   bool list = false;
   bool compile_only = false;  // -e
@@ -20,8 +20,8 @@ struct CommandLine {
   bool destructive = false;   // -w
   bool help = false;
   bool version = false;
-  std::string output;   // -o
-  std::string command;  // -c
+  std::string output;                   // -o
+  std::string command;                  // -c
   std::vector<std::string> macro_args;  // operands
 };
 

@@ -120,7 +120,8 @@ int run(const CommandLine& cl) {
 
   if (cl.list && cl.descriptions.empty() && cl.scripts.empty()) {
     std::set<uint32_t> ids;
-    for (const auto& id : cl.list_ids) ids.insert(static_cast<uint32_t>(std::strtoul(id.c_str(), nullptr, 10)));
+    for (const auto& id : cl.list_ids)
+      ids.insert(static_cast<uint32_t>(std::strtoul(id.c_str(), nullptr, 10)));
     if (!cl.list_ids.empty() && ids.count(0)) ids.insert(UINT32_MAX);  // nothing matches id 0
     print_listing(stdout, catalog, ids);
     return 0;
@@ -215,7 +216,8 @@ int run(const CommandLine& cl) {
       return 1;
     }
   }
-  while (!eng->exited() && wait_and_fire(*eng, profile, child.pid(), signals, eng->options().quiet)) {
+  while (!eng->exited() &&
+         wait_and_fire(*eng, profile, child.pid(), signals, eng->options().quiet)) {
   }
   eng->finish();
   std::fflush(out);

@@ -12,7 +12,11 @@ inline uint64_t read_ns(clockid_t id) {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-inline uint64_t host_now_ns() { return read_ns(CLOCK_MONOTONIC); }
-inline uint64_t wall_now_ns() { return read_ns(CLOCK_REALTIME); }
+inline uint64_t host_now_ns() {
+  return read_ns(CLOCK_MONOTONIC);
+}
+inline uint64_t wall_now_ns() {
+  return read_ns(CLOCK_REALTIME);
+}
 
 }  // namespace vtrace::clock

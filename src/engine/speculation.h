@@ -16,7 +16,10 @@ class Speculations {
   }
   // A free buffer's id (1-based), or 0 when all are in use (counted as unavailable).
   int64_t allocate();
-  bool active(int64_t id) const { return id >= 1 && id <= int64_t(bufs_.size()) && bufs_[id - 1].active; }
+  // An ID dtrace accepts: 1..nspec. Only an ID outside that range is a fault; an inactive buffer
+  // (already committed or discarded) makes commit/discard a no-op and speculate drop its data.
+  bool valid(int64_t id) const { return id >= 1 && id <= int64_t(bufs_.size()); }
+  bool active(int64_t id) const { return valid(id) && bufs_[id - 1].active; }
   // Appends data; false (and a drop is counted) when the buffer would exceed specsize.
   bool append(int64_t id, const std::string& data);
   // Frees the buffer and returns what it held.

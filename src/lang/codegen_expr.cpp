@@ -112,6 +112,44 @@ const char* op_text(Op op) {
   return "?";
 }
 
+// The integer instruction for a binary operator on operands of (promoted) type t.
+bool int_binary_op(Op op, Type t, vm::Op& out) {
+  switch (op) {
+    case Op::Add:
+      out = vm::Op::Add;
+      return true;
+    case Op::Sub:
+      out = vm::Op::Sub;
+      return true;
+    case Op::Mul:
+      out = vm::Op::Mul;
+      return true;
+    case Op::Div:
+      out = t.is_signed ? vm::Op::Sdiv : vm::Op::Udiv;
+      return true;
+    case Op::Mod:
+      out = t.is_signed ? vm::Op::Srem : vm::Op::Urem;
+      return true;
+    case Op::Shl:
+      out = vm::Op::Shl;
+      return true;
+    case Op::Shr:
+      out = t.is_signed ? vm::Op::Asr : vm::Op::Lsr;
+      return true;
+    case Op::BitAnd:
+      out = vm::Op::And;
+      return true;
+    case Op::BitOr:
+      out = vm::Op::Or;
+      return true;
+    case Op::BitXor:
+      out = vm::Op::Xor;
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 Type arith_type(Type a, Type b) {
@@ -269,40 +307,8 @@ Val Codegen::gen_binary(const Expr& e, uint8_t dst) {
   Val r = require_int(*e.kids[1], op_text(e.op));
   Type t = (e.op == Op::Shl || e.op == Op::Shr) ? promote(l.type) : arith_type(l.type, r.type);
   vm::Op op = vm::Op::Add;
-  switch (e.op) {
-    case Op::Add:
-      op = vm::Op::Add;
-      break;
-    case Op::Sub:
-      op = vm::Op::Sub;
-      break;
-    case Op::Mul:
-      op = vm::Op::Mul;
-      break;
-    case Op::Div:
-      op = t.is_signed ? vm::Op::Sdiv : vm::Op::Udiv;
-      break;
-    case Op::Mod:
-      op = t.is_signed ? vm::Op::Srem : vm::Op::Urem;
-      break;
-    case Op::Shl:
-      op = vm::Op::Shl;
-      break;
-    case Op::Shr:
-      op = t.is_signed ? vm::Op::Asr : vm::Op::Lsr;
-      break;
-    case Op::BitAnd:
-      op = vm::Op::And;
-      break;
-    case Op::BitOr:
-      op = vm::Op::Or;
-      break;
-    case Op::BitXor:
-      op = vm::Op::Xor;
-      break;
-    default:
-      fail(e.loc, std::string("unsupported operator ") + op_text(e.op));
-  }
+  if (!int_binary_op(e.op, t, op))
+    fail(e.loc, std::string("unsupported operator ") + op_text(e.op));
   emit(op, dst, l.reg, r.reg);
   narrow_to(dst, t);
   return {dst, t};
@@ -413,41 +419,10 @@ Val Codegen::gen_assign(const Expr& e, uint8_t dst) {
   load(ref, cur);
   Val r = require_int(*e.kids[1], op_text(e.op2));
   Type t = arith_type(ref.type, r.type);
+  // The result keeps the variable's type; >>= shifts as the variable's signedness says.
   vm::Op op = vm::Op::Add;
-  switch (e.op2) {
-    case Op::Add:
-      op = vm::Op::Add;
-      break;
-    case Op::Sub:
-      op = vm::Op::Sub;
-      break;
-    case Op::Mul:
-      op = vm::Op::Mul;
-      break;
-    case Op::Div:
-      op = t.is_signed ? vm::Op::Sdiv : vm::Op::Udiv;
-      break;
-    case Op::Mod:
-      op = t.is_signed ? vm::Op::Srem : vm::Op::Urem;
-      break;
-    case Op::Shl:
-      op = vm::Op::Shl;
-      break;
-    case Op::Shr:
-      op = ref.type.is_signed ? vm::Op::Asr : vm::Op::Lsr;
-      break;
-    case Op::BitAnd:
-      op = vm::Op::And;
-      break;
-    case Op::BitOr:
-      op = vm::Op::Or;
-      break;
-    case Op::BitXor:
-      op = vm::Op::Xor;
-      break;
-    default:
-      fail(e.loc, "unsupported compound assignment");
-  }
+  if (!int_binary_op(e.op2, e.op2 == Op::Shr ? ref.type : t, op))
+    fail(e.loc, "unsupported compound assignment");
   emit(op, cur, cur, r.reg);
   narrow_to(cur, ref.type);
   store(ref, cur);

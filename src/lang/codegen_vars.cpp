@@ -18,7 +18,9 @@ uint32_t Codegen::var_slot(std::vector<vm::VarInfo>& vars, std::map<std::string,
 LvalueRef Codegen::resolve(const Expr& e, std::optional<Type> define_as) {
   LvalueRef ref;
   const bool indexed = e.kind == ExprKind::Index;
-  const char* prefix = e.scope == Scope::Thread ? "self->" : e.scope == Scope::Clause ? "this->" : "";
+  const char* prefix = e.scope == Scope::Thread   ? "self->"
+                       : e.scope == Scope::Clause ? "this->"
+                                                  : "";
   const std::string shown = prefix + e.name;
   if (e.kind != ExprKind::Ident && e.kind != ExprKind::Var && !indexed)
     fail(e.loc, "operator = requires a modifiable lvalue as an operand");
@@ -82,8 +84,8 @@ LvalueRef Codegen::resolve(const Expr& e, std::optional<Type> define_as) {
     fail(e.loc, indexed ? shown + " is not an associative array"
                         : shown + " is an associative array and must be indexed");
   if (info.key_types.size() != key_types.size())
-    fail(e.loc, shown + "[ ] expects " + std::to_string(info.key_types.size()) +
-                    " key(s), but " + std::to_string(key_types.size()) + " given");
+    fail(e.loc, shown + "[ ] expects " + std::to_string(info.key_types.size()) + " key(s), but " +
+                    std::to_string(key_types.size()) + " given");
   for (size_t i = 0; i < key_types.size(); ++i)
     if (info.key_types[i].kind != key_types[i].kind)
       fail(e.kids[i]->loc, shown + "[ ] key #" + std::to_string(i + 1) + " is of type " +
@@ -104,8 +106,12 @@ void Codegen::push_keys(const LvalueRef& ref) {
 
 void Codegen::load(const LvalueRef& ref, uint8_t dst) {
   switch (ref.where) {
-    case LvalueRef::Global: emit(vm::Op::Ldg, dst, 0, 0, ref.index); break;
-    case LvalueRef::Local: emit(vm::Op::Ldl, dst, 0, 0, ref.index); break;
+    case LvalueRef::Global:
+      emit(vm::Op::Ldg, dst, 0, 0, ref.index);
+      break;
+    case LvalueRef::Local:
+      emit(vm::Op::Ldl, dst, 0, 0, ref.index);
+      break;
     case LvalueRef::Dyn:
       push_keys(ref);
       emit(vm::Op::Ldd, dst, 0, 0, ref.index);
@@ -115,8 +121,12 @@ void Codegen::load(const LvalueRef& ref, uint8_t dst) {
 
 void Codegen::store(const LvalueRef& ref, uint8_t src) {
   switch (ref.where) {
-    case LvalueRef::Global: emit(vm::Op::Stg, src, 0, 0, ref.index); break;
-    case LvalueRef::Local: emit(vm::Op::Stl, src, 0, 0, ref.index); break;
+    case LvalueRef::Global:
+      emit(vm::Op::Stg, src, 0, 0, ref.index);
+      break;
+    case LvalueRef::Local:
+      emit(vm::Op::Stl, src, 0, 0, ref.index);
+      break;
     case LvalueRef::Dyn:
       push_keys(ref);
       emit(vm::Op::Std, src, 0, 0, ref.index);

@@ -13,9 +13,9 @@ struct Record {
   uint32_t target = 0;  // catalog target index; 0 = the host
   int32_t pid = 0;
   int32_t tid = 0;
-  int32_t cpu = 0;            // host CPU, or the vCPU for a guest
-  uint64_t timestamp = 0;     // host timebase: CLOCK_MONOTONIC ns (translated for guests)
-  uint64_t raw_timestamp = 0; // the target's own clock
+  int32_t cpu = 0;             // host CPU, or the vCPU for a guest
+  uint64_t timestamp = 0;      // host timebase: CLOCK_MONOTONIC ns (translated for guests)
+  uint64_t raw_timestamp = 0;  // the target's own clock
   int64_t args[kRecordArgs] = {};
   char execname[kExecnameLen] = {};  // always NUL-terminated (validated by the transport)
 };

@@ -9,14 +9,22 @@ namespace vtrace::vm {
 
 const char* fault_name(Fault f) {
   switch (f) {
-    case Fault::None: return "no fault";
-    case Fault::DivideByZero: return "divide-by-zero";
-    case Fault::OutOfScratch: return "out of scratch space";
-    case Fault::BadSubstr: return "substr() index out of range";
-    case Fault::BadSpeculation: return "invalid speculation ID";
-    case Fault::SpecExhausted: return "speculation buffer exhausted";
-    case Fault::IllegalOp: return "illegal operation";
-    case Fault::BadArgument: return "invalid argument to subroutine";
+    case Fault::None:
+      return "no fault";
+    case Fault::DivideByZero:
+      return "divide-by-zero";
+    case Fault::OutOfScratch:
+      return "out of scratch space";
+    case Fault::BadSubstr:
+      return "substr() index out of range";
+    case Fault::BadSpeculation:
+      return "invalid speculation ID";
+    case Fault::SpecExhausted:
+      return "speculation buffer exhausted";
+    case Fault::IllegalOp:
+      return "illegal operation";
+    case Fault::BadArgument:
+      return "invalid argument to subroutine";
   }
   return "unknown fault";
 }
@@ -38,27 +46,45 @@ char* Scratch::reserve(size_t n) {
 
 namespace {
 
-inline const char* as_str(int64_t v) { return reinterpret_cast<const char*>(v); }
-inline int64_t from_str(const char* s) { return reinterpret_cast<int64_t>(s); }
+inline const char* as_str(int64_t v) {
+  return reinterpret_cast<const char*>(v);
+}
+inline int64_t from_str(const char* s) {
+  return reinterpret_cast<int64_t>(s);
+}
 
 int64_t record_builtin(Builtin b, const ExecContext& ctx) {
   const Record& rec = *ctx.record;
   switch (b) {
-    case Builtin::Timestamp: return static_cast<int64_t>(rec.timestamp);
-    case Builtin::Guesttimestamp: return static_cast<int64_t>(rec.raw_timestamp);
-    case Builtin::Pid: return rec.pid;
-    case Builtin::Tid: return rec.tid;
+    case Builtin::Timestamp:
+      return static_cast<int64_t>(rec.timestamp);
+    case Builtin::Guesttimestamp:
+      return static_cast<int64_t>(rec.raw_timestamp);
+    case Builtin::Pid:
+      return rec.pid;
+    case Builtin::Tid:
+      return rec.tid;
     case Builtin::Cpu:
-    case Builtin::Vcpu: return rec.cpu;
-    case Builtin::Id: return rec.probe;
-    case Builtin::Epid: return ctx.epid;
-    case Builtin::Execname: return from_str(rec.execname);
-    case Builtin::Probeprov: return from_str(ctx.names.provider);
-    case Builtin::Probemod: return from_str(ctx.names.module);
-    case Builtin::Probefunc: return from_str(ctx.names.function);
-    case Builtin::Probename: return from_str(ctx.names.name);
-    case Builtin::Vmname: return from_str(ctx.names.target);
-    default: break;
+    case Builtin::Vcpu:
+      return rec.cpu;
+    case Builtin::Id:
+      return rec.probe;
+    case Builtin::Epid:
+      return ctx.epid;
+    case Builtin::Execname:
+      return from_str(rec.execname);
+    case Builtin::Probeprov:
+      return from_str(ctx.names.provider);
+    case Builtin::Probemod:
+      return from_str(ctx.names.module);
+    case Builtin::Probefunc:
+      return from_str(ctx.names.function);
+    case Builtin::Probename:
+      return from_str(ctx.names.name);
+    case Builtin::Vmname:
+      return from_str(ctx.names.target);
+    default:
+      break;
   }
   if (b >= Builtin::Arg0 && b <= Builtin::Arg9)
     return rec.args[static_cast<int>(b) - static_cast<int>(Builtin::Arg0)];
@@ -92,13 +118,26 @@ ExecResult execute(const ClauseCode& clause, ExecContext& ctx) {
   while (pc < n) {
     const Insn& in = code[pc];
     switch (in.op) {
-      case Op::Ret: return res;
-      case Op::Mov: r[in.a] = r[in.b]; break;
-      case Op::Ldi: r[in.a] = mod.consts[in.imm]; break;
-      case Op::Lds: r[in.a] = from_str(mod.strings[in.imm].c_str()); break;
-      case Op::Add: r[in.a] = static_cast<int64_t>(uint64_t(r[in.b]) + uint64_t(r[in.c])); break;
-      case Op::Sub: r[in.a] = static_cast<int64_t>(uint64_t(r[in.b]) - uint64_t(r[in.c])); break;
-      case Op::Mul: r[in.a] = static_cast<int64_t>(uint64_t(r[in.b]) * uint64_t(r[in.c])); break;
+      case Op::Ret:
+        return res;
+      case Op::Mov:
+        r[in.a] = r[in.b];
+        break;
+      case Op::Ldi:
+        r[in.a] = mod.consts[in.imm];
+        break;
+      case Op::Lds:
+        r[in.a] = from_str(mod.strings[in.imm].c_str());
+        break;
+      case Op::Add:
+        r[in.a] = static_cast<int64_t>(uint64_t(r[in.b]) + uint64_t(r[in.c]));
+        break;
+      case Op::Sub:
+        r[in.a] = static_cast<int64_t>(uint64_t(r[in.b]) - uint64_t(r[in.c]));
+        break;
+      case Op::Mul:
+        r[in.a] = static_cast<int64_t>(uint64_t(r[in.b]) * uint64_t(r[in.c]));
+        break;
       case Op::Sdiv:
         if (r[in.c] == 0) return fault(Fault::DivideByZero);
         r[in.a] = (r[in.c] == -1) ? static_cast<int64_t>(0 - uint64_t(r[in.b])) : r[in.b] / r[in.c];
@@ -115,32 +154,63 @@ ExecResult execute(const ClauseCode& clause, ExecContext& ctx) {
         if (r[in.c] == 0) return fault(Fault::DivideByZero);
         r[in.a] = static_cast<int64_t>(uint64_t(r[in.b]) % uint64_t(r[in.c]));
         break;
-      case Op::And: r[in.a] = r[in.b] & r[in.c]; break;
-      case Op::Or: r[in.a] = r[in.b] | r[in.c]; break;
-      case Op::Xor: r[in.a] = r[in.b] ^ r[in.c]; break;
+      case Op::And:
+        r[in.a] = r[in.b] & r[in.c];
+        break;
+      case Op::Or:
+        r[in.a] = r[in.b] | r[in.c];
+        break;
+      case Op::Xor:
+        r[in.a] = r[in.b] ^ r[in.c];
+        break;
       // Shift counts are taken modulo 64, as the hardware does, so no shift is undefined.
-      case Op::Shl: r[in.a] = static_cast<int64_t>(uint64_t(r[in.b]) << (r[in.c] & 63)); break;
-      case Op::Lsr: r[in.a] = static_cast<int64_t>(uint64_t(r[in.b]) >> (r[in.c] & 63)); break;
-      case Op::Asr: r[in.a] = r[in.b] >> (r[in.c] & 63); break;
-      case Op::Eq: r[in.a] = r[in.b] == r[in.c]; break;
-      case Op::Ne: r[in.a] = r[in.b] != r[in.c]; break;
-      case Op::Slt: r[in.a] = r[in.b] < r[in.c]; break;
-      case Op::Sle: r[in.a] = r[in.b] <= r[in.c]; break;
-      case Op::Ult: r[in.a] = uint64_t(r[in.b]) < uint64_t(r[in.c]); break;
-      case Op::Ule: r[in.a] = uint64_t(r[in.b]) <= uint64_t(r[in.c]); break;
+      case Op::Shl:
+        r[in.a] = static_cast<int64_t>(uint64_t(r[in.b]) << (r[in.c] & 63));
+        break;
+      case Op::Lsr:
+        r[in.a] = static_cast<int64_t>(uint64_t(r[in.b]) >> (r[in.c] & 63));
+        break;
+      case Op::Asr:
+        r[in.a] = r[in.b] >> (r[in.c] & 63);
+        break;
+      case Op::Eq:
+        r[in.a] = r[in.b] == r[in.c];
+        break;
+      case Op::Ne:
+        r[in.a] = r[in.b] != r[in.c];
+        break;
+      case Op::Slt:
+        r[in.a] = r[in.b] < r[in.c];
+        break;
+      case Op::Sle:
+        r[in.a] = r[in.b] <= r[in.c];
+        break;
+      case Op::Ult:
+        r[in.a] = uint64_t(r[in.b]) < uint64_t(r[in.c]);
+        break;
+      case Op::Ule:
+        r[in.a] = uint64_t(r[in.b]) <= uint64_t(r[in.c]);
+        break;
       case Op::Scmp: {
         int c = strncmp(as_str(r[in.b]), as_str(r[in.c]), ctx.strsize);
         r[in.a] = (c > 0) - (c < 0);
         break;
       }
-      case Op::Neg: r[in.a] = static_cast<int64_t>(0 - uint64_t(r[in.b])); break;
-      case Op::Not: r[in.a] = ~r[in.b]; break;
-      case Op::LNot: r[in.a] = r[in.b] == 0; break;
-      case Op::Narrow:
-        r[in.a] = lang::narrow(
-            r[in.b], lang::Type::int_of(in.imm & 0xf, (in.imm & 0x10) != 0));
+      case Op::Neg:
+        r[in.a] = static_cast<int64_t>(0 - uint64_t(r[in.b]));
         break;
-      case Op::Jmp: pc += in.imm; break;
+      case Op::Not:
+        r[in.a] = ~r[in.b];
+        break;
+      case Op::LNot:
+        r[in.a] = r[in.b] == 0;
+        break;
+      case Op::Narrow:
+        r[in.a] = lang::narrow(r[in.b], lang::Type::int_of(in.imm & 0xf, (in.imm & 0x10) != 0));
+        break;
+      case Op::Jmp:
+        pc += in.imm;
+        break;
       case Op::Jz:
         if (r[in.a] == 0) {
           // The predicate ends with the Jz that skips the body.
@@ -151,7 +221,9 @@ ExecResult execute(const ClauseCode& clause, ExecContext& ctx) {
       case Op::Jnz:
         if (r[in.a] != 0) pc += in.imm;
         break;
-      case Op::Ldb: r[in.a] = record_builtin(static_cast<Builtin>(in.imm), ctx); break;
+      case Op::Ldb:
+        r[in.a] = record_builtin(static_cast<Builtin>(in.imm), ctx);
+        break;
       case Op::Ldg:
       case Op::Ldl: {
         VarStore& vs = in.op == Op::Ldg ? *ctx.globals : *ctx.locals;
@@ -177,8 +249,12 @@ ExecResult execute(const ClauseCode& clause, ExecContext& ctx) {
         }
         break;
       }
-      case Op::Tclr: ctx.tuple.clear(); break;
-      case Op::Tpush: push_tuple(ctx.tuple, r[in.a], in.imm != 0, ctx.strsize); break;
+      case Op::Tclr:
+        ctx.tuple.clear();
+        break;
+      case Op::Tpush:
+        push_tuple(ctx.tuple, r[in.a], in.imm != 0, ctx.strsize);
+        break;
       case Op::Ldd: {
         int64_t v = ctx.host->load_dyn(in.imm, ctx.tuple);
         if (mod.dynvars[in.imm].type.is_string()) {

@@ -8,16 +8,35 @@
 namespace vtrace::vm {
 
 enum class Op : uint8_t {
-  Ret,   // stop: the clause is done
-  Mov,   // r[a] = r[b]
-  Ldi,   // r[a] = consts[imm]
-  Lds,   // r[a] = strings[imm]
+  Ret,  // stop: the clause is done
+  Mov,  // r[a] = r[b]
+  Ldi,  // r[a] = consts[imm]
+  Lds,  // r[a] = strings[imm]
   // integer binary: r[a] = r[b] OP r[c]
-  Add, Sub, Mul, Sdiv, Udiv, Srem, Urem, And, Or, Xor, Shl, Lsr, Asr,
-  Eq, Ne, Slt, Sle, Ult, Ule,  // 0 or 1
-  Scmp,                        // r[a] = -1/0/1 comparing strings r[b], r[c]
+  Add,
+  Sub,
+  Mul,
+  Sdiv,
+  Udiv,
+  Srem,
+  Urem,
+  And,
+  Or,
+  Xor,
+  Shl,
+  Lsr,
+  Asr,
+  Eq,
+  Ne,
+  Slt,
+  Sle,
+  Ult,
+  Ule,   // 0 or 1
+  Scmp,  // r[a] = -1/0/1 comparing strings r[b], r[c]
   // integer unary: r[a] = OP r[b]
-  Neg, Not, LNot,
+  Neg,
+  Not,
+  LNot,
   Narrow,  // r[a] = r[b] truncated/extended to the integer type coded in imm (see narrow_code)
   Jmp,     // pc += 1 + imm
   Jz,      // if r[a] == 0: pc += 1 + imm
@@ -50,18 +69,63 @@ inline constexpr uint32_t narrow_code(uint8_t size, bool is_signed) {
 }
 
 enum class Builtin : uint8_t {
-  Timestamp, Vtimestamp, Walltimestamp, Pid, Ppid, Tid, Uid, Gid, Cpu, Vcpu, Id, Epid,
-  Arg0, Arg1, Arg2, Arg3, Arg4, Arg5, Arg6, Arg7, Arg8, Arg9, Errno, Guesttimestamp,
+  Timestamp,
+  Vtimestamp,
+  Walltimestamp,
+  Pid,
+  Ppid,
+  Tid,
+  Uid,
+  Gid,
+  Cpu,
+  Vcpu,
+  Id,
+  Epid,
+  Arg0,
+  Arg1,
+  Arg2,
+  Arg3,
+  Arg4,
+  Arg5,
+  Arg6,
+  Arg7,
+  Arg8,
+  Arg9,
+  Errno,
+  Guesttimestamp,
   // strings
-  Execname, Probeprov, Probemod, Probefunc, Probename, Vmname,
+  Execname,
+  Probeprov,
+  Probemod,
+  Probefunc,
+  Probename,
+  Vmname,
   Count_
 };
 
-inline constexpr bool builtin_is_string(Builtin b) { return b >= Builtin::Execname; }
+inline constexpr bool builtin_is_string(Builtin b) {
+  return b >= Builtin::Execname;
+}
 
 enum class Subr : uint8_t {
-  Strlen, Strjoin, Substr2, Substr3, Index2, Index3, Rindex2, Rindex3, Strstr, Lltostr1,
-  Lltostr2, Basename, Dirname, Speculation, Rand, Toupper, Tolower, Strtoll,
+  Strlen,
+  Strjoin,
+  Substr2,
+  Substr3,
+  Index2,
+  Index3,
+  Rindex2,
+  Rindex3,
+  Strstr,
+  Lltostr1,
+  Lltostr2,
+  Basename,
+  Dirname,
+  Speculation,
+  Rand,
+  Toupper,
+  Tolower,
+  Strtoll,
   Count_
 };
 

@@ -23,7 +23,17 @@ struct VarInfo {
 };
 
 enum class ActionKind : uint8_t {
-  Trace, Printf, Printa, Exit, Speculate, Commit, Discard, Clear, Trunc, Normalize, Denormalize,
+  Trace,
+  Printf,
+  Printa,
+  Exit,
+  Speculate,
+  Commit,
+  Discard,
+  Clear,
+  Trunc,
+  Normalize,
+  Denormalize,
   System,
 };
 
@@ -43,8 +53,8 @@ struct AggInfo {
   std::string name;  // without '@'
   AggFunc func = AggFunc::Count;
   std::vector<lang::Type> key_types;
-  int64_t base = 0, limit = 0, step = 1;                  // lquantize
-  int64_t factor = 10, low = 0, high = 0, nsteps = 10;    // llquantize
+  int64_t base = 0, limit = 0, step = 1;                // lquantize
+  int64_t factor = 10, low = 0, high = 0, nsteps = 10;  // llquantize
   lang::Loc loc;
 };
 
@@ -58,7 +68,7 @@ struct ClauseCode {
   std::vector<ProbeSpec> probes;
   std::vector<Insn> code;
   uint32_t nregs = 0;
-  uint32_t predicate_end = 0;   // code before this offset is the predicate
+  uint32_t predicate_end = 0;  // code before this offset is the predicate
   // Whether a firing prints dtrace's probe line (CPU, ID, FUNCTION:NAME) when not quiet: every
   // clause does but one whose statements are all aggregations.
   bool prints_probe_line = true;
@@ -74,9 +84,9 @@ struct Module {
   std::string source_name;
   std::vector<int64_t> consts;
   std::vector<std::string> strings;
-  std::vector<VarInfo> globals;   // Ldg / Stg
-  std::vector<VarInfo> locals;    // Ldl / Stl (this->)
-  std::vector<VarInfo> dynvars;   // Ldd / Std (associative arrays and self->)
+  std::vector<VarInfo> globals;  // Ldg / Stg
+  std::vector<VarInfo> locals;   // Ldl / Stl (this->)
+  std::vector<VarInfo> dynvars;  // Ldd / Std (associative arrays and self->)
   std::vector<Action> actions;
   std::vector<AggInfo> aggs;
   std::vector<ClauseCode> clauses;

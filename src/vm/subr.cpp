@@ -8,8 +8,12 @@ namespace vtrace::vm {
 
 namespace {
 
-inline const char* as_str(int64_t v) { return reinterpret_cast<const char*>(v); }
-inline int64_t from_str(const char* s) { return reinterpret_cast<int64_t>(s); }
+inline const char* as_str(int64_t v) {
+  return reinterpret_cast<const char*>(v);
+}
+inline int64_t from_str(const char* s) {
+  return reinterpret_cast<int64_t>(s);
+}
 
 std::string_view str_arg(const int64_t* args, int i, const ExecContext& ctx) {
   const char* s = as_str(args[i]);
@@ -102,20 +106,30 @@ int64_t to_ll(std::string_view s) {
 
 Fault call_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
   switch (s) {
-    case Subr::Strlen: result = static_cast<int64_t>(str_arg(a, 0, ctx).size()); return Fault::None;
+    case Subr::Strlen:
+      result = static_cast<int64_t>(str_arg(a, 0, ctx).size());
+      return Fault::None;
     case Subr::Strjoin: {
       std::string joined(str_arg(a, 0, ctx));
       joined += str_arg(a, 1, ctx);
       return put(joined, result, ctx);
     }
-    case Subr::Substr2: return substr(str_arg(a, 0, ctx), a[1], false, 0, result, ctx);
-    case Subr::Substr3: return substr(str_arg(a, 0, ctx), a[1], true, a[2], result, ctx);
-    case Subr::Index2: result = index_of(str_arg(a, 0, ctx), str_arg(a, 1, ctx), 0); break;
-    case Subr::Index3: result = index_of(str_arg(a, 0, ctx), str_arg(a, 1, ctx), a[2]); break;
+    case Subr::Substr2:
+      return substr(str_arg(a, 0, ctx), a[1], false, 0, result, ctx);
+    case Subr::Substr3:
+      return substr(str_arg(a, 0, ctx), a[1], true, a[2], result, ctx);
+    case Subr::Index2:
+      result = index_of(str_arg(a, 0, ctx), str_arg(a, 1, ctx), 0);
+      break;
+    case Subr::Index3:
+      result = index_of(str_arg(a, 0, ctx), str_arg(a, 1, ctx), a[2]);
+      break;
     case Subr::Rindex2:
       result = rindex_of(str_arg(a, 0, ctx), str_arg(a, 1, ctx), INT64_MAX);
       break;
-    case Subr::Rindex3: result = rindex_of(str_arg(a, 0, ctx), str_arg(a, 1, ctx), a[2]); break;
+    case Subr::Rindex3:
+      result = rindex_of(str_arg(a, 0, ctx), str_arg(a, 1, ctx), a[2]);
+      break;
     case Subr::Strstr: {
       std::string_view hay = str_arg(a, 0, ctx);
       size_t pos = hay.find(str_arg(a, 1, ctx));
@@ -123,20 +137,31 @@ Fault call_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
       result = from_str(pos == std::string_view::npos ? "" : as_str(a[0]) + pos);
       break;
     }
-    case Subr::Lltostr1: return lltostr(a[0], 10, result, ctx);
-    case Subr::Lltostr2: return lltostr(a[0], a[1], result, ctx);
-    case Subr::Basename: return put(path_base(str_arg(a, 0, ctx)), result, ctx);
-    case Subr::Dirname: return put(path_dir(str_arg(a, 0, ctx)), result, ctx);
-    case Subr::Speculation: result = ctx.host->speculation(); break;
+    case Subr::Lltostr1:
+      return lltostr(a[0], 10, result, ctx);
+    case Subr::Lltostr2:
+      return lltostr(a[0], a[1], result, ctx);
+    case Subr::Basename:
+      return put(path_base(str_arg(a, 0, ctx)), result, ctx);
+    case Subr::Dirname:
+      return put(path_dir(str_arg(a, 0, ctx)), result, ctx);
+    case Subr::Speculation:
+      result = ctx.host->speculation();
+      break;
     case Subr::Rand: {
       static thread_local std::mt19937_64 rng{std::random_device{}()};
       result = static_cast<int64_t>(rng() >> 33);
       break;
     }
-    case Subr::Toupper: return map_case(str_arg(a, 0, ctx), true, result, ctx);
-    case Subr::Tolower: return map_case(str_arg(a, 0, ctx), false, result, ctx);
-    case Subr::Strtoll: result = to_ll(str_arg(a, 0, ctx)); break;
-    case Subr::Count_: return Fault::IllegalOp;
+    case Subr::Toupper:
+      return map_case(str_arg(a, 0, ctx), true, result, ctx);
+    case Subr::Tolower:
+      return map_case(str_arg(a, 0, ctx), false, result, ctx);
+    case Subr::Strtoll:
+      result = to_ll(str_arg(a, 0, ctx));
+      break;
+    case Subr::Count_:
+      return Fault::IllegalOp;
   }
   return Fault::None;
 }

@@ -13,7 +13,9 @@ using lang::Kind;
 // What the verifier knows about a register at one point of the program.
 enum class RegType : uint8_t { Unset, Int, Str };
 
-RegType reg_type_of(Kind k) { return k == Kind::String ? RegType::Str : RegType::Int; }
+RegType reg_type_of(Kind k) {
+  return k == Kind::String ? RegType::Str : RegType::Int;
+}
 
 struct State {
   std::array<RegType, kMaxRegs> regs{};
@@ -106,7 +108,8 @@ class Verifier {
     if (!s.tuple_known) return "tuple differs between paths";
     if (s.tuple.size() != keys.size()) return "tuple has the wrong number of keys";
     for (size_t i = 0; i < keys.size(); ++i)
-      if (s.tuple[i] != keys[i].kind) return "tuple key " + std::to_string(i) + " has the wrong type";
+      if (s.tuple[i] != keys[i].kind)
+        return "tuple key " + std::to_string(i) + " has the wrong type";
     return "";
   }
 
@@ -130,7 +133,9 @@ class Verifier {
       return set(s, in.a, RegType::Int);
     };
     switch (in.op) {
-      case Op::Ret: cur.reset(); return "";
+      case Op::Ret:
+        cur.reset();
+        return "";
       case Op::Mov:
         if (!(e = need(s, in.b, RegType::Unset)).empty()) return e;
         return set(s, in.a, s.regs[in.b]);
@@ -140,13 +145,31 @@ class Verifier {
       case Op::Lds:
         if (in.imm >= mod_.strings.size()) return "string index out of range";
         return set(s, in.a, RegType::Str);
-      case Op::Add: case Op::Sub: case Op::Mul: case Op::Sdiv: case Op::Udiv: case Op::Srem:
-      case Op::Urem: case Op::And: case Op::Or: case Op::Xor: case Op::Shl: case Op::Lsr:
-      case Op::Asr: case Op::Eq: case Op::Ne: case Op::Slt: case Op::Sle: case Op::Ult:
+      case Op::Add:
+      case Op::Sub:
+      case Op::Mul:
+      case Op::Sdiv:
+      case Op::Udiv:
+      case Op::Srem:
+      case Op::Urem:
+      case Op::And:
+      case Op::Or:
+      case Op::Xor:
+      case Op::Shl:
+      case Op::Lsr:
+      case Op::Asr:
+      case Op::Eq:
+      case Op::Ne:
+      case Op::Slt:
+      case Op::Sle:
+      case Op::Ult:
       case Op::Ule:
         return binary(RegType::Int);
-      case Op::Scmp: return binary(RegType::Str);
-      case Op::Neg: case Op::Not: case Op::LNot:
+      case Op::Scmp:
+        return binary(RegType::Str);
+      case Op::Neg:
+      case Op::Not:
+      case Op::LNot:
         if (!(e = need(s, in.b, RegType::Int)).empty()) return e;
         return set(s, in.a, RegType::Int);
       case Op::Narrow: {
@@ -161,7 +184,8 @@ class Verifier {
         cur.reset();
         return e;
       }
-      case Op::Jz: case Op::Jnz:
+      case Op::Jz:
+      case Op::Jnz:
         if (!(e = need(s, in.a, RegType::Int)).empty()) return e;
         return jump(s, in.imm);
       case Op::Ldb: {
@@ -169,7 +193,10 @@ class Verifier {
         auto b = static_cast<Builtin>(in.imm);
         return set(s, in.a, builtin_is_string(b) ? RegType::Str : RegType::Int);
       }
-      case Op::Ldg: case Op::Ldl: case Op::Stg: case Op::Stl: {
+      case Op::Ldg:
+      case Op::Ldl:
+      case Op::Stg:
+      case Op::Stl: {
         const auto& vars = (in.op == Op::Ldg || in.op == Op::Stg) ? mod_.globals : mod_.locals;
         if (in.imm >= vars.size()) return "variable index out of range";
         RegType t = reg_type_of(vars[in.imm].type.kind);
@@ -186,7 +213,8 @@ class Verifier {
         if (s.tuple.size() >= 16) return "tuple too long";
         s.tuple.push_back(in.imm ? Kind::String : Kind::Int);
         return "";
-      case Op::Ldd: case Op::Std: {
+      case Op::Ldd:
+      case Op::Std: {
         if (in.imm >= mod_.dynvars.size()) return "dynamic variable index out of range";
         const VarInfo& v = mod_.dynvars[in.imm];
         if (!(e = tuple_matches(s, v.key_types)).empty()) return e;
@@ -222,7 +250,9 @@ class Verifier {
 
 }  // namespace
 
-const SubrSig& subr_signature(Subr s) { return subr_table()[static_cast<size_t>(s)]; }
+const SubrSig& subr_signature(Subr s) {
+  return subr_table()[static_cast<size_t>(s)];
+}
 
 std::string verify(const Module& module, const ClauseCode& clause) {
   return Verifier(module, clause).run();
