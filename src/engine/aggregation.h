@@ -63,6 +63,9 @@ class Aggregation {
   // Appends the aggregation in dtrace's default layout (as printed at exit and by printa(@a)),
   // including the leading blank line dtrace prints before each aggregation.
   void print_default(std::string& out, const AggSortOptions& sort = {}) const;
+  // The rows alone (one line per key, or a key and its distribution), without the leading blank
+  // line: what dtrace prints for each aggregation at the end of the run.
+  void print_rows(std::string& out, const AggSortOptions& sort = {}) const;
 
   // printa("format", @a): one formatted line per key; the "%@" conversion prints the value.
   void printa(std::string& out, const PrintfFormat& fmt, const AggSortOptions& sort = {}) const;

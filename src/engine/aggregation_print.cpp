@@ -202,9 +202,13 @@ void print_key_elem(std::string& out, const TupleElem& e) {
 }  // namespace
 
 void Aggregation::print_default(std::string& out, const AggSortOptions& sort) const {
-  const Impl& im = *impl_;
-  if (im.table.size() == 0) return;
+  if (impl_->table.size() == 0) return;
   out.push_back('\n');
+  print_rows(out, sort);
+}
+
+void Aggregation::print_rows(std::string& out, const AggSortOptions& sort) const {
+  const Impl& im = *impl_;
   std::vector<TupleElem> elems;
   for (uint32_t i : im.sorted(sort)) {
     if (tuple_decode(im.table.key(i), im.def.key_types, elems))

@@ -22,7 +22,26 @@ AggDef to_agg_def(const vm::AggInfo& a) {
   return d;
 }
 
-inline const char* as_str(int64_t v) { return reinterpret_cast<const char*>(v); }
+inline const char* as_str(int64_t v) {
+  return reinterpret_cast<const char*>(v);
+}
+
+// The DTRACEFLT_* code ERROR's arg4 carries, as in dtrace's <sys/dtrace.h>: DTRACEFLT_ILLOP (3),
+// DTRACEFLT_DIVZERO (4), DTRACEFLT_NOSCRATCH (5); faults dtrace has no code for are
+// DTRACEFLT_ILLOP, except a full speculation buffer (a drop in dtrace): DTRACEFLT_UNKNOWN (0).
+int64_t dtrace_fault_code(vm::Fault f) {
+  switch (f) {
+    case vm::Fault::DivideByZero:
+      return 4;
+    case vm::Fault::OutOfScratch:
+      return 5;
+    case vm::Fault::SpecExhausted:
+    case vm::Fault::None:
+      return 0;
+    default:
+      return 3;
+  }
+}
 
 // A description in dtrace's provider:module:function:name spelling, with the target when given.
 std::string describe(const vm::ProbeSpec& s) {
@@ -60,8 +79,8 @@ std::vector<size_t> Engine::enable() {
     const vm::Action& a = mod_.actions[i];
     std::string err;
     if (a.kind == vm::ActionKind::System && !opts_.destructive)
-      throw lang::CompileError(src_, a.loc,
-                               "system( ) is a destructive action: allow destructive actions with -w");
+      throw lang::CompileError(
+          src_, a.loc, "system( ) is a destructive action: allow destructive actions with -w");
     if (!a.has_format) continue;
     if (!formats_[i].parse(a.format, err)) throw lang::CompileError(src_, a.loc, err);
     bool ok = a.kind == vm::ActionKind::Printa
@@ -79,8 +98,8 @@ std::vector<size_t> Engine::enable() {
     for (const auto& spec : c.probes) {
       std::vector<uint32_t> ids = catalog_.match(spec);
       if (ids.empty() && !opts_.zdefs)
-        throw lang::CompileError(src_, spec.loc, "probe description " + describe(spec) +
-                                                     " does not match any probes");
+        throw lang::CompileError(
+            src_, spec.loc, "probe description " + describe(spec) + " does not match any probes");
       seen.resize(catalog_.probes().size() + 1, false);
       for (uint32_t id : ids) {
         if (seen[id]) continue;  // a probe named twice by one clause runs it once
@@ -118,7 +137,9 @@ Record Engine::host_record(uint32_t probe) {
   return r;
 }
 
-void Engine::begin() { fire(kProbeBegin, host_record(kProbeBegin)); }
+void Engine::begin() {
+  fire(kProbeBegin, host_record(kProbeBegin));
+}
 
 void Engine::process(const Record& rec) {
   if (exited_) return;
@@ -206,7 +227,7 @@ void Engine::report_fault(const Ecb& ecb, const Record& rec, const vm::ExecResul
   er.args[1] = ecb.epid;
   er.args[2] = ecb.clause + 1;
   er.args[3] = res.pc;
-  er.args[4] = static_cast<int64_t>(res.fault);
+  er.args[4] = dtrace_fault_code(res.fault);
   in_error_ = true;
   // Save the interrupted firing's state: ERROR runs clauses of its own.
   const Record* saved_rec = ctx_.record;
@@ -225,15 +246,20 @@ void Engine::finish() {
     fire(kProbeEnd, host_record(kProbeEnd));
     exited_ = was_exited || exited_;
   }
+  // dtrace(1) prints one newline at the end of the run, then every aggregation not printed yet,
+  // one after another with no blank line between them (dtrace_aggregate_print). vtrace prints
+  // that newline only when aggregations follow it.
   std::string text;
   AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev};
   for (size_t i = 0; i < aggs_.size(); ++i)
-    if (!agg_printed_[i] && aggs_[i]->size() > 0) aggs_[i]->print_default(text, sort);
+    if (!agg_printed_[i] && aggs_[i]->size() > 0) aggs_[i]->print_rows(text, sort);
+  if (!text.empty()) text.insert(text.begin(), '\n');
   write(text);
   std::fflush(out_);
   if (dynvars_.drops() > 0)
     std::fprintf(err_, "vtrace: %llu dynamic variable drop%s\n",
-                 static_cast<unsigned long long>(dynvars_.drops()), dynvars_.drops() == 1 ? "" : "s");
+                 static_cast<unsigned long long>(dynvars_.drops()),
+                 dynvars_.drops() == 1 ? "" : "s");
   if (specs_.drops() > 0)
     std::fprintf(err_, "vtrace: %llu speculative drop%s\n",
                  static_cast<unsigned long long>(specs_.drops()), specs_.drops() == 1 ? "" : "s");
@@ -247,12 +273,18 @@ void Engine::finish() {
 
 int64_t Engine::builtin(vm::Builtin b) {
   switch (b) {
-    case vm::Builtin::Walltimestamp: return static_cast<int64_t>(clock::wall_now_ns());
-    case vm::Builtin::Vtimestamp: return static_cast<int64_t>(clock::read_ns(CLOCK_THREAD_CPUTIME_ID));
-    case vm::Builtin::Ppid: return ctx_.record->target == 0 && ctx_.record->pid == getpid() ? getppid() : 0;
-    case vm::Builtin::Uid: return getuid();
-    case vm::Builtin::Gid: return getgid();
-    default: return 0;
+    case vm::Builtin::Walltimestamp:
+      return static_cast<int64_t>(clock::wall_now_ns());
+    case vm::Builtin::Vtimestamp:
+      return static_cast<int64_t>(clock::read_ns(CLOCK_THREAD_CPUTIME_ID));
+    case vm::Builtin::Ppid:
+      return ctx_.record->target == 0 && ctx_.record->pid == getpid() ? getppid() : 0;
+    case vm::Builtin::Uid:
+      return getuid();
+    case vm::Builtin::Gid:
+      return getgid();
+    default:
+      return 0;
   }
 }
 
@@ -289,7 +321,9 @@ void Engine::aggregate(uint32_t agg, std::string_view tuple, int64_t value, int6
   aggs_[agg]->update(tuple, value, incr);
 }
 
-int64_t Engine::speculation() { return specs_.allocate(); }
+int64_t Engine::speculation() {
+  return specs_.allocate();
+}
 
 void Engine::collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out) const {
   const vm::Action& a = mod_.actions[action];
@@ -353,21 +387,25 @@ vm::Fault Engine::action(uint32_t index, const int64_t* args) {
       if (args[0] == 0) {
         spec_id_ = -1;  // speculation() found no buffer: this clause's data is dropped
       } else {
-        if (!specs_.active(args[0])) return vm::Fault::BadSpeculation;
-        spec_id_ = args[0];
+        if (!specs_.valid(args[0])) return vm::Fault::BadSpeculation;
+        // An inactive buffer (committed or discarded): dtrace drops the clause's data.
+        spec_id_ = specs_.active(args[0]) ? args[0] : -1;
       }
       break;
     case vm::ActionKind::Commit:
     case vm::ActionKind::Discard:
       if (args[0] == 0) break;  // the ID of a failed speculation(): nothing to do
-      if (!specs_.active(args[0])) return vm::Fault::BadSpeculation;
+      if (!specs_.valid(args[0])) return vm::Fault::BadSpeculation;
+      if (!specs_.active(args[0])) break;  // committed or discarded already: a no-op in dtrace
       if (a.kind == vm::ActionKind::Commit) {
         committed_ += specs_.commit(args[0]);
       } else {
         specs_.discard(args[0]);
       }
       break;
-    case vm::ActionKind::Clear: aggs_[a.agg]->clear(); break;
+    case vm::ActionKind::Clear:
+      aggs_[a.agg]->clear();
+      break;
     case vm::ActionKind::Trunc:
       if (a.arg_types.empty()) {
         aggs_[a.agg]->trunc_all();
@@ -379,7 +417,9 @@ vm::Fault Engine::action(uint32_t index, const int64_t* args) {
       if (args[0] <= 0) return vm::Fault::BadArgument;
       aggs_[a.agg]->normalize(args[0]);
       break;
-    case vm::ActionKind::Denormalize: aggs_[a.agg]->denormalize(); break;
+    case vm::ActionKind::Denormalize:
+      aggs_[a.agg]->denormalize();
+      break;
   }
   return vm::Fault::None;
 }

@@ -275,7 +275,7 @@ void Codegen::gen_aggregation(const Stmt& s) {
   for (const auto& k : s.agg_keys) {
     Val v = gen(*k);
     next_reg_ = v.reg + 1;
-    key_types.push_back(v.type.is_int() ? Type::i64() : v.type);
+    key_types.push_back(v.type);  // the key keeps its type: dtrace prints it at that width
   }
   uint8_t value = alloc(s.loc);
   if (s.agg_args.empty()) {

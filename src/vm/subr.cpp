@@ -1,5 +1,6 @@
 #include "vm/subr.h"
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <string>
@@ -33,8 +34,9 @@ Fault substr(std::string_view s, int64_t index, bool has_len, int64_t len, int64
   const int64_t slen = static_cast<int64_t>(s.size());
   if (index < 0) index += slen;
   if (index < 0 || index > slen) return Fault::BadSubstr;
-  if (has_len && len < 0) return Fault::BadSubstr;
   int64_t n = slen - index;
+  // A negative length counts back from the end of the string, as in DTrace.
+  if (has_len && len < 0) len = std::max<int64_t>(0, len + slen - index);
   if (has_len && len < n) n = len;
   return put(s.substr(index, n), result, ctx);
 }

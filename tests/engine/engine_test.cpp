@@ -217,7 +217,7 @@ TEST(EngineTest, FaultFiresErrorAndTheScriptGoesOn) {
   h.fire(h.tick, 6, 0);
   EXPECT_EQ(h.eng->error_count(), 1u);
   // The faulting clause's output is discarded; ERROR runs; the next clause still runs.
-  EXPECT_EQ(h.out.text(), "ERROR epid=1 clause=1 fault=1\nnext 6\n");
+  EXPECT_EQ(h.out.text(), "ERROR epid=1 clause=1 fault=4\nnext 6\n");
   std::string err = h.err.text();
   EXPECT_NE(err.find("divide-by-zero"), std::string::npos) << err;
   EXPECT_NE(err.find("clause #1"), std::string::npos) << err;
@@ -225,7 +225,7 @@ TEST(EngineTest, FaultFiresErrorAndTheScriptGoesOn) {
   EXPECT_NE(err.find("test:mod:func:tick"), std::string::npos) << err;
   h.fire(h.tick, 6, 3);
   EXPECT_EQ(h.eng->error_count(), 1u);
-  EXPECT_EQ(h.out.text(), "ERROR epid=1 clause=1 fault=1\nnext 6\nbefore after\nnext 6\n");
+  EXPECT_EQ(h.out.text(), "ERROR epid=1 clause=1 fault=4\nnext 6\nbefore after\nnext 6\n");
   EXPECT_FALSE(h.eng->exited());
 }
 

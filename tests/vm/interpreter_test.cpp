@@ -419,7 +419,10 @@ TEST(InterpreterTest, Substr) {
   EXPECT_EQ(fault_of("substr(\"hello\", -6)"), Fault::BadSubstr);
   EXPECT_EQ(fault_of("substr(\"hello\", arg0)", INT64_MIN), Fault::BadSubstr);
   EXPECT_EQ(fault_of("substr(\"hello\", arg0)", INT64_MAX), Fault::BadSubstr);
-  EXPECT_EQ(fault_of("substr(\"hello\", 1, -1)"), Fault::BadSubstr);
+  // A negative length counts back from the end, as in DTrace.
+  EXPECT_EQ(str_of("substr(\"hello\", 1, -1)"), "ell");
+  EXPECT_EQ(str_of("substr(\"hello\", 1, -10)"), "");
+  EXPECT_EQ(str_of("substr(\"hello\", 1, arg0)", INT64_MIN), "");
   EXPECT_EQ(str_of("substr(\"hello\", 1, arg0)", INT64_MAX), "ello");
 }
 
