@@ -73,7 +73,7 @@ struct vtrace_ring {
   volatile uint64_t done;      /* consumer: positions below this are fully processed */
   volatile uint32_t done_futex; /* low 32 bits of done, for futex waits */
   uint32_t pad2;
-  uint64_t pad3[3];
+  uint64_t pad3[4]; /* the header is 192 bytes: slots start on a cache line */
   /* struct vtrace_record slots[nslots] follow */
 };
 

@@ -41,8 +41,10 @@ inline int quantize_bucket(int64_t v) {
 // the bucket walk always terminates, and returns the number of buckets.
 uint32_t llquantize_setup(AggDef& d) {
   d.factor = std::clamp<int64_t>(d.factor, 2, 65535);
-  d.nsteps = std::clamp<int64_t>(d.nsteps, d.factor, 65535);
-  d.nsteps -= d.nsteps % d.factor;
+  // Steps below the factor must divide it; steps above it must be a multiple of it.
+  d.nsteps = std::clamp<int64_t>(d.nsteps, 1, 65535);
+  if (d.nsteps < d.factor && d.factor % d.nsteps != 0) d.nsteps = d.factor;
+  if (d.nsteps >= d.factor) d.nsteps -= d.nsteps % d.factor;
   d.low = std::clamp<int64_t>(d.low, 0, 62);
   d.high = std::clamp<int64_t>(d.high, d.low, 62);
   for (;;) {  // factor^(high+1) must fit in 64 bits
@@ -60,7 +62,8 @@ uint32_t llquantize_setup(AggDef& d) {
   uint32_t bin = 1;
   for (int64_t order = d.low; order <= d.high;) {
     bin++;
-    if ((value += step) != next) continue;
+    if ((value += step) < next) continue;
+    value = next;  // a step that does not divide the decade must still end it
     if (!mul_ok(value, d.factor, next)) next = std::numeric_limits<int64_t>::max();
     step = next > d.nsteps ? next / d.nsteps : 1;
     order++;
@@ -170,7 +173,8 @@ SortVal sort_value(const AggState& im, const int64_t* d) {
       int64_t step = next > def.nsteps ? next / def.nsteps : 1;
       for (int64_t order = def.low; order <= def.high;) {
         s.v += static_cast<long double>(d[bin++]) * static_cast<long double>(value);
-        if ((value += step) != next) continue;
+        if ((value += step) < next) continue;
+        value = next;  // a step that does not divide the decade must still end it
         if (!mul_ok(value, def.factor, next)) next = std::numeric_limits<int64_t>::max();
         step = next > def.nsteps ? next / def.nsteps : 1;
         order++;

@@ -133,7 +133,8 @@ void print_llquantize(std::string& out, const AggState& im, const int64_t* d) {
       quantline(out, d[bin], im.normal, r.total, r.positives, r.negatives);
     }
     bin++;
-    if ((value += step) != next) continue;
+    if ((value += step) < next) continue;
+    value = next;  // a step that does not divide the decade must still end it
     if (__builtin_mul_overflow(value, def.factor, &next)) next = INT64_MAX;
     step = next > def.nsteps ? next / def.nsteps : 1;
     order++;

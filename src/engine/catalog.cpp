@@ -11,7 +11,8 @@ Catalog::Catalog() {
 }
 
 uint32_t Catalog::add(std::string target, std::string provider, std::string module,
-                      std::string function, std::string name) {
+                      std::string function, std::string name, std::string alias,
+                      std::string vmname) {
   ProbeInfo p;
   p.id = next_id();
   p.target = std::move(target);
@@ -19,6 +20,8 @@ uint32_t Catalog::add(std::string target, std::string provider, std::string modu
   p.module = std::move(module);
   p.function = std::move(function);
   p.name = std::move(name);
+  p.alias = std::move(alias);
+  p.vmname = vmname.empty() ? p.target : std::move(vmname);
   probes_.push_back(std::move(p));
   return probes_.back().id;
 }
@@ -27,7 +30,8 @@ bool Catalog::matches(const vm::ProbeSpec& s, const ProbeInfo& p) {
   auto field = [](const std::string& pat, const std::string& value) {
     return pat.empty() || glob_match(pat, value);
   };
-  return field(s.target, p.target) && field(s.provider, p.provider) &&
+  bool target = field(s.target, p.target) || (!p.alias.empty() && field(s.target, p.alias));
+  return target && field(s.provider, p.provider) &&
          field(s.module, p.module) && field(s.function, p.function) && field(s.name, p.name);
 }
 

@@ -15,6 +15,8 @@ struct ProbeInfo {
   uint32_t id = 0;
   std::string target;  // "host", a VM name, or a process ("pid4242")
   std::string provider, module, function, name;
+  std::string alias;   // another name descriptions may use for the target (a process's name)
+  std::string vmname;  // the vmname built-in: the VM's name; "host" for the host and processes
 
   std::string full_name() const { return provider + ":" + module + ":" + function + ":" + name; }
 };
@@ -28,8 +30,10 @@ class Catalog {
  public:
   Catalog();  // registers dtrace:::BEGIN, END, ERROR
 
+  // `vmname` defaults to the target.
   uint32_t add(std::string target, std::string provider, std::string module,
-               std::string function, std::string name);
+               std::string function, std::string name, std::string alias = "",
+               std::string vmname = "");
   const ProbeInfo& probe(uint32_t id) const { return probes_[id - 1]; }
   bool valid(uint32_t id) const { return id >= 1 && id <= probes_.size(); }
   const std::vector<ProbeInfo>& probes() const { return probes_; }
@@ -43,7 +47,8 @@ class Catalog {
   // Probes matching a description (empty fields match anything), in id order.
   std::vector<uint32_t> match(const vm::ProbeSpec& spec);
 
-  // Whether a probe matches a description (no on-demand creation).
+  // Whether a probe matches a description (no on-demand creation). The target field matches the
+  // probe's target or its alias.
   static bool matches(const vm::ProbeSpec& spec, const ProbeInfo& p);
 
  private:

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "clock/host_clock.h"
+#include "transport/process_memory.h"
 
 namespace vtrace::engine {
 
@@ -35,6 +36,8 @@ int64_t dtrace_fault_code(vm::Fault f) {
       return 4;
     case vm::Fault::OutOfScratch:
       return 5;
+    case vm::Fault::BadAddress:
+      return 1;  // DTRACEFLT_BADADDR
     case vm::Fault::SpecExhausted:
     case vm::Fault::None:
       return 0;
@@ -113,7 +116,7 @@ std::vector<size_t> Engine::enable() {
   }
   names_.resize(catalog_.probes().size() + 1);
   for (const auto& p : catalog_.probes())
-    names_[p.id] = {p.target.c_str(), p.provider.c_str(), p.module.c_str(), p.function.c_str(),
+    names_[p.id] = {p.vmname.c_str(), p.provider.c_str(), p.module.c_str(), p.function.c_str(),
                     p.name.c_str()};
   return per_clause;
 }
@@ -323,6 +326,23 @@ void Engine::aggregate(uint32_t agg, std::string_view tuple, int64_t value, int6
 
 int64_t Engine::speculation() {
   return specs_.allocate();
+}
+
+// The firing process's memory: the string the site copied when addr is that argument, else
+// process_vm_readv of the target (vtrace itself for the dtrace provider), never a plain load.
+vm::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& out) {
+  const Record& rec = *ctx_.record;
+  if (rec.tail != nullptr && rec.tail_len > 0 && addr == static_cast<uint64_t>(rec.args[0])) {
+    out.assign(rec.tail, strnlen(rec.tail, std::min<size_t>(rec.tail_len - 1, max_len)));
+    return vm::Fault::None;
+  }
+  out.resize(max_len + 1);
+  size_t n = transport::read_process_memory(rec.pid, addr, out.data(), max_len + 1, true);
+  if (n == 0) return vm::Fault::BadAddress;
+  size_t len = strnlen(out.data(), std::min(n, max_len));
+  if (len == n && n < max_len) return vm::Fault::BadAddress;  // unreadable before the NUL
+  out.resize(len);
+  return vm::Fault::None;
 }
 
 void Engine::collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out) const {

@@ -68,6 +68,7 @@ class Engine : public vm::Host {
   vm::Fault action(uint32_t index, const int64_t* args) override;
   void aggregate(uint32_t agg, std::string_view tuple, int64_t value, int64_t incr) override;
   int64_t speculation() override;
+  vm::Fault copyinstr(uint64_t addr, size_t max_len, std::string& out) override;
 
   void fire(uint32_t probe, const Record& rec);
   void run_ecb(const Ecb& ecb, const Record& rec);

@@ -480,6 +480,7 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
       {"toupper", {vm::Subr::Toupper}},
       {"tolower", {vm::Subr::Tolower}},
       {"strtoll", {vm::Subr::Strtoll}},
+      {"copyinstr", {vm::Subr::Copyinstr1, vm::Subr::Copyinstr2}},
   };
   if (e.name == "stringof") {
     if (e.kids.size() != 1) fail(e.loc, "stringof( ) requires exactly one argument");

@@ -1,6 +1,7 @@
 // Clauses, statements, actions and aggregations; the compiler's entry points.
 #include "lang/compiler.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "lang/codegen.h"
@@ -49,6 +50,28 @@ std::string prototype_mismatch(const std::string& name, size_t given, size_t lo,
                                       : "no more than " + std::to_string(hi);
   return name + "( ) prototype mismatch: " + std::to_string(given) + " arg" +
          (given == 1 ? "" : "s") + " passed, " + expected + " expected";
+}
+
+// DTrace's rules for llquantize() steps, which make every decade split into whole buckets.
+std::string llquantize_steps_error(const vm::AggInfo& d) {
+  const std::string steps = std::to_string(d.nsteps), factor = std::to_string(d.factor);
+  if (d.nsteps <= 0) return "llquantize( ) number of steps must be positive";
+  if (d.nsteps < d.factor) {
+    if (d.factor % d.nsteps != 0)
+      return "llquantize( ) number of steps (" + steps + ") must evenly divide factor (" + factor +
+             ")";
+    return "";
+  }
+  if (d.nsteps % d.factor != 0)
+    return "llquantize( ) factor (" + factor + ") must evenly divide number of steps (" + steps +
+           ")";
+  // steps must divide factor^(low + 1) (factor^2 when low is 0)
+  __int128 power = d.factor;
+  for (int64_t i = 0; i < std::max<int64_t>(d.low, 1) && power <= INT64_MAX; ++i) power *= d.factor;
+  if (power <= INT64_MAX && power % d.nsteps != 0)
+    return "llquantize( ) number of steps (" + steps + ") must evenly divide factor (" + factor +
+           ") raised to the power " + std::to_string(std::max<int64_t>(d.low, 1) + 1);
+  return "";
 }
 
 bool is_action(const std::string& name) {
@@ -263,9 +286,8 @@ void Codegen::gen_aggregation(const Stmt& s) {
     if (def.high < def.low)
       fail(s.agg_args[3]->loc, "llquantize( ) high magnitude must be at least low magnitude");
     if (def.high > 32) fail(s.agg_args[3]->loc, "llquantize( ) high magnitude too large");
-    if (def.nsteps < def.factor || def.nsteps % def.factor != 0)
-      fail(s.agg_args[4]->loc,
-           "llquantize( ) steps must be a multiple of the factor and at least the factor");
+    std::string steps_error = llquantize_steps_error(def);
+    if (!steps_error.empty()) fail(s.agg_args[4]->loc, steps_error);
     weight_arg = 5;
   }
 
