@@ -21,6 +21,8 @@ PACKAGES=(
   googletest
   libbenchmark-dev
   valgrind
+  bpftrace           # the side-by-side peer (bench/usdt_vs_vtrace.sh)
+  systemtap-sdt-dev  # sys/sdt.h, the USDT probes bpftrace traces
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
