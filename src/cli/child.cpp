@@ -14,9 +14,10 @@ namespace vtrace::cli {
 
 namespace {
 
-// Whether execvp would find an executable `name`, so a typo fails before tracing starts.
-bool executable_exists(const std::string& name) {
-  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0;
+// The path execvp would run for `name` ("" when it finds none), so a typo fails before tracing
+// starts.
+std::string find_executable(const std::string& name) {
+  if (name.find('/') != std::string::npos) return access(name.c_str(), X_OK) == 0 ? name : "";
   const char* path = getenv("PATH");
   std::string dirs = path != nullptr ? path : "/usr/bin:/bin";
   size_t start = 0;
@@ -25,15 +26,24 @@ bool executable_exists(const std::string& name) {
     if (end == std::string::npos) end = dirs.size();
     std::string dir = dirs.substr(start, end - start);
     if (dir.empty()) dir = ".";
-    if (access((dir + "/" + name).c_str(), X_OK) == 0) return true;
+    std::string full = dir + "/" + name;
+    if (access(full.c_str(), X_OK) == 0) return full;
     start = end + 1;
   }
-  return false;
+  return "";
 }
 
 }  // namespace
 
-bool GatedChild::start(const std::string& command, std::string& error) {
+std::string GatedChild::resolve(const std::string& command) {
+  std::istringstream in(command);
+  std::string first;
+  if (!(in >> first)) return "";
+  return find_executable(first);
+}
+
+bool GatedChild::start(const std::string& command, std::string& error,
+                       const std::vector<std::string>& extra_env) {
   std::vector<std::string> words;
   std::istringstream in(command);
   for (std::string w; in >> w;) words.push_back(w);
@@ -41,7 +51,7 @@ bool GatedChild::start(const std::string& command, std::string& error) {
     error = "-c requires a command";
     return false;
   }
-  if (!executable_exists(words[0])) {
+  if (find_executable(words[0]).empty()) {
     error = strerror(ENOENT);
     return false;
   }
@@ -70,6 +80,10 @@ bool GatedChild::start(const std::string& command, std::string& error) {
     char go = 0;
     if (read(gate[0], &go, 1) != 1) _exit(127);  // the tracer gave up
     close(gate[0]);
+    for (const auto& e : extra_env) {
+      size_t eq = e.find('=');
+      if (eq != std::string::npos) setenv(e.substr(0, eq).c_str(), e.c_str() + eq + 1, 1);
+    }
     std::vector<char*> argv;
     for (auto& w : words) argv.push_back(w.data());
     argv.push_back(nullptr);

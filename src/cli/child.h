@@ -4,19 +4,24 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace vtrace::cli {
 
 class GatedChild {
  public:
   // Forks a child that waits at the gate, then execs `command` split on whitespace (as dtrace -c
-  // does: no shell). Returns false with `error` set when it cannot start.
-  bool start(const std::string& command, std::string& error);
+  // does: no shell), with `extra_env` ("NAME=value") added to its environment. Returns false
+  // with `error` set when it cannot start.
+  bool start(const std::string& command, std::string& error,
+             const std::vector<std::string>& extra_env = {});
   // Lets the child exec. Returns false with `error` when the exec failed.
   bool release(std::string& error);
   // Kills a child that was never released.
   void abandon();
   pid_t pid() const { return pid_; }
+  // The path execvp would run for the command's first word ("" when none).
+  static std::string resolve(const std::string& command);
 
  private:
   pid_t pid_ = -1;

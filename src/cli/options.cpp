@@ -1,5 +1,6 @@
 #include "cli/options.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace vtrace::cli {
@@ -23,6 +24,7 @@ const char* usage_text() {
          "            aggsortrev, defaultargs, destructive, ...), as #pragma D option does\n"
          "  -o file   append the trace output to file\n"
          "  -c cmd    run cmd; $target is its pid; exit when it exits\n"
+         "  -p pid    trace the running instrumented process pid ($target); repeatable\n"
          "  -e        compile and match the probes, then exit without tracing\n"
          "  -Z        allow descriptions that match no probe\n"
          "  -w        allow destructive actions (system())\n"
@@ -30,7 +32,6 @@ const char* usage_text() {
          "  args      the script's macro arguments: $1..$9 (integers), $$1..$$9 (strings)\n"
          "\n"
          "Not yet available (later work):\n"
-         "  -p pid           attach to a running instrumented process (host processes)\n"
          "  --vm NAME, vm    Linux guests under QEMU as targets (vtrace vm start ...)\n"
          "\n"
          "Exit status: 0 success (or the value given to exit()), 1 failure, 2 usage error.\n";
@@ -123,8 +124,15 @@ CommandLine parse_command_line(int argc, char** argv) {
           cl.xopts.emplace_back(v.substr(0, eq), eq == std::string::npos ? "" : v.substr(eq + 1));
           break;
         }
-        case 'p':
-          throw UsageError{"-p: attaching to running processes is not available yet (later work)"};
+        case 'p': {
+          v = value_for(f, p + 1);
+          char* end = nullptr;
+          long pid = std::strtol(v.c_str(), &end, 10);
+          if (v.empty() || *end != '\0' || pid <= 0 || pid > 0x3fffffff)
+            throw UsageError{"invalid process ID: " + v};
+          cl.pids.push_back(static_cast<int>(pid));
+          break;
+        }
         default:
           throw UsageError{std::string("unknown option -") + f};
       }

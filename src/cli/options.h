@@ -22,6 +22,7 @@ struct CommandLine {
   bool version = false;
   std::string output;                   // -o
   std::string command;                  // -c
+  std::vector<int> pids;                // -p (repeatable)
   std::vector<std::string> macro_args;  // operands
 };
 

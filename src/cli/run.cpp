@@ -12,11 +12,16 @@
 #include <sstream>
 
 #include "cli/child.h"
+#include "cli/trace_loop.h"
 #include "clock/host_clock.h"
 #include "engine/engine.h"
 #include "engine/profile_provider.h"
 #include "lang/compiler.h"
 #include "lang/parser.h"
+#include "targets/host/kernel_probes.h"
+#include "targets/host/usdt_target.h"
+#include "targets/process/elf_probes.h"
+#include "targets/process/process_target.h"
 
 namespace vtrace::cli {
 
@@ -43,36 +48,12 @@ bool read_file(const std::string& path, std::string& text) {
   return true;
 }
 
-// Waits for the next profile deadline, a signal or the -c child; runs what is due.
-// Returns false when tracing should stop.
-bool wait_and_fire(engine::Engine& eng, engine::ProfileProvider& profile, pid_t child,
-                   const sigset_t& signals, bool quiet) {
-  uint64_t now = clock::host_now_ns();
-  std::vector<uint32_t> due;
-  profile.collect_due(now, due);
-  for (uint32_t id : due) {
-    Record rec = engine::Engine::host_record(id);
-    eng.process(rec);
-    if (eng.exited()) return false;
-  }
-  std::fflush(nullptr);
-  uint64_t deadline = profile.next_deadline();
-  uint64_t wait_ns = 1'000'000'000;
-  now = clock::host_now_ns();
-  if (deadline != UINT64_MAX) wait_ns = deadline > now ? std::min(wait_ns, deadline - now) : 0;
-  // Even with timers overdue, look at pending signals, so ^C always ends the run.
-  timespec ts{static_cast<time_t>(wait_ns / 1000000000), static_cast<long>(wait_ns % 1000000000)};
-  siginfo_t info;
-  int sig = sigtimedwait(&signals, &info, &ts);
-  if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) return false;
-  if (sig == SIGCHLD && child > 0) {
-    int status = 0;
-    if (waitpid(child, &status, WNOHANG) == child) {
-      if (!quiet) std::fprintf(stderr, "vtrace: pid %d has exited\n", child);
-      return false;
-    }
-  }
-  return true;
+// The channel geometry and mode from the options (-x bufsize, -x mode, pragmas).
+transport::ChannelConfig channel_config(const engine::Options& opts) {
+  transport::ChannelConfig cfg;
+  if (opts.bufsize != engine::Options().bufsize) cfg.nslots = transport::slots_for_bufsize(opts.bufsize);
+  cfg.sync = opts.mode == "sync";
+  return cfg;
 }
 
 }  // namespace
@@ -105,6 +86,11 @@ int run(const CommandLine& cl) {
 
   Catalog catalog;
   engine::ProfileProvider profile(catalog);
+  // USDT probes of unmodified binaries: of -p/-c processes, and "usdt:/path:provider:name".
+  targets::host::UsdtTargets usdt;
+  usdt.install_on_demand(catalog);
+  // Host kernel tracepoints (syscall, sched, proc, kvm, tracepoint), registered on demand.
+  targets::host::KernelProbes kernel(catalog);
 
   lang::Source src;
   if (!cl.scripts.empty()) {
@@ -118,34 +104,94 @@ int run(const CommandLine& cl) {
     for (const auto& d : cl.descriptions) src.text += d + "\n";
   }
 
+  // -p: the processes' probes join the catalog before anything is matched against it.
+  targets::ProcessTargets procs;
+  std::vector<pid_t> usdt_only;
+  for (int pid : cl.pids) {
+    if (procs.find(pid) != nullptr) continue;
+    std::string err;
+    if (!usdt.has_process(pid) && !usdt.add_process(pid, catalog, err)) {
+      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
+      return 1;
+    }
+    // A process without vtrace probe sites is traced through its USDT probes only.
+    if (!targets::has_probe_section("/proc/" + std::to_string(pid) + "/exe") &&
+        !usdt.probe_ids(pid).empty()) {
+      usdt_only.push_back(pid);
+      continue;
+    }
+    if (!procs.add(pid).discover(catalog, err)) {
+      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
+      return 1;
+    }
+  }
+
   if (cl.list && cl.descriptions.empty() && cl.scripts.empty()) {
     std::set<uint32_t> ids;
     for (const auto& id : cl.list_ids)
       ids.insert(static_cast<uint32_t>(std::strtoul(id.c_str(), nullptr, 10)));
     if (!cl.list_ids.empty() && ids.count(0)) ids.insert(UINT32_MAX);  // nothing matches id 0
+    if (cl.list_ids.empty())  // -l -p PID: that process's probes
+      for (auto& t : procs.all()) ids.insert(t->probe_ids().begin(), t->probe_ids().end());
+    if (cl.list_ids.empty())
+      for (int pid : cl.pids)
+        for (uint32_t id : usdt.probe_ids(pid)) ids.insert(id);
     print_listing(stdout, catalog, ids);
     return 0;
   }
 
+  // -c: the command starts held at a gate. An instrumented program also gets a channel before
+  // it runs and, in its environment, VTRACE_WAIT: its start-up code then connects and waits
+  // (bounded) until its probes are enabled, so no firing before main() is missed.
   GatedChild child;
+  targets::ProcessTarget* child_target = nullptr;
   if (!cl.command.empty() && !cl.list && !cl.compile_only) {
+    std::string path = GatedChild::resolve(cl.command);
+    bool instrumented = !path.empty() && targets::has_probe_section(path);
     std::string err;
-    if (!child.start(cl.command, err)) {
+    if (!child.start(cl.command, err,
+                     instrumented ? std::vector<std::string>{"VTRACE_WAIT=1"}
+                                  : std::vector<std::string>{})) {
       std::fprintf(stderr, "vtrace: failed to execute %s: %s\n", cl.command.c_str(), err.c_str());
       return 1;
+    }
+    // Its USDT probes (and its libraries'), attached before it runs.
+    if (!path.empty() && !usdt.add_command(child.pid(), path, catalog, err)) {
+      child.abandon();
+      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
+      return 1;
+    }
+    if (instrumented) {
+      child_target = &procs.add(child.pid());
+      bool ok = child_target->open_channel(channel_config(opts), err);
+      if (ok && !child.release(err)) {
+        std::fprintf(stderr, "vtrace: failed to execute %s: %s\n", cl.command.c_str(),
+                     err.c_str());
+        waitpid(child.pid(), nullptr, 0);
+        return 1;
+      }
+      if (ok && !child_target->wait_client(5000) && !opts.quiet)
+        std::fprintf(stderr, "vtrace: pid %d did not connect to vtrace before main()\n",
+                     child.pid());
+      if (ok) ok = child_target->discover(catalog, err);
+      if (!ok) {
+        child.abandon();
+        std::fprintf(stderr, "vtrace: %s\n", err.c_str());
+        return 1;
+      }
     }
   }
 
   lang::MacroArgs macros;
   macros.args.push_back(cl.scripts.empty() ? "vtrace" : cl.scripts[0]);
   for (const auto& a : cl.macro_args) macros.args.push_back(a);
-  macros.target = child.pid() > 0 ? child.pid() : 0;
+  macros.target = child.pid() > 0 ? child.pid() : (cl.pids.empty() ? 0 : cl.pids[0]);
   macros.defaultargs = opts.defaultargs;
 
   std::unique_ptr<engine::Engine> eng;
   std::vector<size_t> matched;
   try {
-    vm::Module module = lang::compile_source(src, macros);
+    vm::Module module = lang::compile_source(src, macros, kernel.field_resolver());
     for (const auto& p : module.pragmas) {
       std::string err = opts.set(p.name, p.value);
       if (!err.empty()) throw lang::CompileError(src, p.loc, err);
@@ -157,6 +203,8 @@ int run(const CommandLine& cl) {
   } catch (const lang::CompileError& e) {
     child.abandon();
     std::fprintf(stderr, "vtrace: %s\n", e.render().c_str());
+    if (!kernel.unavailable().empty())
+      std::fprintf(stderr, "vtrace: host: %s\n", kernel.unavailable().c_str());
     return 1;
   }
 
@@ -201,14 +249,53 @@ int run(const CommandLine& cl) {
   }
   eng->set_output(out);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&signals, s);
-  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  // Channels of -p processes (their options may come from the script's pragmas), then every
+  // process's enabled sites on.
+  const transport::ChannelConfig chan = channel_config(eng->options());
+  const std::vector<uint32_t> enabled = eng->enabled_probes();
+  for (auto& t : procs.all()) {
+    std::string err;
+    if (!t->has_channel() && !t->open_channel(chan, err)) {
+      child.abandon();
+      std::fprintf(stderr, "vtrace: pid %d: %s\n", t->pid(), err.c_str());
+      return 1;
+    }
+    t->set_sync(chan.sync);
+    t->enable(enabled);
+  }
+
+  {
+    std::string err;
+    if (!usdt.enable(enabled, err)) {
+      child.abandon();
+      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
+      return 1;
+    }
+    if (kernel.wants(enabled) && !kernel.start(enabled, eng->options().bufsize, err)) {
+      child.abandon();
+      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
+      return 1;
+    }
+  }
+
+  TraceSession session;
+  session.engine = eng.get();
+  session.usdt = &usdt;
+  session.kernel = &kernel;
+  session.usdt_pids = usdt_only;
+  session.profile = &profile;
+  session.procs = &procs;
+  session.sync = chan.sync;
+  session.stop_without_procs = !cl.pids.empty();
+  sigemptyset(&session.signals);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&session.signals, s);
+  sigprocmask(SIG_BLOCK, &session.signals, nullptr);
 
   eng->begin();
-  profile.arm(eng->enabled_probes(), clock::host_now_ns());
-  if (child.pid() > 0) {
+  profile.arm(enabled, clock::host_now_ns());
+  if (child_target != nullptr) {
+    child_target->open_gate();  // the program was waiting before main()
+  } else if (child.pid() > 0) {
     std::string err;
     if (!child.release(err)) {
       std::fprintf(stderr, "vtrace: failed to execute %s: %s\n", cl.command.c_str(), err.c_str());
@@ -216,11 +303,15 @@ int run(const CommandLine& cl) {
       return 1;
     }
   }
-  while (!eng->exited() &&
-         wait_and_fire(*eng, profile, child.pid(), signals, eng->options().quiet)) {
-  }
+  session.child = child.pid();
+  trace_loop(session);
+  stop_processes(session);
+  kernel.stop(*eng);
   eng->finish();
   std::fflush(out);
+  procs.report(stderr);
+  usdt.report(stderr);
+  kernel.report(stderr);
   if (out != stdout) std::fclose(out);
   return eng->exited() ? eng->exit_status() : 0;
 }

@@ -42,6 +42,7 @@ enum class ExprKind : uint8_t {
   Cast,        // cast_type, kids[0]
   SizeofType,  // cast_type
   SizeofExpr,  // kids[0]
+  Field,       // args->name: a field of the probe's event record (host tracepoints)
 };
 
 struct Expr;

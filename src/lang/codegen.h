@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lang/ast.h"
+#include "lang/compiler.h"
 #include "lang/source.h"
 #include "vm/module.h"
 
@@ -29,7 +30,8 @@ struct LvalueRef {
 
 class Codegen {
  public:
-  explicit Codegen(const Source& src) : src_(src) {}
+  explicit Codegen(const Source& src, const FieldResolver* fields = nullptr)
+      : src_(src), fields_(fields) {}
   vm::Module run(const ast::Program& prog);
 
   // expressions (codegen_expr.cpp)
@@ -62,6 +64,7 @@ class Codegen {
   Val gen_cast(const ast::Expr& e, uint8_t dst);
   Val gen_call(const ast::Expr& e, uint8_t dst);
   Val gen_ident(const ast::Expr& e, uint8_t dst);
+  Val gen_field(const ast::Expr& e, uint8_t dst);
   Val require_int(const ast::Expr& e, const char* what);
 
   // variables
@@ -84,6 +87,7 @@ class Codegen {
   void declare(const ast::Decl& d);
 
   const Source& src_;
+  const FieldResolver* fields_ = nullptr;
   vm::Module mod_;
   std::map<int64_t, uint32_t> consts_;
   std::map<std::string, uint32_t> strings_;

@@ -275,8 +275,26 @@ Val Codegen::gen_into(const Expr& e, uint8_t dst) {
       load_int(dst, v.type.size);
       return {dst, Type::u64()};
     }
+    case ExprKind::Field:
+      return gen_field(e, dst);
   }
   fail(e.loc, "unsupported expression");
+}
+
+Val Codegen::gen_field(const Expr& e, uint8_t dst) {
+  std::string err;
+  std::optional<vm::FieldRef> f;
+  if (fields_ != nullptr && *fields_) f = (*fields_)(clause_->probes, e.name, err);
+  if (!f) {
+    if (err.empty()) err = "args->" + e.name + " needs a tracepoint probe with a field " + e.name;
+    fail(e.loc, err);
+  }
+  uint32_t index = 0;
+  while (index < mod_.fields.size() && !(mod_.fields[index] == *f)) ++index;
+  if (index == mod_.fields.size()) mod_.fields.push_back(*f);
+  emit(vm::Op::Ldf, dst, 0, 0, index);
+  if (f->is_string()) return {dst, Type::str()};
+  return {dst, Type::int_of(static_cast<uint8_t>(f->size), f->is_signed)};
 }
 
 Val Codegen::gen_ident(const Expr& e, uint8_t dst) {

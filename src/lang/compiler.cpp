@@ -352,12 +352,13 @@ void Codegen::gen_aggregation(const Stmt& s) {
   emit(vm::Op::Agg, 0, value, weight, index);
 }
 
-vm::Module compile(const ast::Program& program, const Source& src) {
-  return Codegen(src).run(program);
+vm::Module compile(const ast::Program& program, const Source& src, const FieldResolver& fields) {
+  return Codegen(src, &fields).run(program);
 }
 
-vm::Module compile_source(const Source& src, const MacroArgs& macros) {
-  return compile(parse(src, macros), src);
+vm::Module compile_source(const Source& src, const MacroArgs& macros,
+                          const FieldResolver& fields) {
+  return compile(parse(src, macros), src, fields);
 }
 
 }  // namespace vtrace::lang

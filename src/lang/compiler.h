@@ -1,5 +1,10 @@
 // The D compiler's back half: type checks the AST and generates verified bytecode.
 #pragma once
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "lang/ast.h"
 #include "lang/source.h"
 #include "vm/module.h"
@@ -8,10 +13,17 @@ namespace vtrace::lang {
 
 // Throws CompileError pointing at the offending construct. Every clause of the result has passed
 // the verifier.
-vm::Module compile(const ast::Program& program, const Source& src);
+// Resolves args->FIELD for a clause's probe descriptions: the field's place in the record, or
+// nothing with `err` saying why ("tracepoint:sched::sched_switch has no field foo").
+using FieldResolver = std::function<std::optional<vm::FieldRef>(
+    const std::vector<vm::ProbeSpec>& probes, const std::string& field, std::string& err)>;
+
+vm::Module compile(const ast::Program& program, const Source& src,
+                   const FieldResolver& fields = {});
 
 // parse() + compile().
 struct MacroArgs;
-vm::Module compile_source(const Source& src, const MacroArgs& macros);
+vm::Module compile_source(const Source& src, const MacroArgs& macros,
+                          const FieldResolver& fields = {});
 
 }  // namespace vtrace::lang

@@ -240,6 +240,13 @@ Token Lexer::scan_ident(Token t) {
 Token Lexer::scan_desc(Token t) {
   size_t e = pos_;
   while (e < text_.size() && is_desc_char(text_[e])) ++e;
+  // bpftrace's "usdt:/path/to/bin:provider:name": a path may follow "usdt:" (up to the next ':').
+  if (e < text_.size() && text_[e] == '/' && text_.substr(pos_, e - pos_) == "usdt:") {
+    while (e < text_.size() &&
+           ((is_desc_char(text_[e]) && text_[e] != ':') || text_[e] == '/' || text_[e] == '+'))
+      ++e;
+    while (e < text_.size() && is_desc_char(text_[e])) ++e;
+  }
   std::string_view raw = text_.substr(pos_, e - pos_);
   t.text = std::string(raw);
   // A declaration keyword at top level starts a declaration, not a clause.

@@ -301,6 +301,14 @@ ExprPtr Parser::postfix() {
       n->kids.push_back(std::move(e));
       e = std::move(n);
       advance();
+    } else if (at(Tok::Arrow) && e->kind == ExprKind::Ident && e->name == "args") {
+      // args->FIELD: a field of a tracepoint's record, resolved against the clause's probes.
+      advance();
+      if (!at(Tok::Ident)) syntax_error();
+      auto f = make(ExprKind::Field, e->loc);
+      f->name = cur_.text;
+      advance();
+      e = std::move(f);
     } else if (at(Tok::Arrow)) {
       fail(cur_.loc, "operator -> is not supported on " + describe(*e));
     } else if (at(Tok::Dot)) {

@@ -18,6 +18,16 @@ struct Record {
   uint64_t raw_timestamp = 0;  // the target's own clock
   int64_t args[kRecordArgs] = {};
   char execname[kExecnameLen] = {};  // always NUL-terminated (validated by the transport)
+  // A string the site copied (VTRACE_DESC_STR0: the string arg0 points to), NUL-terminated
+  // within tail_len bytes (validated by the transport); nullptr when none. copyinstr(arg0)
+  // returns it without reading the target's memory.
+  const char* tail = nullptr;
+  uint16_t tail_len = 0;
+  // The event's own record (a host tracepoint's raw data, as its tracefs format lays it out);
+  // args->FIELD reads it (Ldf, bounds-checked). nullptr when none.
+  const uint8_t* data = nullptr;
+  uint32_t data_len = 0;
+  int32_t errno_value = 0;  // the errno built-in (a host syscall:::return: -ret for an error)
 };
 
 }  // namespace vtrace

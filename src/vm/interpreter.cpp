@@ -1,5 +1,6 @@
 #include "vm/interpreter.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/tuple.h"
@@ -25,6 +26,8 @@ const char* fault_name(Fault f) {
       return "illegal operation";
     case Fault::BadArgument:
       return "invalid argument to subroutine";
+    case Fault::BadAddress:
+      return "invalid address";
   }
   return "unknown fault";
 }
@@ -71,6 +74,8 @@ int64_t record_builtin(Builtin b, const ExecContext& ctx) {
       return rec.probe;
     case Builtin::Epid:
       return ctx.epid;
+    case Builtin::Errno:
+      return rec.errno_value;
     case Builtin::Execname:
       return from_str(rec.execname);
     case Builtin::Probeprov:
@@ -99,6 +104,39 @@ inline void push_tuple(std::string& tuple, int64_t v, bool is_string, uint32_t s
   } else {
     engine::tuple_put_int(tuple, v);
   }
+}
+
+// args->NAME: a field of the record's data, every offset and length checked against data_len.
+Fault load_field(const FieldRef& f, ExecContext& ctx, int64_t& out) {
+  const Record& rec = *ctx.record;
+  const uint64_t len = rec.data ? rec.data_len : 0;
+  const uint8_t* d = rec.data;
+  if (f.kind == FieldRef::Int) {
+    if (uint64_t{f.offset} + f.size > len) return Fault::BadAddress;
+    uint64_t v = 0;
+    std::memcpy(&v, d + f.offset, f.size);  // little-endian: the low bytes
+    out = lang::narrow(static_cast<int64_t>(v), lang::Type::int_of(static_cast<uint8_t>(f.size),
+                                                                   f.is_signed));
+    return Fault::None;
+  }
+  uint64_t start = f.offset, span = f.size;
+  if (f.kind == FieldRef::CharArray) {
+    if (start > len) return Fault::BadAddress;
+    if (span == 0) span = len - start;
+  } else {
+    if (uint64_t{f.offset} + 4 > len) return Fault::BadAddress;
+    uint32_t loc = 0;
+    std::memcpy(&loc, d + f.offset, 4);
+    start = (loc & 0xffff) + (f.kind == FieldRef::RelLoc ? uint64_t{f.offset} + 4 : 0);
+    span = loc >> 16;
+  }
+  if (start + span > len) return Fault::BadAddress;
+  const char* s = reinterpret_cast<const char*>(d + start);
+  size_t n = strnlen(s, std::min<uint64_t>(span, ctx.strsize - 1));
+  const char* copy = ctx.scratch->copy(std::string_view(s, n), ctx.strsize - 1);
+  if (copy == nullptr) return Fault::OutOfScratch;
+  out = from_str(copy);
+  return Fault::None;
 }
 
 }  // namespace
@@ -284,6 +322,11 @@ ExecResult execute(const ClauseCode& clause, ExecContext& ctx) {
       case Op::Agg:
         ctx.host->aggregate(in.imm, ctx.tuple, r[in.b], r[in.c]);
         break;
+      case Op::Ldf: {
+        Fault f = load_field(mod.fields[in.imm], ctx, r[in.a]);
+        if (f != Fault::None) return fault(f);
+        break;
+      }
     }
     ++pc;
   }

@@ -20,6 +20,7 @@ enum class Fault : uint8_t {
   SpecExhausted,   // the speculation buffer (specsize) is full
   IllegalOp,       // an action not allowed here (e.g. data recorded before speculate())
   BadArgument,     // a subroutine argument out of its domain (e.g. lltostr base)
+  BadAddress,      // copyinstr() of an address the target cannot be read at
 };
 
 const char* fault_name(Fault f);  // dtrace-style wording, e.g. "divide-by-zero"
@@ -77,6 +78,13 @@ class Host {
   virtual Fault action(uint32_t index, const int64_t* args) = 0;
   virtual void aggregate(uint32_t agg, std::string_view tuple, int64_t value, int64_t incr) = 0;
   virtual int64_t speculation() = 0;
+  // copyinstr(): reads a NUL-terminated string of at most max_len bytes at addr in the firing
+  // process (the traced process, or vtrace itself for the dtrace provider) into out. Returns
+  // Fault::BadAddress when it cannot be read.
+  virtual Fault copyinstr(uint64_t addr, size_t max_len, std::string& out) {
+    (void)addr, (void)max_len, (void)out;
+    return Fault::BadAddress;
+  }
 };
 
 struct ExecContext {

@@ -53,6 +53,7 @@ enum class Op : uint8_t {
   Call,    // r[a] = subroutine imm (arguments r[b] .. r[b+c-1])
   Act,     // action imm (arguments r[b] .. r[b+c-1])
   Agg,     // aggregation imm [tuple] updated with value r[b] and weight r[c]
+  Ldf,     // r[a] = field imm (Module::fields) of the record's data; outside it: BadAddress
 };
 
 struct Insn {
@@ -126,6 +127,8 @@ enum class Subr : uint8_t {
   Toupper,
   Tolower,
   Strtoll,
+  Copyinstr1,  // copyinstr(addr): a string of the traced process (or the copy the site made)
+  Copyinstr2,  // copyinstr(addr, len)
   Count_
 };
 

@@ -80,6 +80,22 @@ struct Pragma {
   lang::Loc loc;
 };
 
+// A field of an event record that args->NAME reads (Ldf): where it lies in Record::data.
+struct FieldRef {
+  enum Kind : uint8_t {
+    Int,        // an integer of `size` (1, 2, 4, 8) bytes
+    CharArray,  // char name[size]: a string NUL-terminated within size bytes (0: to the end)
+    DataLoc,    // __data_loc char[]: a u32 (len << 16 | offset from the record's start)
+    RelLoc,     // __rel_loc char[]: as DataLoc, offset from the end of the u32
+  };
+  std::string name;
+  uint32_t offset = 0, size = 0;
+  bool is_signed = false;
+  Kind kind = Int;
+  bool is_string() const { return kind != Int; }
+  bool operator==(const FieldRef&) const = default;
+};
+
 struct Module {
   std::string source_name;
   std::vector<int64_t> consts;
@@ -91,6 +107,7 @@ struct Module {
   std::vector<AggInfo> aggs;
   std::vector<ClauseCode> clauses;
   std::vector<Pragma> pragmas;
+  std::vector<FieldRef> fields;  // Ldf
 };
 
 }  // namespace vtrace::vm

@@ -162,6 +162,18 @@ Fault call_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
     case Subr::Strtoll:
       result = to_ll(str_arg(a, 0, ctx));
       break;
+    case Subr::Copyinstr1:
+    case Subr::Copyinstr2: {
+      size_t max = ctx.strsize - 1;
+      if (s == Subr::Copyinstr2) {
+        if (a[1] < 0) return Fault::BadArgument;
+        if (static_cast<uint64_t>(a[1]) < max) max = static_cast<size_t>(a[1]);
+      }
+      std::string str;
+      Fault f = ctx.host->copyinstr(static_cast<uint64_t>(a[0]), max, str);
+      if (f != Fault::None) return f;
+      return put(str, result, ctx);
+    }
     case Subr::Count_:
       return Fault::IllegalOp;
   }

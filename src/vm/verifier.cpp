@@ -53,6 +53,8 @@ const std::array<SubrSig, static_cast<size_t>(Subr::Count_)>& subr_table() {
       {"toupper", Kind::String, {Kind::String}},
       {"tolower", Kind::String, {Kind::String}},
       {"strtoll", Kind::Int, {Kind::String}},
+      {"copyinstr", Kind::String, {Kind::Int}},
+      {"copyinstr", Kind::String, {Kind::Int, Kind::Int}},
   }};
   return table;
 }
@@ -232,6 +234,14 @@ class Verifier {
         std::vector<Kind> kinds;
         for (const auto& t : mod_.actions[in.imm].arg_types) kinds.push_back(t.kind);
         return args_match(s, in.b, in.c, kinds);
+      }
+      case Op::Ldf: {
+        if (in.imm >= mod_.fields.size()) return "field index out of range";
+        const FieldRef& f = mod_.fields[in.imm];
+        if (f.kind == FieldRef::Int && f.size != 1 && f.size != 2 && f.size != 4 && f.size != 8)
+          return "bad field size";
+        if (f.kind > FieldRef::RelLoc) return "bad field kind";
+        return set(s, in.a, f.is_string() ? RegType::Str : RegType::Int);
       }
       case Op::Agg:
         if (in.imm >= mod_.aggs.size()) return "aggregation index out of range";

@@ -110,12 +110,16 @@ TEST(CliOptionsTest, CommandOutputHelpVersion) {
   EXPECT_TRUE(parse({"--version"}).version);
 }
 
+TEST(CliOptionsTest, PidFlags) {
+  EXPECT_EQ(parse({"-p", "4242", "-p4243", "-n", "BEGIN"}).pids, (std::vector<int>{4242, 4243}));
+  std::string e = usage_error({"-p", "12x"});
+  EXPECT_NE(e.find("invalid process ID: 12x"), std::string::npos) << e;
+  e = usage_error({"-p", "0"});
+  EXPECT_NE(e.find("invalid process ID"), std::string::npos) << e;
+}
+
 TEST(CliOptionsTest, LaterWorkFlagsAreUsageErrors) {
-  std::string e = usage_error({"-p", "4242"});
-  EXPECT_NE(e.find("later work"), std::string::npos) << e;
-  e = usage_error({"-p4242"});
-  EXPECT_NE(e.find("later work"), std::string::npos) << e;
-  e = usage_error({"--vm", "web1"});
+  std::string e = usage_error({"--vm", "web1"});
   EXPECT_NE(e.find("later work"), std::string::npos) << e;
   // And --help lists them as such.
   std::string help = usage_text();

@@ -204,6 +204,19 @@ TEST(Lexer, ProbeDescriptionMode) {
   EXPECT_GT(lex("syscall::read:entry").size(), 1u);
 }
 
+// bpftrace's spelling of a file's USDT probe: a path right after "usdt:"; a predicate after it
+// still opens with '/'.
+TEST(Lexer, UsdtPathDescription) {
+  auto v = lex("usdt:/usr/lib/x86_64-linux-gnu/libstdc++.so.6:libstdcxx:throw/x/", {}, true);
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_EQ(v[0].kind, Tok::Desc);
+  EXPECT_EQ(v[0].sval, "usdt:/usr/lib/x86_64-linux-gnu/libstdc++.so.6:libstdcxx:throw");
+  EXPECT_EQ(v[1].kind, Tok::Slash);
+  // Only right after "usdt:": elsewhere '/' still ends the description.
+  auto w = lex("foo:/x:a:b", {}, true);
+  EXPECT_EQ(w[0].text, "foo:");
+}
+
 TEST(Lexer, MacroIntegersAndIdentifiers) {
   MacroArgs m;
   m.args = {"script.d", "42", "-7", "0x10", "foo", "hello world", "010"};

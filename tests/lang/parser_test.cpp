@@ -115,6 +115,8 @@ std::string dump(const Expr& e) {
       return e.name + "(" + dump_list(e.kids) + ")";
     case ExprKind::AggRef:
       return "@" + e.name;
+    case ExprKind::Field:
+      return "args->" + e.name;
     case ExprKind::Unary:
       return std::string("(") + op_text(e.op) + dump(*e.kids[0]) + ")";
     case ExprKind::Binary:

@@ -1,0 +1,141 @@
+// The host target's kernel providers, from tracepoints through perf_event_open (no BPF):
+//   syscall::NAME:entry / return   syscalls:sys_enter_NAME / sys_exit_NAME. entry: arg0..argN
+//                                  are the syscall's arguments; return: arg0 is the return value
+//                                  and errno is -ret when ret is in [-4095, -1], else 0.
+//   sched:::off-cpu / on-cpu       sched:sched_switch. As DTrace's sched provider, off-cpu fires
+//                                  in the context of the thread leaving the CPU (pid, tid,
+//                                  execname are prev's; arg0 = next tid, arg1 = next pid) and
+//                                  on-cpu in the context of the thread taking it (next's;
+//                                  arg0 = prev tid, arg1 = prev pid).
+//   sched:::wakeup                 sched:sched_wakeup, in the waker's context; arg0 = the woken
+//                                  tid, arg1 = its pid, arg2 = its target CPU.
+//   proc:::exec / exit / create    sched:sched_process_exec (arg0 = pid, arg1 = old pid),
+//                                  sched_process_exit (arg0 = pid), sched_process_fork (in the
+//                                  parent; arg0 = child pid, arg1 = parent pid).
+//   kvm:::exit / entry             kvm:kvm_exit / kvm_entry where they exist. exit: arg0 = exit
+//                                  reason, arg1 = guest rip, arg2 = vcpu id, args->reason_name
+//                                  the reason's name (VMX or SVM table of the format's print fmt).
+//                                  entry: arg0 = vcpu id, arg1 = rip.
+//   tracepoint:SYSTEM::EVENT       any tracepoint; arg0..argN its fields in order.
+// Every kernel probe reads the fields of its tracepoint's record by name as args->FIELD.
+// Per record: pid, tid and cpu from the sample, execname from the kernel's comm records (or
+// /proc/TID/comm), timestamp in CLOCK_MONOTONIC ns (the host timebase).
+// One perf event per (tracepoint, CPU), all of a CPU's events writing into one ring
+// (PERF_EVENT_IOC_SET_OUTPUT); enabled only while a script enables them.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/catalog.h"
+#include "lang/compiler.h"
+#include "targets/host/perf_ring.h"
+#include "targets/host/tracefs.h"
+#include "transport/record.h"
+
+namespace vtrace::engine {
+class Engine;
+}
+
+namespace vtrace::targets::host {
+
+class KernelProbes {
+ public:
+  // Registers an on-demand hook: the kernel providers' probes join the catalog only when a
+  // description names one of their providers (vtrace -l stays fast).
+  explicit KernelProbes(engine::Catalog& catalog);
+  ~KernelProbes();
+  KernelProbes(const KernelProbes&) = delete;
+  KernelProbes& operator=(const KernelProbes&) = delete;
+
+  // The compiler's args->FIELD resolver for this catalog's kernel probes.
+  lang::FieldResolver field_resolver();
+
+  // Whether any of these probes is a kernel probe.
+  bool wants(const std::vector<uint32_t>& probe_ids) const;
+  // Opens and enables one perf event per (tracepoint, CPU) for the kernel probes among `enabled`;
+  // `bufsize` bytes of ring per CPU. False with a message (cause and fix) on failure.
+  bool start(const std::vector<uint32_t>& enabled, uint64_t bufsize, std::string& err);
+  bool active() const { return !rings_.empty(); }
+  // Drains every ring once; records merged by timestamp go to the engine. Returns how many.
+  size_t poll(engine::Engine& eng);
+  // Disables the events and drains what they wrote.
+  void stop(engine::Engine& eng);
+  // "vtrace: host: N events lost on cpu C (perf ring overflow)" per CPU that lost any.
+  void report(std::FILE* out) const;
+  uint64_t lost() const;
+  // Why the kernel providers have no probes (tracefs unusable), or "".
+  const std::string& unavailable() const { return fs_err_; }
+
+ private:
+  enum class Kind : uint8_t {
+    SyscallEntry,
+    SyscallReturn,
+    OnCpu,
+    OffCpu,
+    Wakeup,
+    Exec,
+    Exit,
+    Create,
+    KvmExit,
+    KvmEntry,
+    Tracepoint,
+  };
+  struct Def {
+    Kind kind;
+    std::string system, event;
+  };
+  struct Tp {  // one tracepoint in use
+    const EventFormat* format = nullptr;
+    std::vector<std::pair<uint32_t, Kind>> probes;  // enabled probes it fires, in id order
+  };
+  struct Pending {
+    uint64_t time;
+    uint32_t type;  // PERF_RECORD_SAMPLE, or a side-band record (COMM, FORK) applied in order
+    uint32_t tp, cpu;
+    int32_t pid, tid;
+    size_t off;
+    uint32_t len;
+  };
+  struct Task {
+    int32_t pid = 0;
+    char comm[kExecnameLen] = {};
+  };
+
+  void on_demand(const vm::ProbeSpec& spec, engine::Catalog& cat);
+  bool open_tracefs();
+  const EventFormat* format_of(const Def& d, std::string& err);
+  void register_group(const std::string& provider, engine::Catalog& cat);
+  std::optional<vm::FieldRef> resolve(const std::vector<vm::ProbeSpec>& probes,
+                                      const std::string& field, std::string& err);
+  bool open_cpu(uint32_t cpu, const std::vector<const EventFormat*>& tps, size_t pages,
+                std::string& err);
+  void side_band(uint32_t type, const uint8_t* body, size_t len);
+  const Task& task(int32_t tid, int32_t pid_hint);
+  void emit(const Pending& p, engine::Engine& eng);
+  void fill(Record& rec, Kind kind, const Tp& tp, const Pending& p);
+
+  engine::Catalog& catalog_;
+  Tracefs fs_;
+  int fs_state_ = 0;  // 0 unknown, 1 usable, -1 not
+  std::string fs_err_;
+  std::map<std::string, bool> groups_;      // providers registered
+  std::unordered_map<uint32_t, Def> defs_;  // catalog probe id -> its tracepoint
+  std::vector<uint32_t> cpus_;
+  std::vector<PerfRing> rings_;                   // one per CPU (index as cpus_)
+  std::vector<PerfRing> events_;                  // fds writing into rings_
+  std::unordered_map<uint64_t, uint32_t> by_id_;  // perf sample id -> tp index
+  std::vector<Tp> tps_;
+  std::unordered_map<int32_t, Task> tasks_;
+  std::vector<Pending> pending_;
+  std::vector<uint8_t> arena_;
+  std::vector<uint8_t> data_buf_;
+  std::map<int64_t, std::string> vmx_reasons_, svm_reasons_;
+  uint64_t malformed_ = 0;
+};
+
+}  // namespace vtrace::targets::host

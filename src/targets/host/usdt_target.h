@@ -1,0 +1,135 @@
+// USDT probes of unmodified binaries as vtrace probes. Discovery reads the `.note.stapsdt` notes
+// of a process's executable and mapped libraries (-p), of a program about to run and the
+// libraries it needs (-c), or of a file named by a description (`usdt:/path/to/bin:prov:name`,
+// as bpftrace spells it). A process's probes are "pidPID:PROVIDER:MODULE:FUNCTION:NAME" (the
+// process name works as the target too; `PROVIDER$target` / "postgresql1234" names them as
+// DTrace does); a file's are "host:usdt:/path/to/bin:PROVIDER:NAME" and fire in every process.
+// Attaching opens one uprobe perf event per (probe site, thread, CPU) — per (site, CPU) for a
+// file — with the site's semaphore counted by the kernel (ref_ctr_offset), and decodes each
+// sample's arguments from its registers and stack copy into a vtrace::Record.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/catalog.h"
+#include "targets/host/perf_ring.h"
+#include "targets/host/usdt_args.h"
+#include "targets/host/usdt_notes.h"
+#include "transport/record.h"
+
+namespace vtrace::targets::host {
+
+// One probe site in one file.
+struct UsdtSite {
+  std::string path;
+  uint64_t offset = 0;          // file offset of the probe's nop
+  uint64_t ref_ctr_offset = 0;  // file offset of the semaphore; 0 = none
+  std::vector<UsdtArg> args;
+  bool args_ok = true;  // false: the spec did not parse; arguments read as 0
+};
+
+// A catalog probe: its sites and where it fires.
+struct UsdtProbe {
+  uint32_t id = 0;
+  pid_t pid = 0;  // the process; 0 = every process (a file's probe)
+  uint32_t target_index = 0;
+  std::vector<size_t> sites;  // indices into UsdtTargets' sites
+};
+
+struct UsdtStats {
+  uint64_t samples = 0, lost = 0, malformed = 0;
+  UsdtEvalStats eval;
+  uint64_t bad_specs = 0;
+};
+
+class UsdtTargets {
+ public:
+  UsdtTargets();
+  ~UsdtTargets();
+  UsdtTargets(const UsdtTargets&) = delete;
+  UsdtTargets& operator=(const UsdtTargets&) = delete;
+
+  // The probes of a live process: its executable and every shared library it maps.
+  // False with `error` when the process cannot be read.
+  bool add_process(pid_t pid, engine::Catalog& catalog, std::string& error);
+  // The probes of a program about to run as `pid` (held before exec): `path` and the libraries
+  // it needs (DT_NEEDED, searched in its run path and the system directories).
+  bool add_command(pid_t pid, const std::string& path, engine::Catalog& catalog,
+                   std::string& error);
+  // Lets descriptions name a file's probes: "usdt:/path/to/bin:provider:name". A file that
+  // cannot be read or has no notes is a compile error.
+  void install_on_demand(engine::Catalog& catalog);
+
+  // Attaches every probe in `enabled` that is ours. False with `error` (a perf_event_open
+  // failure, with its cause and fix).
+  bool enable(const std::vector<uint32_t>& enabled, std::string& error);
+  bool active() const { return !rings_.empty(); }
+  // Reads samples of every ring (at most max_per_ring each) and hands each record to `run`.
+  size_t poll(const std::function<void(const Record&)>& run, size_t max_per_ring = 4096);
+  // Disables and closes every event (the kernel drops the semaphore counts).
+  void shutdown();
+  // Lost samples and decoding problems, as lines for stderr.
+  void report(std::FILE* err) const;
+
+  bool has_process(pid_t pid) const;
+  // Every catalog probe of a process (for -l -p).
+  std::vector<uint32_t> probe_ids(pid_t pid) const;
+  bool owns(uint32_t id) const { return by_id_.count(id) != 0; }
+  const UsdtStats& stats() const;
+
+ private:
+  struct NoteRef {
+    std::string provider, module, function, name;
+    size_t probe;  // probes_ index
+  };
+  struct Proc {
+    pid_t pid = 0;
+    uint32_t index = 0;  // Record::target of its records
+    std::string target, comm;
+    std::vector<uint32_t> ids;
+    std::vector<NoteRef> notes;
+    std::set<std::string> suffixed;  // providers also registered as PROVIDERpid
+  };
+  // One uprobe perf event: a site in one thread (and its descendants), or on one CPU.
+  struct Event {
+    PerfRing perf;  // with a ring when it owns one; else redirected to `ring_owner`'s
+    size_t site = 0;
+    pid_t pid = 0;  // the traced process; 0 = any
+    int cpu = -1;
+    uint32_t target_index = 0;
+    std::vector<uint32_t> probe_ids;
+    SampleLayout layout;
+  };
+
+  Proc& new_proc(pid_t pid);
+  void add_file(Proc& proc, const UsdtFile& file, engine::Catalog& catalog);
+  void on_demand(const vm::ProbeSpec& spec, engine::Catalog& catalog);
+  size_t add_site(const std::string& path, const UsdtNote& n);
+  bool open_event(size_t site, const std::vector<uint32_t>& ids, pid_t proc, pid_t tid, int cpu,
+                  uint32_t target_index, std::string& error);
+  void decode(const uint8_t* body, size_t len, const std::function<void(const Record&)>& run);
+  void fill_execname(Record& rec);
+
+  std::vector<UsdtSite> sites_;
+  std::vector<UsdtProbe> probes_;
+  std::unordered_map<uint32_t, size_t> by_id_;  // catalog id -> probes_ index
+  std::vector<std::unique_ptr<Proc>> procs_;
+  std::vector<std::string> paths_done_;  // files named by usdt:PATH descriptions
+  std::vector<std::unique_ptr<Event>> events_;
+  std::vector<Event*> rings_;                         // events that own a ring
+  std::map<int, Event*> ring_of_;                     // cpu -> the event owning its ring
+  std::unordered_map<uint64_t, Event*> by_sample_id_;
+  std::unordered_map<int32_t, std::string> comm_cache_;  // tid -> comm
+  mutable UsdtStats stats_;
+  int pmu_type_ = -1;
+};
+
+}  // namespace vtrace::targets::host

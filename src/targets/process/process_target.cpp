@@ -1,0 +1,285 @@
+#include "targets/process/process_target.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace vtrace::targets {
+
+namespace {
+
+// USDT names: "__" in the site's name is "-" in D (request__start -> request-start).
+std::string d_name(const std::string& name) {
+  std::string out;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (name[i] == '_' && i + 1 < name.size() && name[i + 1] == '_') {
+      out += '-';
+      ++i;
+    } else {
+      out += name[i];
+    }
+  }
+  return out;
+}
+
+std::string exe_basename(std::string path) {
+  const std::string deleted = " (deleted)";
+  if (path.size() > deleted.size() &&
+      path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
+    path.resize(path.size() - deleted.size());
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+constexpr uint64_t kEnabledOffset = offsetof(vtrace_probe_desc, enabled);
+
+}  // namespace
+
+ProcessTarget::~ProcessTarget() { shutdown(); }
+
+void ProcessTarget::read_comm() {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/comm");
+  std::string comm;
+  if (!std::getline(in, comm)) return;
+  std::memset(comm_, 0, sizeof comm_);
+  size_t n = std::min(comm.size(), sizeof comm_ - 1);
+  for (size_t i = 0; i < n; ++i) comm_[i] = (comm[i] >= 0x20 && comm[i] < 0x7f) ? comm[i] : '?';
+}
+
+bool ProcessTarget::discover(engine::Catalog& catalog, std::string& error) {
+  if (!discover_probes(pid_, table_, error)) return false;
+  target_ = "pid" + std::to_string(pid_);
+  module_ = exe_basename(table_.exe);
+  read_comm();
+  std::map<std::string, uint32_t> by_key;  // provider, function, name -> catalog id
+  site_probe_.assign(table_.sites.size(), 0);
+  for (size_t i = 0; i < table_.sites.size(); ++i) {
+    const ProbeSite& s = table_.sites[i];
+    if (s.flags & VTRACE_DESC_GUARD) continue;
+    std::string key = s.provider + '\0' + s.function + '\0' + s.name;
+    auto it = by_key.find(key);
+    if (it == by_key.end()) {
+      uint32_t id =
+          catalog.add(target_, s.provider, module_, s.function, d_name(s.name), module_, "host");
+      it = by_key.emplace(key, id).first;
+      probe_ids_.push_back(id);
+    }
+    site_probe_[i] = it->second;
+    probe_map_[s.offset] = {it->second, s.flags, s.nargs};
+  }
+  return true;
+}
+
+bool ProcessTarget::open_channel(const transport::ChannelConfig& cfg, std::string& error) {
+  channel_ = transport::Channel::create(pid_, cfg, error);
+  if (!channel_) return false;
+  sync_ = cfg.sync;
+  readers_.clear();
+  for (uint32_t i = 0; i < channel_->nrings(); ++i)
+    readers_.emplace_back(channel_->ring(i), channel_->nslots(), &probe_map_, &rejects_);
+  done_upto_.assign(channel_->nrings(), 0);
+  return true;
+}
+
+bool ProcessTarget::wait_client(int timeout_ms) {
+  if (!channel_) return false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (channel_->client_pid() == 0) {
+    if (std::chrono::steady_clock::now() >= deadline || !check_alive()) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return true;
+}
+
+size_t ProcessTarget::enable(const std::vector<uint32_t>& enabled) {
+  std::set<uint32_t> on(enabled.begin(), enabled.end());
+  std::set<std::pair<std::string, std::string>> guarded;  // provider, name
+  for (size_t i = 0; i < table_.sites.size(); ++i) {
+    const ProbeSite& s = table_.sites[i];
+    if (site_probe_[i] == 0 || !on.count(site_probe_[i])) continue;
+    if (write_process_u32(pid_, s.address + kEnabledOffset, 1)) enabled_sites_.push_back(i);
+    guarded.emplace(s.provider, s.name);
+  }
+  size_t n = enabled_sites_.size();
+  for (size_t i = 0; i < table_.sites.size(); ++i) {
+    const ProbeSite& s = table_.sites[i];
+    if ((s.flags & VTRACE_DESC_GUARD) && guarded.count({s.provider, s.name}) &&
+        write_process_u32(pid_, s.address + kEnabledOffset, 1))
+      enabled_sites_.push_back(i);
+  }
+  return n;
+}
+
+void ProcessTarget::set_sync(bool sync) {
+  sync_ = sync;
+  if (channel_) channel_->set_sync(sync);
+}
+
+void ProcessTarget::open_gate() {
+  if (channel_) channel_->open_gate();
+}
+
+size_t ProcessTarget::poll(std::vector<PendingRecord>& out, size_t max_per_ring) {
+  size_t n = 0;
+  for (uint32_t i = 0; i < readers_.size(); ++i) {
+    scratch_.clear();
+    if (readers_[i].poll(scratch_, max_per_ring) == 0) continue;
+    for (const auto& r : scratch_) {
+      PendingRecord& p = out.emplace_back();
+      Record& rec = p.rec;
+      rec.probe = r.probe.probe;
+      rec.target = index_;
+      rec.pid = pid_;
+      rec.tid = static_cast<int32_t>(r.rec.tid);
+      rec.cpu = static_cast<int32_t>(r.rec.cpu);
+      rec.timestamp = rec.raw_timestamp = r.rec.timestamp;
+      for (int a = 0; a < kRecordArgs; ++a) rec.args[a] = static_cast<int64_t>(r.rec.args[a]);
+      std::memcpy(rec.execname, comm_, sizeof rec.execname);
+      rec.tail_len = r.rec.tail_len;
+      if (r.rec.tail_len > 0) std::memcpy(p.tail, r.rec.tail, r.rec.tail_len);
+      p.target = this;
+      p.ring = i;
+      p.pos = r.pos;
+      ++n;
+    }
+  }
+  return n;
+}
+
+void ProcessTarget::mark_done(uint32_t ring, uint64_t pos) {
+  if (!sync_ || !channel_ || ring >= done_upto_.size()) return;
+  channel_->mark_done(ring, pos);
+  done_upto_[ring] = std::max(done_upto_[ring], pos + 1);
+}
+
+void ProcessTarget::finish_round() {
+  if (!sync_ || !channel_) return;
+  for (uint32_t i = 0; i < readers_.size(); ++i)
+    if (readers_[i].tail() > done_upto_[i]) mark_done(i, readers_[i].tail() - 1);
+}
+
+void ProcessTarget::heartbeat() {
+  if (channel_) channel_->heartbeat();
+}
+
+bool ProcessTarget::check_alive() {
+  if (exited_) return false;
+  if (kill(pid_, 0) != 0 && errno == ESRCH) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return false;
+  // The state follows the last ')' (the command name may contain spaces and parentheses).
+  size_t close = text.rfind(')');
+  if (close == std::string::npos || close + 2 >= text.size()) return true;
+  char state = text[close + 2];
+  if (state == 'Z' || state == 'X') return false;
+  read_comm();
+  return true;
+}
+
+void ProcessTarget::shutdown() {
+  if (channel_) {
+    for (size_t i = 0; i < readers_.size(); ++i) ring_drops_ += readers_[i].drops();
+    no_ring_drops_ = channel_->no_ring_drops();
+  }
+  disable();
+  if (channel_) channel_->detach();
+  channel_.reset();
+  readers_.clear();
+}
+
+void ProcessTarget::disable() {
+  if (!exited_)
+    for (size_t i : enabled_sites_)
+      write_process_u32(pid_, table_.sites[i].address + kEnabledOffset, 0);
+  enabled_sites_.clear();
+}
+
+void ProcessTarget::report(std::FILE* err) const {
+  uint64_t ring_full = ring_drops_, no_ring = no_ring_drops_;
+  if (channel_) {
+    ring_full = 0;
+    for (const auto& r : readers_) ring_full += r.drops();
+    no_ring = channel_->no_ring_drops();
+  }
+  if (ring_full + no_ring > 0) {
+    unsigned long long total = ring_full + no_ring;
+    std::string why;
+    if (no_ring == 0) {
+      why = "ring full";
+    } else if (ring_full == 0) {
+      why = "no free ring";
+    } else {
+      why = std::to_string(ring_full) + " ring full, " + std::to_string(no_ring) + " no free ring";
+    }
+    std::fprintf(err, "vtrace: %s: %llu drop%s (%s)\n", target_.c_str(), total,
+                 total == 1 ? "" : "s", why.c_str());
+  }
+  std::string rejected = rejects_.summary();
+  if (!rejected.empty()) std::fprintf(err, "vtrace: %s: %s\n", target_.c_str(), rejected.c_str());
+  if (table_.invalid > 0)
+    std::fprintf(err, "vtrace: %s: %zu invalid probe descriptor%s skipped\n", target_.c_str(),
+                 table_.invalid, table_.invalid == 1 ? "" : "s");
+}
+
+// --- ProcessTargets ---------------------------------------------------------------------------
+
+ProcessTarget& ProcessTargets::add(pid_t pid) {
+  targets_.push_back(
+      std::make_unique<ProcessTarget>(pid, static_cast<uint32_t>(targets_.size() + 1)));
+  return *targets_.back();
+}
+
+ProcessTarget* ProcessTargets::find(pid_t pid) {
+  for (auto& t : targets_)
+    if (t->pid() == pid) return t.get();
+  return nullptr;
+}
+
+size_t ProcessTargets::collect() {
+  pending_.clear();
+  for (auto& t : targets_)
+    if (t->has_channel()) t->poll(pending_, 4096);
+  order_.clear();
+  for (auto& p : pending_) {
+    p.rec.tail = p.rec.tail_len > 0 ? p.tail : nullptr;
+    order_.push_back(&p);
+  }
+  // The simple merge: sort what this round read. Exact across rings for records already
+  // published when the round started; a later record may carry an earlier timestamp than one
+  // of this round (k-way merge with watermarks is later work, DESIGN.md section 2).
+  if (order_.size() > 1)
+    std::stable_sort(order_.begin(), order_.end(), [](const auto* a, const auto* b) {
+      return a->rec.timestamp < b->rec.timestamp;
+    });
+  return order_.size();
+}
+
+void ProcessTargets::heartbeat() {
+  for (auto& t : targets_) t->heartbeat();
+}
+
+void ProcessTargets::shutdown() {
+  for (auto& t : targets_) t->shutdown();
+}
+
+void ProcessTargets::report(std::FILE* err) const {
+  for (const auto& t : targets_) t->report(err);
+}
+
+bool ProcessTargets::any_alive() const {
+  for (const auto& t : targets_)
+    if (!t->exited()) return true;
+  return false;
+}
+
+}  // namespace vtrace::targets

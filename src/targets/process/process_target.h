@@ -1,0 +1,138 @@
+// A host process as a vtrace target: its probe sites (found by elf_probes) become catalog
+// probes "pidPID:provider:module:function:name" (the process's name works as the target too);
+// its channel's rings are polled into vtrace::Records for the engine. ProcessTargets is the set
+// of traced processes: one poll round over every ring of every process, merged by timestamp.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/catalog.h"
+#include "targets/process/elf_probes.h"
+#include "transport/channel.h"
+#include "transport/record.h"
+#include "transport/ring_reader.h"
+
+namespace vtrace::targets {
+
+class ProcessTarget;
+
+// One record of a poll round, before the engine runs it.
+struct PendingRecord {
+  Record rec;
+  ProcessTarget* target = nullptr;
+  uint32_t ring = 0;
+  uint64_t pos = 0;
+  char tail[VTRACE_TAIL_SIZE];  // the validated copy rec.tail points to (set after the round)
+};
+
+class ProcessTarget {
+ public:
+  // `index` is the Record::target value of this process's records (0 is the host).
+  ProcessTarget(pid_t pid, uint32_t index) : pid_(pid), index_(index) {}
+  ~ProcessTarget();
+
+  // Reads the probe table and adds its probes to the catalog. False with `error` set.
+  bool discover(engine::Catalog& catalog, std::string& error);
+  // Creates the channel (for -c: before the program runs, so it can connect at start-up).
+  bool open_channel(const transport::ChannelConfig& cfg, std::string& error);
+  bool has_channel() const { return channel_ != nullptr; }
+  // Waits (bounded) until the program has mapped the channel; false on timeout.
+  bool wait_client(int timeout_ms);
+  // Turns on the sites of the catalog probes in `enabled` (and their VTRACE_ENABLED guards).
+  // Returns how many sites were enabled.
+  size_t enable(const std::vector<uint32_t>& enabled);
+  void set_sync(bool sync);
+  void open_gate();
+
+  // Reads up to `max_per_ring` records from each ring into `out`.
+  size_t poll(std::vector<PendingRecord>& out, size_t max_per_ring);
+  // Sync mode: the engine is done with the record at `pos` of ring `ring`.
+  void mark_done(uint32_t ring, uint64_t pos);
+  // Sync mode: after a round, every position read (valid or rejected) is done.
+  void finish_round();
+  void heartbeat();
+  // False once the process has exited (checked with kill(pid, 0) and /proc/PID/stat).
+  bool check_alive();
+  // Writes enabled = 0 into every site it enabled.
+  void disable();
+  // disable(), then detaches the channel.
+  void shutdown();
+  // Drops and rejected records, as lines for stderr ("vtrace: pid1234: ...").
+  void report(std::FILE* err) const;
+
+  pid_t pid() const { return pid_; }
+  uint32_t index() const { return index_; }
+  const std::string& target_name() const { return target_; }
+  const std::string& module() const { return module_; }
+  const ProbeTable& table() const { return table_; }
+  const std::vector<uint32_t>& probe_ids() const { return probe_ids_; }
+  bool exited() const { return exited_; }
+  void set_exited() { exited_ = true; }
+  const transport::RejectCounts& rejects() const { return rejects_; }
+
+ private:
+  void read_comm();
+
+  pid_t pid_;
+  uint32_t index_;
+  std::string target_;  // "pid1234"
+  std::string module_;  // basename of the executable
+  char comm_[kExecnameLen] = {};
+  ProbeTable table_;
+  std::vector<uint32_t> site_probe_;  // site index -> catalog id (0 for guards)
+  std::vector<uint32_t> probe_ids_;   // every catalog probe of this process
+  std::vector<size_t> enabled_sites_;
+  transport::ProbeMap probe_map_;
+  std::unique_ptr<transport::Channel> channel_;
+  std::vector<transport::RingReader> readers_;
+  std::vector<transport::RingRecord> scratch_;
+  std::vector<uint64_t> done_upto_;  // per ring: positions below are marked done
+  transport::RejectCounts rejects_;
+  uint64_t ring_drops_ = 0, no_ring_drops_ = 0;  // read at shutdown, for report()
+  bool sync_ = false;
+  bool exited_ = false;
+};
+
+// Every traced process, polled together.
+class ProcessTargets {
+ public:
+  ProcessTarget& add(pid_t pid);
+  std::vector<std::unique_ptr<ProcessTarget>>& all() { return targets_; }
+  bool empty() const { return targets_.empty(); }
+  ProcessTarget* find(pid_t pid);
+
+  // One poll round: reads every ring of every live process, sorts the round by timestamp (the
+  // simple merge: records published after the round's reads wait for the next round), and
+  // hands each to `run` in order; in sync mode each record is marked done right after `run`.
+  // Returns the number of records run.
+  template <typename Run>
+  size_t round(Run&& run) {
+    size_t n = collect();
+    for (size_t i = 0; i < n; ++i) {
+      PendingRecord& p = *order_[i];
+      run(p.rec);
+      p.target->mark_done(p.ring, p.pos);
+    }
+    for (auto& t : targets_) t->finish_round();
+    return n;
+  }
+  // Bumps the heartbeat of every channel (sync sites stop waiting without one).
+  void heartbeat();
+  void shutdown();
+  void report(std::FILE* err) const;
+  bool any_alive() const;
+
+ private:
+  size_t collect();
+
+  std::vector<std::unique_ptr<ProcessTarget>> targets_;
+  std::vector<PendingRecord> pending_;
+  std::vector<PendingRecord*> order_;
+};
+
+}  // namespace vtrace::targets

@@ -1,0 +1,94 @@
+// The host side of a vtrace channel (include/vtrace/channel_abi.h): the shared memory a traced
+// program writes records into. The host creates it (/dev/shm/vtrace.PID), reads the per-thread
+// rings with RingReader (transport/ring_reader.h), marks records done in sync mode, keeps a
+// heartbeat going while attached, and detaches (attached = 0, then unlink).
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "vtrace/channel_abi.h"
+
+namespace vtrace::transport {
+
+inline constexpr uint32_t kDefaultRings = 64;
+inline constexpr uint32_t kDefaultSlots = 1024;
+
+struct ChannelConfig {
+  uint32_t nrings = kDefaultRings;
+  uint32_t nslots = kDefaultSlots;  // per ring, a power of two
+  bool sync = false;
+};
+
+// Slots per ring for `-x bufsize=N`: N / record size, rounded down to a power of two, min 16.
+uint32_t slots_for_bufsize(uint64_t bufsize);
+
+// Layout of a channel: ring 0 starts at ring_offset; rings are ring_stride bytes apart.
+struct ChannelLayout {
+  uint32_t ring_offset = 0;
+  uint64_t ring_stride = 0;
+  uint64_t total_size = 0;
+};
+ChannelLayout channel_layout(uint32_t nrings, uint32_t nslots);
+
+// Fills a channel header (attached = 1) for `cfg` at `mem` (channel_layout().total_size bytes).
+void init_channel(void* mem, const ChannelConfig& cfg);
+
+inline vtrace_ring* ring_at(vtrace_channel* ch, uint32_t i) {
+  return reinterpret_cast<vtrace_ring*>(reinterpret_cast<char*>(ch) + ch->ring_offset +
+                                        uint64_t{i} * ch->ring_stride);
+}
+
+// /dev/shm/vtrace.PID
+std::string channel_path(pid_t pid);
+
+class Channel {
+ public:
+  // Creates the channel of process `pid` at `path` (channel_path(pid) when empty): O_EXCL, mode
+  // 0600, owned by the process's uid/gid. A channel left by a dead tracer is replaced; one held
+  // by a live tracer is an error. Returns nullptr with `error` set on failure.
+  static std::unique_ptr<Channel> create(pid_t pid, const ChannelConfig& cfg, std::string& error,
+                                         const std::string& path = "");
+  ~Channel();  // detach()
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  vtrace_channel* header() const { return ch_; }
+  uint32_t nrings() const { return nrings_; }  // the host's own copies, never re-read
+  uint32_t nslots() const { return nslots_; }
+  vtrace_ring* ring(uint32_t i) const { return ring_at_host(i); }
+  const std::string& path() const { return path_; }
+
+  void set_sync(bool sync);
+  void heartbeat();
+  // The pid the traced process wrote once it mapped the channel (0 before; untrusted).
+  uint32_t client_pid() const;
+  // Opens the start gate (go = 1) and wakes the process waiting at it.
+  void open_gate();
+  // Sync mode: the record at position `pos` of ring `i` has been processed.
+  void mark_done(uint32_t i, uint64_t pos);
+  // Records dropped because every ring was taken (process-written: a count to report only).
+  uint64_t no_ring_drops() const;
+  // attached = 0 (sites stop writing, sync waiters return), unmap, unlink. Idempotent.
+  void detach();
+
+ private:
+  Channel() = default;
+  vtrace_ring* ring_at_host(uint32_t i) const {
+    return reinterpret_cast<vtrace_ring*>(reinterpret_cast<char*>(ch_) + layout_.ring_offset +
+                                          uint64_t{i} * layout_.ring_stride);
+  }
+
+  vtrace_channel* ch_ = nullptr;
+  ChannelLayout layout_;
+  uint32_t nrings_ = 0, nslots_ = 0;
+  int fd_ = -1;  // held with an exclusive flock while this tracer is alive
+  std::string path_;
+};
+
+// Sync mode wake-up of a ring's waiter: done = pos + 1, done_futex, FUTEX_WAKE when it waits.
+void mark_ring_done(vtrace_ring* r, uint64_t pos);
+
+}  // namespace vtrace::transport

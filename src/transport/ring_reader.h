@@ -1,0 +1,80 @@
+// Reading one ring of a channel. The producer (a traced process, later a guest) is untrusted:
+// the reader copies each record out of shared memory before looking at it, validates every
+// field of the copy, and counts what it rejects by reason. A bad head index resynchronizes the
+// ring instead of being followed.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vtrace/channel_abi.h"
+
+namespace vtrace::transport {
+
+enum class Reject : uint8_t {
+  CorruptRing,     // head moved backwards or more than nslots ahead of tail
+  BadProbeId,      // the probe offset names no known descriptor
+  BadArgCount,     // nargs > VTRACE_MAX_ARGS
+  BadStringLength, // tail_len too large, or the copied string not NUL-terminated within it
+  BadSequence,     // seq != the ring position it was read at
+  Count_
+};
+
+const char* reject_name(Reject r);  // "bad probe id", ...
+
+struct RejectCounts {
+  uint64_t n[static_cast<size_t>(Reject::Count_)] = {};
+  void add(Reject r) { ++n[static_cast<size_t>(r)]; }
+  uint64_t get(Reject r) const { return n[static_cast<size_t>(r)]; }
+  uint64_t total() const;
+  // "3 records rejected (2 bad probe id, 1 bad string length)"; "" when none.
+  std::string summary() const;
+};
+
+// What the reader knows of a probe site: its catalog id and descriptor flags.
+struct ProbeRef {
+  uint32_t probe = 0;  // catalog probe id
+  uint16_t flags = 0;  // VTRACE_DESC_*
+  uint16_t nargs = 0;  // from the validated descriptor
+};
+// Descriptor offset in the probe section -> probe (sites only; guards never fire).
+using ProbeMap = std::unordered_map<uint32_t, ProbeRef>;
+
+// One validated record, copied out of the ring.
+struct RingRecord {
+  vtrace_record rec;
+  uint64_t pos = 0;  // ring position
+  ProbeRef probe;
+};
+
+class RingReader {
+ public:
+  // `ring` points at a ring header followed by `nslots` slots (nslots a power of two, the
+  // host's own value, never re-read from shared memory).
+  RingReader(vtrace_ring* ring, uint32_t nslots, const ProbeMap* probes, RejectCounts* counts)
+      : ring_(ring), nslots_(nslots), probes_(probes), counts_(counts) {}
+
+  // Copies and validates up to `max` records published since the last call; valid ones are
+  // appended to `out`, invalid ones counted. Advances the ring's tail past what it read.
+  // Returns how many positions it consumed (valid or not).
+  size_t poll(std::vector<RingRecord>& out, size_t max);
+
+  // Validates one record copied out of the ring (public for tests and the fuzzer).
+  static bool validate(const vtrace_record& rec, uint64_t pos, const ProbeMap& probes,
+                       RejectCounts& counts, ProbeRef& ref);
+
+  // Producer-side drop count (untrusted: reported, never used as an index).
+  uint64_t drops() const { return __atomic_load_n(&ring_->drops, __ATOMIC_RELAXED); }
+  uint64_t tail() const { return tail_; }
+
+ private:
+  vtrace_ring* ring_;
+  uint32_t nslots_;
+  const ProbeMap* probes_;
+  RejectCounts* counts_;
+  uint64_t tail_ = 0;  // the host's own copy of the consumer index
+  bool started_ = false;
+};
+
+}  // namespace vtrace::transport

@@ -1,0 +1,217 @@
+// End to end: the host kernel providers through the real vtrace binary (needs root and tracefs;
+// skipped with the reason otherwise).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct VtraceRun {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+VtraceRun vtrace(const std::string& args) {
+  char errpath[] = "/tmp/vtrace-kp-XXXXXX";
+  int fd = mkstemp(errpath);
+  if (fd >= 0) close(fd);
+  std::string cmd = std::string(VTRACE_BINARY) + " " + args + " 2>" + errpath;
+  VtraceRun r;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int st = pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  }
+  std::ifstream e(errpath);
+  std::ostringstream ss;
+  ss << e.rdbuf();
+  r.err = ss.str();
+  unlink(errpath);
+  return r;
+}
+
+std::string skip_reason() {
+  if (geteuid() != 0) return "needs root (perf_event_open on tracepoints, tracefs)";
+  if (access("/sys/kernel/tracing/events/syscalls", R_OK) != 0 &&
+      access("/sys/kernel/debug/tracing/events/syscalls", R_OK) != 0) {
+    // vtrace mounts tracefs itself; only skip when that is impossible.
+    VtraceRun r = vtrace("-e -n 'syscall::getppid:entry'");
+    if (r.status != 0) return "tracefs with syscall events unavailable: " + r.err;
+  }
+  return "";
+}
+
+#define REQUIRE_HOST()                                    \
+  do {                                                    \
+    std::string why = skip_reason();                      \
+    if (!why.empty()) GTEST_SKIP() << "skipped: " << why; \
+  } while (0)
+
+std::string loop(int n) {
+  return quote(std::string(GETPPID_LOOP) + " " + std::to_string(n));
+}
+
+long last_number(const std::string& s) {
+  long v = -1;
+  std::istringstream in(s);
+  std::string tok;
+  while (in >> tok) v = std::strtol(tok.c_str(), nullptr, 10);
+  return v;
+}
+
+TEST(KernelProbes, GetppidEntryCountsExactly) {
+  REQUIRE_HOST();
+  for (int n : {1, 1000, 20000}) {
+    VtraceRun r =
+        vtrace("-q -n 'syscall::getppid:entry /pid == $target/ { @ = count(); }' -c " + loop(n));
+    ASSERT_EQ(r.status, 0) << r.err;
+    // The program prints its parent pid first; the count is the last number.
+    EXPECT_EQ(last_number(r.out), n) << r.out << r.err;
+  }
+}
+
+TEST(KernelProbes, GetppidReturnSeesTheReturnValue) {
+  REQUIRE_HOST();
+  VtraceRun r = vtrace(
+      "-q -n 'syscall::getppid:return /pid == $target/ "
+      "{ printf(\"ret=%d errno=%d\\n\", arg0, errno); }' -c " +
+      loop(3));
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string ppid_line;
+  std::getline(in, ppid_line);  // the program's getppid(), i.e. vtrace's pid
+  EXPECT_EQ(ppid_line, std::to_string(std::stol(ppid_line)));
+  int seen = 0;
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("ret=", 0) == 0) {
+      EXPECT_EQ(line, "ret=" + ppid_line + " errno=0");
+      ++seen;
+    }
+  EXPECT_EQ(seen, 3) << r.out;
+}
+
+TEST(KernelProbes, SyscallReturnErrno) {
+  REQUIRE_HOST();
+  VtraceRun r = vtrace(
+      "-q -n 'syscall::openat:return /pid == $target && errno != 0/ "
+      "{ @[errno] = count(); }' -c 'cat /nonexistent/vtrace'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(" 2 "), std::string::npos) << r.out;  // ENOENT
+}
+
+TEST(KernelProbes, OnCpuFires) {
+  REQUIRE_HOST();
+  VtraceRun r = vtrace(
+      "-q -n 'sched:::on-cpu /pid == $target/ { @on = count(); } "
+      "sched:::off-cpu /pid == $target/ { @off = count(); }' -c 'sleep 0.05'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream in(r.out);
+  long on = -1, off = -1;
+  in >> on >> off;
+  EXPECT_GT(on, 0) << r.out;
+  EXPECT_GT(off, 0) << r.out;
+}
+
+TEST(KernelProbes, ProcExecSeesTheCommand) {
+  REQUIRE_HOST();
+  VtraceRun r = vtrace(
+      "-q -n 'proc:::exec /pid == $target/ { printf(\"exec %s %d\\n\", execname, "
+      "arg0 == pid); }' -c " +
+      loop(1));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("exec getppid_loop 1"), std::string::npos) << r.out;
+}
+
+TEST(KernelProbes, TracepointArgsField) {
+  REQUIRE_HOST();
+  VtraceRun r = vtrace(
+      "-q -n 'tracepoint:syscalls::sys_enter_getppid /pid == $target/ "
+      "{ @[args->__syscall_nr] = count(); }' -c " +
+      loop(5));
+  ASSERT_EQ(r.status, 0) << r.err;
+  // x86_64: getppid is syscall 110; the count is 5 whatever the architecture.
+  EXPECT_EQ(last_number(r.out), 5) << r.out;
+#if defined(__x86_64__)
+  EXPECT_NE(r.out.find("110"), std::string::npos) << r.out;
+#endif
+}
+
+TEST(KernelProbes, TracepointStringFields) {
+  REQUIRE_HOST();
+  VtraceRun r = vtrace(
+      "-q -n 'tracepoint:sched::sched_process_exec /pid == $target/ "
+      "{ printf(\"%s\\n\", args->filename); }' -c " +
+      loop(1));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(std::string(GETPPID_LOOP) + "\n"), std::string::npos) << r.out;
+}
+
+TEST(KernelProbes, LostEventsAreReportedPerCpu) {
+  REQUIRE_HOST();
+  VtraceRun r = vtrace(
+      "-q -x bufsize=4k -n 'syscall::getppid:entry /pid == $target/ "
+      "{ @ = count(); }' -c " +
+      loop(300000));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("events lost on cpu"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(perf ring overflow)"), std::string::npos) << r.err;
+}
+
+TEST(KernelProbes, ClearErrors) {
+  REQUIRE_HOST();
+  VtraceRun r = vtrace("-n 'tracepoint:sched::no_such_event { exit(0); }'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("tracepoint:sched::no_such_event does not match any probes"),
+            std::string::npos)
+      << r.err;
+  r = vtrace("-n 'tracepoint:sched::sched_switch { trace(args->foo); }'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("tracepoint:sched::sched_switch has no field foo"), std::string::npos)
+      << r.err;
+  r = vtrace("-n 'BEGIN { trace(args->foo); }'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("is not a kernel tracepoint probe"), std::string::npos) << r.err;
+  r = vtrace(
+      "-n 'tracepoint:sched::sched_switch, tracepoint:sched::sched_wakeup "
+      "{ trace(args->prev_pid); }'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("tracepoint:sched::sched_wakeup has no field prev_pid"), std::string::npos)
+      << r.err;
+}
+
+TEST(KernelProbes, ListsOnDemandOnly) {
+  REQUIRE_HOST();
+  VtraceRun all = vtrace("-l");
+  EXPECT_EQ(all.out.find("getppid"), std::string::npos) << "vtrace -l stays fast";
+  VtraceRun sc = vtrace("-l -P syscall");
+  ASSERT_EQ(sc.status, 0) << sc.err;
+  EXPECT_NE(sc.out.find("getppid"), std::string::npos);
+  EXPECT_NE(sc.out.find("return"), std::string::npos);
+  VtraceRun sched = vtrace("-l -P sched");
+  EXPECT_NE(sched.out.find("on-cpu"), std::string::npos);
+  EXPECT_NE(sched.out.find("off-cpu"), std::string::npos);
+  VtraceRun proc = vtrace("-l -P proc");
+  EXPECT_NE(proc.out.find("exec"), std::string::npos);
+  if (access("/sys/kernel/tracing/events/kvm/kvm_exit", R_OK) == 0) {
+    VtraceRun kvm = vtrace("-l -P kvm");
+    EXPECT_NE(kvm.out.find("exit"), std::string::npos);
+    VtraceRun e = vtrace("-e -n 'kvm:::exit { @[args->reason_name] = count(); }'");
+    EXPECT_EQ(e.status, 0) << e.err;
+  }
+}
+
+}  // namespace

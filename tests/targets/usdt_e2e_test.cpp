@@ -1,0 +1,178 @@
+// End to end: USDT probes of unmodified programs through the real vtrace binary — the sdt test
+// program (-c, -p, the usdt:PATH spelling), libstdc++'s own probes, a file without notes. Needs
+// root (uprobes through perf_event_open); skipped with the reason otherwise.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct VRun {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+VRun vtrace(const std::string& args) {
+  char errpath[] = "/tmp/vtrace-usdt-XXXXXX";
+  int fd = mkstemp(errpath);
+  if (fd >= 0) close(fd);
+  std::string cmd = std::string(VTRACE_BINARY) + " " + args + " 2>" + errpath;
+  VRun r;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int st = pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  }
+  std::ifstream e(errpath);
+  std::ostringstream ss;
+  ss << e.rdbuf();
+  r.err = ss.str();
+  unlink(errpath);
+  return r;
+}
+
+#define REQUIRE_ROOT()                                                                    \
+  do {                                                                                    \
+    if (geteuid() != 0) GTEST_SKIP() << "skipped: needs root (uprobes via perf_event_open)"; \
+  } while (0)
+
+// "key value" lines (printa("%s %@d\n", ...)) into a map.
+std::map<std::string, long> pairs(const std::string& out) {
+  std::map<std::string, long> m;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream l(line);
+    std::string k;
+    long v;
+    if (l >> k >> v) m[k] = v;
+  }
+  return m;
+}
+
+const char* kSampleScript = R"(
+sample:::ints { @n["ints"] = count(); @s["ints0"] = sum(arg0); @s["ints1"] = sum(arg1); }
+sample:::str { @n["str"] = count(); @s["str0"] = sum(arg0); @w[copyinstr(arg1)] = count(); }
+sample:::consts /arg0 == 42 && arg1 == -7 && arg2 == 1/ { @n["consts"] = count(); }
+sample:::regs /arg1 == -arg0 && arg2 == arg0/ { @n["regs"] = count(); @s["regs0"] = sum(arg0); }
+sample:::global /(arg0 & 1) == 0 && arg0 >= 0 && arg0 < 2 * $1/ { @n["global"] = count(); }
+sample:::guarded { @n["guarded"] = count(); @s["guarded0"] = sum(arg0); }
+sample:::loop-done { @n["done"] = count(); @s["done0"] = sum(arg0); }
+END { printa("%s %@d\n", @n); printa("%s %@d\n", @s); printa("%s %@d\n", @w); }
+)";
+
+void check_sample(const VRun& r, long n) {
+  auto m = pairs(r.out);
+  for (const char* k : {"ints", "str", "consts", "regs", "global", "guarded"})
+    EXPECT_EQ(m[k], n) << k << "\n" << r.out << r.err;
+  EXPECT_EQ(m["done"], 1);
+  EXPECT_EQ(m["done0"], n);
+  EXPECT_EQ(m["ints0"], n * (n - 1) / 2);     // arg0 = i (a stack operand, -4@-36(%rbp))
+  EXPECT_EQ(m["ints1"], -n * (n + 1) / 2);    // arg1 = -i-1 (negative int)
+  EXPECT_EQ(m["str0"], n * (n - 1) / 2);
+  EXPECT_EQ(m["regs0"], n * (n - 1) / 2);     // registers (-8@%rdi, -8@%rax, -2@%di)
+  EXPECT_EQ(m["guarded0"], n * (n - 1) / 2);  // semaphore-guarded
+  EXPECT_EQ(m["alpha"] + m["beta"] + m["gamma"], n);  // copyinstr of a char* argument
+  EXPECT_EQ(m["alpha"], (n + 2) / 3);
+  EXPECT_NE(r.out.find("guarded=" + std::to_string(n) + "\n"), std::string::npos)
+      << "the program saw its semaphore raised for every iteration";
+}
+
+std::string script_file(const std::string& text) {
+  char path[] = "/tmp/vtrace-usdt-d-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd >= 0) {
+    if (write(fd, text.data(), text.size()) < 0) {
+    }
+    close(fd);
+  }
+  return path;
+}
+
+TEST(UsdtEndToEnd, SampleProgramUnderC) {
+  REQUIRE_ROOT();
+  const long n = 300;
+  std::string d = script_file(kSampleScript);
+  // The program sleeps 300 ms before exiting: copyinstr reads its memory after the fact.
+  VRun r = vtrace("-q -s " + d + " " + std::to_string(n) + " -c " +
+                 quote(std::string(USDT_SAMPLE) + " " + std::to_string(n) + " 0 0 300"));
+  unlink(d.c_str());
+  ASSERT_EQ(r.status, 0) << r.err;
+  check_sample(r, n);
+}
+
+TEST(UsdtEndToEnd, SampleProgramUnderP) {
+  REQUIRE_ROOT();
+  const long n = 200;
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Starts firing after 1.5 s, when vtrace has attached.
+    std::string a = std::to_string(n);
+    execl(USDT_SAMPLE, USDT_SAMPLE, a.c_str(), "1500", "0", "300", nullptr);
+    _exit(127);
+  }
+  usleep(100000);
+  // -l -p lists the process's USDT probes under its pid.
+  VRun l = vtrace("-l -p " + std::to_string(pid));
+  EXPECT_EQ(l.status, 0) << l.err;
+  EXPECT_NE(l.out.find("pid" + std::to_string(pid) + ":sample"), std::string::npos) << l.out;
+  EXPECT_NE(l.out.find("loop-done"), std::string::npos) << l.out;
+  // DTrace's spelling PROVIDER$target; vtrace stops when the process exits.
+  VRun r = vtrace("-q -n 'sample$target:::ints { @n[\"ints\"] = count(); @s[\"s\"] = sum(arg0); }"
+                 " END { printa(\"%s %@d\\n\", @n); printa(\"%s %@d\\n\", @s); }' -p " +
+                 std::to_string(pid));
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto m = pairs(r.out);
+  EXPECT_EQ(m["ints"], n) << r.out << r.err;
+  EXPECT_EQ(m["s"], n * (n - 1) / 2);
+}
+
+TEST(UsdtEndToEnd, BpftraceSpellingOfAPath) {
+  REQUIRE_ROOT();
+  VRun r = vtrace(std::string("-q -n 'usdt:") + USDT_SAMPLE +
+                 ":sample:loop__done { @[arg0] = count(); } END { printa(\"done %@d %d\\n\", @); "
+                 "}' -c " + quote(std::string(USDT_SAMPLE) + " 77"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("done 1 77"), std::string::npos) << r.out << r.err;
+}
+
+TEST(UsdtEndToEnd, LibstdcxxThrowAndCatch) {
+  REQUIRE_ROOT();
+  const long n = 1000;
+  VRun r = vtrace("-q -n 'libstdcxx:::throw { @n[\"throw\"] = count(); } libstdcxx:::catch "
+                 "{ @n[\"catch\"] = count(); } END { printa(\"%s %@d\\n\", @n); }' -c " +
+                 quote(std::string(USDT_THROW) + " " + std::to_string(n)));
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto m = pairs(r.out);
+  EXPECT_EQ(m["throw"], n) << r.out << r.err;
+  EXPECT_EQ(m["catch"], n);
+  EXPECT_NE(r.out.find("caught=1000"), std::string::npos);
+}
+
+TEST(UsdtEndToEnd, FileWithoutNotesIsAClearError) {
+  REQUIRE_ROOT();
+  VRun r = vtrace("-n 'usdt:/bin/true:a:b { }'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("/bin/true has no USDT probes (.note.stapsdt)"), std::string::npos)
+      << r.err;
+}
+
+}  // namespace
