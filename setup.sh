@@ -23,6 +23,7 @@ PACKAGES=(
   valgrind
   bpftrace           # the side-by-side peer (bench/usdt_vs_vtrace.sh)
   systemtap-sdt-dev  # sys/sdt.h, the USDT probes bpftrace traces
+  postgresql         # a real server with 72 USDT probes (tests/targets/usdt_postgres_test.cpp)
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")"

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 #include "clock/host_clock.h"
 
@@ -17,6 +19,19 @@ constexpr uint64_t kHeartbeatNs = 50'000'000;  // sync sites give up after ~1 s 
 constexpr uint64_t kMinSleepNs = 200'000;      // async: first sleep after an empty poll
 constexpr uint64_t kMaxSleepNs = 5'000'000;    // async: the back-off stops here
 constexpr uint32_t kSpinsPerSignalCheck = 4096;
+
+// A process that exists and is not a zombie (an exited child its parent has not reaped).
+bool process_alive(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno != EPERM) return false;
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return false;
+  char buf[512];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  const char* paren = std::strrchr(buf, ')');  // the state follows "(comm) "
+  return paren == nullptr || paren[1] == '\0' || paren[2] != 'Z';
+}
 
 class Loop {
  public:
@@ -106,7 +121,7 @@ class Loop {
     }
     for (pid_t& pid : s_.usdt_pids) {
       if (pid <= 0 || pid == s_.child) continue;
-      if (kill(pid, 0) == 0 || errno == EPERM) {
+      if (process_alive(pid)) {
         any = true;
       } else {
         drain_all();
@@ -125,6 +140,7 @@ class Loop {
     if (sig == SIGCHLD && s_.child > 0) {
       int status = 0;
       if (waitpid(s_.child, &status, WNOHANG) == s_.child) {
+        drain_all();  // every event of the command's life, before END
         if (targets::ProcessTarget* t = s_.procs->find(s_.child)) {
           announce_exit(*t);
         } else if (!s_.engine->options().quiet) {

@@ -31,7 +31,9 @@ bool Catalog::matches(const vm::ProbeSpec& s, const ProbeInfo& p) {
     return pat.empty() || glob_match(pat, value);
   };
   bool target = field(s.target, p.target) || (!p.alias.empty() && field(s.target, p.alias));
-  return target && field(s.provider, p.provider) &&
+  bool provider = field(s.provider, p.provider) ||
+                  (!p.provider_alias.empty() && field(s.provider, p.provider_alias));
+  return target && provider &&
          field(s.module, p.module) && field(s.function, p.function) && field(s.name, p.name);
 }
 

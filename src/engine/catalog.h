@@ -16,6 +16,7 @@ struct ProbeInfo {
   std::string target;  // "host", a VM name, or a process ("pid4242")
   std::string provider, module, function, name;
   std::string alias;   // another name descriptions may use for the target (a process's name)
+  std::string provider_alias;  // another name for the provider (dtrace's USDT "myapp1234")
   std::string vmname;  // the vmname built-in: the VM's name; "host" for the host and processes
 
   std::string full_name() const { return provider + ":" + module + ":" + function + ":" + name; }
@@ -35,6 +36,9 @@ class Catalog {
                std::string function, std::string name, std::string alias = "",
                std::string vmname = "");
   const ProbeInfo& probe(uint32_t id) const { return probes_[id - 1]; }
+  void set_provider_alias(uint32_t id, std::string alias) {
+    probes_[id - 1].provider_alias = std::move(alias);
+  }
   bool valid(uint32_t id) const { return id >= 1 && id <= probes_.size(); }
   const std::vector<ProbeInfo>& probes() const { return probes_; }
   // First id after which a probe was added (lets a provider know what it made).

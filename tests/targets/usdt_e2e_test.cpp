@@ -46,8 +46,8 @@ VRun vtrace(const std::string& args) {
   return r;
 }
 
-#define REQUIRE_ROOT()                                                                    \
-  do {                                                                                    \
+#define REQUIRE_ROOT()                                                                       \
+  do {                                                                                       \
     if (geteuid() != 0) GTEST_SKIP() << "skipped: needs root (uprobes via perf_event_open)"; \
   } while (0)
 
@@ -82,11 +82,11 @@ void check_sample(const VRun& r, long n) {
     EXPECT_EQ(m[k], n) << k << "\n" << r.out << r.err;
   EXPECT_EQ(m["done"], 1);
   EXPECT_EQ(m["done0"], n);
-  EXPECT_EQ(m["ints0"], n * (n - 1) / 2);     // arg0 = i (a stack operand, -4@-36(%rbp))
-  EXPECT_EQ(m["ints1"], -n * (n + 1) / 2);    // arg1 = -i-1 (negative int)
+  EXPECT_EQ(m["ints0"], n * (n - 1) / 2);   // arg0 = i (a stack operand, -4@-36(%rbp))
+  EXPECT_EQ(m["ints1"], -n * (n + 1) / 2);  // arg1 = -i-1 (negative int)
   EXPECT_EQ(m["str0"], n * (n - 1) / 2);
-  EXPECT_EQ(m["regs0"], n * (n - 1) / 2);     // registers (-8@%rdi, -8@%rax, -2@%di)
-  EXPECT_EQ(m["guarded0"], n * (n - 1) / 2);  // semaphore-guarded
+  EXPECT_EQ(m["regs0"], n * (n - 1) / 2);             // registers (-8@%rdi, -8@%rax, -2@%di)
+  EXPECT_EQ(m["guarded0"], n * (n - 1) / 2);          // semaphore-guarded
   EXPECT_EQ(m["alpha"] + m["beta"] + m["gamma"], n);  // copyinstr of a char* argument
   EXPECT_EQ(m["alpha"], (n + 2) / 3);
   EXPECT_NE(r.out.find("guarded=" + std::to_string(n) + "\n"), std::string::npos)
@@ -109,8 +109,9 @@ TEST(UsdtEndToEnd, SampleProgramUnderC) {
   const long n = 300;
   std::string d = script_file(kSampleScript);
   // The program sleeps 300 ms before exiting: copyinstr reads its memory after the fact.
-  VRun r = vtrace("-q -s " + d + " " + std::to_string(n) + " -c " +
-                 quote(std::string(USDT_SAMPLE) + " " + std::to_string(n) + " 0 0 300"));
+  VRun r =
+      vtrace("-q -c " + quote(std::string(USDT_SAMPLE) + " " + std::to_string(n) + " 0 0 300") +
+             " -s " + d + " " + std::to_string(n));
   unlink(d.c_str());
   ASSERT_EQ(r.status, 0) << r.err;
   check_sample(r, n);
@@ -134,9 +135,10 @@ TEST(UsdtEndToEnd, SampleProgramUnderP) {
   EXPECT_NE(l.out.find("pid" + std::to_string(pid) + ":sample"), std::string::npos) << l.out;
   EXPECT_NE(l.out.find("loop-done"), std::string::npos) << l.out;
   // DTrace's spelling PROVIDER$target; vtrace stops when the process exits.
-  VRun r = vtrace("-q -n 'sample$target:::ints { @n[\"ints\"] = count(); @s[\"s\"] = sum(arg0); }"
-                 " END { printa(\"%s %@d\\n\", @n); printa(\"%s %@d\\n\", @s); }' -p " +
-                 std::to_string(pid));
+  VRun r = vtrace(
+      "-q -n 'sample$target:::ints { @n[\"ints\"] = count(); @s[\"s\"] = sum(arg0); }"
+      " END { printa(\"%s %@d\\n\", @n); printa(\"%s %@d\\n\", @s); }' -p " +
+      std::to_string(pid));
   int st = 0;
   waitpid(pid, &st, 0);
   ASSERT_EQ(r.status, 0) << r.err;
@@ -148,8 +150,9 @@ TEST(UsdtEndToEnd, SampleProgramUnderP) {
 TEST(UsdtEndToEnd, BpftraceSpellingOfAPath) {
   REQUIRE_ROOT();
   VRun r = vtrace(std::string("-q -n 'usdt:") + USDT_SAMPLE +
-                 ":sample:loop__done { @[arg0] = count(); } END { printa(\"done %@d %d\\n\", @); "
-                 "}' -c " + quote(std::string(USDT_SAMPLE) + " 77"));
+                  ":sample:loop__done { @[arg0] = count(); } END { printa(\"done %@d %d\\n\", @); "
+                  "}' -c " +
+                  quote(std::string(USDT_SAMPLE) + " 77"));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("done 1 77"), std::string::npos) << r.out << r.err;
 }
@@ -157,9 +160,10 @@ TEST(UsdtEndToEnd, BpftraceSpellingOfAPath) {
 TEST(UsdtEndToEnd, LibstdcxxThrowAndCatch) {
   REQUIRE_ROOT();
   const long n = 1000;
-  VRun r = vtrace("-q -n 'libstdcxx:::throw { @n[\"throw\"] = count(); } libstdcxx:::catch "
-                 "{ @n[\"catch\"] = count(); } END { printa(\"%s %@d\\n\", @n); }' -c " +
-                 quote(std::string(USDT_THROW) + " " + std::to_string(n)));
+  VRun r = vtrace(
+      "-q -n 'libstdcxx:::throw { @n[\"throw\"] = count(); } libstdcxx:::catch "
+      "{ @n[\"catch\"] = count(); } END { printa(\"%s %@d\\n\", @n); }' -c " +
+      quote(std::string(USDT_THROW) + " " + std::to_string(n)));
   ASSERT_EQ(r.status, 0) << r.err;
   auto m = pairs(r.out);
   EXPECT_EQ(m["throw"], n) << r.out << r.err;
@@ -171,8 +175,7 @@ TEST(UsdtEndToEnd, FileWithoutNotesIsAClearError) {
   REQUIRE_ROOT();
   VRun r = vtrace("-n 'usdt:/bin/true:a:b { }'");
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("/bin/true has no USDT probes (.note.stapsdt)"), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("/bin/true has no USDT probes (.note.stapsdt)"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -330,6 +330,9 @@ const KernelProbes::Task& KernelProbes::task(int32_t tid, int32_t pid_hint) {
     }
   }
   if (t.pid == 0) t.pid = pid_hint;
+  // A task that is gone before its events are read (a short -c command) has no /proc entry:
+  // take it for a main thread, whose pid is its tid, rather than report pid 0.
+  if (t.pid == 0) t.pid = tid;
   return tasks_.emplace(tid, t).first->second;
 }
 

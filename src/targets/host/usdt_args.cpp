@@ -170,7 +170,7 @@ bool parse_usdt_arg(const std::string& text, UsdtArg& out, std::string& error) {
     }
   }
   if (s.empty()) return true;  // an absolute address (or a symbol's)
-  s.remove_prefix(1);  // '('
+  s.remove_prefix(1);          // '('
   if (!s.empty() && s[0] == '%' && !take_reg(s, out.reg, out.shift, error)) return false;
   if (!s.empty() && s[0] == ',') {
     s.remove_prefix(1);
@@ -301,8 +301,7 @@ int64_t eval_usdt_arg(const UsdtArg& arg, const UsdtSampleRegs& s, UsdtEvalStats
       s.stack_size - (addr - sp) >= arg.size) {
     std::memcpy(&out, s.stack + (addr - sp), arg.size);
     ++stats.stack_reads;
-  } else if (s.pid > 0 &&
-             transport::read_process_memory(s.pid, addr, &out, arg.size) == arg.size) {
+  } else if (s.pid > 0 && transport::read_process_memory(s.pid, addr, &out, arg.size) == arg.size) {
     ++stats.process_reads;
   } else {
     ++stats.failed_reads;

@@ -15,9 +15,30 @@ namespace vtrace::targets::host {
 
 // x86 perf register numbers (arch/x86/include/uapi/asm/perf_regs.h).
 enum PerfReg : uint8_t {
-  kRegAx = 0, kRegBx, kRegCx, kRegDx, kRegSi, kRegDi, kRegBp, kRegSp, kRegIp, kRegFlags,
-  kRegCs, kRegSs, kRegDs, kRegEs, kRegFs, kRegGs,
-  kRegR8 = 16, kRegR9, kRegR10, kRegR11, kRegR12, kRegR13, kRegR14, kRegR15,
+  kRegAx = 0,
+  kRegBx,
+  kRegCx,
+  kRegDx,
+  kRegSi,
+  kRegDi,
+  kRegBp,
+  kRegSp,
+  kRegIp,
+  kRegFlags,
+  kRegCs,
+  kRegSs,
+  kRegDs,
+  kRegEs,
+  kRegFs,
+  kRegGs,
+  kRegR8 = 16,
+  kRegR9,
+  kRegR10,
+  kRegR11,
+  kRegR12,
+  kRegR13,
+  kRegR14,
+  kRegR15,
   kRegCount = 24,
   kRegNone = 0xff,
 };
@@ -59,10 +80,10 @@ bool usdt_reads_memory(const std::vector<UsdtArg>& args);
 // What one uprobe sample gives to evaluate arguments with.
 struct UsdtSampleRegs {
   uint64_t regs[kRegCount] = {};
-  uint64_t valid = 0;                 // bit i: regs[i] was sampled
-  const uint8_t* stack = nullptr;     // copy of user memory at [regs[kRegSp], +stack_size)
+  uint64_t valid = 0;              // bit i: regs[i] was sampled
+  const uint8_t* stack = nullptr;  // copy of user memory at [regs[kRegSp], +stack_size)
   uint64_t stack_size = 0;
-  pid_t pid = 0;                      // for reads outside the sampled stack; 0 = none
+  pid_t pid = 0;  // for reads outside the sampled stack; 0 = none
 };
 
 struct UsdtEvalStats {

@@ -2,9 +2,11 @@
 // offset, config[63:32] = the semaphore's file offset, which the kernel then counts in every
 // process mapping the file), their rings, and the decoding of samples into records.
 #include <dirent.h>
+#include <fcntl.h>
 #include <linux/perf_event.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -16,8 +18,8 @@ namespace vtrace::targets::host {
 
 namespace {
 
-constexpr size_t kRingPages = 256;       // 1 MiB per thread (or CPU) ring
-constexpr uint32_t kStackBytes = 512;    // user stack copied per sample, for memory operands
+constexpr size_t kRingPages = 256;     // 1 MiB per thread (or CPU) ring
+constexpr uint32_t kStackBytes = 512;  // user stack copied per sample, for memory operands
 constexpr size_t kMaxCommCache = 65536;
 
 int uprobe_pmu_type() {
@@ -67,22 +69,28 @@ bool UsdtTargets::open_event(size_t site, const std::vector<uint32_t>& ids, pid_
   const UsdtSite& s = sites_[site];
   perf_event_attr a;
   std::memset(&a, 0, sizeof a);
-  a.type = static_cast<uint32_t>(pmu_type_);
-  a.config = s.ref_ctr_offset << 32;
-  a.config1 = reinterpret_cast<uint64_t>(s.path.c_str());
-  a.config2 = s.offset;
+  if (site_tp_[site] != 0) {
+    a.type = PERF_TYPE_TRACEPOINT;
+    a.config = site_tp_[site];
+  } else {
+    // The uprobe PMU: its config1 is a path in this process, which the kernel reads again when
+    // it copies the event into a forked child — from the child's memory. So no inherit here.
+    a.type = static_cast<uint32_t>(pmu_type_);
+    a.config = s.ref_ctr_offset << 32;
+    a.config1 = reinterpret_cast<uint64_t>(s.path.c_str());
+    a.config2 = s.offset;
+  }
   a.sample_period = 1;
   a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |
                   PERF_SAMPLE_REGS_USER;
-  a.sample_regs_user =
-      usdt_regs_mask(s.args) | (uint64_t{1} << kRegSp) | (uint64_t{1} << kRegIp);
+  a.sample_regs_user = usdt_regs_mask(s.args) | (uint64_t{1} << kRegSp) | (uint64_t{1} << kRegIp);
   if (usdt_reads_memory(s.args)) {
     a.sample_type |= PERF_SAMPLE_STACK_USER;
     a.sample_stack_user = kStackBytes;
   }
   a.use_clockid = 1;
   a.clockid = CLOCK_MONOTONIC;
-  a.inherit = proc > 0 ? 1 : 0;  // threads and children created later fire too
+  a.inherit = proc > 0 && site_tp_[site] != 0 ? 1 : 0;  // later threads and children fire too
   auto ev = std::make_unique<Event>();
   ev->site = site;
   ev->pid = proc;
@@ -146,6 +154,8 @@ bool UsdtTargets::enable(const std::vector<uint32_t>& enabled, std::string& erro
     return false;
   }
   const std::vector<int> cpus = online_cpus();
+  site_tp_.resize(sites_.size(), 0);
+  for (const auto& [key, g] : groups) create_tracefs_uprobe(key.first);
   for (const auto& [key, g] : groups) {
     const auto [site, pid] = key;
     if (pid > 0) {
@@ -158,6 +168,45 @@ bool UsdtTargets::enable(const std::vector<uint32_t>& enabled, std::string& erro
     }
   }
   return true;
+}
+
+// A uprobe trace event for a site ("p:vtrace_usdt_PID/sN PATH:0xOFF(0xSEM)" in uprobe_events):
+// unlike the uprobe PMU, its perf events can be inherited by forked children. On failure the
+// site stays on the PMU (site_tp_ 0).
+void UsdtTargets::create_tracefs_uprobe(size_t site) {
+  if (site_tp_[site] != 0 || tracefs_failed_) return;
+  if (tracefs_root_.empty()) {
+    for (const char* d : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
+      if (access((std::string(d) + "/uprobe_events").c_str(), W_OK) == 0) {
+        tracefs_root_ = d;
+        break;
+      }
+    }
+    if (tracefs_root_.empty()) {
+      tracefs_failed_ = true;
+      return;
+    }
+    group_ = "vtrace_usdt_" + std::to_string(getpid());
+  }
+  const UsdtSite& s = sites_[site];
+  if (s.path.find_first_of(" \t\n:") != std::string::npos) return;
+  std::string event = "s" + std::to_string(site);
+  std::string def = "p:" + group_ + "/" + event + " " + s.path + ":" + hex(s.offset);
+  if (s.ref_ctr_offset != 0) def += "(" + hex(s.ref_ctr_offset) + ")";
+  if (!write_uprobe_events(def)) return;
+  created_.push_back(event);
+  std::ifstream in(tracefs_root_ + "/events/" + group_ + "/" + event + "/id");
+  uint64_t id = 0;
+  if (in >> id) site_tp_[site] = id;
+}
+
+bool UsdtTargets::write_uprobe_events(const std::string& line) {
+  int fd = ::open((tracefs_root_ + "/uprobe_events").c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string l = line + "\n";
+  bool ok = ::write(fd, l.data(), l.size()) == static_cast<ssize_t>(l.size());
+  ::close(fd);
+  return ok;
 }
 
 void UsdtTargets::fill_execname(Record& rec) {
@@ -243,6 +292,9 @@ void UsdtTargets::shutdown() {
   // Redirected events first, ring owners last.
   for (auto it = events_.rbegin(); it != events_.rend(); ++it) (*it)->perf.close();
   events_.clear();
+  for (const auto& e : created_) write_uprobe_events("-:" + group_ + "/" + e);
+  created_.clear();
+  std::fill(site_tp_.begin(), site_tp_.end(), 0);
 }
 
 void UsdtTargets::report(std::FILE* err) const {

@@ -18,11 +18,11 @@ namespace vtrace::targets::host {
 
 struct UsdtNote {
   std::string provider;
-  std::string raw_name;  // as in the note: "query__start"
-  std::string name;      // as D spells it: "query-start"
-  std::string args;      // the argument spec: "-4@%edi 8@-16(%rbp)"
-  uint64_t pc = 0;       // link-time address of the probe (adjusted by .stapsdt.base)
-  uint64_t base = 0;     // .stapsdt.base address recorded in the note
+  std::string raw_name;           // as in the note: "query__start"
+  std::string name;               // as D spells it: "query-start"
+  std::string args;               // the argument spec: "-4@%edi 8@-16(%rbp)"
+  uint64_t pc = 0;                // link-time address of the probe (adjusted by .stapsdt.base)
+  uint64_t base = 0;              // .stapsdt.base address recorded in the note
   uint64_t semaphore = 0;         // link-time address of the semaphore; 0 = none
   uint64_t pc_offset = 0;         // file offset of pc
   uint64_t semaphore_offset = 0;  // file offset of the semaphore; 0 = none (or unmappable)

@@ -34,16 +34,17 @@ bool is_file(const std::string& p) {
   return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-bool has_glob(const std::string& s) { return s.find_first_of("*?[\\") != std::string::npos; }
+bool has_glob(const std::string& s) {
+  return s.find_first_of("*?[\\") != std::string::npos;
+}
 
 // A library the dynamic loader would find for DT_NEEDED `name` (run path, LD_LIBRARY_PATH, the
 // Debian multiarch and default directories). "" when not found.
 std::string find_library(const std::string& name, const UsdtFile& from) {
   if (name.find('/') != std::string::npos) return is_file(name) ? name : "";
   std::vector<std::string> dirs;
-  std::string origin = from.path.substr(0, from.path.rfind('/') == std::string::npos
-                                               ? 0
-                                               : from.path.rfind('/'));
+  std::string origin =
+      from.path.substr(0, from.path.rfind('/') == std::string::npos ? 0 : from.path.rfind('/'));
   for (std::string d : from.runpath) {
     size_t o = d.find("$ORIGIN");
     if (o != std::string::npos) d.replace(o, 7, origin);
@@ -68,9 +69,13 @@ std::string find_library(const std::string& name, const UsdtFile& from) {
 }  // namespace
 
 UsdtTargets::UsdtTargets() = default;
-UsdtTargets::~UsdtTargets() { shutdown(); }
+UsdtTargets::~UsdtTargets() {
+  shutdown();
+}
 
-const UsdtStats& UsdtTargets::stats() const { return stats_; }
+const UsdtStats& UsdtTargets::stats() const {
+  return stats_;
+}
 
 size_t UsdtTargets::add_site(const std::string& path, const UsdtNote& n) {
   for (size_t i = 0; i < sites_.size(); ++i)

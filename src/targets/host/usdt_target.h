@@ -117,6 +117,8 @@ class UsdtTargets {
                   uint32_t target_index, std::string& error);
   void decode(const uint8_t* body, size_t len, const std::function<void(const Record&)>& run);
   void fill_execname(Record& rec);
+  void create_tracefs_uprobe(size_t site);
+  bool write_uprobe_events(const std::string& line);
 
   std::vector<UsdtSite> sites_;
   std::vector<UsdtProbe> probes_;
@@ -124,12 +126,16 @@ class UsdtTargets {
   std::vector<std::unique_ptr<Proc>> procs_;
   std::vector<std::string> paths_done_;  // files named by usdt:PATH descriptions
   std::vector<std::unique_ptr<Event>> events_;
-  std::vector<Event*> rings_;                         // events that own a ring
-  std::map<int, Event*> ring_of_;                     // cpu -> the event owning its ring
+  std::vector<Event*> rings_;      // events that own a ring
+  std::map<int, Event*> ring_of_;  // cpu -> the event owning its ring
   std::unordered_map<uint64_t, Event*> by_sample_id_;
   std::unordered_map<int32_t, std::string> comm_cache_;  // tid -> comm
   mutable UsdtStats stats_;
   int pmu_type_ = -1;
+  std::vector<uint64_t> site_tp_;  // site -> its uprobe trace event's id; 0 = the uprobe PMU
+  std::string tracefs_root_, group_;
+  std::vector<std::string> created_;  // events this run added to uprobe_events
+  bool tracefs_failed_ = false;
 };
 
 }  // namespace vtrace::targets::host

@@ -70,6 +70,8 @@ bool ProcessTarget::discover(engine::Catalog& catalog, std::string& error) {
     if (it == by_key.end()) {
       uint32_t id =
           catalog.add(target_, s.provider, module_, s.function, d_name(s.name), module_, "host");
+      // dtrace names a process's USDT provider PROVIDERPID: "sample$target:::tick" works too.
+      catalog.set_provider_alias(id, s.provider + std::to_string(pid_));
       it = by_key.emplace(key, id).first;
       probe_ids_.push_back(id);
     }
