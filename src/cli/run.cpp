@@ -51,7 +51,8 @@ bool read_file(const std::string& path, std::string& text) {
 // The channel geometry and mode from the options (-x bufsize, -x mode, pragmas).
 transport::ChannelConfig channel_config(const engine::Options& opts) {
   transport::ChannelConfig cfg;
-  if (opts.bufsize != engine::Options().bufsize) cfg.nslots = transport::slots_for_bufsize(opts.bufsize);
+  if (opts.bufsize != engine::Options().bufsize)
+    cfg.nslots = transport::slots_for_bufsize(opts.bufsize);
   cfg.sync = opts.mode == "sync";
   return cfg;
 }
@@ -165,8 +166,7 @@ int run(const CommandLine& cl) {
       child_target = &procs.add(child.pid());
       bool ok = child_target->open_channel(channel_config(opts), err);
       if (ok && !child.release(err)) {
-        std::fprintf(stderr, "vtrace: failed to execute %s: %s\n", cl.command.c_str(),
-                     err.c_str());
+        std::fprintf(stderr, "vtrace: failed to execute %s: %s\n", cl.command.c_str(), err.c_str());
         waitpid(child.pid(), nullptr, 0);
         return 1;
       }

@@ -159,7 +159,9 @@ class Loop {
 
 }  // namespace
 
-void trace_loop(TraceSession& s) { Loop(s).run(); }
+void trace_loop(TraceSession& s) {
+  Loop(s).run();
+}
 
 void stop_processes(TraceSession& s) {
   if (s.usdt != nullptr && s.usdt->active()) {

@@ -19,13 +19,13 @@ struct TraceSession {
   engine::Engine* engine = nullptr;
   engine::ProfileProvider* profile = nullptr;
   targets::ProcessTargets* procs = nullptr;
-  targets::host::UsdtTargets* usdt = nullptr;  // USDT uprobes (may be inactive)
-  std::vector<pid_t> usdt_pids;                // -p processes traced only through USDT
+  targets::host::UsdtTargets* usdt = nullptr;     // USDT uprobes (may be inactive)
+  std::vector<pid_t> usdt_pids;                   // -p processes traced only through USDT
   targets::host::KernelProbes* kernel = nullptr;  // host tracepoints (may be inactive)
-  pid_t child = -1;             // the -c command, or -1
-  bool sync = false;            // -x mode=sync: poll without sleeping
-  bool stop_without_procs = false;  // -p: stop once every traced process has exited
-  sigset_t signals;             // blocked: SIGINT, SIGTERM, SIGHUP, SIGCHLD
+  pid_t child = -1;                               // the -c command, or -1
+  bool sync = false;                              // -x mode=sync: poll without sleeping
+  bool stop_without_procs = false;                // -p: stop once every traced process has exited
+  sigset_t signals;                               // blocked: SIGINT, SIGTERM, SIGHUP, SIGCHLD
 };
 
 void trace_loop(TraceSession& s);

@@ -17,7 +17,9 @@ namespace {
 
 constexpr uint64_t kCacheLine = 64;
 
-uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+uint64_t round_up(uint64_t v, uint64_t to) {
+  return (v + to - 1) / to * to;
+}
 
 // Marks a channel left by a dead tracer detached, so a process still mapping it reconnects.
 void mark_stale_detached(int fd) {
@@ -30,7 +32,9 @@ void mark_stale_detached(int fd) {
   munmap(p, sizeof(vtrace_channel));
 }
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + strerror(errno); }
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + strerror(errno);
+}
 
 }  // namespace
 
@@ -44,8 +48,7 @@ uint32_t slots_for_bufsize(uint64_t bufsize) {
 ChannelLayout channel_layout(uint32_t nrings, uint32_t nslots) {
   ChannelLayout l;
   l.ring_offset = static_cast<uint32_t>(round_up(sizeof(vtrace_channel), kCacheLine));
-  l.ring_stride =
-      round_up(sizeof(vtrace_ring) + uint64_t{nslots} * VTRACE_RECORD_SIZE, kCacheLine);
+  l.ring_stride = round_up(sizeof(vtrace_ring) + uint64_t{nslots} * VTRACE_RECORD_SIZE, kCacheLine);
   l.total_size = l.ring_offset + uint64_t{nrings} * l.ring_stride;
   return l;
 }
@@ -67,7 +70,9 @@ void init_channel(void* mem, const ChannelConfig& cfg) {
   __atomic_store_n(&ch->magic, VTRACE_CHANNEL_MAGIC, __ATOMIC_RELEASE);
 }
 
-std::string channel_path(pid_t pid) { return "/dev/shm/vtrace." + std::to_string(pid); }
+std::string channel_path(pid_t pid) {
+  return "/dev/shm/vtrace." + std::to_string(pid);
+}
 
 std::unique_ptr<Channel> Channel::create(pid_t pid, const ChannelConfig& cfg, std::string& error,
                                          const std::string& path) {
@@ -95,8 +100,8 @@ std::unique_ptr<Channel> Channel::create(pid_t pid, const ChannelConfig& cfg, st
     if (old >= 0) {
       if (flock(old, LOCK_EX | LOCK_NB) != 0) {
         close(old);
-        error = "pid " + std::to_string(pid) + " is already traced by another vtrace (" +
-                c->path_ + ")";
+        error = "pid " + std::to_string(pid) + " is already traced by another vtrace (" + c->path_ +
+                ")";
         return nullptr;
       }
       mark_stale_detached(old);
@@ -141,7 +146,9 @@ std::unique_ptr<Channel> Channel::create(pid_t pid, const ChannelConfig& cfg, st
   return c;
 }
 
-Channel::~Channel() { detach(); }
+Channel::~Channel() {
+  detach();
+}
 
 void Channel::set_sync(bool sync) {
   uint32_t f = sync ? VTRACE_CHAN_SYNC : 0u;

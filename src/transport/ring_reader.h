@@ -13,11 +13,11 @@
 namespace vtrace::transport {
 
 enum class Reject : uint8_t {
-  CorruptRing,     // head moved backwards or more than nslots ahead of tail
-  BadProbeId,      // the probe offset names no known descriptor
-  BadArgCount,     // nargs > VTRACE_MAX_ARGS
-  BadStringLength, // tail_len too large, or the copied string not NUL-terminated within it
-  BadSequence,     // seq != the ring position it was read at
+  CorruptRing,      // head moved backwards or more than nslots ahead of tail
+  BadProbeId,       // the probe offset names no known descriptor
+  BadArgCount,      // nargs > VTRACE_MAX_ARGS
+  BadStringLength,  // tail_len too large, or the copied string not NUL-terminated within it
+  BadSequence,      // seq != the ring position it was read at
   Count_
 };
 
@@ -74,7 +74,6 @@ class RingReader {
   const ProbeMap* probes_;
   RejectCounts* counts_;
   uint64_t tail_ = 0;  // the host's own copy of the consumer index
-  bool started_ = false;
 };
 
 }  // namespace vtrace::transport

@@ -93,8 +93,8 @@ TEST(ElfProbesTest, ClearErrors) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(discover_probes(p, t, err));
-  EXPECT_EQ(err, "pid " + std::to_string(p) +
-                     " has no vtrace probes (not built with vtrace/probe.h)");
+  EXPECT_EQ(err,
+            "pid " + std::to_string(p) + " has no vtrace probes (not built with vtrace/probe.h)");
   kill(p, SIGKILL);
   waitpid(p, nullptr, 0);
 }
@@ -129,34 +129,34 @@ TEST(ElfProbesTest, DescriptorValidation) {
   m.at[0x200] = std::string("tick\0", 5);
   m.at[0x300] = std::string("main\0", 5);
   m.at[0x400] = std::string("a.c\0", 4);
-  m.at[0x500] = std::string(200, 'x');             // no NUL within the bound
-  m.at[0x600] = std::string("bad\x01name\0", 9);   // not printable
-  m.at[0x700] = std::string("has space\0", 10);    // not an identifier
+  m.at[0x500] = std::string(200, 'x');            // no NUL within the bound
+  m.at[0x600] = std::string("bad\x01name\0", 9);  // not printable
+  m.at[0x700] = std::string("has space\0", 10);   // not an identifier
   ProbeSite s;
-  EXPECT_TRUE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 2, 0, 0x100, 0x200).b, 48, fake_read,
-                                &m, s));
+  EXPECT_TRUE(
+      decode_descriptor(Image(VTRACE_PROBE_MAGIC, 2, 0, 0x100, 0x200).b, 48, fake_read, &m, s));
   EXPECT_EQ(s.provider, "app");
   EXPECT_EQ(s.name, "tick");
   EXPECT_EQ(s.file, "a.c");
   EXPECT_FALSE(decode_descriptor(Image(0xdead, 2, 0, 0x100, 0x200).b, 48, fake_read, &m, s));
-  EXPECT_FALSE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 11, 0, 0x100, 0x200).b, 48, fake_read,
-                                 &m, s));
-  EXPECT_FALSE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 8, 0x100, 0x200).b, 48, fake_read,
-                                 &m, s));
-  EXPECT_FALSE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 0, VTRACE_DESC_STR0, 0x100, 0x200).b,
-                                 48, fake_read, &m, s));
-  EXPECT_FALSE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0, 0x200).b, 48, fake_read, &m,
-                                 s));
-  EXPECT_FALSE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0x500, 0x200).b, 48, fake_read,
-                                 &m, s));
-  EXPECT_FALSE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0x100, 0x600).b, 48, fake_read,
-                                 &m, s));
-  EXPECT_FALSE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0x700, 0x200).b, 48, fake_read,
-                                 &m, s));
-  EXPECT_FALSE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0x100, 0x999).b, 48, fake_read,
-                                 &m, s));
-  EXPECT_FALSE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0x100, 0x200).b, 40, fake_read,
-                                 &m, s));
+  EXPECT_FALSE(
+      decode_descriptor(Image(VTRACE_PROBE_MAGIC, 11, 0, 0x100, 0x200).b, 48, fake_read, &m, s));
+  EXPECT_FALSE(
+      decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 8, 0x100, 0x200).b, 48, fake_read, &m, s));
+  EXPECT_FALSE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 0, VTRACE_DESC_STR0, 0x100, 0x200).b, 48,
+                                 fake_read, &m, s));
+  EXPECT_FALSE(
+      decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0, 0x200).b, 48, fake_read, &m, s));
+  EXPECT_FALSE(
+      decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0x500, 0x200).b, 48, fake_read, &m, s));
+  EXPECT_FALSE(
+      decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0x100, 0x600).b, 48, fake_read, &m, s));
+  EXPECT_FALSE(
+      decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0x700, 0x200).b, 48, fake_read, &m, s));
+  EXPECT_FALSE(
+      decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0x100, 0x999).b, 48, fake_read, &m, s));
+  EXPECT_FALSE(
+      decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0x100, 0x200).b, 40, fake_read, &m, s));
 }
 
 TEST(ProcessTargetTest, CatalogNamesAndEnableFlags) {

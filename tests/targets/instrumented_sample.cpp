@@ -18,7 +18,9 @@ namespace {
 
 long g_expensive_calls = 0;
 
-long expensive() { return ++g_expensive_calls; }
+long expensive() {
+  return ++g_expensive_calls;
+}
 
 void work(long i) {
   VTRACE_PROBE(sample, tick, i, i * 2);

@@ -92,18 +92,18 @@ TEST(RingReaderTest, CountsEveryRejectReason) {
   ProbeMap m = probes();
   RejectCounts counts;
   RingReader reader(fr.ring(), kSlots, &m, &counts);
-  fr.push(12345);                                  // bad probe id
-  fr.push(4);                                      // inside a descriptor: bad probe id
-  fr.push(0).nargs = 11;                           // bad argument count
+  fr.push(12345);                                       // bad probe id
+  fr.push(4);                                           // inside a descriptor: bad probe id
+  fr.push(0).nargs = 11;                                // bad argument count
   fr.push(48, 1, "x").tail_len = VTRACE_TAIL_SIZE + 1;  // bad string length
   {
     vtrace_record& r = fr.push(48, 1, "y");  // no NUL within tail_len
     std::memset(r.tail, 'A', VTRACE_TAIL_SIZE);
     r.tail_len = VTRACE_TAIL_SIZE;
   }
-  fr.push(48, 1);            // a string probe without its string
-  fr.push(0).seq = 999;      // bad sequence
-  fr.push(0);                // valid
+  fr.push(48, 1);        // a string probe without its string
+  fr.push(0).seq = 999;  // bad sequence
+  fr.push(0);            // valid
   std::vector<RingRecord> out;
   EXPECT_EQ(reader.poll(out, 100), 8u);
   EXPECT_EQ(out.size(), 1u);
@@ -168,7 +168,8 @@ TEST(RingReaderTest, RandomGarbageNeverCrashes) {
   for (int round = 0; round < 2000; ++round) {
     for (uint32_t s = 0; s < kSlots; ++s) {
       auto* bytes = reinterpret_cast<unsigned char*>(&fr.slot(s));
-      for (size_t b = 0; b < sizeof(vtrace_record); ++b) bytes[b] = static_cast<unsigned char>(rng());
+      for (size_t b = 0; b < sizeof(vtrace_record); ++b)
+        bytes[b] = static_cast<unsigned char>(rng());
     }
     fr.ring()->head = (round % 3 == 0) ? rng() : reader.tail() + rng() % (2 * kSlots);
     out.clear();

@@ -22,7 +22,6 @@ namespace {
 constexpr size_t kDescSize = sizeof(vtrace_probe_desc);
 static_assert(kDescSize == 48, "the descriptor layout of channel_abi.h");
 constexpr uint64_t kMaxSectionSize = kDescSize * (1u << 20);
-constexpr size_t kMaxShnum = 1u << 16;
 constexpr uint64_t kMaxShstrtab = 1u << 22;
 
 class Fd {
@@ -92,9 +91,9 @@ bool find_probe_section(const std::string& path, ProbeSection& sec, std::string&
     error = path + ": not an ELF64 little-endian file";
     return false;
   }
-  if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 || eh.e_shnum > kMaxShnum ||
-      eh.e_shstrndx >= eh.e_shnum || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-      eh.e_phnum > kMaxShnum) {
+  // (e_shnum and e_phnum are 16-bit: at most 65535 headers, a bounded read.)
+  if (eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shnum == 0 || eh.e_shstrndx >= eh.e_shnum ||
+      eh.e_phentsize != sizeof(Elf64_Phdr)) {
     error = path + ": no section headers";
     return false;
   }

@@ -24,8 +24,8 @@ struct ProbeSite {
 };
 
 struct ProbeTable {
-  std::string exe;          // path of the executable (/proc/PID/exe's target)
-  uint64_t section = 0;     // live address of the section
+  std::string exe;       // path of the executable (/proc/PID/exe's target)
+  uint64_t section = 0;  // live address of the section
   uint64_t section_size = 0;
   std::vector<ProbeSite> sites;  // probe sites and VTRACE_ENABLED guards
   size_t invalid = 0;            // descriptors skipped because they failed validation

@@ -44,7 +44,9 @@ constexpr uint64_t kEnabledOffset = offsetof(vtrace_probe_desc, enabled);
 
 }  // namespace
 
-ProcessTarget::~ProcessTarget() { shutdown(); }
+ProcessTarget::~ProcessTarget() {
+  shutdown();
+}
 
 void ProcessTarget::read_comm() {
   std::ifstream in("/proc/" + std::to_string(pid_) + "/comm");

@@ -1,0 +1,290 @@
+// End to end: the vtrace binary tracing the instrumented sample (tests/targets/
+// instrumented_sample.cpp) through the channel, with -c, -p, -l -p, sync mode and copyinstr.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "targets/process/elf_probes.h"
+#include "transport/process_memory.h"
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs vtrace with `args` (no shell), under a 30 s timeout.
+Result vtrace(const std::vector<std::string>& args) {
+  char out_path[] = "/tmp/vtrace-e2e-out.XXXXXX";
+  char err_path[] = "/tmp/vtrace-e2e-err.XXXXXX";
+  int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    std::vector<char*> argv{const_cast<char*>(VTRACE_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(VTRACE_BINARY, argv.data());
+    _exit(127);
+  }
+  close(out_fd);
+  close(err_fd);
+  Result r;
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  unlink(out_path);
+  unlink(err_path);
+  return r;
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\n") - b + 1);
+}
+
+std::string sample(const std::string& args) {
+  return std::string(SAMPLE_BINARY) + " " + args;
+}
+
+// The sample running in the background (for -p).
+class Running {
+ public:
+  explicit Running(const char* n, const char* delay_us) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      execl(SAMPLE_BINARY, SAMPLE_BINARY, n, delay_us, nullptr);
+      _exit(127);
+    }
+    for (int i = 0; i < 200 && !vtrace::targets::has_probe_section(exe()); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ~Running() {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  std::string exe() const { return "/proc/" + std::to_string(pid_) + "/exe"; }
+  pid_t pid() const { return pid_; }
+  std::string spid() const { return std::to_string(pid_); }
+
+ private:
+  pid_t pid_;
+};
+
+bool no_channel_left() {
+  DIR* d = opendir("/dev/shm");
+  if (d == nullptr) return true;
+  bool none = true;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind("vtrace.", 0) != 0) continue;
+    pid_t owner = std::atoi(name.c_str() + 7);
+    if (owner > 0 && kill(owner, 0) != 0) none = false;  // left for a dead process
+  }
+  closedir(d);
+  return none;
+}
+
+TEST(ProcessE2E, CountsEveryFiringUnderC) {
+  Result r = vtrace(
+      {"-q", "-x", "bufsize=8m", "-n", "sample:::tick { @ = count(); }", "-c", sample("5000")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(trim(r.out), "5000");
+  EXPECT_EQ(r.err, "");
+  EXPECT_TRUE(no_channel_left());
+}
+
+TEST(ProcessE2E, StartProbeBeforeMainIsNotMissed) {
+  Result r = vtrace(
+      {"-q", "-n", "sample:::start { printf(\"start %s\\n\", probefunc); }", "-c", sample("1")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "start main\n");
+}
+
+TEST(ProcessE2E, FourThreadsCountExactly) {
+  Result r = vtrace({"-q", "-x", "bufsize=8m", "-n", "sample:::tick { @[tid != pid] = count(); }",
+                     "-c", sample("3000 0 4")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::istringstream in(r.out);
+  long key, value, total = 0;
+  while (in >> key >> value) total += value;
+  EXPECT_EQ(total, 12000) << r.out;
+}
+
+TEST(ProcessE2E, SyncModeCountsExactly) {
+  Result r = vtrace(
+      {"-q", "-x", "mode=sync", "-n", "sample:::tick { @ = count(); }", "-c", sample("3000 0 2")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(trim(r.out), "6000");
+  EXPECT_EQ(r.err, "");  // sync mode never drops
+}
+
+TEST(ProcessE2E, DropsAreReportedAndAccountForEveryFiring) {
+  // 200000 firings in a tight loop into 16-slot rings: most are dropped, and said so.
+  Result r = vtrace(
+      {"-q", "-x", "bufsize=1", "-n", "sample:::tick { @ = count(); }", "-c", sample("200000")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  long counted = std::atol(trim(r.out).c_str());
+  size_t at = r.err.rfind(": ", r.err.find(" drops"));  // "vtrace: pidN: 199872 drops (...)"
+  ASSERT_NE(at, std::string::npos) << r.err;
+  long drops = std::atol(r.err.c_str() + at + 2);
+  EXPECT_NE(r.err.find(" drops (ring full)"), std::string::npos) << r.err;
+  EXPECT_EQ(counted + drops, 200000) << r.out << r.err;
+}
+
+TEST(ProcessE2E, BuiltinsAndArgs) {
+  Result r = vtrace(
+      {"-q", "-n",
+       "sample:::request-start /arg0 == 3/ { printf(\"%d %d %d %s %s %s %s %s %s %d %d\\n\", "
+       "arg0, arg1, arg9, execname, vmname, probeprov, probemod, probefunc, probename, "
+       "pid == $target, timestamp > 0); }",
+       "-c", sample("5")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "3 1 9 instrumented_sa host sample instrumented_sample work request-start 1 1\n");
+}
+
+TEST(ProcessE2E, CopyinstrOfACopiedString) {
+  Result r =
+      vtrace({"-q", "-n", "sample:::query { @[copyinstr(arg0), copyinstr(arg0, 3)] = count(); }",
+              "-c", sample("5")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string line, words;
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    for (std::string w; ls >> w;) words += w + " ";
+    words += "| ";
+  }
+  EXPECT_NE(words.find("update t upd 2 |"), std::string::npos) << r.out;
+  EXPECT_NE(words.find("select 1 sel 3 |"), std::string::npos) << r.out;
+}
+
+TEST(ProcessE2E, CopyinstrOfABadAddressFiresError) {
+  Result r = vtrace({"-q", "-n",
+                     "BEGIN { trace(copyinstr(8)); } ERROR { printf(\"fault %d\\n\", arg4); "
+                     "exit(0); }"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "fault 1\n");
+  EXPECT_NE(r.err.find("invalid address"), std::string::npos) << r.err;
+}
+
+TEST(ProcessE2E, AttachWithP) {
+  Running p("-1", "1000");
+  Result r = vtrace({"-q", "-p", p.spid(), "-n",
+                     "pid" + p.spid() +
+                         ":sample::work:tick, instrumented_sample:sample:::query"
+                         " { @[probename] = count(); } tick-300ms { exit(0); }"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::istringstream in(r.out);
+  std::string name;
+  long n;
+  int seen = 0;
+  while (in >> name >> n) {
+    EXPECT_GT(n, 10) << r.out;
+    ++seen;
+  }
+  EXPECT_EQ(seen, 2) << r.out;
+  // vtrace left every enable flag off and no channel behind.
+  vtrace::targets::ProbeTable t;
+  std::string err;
+  ASSERT_TRUE(vtrace::targets::discover_probes(p.pid(), t, err)) << err;
+  for (const auto& site : t.sites) {
+    uint32_t on = 7;
+    vtrace::transport::read_process_memory(p.pid(), site.address + 4, &on, 4);
+    EXPECT_EQ(on, 0u) << site.name;
+  }
+  EXPECT_TRUE(no_channel_left());
+  // And a second vtrace attaches again (the process reconnects to the new channel).
+  r = vtrace(
+      {"-q", "-p", p.spid(), "-n", "sample:::tick { @ = count(); } tick-200ms { exit(0); }"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_GT(std::atol(trim(r.out).c_str()), 10) << r.out;
+}
+
+TEST(ProcessE2E, ProcessExitIsReported) {
+  Running p("30", "10000");
+  Result r = vtrace({"-p", p.spid(), "-n", "sample:::tick { @ = count(); }"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("vtrace: pid " + p.spid() + " has exited"), std::string::npos) << r.err;
+}
+
+TEST(ProcessE2E, ListProbesOfP) {
+  Running p("-1", "10000");
+  Result r = vtrace({"-l", "-p", p.spid()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("pid" + p.spid() + ":sample"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("request-start"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("BEGIN"), std::string::npos) << r.out;
+}
+
+TEST(ProcessE2E, GarbageIsCountedAndReported) {
+  Result r = vtrace({"-q", "-n", "garbage::: { @[probename] = count(); }", "-c",
+                     std::string(GARBAGE_WRITER) + " --pause-ms 20"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("step"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("records rejected ("), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad probe id"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("bad string length"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("corrupt ring"), std::string::npos) << r.err;
+}
+
+TEST(ProcessE2E, DyingMidRecordLeavesVtraceRunning) {
+  Result r = vtrace({"-q", "-n", "garbage::: { @[probename] = count(); }", "-c",
+                     std::string(GARBAGE_WRITER) + " --die-mid-record"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("hello"), std::string::npos) << r.out;
+  EXPECT_TRUE(no_channel_left());
+}
+
+TEST(ProcessE2E, NotInstrumentedIsAClearError) {
+  pid_t p = fork();
+  if (p == 0) {
+    execl("/bin/sleep", "sleep", "10", nullptr);
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Result r = vtrace({"-p", std::to_string(p), "-n", "BEGIN { exit(0); }"});
+  kill(p, SIGKILL);
+  waitpid(p, nullptr, 0);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("has no vtrace probes (not built with vtrace/probe.h)"), std::string::npos)
+      << r.err;
+  r = vtrace({"-p", "1073741000", "-n", "BEGIN { exit(0); }"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("no such process"), std::string::npos) << r.err;
+}
+
+}  // namespace
