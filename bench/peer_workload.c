@@ -36,18 +36,20 @@ static uint64_t now_ns(void) {
 
 /* A tiny bit of work per iteration; the result is kept through a volatile store. Not inlined,
  * so the three builds run the same code around the probe. */
-__attribute__((noinline)) static uint64_t work(uint64_t x, uint64_t i) {
-  for (int k = 0; k < 8; ++k) x = x * 6364136223846793005u + i + 1442695040888963407u;
+__attribute__((noinline)) static uint64_t work(uint64_t x, uint64_t i, uint64_t rounds) {
+  for (uint64_t k = 0; k < rounds; ++k) x = x * 6364136223846793005u + i + 1442695040888963407u;
   return x ^ (x >> 29);
 }
 
 int main(int argc, char** argv) {
   uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+  /* Work rounds per iteration: how much the program does between two firings. */
+  uint64_t rounds = argc > 2 ? strtoull(argv[2], NULL, 10) : 8;
   volatile uint64_t sink = 0;
   uint64_t x = 1;
   const uint64_t t0 = now_ns();
   for (uint64_t i = 0; i < n; ++i) {
-    x = work(x, i);
+    x = work(x, i, rounds);
     TICK(i);
   }
   const uint64_t t1 = now_ns();

@@ -10,6 +10,8 @@
 # events, and prints each tracer's overhead per event over the untraced run and their ratio.
 #
 # Environment: VTRACE (the vtrace binary; default build/vtrace, then vtrace on PATH), RUNS,
+# WORK (work rounds per iteration, default 8: about 8 ns; a firing every few ns outruns any
+#   consumer that moves records, so vtrace drops and counts them; WORK=100 gives ~100 ns).
 # VTRACE_FLAGS (extra vtrace options, split on spaces, e.g. "-x bufsize=64m").
 # Exit status: 0 when every half that ran counted all events (a half that cannot run here prints
 # "SKIPPED" and does not fail), 1 when a count is wrong or a build fails.
@@ -18,6 +20,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${1:-1000000}
 RUNS=${RUNS:-3}
+WORK=${WORK:-8}
 case $N in '' | *[!0-9]*) echo "usage: $0 [N]" >&2; exit 2 ;; esac
 
 VTRACE=${VTRACE:-}
@@ -45,10 +48,10 @@ fi
 gcc -O2 -DUSE_VTRACE -I"$ROOT/include" -o "$TMP/vtr" "$SRC" -lpthread || { echo "build failed: vtrace"; exit 1; }
 
 echo "== untraced (median of 5)"
-for _ in 1 2 3 4 5; do "$TMP/plain" "$N" >"$TMP/plain.out" && ns_per_iter "$TMP/plain.out"; done >"$TMP/plain.ns"
+for _ in 1 2 3 4 5; do "$TMP/plain" "$N" "$WORK" >"$TMP/plain.out" && ns_per_iter "$TMP/plain.out"; done >"$TMP/plain.ns"
 BASE=$(median <"$TMP/plain.ns") || { echo "the untraced run failed"; exit 1; }
 # The instrumented binaries with no tracer: what a disabled probe costs.
-for _ in 1 2 3 4 5; do "$TMP/vtr" "$N" >"$TMP/vtr0.out" && ns_per_iter "$TMP/vtr0.out"; done >"$TMP/vtr0.ns"
+for _ in 1 2 3 4 5; do "$TMP/vtr" "$N" "$WORK" >"$TMP/vtr0.out" && ns_per_iter "$TMP/vtr0.out"; done >"$TMP/vtr0.ns"
 printf '  no probe:                 %8.2f ns/iteration\n' "$BASE"
 printf '  vtrace probe, not traced: %8.2f ns/iteration\n' "$(median <"$TMP/vtr0.ns")"
 
@@ -64,7 +67,7 @@ elif [ $SDT_OK -ne 1 ]; then
 else
   : >"$TMP/bpf.ns"
   for _ in $(seq "$RUNS"); do
-    bpftrace -e "usdt:$TMP/sdt:myapp:tick { @ = count(); }" -c "$TMP/sdt $N" >"$TMP/bpf.out" 2>"$TMP/bpf.err"
+    bpftrace -e "usdt:$TMP/sdt:myapp:tick { @ = count(); }" -c "$TMP/sdt $N $WORK" >"$TMP/bpf.out" 2>"$TMP/bpf.err"
     count=$(sed -n 's/^@: \([0-9]*\).*/\1/p' "$TMP/bpf.out" | tail -n 1)
     ns=$(ns_per_iter "$TMP/bpf.out")
     if [ "$count" != "$N" ] || [ -z "$ns" ]; then
@@ -92,7 +95,7 @@ else
   : >"$TMP/vt.ns"
   for _ in $(seq "$RUNS"); do
     # shellcheck disable=SC2086 # VTRACE_FLAGS is a list of options
-    "$VTRACE" -q ${VTRACE_FLAGS:-} -n 'myapp:::tick { @ = count(); }' -c "$TMP/vtr $N" >"$TMP/vt.out" 2>"$TMP/vt.err"
+    "$VTRACE" -q ${VTRACE_FLAGS:-} -n 'myapp:::tick { @ = count(); }' -c "$TMP/vtr $N $WORK" >"$TMP/vt.out" 2>"$TMP/vt.err"
     rc=$?
     if [ $rc -ne 0 ] && grep -qiE 'does not match any probes|not yet available|not supported|unknown option' "$TMP/vt.err"; then
       echo "vtrace: SKIPPED (host side not available: $(head -n 1 "$TMP/vt.err"))"

@@ -92,7 +92,11 @@ struct vtrace_channel {
   volatile uint32_t go;        /* start gate for vtrace -c: the host sets it once probes are on */
   volatile uint32_t client_pid; /* the traced process, once it has mapped the channel */
   volatile uint32_t no_ring_drops; /* records dropped because every ring was taken */
-  uint64_t pad[6];
+  /* Doorbell: while the host sleeps (host_sleeping = 1), a site whose ring reaches half full
+   * bumps `doorbell` and futex-wakes it, so a sleeping host never lets a busy ring overflow. */
+  volatile uint32_t doorbell;
+  volatile uint32_t host_sleeping;
+  uint64_t pad[5];
 };
 
 #endif /* VTRACE_CHANNEL_ABI_H */

@@ -171,6 +171,8 @@ VTRACE__WEAK struct vtrace_ring* vtrace__claim(struct vtrace_channel* ch) {
     if (r->owner_tid == 0 &&
         __atomic_compare_exchange_n(&r->owner_tid, &expected, vtrace__tid, 0, __ATOMIC_ACQ_REL,
                                     __ATOMIC_RELAXED)) {
+      /* Fault the ring in now (Linux 5.14+; ignored elsewhere), not one page per record. */
+      madvise(r, (size_t)ch->ring_stride, 23 /* MADV_POPULATE_WRITE */);
       vtrace__ring = r;
       vtrace__ring_chan = ch;
       pthread_once(&vtrace__ring_once, vtrace__make_key);
@@ -222,7 +224,8 @@ VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args
     if (r == NULL) return;
   }
   const uint64_t pos = r->head;
-  if (pos - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >= ch->nslots) {
+  const uint64_t queued = pos - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+  if (queued >= ch->nslots) {
     __atomic_fetch_add(&r->drops, 1, __ATOMIC_RELAXED);
     return;
   }
@@ -252,6 +255,10 @@ VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args
     rec->tail_len = (uint16_t)(n + 1);
   }
   __atomic_store_n(&r->head, pos + 1, __ATOMIC_RELEASE);
+  if (queued == ch->nslots / 2 && __atomic_load_n(&ch->host_sleeping, __ATOMIC_SEQ_CST)) {
+    __atomic_fetch_add(&ch->doorbell, 1, __ATOMIC_SEQ_CST);
+    syscall(SYS_futex, &ch->doorbell, FUTEX_WAKE, 1, NULL, NULL, 0);
+  }
   if ((ch->flags & VTRACE_CHAN_SYNC) && !vtrace__gave_up) vtrace__wait_done(ch, r, pos);
 }
 

@@ -69,6 +69,11 @@ class Loop {
       uint64_t deadline = s_.profile->next_deadline();
       now = clock::host_now_ns();
       if (deadline != UINT64_MAX) wait_ns = deadline > now ? std::min(wait_ns, deadline - now) : 0;
+      if (!s_.procs->empty() && !s_.sync && wait_ns > 0) {
+        // Async processes: sleep on their doorbell, so a filling ring wakes the loop at once.
+        s_.procs->wait_doorbell(wait_ns);
+        wait_ns = 0;
+      }
       if (!wait_signal(wait_ns)) return;
     }
   }

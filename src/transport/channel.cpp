@@ -1,5 +1,7 @@
 #include "transport/channel.h"
 
+#include <ctime>
+
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/file.h>
@@ -204,6 +206,25 @@ void Channel::detach() {
     close(fd_);  // releases the lock
     fd_ = -1;
   }
+}
+
+void Channel::wait_doorbell(uint64_t ns) {
+  if (ch_ == nullptr || ns == 0) return;
+  const uint32_t seen = __atomic_load_n(&ch_->doorbell, __ATOMIC_ACQUIRE);
+  __atomic_store_n(&ch_->host_sleeping, 1, __ATOMIC_SEQ_CST);
+  // A ring that passed half full before host_sleeping was visible rang no bell: look first.
+  bool busy = false;
+  for (uint32_t i = 0; i < nrings_ && !busy; ++i) {
+    vtrace_ring* r = ring_at_host(i);
+    busy =
+        __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) >=
+        nslots_ / 2;
+  }
+  if (!busy) {
+    timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+    syscall(SYS_futex, &ch_->doorbell, FUTEX_WAIT, seen, &ts, nullptr, 0);
+  }
+  __atomic_store_n(&ch_->host_sleeping, 0, __ATOMIC_RELAXED);
 }
 
 }  // namespace vtrace::transport

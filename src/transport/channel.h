@@ -14,7 +14,7 @@
 namespace vtrace::transport {
 
 inline constexpr uint32_t kDefaultRings = 64;
-inline constexpr uint32_t kDefaultSlots = 1024;
+inline constexpr uint32_t kDefaultSlots = 16384;  // 6 MiB a ring: ~1.5 ms of a 10 M/s site
 
 struct ChannelConfig {
   uint32_t nrings = kDefaultRings;
@@ -69,6 +69,8 @@ class Channel {
   void open_gate();
   // Sync mode: the record at position `pos` of ring `i` has been processed.
   void mark_done(uint32_t i, uint64_t pos);
+  // Sleeps up to `ns` unless a site rings the doorbell (a ring reached half full) first.
+  void wait_doorbell(uint64_t ns);
   // Records dropped because every ring was taken (process-written: a count to report only).
   uint64_t no_ring_drops() const;
   // attached = 0 (sites stop writing, sync waiters return), unmap, unlink. Idempotent.

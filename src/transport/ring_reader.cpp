@@ -1,5 +1,8 @@
 #include "transport/ring_reader.h"
 
+#include <algorithm>
+#include <cstddef>
+
 #include <cstring>
 
 namespace vtrace::transport {
@@ -86,8 +89,12 @@ size_t RingReader::poll(std::vector<RingRecord>& out, size_t max) {
   size_t consumed = 0;
   while (tail_ != head && consumed < max) {
     RingRecord r;
-    // Copy first, then validate the copy: the producer may change the slot meanwhile.
-    std::memcpy(&r.rec, slots + (tail_ & mask) * VTRACE_RECORD_SIZE, sizeof(vtrace_record));
+    // Copy first, then validate the copy: the producer may change the slot meanwhile. The
+    // string tail is copied only as far as the record says it is used (bounded by its size).
+    const char* slot = slots + (tail_ & mask) * VTRACE_RECORD_SIZE;
+    std::memcpy(&r.rec, slot, offsetof(vtrace_record, tail));
+    const size_t used = std::min<size_t>(r.rec.tail_len, VTRACE_TAIL_SIZE);
+    if (used > 0) std::memcpy(r.rec.tail, slot + offsetof(vtrace_record, tail), used);
     r.pos = tail_;
     if (validate(r.rec, tail_, *probes_, *counts_, r.probe)) {
       for (uint32_t i = r.rec.nargs; i < VTRACE_MAX_ARGS; ++i) r.rec.args[i] = 0;

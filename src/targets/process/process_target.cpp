@@ -254,18 +254,34 @@ size_t ProcessTargets::collect() {
   for (auto& t : targets_)
     if (t->has_channel()) t->poll(pending_, 4096);
   order_.clear();
+  bool one_run = true;  // every record from one ring: already in timestamp order
   for (auto& p : pending_) {
     p.rec.tail = p.rec.tail_len > 0 ? p.tail : nullptr;
+    if (!order_.empty() && (p.target != order_.front()->target || p.ring != order_.front()->ring))
+      one_run = false;
     order_.push_back(&p);
   }
   // The simple merge: sort what this round read. Exact across rings for records already
   // published when the round started; a later record may carry an earlier timestamp than one
   // of this round (k-way merge with watermarks is later work, DESIGN.md section 2).
-  if (order_.size() > 1)
+  if (!one_run)
     std::stable_sort(order_.begin(), order_.end(), [](const auto* a, const auto* b) {
       return a->rec.timestamp < b->rec.timestamp;
     });
   return order_.size();
+}
+
+void ProcessTargets::wait_doorbell(uint64_t ns) {
+  ProcessTarget* first = nullptr;
+  for (auto& t : targets_)
+    if (t->has_channel() && !t->exited()) {
+      if (first != nullptr) {
+        ns = std::min<uint64_t>(ns, 1'000'000);
+        break;
+      }
+      first = t.get();
+    }
+  if (first != nullptr) first->wait_doorbell(ns);
 }
 
 void ProcessTargets::heartbeat() {

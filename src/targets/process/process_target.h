@@ -41,6 +41,10 @@ class ProcessTarget {
   // Creates the channel (for -c: before the program runs, so it can connect at start-up).
   bool open_channel(const transport::ChannelConfig& cfg, std::string& error);
   bool has_channel() const { return channel_ != nullptr; }
+  // Sleeps up to `ns`, or until the process's doorbell rings (one of its rings half full).
+  void wait_doorbell(uint64_t ns) {
+    if (channel_) channel_->wait_doorbell(ns);
+  }
   // Waits (bounded) until the program has mapped the channel; false on timeout.
   bool wait_client(int timeout_ms);
   // Turns on the sites of the catalog probes in `enabled` (and their VTRACE_ENABLED guards).
@@ -122,6 +126,9 @@ class ProcessTargets {
     return n;
   }
   // Bumps the heartbeat of every channel (sync sites stop waiting without one).
+  // Sleeps up to `ns`; a traced process whose ring fills up wakes it early. With several
+  // processes only the first one's doorbell is watched, so the sleep is capped at 1 ms.
+  void wait_doorbell(uint64_t ns);
   void heartbeat();
   void shutdown();
   void report(std::FILE* err) const;
