@@ -287,4 +287,45 @@ TEST(ProcessE2E, NotInstrumentedIsAClearError) {
   EXPECT_NE(r.err.find("no such process"), std::string::npos) << r.err;
 }
 
+// The examples users run first: examples/reqloop.cpp under its D scripts.
+std::string example(const char* name) {
+  return std::string(EXAMPLES_DIR) + "/" + name;
+}
+std::string reqloop(const std::string& args) {
+  return std::string(REQLOOP_BINARY) + " " + args;
+}
+
+TEST(ProcessE2E, ExampleLatencyDistributionCountsEveryRequest) {
+  for (const char* mode : {"mode=async", "mode=sync"}) {
+    Result r =
+        vtrace({"-x", mode, "-s", example("reqloop_latency.d"), "-c", reqloop("500 --threads 2")});
+    EXPECT_EQ(r.status, 0) << mode << "\n" << r.err;
+    EXPECT_NE(r.out.find("requests: 500\n"), std::string::npos) << mode << "\n" << r.out;
+    EXPECT_NE(r.out.find("request latency (ns)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("------------- Distribution ------------- count"), std::string::npos)
+        << r.out;
+    // The distribution's counts add up to the requests.
+    long total = 0;
+    std::istringstream in(r.out.substr(r.out.find("Distribution")));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      if (line.find('|') == std::string::npos) continue;
+      std::istringstream words(line);
+      std::string word, last;
+      while (words >> word) last = word;  // the count is the row's last column
+      total += std::atol(last.c_str());
+    }
+    EXPECT_EQ(total, 500) << r.out;
+  }
+}
+
+TEST(ProcessE2E, ExampleCountsEachProbe) {
+  Result r = vtrace({"-s", example("reqloop_count.d"), "-c", reqloop("300")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("request-start    300\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("request-done     300\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("request-path     300\n"), std::string::npos) << r.out;
+}
+
 }  // namespace
