@@ -26,6 +26,7 @@
 
 /* Channel flags. */
 #define VTRACE_CHAN_SYNC 1u /* sites wait until the host has run the clauses of each record */
+#define VTRACE_CHAN_TSC 2u  /* sites stamp records with the raw TSC (the host translates it) */
 
 /*
  * One probe site's descriptor, placed in the "vtrace_probes" section of the program. The tracer
@@ -51,7 +52,7 @@ struct vtrace_record {
   uint32_t cpu;
   uint16_t nargs;
   uint16_t tail_len; /* bytes used in tail */
-  uint64_t timestamp; /* CLOCK_MONOTONIC ns */
+  uint64_t timestamp; /* CLOCK_MONOTONIC ns, or the raw TSC when the channel has VTRACE_CHAN_TSC */
   uint64_t seq;       /* the ring position it was written at */
   uint64_t args[VTRACE_MAX_ARGS];
   /*

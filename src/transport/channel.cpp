@@ -60,7 +60,7 @@ void init_channel(void* mem, const ChannelConfig& cfg) {
   auto* ch = static_cast<vtrace_channel*>(mem);
   std::memset(mem, 0, sizeof(vtrace_channel));
   ch->version = VTRACE_ABI_VERSION;
-  ch->flags = cfg.sync ? VTRACE_CHAN_SYNC : 0;
+  ch->flags = (cfg.sync ? VTRACE_CHAN_SYNC : 0u) | (cfg.tsc ? VTRACE_CHAN_TSC : 0u);
   ch->nrings = cfg.nrings;
   ch->nslots = cfg.nslots;
   ch->record_size = VTRACE_RECORD_SIZE;
@@ -153,7 +153,8 @@ Channel::~Channel() {
 }
 
 void Channel::set_sync(bool sync) {
-  uint32_t f = sync ? VTRACE_CHAN_SYNC : 0u;
+  uint32_t f = __atomic_load_n(&ch_->flags, __ATOMIC_ACQUIRE);
+  f = sync ? (f | VTRACE_CHAN_SYNC) : (f & ~VTRACE_CHAN_SYNC);
   __atomic_store_n(&ch_->flags, f, __ATOMIC_RELEASE);
 }
 

@@ -20,6 +20,7 @@ struct ChannelConfig {
   uint32_t nrings = kDefaultRings;
   uint32_t nslots = kDefaultSlots;  // per ring, a power of two
   bool sync = false;
+  bool tsc = false;  // sites stamp records with the raw TSC (VTRACE_CHAN_TSC)
 };
 
 // Slots per ring for `-x bufsize=N`: N / record size, rounded down to a power of two, min 16.

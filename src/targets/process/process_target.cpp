@@ -84,9 +84,13 @@ bool ProcessTarget::discover(engine::Catalog& catalog, std::string& error) {
 }
 
 bool ProcessTarget::open_channel(const transport::ChannelConfig& cfg, std::string& error) {
-  channel_ = transport::Channel::create(pid_, cfg, error);
+  transport::ChannelConfig with_clock = cfg;
+  with_clock.tsc = clock::TscClock::usable();
+  if (with_clock.tsc) tsc_clock_.start();
+  channel_ = transport::Channel::create(pid_, with_clock, error);
   if (!channel_) return false;
   sync_ = cfg.sync;
+  tsc_ = with_clock.tsc;
   readers_.clear();
   for (uint32_t i = 0; i < channel_->nrings(); ++i)
     readers_.emplace_back(channel_->ring(i), channel_->nslots(), &probe_map_, &rejects_);
@@ -145,7 +149,8 @@ size_t ProcessTarget::poll(std::vector<PendingRecord>& out, size_t max_per_ring)
       rec.pid = pid_;
       rec.tid = static_cast<int32_t>(r.rec.tid);
       rec.cpu = static_cast<int32_t>(r.rec.cpu);
-      rec.timestamp = rec.raw_timestamp = r.rec.timestamp;
+      rec.raw_timestamp = r.rec.timestamp;
+      rec.timestamp = tsc_ ? tsc_clock_.to_ns(r.rec.timestamp) : r.rec.timestamp;
       for (int a = 0; a < kRecordArgs; ++a) rec.args[a] = static_cast<int64_t>(r.rec.args[a]);
       std::memcpy(rec.execname, comm_, sizeof rec.execname);
       rec.tail_len = r.rec.tail_len;
@@ -173,6 +178,7 @@ void ProcessTarget::finish_round() {
 
 void ProcessTarget::heartbeat() {
   if (channel_) channel_->heartbeat();
+  if (tsc_) tsc_clock_.update();
 }
 
 bool ProcessTarget::check_alive() {

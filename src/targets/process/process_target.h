@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "clock/tsc_clock.h"
 #include "engine/catalog.h"
 #include "targets/process/elf_probes.h"
 #include "transport/channel.h"
@@ -99,6 +100,8 @@ class ProcessTarget {
   transport::RejectCounts rejects_;
   uint64_t ring_drops_ = 0, no_ring_drops_ = 0;  // read at shutdown, for report()
   bool sync_ = false;
+  bool tsc_ = false;  // records carry the raw TSC, translated by tsc_clock_
+  clock::TscClock tsc_clock_;
   bool exited_ = false;
 };
 
