@@ -64,7 +64,7 @@ class FakeHost {
     ch_ = static_cast<vtrace_channel*>(p);
     ch_->magic = VTRACE_CHANNEL_MAGIC;
     ch_->version = VTRACE_ABI_VERSION;
-    ch_->flags = 0;
+    ch_->flags = VTRACE_CHAN_TSC;  // as vtrace sets it where the TSC is a usable clock
     ch_->nrings = kRings;
     ch_->nslots = kSlots;
     ch_->record_size = VTRACE_RECORD_SIZE;
@@ -86,7 +86,7 @@ class FakeHost {
   }
 
   void set_sync(bool on) {
-    __atomic_store_n(&ch_->flags, on ? VTRACE_CHAN_SYNC : 0u, __ATOMIC_RELEASE);
+    __atomic_store_n(&ch_->flags, VTRACE_CHAN_TSC | (on ? VTRACE_CHAN_SYNC : 0u), __ATOMIC_RELEASE);
   }
   vtrace_channel* channel() const { return ch_; }
   uint64_t drops() const {
