@@ -352,4 +352,34 @@ TEST(ProcessE2E, ProcessTimestampsAreInTheHostTimebase) {
   EXPECT_EQ(trim(r.out), "2000 0 1") << r.out;
 }
 
+TEST(ProcessE2E, SyncSitesStopWaitingWhenTheTracerDies) {
+  // Sync mode: every firing waits for the host. Kill vtrace (no detach, no goodbye): the sites
+  // must give up after a bounded wait and the program must run to its end.
+  Running p("400", "2000");  // about a second of work untraced
+  pid_t tracer = fork();
+  if (tracer == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execl(VTRACE_BINARY, VTRACE_BINARY, "-q", "-x", "mode=sync", "-p", p.spid().c_str(), "-n",
+          "sample:::tick { @ = count(); }", nullptr);
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(tracer, SIGKILL);
+  waitpid(tracer, nullptr, 0);
+  const auto start = std::chrono::steady_clock::now();
+  int status = -1;
+  pid_t got = 0;
+  while (got == 0 && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    got = waitpid(p.pid(), &status, WNOHANG);
+    if (got == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(got, p.pid()) << "the program still waits for a dead tracer";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // The channel of the killed tracer is left in /dev/shm (a SIGKILL leaves no chance to
+  // unlink it); the next vtrace for a pid replaces it. Remove it here.
+  unlink(("/dev/shm/vtrace." + p.spid()).c_str());
+}
+
 }  // namespace
