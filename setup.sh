@@ -24,6 +24,10 @@ PACKAGES=(
   bpftrace           # the side-by-side peer (bench/usdt_vs_vtrace.sh)
   systemtap-sdt-dev  # sys/sdt.h, the USDT probes bpftrace traces
   postgresql         # a real server with 72 USDT probes (tests/targets/usdt_postgres_test.cpp)
+  zlib1g-dev         # gzip for the guest initramfs (src/guest/cpio_writer.cpp)
+  qemu-system-x86    # runs the Linux guests (vtrace vm start)
+  linux-image-amd64  # the guest kernel (extracted from its .deb into the cache, not from /boot)
+  busybox-static     # the guest userland (initramfs)
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")"

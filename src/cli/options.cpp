@@ -31,8 +31,11 @@ const char* usage_text() {
          "  -h        this help; -V version\n"
          "  args      the script's macro arguments: $1..$9 (integers), $$1..$$9 (strings)\n"
          "\n"
+         "Linux guests (QEMU):\n"
+         "  vtrace image build [--cache DIR]           build the guest kernel + initramfs\n"
+         "  vtrace vm start NAME... [--cpus N --mem M]  boot guests; vm list [-v]; vm stop NAME\n"
          "Not yet available (later work):\n"
-         "  --vm NAME, vm    Linux guests under QEMU as targets (vtrace vm start ...)\n"
+         "  --vm NAME         guests as targets of a script run; vtrace vm exec\n"
          "\n"
          "Exit status: 0 success (or the value given to exit()), 1 failure, 2 usage error.\n";
 }

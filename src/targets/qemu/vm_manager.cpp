@@ -1,0 +1,435 @@
+#include "targets/qemu/vm_manager.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace vtrace::targets::qemu {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::map<std::string, std::string> read_conf(const std::string& path) {
+  std::map<std::string, std::string> kv;
+  std::istringstream in(read_text(path));
+  for (std::string line; std::getline(in, line);) {
+    auto eq = line.find('=');
+    if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return kv;
+}
+
+void write_conf(const std::string& path, const VmInfo& v) {
+  std::ofstream out(path + ".tmp", std::ios::trunc);
+  out << "name=" << v.name << "\ncpus=" << v.cpus << "\nmem=" << v.mem_mib << "\naccel=" << v.accel
+      << "\naccel_reason=" << v.accel_reason << "\nivshmem=" << v.ivshmem << "\nram=" << v.ram
+      << "\nboot_seconds=" << v.boot_seconds << "\n";
+  out.close();
+  fs::rename(path + ".tmp", path);
+}
+
+int read_pid(const std::string& path) {
+  std::string s = read_text(path);
+  return std::atoi(s.c_str());
+}
+
+// Alive, not a zombie, and still a QEMU (pid files outlive their processes).
+bool qemu_alive(int pid) {
+  if (pid <= 0 || kill(pid, 0) != 0) return false;
+  std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+  auto rp = stat.rfind(')');
+  if (rp != std::string::npos && rp + 2 < stat.size() && stat[rp + 2] == 'Z') return false;
+  std::string cmd = read_text("/proc/" + std::to_string(pid) + "/cmdline");
+  return cmd.find("qemu") != std::string::npos;
+}
+
+VmInfo paths_for(const std::string& name) {
+  VmInfo v;
+  v.name = name;
+  v.dir = runtime_dir() + "/" + name;
+  v.console = v.dir + "/console.log";
+  v.qmp = v.dir + "/qmp.sock";
+  v.ivshmem = "/dev/shm/vtrace-vm-" + name;
+  v.ram = "/dev/shm/vtrace-vm-" + name + ".ram";
+  return v;
+}
+
+VmInfo load(const std::string& name) {
+  VmInfo v = paths_for(name);
+  auto kv = read_conf(v.dir + "/vm.conf");
+  v.cpus = static_cast<unsigned>(std::atoi(kv["cpus"].c_str()));
+  v.mem_mib = static_cast<unsigned>(std::atoi(kv["mem"].c_str()));
+  v.accel = kv["accel"];
+  v.accel_reason = kv["accel_reason"];
+  if (!kv["ivshmem"].empty()) v.ivshmem = kv["ivshmem"];
+  if (!kv["ram"].empty()) v.ram = kv["ram"];
+  v.boot_seconds = std::atof(kv["boot_seconds"].c_str());
+  v.pid = read_pid(v.dir + "/qemu.pid");
+  v.running = qemu_alive(v.pid);
+  return v;
+}
+
+void remove_state(const VmInfo& v) {
+  std::error_code ec;
+  fs::remove_all(v.dir, ec);
+  fs::remove(v.ivshmem, ec);
+  fs::remove(v.ram, ec);
+}
+
+bool wait_exit(int pid, double seconds) {
+  auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  while (Clock::now() < end) {
+    if (!qemu_alive(pid)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return !qemu_alive(pid);
+}
+
+// Reads from fd until `needle` appears or the deadline passes.
+bool read_until(int fd, const std::string& needle, Clock::time_point deadline, std::string* got = nullptr) {
+  std::string local;
+  std::string& buf = got ? *got : local;
+  if (buf.find(needle) != std::string::npos) return true;
+  char tmp[4096];
+  while (Clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+    if (poll(&p, 1, std::max(ms, 1)) <= 0) continue;
+    ssize_t n = read(fd, tmp, sizeof tmp);
+    if (n <= 0) return false;
+    buf.append(tmp, static_cast<size_t>(n));
+    if (buf.find(needle) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Connects to a QMP socket and negotiates capabilities; -1 on failure.
+int qmp_connect(const std::string& sock_path, Clock::time_point deadline) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string caps = "{\"execute\":\"qmp_capabilities\"}\n";
+  if (sock_path.size() >= sizeof addr.sun_path) {
+    close(fd);
+    return -1;
+  }
+  std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size() + 1);
+  std::string ignored;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || !read_until(fd, "\"QMP\"", deadline) ||
+      write(fd, caps.data(), caps.size()) != static_cast<ssize_t>(caps.size()) ||
+      !read_until(fd, "\"return\"", deadline)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// {"execute":"qmp_capabilities"} then {"execute":"quit"}. True when QEMU accepted the quit.
+bool qmp_quit(const std::string& sock_path) {
+  auto deadline = Clock::now() + std::chrono::seconds(5);
+  int fd = qmp_connect(sock_path, deadline);
+  if (fd < 0) return false;
+  const std::string quit = "{\"execute\":\"quit\"}\n";
+  bool ok = write(fd, quit.data(), quit.size()) == static_cast<ssize_t>(quit.size());
+  if (ok) read_until(fd, "\"return\"", deadline);  // or EOF when QEMU is already gone
+  close(fd);
+  return ok;
+}
+
+// Runs the QEMU command (which daemonizes); returns its exit status, stderr in *err.
+int run_qemu(const std::vector<std::string>& argv, const std::string& err_path, std::string* err) {
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    int e = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int n = open("/dev/null", O_RDWR);
+    if (n >= 0) {
+      dup2(n, 0);
+      dup2(n, 1);
+    }
+    if (e >= 0) dup2(e, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    dprintf(2, "cannot run %s: %s\n", args[0], std::strerror(errno));
+    _exit(127);
+  }
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  *err = read_text(err_path);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+std::string qemu_binary() {
+  if (const char* e = std::getenv("VTRACE_QEMU"); e && *e) return e;
+  return "qemu-system-x86_64";
+}
+
+}  // namespace
+
+std::string runtime_dir() {
+  if (const char* e = std::getenv("VTRACE_RUNTIME_DIR"); e && *e) return e;
+  if (geteuid() == 0) return "/run/vtrace";
+  if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && *x) return std::string(x) + "/vtrace";
+  return "/tmp/vtrace-" + std::to_string(geteuid());
+}
+
+std::string check_vm_name(const std::string& name) {
+  if (name.empty() || name.size() > 32) return "a VM name has 1 to 32 characters";
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+      return "a VM name has only letters, digits, '-' and '_'";
+  if (name == "host") return "\"host\" names the host target";
+  if (name.size() > 3 && name.rfind("pid", 0) == 0 &&
+      name.find_first_not_of("0123456789", 3) == std::string::npos)
+    return "\"pidN\" names a host process";
+  return {};
+}
+
+Accelerator choose_accelerator(const std::string& cpuinfo_path, const std::string& kvm_device) {
+  if (const char* e = std::getenv("VTRACE_ACCEL"); e && *e)
+    return {e, std::string("VTRACE_ACCEL=") + e};
+  int fd = open(kvm_device.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return {"tcg", kvm_device + " is not usable (" + std::strerror(errno) + ")"};
+  close(fd);
+  std::string flags;
+  std::istringstream in(read_text(cpuinfo_path));
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("flags", 0) == 0) {
+      flags = " " + line.substr(line.find(':') + 1) + " ";
+      break;
+    }
+  if (flags.find(" vmx ") != std::string::npos || flags.find(" svm ") != std::string::npos)
+    return {"kvm", kvm_device + " opens and the CPU has hardware virtualization"};
+  return {"tcg", kvm_device + " exists but the CPU has no vmx/svm: software nested KVM would emulate guest "
+                              "kernel code, TCG is faster"};
+}
+
+std::vector<std::string> qemu_command(const VmConfig& c, const VmInfo& v) {
+  const std::string mem = std::to_string(c.mem_mib) + "M";
+  std::string append = "console=ttyS0 acpi=off panic=-1 quiet vtrace.name=" + c.name;
+  if (!c.append_extra.empty()) append += " " + c.append_extra;
+  return {qemu_binary(),
+          "-M", "pc",
+          "-accel", v.accel,
+          "-smp", std::to_string(c.cpus),
+          "-m", mem,
+          "-object", "memory-backend-file,id=ram,size=" + mem + ",mem-path=" + v.ram + ",share=on",
+          "-machine", "memory-backend=ram",
+          "-object", "memory-backend-file,id=ivsh,size=" + std::to_string(kIvshmemSizeMiB) + "M,mem-path=" +
+                         v.ivshmem + ",share=on",
+          "-device", "ivshmem-plain,memdev=ivsh",
+          "-kernel", c.kernel,
+          "-initrd", c.initrd,
+          "-append", append,
+          "-serial", "file:" + v.console,
+          "-display", "none",
+          "-no-reboot",
+          "-qmp", "unix:" + v.qmp + ",server,nowait",
+          "-daemonize",
+          "-pidfile", v.dir + "/qemu.pid"};
+}
+
+std::string tail_lines(const std::string& path, size_t n) {
+  std::istringstream in(read_text(path));
+  std::deque<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+    if (lines.size() > n) lines.pop_front();
+  }
+  std::string out;
+  for (const auto& l : lines) out += "  | " + l + "\n";
+  return out;
+}
+
+std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
+  fs::create_directories(runtime_dir());
+  struct Pending {
+    VmConfig cfg;
+    VmInfo info;
+    Clock::time_point started;
+  };
+  std::vector<Pending> pending;
+  std::string errors;
+  auto fail = [&](Pending& p, const std::string& why) {
+    errors += "vm " + p.cfg.name + ": " + why;
+    std::string tail = tail_lines(p.info.console, 20);
+    errors += tail.empty() ? " (the console log is empty)\n" : "; last lines of its console log:\n" + tail;
+    int pid = read_pid(p.info.dir + "/qemu.pid");
+    if (qemu_alive(pid)) {
+      kill(pid, SIGKILL);
+      wait_exit(pid, 5);
+    }
+    remove_state(p.info);
+  };
+
+  for (const VmConfig& c : configs) {
+    if (std::string e = check_vm_name(c.name); !e.empty()) throw std::runtime_error("bad VM name '" + c.name + "': " + e);
+    for (const char* f : {c.kernel.c_str(), c.initrd.c_str()})
+      if (!fs::exists(f)) throw std::runtime_error("vm " + c.name + ": no such file: " + f);
+    VmInfo existing;
+    if (find_vm(c.name, &existing)) {
+      if (existing.running) throw std::runtime_error("vm " + c.name + " is already running (pid " + std::to_string(existing.pid) + ")");
+      remove_state(existing);  // stale state of a VM that died
+    }
+  }
+
+  for (const VmConfig& c : configs) {
+    Pending p{c, paths_for(c.name), Clock::now()};
+    Accelerator a = c.accel.empty() ? choose_accelerator() : Accelerator{c.accel, "--accel"};
+    p.info.accel = a.name;
+    p.info.accel_reason = a.reason;
+    p.info.cpus = c.cpus;
+    p.info.mem_mib = c.mem_mib;
+    fs::create_directories(p.info.dir);
+    {
+      // The channel file, created here so its size and mode are ours, not whatever was there.
+      int fd = open(p.info.ivshmem.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+      if (fd < 0 || ftruncate(fd, static_cast<off_t>(kIvshmemSizeMiB) << 20) != 0) {
+        if (fd >= 0) close(fd);
+        throw std::runtime_error("cannot create " + p.info.ivshmem + ": " + std::strerror(errno));
+      }
+      close(fd);
+    }
+    write_conf(p.info.dir + "/vm.conf", p.info);
+    std::string err;
+    int rc = run_qemu(qemu_command(c, p.info), p.info.dir + "/qemu.err", &err);
+    if (rc != 0) {
+      while (!err.empty() && err.back() == '\n') err.pop_back();
+      fail(p, "qemu failed (exit " + std::to_string(rc) + "): " + err);
+      continue;
+    }
+    pending.push_back(std::move(p));
+  }
+
+  std::vector<VmInfo> started;
+  while (!pending.empty()) {
+    for (size_t i = 0; i < pending.size();) {
+      Pending& p = pending[i];
+      std::string console = read_text(p.info.console);
+      int pid = read_pid(p.info.dir + "/qemu.pid");
+      double elapsed = std::chrono::duration<double>(Clock::now() - p.started).count();
+      bool done = true;
+      if (console.find("vtrace-guest: ready") != std::string::npos) {
+        p.info.pid = pid;
+        p.info.running = true;
+        p.info.boot_seconds = elapsed;
+        write_conf(p.info.dir + "/vm.conf", p.info);
+        started.push_back(p.info);
+      } else if (!qemu_alive(pid)) {
+        fail(p, "the guest did not boot (QEMU exited after " + std::to_string(static_cast<int>(elapsed)) + " s)");
+      } else if (elapsed > p.cfg.boot_timeout_s) {
+        fail(p, "the guest did not boot within " + std::to_string(p.cfg.boot_timeout_s) + " s");
+      } else {
+        done = false;
+      }
+      if (done)
+        pending.erase(pending.begin() + static_cast<long>(i));
+      else
+        ++i;
+    }
+    if (!pending.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!errors.empty()) throw std::runtime_error(errors);
+  auto rank = [&](const VmInfo& v) {
+    return std::find_if(configs.begin(), configs.end(), [&](const VmConfig& c) { return c.name == v.name; }) -
+           configs.begin();
+  };
+  std::sort(started.begin(), started.end(), [&](const VmInfo& a, const VmInfo& b) { return rank(a) < rank(b); });
+  return started;
+}
+
+bool find_vm(const std::string& name, VmInfo* out) {
+  if (!check_vm_name(name).empty()) return false;
+  VmInfo v = paths_for(name);
+  if (!fs::exists(v.dir + "/vm.conf")) return false;
+  *out = load(name);
+  return true;
+}
+
+std::vector<VmInfo> list_vms() {
+  std::vector<VmInfo> vms;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(runtime_dir(), ec)) {
+    VmInfo v;
+    if (e.is_directory() && find_vm(e.path().filename().string(), &v)) vms.push_back(v);
+  }
+  std::sort(vms.begin(), vms.end(), [](const VmInfo& a, const VmInfo& b) { return a.name < b.name; });
+  return vms;
+}
+
+std::string qmp_execute(const std::string& name, const std::string& command_json) {
+  VmInfo v;
+  if (!find_vm(name, &v)) throw std::runtime_error("no VM named " + name);
+  if (!v.running) throw std::runtime_error("vm " + name + " is not running");
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  int fd = qmp_connect(v.qmp, deadline);
+  if (fd < 0) throw std::runtime_error("vm " + name + ": cannot talk QMP on " + v.qmp);
+  std::string cmd = command_json + "\n", reply;
+  bool ok = write(fd, cmd.data(), cmd.size()) == static_cast<ssize_t>(cmd.size());
+  // Skip asynchronous events; the reply is the line with "return" or "error".
+  while (ok) {
+    ok = read_until(fd, "\n", deadline, &reply);
+    if (!ok) break;
+    auto nl = reply.find('\n');
+    std::string line = reply.substr(0, nl);
+    reply.erase(0, nl + 1);
+    if (line.find("\"return\"") != std::string::npos || line.find("\"error\"") != std::string::npos) {
+      close(fd);
+      return line;
+    }
+  }
+  close(fd);
+  throw std::runtime_error("vm " + name + ": no QMP reply");
+}
+
+void stop_vm(const std::string& name) {
+  VmInfo v;
+  if (!find_vm(name, &v)) throw std::runtime_error("no VM named " + name);
+  if (v.running) {
+    bool quit = qmp_quit(v.qmp) && wait_exit(v.pid, 10);
+    if (!quit && qemu_alive(v.pid)) {
+      kill(v.pid, SIGTERM);
+      if (!wait_exit(v.pid, 5)) {
+        kill(v.pid, SIGKILL);
+        wait_exit(v.pid, 5);
+      }
+    }
+  }
+  remove_state(v);
+}
+
+}  // namespace vtrace::targets::qemu

@@ -1,0 +1,79 @@
+// Linux guests run by QEMU: start, list and stop them from separate vtrace invocations.
+// State lives in a runtime directory ($VTRACE_RUNTIME_DIR, else /run/vtrace as root, else
+// $XDG_RUNTIME_DIR/vtrace): one directory per VM with vm.conf, qemu.pid, qmp.sock and
+// console.log. The vtrace channel is an ivshmem-plain device on /dev/shm/vtrace-vm-NAME
+// (16 MiB) and guest RAM is a shared file (/dev/shm/vtrace-vm-NAME.ram) the host can read.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace vtrace::targets::qemu {
+
+inline constexpr unsigned kIvshmemSizeMiB = 16;
+
+struct Accelerator {
+  std::string name;    // "kvm" or "tcg"
+  std::string reason;  // why (printed by `vm start -v` and stored in vm.conf)
+};
+
+// KVM only when /dev/kvm opens and the CPU has hardware virtualization (vmx/svm in
+// /proc/cpuinfo); a /dev/kvm without them (PVM-style nested KVM) emulates guest kernel code
+// and is slower than TCG. $VTRACE_ACCEL=kvm|tcg overrides. cpuinfo is a parameter for tests.
+Accelerator choose_accelerator(const std::string& cpuinfo_path = "/proc/cpuinfo",
+                               const std::string& kvm_device = "/dev/kvm");
+
+struct VmConfig {
+  std::string name;
+  unsigned cpus = 1;
+  unsigned mem_mib = 256;
+  std::string kernel;
+  std::string initrd;
+  std::string append_extra;  // appended to the kernel command line
+  std::string accel;         // empty: choose_accelerator()
+  unsigned boot_timeout_s = 60;
+};
+
+struct VmInfo {
+  std::string name;
+  int pid = 0;
+  unsigned cpus = 0;
+  unsigned mem_mib = 0;
+  std::string accel;
+  std::string accel_reason;
+  bool running = false;
+  std::string dir;        // state directory
+  std::string ivshmem;    // /dev/shm/vtrace-vm-NAME
+  std::string ram;        // guest RAM backing file
+  std::string console;    // console.log
+  std::string qmp;        // qmp.sock
+  double boot_seconds = 0;
+};
+
+std::string runtime_dir();
+
+// NAME: letters, digits, '-', '_' (max 32), not "host", not "pidN". Returns "" or the problem.
+std::string check_vm_name(const std::string& name);
+
+// The QEMU command line for a VM (exposed for tests and `vm start -v`).
+std::vector<std::string> qemu_command(const VmConfig& c, const VmInfo& paths);
+
+// Boots the VMs (all at once) and waits until each prints the ready marker on its console.
+// Throws std::runtime_error naming the VM (with its console tail) on failure; VMs of the
+// same call that did boot stay running. Returns one VmInfo per started VM.
+std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs);
+
+std::vector<VmInfo> list_vms();
+bool find_vm(const std::string& name, VmInfo* out);
+
+// Quits the VM through QMP (falls back to SIGTERM, then SIGKILL) and removes its state.
+// Throws std::runtime_error when no VM of that name exists.
+void stop_vm(const std::string& name);
+
+// Runs one QMP command (a JSON object) on a running VM and returns QEMU's reply line
+// ({"return": ...} or {"error": ...}). Throws std::runtime_error when the VM is not reachable.
+std::string qmp_execute(const std::string& name, const std::string& command_json);
+
+// Last n lines of a file ("" when unreadable).
+std::string tail_lines(const std::string& path, size_t n);
+
+}  // namespace vtrace::targets::qemu
