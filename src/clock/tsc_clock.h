@@ -17,9 +17,14 @@ class TscClock {
   void start(uint64_t calibrate_ns = 10'000'000);
   // A new anchor; the slope is re-measured from the first anchor.
   void update();
+  // Readings before the anchor translate backwards; any value (a process may write garbage) is
+  // clamped to about +-292 years, so the conversion is always defined.
   uint64_t to_ns(uint64_t tsc) const {
     const int64_t dt = static_cast<int64_t>(tsc - anchor_tsc_);
-    return anchor_ns_ + static_cast<uint64_t>(static_cast<double>(dt) * ns_per_tick_);
+    double v = static_cast<double>(dt) * ns_per_tick_;
+    if (v > 9.0e18) v = 9.0e18;
+    if (v < -9.0e18) v = -9.0e18;
+    return anchor_ns_ + static_cast<uint64_t>(static_cast<int64_t>(v));
   }
   double ns_per_tick() const { return ns_per_tick_; }
 

@@ -1,4 +1,5 @@
 #include "transport/channel.h"
+#include "clock/tsc_clock.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -109,3 +110,17 @@ TEST(ChannelTest, RejectsBadGeometry) {
 
 }  // namespace
 }  // namespace vtrace::transport
+
+TEST(TscClockTest, TranslatesAroundTheAnchorAndClampsGarbage) {
+  vtrace::clock::TscClock c;
+  c.start(2'000'000);
+  uint64_t tsc, ns;
+  vtrace::clock::TscClock::read_pair(tsc, ns);
+  const int64_t err = static_cast<int64_t>(c.to_ns(tsc) - ns);
+  EXPECT_LT(err < 0 ? -err : err, 100'000) << "translation off by " << err << " ns";
+  // Before the anchor, and values no clock produces (a process may write anything): defined.
+  EXPECT_LT(c.to_ns(tsc - 1'000'000), c.to_ns(tsc));
+  (void)c.to_ns(0);
+  (void)c.to_ns(UINT64_MAX);
+  (void)c.to_ns(UINT64_MAX / 2);
+}
