@@ -12,38 +12,15 @@
 #include <sstream>
 #include <string>
 
+#include "run_vtrace.h"
+
 namespace {
 
-struct VRun {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using VRun = ::vtrace::test::VtraceRun;
+using ::vtrace::test::quote;
 
 VRun vtrace(const std::string& args) {
-  char errpath[] = "/tmp/vtrace-usdt-XXXXXX";
-  int fd = mkstemp(errpath);
-  if (fd >= 0) close(fd);
-  std::string cmd = std::string(VTRACE_BINARY) + " " + args + " 2>" + errpath;
-  VRun r;
-  if (FILE* p = popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int st = pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  }
-  std::ifstream e(errpath);
-  std::ostringstream ss;
-  ss << e.rdbuf();
-  r.err = ss.str();
-  unlink(errpath);
-  return r;
+  return ::vtrace::test::run_vtrace(args);
 }
 
 #define REQUIRE_ROOT()                                                                       \
