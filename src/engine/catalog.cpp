@@ -4,6 +4,20 @@
 
 namespace vtrace::engine {
 
+std::string d_probe_name(const std::string& raw) {
+  std::string out;
+  out.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] == '_' && i + 1 < raw.size() && raw[i + 1] == '_') {
+      out += '-';
+      ++i;
+    } else {
+      out += raw[i];
+    }
+  }
+  return out;
+}
+
 Catalog::Catalog() {
   add("host", "dtrace", "", "", "BEGIN");
   add("host", "dtrace", "", "", "END");
@@ -33,8 +47,8 @@ bool Catalog::matches(const vm::ProbeSpec& s, const ProbeInfo& p) {
   bool target = field(s.target, p.target) || (!p.alias.empty() && field(s.target, p.alias));
   bool provider = field(s.provider, p.provider) ||
                   (!p.provider_alias.empty() && field(s.provider, p.provider_alias));
-  return target && provider &&
-         field(s.module, p.module) && field(s.function, p.function) && field(s.name, p.name);
+  return target && provider && field(s.module, p.module) && field(s.function, p.function) &&
+         field(s.name, p.name);
 }
 
 std::vector<uint32_t> Catalog::match(const vm::ProbeSpec& spec) {

@@ -15,7 +15,7 @@ struct ProbeInfo {
   uint32_t id = 0;
   std::string target;  // "host", a VM name, or a process ("pid4242")
   std::string provider, module, function, name;
-  std::string alias;   // another name descriptions may use for the target (a process's name)
+  std::string alias;  // another name descriptions may use for the target (a process's name)
   std::string provider_alias;  // another name for the provider (dtrace's USDT "myapp1234")
   std::string vmname;  // the vmname built-in: the VM's name; "host" for the host and processes
 
@@ -27,14 +27,17 @@ inline constexpr uint32_t kProbeBegin = 1;
 inline constexpr uint32_t kProbeEnd = 2;
 inline constexpr uint32_t kProbeError = 3;
 
+// A probe name as D spells it: "__" becomes "-" (request__start -> request-start), as dtrace
+// maps USDT note names and provider-header names.
+std::string d_probe_name(const std::string& raw);
+
 class Catalog {
  public:
   Catalog();  // registers dtrace:::BEGIN, END, ERROR
 
   // `vmname` defaults to the target.
-  uint32_t add(std::string target, std::string provider, std::string module,
-               std::string function, std::string name, std::string alias = "",
-               std::string vmname = "");
+  uint32_t add(std::string target, std::string provider, std::string module, std::string function,
+               std::string name, std::string alias = "", std::string vmname = "");
   const ProbeInfo& probe(uint32_t id) const { return probes_[id - 1]; }
   void set_provider_alias(uint32_t id, std::string alias) {
     probes_[id - 1].provider_alias = std::move(alias);

@@ -1,7 +1,9 @@
 // USDT notes: the test program's probes, libstdc++'s, a file without notes, and malformed
 // images (truncated and mutated copies of a real file never crash the parser).
 #include <gtest/gtest.h>
+
 #include <unistd.h>
+#include "engine/catalog.h"
 
 #include <fstream>
 #include <iterator>
@@ -24,10 +26,10 @@ std::vector<uint8_t> slurp(const std::string& path) {
 }
 
 TEST(UsdtNotes, DashedNames) {
-  EXPECT_EQ(usdt_dashed_name("query__start"), "query-start");
-  EXPECT_EQ(usdt_dashed_name("a___b"), "a-_b");
-  EXPECT_EQ(usdt_dashed_name("plain_name"), "plain_name");
-  EXPECT_EQ(usdt_dashed_name("__"), "-");
+  EXPECT_EQ(vtrace::engine::d_probe_name("query__start"), "query-start");
+  EXPECT_EQ(vtrace::engine::d_probe_name("a___b"), "a-_b");
+  EXPECT_EQ(vtrace::engine::d_probe_name("plain_name"), "plain_name");
+  EXPECT_EQ(vtrace::engine::d_probe_name("__"), "-");
 }
 
 TEST(UsdtNotes, SampleProgram) {

@@ -1,5 +1,7 @@
 #include "targets/host/usdt_notes.h"
 
+#include "engine/catalog.h"
+
 #include <elf.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -188,7 +190,7 @@ class Parser {
       return;
     }
     if (n.semaphore != 0 && !to_offset(n.semaphore, n.semaphore_offset)) n.semaphore_offset = 0;
-    n.name = usdt_dashed_name(n.raw_name);
+    n.name = engine::d_probe_name(n.raw_name);
     out_.notes.push_back(std::move(n));
   }
 
@@ -313,20 +315,6 @@ class Parser {
 };
 
 }  // namespace
-
-std::string usdt_dashed_name(const std::string& raw) {
-  std::string out;
-  out.reserve(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '_' && i + 1 < raw.size() && raw[i + 1] == '_') {
-      out += '-';
-      ++i;
-    } else {
-      out += raw[i];
-    }
-  }
-  return out;
-}
 
 bool parse_usdt_elf(const uint8_t* data, size_t len, UsdtFile& out, std::string& error) {
   out.notes.clear();

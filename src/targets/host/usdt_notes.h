@@ -40,9 +40,6 @@ struct UsdtFile {
   std::vector<std::string> runpath;  // DT_RUNPATH or DT_RPATH, split on ':'
 };
 
-// "query__start" -> "query-start", as dtrace maps a note name to a D probe name.
-std::string usdt_dashed_name(const std::string& raw);
-
 // Parses an ELF64 image in memory. False with `error` when it is not a little-endian ELF64 file;
 // a file without notes parses (notes empty).
 bool parse_usdt_elf(const uint8_t* data, size_t len, UsdtFile& out, std::string& error);

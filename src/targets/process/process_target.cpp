@@ -17,20 +17,6 @@ namespace vtrace::targets {
 
 namespace {
 
-// USDT names: "__" in the site's name is "-" in D (request__start -> request-start).
-std::string d_name(const std::string& name) {
-  std::string out;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (name[i] == '_' && i + 1 < name.size() && name[i + 1] == '_') {
-      out += '-';
-      ++i;
-    } else {
-      out += name[i];
-    }
-  }
-  return out;
-}
-
 std::string exe_basename(std::string path) {
   const std::string deleted = " (deleted)";
   if (path.size() > deleted.size() &&
@@ -70,8 +56,8 @@ bool ProcessTarget::discover(engine::Catalog& catalog, std::string& error) {
     std::string key = s.provider + '\0' + s.function + '\0' + s.name;
     auto it = by_key.find(key);
     if (it == by_key.end()) {
-      uint32_t id =
-          catalog.add(target_, s.provider, module_, s.function, d_name(s.name), module_, "host");
+      uint32_t id = catalog.add(target_, s.provider, module_, s.function,
+                                engine::d_probe_name(s.name), module_, "host");
       // dtrace names a process's USDT provider PROVIDERPID: "sample$target:::tick" works too.
       catalog.set_provider_alias(id, s.provider + std::to_string(pid_));
       it = by_key.emplace(key, id).first;
