@@ -51,7 +51,6 @@ class Loop {
         s_.procs->heartbeat();
         if (!check_processes()) return;
       }
-      std::fflush(nullptr);
       uint64_t wait_ns;
       if (n > 0 || (s_.sync && !s_.procs->empty())) {
         // Busy (or sync: a site may be waiting right now): no sleep, but look at signals now
@@ -66,6 +65,7 @@ class Loop {
         wait_ns = 1'000'000'000;
       }
       spins = 0;
+      std::fflush(nullptr);  // before waiting, not on every busy round
       uint64_t deadline = s_.profile->next_deadline();
       now = clock::host_now_ns();
       if (deadline != UINT64_MAX) wait_ns = deadline > now ? std::min(wait_ns, deadline - now) : 0;

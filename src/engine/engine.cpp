@@ -154,11 +154,8 @@ void Engine::fire(uint32_t probe, const Record& rec) {
   if (!mod_.locals.empty()) locals_.clear();  // this-> lives for one probe firing
   ctx_.record = &rec;
   ctx_.names = names_[probe];
-  for (const Ecb& ecb : by_probe_[probe]) {
-    ctx_.record = &rec;  // an ERROR firing in between replaced them
-    ctx_.names = names_[probe];
-    run_ecb(ecb, rec);
-  }
+  // report_fault() restores these after an ERROR firing, so they hold for every ECB.
+  for (const Ecb& ecb : by_probe_[probe]) run_ecb(ecb, rec);
 }
 
 void Engine::run_ecb(const Ecb& ecb, const Record& rec) {
