@@ -125,7 +125,8 @@ struct vtrace_guest_header {
   volatile uint32_t enable_gen;    /* bumped after the enabled[] bytes change */
   volatile uint32_t ping_request;  /* 1: the host is measuring; the agent answers pings fast */
   volatile uint64_t ping_seq;      /* the host writes a new value; the agent answers it */
-  uint64_t pad1[2];
+  volatile uint32_t table_seen;    /* the table_gen the host has read and enabled probes for */
+  uint32_t pad1[3];
 
   /* ---- guest-written (cache line 3): untrusted ---- */
   volatile uint32_t agent_ready;   /* the agent has mapped the channel and published its table */

@@ -1,0 +1,58 @@
+// The guest kernel's events the agent forwards: syscall::NAME:entry / :return for every syscall
+// tracefs lists, sched:::on-cpu / off-cpu and proc:::exec / exit, opened through
+// perf_event_open only while the host enables them (apply()). Each event is stamped with the
+// guest TSC (perf's clock converted by the agent), so the host translates it like the records of
+// probe.h sites.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vtrace::guest {
+
+// One probe this agent offers for the guest kernel (provider:module:function:name as D sees it).
+struct KernelProbe {
+  std::string provider;  // "syscall", "sched", "proc"
+  std::string module;    // "" (or "kernel")
+  std::string function;  // the syscall's name for syscall probes, "" otherwise
+  std::string name;      // "entry", "return", "on-cpu", "off-cpu", "exec", "exit"
+  uint16_t nargs = 0;
+  uint16_t flags = 0;  // VTRACE_DESC_STR0 when the event carries a string (proc:::exec's path)
+};
+
+// One guest kernel event, ready to be written into the kernel ring.
+struct KernelEvent {
+  uint32_t probe = 0;  // index into probes()
+  uint32_t pid = 0, tid = 0, cpu = 0;
+  uint64_t tsc = 0;  // guest TSC
+  uint16_t nargs = 0;
+  int64_t args[10] = {};
+  char comm[16] = {};
+  std::string str;  // copied string (arg0 of a VTRACE_DESC_STR0 probe), else empty
+};
+
+class KernelEvents {
+ public:
+  KernelEvents();
+  ~KernelEvents();
+
+  // Finds tracefs and lists the probes (stable order for the life of the agent). "" or an error
+  // (then probes() is empty and the agent offers no kernel probes).
+  std::string init();
+  const std::vector<KernelProbe>& probes() const;
+
+  // Opens perf events for the probes with enabled[i] set and closes the others. "" or an error.
+  std::string apply(const std::vector<bool>& enabled);
+  // Reads what the perf rings hold, in time order within each CPU; calls emit for each event.
+  size_t poll(const std::function<void(const KernelEvent&)>& emit);
+  // Events the kernel lost (perf ring overflow) so far.
+  uint64_t lost() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vtrace::guest
