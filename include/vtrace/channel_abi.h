@@ -27,6 +27,9 @@
 /* Channel flags. */
 #define VTRACE_CHAN_SYNC 1u /* sites wait until the host has run the clauses of each record */
 #define VTRACE_CHAN_TSC 2u  /* sites stamp records with the raw TSC (the host translates it) */
+/* Sync sites sleep at once instead of spinning first: the consumer (a guest's agent on the same
+ * vCPU) cannot run while the site spins. */
+#define VTRACE_CHAN_NO_SPIN 4u
 
 /*
  * One probe site's descriptor, placed in the "vtrace_probes" section of the program. The tracer

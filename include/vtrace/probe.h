@@ -187,7 +187,8 @@ VTRACE__WEAK struct vtrace_ring* vtrace__claim(struct vtrace_channel* ch) {
 /* Sync mode: wait until the host has processed position `pos`, or it stops answering. */
 VTRACE__WEAK void vtrace__wait_done(struct vtrace_channel* ch, struct vtrace_ring* r,
                                     uint64_t pos) {
-  for (int i = 0; i < 20000; ++i) {
+  const int spins = (ch->flags & VTRACE_CHAN_NO_SPIN) ? 0 : 20000;
+  for (int i = 0; i < spins; ++i) {
     if (__atomic_load_n(&r->done, __ATOMIC_ACQUIRE) > pos) return;
     __builtin_ia32_pause();
   }

@@ -34,8 +34,9 @@ const char* usage_text() {
          "Linux guests (QEMU):\n"
          "  vtrace image build [--cache DIR]           build the guest kernel + initramfs\n"
          "  vtrace vm start NAME... [--cpus N --mem M]  boot guests; vm list [-v]; vm stop NAME\n"
-         "Not yet available (later work):\n"
-         "  --vm NAME         guests as targets of a script run; vtrace vm exec\n"
+         "  vtrace vm exec NAME -- CMD ARGS...          run a command in a guest (its agent)\n"
+         "  --vm NAME[,NAME]  start these guests for this run (stopped at its end); every running\n"
+         "                    guest is a target: NAME:provider:module:function:name\n"
          "\n"
          "Exit status: 0 success (or the value given to exit()), 1 failure, 2 usage error.\n";
 }
@@ -63,8 +64,25 @@ CommandLine parse_command_line(int argc, char** argv) {
       continue;
     }
     if (std::strncmp(arg, "--", 2) == 0) {
-      if (std::strcmp(arg, "--vm") == 0)
-        throw UsageError{"--vm: guests as targets are not available yet (later work)"};
+      if (std::strcmp(arg, "--vm") == 0 || std::strncmp(arg, "--vm=", 5) == 0) {
+        // --vm NAME[,NAME...]: guests this run starts (and stops at its end).
+        std::string value;
+        if (arg[4] == '=') {
+          value = arg + 5;
+        } else {
+          if (i + 1 >= argc) throw UsageError{"option --vm requires a VM name"};
+          value = argv[++i];
+        }
+        size_t start = 0;
+        while (start <= value.size()) {
+          size_t comma = value.find(',', start);
+          if (comma == std::string::npos) comma = value.size();
+          if (comma > start) cl.vms.push_back(value.substr(start, comma - start));
+          start = comma + 1;
+        }
+        if (cl.vms.empty()) throw UsageError{"option --vm requires a VM name"};
+        continue;
+      }
       throw UsageError{std::string("unknown option ") + arg};
     }
     if (arg[0] != '-' || arg[1] == '\0') break;  // first operand

@@ -23,6 +23,7 @@ struct CommandLine {
   std::string output;                   // -o
   std::string command;                  // -c
   std::vector<int> pids;                // -p (repeatable)
+  std::vector<std::string> vms;         // --vm NAME[,NAME]: guests this run starts and stops
   std::vector<std::string> macro_args;  // operands
 };
 

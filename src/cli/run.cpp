@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "cli/child.h"
+#include "cli/guest_session.h"
 #include "cli/trace_loop.h"
 #include "clock/host_clock.h"
 #include "engine/engine.h"
@@ -122,6 +123,16 @@ int run(const CommandLine& cl) {
       continue;
     }
     if (!procs.add(pid).discover(catalog, err)) {
+      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
+      return 1;
+    }
+  }
+
+  // Guests: the --vm ones are started; every running guest's probes join the catalog.
+  GuestSession guests;
+  {
+    std::string err;
+    if (!guests.open(cl.vms, catalog, cl.quiet, err)) {
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
       return 1;
     }
@@ -278,7 +289,17 @@ int run(const CommandLine& cl) {
     }
   }
 
+  {
+    std::string err;
+    if (!guests.start(eng->module(), enabled, chan.sync, err)) {
+      child.abandon();
+      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
+      return 1;
+    }
+  }
+
   TraceSession session;
+  session.guests = &guests;
   session.engine = eng.get();
   session.usdt = &usdt;
   session.kernel = &kernel;
@@ -312,6 +333,8 @@ int run(const CommandLine& cl) {
   procs.report(stderr);
   usdt.report(stderr);
   kernel.report(stderr);
+  guests.report(stderr);
+  guests.finish();
   if (out != stdout) std::fclose(out);
   return eng->exited() ? eng->exit_status() : 0;
 }

@@ -49,16 +49,17 @@ class Loop {
       if (now >= next_beat) {
         next_beat = now + kHeartbeatNs;
         s_.procs->heartbeat();
+        if (guests_active()) check_guests(now);
         if (!check_processes()) return;
       }
       uint64_t wait_ns;
-      if (n > 0 || (s_.sync && !s_.procs->empty())) {
+      if (n > 0 || (s_.sync && (!s_.procs->empty() || guests_active()))) {
         // Busy (or sync: a site may be waiting right now): no sleep, but look at signals now
         // and then so ^C always works.
         sleep_ns = 0;
         if (++spins < kSpinsPerSignalCheck) continue;
         wait_ns = 0;
-      } else if (!s_.procs->empty() || usdt_active() || kernel_active()) {
+      } else if (!s_.procs->empty() || usdt_active() || kernel_active() || guests_active()) {
         sleep_ns = sleep_ns == 0 ? kMinSleepNs : std::min(sleep_ns * 2, kMaxSleepNs);
         wait_ns = sleep_ns;
       } else {
@@ -91,6 +92,18 @@ class Loop {
   }
 
   bool usdt_active() const { return s_.usdt != nullptr && s_.usdt->active(); }
+  bool guests_active() const { return s_.guests != nullptr && s_.guests->active(); }
+
+  // Guests that stopped, clocks to re-measure, and probes that appeared in a guest since (a
+  // program started there after the script): the engine enables its clauses on them.
+  void check_guests(uint64_t now) {
+    s_.guests->tick(now, s_.engine->options().quiet);
+    uint32_t first = s_.guests->targets().refresh_tables(s_.engine->catalog());
+    if (first == 0) return;
+    s_.engine->enable_new(first);
+    // Always re-written: it also tells the agent the host has seen its table (table_seen).
+    s_.guests->enable(s_.engine->enabled_probes());
+  }
   bool kernel_active() const { return s_.kernel != nullptr && s_.kernel->active(); }
 
   size_t drain_once() {
@@ -100,6 +113,12 @@ class Loop {
       n += s_.usdt->poll([this](const Record& r) {
         if (!s_.engine->exited()) s_.engine->process(r);
       });
+    if (guests_active())
+      n += s_.guests->targets().round(
+          [this](const Record& r) {
+            if (!s_.engine->exited()) s_.engine->process(r);
+          },
+          clock::host_now_ns());
     if (s_.procs->empty()) return n;
     return n + s_.procs->round([this](const Record& r) { s_.engine->process(r); });
   }
@@ -176,6 +195,15 @@ void stop_processes(TraceSession& s) {
          ++i) {
     }
     s.usdt->shutdown();
+  }
+  if (s.guests != nullptr && s.guests->active()) {
+    // Records the guests wrote before the end still count: run what is held, in order.
+    for (int i = 0; i < 1000 && !s.engine->exited() &&
+                    s.guests->targets().round([&](const Record& r) { s.engine->process(r); },
+                                              clock::host_now_ns(), true) > 0;
+         ++i) {
+    }
+    s.guests->targets().detach();
   }
   if (s.procs->empty()) return;
   for (auto& t : s.procs->all()) t->disable();

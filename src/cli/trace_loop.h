@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "cli/guest_session.h"
 #include "engine/engine.h"
 #include "engine/profile_provider.h"
 #include "targets/host/kernel_probes.h"
@@ -22,6 +23,7 @@ struct TraceSession {
   targets::host::UsdtTargets* usdt = nullptr;     // USDT uprobes (may be inactive)
   std::vector<pid_t> usdt_pids;                   // -p processes traced only through USDT
   targets::host::KernelProbes* kernel = nullptr;  // host tracepoints (may be inactive)
+  GuestSession* guests = nullptr;                 // QEMU guests (may be inactive)
   pid_t child = -1;                               // the -c command, or -1
   bool sync = false;                              // -x mode=sync: poll without sleeping
   bool stop_without_procs = false;                // -p: stop once every traced process has exited

@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <cstring>
 
@@ -114,11 +115,38 @@ std::vector<size_t> Engine::enable() {
     }
     per_clause.push_back(count);
   }
-  names_.resize(catalog_.probes().size() + 1);
+  next_epid_ = epid + 1;
+  refresh_names();
+  return per_clause;
+}
+
+void Engine::refresh_names() {
+  // The catalog's strings may have moved (its vector grew): point at the current ones.
+  names_.assign(catalog_.probes().size() + 1, {});
   for (const auto& p : catalog_.probes())
     names_[p.id] = {p.vmname.c_str(), p.provider.c_str(), p.module.c_str(), p.function.c_str(),
                     p.name.c_str()};
-  return per_clause;
+}
+
+std::vector<uint32_t> Engine::enable_new(uint32_t first_id) {
+  std::vector<uint32_t> added;
+  const uint32_t end = catalog_.next_id();
+  if (first_id >= end) return added;
+  if (by_probe_.size() < end) by_probe_.resize(end);
+  for (uint32_t ci = 0; ci < mod_.clauses.size(); ++ci) {
+    for (uint32_t id = first_id; id < end; ++id) {
+      const ProbeInfo& p = catalog_.probe(id);
+      for (const auto& spec : mod_.clauses[ci].probes) {
+        if (!Catalog::matches(spec, p)) continue;
+        if (by_probe_[id].empty()) added.push_back(id);
+        by_probe_[id].push_back({next_epid_++, ci, id});
+        break;  // a probe named twice by one clause runs it once
+      }
+    }
+  }
+  refresh_names();
+  std::sort(added.begin(), added.end());
+  return added;
 }
 
 std::vector<uint32_t> Engine::enabled_probes() const {
@@ -333,6 +361,7 @@ vm::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& out) {
     out.assign(rec.tail, strnlen(rec.tail, std::min<size_t>(rec.tail_len - 1, max_len)));
     return vm::Fault::None;
   }
+  if (rec.guest) return vm::Fault::BadAddress;
   out.resize(max_len + 1);
   size_t n = transport::read_process_memory(rec.pid, addr, out.data(), max_len + 1, true);
   if (n == 0) return vm::Fault::BadAddress;

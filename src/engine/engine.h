@@ -33,6 +33,9 @@ class Engine : public vm::Host {
   std::vector<size_t> enable();
   // Every probe some clause is enabled on.
   std::vector<uint32_t> enabled_probes() const;
+  // Enables the clauses on probes the catalog gained since enable() (ids >= first_id: a guest
+  // process that started after the script). Returns the newly enabled probe ids.
+  std::vector<uint32_t> enable_new(uint32_t first_id);
 
   void set_output(std::FILE* out) { out_ = out; }
   void set_error_output(std::FILE* err) { err_ = err; }
@@ -48,6 +51,7 @@ class Engine : public vm::Host {
   int exit_status() const { return exit_status_; }
   uint64_t error_count() const { return errors_; }
   const Options& options() const { return opts_; }
+  Catalog& catalog() { return catalog_; }
   const vm::Module& module() const { return mod_; }
   Aggregation& aggregation(size_t i) { return *aggs_[i]; }
 
@@ -87,6 +91,8 @@ class Engine : public vm::Host {
 
   std::vector<std::vector<Ecb>> by_probe_;  // probe id -> ECBs in program order
   std::vector<vm::ProbeNames> names_;       // probe id -> names for built-ins
+  uint32_t next_epid_ = 1;
+  void refresh_names();
   std::vector<std::unique_ptr<Aggregation>> aggs_;
   std::vector<bool> agg_printed_;
   std::vector<PrintfFormat> formats_;  // per action (printf, printa with format, system)

@@ -16,7 +16,9 @@ constexpr uint64_t kPage = 4096;
 constexpr uint32_t kExecSize = 128 * 1024;
 constexpr uint32_t kMaxProbes = 4096;
 
-uint64_t round_up(uint64_t v, uint64_t to) { return (v + to - 1) / to * to; }
+uint64_t round_up(uint64_t v, uint64_t to) {
+  return (v + to - 1) / to * to;
+}
 
 }  // namespace
 
@@ -60,11 +62,13 @@ void init_guest_channel(void* mem, const GuestLayout& l) {
   h->ring_stride = l.ring_stride;
 }
 
-std::string read_guest_layout(const vtrace_guest_header* h, uint64_t mapped_size, GuestLayout& out) {
+std::string read_guest_layout(const vtrace_guest_header* h, uint64_t mapped_size,
+                              GuestLayout& out) {
   if (mapped_size < kPage) return "the channel is smaller than its header";
   if (h->magic != VTRACE_GUEST_MAGIC) return "no vtrace guest channel (bad magic)";
-  if (h->version != VTRACE_GUEST_VERSION) return "guest channel version " + std::to_string(h->version) +
-                                                  ", expected " + std::to_string(VTRACE_GUEST_VERSION);
+  if (h->version != VTRACE_GUEST_VERSION)
+    return "guest channel version " + std::to_string(h->version) + ", expected " +
+           std::to_string(VTRACE_GUEST_VERSION);
   if (h->record_size != VTRACE_RECORD_SIZE) return "bad record size";
   GuestLayout l;
   l.total_size = h->total_size;
@@ -77,7 +81,9 @@ std::string read_guest_layout(const vtrace_guest_header* h, uint64_t mapped_size
   l.ring_offset = h->ring_offset;
   l.nslots = h->nslots;
   l.ring_stride = h->ring_stride;
-  auto inside = [&](uint64_t off, uint64_t len) { return off >= kPage && off <= l.total_size && len <= l.total_size - off; };
+  auto inside = [&](uint64_t off, uint64_t len) {
+    return off >= kPage && off <= l.total_size && len <= l.total_size - off;
+  };
   if (l.total_size > mapped_size) return "the channel is larger than its mapping";
   if (l.exec_size < sizeof(vtrace_guest_exec) + 256 || !inside(l.exec_offset, l.exec_size))
     return "bad exec area";

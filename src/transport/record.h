@@ -27,7 +27,10 @@ struct Record {
   // args->FIELD reads it (Ldf, bounds-checked). nullptr when none.
   const uint8_t* data = nullptr;
   uint32_t data_len = 0;
-  int32_t errno_value = 0;  // the errno built-in (a host syscall:::return: -ret for an error)
+  int32_t errno_value = 0;
+  // A guest's record: its addresses are guest addresses, never read as the host's (copyinstr
+  // of a guest pointer faults until guest memory reading exists).
+  bool guest = false;  // the errno built-in (a host syscall:::return: -ret for an error)
 };
 
 }  // namespace vtrace

@@ -75,36 +75,16 @@ bool RingReader::validate(const vtrace_record& rec, uint64_t pos, const ProbeMap
 }
 
 size_t RingReader::poll(std::vector<RingRecord>& out, size_t max) {
-  const uint64_t head = __atomic_load_n(&ring_->head, __ATOMIC_ACQUIRE);
-  if (head == tail_) return 0;
-  if (head < tail_ || head - tail_ > nslots_) {
-    // The producer wrote a head no correct site can: skip to it rather than follow it.
-    counts_->add(Reject::CorruptRing);
-    tail_ = head;
-    __atomic_store_n(&ring_->tail, tail_, __ATOMIC_RELEASE);
-    return 0;
-  }
-  const uint64_t mask = nslots_ - 1;
-  auto* slots = reinterpret_cast<const char*>(ring_) + sizeof(vtrace_ring);
-  size_t consumed = 0;
-  while (tail_ != head && consumed < max) {
-    RingRecord r;
-    // Copy first, then validate the copy: the producer may change the slot meanwhile. The
-    // string tail is copied only as far as the record says it is used (bounded by its size).
-    const char* slot = slots + (tail_ & mask) * VTRACE_RECORD_SIZE;
-    std::memcpy(&r.rec, slot, offsetof(vtrace_record, tail));
-    const size_t used = std::min<size_t>(r.rec.tail_len, VTRACE_TAIL_SIZE);
-    if (used > 0) std::memcpy(r.rec.tail, slot + offsetof(vtrace_record, tail), used);
-    r.pos = tail_;
-    if (validate(r.rec, tail_, *probes_, *counts_, r.probe)) {
-      for (uint32_t i = r.rec.nargs; i < VTRACE_MAX_ARGS; ++i) r.rec.args[i] = 0;
-      out.push_back(r);
-    }
-    ++tail_;
-    ++consumed;
-  }
-  __atomic_store_n(&ring_->tail, tail_, __ATOMIC_RELEASE);
-  return consumed;
+  return read_ring<vtrace_record>(ring_, nslots_, tail_, *counts_, max,
+                                  [&](const vtrace_record& rec, uint64_t pos) {
+                                    RingRecord r;
+                                    if (!validate(rec, pos, *probes_, *counts_, r.probe)) return;
+                                    r.rec = rec;
+                                    for (uint32_t i = r.rec.nargs; i < VTRACE_MAX_ARGS; ++i)
+                                      r.rec.args[i] = 0;
+                                    r.pos = pos;
+                                    out.push_back(r);
+                                  });
 }
 
 }  // namespace vtrace::transport

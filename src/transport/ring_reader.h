@@ -3,7 +3,10 @@
 // field of the copy, and counts what it rejects by reason. A bad head index resynchronizes the
 // ring instead of being followed.
 #pragma once
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -47,6 +50,39 @@ struct RingRecord {
   uint64_t pos = 0;  // ring position
   ProbeRef probe;
 };
+
+// Reads the records published in `ring` since `tail` (the host's own consumer index), up to
+// `max`: each is copied out of shared memory first (the string tail only as far as the record
+// says it is used, bounded by its size), then `accept(copy, pos)` validates the copy. Advances
+// tail and the ring's tail. A head no correct producer can write (backwards, or more than
+// nslots ahead) is counted and skipped to, never followed. Returns the positions consumed.
+template <typename Rec, typename Accept>
+size_t read_ring(vtrace_ring* ring, uint32_t nslots, uint64_t& tail, RejectCounts& counts,
+                 size_t max, Accept&& accept) {
+  const uint64_t head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
+  if (head == tail) return 0;
+  if (head < tail || head - tail > nslots) {
+    counts.add(Reject::CorruptRing);
+    tail = head;
+    __atomic_store_n(&ring->tail, tail, __ATOMIC_RELEASE);
+    return 0;
+  }
+  const uint64_t mask = nslots - 1;
+  auto* slots = reinterpret_cast<const char*>(ring) + sizeof(vtrace_ring);
+  size_t consumed = 0;
+  Rec copy;
+  while (tail != head && consumed < max) {
+    const char* slot = slots + (tail & mask) * VTRACE_RECORD_SIZE;
+    std::memcpy(&copy, slot, offsetof(Rec, tail));
+    const size_t used = std::min<size_t>(copy.tail_len, sizeof copy.tail);
+    if (used > 0) std::memcpy(copy.tail, slot + offsetof(Rec, tail), used);
+    accept(copy, tail);
+    ++tail;
+    ++consumed;
+  }
+  __atomic_store_n(&ring->tail, tail, __ATOMIC_RELEASE);
+  return consumed;
+}
 
 class RingReader {
  public:

@@ -118,13 +118,12 @@ TEST(CliOptionsTest, PidFlags) {
   EXPECT_NE(e.find("invalid process ID"), std::string::npos) << e;
 }
 
-TEST(CliOptionsTest, LaterWorkFlagsAreUsageErrors) {
-  std::string e = usage_error({"--vm", "web1"});
-  EXPECT_NE(e.find("later work"), std::string::npos) << e;
-  // And --help lists them as such.
-  std::string help = usage_text();
-  EXPECT_NE(help.find("-p pid"), std::string::npos);
-  EXPECT_NE(help.find("later work"), std::string::npos);
+TEST(CliOptionsTest, VmNamesRepeatAndSplitOnCommas) {
+  CommandLine cl = parse({"--vm", "web1,db1", "--vm=web2", "-n", "BEGIN"});
+  EXPECT_EQ(cl.vms, (std::vector<std::string>{"web1", "db1", "web2"}));
+  std::string e = usage_error({"--vm"});
+  EXPECT_NE(e.find("requires a VM name"), std::string::npos) << e;
+  EXPECT_NE(std::string(usage_text()).find("--vm NAME"), std::string::npos);
 }
 
 TEST(CliOptionsTest, UnknownFlags) {

@@ -1,0 +1,171 @@
+#include "cli/guest_session.h"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <set>
+#include <thread>
+
+#include "clock/host_clock.h"
+#include "engine/glob.h"
+#include "guest/image_builder.h"
+#include "targets/qemu/vm_manager.h"
+
+namespace vtrace::cli {
+
+namespace {
+
+constexpr uint64_t kClockPeriodNs = 1'000'000'000;
+constexpr int kAgentReadyMs = 15'000;
+
+}  // namespace
+
+GuestSession::~GuestSession() {
+  finish();
+}
+
+bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& catalog, bool quiet,
+                        std::string& error) {
+  namespace q = targets::qemu;
+  std::vector<q::VmConfig> configs;
+  for (const auto& name : start) {
+    if (std::string bad = q::check_vm_name(name); !bad.empty()) {
+      error = "bad VM name '" + name + "': " + bad;
+      return false;
+    }
+    q::VmInfo info;
+    if (q::find_vm(name, &info) && info.running) continue;
+    q::VmConfig c;
+    c.name = name;
+    configs.push_back(c);
+  }
+  if (!configs.empty()) {
+    try {
+      guest::ImageOptions o;
+      if (!quiet)
+        o.log = [](const std::string& s) { std::fprintf(stderr, "vtrace: %s\n", s.c_str()); };
+      guest::GuestImage img = guest::build_image(o);
+      for (auto& c : configs) {
+        c.kernel = img.kernel;
+        c.initrd = img.initrd;
+      }
+      for (const q::VmInfo& v : q::start_vms(configs)) {
+        started_.push_back(v.name);
+        if (!quiet)
+          std::fprintf(stderr, "vtrace: started VM %s (booted in %.1f s)\n", v.name.c_str(),
+                       v.boot_seconds);
+      }
+    } catch (const std::exception& e) {
+      error = e.what();
+      return false;
+    }
+  }
+  for (const q::VmInfo& v : q::list_vms()) {
+    if (!v.running) continue;
+    q::GuestTarget& g = guests_.add(v.name);
+    // A guest that was just started may still be bringing its agent up.
+    bool ours = std::find(started_.begin(), started_.end(), v.name) != started_.end();
+    std::string err;
+    if (!g.open(v.ivshmem, v.pid, ours ? kAgentReadyMs : 2000, err)) {
+      if (!quiet)
+        std::fprintf(stderr, "vtrace: %s: not a target: %s\n", v.name.c_str(), err.c_str());
+      g.set_stopped();
+      continue;
+    }
+    g.refresh_table(catalog);
+  }
+  return true;
+}
+
+bool GuestSession::start(const vm::Module& module, const std::vector<uint32_t>& enabled, bool sync,
+                         std::string& error) {
+  std::set<uint32_t> on(enabled.begin(), enabled.end());
+  guests_.set_sync(sync);
+  for (auto& g : guests_.all()) {
+    if (g->stopped()) continue;
+    bool reached = false;
+    for (uint32_t id : g->probe_ids()) reached = reached || on.count(id) > 0;
+    // A description that names the VM, or names no target (four fields: every target), reaches
+    // it even before its probes exist (a program started in the guest later). The host's own
+    // providers (dtrace, profile) do not.
+    for (const auto& c : module.clauses)
+      for (const auto& spec : c.probes) {
+        if (spec.target.empty())
+          reached = reached || (spec.provider != "dtrace" && spec.provider != "profile");
+        else
+          reached = reached || engine::glob_match(spec.target, g->name());
+      }
+    if (!reached) continue;
+    std::string err;
+    // Reopened with the tracer's lock: one tracing session per guest.
+    if (!g->lock(err)) {
+      error = err;
+      return false;
+    }
+    g->attach(sync);
+    // Two bursts some milliseconds apart: the translation needs two anchors.
+    for (int i = 0; i < 2; ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (!g->measure_clock(err)) {
+        error = err;
+        return false;
+      }
+    }
+    g->enable(enabled);
+    attached_.push_back(g.get());
+  }
+  next_clock_ns_ = clock::host_now_ns() + kClockPeriodNs;
+  return true;
+}
+
+void GuestSession::enable(const std::vector<uint32_t>& enabled) {
+  for (auto* g : attached_) g->enable(enabled);
+}
+
+void GuestSession::tick(uint64_t now_ns, bool quiet) {
+  for (auto* g : attached_) {
+    if (g->stopped()) continue;
+    if (!g->check_alive(now_ns)) {
+      g->set_stopped();
+      if (!quiet) std::fprintf(stderr, "vtrace: VM %s has stopped\n", g->name().c_str());
+      continue;
+    }
+    g->heartbeat();
+  }
+  if (now_ns < next_clock_ns_) return;
+  next_clock_ns_ = now_ns + kClockPeriodNs;
+  for (auto* g : attached_) {
+    std::string err;
+    if (!g->stopped()) g->measure_clock(err);
+  }
+}
+
+void GuestSession::finish() {
+  guests_.detach();
+  attached_.clear();
+  for (const auto& name : started_) {
+    try {
+      targets::qemu::stop_vm(name);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "vtrace: %s\n", e.what());
+    }
+  }
+  started_.clear();
+}
+
+void GuestSession::report(std::FILE* err) const {
+  guests_.report(err);
+  for (const auto& g : guests_.all())
+    if (g->late_records() > 0)
+      std::fprintf(err, "vtrace: %s: %llu records ran after later ones (clock bound exceeded)\n",
+                   g->name().c_str(), static_cast<unsigned long long>(g->late_records()));
+}
+
+std::vector<uint32_t> GuestSession::guest_probe_ids() const {
+  std::vector<uint32_t> ids;
+  for (const auto& g : guests_.all())
+    ids.insert(ids.end(), g->probe_ids().begin(), g->probe_ids().end());
+  return ids;
+}
+
+}  // namespace vtrace::cli

@@ -1,0 +1,46 @@
+// The guests of a script run: VMs started for it (--vm, stopped at its end) and every running VM
+// as a target, its probes in the catalog under the VM's name. Guests a clause can reach (an
+// enabled probe, or a description naming the VM) get a tracing session: attached, clocks
+// measured, probes enabled.
+#pragma once
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "engine/catalog.h"
+#include "targets/qemu/guest_target.h"
+#include "vm/module.h"
+
+namespace vtrace::cli {
+
+class GuestSession {
+ public:
+  ~GuestSession();  // stops the VMs this run started
+
+  // Starts the --vm guests that are not running yet, then opens every running guest and reads
+  // its probe table into the catalog. False with `error` set.
+  bool open(const std::vector<std::string>& start_vms, engine::Catalog& catalog, bool quiet,
+            std::string& error);
+  // Attaches the guests the program can reach, measures their clocks, enables their probes.
+  bool start(const vm::Module& module, const std::vector<uint32_t>& enabled, bool sync,
+             std::string& error);
+  // Re-writes the enable bytes (after the engine enabled probes that appeared later).
+  void enable(const std::vector<uint32_t>& enabled);
+
+  targets::qemu::GuestTargets& targets() { return guests_; }
+  bool active() const { return !attached_.empty(); }
+  // Heartbeats, clock measurements (every second), and guests that stopped. Call often.
+  void tick(uint64_t now_ns, bool quiet);
+  // Detaches, then stops the guests this run started.
+  void finish();
+  void report(std::FILE* err) const;
+  std::vector<uint32_t> guest_probe_ids() const;
+
+ private:
+  targets::qemu::GuestTargets guests_;
+  std::vector<targets::qemu::GuestTarget*> attached_;
+  std::vector<std::string> started_;
+  uint64_t next_clock_ns_ = 0;
+};
+
+}  // namespace vtrace::cli

@@ -1,0 +1,383 @@
+#include "targets/qemu/guest_target.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "clock/host_clock.h"
+
+namespace vtrace::targets::qemu {
+
+namespace {
+
+constexpr uint64_t kAgentStallNs = 3'000'000'000;  // no agent heartbeat this long: stopped
+constexpr int kPingsPerBurst = 24;
+
+// A string field of a table entry: NUL-terminated within the field, printable, no ':' (it
+// would make the probe unnameable), not empty unless `may_be_empty`.
+bool valid_field(const char* f, size_t size, bool may_be_empty, std::string& out) {
+  const void* nul = std::memchr(f, '\0', size);
+  if (nul == nullptr) return false;
+  out.assign(f, static_cast<const char*>(nul));
+  if (out.empty()) return may_be_empty;
+  for (char c : out)
+    if (c < 0x21 || c > 0x7e || c == ':') return false;
+  return true;
+}
+
+bool valid_record(const vtrace_guest_record& r, uint64_t pos, transport::RejectCounts& counts) {
+  using transport::Reject;
+  if (r.seq != pos) {
+    counts.add(Reject::BadSequence);
+    return false;
+  }
+  if (r.nargs > VTRACE_MAX_ARGS) {
+    counts.add(Reject::BadArgCount);
+    return false;
+  }
+  if (r.tail_len > VTRACE_GUEST_TAIL_SIZE ||
+      (r.tail_len > 0 && std::memchr(r.tail, '\0', r.tail_len) == nullptr)) {
+    counts.add(Reject::BadStringLength);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+GuestTarget::~GuestTarget() {
+  detach();
+  if (base_ != nullptr) munmap(base_, size_);
+  if (fd_ >= 0) close(fd_);
+}
+
+bool GuestTarget::lock(std::string& error) {
+  if (fd_ >= 0 && flock(fd_, LOCK_EX | LOCK_NB) == 0) return true;
+  error = "VM " + name_ + " is being traced by another vtrace";
+  return false;
+}
+
+bool GuestTarget::open(const std::string& path, int qemu_pid, int ready_ms, std::string& error) {
+  qemu_pid_ = qemu_pid;
+  fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd_ < 0) {
+    error = "cannot open the channel of VM " + name_ + " (" + path + "): " + std::strerror(errno);
+    return false;
+  }
+  struct stat st;
+  if (fstat(fd_, &st) != 0 || st.st_size <= 0) {
+    error = "the channel of VM " + name_ + " is empty";
+    return false;
+  }
+  size_ = static_cast<size_t>(st.st_size);
+  layout_ = transport::guest_layout(size_);
+  void* p = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  if (p == MAP_FAILED || layout_.total_size == 0) {
+    error = "cannot map the channel of VM " + name_;
+    return false;
+  }
+  base_ = p;
+  transport::GuestLayout theirs;
+  std::string bad = transport::read_guest_layout(header(), size_, theirs);
+  if (!bad.empty()) {
+    error = "VM " + name_ + ": " + bad;
+    return false;
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ready_ms);
+  while (!__atomic_load_n(&header()->agent_ready, __ATOMIC_ACQUIRE)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      error = "the vtrace-agent of VM " + name_ + " is not running";
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  entries_.reserve(layout_.max_probes);
+  if (clock::TscClock::usable()) host_tsc_.start(2'000'000);
+  return true;
+}
+
+bool GuestTarget::accept_entry(const vtrace_guest_probe& e, engine::Catalog& catalog,
+                               uint32_t& id) {
+  std::string provider, module, function, name;
+  if ((e.kind != VTRACE_GPROBE_NATIVE && e.kind != VTRACE_GPROBE_KERNEL) ||
+      e.nargs > VTRACE_MAX_ARGS || (e.flags & ~uint16_t{VTRACE_DESC_STR0}) != 0 ||
+      !valid_field(e.provider, sizeof e.provider, false, provider) ||
+      !valid_field(e.module, sizeof e.module, true, module) ||
+      !valid_field(e.function, sizeof e.function, true, function) ||
+      !valid_field(e.name, sizeof e.name, false, name))
+    return false;
+  id = catalog.add(name_, provider, module, function, engine::d_probe_name(name), "", name_);
+  return true;
+}
+
+size_t GuestTarget::refresh_table(engine::Catalog& catalog) {
+  if (base_ == nullptr || stopped_) return 0;
+  const uint32_t gen = __atomic_load_n(&header()->table_gen, __ATOMIC_ACQUIRE);
+  if (gen == table_gen_ && !entries_.empty()) return 0;
+  table_gen_ = gen;
+  uint32_t count = __atomic_load_n(&header()->probe_count, __ATOMIC_ACQUIRE);
+  if (count > layout_.max_probes) {
+    ++bad_entries_;  // a count beyond the table: read what the table can hold
+    count = layout_.max_probes;
+  }
+  size_t added = 0;
+  const vtrace_guest_probe* table = transport::guest_table(base_, layout_);
+  // Entries are only ever added: what was read once is never read again, so a guest that
+  // rewrites an entry later cannot change a probe the engine already knows.
+  for (uint32_t i = static_cast<uint32_t>(entries_.size()); i < count; ++i) {
+    vtrace_guest_probe e;
+    std::memcpy(&e, &table[i], sizeof e);
+    Entry entry;
+    if (accept_entry(e, catalog, entry.id)) {
+      entry.flags = e.flags;
+      entry.nargs = e.nargs;
+      probe_ids_.push_back(entry.id);
+      ++added;
+    } else {
+      ++bad_entries_;
+    }
+    entries_.push_back(entry);
+  }
+  return added;
+}
+
+void GuestTarget::attach(bool sync) {
+  vtrace_guest_header* h = header();
+  __atomic_store_n(&h->host_attached, 0u, __ATOMIC_SEQ_CST);
+  for (uint32_t i = 0; i < VTRACE_GUEST_NRINGS; ++i) {
+    vtrace_ring* r = transport::guest_ring(base_, layout_, i);
+    __atomic_store_n(&r->head, 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->tail, 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->drops, 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->done, 0u, __ATOMIC_RELAXED);
+    tails_[i] = 0;
+  }
+  sync_ = sync;
+  __atomic_store_n(&h->host_flags, sync ? VTRACE_GHOST_SYNC : 0u, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&h->host_session, 1, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&h->host_attached, 1u, __ATOMIC_SEQ_CST);
+  attached_ = true;
+  last_beat_change_ns_ = clock::host_now_ns();
+}
+
+void GuestTarget::enable(const std::vector<uint32_t>& enabled) {
+  if (base_ == nullptr) return;
+  volatile uint8_t* bytes = transport::guest_enabled(base_, layout_);
+  size_t k = 0;  // `enabled` is sorted
+  std::vector<uint32_t> sorted(enabled);
+  std::sort(sorted.begin(), sorted.end());
+  for (uint32_t i = 0; i < entries_.size(); ++i) {
+    const uint32_t id = entries_[i].id;
+    bool on = id != 0 && std::binary_search(sorted.begin(), sorted.end(), id);
+    bytes[i] = on ? 1 : 0;
+    k += on;
+  }
+  __atomic_store_n(&header()->table_seen, table_gen_, __ATOMIC_RELEASE);
+  __atomic_fetch_add(&header()->enable_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+bool GuestTarget::measure_clock(std::string& error) {
+  vtrace_guest_header* h = header();
+  __atomic_store_n(&h->ping_request, 1u, __ATOMIC_SEQ_CST);
+  auto until = [](auto pred, uint64_t ns) {
+    const uint64_t end = clock::host_now_ns() + ns;
+    while (!pred())
+      if (clock::host_now_ns() > end) return false;
+    return true;
+  };
+  if (!until([&] { return __atomic_load_n(&h->ping_active, __ATOMIC_ACQUIRE) != 0; },
+             500'000'000)) {
+    __atomic_store_n(&h->ping_request, 0u, __ATOMIC_SEQ_CST);
+    error = "the agent of VM " + name_ + " does not answer the clock handshake";
+    return false;
+  }
+  std::vector<clock::HandshakeSample> burst;
+  for (int i = 0; i < kPingsPerBurst; ++i) {
+    const uint64_t seq = ++ping_seq_ | (uint64_t{1} << 63);
+    clock::HandshakeSample s;
+    s.host_before = __rdtsc();
+    __atomic_store_n(&h->ping_seq, seq, __ATOMIC_SEQ_CST);
+    bool answered =
+        until([&] { return __atomic_load_n(&h->pong_seq, __ATOMIC_ACQUIRE) == seq; }, 2'000'000);
+    s.host_after = __rdtsc();
+    if (!answered) continue;
+    s.guest = __atomic_load_n(&h->pong_tsc, __ATOMIC_ACQUIRE);
+    burst.push_back(s);
+  }
+  __atomic_store_n(&h->ping_request, 0u, __ATOMIC_SEQ_CST);
+  if (burst.empty()) {
+    error = "the agent of VM " + name_ + " answered no ping";
+    return false;
+  }
+  clock_.add_burst(burst);
+  return true;
+}
+
+uint64_t GuestTarget::to_host_ns(uint64_t guest_tsc) const {
+  if (!clock_.ready()) return clock::host_now_ns();  // no translation yet: arrival time
+  return host_tsc_.to_ns(clock_.to_host_tsc(guest_tsc));
+}
+
+std::string GuestTarget::clock_description() const {
+  if (!clock_.ready()) return "not measured";
+  return clock_.describe(host_tsc_.ns_per_tick());
+}
+
+size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
+  if (!attached_ || stopped_) return 0;
+  size_t n = 0;
+  for (uint32_t ring = 0; ring < VTRACE_GUEST_NRINGS; ++ring) {
+    vtrace_ring* r = transport::guest_ring(base_, layout_, ring);
+    n += transport::read_ring<vtrace_guest_record>(
+        r, layout_.nslots, tails_[ring], rejects_, max,
+        [&](const vtrace_guest_record& g, uint64_t pos) {
+          if (!valid_record(g, pos, rejects_)) return;
+          const Entry* e = g.probe < entries_.size() ? &entries_[g.probe] : nullptr;
+          if (e == nullptr || e->id == 0) {
+            rejects_.add(transport::Reject::BadProbeId);
+            return;
+          }
+          if ((e->flags & VTRACE_DESC_STR0) != 0 && g.tail_len == 0) {
+            rejects_.add(transport::Reject::BadStringLength);
+            return;
+          }
+          GuestPending& p = out.emplace_back();
+          Record& rec = p.rec;
+          rec.probe = e->id;
+          rec.target = index_;
+          rec.guest = true;
+          rec.pid = static_cast<int32_t>(g.pid);
+          rec.tid = static_cast<int32_t>(g.tid);
+          rec.cpu = g.vcpu;
+          rec.raw_timestamp = g.timestamp;
+          rec.timestamp = to_host_ns(g.timestamp);
+          for (uint32_t a = 0; a < g.nargs; ++a) rec.args[a] = static_cast<int64_t>(g.args[a]);
+          for (size_t c = 0; c + 1 < sizeof rec.execname && c < sizeof g.comm; ++c) {
+            char ch = g.comm[c];
+            if (ch == '\0') break;
+            rec.execname[c] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+          }
+          rec.tail_len = g.tail_len;
+          if (g.tail_len > 0) std::memcpy(p.tail, g.tail, g.tail_len);
+          p.ring = ring;
+          p.pos = pos;
+        });
+  }
+  return n;
+}
+
+void GuestTarget::mark_done(uint32_t ring, uint64_t pos) {
+  if (!sync_ || ring >= VTRACE_GUEST_NRINGS || stopped_) return;
+  vtrace_ring* r = transport::guest_ring(base_, layout_, ring);
+  __atomic_store_n(&r->done, pos + 1, __ATOMIC_RELEASE);
+}
+
+void GuestTarget::heartbeat() {
+  if (base_ == nullptr || !attached_) return;
+  __atomic_fetch_add(&header()->host_heartbeat, 1, __ATOMIC_RELEASE);
+  if (clock::TscClock::usable()) host_tsc_.update();
+}
+
+bool GuestTarget::check_alive(uint64_t now_ns) {
+  if (stopped_) return false;
+  if (qemu_pid_ > 0 && kill(qemu_pid_, 0) != 0 && errno == ESRCH) return false;
+  const uint64_t beat = __atomic_load_n(&header()->agent_heartbeat, __ATOMIC_ACQUIRE);
+  if (beat != last_agent_beat_) {
+    last_agent_beat_ = beat;
+    last_beat_change_ns_ = now_ns;
+  }
+  return now_ns - last_beat_change_ns_ < kAgentStallNs;
+}
+
+uint64_t GuestTarget::watermark_ns() const {
+  if (!attached_ || stopped_ || !clock_.ready()) return 0;
+  const uint64_t w = __atomic_load_n(&header()->watermark, __ATOMIC_ACQUIRE);
+  return w == 0 ? 0 : to_host_ns(w);
+}
+
+void GuestTarget::detach() {
+  if (base_ == nullptr || !attached_) return;
+  attached_ = false;
+  volatile uint8_t* bytes = transport::guest_enabled(base_, layout_);
+  for (uint32_t i = 0; i < layout_.max_probes; ++i) bytes[i] = 0;
+  __atomic_fetch_add(&header()->enable_gen, 1, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&header()->host_attached, 0u, __ATOMIC_SEQ_CST);
+}
+
+void GuestTarget::report(std::FILE* err) const {
+  if (base_ == nullptr) return;
+  const vtrace_guest_header* h = header();
+  auto line = [&](uint64_t n, const char* what) {
+    if (n > 0)
+      std::fprintf(err, "vtrace: %s: %llu %s\n", name_.c_str(), static_cast<unsigned long long>(n),
+                   what);
+  };
+  // Guest-written counters: reported as numbers, never used for anything else.
+  uint64_t ring_drops = 0;
+  for (uint32_t i = 0; i < VTRACE_GUEST_NRINGS; ++i)
+    ring_drops += transport::guest_ring(base_, layout_, i)->drops;
+  line(h->relay_drops + ring_drops, "drops (guest channel full)");
+  line(h->process_drops, "drops in guest processes (their rings full)");
+  line(h->process_rejects, "records of guest processes rejected by the agent");
+  line(h->kernel_lost, "guest kernel events lost");
+  line(bad_entries_, "probe table entries rejected");
+  std::string rejected = rejects_.summary();
+  if (!rejected.empty()) std::fprintf(err, "vtrace: %s: %s\n", name_.c_str(), rejected.c_str());
+}
+
+// --- GuestTargets ------------------------------------------------------------------------------
+
+GuestTarget& GuestTargets::add(const std::string& vm_name) {
+  guests_.push_back(
+      std::make_unique<GuestTarget>(vm_name, kFirstIndex + static_cast<uint32_t>(guests_.size())));
+  return *guests_.back();
+}
+
+void GuestTargets::collect(uint64_t now_ns) {
+  const size_t before = held_.size();
+  for (auto& g : guests_) g->poll(held_, 4096);
+  for (size_t i = before; i < held_.size(); ++i) {
+    held_[i].arrival_ns = now_ns;
+    std::push_heap(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(i) + 1, later);
+  }
+}
+
+uint64_t GuestTargets::release_point() const {
+  if (sync_) return UINT64_MAX;
+  uint64_t release = UINT64_MAX;
+  for (const auto& g : guests_) {
+    if (g->stopped()) continue;
+    release = std::min(release, g->watermark_ns());
+  }
+  return release;
+}
+
+uint32_t GuestTargets::refresh_tables(engine::Catalog& catalog) {
+  const uint32_t first = catalog.next_id();
+  size_t added = 0;
+  for (auto& g : guests_) added += g->refresh_table(catalog);
+  return added > 0 ? first : 0;
+}
+
+void GuestTargets::heartbeat(uint64_t) {
+  for (auto& g : guests_) g->heartbeat();
+}
+
+void GuestTargets::detach() {
+  for (auto& g : guests_) g->detach();
+}
+
+void GuestTargets::report(std::FILE* err) const {
+  for (const auto& g : guests_) g->report(err);
+}
+
+}  // namespace vtrace::targets::qemu

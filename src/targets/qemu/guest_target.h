@@ -1,0 +1,171 @@
+// A QEMU guest as a vtrace target: the host side of its guest channel (include/vtrace/
+// guest_abi.h). It reads the probe table the guest's agent publishes into the catalog (target =
+// the VM's name), writes the enable bytes, reads the guest's rings into Records (guest pid, tid,
+// execname, vCPU; the guest TSC translated to host time by a measured or exact GuestClock), and
+// marks records done in sync mode. Everything the guest wrote is untrusted: table entries,
+// records, counters are validated, and what is rejected is counted and reported.
+#pragma once
+#include <sys/types.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "clock/guest_clock.h"
+#include "clock/tsc_clock.h"
+#include "engine/catalog.h"
+#include "transport/guest_channel.h"
+#include "transport/record.h"
+#include "transport/ring_reader.h"
+
+namespace vtrace::targets::qemu {
+
+// One record read from a guest ring, translated, waiting for its turn in the merge.
+struct GuestPending {
+  Record rec;
+  uint32_t ring = 0;
+  uint64_t pos = 0;
+  uint64_t arrival_ns = 0;  // host time it was read
+  char tail[VTRACE_GUEST_TAIL_SIZE];
+};
+
+class GuestTarget {
+ public:
+  GuestTarget(std::string vm_name, uint32_t index) : name_(std::move(vm_name)), index_(index) {}
+  ~GuestTarget();
+  GuestTarget(const GuestTarget&) = delete;
+  GuestTarget& operator=(const GuestTarget&) = delete;
+
+  // Maps the VM's channel file and checks it; waits up to `ready_ms` for the agent.
+  bool open(const std::string& path, int qemu_pid, int ready_ms, std::string& error);
+  // Takes the tracer's lock on the channel (one tracing session per guest).
+  bool lock(std::string& error);
+  // Reads table entries the agent added since the last call into the catalog. Returns how many
+  // probes were added.
+  size_t refresh_table(engine::Catalog& catalog);
+  // Starts a session: resets the rings, sets the mode, attached = 1.
+  void attach(bool sync);
+  // Writes the enable bytes of every table entry (on when its catalog id is in `enabled`).
+  void enable(const std::vector<uint32_t>& enabled);
+  // Measures the clock translation with a burst of pings (the agent answers them). False with
+  // `error` when the agent does not answer.
+  bool measure_clock(std::string& error);
+  // Reads up to `max` records of each ring into `out` (appended).
+  size_t poll(std::vector<GuestPending>& out, size_t max);
+  // Sync mode: the engine is done with the record at `pos` of `ring`.
+  void mark_done(uint32_t ring, uint64_t pos);
+  void heartbeat();
+  // False once the VM's QEMU process is gone or its agent stopped beating for `stall_ns`.
+  bool check_alive(uint64_t now_ns);
+  // Host time before which the guest has written every record (from its watermark), or 0.
+  uint64_t watermark_ns() const;
+  // attached = 0, every enable byte off. Idempotent.
+  void detach();
+  void report(std::FILE* err) const;
+
+  const std::string& name() const { return name_; }
+  uint32_t index() const { return index_; }
+  const std::vector<uint32_t>& probe_ids() const { return probe_ids_; }
+  bool stopped() const { return stopped_; }
+  void set_stopped() { stopped_ = true; }
+  const clock::GuestClock& clock() const { return clock_; }
+  // "measured, +-3.2 us" (or why there is no translation yet).
+  std::string clock_description() const;
+  uint64_t late_records() const { return late_; }
+  void count_late() { ++late_; }
+
+ private:
+  vtrace_guest_header* header() const { return static_cast<vtrace_guest_header*>(base_); }
+  bool accept_entry(const vtrace_guest_probe& e, engine::Catalog& catalog, uint32_t& id);
+  uint64_t to_host_ns(uint64_t guest_tsc) const;
+
+  std::string name_;
+  uint32_t index_;
+  int qemu_pid_ = 0;
+  void* base_ = nullptr;
+  size_t size_ = 0;
+  int fd_ = -1;
+  transport::GuestLayout layout_;  // the host's own copy, never re-read
+  struct Entry {
+    uint32_t id = 0;  // catalog id; 0 when the entry was rejected
+    uint16_t flags = 0;
+    uint16_t nargs = 0;
+  };
+  std::vector<Entry> entries_;  // table index -> catalog probe
+  std::vector<uint32_t> probe_ids_;
+  uint32_t table_gen_ = 0;
+  uint64_t tails_[VTRACE_GUEST_NRINGS] = {};
+  bool attached_ = false;
+  bool sync_ = false;
+  bool stopped_ = false;
+  uint64_t last_agent_beat_ = 0, last_beat_change_ns_ = 0;
+  uint64_t ping_seq_ = 0;
+  clock::TscClock host_tsc_;
+  clock::GuestClock clock_;
+  transport::RejectCounts rejects_;
+  uint64_t bad_entries_ = 0;  // probe table entries rejected
+  uint64_t late_ = 0;         // records that came after later ones had been run (async merge)
+};
+
+// Every guest of a run, polled together and merged by translated time.
+class GuestTargets {
+ public:
+  // Record::target of guest k is kFirstIndex + k (processes count from 1).
+  static constexpr uint32_t kFirstIndex = 0x10000;
+  GuestTarget& add(const std::string& vm_name);
+  std::vector<std::unique_ptr<GuestTarget>>& all() { return guests_; }
+  const std::vector<std::unique_ptr<GuestTarget>>& all() const { return guests_; }
+  bool empty() const { return guests_.empty(); }
+  void set_sync(bool sync) { sync_ = sync; }
+
+  // One round: reads every guest's rings; runs records in host-time order. Async: a record
+  // runs once every live guest's watermark has passed it (or it waited kMaxHoldNs); sync: at
+  // once, in arrival order (the guest is stopped at the probe until the record is done).
+  // `flush` runs everything held. Returns the number of records run.
+  template <typename Run>
+  size_t round(Run&& run, uint64_t now_ns, bool flush = false) {
+    collect(now_ns);
+    size_t n = 0;
+    const uint64_t release = flush ? UINT64_MAX : release_point();
+    while (!held_.empty()) {
+      const GuestPending& top = held_.front();
+      if (top.rec.timestamp > release && now_ns - top.arrival_ns < kMaxHoldNs) break;
+      std::pop_heap(held_.begin(), held_.end(), later);
+      GuestPending& p = held_.back();
+      p.rec.tail = p.rec.tail_len > 0 ? p.tail : nullptr;
+      GuestTarget* g = guests_[p.rec.target - kFirstIndex].get();
+      if (p.rec.timestamp < last_run_ns_) g->count_late();
+      last_run_ns_ = std::max(last_run_ns_, p.rec.timestamp);
+      run(p.rec);
+      g->mark_done(p.ring, p.pos);
+      held_.pop_back();
+      ++n;
+    }
+    return n;
+  }
+  size_t held() const { return held_.size(); }
+  // Adds new table entries of every guest to the catalog; returns the first new catalog id,
+  // or 0 when none was added.
+  uint32_t refresh_tables(engine::Catalog& catalog);
+  void heartbeat(uint64_t now_ns);
+  void detach();
+  void report(std::FILE* err) const;
+
+  static constexpr uint64_t kMaxHoldNs = 50'000'000;  // a stalled guest holds others this long
+
+ private:
+  void collect(uint64_t now_ns);
+  uint64_t release_point() const;
+  static bool later(const GuestPending& a, const GuestPending& b) {
+    return a.rec.timestamp > b.rec.timestamp;
+  }
+
+  std::vector<std::unique_ptr<GuestTarget>> guests_;
+  bool sync_ = false;
+  std::vector<GuestPending> held_;  // a min-heap on rec.timestamp
+  uint64_t last_run_ns_ = 0;
+};
+
+}  // namespace vtrace::targets::qemu

@@ -1,0 +1,204 @@
+// One D script across two real Linux guests (QEMU): guests as targets (probes listed and named
+// by VM), the ordering check across guests in sync and async mode, per-VM syscall counts, and a
+// hostile guest writing garbage into its channel while the other guest's results stay exact.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "guest_test_util.h"
+#include "vtrace/guest_abi.h"
+
+namespace {
+
+using namespace vtrace::guest_test;
+
+const std::string kCache = VTRACE_TEST_CACHE;
+
+// A vtrace run in the background: output (stdout + stderr) to a file, waited for with a timeout.
+class Background {
+ public:
+  Background(const std::string& env, const std::string& args, const std::string& out_path)
+      : out_(out_path) {
+    std::string cmd = env + " exec " + VTRACE_BINARY + " " + args + " >" + out_path + " 2>&1";
+    pid_ = fork();
+    if (pid_ == 0) {
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
+      _exit(127);
+    }
+  }
+  ~Background() {
+    if (pid_ > 0 && !done_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  // Exit status, or -1 after `seconds` (then it is killed).
+  int wait(int seconds) {
+    for (int i = 0; i < seconds * 20; ++i) {
+      int st = 0;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        done_ = true;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return -1;
+  }
+  void interrupt() { kill(pid_, SIGINT); }
+  std::string output() const {
+    std::ifstream in(out_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool done_ = false;
+  std::string out_;
+};
+
+// Reads one field of a guest's channel header (the test watches the host attach).
+bool host_attached(const std::string& vm) {
+  int fd = open(("/dev/shm/vtrace-vm-" + vm).c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  void* p = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) return false;
+  bool on = static_cast<const vtrace_guest_header*>(p)->host_attached != 0;
+  munmap(p, 4096);
+  return on;
+}
+
+bool wait_attached(const std::vector<std::string>& vms, int seconds) {
+  for (int i = 0; i < seconds * 20; ++i) {
+    bool all = true;
+    for (const auto& v : vms) all = all && host_attached(v);
+    if (all) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// The value of "NAME  KIND  COUNT" lines of guest_order.d's summary (-1 when absent).
+long count_line(const std::string& out, const std::string& vm, const std::string& kind) {
+  std::regex re(vm + "\\s+" + kind + "\\s+(\\d+)");
+  std::smatch m;
+  return std::regex_search(out, m, re) ? std::stol(m[1]) : -1;
+}
+
+class GuestTraceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!qemu_missing().empty() || VTRACE_SANITIZED) return;
+    run_dir_ = new TempDir("guest-trace");
+    env_ = "VTRACE_RUNTIME_DIR=" + run_dir_->path + " VTRACE_CACHE_DIR=" + kCache;
+    a_ = "gta" + std::to_string(getpid());
+    b_ = "gtb" + std::to_string(getpid());
+    Result r = run_vtrace(env_, "vm start " + a_ + " " + b_ + " --share order" +
+                                    std::to_string(getpid()));
+    boot_output_ = r.output;
+    booted_ = r.status == 0;
+  }
+  static void TearDownTestSuite() {
+    if (run_dir_ != nullptr) {
+      run_vtrace(env_, "vm stop --all");
+      delete run_dir_;
+      run_dir_ = nullptr;
+    }
+  }
+  void SetUp() override {
+    if (VTRACE_SANITIZED)
+      GTEST_SKIP() << "skipped: sanitizer build (the guest agent must be a static executable; "
+                      "the normal build runs these tests)";
+    if (std::string why = qemu_missing(); !why.empty()) GTEST_SKIP() << "skipped: " << why;
+    ASSERT_TRUE(booted_) << boot_output_;
+  }
+
+  // Runs the ordering check with `n` messages; returns vtrace's output.
+  std::string run_order(const std::string& mode_flags, int n) {
+    TempDir tmp("order");
+    Background tracer(env_,
+                      "-Z " + mode_flags + " -s " + std::string(EXAMPLES_DIR) +
+                          "/guest_order.d " + std::to_string(n),
+                      tmp.path + "/out");
+    EXPECT_TRUE(wait_attached({a_, b_}, 60)) << tracer.output();
+    const std::string count = std::to_string(n);
+    Background recv(env_, "vm exec " + b_ + " -- /bin/order_recv " + count, tmp.path + "/recv");
+    Result send = run_vtrace(env_, "vm exec " + a_ + " -- /bin/order_send " + count);
+    EXPECT_EQ(send.status, 0) << send.output;
+    EXPECT_EQ(recv.wait(120), 0) << recv.output();
+    int status = tracer.wait(120);
+    std::string out = tracer.output();
+    EXPECT_EQ(status, 0) << out;
+    return out;
+  }
+
+  static inline TempDir* run_dir_ = nullptr;
+  static inline std::string env_, a_, b_, boot_output_;
+  static inline bool booted_ = false;
+};
+
+TEST_F(GuestTraceTest, ListsEveryGuestsProbesUnderItsName) {
+  Result r = run_vtrace(env_, "-l");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const std::string& vm : {a_, b_}) {
+    EXPECT_NE(r.output.find(vm + ":syscall"), std::string::npos) << r.output.substr(0, 2000);
+    EXPECT_NE(r.output.find(vm + ":sched"), std::string::npos);
+  }
+  // A description naming one guest matches only that guest's probes.
+  Result one = run_vtrace(env_, "-l -n '" + a_ + ":syscall::getppid:entry'");
+  ASSERT_EQ(one.status, 0) << one.output;
+  EXPECT_NE(one.output.find(a_ + ":syscall"), std::string::npos) << one.output;
+  EXPECT_EQ(one.output.find(b_ + ":syscall"), std::string::npos) << one.output;
+}
+
+TEST_F(GuestTraceTest, OrderIsExactInSyncMode) {
+  const int n = 10000;
+  std::string out = run_order("-x mode=sync", n);
+  EXPECT_EQ(count_line(out, a_, "send"), n) << out;
+  EXPECT_EQ(count_line(out, b_, "recv"), n) << out;
+  EXPECT_EQ(out.find("recv ran before its send"), std::string::npos) << out;
+  EXPECT_EQ(out.find("recv stamped before its send"), std::string::npos) << out;
+  std::cout << "[ order sync ] " << out << "\n";
+}
+
+TEST_F(GuestTraceTest, OrderHoldsInAsyncModeByTranslatedTime) {
+  const int n = 10000;
+  std::string out = run_order("", n);
+  EXPECT_EQ(count_line(out, a_, "send"), n) << out;
+  EXPECT_EQ(count_line(out, b_, "recv"), n) << out;
+  EXPECT_EQ(out.find("recv ran before its send"), std::string::npos) << out;
+  std::cout << "[ order async ] " << out << "\n";
+}
+
+TEST_F(GuestTraceTest, PerVmSyscallCountsAreExact) {
+  TempDir tmp("count");
+  const std::string script = "-q -n '*:syscall::getppid:entry /execname == \"getppid_loop\"/ "
+                             "{ @[vmname] = count(); }' -n 'tick-1s /++i == 30/ { exit(0); }'";
+  Background tracer(env_, script, tmp.path + "/out");
+  ASSERT_TRUE(wait_attached({a_, b_}, 60)) << tracer.output();
+  Result ra = run_vtrace(env_, "vm exec " + a_ + " -- /bin/getppid_loop 300");
+  Result rb = run_vtrace(env_, "vm exec " + b_ + " -- /bin/getppid_loop 500");
+  EXPECT_EQ(ra.status, 0) << ra.output;
+  EXPECT_EQ(rb.status, 0) << rb.output;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  tracer.interrupt();
+  ASSERT_EQ(tracer.wait(30), 0) << tracer.output();
+  std::string out = tracer.output();
+  EXPECT_TRUE(std::regex_search(out, std::regex(a_ + "\\s+300\\b"))) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(b_ + "\\s+500\\b"))) << out;
+}
+
+}  // namespace
