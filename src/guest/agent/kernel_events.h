@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "guest/agent/guest_tsc.h"
+
 namespace vtrace::guest {
 
 // One probe this agent offers for the guest kernel (provider:module:function:name as D sees it).
@@ -49,6 +51,17 @@ class KernelEvents {
   size_t poll(const std::function<void(const KernelEvent&)>& emit);
   // Events the kernel lost (perf ring overflow) so far.
   uint64_t lost() const;
+
+  // Guest TSC before which every event has been emitted (poll() holds back events stamped after
+  // it began reading, so that successive polls emit one time-ordered stream across CPUs).
+  uint64_t watermark() const;
+  // Perf records that could not be decoded (an unknown event id, a short sample).
+  uint64_t malformed() const;
+  // The perf ring of each CPU: data pages, a power of two (default 64: 256 KiB). Takes effect
+  // when the rings are next opened (the first apply() enabling something after none was).
+  void set_ring_pages(size_t pages);
+  // The CLOCK_MONOTONIC -> guest TSC map the events are stamped with (calibrated by init()).
+  const GuestTsc& clock() const;
 
  private:
   struct Impl;

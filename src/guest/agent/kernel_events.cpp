@@ -1,0 +1,579 @@
+#include "guest/agent/kernel_events.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <unordered_map>
+
+#include "guest/agent/kernel_task_cache.h"
+#include "targets/host/perf_ring.h"
+#include "targets/host/tracefs.h"
+#include "vtrace/guest_abi.h"
+
+namespace vtrace::guest {
+
+using targets::host::EventField;
+using targets::host::EventFormat;
+using targets::host::parse_sample;
+using targets::host::perf_error_message;
+using targets::host::PerfRing;
+using targets::host::SampleLayout;
+using targets::host::SampleView;
+using targets::host::Tracefs;
+using targets::host::tracepoint_attr;
+
+namespace {
+
+constexpr size_t kMaxRecordsPerRing = 8192;  // per poll, so one poll stays bounded
+constexpr uint64_t kRefreshNs = 1'000'000'000;
+constexpr size_t kMaxStr = VTRACE_GUEST_TAIL_SIZE - 1;  // what a record's tail holds
+constexpr int kMaxArgs = 10;
+constexpr uint32_t kDeadTask = UINT32_MAX;  // perf's pid/tid of a task past exit_notify()
+
+// IDENTIFIER tells apart the events sharing a CPU's ring; the side-band records' sample_id
+// trailer then is {pid, tid}, time, {cpu, res}, identifier.
+constexpr uint64_t kSampleType =
+    PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW;
+constexpr size_t kSampleIdLen = 32;
+constexpr size_t kSampleIdTime = 24;  // from the record's end
+
+enum class Kind : uint8_t { SyscallEntry, SyscallReturn, OffCpu, OnCpu, Exec, Exit };
+
+// Which tracepoint feeds a probe.
+struct Def {
+  Kind kind;
+  std::string system, event;
+};
+
+// A field of a tracepoint record, resolved from its format once when the event is opened.
+struct Field {
+  uint32_t off = 0, size = 0;
+  bool present = false, is_signed = false, data_loc = false, char_array = false;
+};
+
+Field field_of(const EventFormat& fmt, const char* name) {
+  Field f;
+  if (const EventField* e = fmt.field(name)) {
+    f = {e->offset, e->size, true, e->is_signed, e->data_loc, e->char_array};
+  }
+  return f;
+}
+
+bool int_sized(uint32_t size) {
+  return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
+// An integer field, sign- or zero-extended as the format says; 0 when absent or out of the record.
+int64_t read_int(const Field& f, const uint8_t* d, uint32_t len) {
+  if (!f.present || f.data_loc || f.char_array || !int_sized(f.size) ||
+      uint64_t{f.off} + f.size > len)
+    return 0;
+  uint64_t v = 0;
+  std::memcpy(&v, d + f.off, f.size);
+  if (f.size == 8) return static_cast<int64_t>(v);
+  const unsigned shift = 64 - 8 * f.size;
+  return f.is_signed ? static_cast<int64_t>(v << shift) >> shift : static_cast<int64_t>(v);
+}
+
+// A char[N] or __data_loc string field (bounded by the record); empty when absent or malformed.
+std::string_view read_str(const Field& f, const uint8_t* d, uint32_t len) {
+  if (!f.present || uint64_t{f.off} + f.size > len) return {};
+  uint32_t off = f.off, max = f.size;
+  if (f.data_loc) {
+    if (f.size != 4) return {};
+    uint32_t loc = 0;
+    std::memcpy(&loc, d + f.off, 4);
+    off = loc & 0xffff;
+    max = loc >> 16;
+    if (uint64_t{off} + max > len) return {};
+  } else if (!f.char_array) {
+    return {};
+  }
+  const char* s = reinterpret_cast<const char*>(d + off);
+  return std::string_view(s, strnlen(s, max));
+}
+
+std::vector<uint32_t> online_cpus() {
+  std::ifstream in("/sys/devices/system/cpu/online");
+  std::string text;
+  std::vector<uint32_t> cpus;
+  if (!(in >> text)) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long i = 0; i < n; ++i) cpus.push_back(static_cast<uint32_t>(i));
+    return cpus;
+  }
+  std::stringstream ss(text);
+  std::string range;
+  while (std::getline(ss, range, ',')) {
+    unsigned lo = 0, hi = 0;
+    if (std::sscanf(range.c_str(), "%u-%u", &lo, &hi) == 2) {
+      for (unsigned c = lo; c <= hi && c < 4096; ++c) cpus.push_back(c);
+    } else if (std::sscanf(range.c_str(), "%u", &lo) == 1) {
+      cpus.push_back(lo);
+    }
+  }
+  return cpus;
+}
+
+// PerfRing::open, raising the soft open-file limit once when it runs out (one fd per
+// tracepoint and CPU: all syscalls on 2 vCPUs is ~1400 fds).
+int open_event(PerfRing& ev, const perf_event_attr& attr, uint32_t cpu, size_t pages) {
+  int e = 0;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    e = ev.open(attr, -1, static_cast<int>(cpu), pages);
+    if (e != EMFILE) break;
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) break;
+    if (rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+    } else {
+      rl.rlim_cur = rl.rlim_max = rl.rlim_max * 4;  // root (the agent) may raise the hard one
+    }
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) break;
+  }
+  return e;
+}
+
+std::string_view basename_of(std::string_view path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+struct KernelEvents::Impl {
+  // One open tracepoint: its event on each CPU (records go to that CPU's ring) and the enabled
+  // probes it feeds, in probe order.
+  struct Tp {
+    std::string key;
+    std::vector<std::pair<uint32_t, Kind>> probes;
+    std::vector<Field> args;  // syscall entry arguments
+    Field ret, prev_comm, prev_pid, next_comm, next_pid, filename, comm, group_dead;
+    std::vector<PerfRing> events;
+    std::vector<uint64_t> ids;
+  };
+  // A record read from a ring, waiting to be sorted and emitted. tp is null for side-band
+  // records (COMM, FORK, EXIT). Bytes (the raw tracepoint record, or the side-band body without
+  // its trailer) are at arena[off, off + len).
+  struct Pending {
+    uint64_t time;
+    Tp* tp;
+    uint32_t type, cpu, pid, tid;
+    size_t off;
+    uint32_t len;
+  };
+
+  Tracefs fs;
+  bool inited = false;
+  std::vector<KernelProbe> probes;
+  std::vector<Def> defs;
+  GuestTsc tsc;
+  size_t ring_pages = 64;
+
+  std::vector<uint32_t> cpus;
+  std::vector<PerfRing> rings;  // per CPU: a dummy event owning the ring, with side-band on
+  std::map<std::string, std::unique_ptr<Tp>> open;
+  // Closed tracepoints whose records may still sit in the rings: kept until the rings drain.
+  std::vector<std::unique_ptr<Tp>> retired;
+  std::unordered_map<uint64_t, Tp*> by_id;
+
+  std::vector<Pending> pending, held;
+  std::vector<uint8_t> arena, held_arena;
+  KernelTaskCache tasks;
+  KernelEvent ev;
+  uint64_t lost_closed = 0, malformed = 0, last_tsc = 0, watermark = 0;
+
+  std::string init();
+  void add_probe(const char* provider, const std::string& function, const char* name,
+                 uint16_t nargs, uint16_t flags, Kind kind, const std::string& sys,
+                 const std::string& event);
+  std::string apply(const std::vector<bool>& enabled);
+  std::string open_rings();
+  std::string open_tp(const std::string& key, const Def& def,
+                      std::vector<std::pair<uint32_t, Kind>> ps);
+  void retire(std::unique_ptr<Tp> tp);
+  void close_all();
+  size_t poll(const std::function<void(const KernelEvent&)>& emit);
+  void read_ring(PerfRing& ring, uint64_t& cutoff);
+  void side_band(const Pending& p);
+  size_t emit_sample(const Pending& p, const std::function<void(const KernelEvent&)>& emit);
+};
+
+void KernelEvents::Impl::add_probe(const char* provider, const std::string& function,
+                                   const char* name, uint16_t nargs, uint16_t flags, Kind kind,
+                                   const std::string& sys, const std::string& event) {
+  if (!fs.exists(sys, event)) return;
+  probes.push_back({provider, "", function, name, nargs, flags});
+  defs.push_back({kind, sys, event});
+}
+
+std::string KernelEvents::Impl::init() {
+  if (inited) return "";
+  std::string err;
+  if (!fs.open(err)) return err;
+  if (!tsc.calibrated()) tsc.calibrate();
+  std::set<std::string> syscalls;
+  for (const auto& [sys, ev] : fs.events()) {
+    if (sys != "syscalls") continue;
+    if (ev.rfind("sys_enter_", 0) == 0) syscalls.insert(ev.substr(10));
+    if (ev.rfind("sys_exit_", 0) == 0) syscalls.insert(ev.substr(9));
+  }
+  for (const std::string& name : syscalls) {
+    // nargs: the tracepoint's integer arguments (the D program sees them as arg0..).
+    uint16_t nargs = 6;
+    std::string ferr;
+    if (const EventFormat* fmt = fs.format("syscalls", "sys_enter_" + name, ferr)) {
+      nargs = 0;
+      for (const EventField* f : fmt->args())
+        if (!f->is_string() && int_sized(f->size) && nargs < kMaxArgs) ++nargs;
+    }
+    add_probe("syscall", name, "entry", nargs, 0, Kind::SyscallEntry, "syscalls",
+              "sys_enter_" + name);
+    add_probe("syscall", name, "return", 2, 0, Kind::SyscallReturn, "syscalls", "sys_exit_" + name);
+  }
+  // off-cpu before on-cpu: one sched_switch emits them in this order.
+  add_probe("sched", "", "off-cpu", 2, 0, Kind::OffCpu, "sched", "sched_switch");
+  add_probe("sched", "", "on-cpu", 2, 0, Kind::OnCpu, "sched", "sched_switch");
+  add_probe("proc", "", "exec", 1, VTRACE_DESC_STR0, Kind::Exec, "sched", "sched_process_exec");
+  add_probe("proc", "", "exit", 1, 0, Kind::Exit, "sched", "sched_process_exit");
+  inited = true;
+  return "";
+}
+
+std::string KernelEvents::Impl::apply(const std::vector<bool>& enabled) {
+  std::map<std::string, std::vector<std::pair<uint32_t, Kind>>> want;
+  std::map<std::string, uint32_t> first;  // a probe of each wanted tracepoint (for its Def)
+  for (uint32_t i = 0; i < probes.size() && i < enabled.size(); ++i) {
+    if (!enabled[i]) continue;
+    const std::string key = defs[i].system + "/" + defs[i].event;
+    want[key].push_back({i, defs[i].kind});
+    first.try_emplace(key, i);
+  }
+  if (want.empty()) {
+    close_all();
+    return "";
+  }
+  if (rings.empty()) {
+    if (std::string err = open_rings(); !err.empty()) {
+      close_all();
+      return err;
+    }
+  }
+  for (auto it = open.begin(); it != open.end();) {
+    if (want.count(it->first)) {
+      ++it;
+      continue;
+    }
+    retire(std::move(it->second));
+    it = open.erase(it);
+  }
+  std::string err;
+  for (auto& [key, ps] : want) {
+    auto it = open.find(key);
+    if (it != open.end()) {
+      it->second->probes = std::move(ps);
+      continue;
+    }
+    std::string e = open_tp(key, defs[first[key]], std::move(ps));
+    if (err.empty()) err = e;
+  }
+  return err;
+}
+
+std::string KernelEvents::Impl::open_rings() {
+  cpus = online_cpus();
+  // A software dummy event per CPU owns the ring (so tracepoints come and go without losing
+  // it) and reports comm changes, forks and exits for the task cache.
+  perf_event_attr attr = tracepoint_attr(0);
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_DUMMY;
+  attr.sample_type = kSampleType;
+  attr.sample_id_all = 1;
+  attr.comm = 1;
+  attr.comm_exec = 1;
+  attr.task = 1;
+  attr.disabled = 0;
+  for (uint32_t cpu : cpus) {
+    PerfRing ring;
+    if (int e = open_event(ring, attr, cpu, ring_pages); e != 0)
+      return perf_error_message(e, "guest: perf ring of cpu " + std::to_string(cpu));
+    rings.push_back(std::move(ring));
+  }
+  return "";
+}
+
+std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
+                                        std::vector<std::pair<uint32_t, Kind>> ps) {
+  std::string err;
+  const EventFormat* fmt = fs.format(def.system, def.event, err);
+  if (!fmt) return "guest: " + err;
+  auto tp = std::make_unique<Tp>();
+  tp->key = key;
+  tp->probes = std::move(ps);
+  for (const EventField* f : fmt->args())
+    if (!f->is_string() && int_sized(f->size) && tp->args.size() < kMaxArgs)
+      tp->args.push_back(field_of(*fmt, f->name.c_str()));
+  tp->ret = field_of(*fmt, "ret");
+  tp->prev_comm = field_of(*fmt, "prev_comm");
+  tp->prev_pid = field_of(*fmt, "prev_pid");
+  tp->next_comm = field_of(*fmt, "next_comm");
+  tp->next_pid = field_of(*fmt, "next_pid");
+  tp->filename = field_of(*fmt, "filename");
+  tp->comm = field_of(*fmt, "comm");
+  tp->group_dead = field_of(*fmt, "group_dead");
+
+  perf_event_attr attr = tracepoint_attr(fmt->id);
+  attr.sample_type = kSampleType;
+  for (size_t c = 0; c < cpus.size(); ++c) {
+    const std::string what = "guest: perf_event_open of tracepoint " + def.system + ":" +
+                             def.event + " on cpu " + std::to_string(cpus[c]);
+    PerfRing ev;
+    uint64_t id = 0;
+    int e = open_event(ev, attr, cpus[c], 0);
+    if (e == 0 && (e = ev.redirect_to(rings[c])) != 0) err = " (PERF_EVENT_IOC_SET_OUTPUT)";
+    if (e == 0 && (e = ev.event_id(id)) != 0) err = " (PERF_EVENT_IOC_ID)";
+    if (e == 0 && (e = ev.enable()) != 0) err = " (PERF_EVENT_IOC_ENABLE)";
+    if (e != 0) {
+      for (uint64_t done : tp->ids) by_id.erase(done);
+      return perf_error_message(e, what + err);
+    }
+    tp->events.push_back(std::move(ev));
+    tp->ids.push_back(id);
+    by_id[id] = tp.get();
+  }
+  open.emplace(key, std::move(tp));
+  return "";
+}
+
+void KernelEvents::Impl::retire(std::unique_ptr<Tp> tp) {
+  for (PerfRing& e : tp->events) e.disable();
+  tp->events.clear();  // no new records; those in the rings are still emitted
+  retired.push_back(std::move(tp));
+}
+
+void KernelEvents::Impl::close_all() {
+  // Disabled by the host: what the rings still hold is dropped with them.
+  open.clear();
+  retired.clear();
+  by_id.clear();
+  for (const PerfRing& r : rings) lost_closed += r.stats().lost;
+  rings.clear();
+  cpus.clear();
+  pending.clear();
+  arena.clear();
+  tasks.clear();
+}
+
+void KernelEvents::Impl::read_ring(PerfRing& ring, uint64_t& cutoff) {
+  const SampleLayout layout{kSampleType, 0};
+  uint64_t newest = 0;
+  size_t n = ring.read_all(
+      [&](uint32_t type, const uint8_t* body, size_t len) {
+        if (type == PERF_RECORD_COMM || type == PERF_RECORD_FORK || type == PERF_RECORD_EXIT) {
+          if (len < kSampleIdLen + 8) {
+            ++malformed;
+            return;
+          }
+          uint64_t time = 0;
+          std::memcpy(&time, body + len - kSampleIdTime, 8);
+          const uint32_t blen = static_cast<uint32_t>(len - kSampleIdLen);
+          pending.push_back({time, nullptr, type, 0, 0, 0, arena.size(), blen});
+          arena.insert(arena.end(), body, body + blen);
+          newest = std::max(newest, time);
+          return;
+        }
+        if (type != PERF_RECORD_SAMPLE) return;
+        SampleView s;
+        auto it = by_id.end();
+        if (!parse_sample(body, len, layout, s) || (it = by_id.find(s.id)) == by_id.end()) {
+          ++malformed;
+          return;
+        }
+        pending.push_back({s.time, it->second, PERF_RECORD_SAMPLE, s.cpu, s.pid, s.tid,
+                           arena.size(), s.raw_size});
+        arena.insert(arena.end(), s.raw, s.raw + s.raw_size);
+        newest = std::max(newest, s.time);
+      },
+      kMaxRecordsPerRing);
+  // A ring read only in part may hold older records than other rings' newest: emit nothing
+  // after what was read of it.
+  if (n >= kMaxRecordsPerRing) cutoff = std::min(cutoff, newest);
+}
+
+void KernelEvents::Impl::side_band(const Pending& p) {
+  const uint8_t* b = arena.data() + p.off;
+  uint32_t v[4] = {};
+  std::memcpy(v, b, std::min<size_t>(p.len, p.type == PERF_RECORD_COMM ? 8 : 16));
+  if (p.type == PERF_RECORD_COMM) {
+    tasks.on_comm(v[0], v[1], std::string_view(reinterpret_cast<const char*>(b + 8), p.len - 8));
+  } else if (p.len >= 16 && p.type == PERF_RECORD_FORK) {
+    tasks.on_fork(v[0], v[2], v[3]);  // {pid, ppid, tid, ptid}
+  } else if (p.len >= 16) {
+    tasks.on_exit(v[2]);
+  }
+}
+
+size_t KernelEvents::Impl::emit_sample(const Pending& p,
+                                       const std::function<void(const KernelEvent&)>& emit) {
+  const Tp& tp = *p.tp;
+  const uint8_t* d = arena.data() + p.off;
+  const uint32_t len = p.len;
+  // Clamped: a refresh() may move the map by its measurement error; the stream stays ordered.
+  const uint64_t t = std::max(tsc.to_tsc(p.time), last_tsc);
+  last_tsc = t;
+  size_t n = 0;
+  for (const auto& [probe, kind] : tp.probes) {
+    ev.probe = probe;
+    ev.pid = p.pid;
+    ev.tid = p.tid;
+    ev.cpu = p.cpu;
+    ev.tsc = t;
+    ev.nargs = probes[probe].nargs;
+    std::fill(std::begin(ev.args), std::end(ev.args), 0);
+    std::memset(ev.comm, 0, sizeof(ev.comm));
+    ev.str.clear();
+    switch (kind) {
+      case Kind::SyscallEntry:
+        for (size_t i = 0; i < tp.args.size(); ++i) ev.args[i] = read_int(tp.args[i], d, len);
+        std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
+        break;
+      case Kind::SyscallReturn:
+        // As dtrace: arg0 and arg1 are both the return value (the host derives errno).
+        ev.args[0] = ev.args[1] = read_int(tp.ret, d, len);
+        std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
+        break;
+      case Kind::OffCpu: {
+        // A task switched out for the last time is no longer alive: perf reports it as -1.
+        ev.tid = static_cast<uint32_t>(read_int(tp.prev_pid, d, len));
+        if (ev.pid == kDeadTask) ev.pid = tasks.get(ev.tid, 0).pid;
+        set_comm(ev.comm, read_str(tp.prev_comm, d, len));
+        const uint32_t next = static_cast<uint32_t>(read_int(tp.next_pid, d, len));
+        ev.args[0] = next;
+        ev.args[1] = tasks.get(next, 0).pid;
+        break;
+      }
+      case Kind::OnCpu: {
+        const uint32_t next = static_cast<uint32_t>(read_int(tp.next_pid, d, len));
+        ev.tid = next;
+        ev.pid = tasks.get(next, 0).pid;
+        set_comm(ev.comm, read_str(tp.next_comm, d, len));
+        ev.args[0] = read_int(tp.prev_pid, d, len);
+        ev.args[1] = p.pid;
+        break;
+      }
+      case Kind::Exec: {
+        std::string_view path = read_str(tp.filename, d, len);
+        ev.str.assign(path.substr(0, kMaxStr));
+        // The kernel names the task after the file it executes (begin_new_exec).
+        set_comm(ev.comm, basename_of(path));
+        tasks.on_comm(p.pid, p.tid, ev.comm);
+        break;
+      }
+      case Kind::Exit:
+        // sched_process_exit fires per thread; proc:::exit is the process's, when its last
+        // thread exits (group_dead, since Linux 6.6), else when its main thread does.
+        if (tp.group_dead.present ? read_int(tp.group_dead, d, len) == 0 : p.pid != p.tid) continue;
+        set_comm(ev.comm, read_str(tp.comm, d, len));
+        break;
+    }
+    emit(ev);
+    ++n;
+  }
+  return n;
+}
+
+size_t KernelEvents::Impl::poll(const std::function<void(const KernelEvent&)>& emit) {
+  if (rings.empty()) return 0;
+  const uint64_t start = GuestTsc::mono_ns();
+  if (start - tsc.anchor_ns() >= kRefreshNs) tsc.refresh();
+  // Records stamped after `start` may still be on their way into rings read earlier: they wait
+  // for the next poll, so the stream stays time-ordered across CPUs and polls.
+  uint64_t cutoff = start;
+  for (PerfRing& ring : rings) read_ring(ring, cutoff);
+  std::stable_sort(pending.begin(), pending.end(),
+                   [](const Pending& a, const Pending& b) { return a.time < b.time; });
+  const auto split = std::upper_bound(pending.begin(), pending.end(), cutoff,
+                                      [](uint64_t t, const Pending& p) { return t < p.time; });
+  size_t n = 0;
+  for (auto it = pending.begin(); it != split; ++it) {
+    if (it->tp)
+      n += emit_sample(*it, emit);
+    else
+      side_band(*it);
+  }
+  watermark = std::max(watermark, std::max(tsc.to_tsc(cutoff), last_tsc));
+  // Keep the held records (and their bytes) for the next poll.
+  held.assign(split, pending.end());
+  held_arena.clear();
+  for (Pending& p : held) {
+    const size_t off = held_arena.size();
+    held_arena.insert(held_arena.end(), arena.begin() + static_cast<ptrdiff_t>(p.off),
+                      arena.begin() + static_cast<ptrdiff_t>(p.off + p.len));
+    p.off = off;
+  }
+  pending.swap(held);
+  arena.swap(held_arena);
+  if (!retired.empty() && pending.empty() &&
+      std::all_of(rings.begin(), rings.end(), [](const PerfRing& r) { return r.pending() == 0; })) {
+    for (const auto& tp : retired)
+      for (uint64_t id : tp->ids) by_id.erase(id);
+    retired.clear();
+  }
+  return n;
+}
+
+KernelEvents::KernelEvents() : impl_(std::make_unique<Impl>()) {}
+KernelEvents::~KernelEvents() {
+  impl_->close_all();
+}
+
+std::string KernelEvents::init() {
+  return impl_->init();
+}
+
+const std::vector<KernelProbe>& KernelEvents::probes() const {
+  return impl_->probes;
+}
+
+std::string KernelEvents::apply(const std::vector<bool>& enabled) {
+  return impl_->apply(enabled);
+}
+
+size_t KernelEvents::poll(const std::function<void(const KernelEvent&)>& emit) {
+  return impl_->poll(emit);
+}
+
+uint64_t KernelEvents::lost() const {
+  uint64_t n = impl_->lost_closed;
+  for (const PerfRing& r : impl_->rings) n += r.stats().lost;
+  return n;
+}
+
+uint64_t KernelEvents::watermark() const {
+  return impl_->watermark;
+}
+
+uint64_t KernelEvents::malformed() const {
+  uint64_t n = impl_->malformed;
+  for (const PerfRing& r : impl_->rings) n += r.stats().malformed;
+  return n;
+}
+
+void KernelEvents::set_ring_pages(size_t pages) {
+  if (pages != 0 && (pages & (pages - 1)) == 0) impl_->ring_pages = pages;
+}
+
+const GuestTsc& KernelEvents::clock() const {
+  return impl_->tsc;
+}
+
+}  // namespace vtrace::guest

@@ -1,0 +1,217 @@
+#include "guest/agent/process_relay.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "engine/catalog.h"
+
+namespace vtrace::guest {
+
+namespace {
+
+constexpr uint64_t kEnabledOffset = offsetof(vtrace_probe_desc, enabled);
+
+std::string exe_basename(std::string path) {
+  const std::string deleted = " (deleted)";
+  if (path.size() > deleted.size() &&
+      path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
+    path.resize(path.size() - deleted.size());
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+NativeProcess::~NativeProcess() {
+  detach();
+}
+
+void NativeProcess::read_comm() {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/comm");
+  std::string comm;
+  if (!std::getline(in, comm)) return;
+  std::memset(comm_, 0, sizeof comm_);
+  size_t n = std::min(comm.size(), sizeof comm_ - 1);
+  for (size_t i = 0; i < n; ++i) comm_[i] = (comm[i] >= 0x20 && comm[i] < 0x7f) ? comm[i] : '?';
+}
+
+bool NativeProcess::discover(std::string& error) {
+  if (!targets::discover_probes(pid_, table_, error)) return false;
+  module_ = exe_basename(table_.exe);
+  read_comm();
+  site_entry_.assign(table_.sites.size(), kNoEntry);
+  site_on_.assign(table_.sites.size(), 0);
+  return true;
+}
+
+void NativeProcess::add_entries(GuestProbeTable& table) {
+  std::map<std::string, uint32_t> by_key;  // provider, function, name -> entry
+  for (size_t i = 0; i < table_.sites.size(); ++i) {
+    const targets::ProbeSite& s = table_.sites[i];
+    if (s.flags & VTRACE_DESC_GUARD) continue;
+    std::string key = s.provider + '\0' + s.function + '\0' + s.name;
+    auto it = by_key.find(key);
+    if (it == by_key.end()) {
+      uint32_t e = table.add(VTRACE_GPROBE_NATIVE, pid_, s.nargs, s.flags & VTRACE_DESC_STR0,
+                             s.provider, module_, s.function, engine::d_probe_name(s.name));
+      if (e == kNoEntry) continue;
+      entries_.push_back(e);
+      it = by_key.emplace(key, e).first;
+    }
+    site_entry_[i] = it->second;
+    probe_map_[s.offset] = {it->second, s.flags, s.nargs};
+  }
+}
+
+bool NativeProcess::open_channel(bool sync, std::string& error) {
+  if (channel_) return true;
+  transport::ChannelConfig cfg;
+  cfg.nrings = kProcessRings;
+  cfg.nslots = kProcessSlots;
+  cfg.sync = sync;
+  cfg.no_spin = true;  // a waiting site spinning would keep the agent off a busy vCPU
+  cfg.tsc = true;  // the host translates guest TSC, for native and kernel records alike
+  channel_ = transport::Channel::create(pid_, cfg, error);
+  if (!channel_) return false;
+  sync_ = sync;
+  readers_.clear();
+  for (uint32_t i = 0; i < channel_->nrings(); ++i)
+    readers_.emplace_back(channel_->ring(i), channel_->nslots(), &probe_map_, &rejects_);
+  done_upto_.assign(channel_->nrings(), 0);
+  return true;
+}
+
+void NativeProcess::set_sync(bool sync) {
+  sync_ = sync;
+  if (channel_) channel_->set_sync(sync);
+}
+
+void NativeProcess::set_site(size_t i, bool on) {
+  if (site_on_[i] == on) return;
+  // A failed write (the process exited) leaves the flag as it was.
+  if (!targets::write_process_u32(pid_, table_.sites[i].address + kEnabledOffset, on ? 1 : 0))
+    return;
+  site_on_[i] = on;
+  if (table_.sites[i].flags & VTRACE_DESC_GUARD) return;
+  if (on)
+    ++nsites_on_;
+  else
+    --nsites_on_;
+}
+
+bool NativeProcess::apply(const volatile uint8_t* enabled, uint32_t count, bool sync,
+                          std::string& error) {
+  if (exited_) return true;
+  std::vector<uint8_t> want(table_.sites.size(), 0);
+  std::set<std::pair<std::string, std::string>> guarded;  // provider, name
+  bool any = false;
+  for (size_t i = 0; i < table_.sites.size(); ++i) {
+    uint32_t e = site_entry_[i];
+    if (e == kNoEntry || e >= count || enabled[e] == 0) continue;
+    want[i] = 1;
+    any = true;
+    guarded.emplace(table_.sites[i].provider, table_.sites[i].name);
+  }
+  for (size_t i = 0; i < table_.sites.size(); ++i) {
+    const targets::ProbeSite& s = table_.sites[i];
+    if ((s.flags & VTRACE_DESC_GUARD) && guarded.count({s.provider, s.name})) want[i] = 1;
+  }
+  // The channel exists before the first site can fire (a site without one drops its record).
+  if (any && !channel_ && !open_channel(sync, error)) return false;
+  for (size_t i = 0; i < want.size(); ++i) set_site(i, want[i] != 0);
+  return true;
+}
+
+size_t NativeProcess::poll(std::vector<RelayRecord>& out) {
+  size_t n = 0;
+  for (uint32_t i = 0; i < readers_.size(); ++i) {
+    scratch_.clear();
+    if (readers_[i].poll(scratch_, kProcessSlots) == 0) continue;
+    for (const auto& r : scratch_) {
+      RelayRecord& p = out.emplace_back();
+      vtrace_guest_record& g = p.rec;
+      std::memset(&g, 0, offsetof(vtrace_guest_record, tail));
+      g.probe = r.probe.probe;
+      g.pid = static_cast<uint32_t>(pid_);
+      g.tid = r.rec.tid;
+      g.vcpu = static_cast<uint16_t>(r.rec.cpu);
+      g.nargs = r.rec.nargs;
+      g.timestamp = r.rec.timestamp;
+      std::memcpy(g.args, r.rec.args, sizeof g.args);
+      std::memcpy(g.comm, comm_, sizeof g.comm);
+      if (r.rec.tail_len > 0) set_tail(g, r.rec.tail, r.rec.tail_len);
+      p.proc = this;
+      p.ring = i;
+      p.pos = r.pos;
+      ++n;
+    }
+  }
+  return n;
+}
+
+void NativeProcess::mark_done(uint32_t ring, uint64_t pos) {
+  if (!channel_ || ring >= done_upto_.size()) return;
+  channel_->mark_done(ring, pos);
+  done_upto_[ring] = std::max(done_upto_[ring], pos + 1);
+}
+
+void NativeProcess::finish_round() {
+  if (!sync_ || !channel_) return;
+  for (uint32_t i = 0; i < readers_.size(); ++i)
+    if (readers_[i].tail() > done_upto_[i]) mark_done(i, readers_[i].tail() - 1);
+}
+
+void NativeProcess::heartbeat() {
+  if (channel_) channel_->heartbeat();
+}
+
+void NativeProcess::open_gate() {
+  if (channel_) channel_->open_gate();
+}
+
+void NativeProcess::detach() {
+  for (size_t i = 0; i < site_on_.size(); ++i)
+    if (!exited_) set_site(i, false);
+  std::fill(site_on_.begin(), site_on_.end(), 0);
+  nsites_on_ = 0;
+  if (channel_) {
+    old_drops_ = drops();
+    channel_->open_gate();  // a held program must not wait for a gate nobody opens
+    channel_->detach();
+    channel_.reset();
+  }
+  readers_.clear();
+  done_upto_.clear();
+}
+
+uint64_t NativeProcess::drops() const {
+  uint64_t n = old_drops_;
+  if (channel_) {
+    for (const auto& r : readers_) n += r.drops();
+    n += channel_->no_ring_drops();
+  }
+  return n;
+}
+
+bool NativeProcess::check_alive() {
+  if (exited_) return false;
+  if (kill(pid_, 0) != 0 && errno == ESRCH) return !(exited_ = true);
+  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return !(exited_ = true);
+  size_t close = text.rfind(')');
+  if (close != std::string::npos && close + 2 < text.size() &&
+      (text[close + 2] == 'Z' || text[close + 2] == 'X'))
+    return !(exited_ = true);
+  read_comm();
+  return true;
+}
+
+}  // namespace vtrace::guest
