@@ -8,6 +8,11 @@
  */
 #pragma D option quiet
 
+BEGIN
+{
+	printf("waiting for %d messages\n", $1);
+}
+
 order:::send
 {
 	sent[arg0] = timestamp;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "guest/image_builder.h"
+#include "targets/qemu/exec_client.h"
 #include "targets/qemu/vm_manager.h"
 
 namespace vtrace::cli {
@@ -18,8 +19,11 @@ namespace qemu = vtrace::targets::qemu;
 const char* kGuestUsage =
     "Usage: vtrace image build [--cache DIR] [--force] [--add HOST_FILE=GUEST_PATH]...\n"
     "       vtrace vm start NAME... [--cpus N] [--mem MIB] [--cache DIR] [--accel kvm|tcg]\n"
-    "                               [--timeout SEC] [--kernel FILE] [--initrd FILE] [--append ARGS] [-v]\n"
+    "                               [--timeout SEC] [--kernel FILE] [--initrd FILE] [--append "
+    "ARGS]\n"
+    "                               [--share NAME] [-v]\n"
     "       vtrace vm list [-v]\n"
+    "       vtrace vm exec NAME [--timeout SEC] [--no-wait] -- COMMAND [ARG]...\n"
     "       vtrace vm stop NAME... | --all\n";
 
 struct Usage {
@@ -34,7 +38,8 @@ int usage(const std::string& msg) {
 unsigned parse_count(const std::string& flag, const std::string& v, unsigned max) {
   char* end = nullptr;
   unsigned long n = std::strtoul(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || n == 0 || n > max) throw Usage{"invalid value for " + flag + ": " + v};
+  if (v.empty() || *end != '\0' || n == 0 || n > max)
+    throw Usage{"invalid value for " + flag + ": " + v};
   return static_cast<unsigned>(n);
 }
 
@@ -56,9 +61,9 @@ int image_build(const std::vector<std::string>& args) {
   }
   o.log = [](const std::string& s) { std::fprintf(stderr, "vtrace: %s\n", s.c_str()); };
   guest::GuestImage img = guest::build_image(o);
-  std::printf("%s %s (kernel %s, inputs %s)\n  kernel: %s\n  initrd: %s\n", img.rebuilt ? "built" : "up to date",
-              img.dir.c_str(), img.kernel_version.c_str(), img.inputs_hash.c_str(), img.kernel.c_str(),
-              img.initrd.c_str());
+  std::printf("%s %s (kernel %s, inputs %s)\n  kernel: %s\n  initrd: %s\n",
+              img.rebuilt ? "built" : "up to date", img.dir.c_str(), img.kernel_version.c_str(),
+              img.inputs_hash.c_str(), img.kernel.c_str(), img.initrd.c_str());
   return 0;
 }
 
@@ -90,12 +95,17 @@ int vm_start(const std::vector<std::string>& args) {
       base.initrd = value();
     else if (a == "--append")
       base.append_extra = value();
-    else if (a == "-v")
+    else if (a == "--share") {
+      base.share = value();
+      if (std::string e = qemu::check_share_name(base.share); !e.empty())
+        throw Usage{"bad share name '" + base.share + "': " + e};
+    } else if (a == "-v")
       verbose = true;
     else if (!a.empty() && a[0] == '-')
       throw Usage{"unknown option to vm start: " + a};
     else {
-      if (std::string e = qemu::check_vm_name(a); !e.empty()) throw Usage{"bad VM name '" + a + "': " + e};
+      if (std::string e = qemu::check_vm_name(a); !e.empty())
+        throw Usage{"bad VM name '" + a + "': " + e};
       names.push_back(a);
     }
   }
@@ -115,12 +125,13 @@ int vm_start(const std::vector<std::string>& args) {
     configs.push_back(c);
   }
   if (verbose) {
-    qemu::Accelerator acc = base.accel.empty() ? qemu::choose_accelerator() : qemu::Accelerator{base.accel, "--accel"};
+    qemu::Accelerator acc =
+        base.accel.empty() ? qemu::choose_accelerator() : qemu::Accelerator{base.accel, "--accel"};
     std::fprintf(stderr, "vtrace: accelerator %s: %s\n", acc.name.c_str(), acc.reason.c_str());
   }
   for (const qemu::VmInfo& v : qemu::start_vms(configs))
-    std::printf("started %s (pid %d, %u cpus, %u MiB, %s, booted in %.1f s)\n", v.name.c_str(), v.pid, v.cpus,
-                v.mem_mib, v.accel.c_str(), v.boot_seconds);
+    std::printf("started %s (pid %d, %u cpus, %u MiB, %s, booted in %.1f s)\n", v.name.c_str(),
+                v.pid, v.cpus, v.mem_mib, v.accel.c_str(), v.boot_seconds);
   return 0;
 }
 
@@ -134,13 +145,58 @@ int vm_list(const std::vector<std::string>& args) {
   }
   std::printf("%-16s %8s %5s %8s %-6s %s\n", "NAME", "PID", "CPUS", "MEM", "ACCEL", "STATE");
   for (const qemu::VmInfo& v : qemu::list_vms()) {
-    std::printf("%-16s %8d %5u %7uM %-6s %s\n", v.name.c_str(), v.pid, v.cpus, v.mem_mib, v.accel.c_str(),
-                v.running ? "running" : "stopped");
-    if (verbose)
+    std::printf("%-16s %8d %5u %7uM %-6s %s\n", v.name.c_str(), v.pid, v.cpus, v.mem_mib,
+                v.accel.c_str(), v.running ? "running" : "stopped");
+    if (verbose) {
       std::printf("    boot %.1f s; accelerator: %s\n    state %s, channel %s\n", v.boot_seconds,
                   v.accel_reason.c_str(), v.dir.c_str(), v.ivshmem.c_str());
+      if (!v.share.empty())
+        std::printf("    share %s (%s)\n", v.share.c_str(), v.share_path.c_str());
+    }
   }
   return 0;
+}
+
+int vm_exec(const std::vector<std::string>& args) {
+  std::string name;
+  qemu::ExecOptions o;
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a == "--timeout") {
+      if (i + 1 >= args.size()) throw Usage{"option --timeout requires an argument"};
+      const std::string& v = args[++i];
+      char* end = nullptr;
+      o.timeout_s = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(o.timeout_s > 0) || o.timeout_s > 1e6)
+        throw Usage{"invalid value for --timeout: " + v};
+    } else if (a == "--no-wait") {
+      o.traced = false;
+    } else if (!a.empty() && a[0] == '-') {
+      throw Usage{"unknown option to vm exec: " + a};
+    } else if (name.empty()) {
+      name = a;
+    } else {
+      break;  // the command, without "--"
+    }
+  }
+  if (name.empty()) throw Usage{"vm exec needs a VM name"};
+  o.argv.assign(args.begin() + static_cast<long>(i), args.end());
+  if (o.argv.empty()) throw Usage{"vm exec needs a command (vm exec NAME -- COMMAND [ARG]...)"};
+  qemu::VmInfo v;
+  if (!qemu::find_vm(name, &v)) throw std::runtime_error("no VM named " + name);
+  if (!v.running) throw std::runtime_error("vm " + name + " is not running");
+  qemu::ExecResult r = qemu::exec_command(qemu::exec_target(v), o);
+  std::fwrite(r.output.data(), 1, r.output.size(), stdout);
+  std::fflush(stdout);
+  if (r.truncated)
+    std::fprintf(stderr, "vtrace: vm %s: the output was cut at %zu bytes\n", name.c_str(),
+                 r.output.size());
+  return r.exit_status;
 }
 
 int vm_stop(const std::vector<std::string>& args) {
@@ -185,7 +241,9 @@ int run_guest_subcommand(int argc, char** argv) {
     if (group == "vm" && verb == "start") return vm_start(args);
     if (group == "vm" && verb == "list") return vm_list(args);
     if (group == "vm" && verb == "stop") return vm_stop(args);
-    return usage(verb.empty() ? group + " needs a subcommand" : "unknown subcommand: " + group + " " + verb);
+    if (group == "vm" && verb == "exec") return vm_exec(args);
+    return usage(verb.empty() ? group + " needs a subcommand"
+                              : "unknown subcommand: " + group + " " + verb);
   } catch (const Usage& u) {
     return usage(u.message);
   } catch (const std::exception& e) {

@@ -1,4 +1,4 @@
-// The guest subcommands: `vtrace image build`, `vtrace vm start|list|stop`.
+// The guest subcommands: `vtrace image build`, `vtrace vm start|list|exec|stop`.
 #pragma once
 
 namespace vtrace::cli {

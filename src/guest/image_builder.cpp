@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "guest/cpio_writer.h"
+#include "guest/guest_programs.h"
 
 namespace fs = std::filesystem;
 
@@ -22,9 +23,9 @@ namespace vtrace::guest {
 namespace {
 
 // Bump when the layout of the initramfs changes, so existing caches rebuild.
-constexpr const char* kBuilderVersion = "vtrace-image-1";
+constexpr const char* kBuilderVersion = "vtrace-image-2";
 
-const char* const kInitScript = R"(#!/bin/sh
+const char* const kInitScript = R"init(#!/bin/sh
 # /init of the vtrace guest (written by `vtrace image build`).
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 mount -t proc proc /proc
@@ -41,9 +42,10 @@ for arg in $(cat /proc/cmdline); do
   case "$arg" in vtrace.name=*) hostname "${arg#vtrace.name=}" ;; esac
 done
 
-# ---- vtrace-agent: start it here (issue 4, item 3) ------------------------------------------
-# [ -x /sbin/vtrace-agent ] && /sbin/vtrace-agent --daemon
-# ----------------------------------------------------------------------------------------------
+# The agent serves the vtrace channel (probes, `vtrace vm exec`); it daemonizes.
+if [ -x /sbin/vtrace-agent ]; then
+  /sbin/vtrace-agent --daemon || echo "vtrace-guest: vtrace-agent failed to start (exit $?)"
+fi
 
 echo "vtrace-guest: ready"
 # A shell on the serial console. With `-serial file:` it never gets input and blocks; the loop
@@ -52,7 +54,7 @@ while :; do
   setsid cttyhack sh
   sleep 1
 done
-)";
+)init";
 
 std::string shell_quote(const std::string& s) {
   std::string r = "'";
@@ -119,7 +121,8 @@ struct KernelPackage {
 // pins the exact version).
 KernelPackage find_kernel_package() {
   std::string dep;
-  if (run_shell("dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null", &dep) != 0 || dep.empty())
+  if (run_shell("dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null", &dep) != 0 ||
+      dep.empty())
     throw std::runtime_error(
         "the guest kernel package is not installed: install linux-image-amd64 (./setup.sh does)");
   // "linux-image-6.1.0-56-amd64 (= 6.1.192-2)" possibly followed by ", other deps"
@@ -130,7 +133,8 @@ KernelPackage find_kernel_package() {
   auto eq = dep.find("(= ");
   if (eq != std::string::npos) k.version = dep.substr(eq + 3, dep.find(')', eq) - eq - 3);
   const std::string prefix = "linux-image-";
-  if (k.name.rfind(prefix, 0) != 0) throw std::runtime_error("unexpected dependency of linux-image-amd64: " + dep);
+  if (k.name.rfind(prefix, 0) != 0)
+    throw std::runtime_error("unexpected dependency of linux-image-amd64: " + dep);
   k.release = k.name.substr(prefix.size());
   if (k.version.empty()) {
     std::string v;
@@ -141,13 +145,15 @@ KernelPackage find_kernel_package() {
 }
 
 // The .deb of the kernel package: apt's archive cache, else `apt-get download` into cache_dir.
-std::string find_kernel_deb(const KernelPackage& k, const std::string& cache_dir, const ImageOptions& o) {
+std::string find_kernel_deb(const KernelPackage& k, const std::string& cache_dir,
+                            const ImageOptions& o) {
   std::string ver = k.version;
   // Debian file names encode an epoch "1:2.3" as "1%3a2.3".
   if (auto c = ver.find(':'); c != std::string::npos) ver.replace(c, 1, "%3a");
   const std::string file = k.name + "_" + ver + "_amd64.deb";
   const char* archives = std::getenv("VTRACE_APT_ARCHIVES");  // tests: pretend apt's cache is empty
-  for (const std::string& dir : {std::string(archives ? archives : "/var/cache/apt/archives"), cache_dir + "/debs"}) {
+  for (const std::string& dir :
+       {std::string(archives ? archives : "/var/cache/apt/archives"), cache_dir + "/debs"}) {
     if (fs::exists(dir + "/" + file)) return dir + "/" + file;
   }
   fs::create_directories(cache_dir + "/debs");
@@ -160,7 +166,8 @@ std::string find_kernel_deb(const KernelPackage& k, const std::string& cache_dir
 }
 
 // Extracts boot/vmlinuz-<release> from the package into <cache>/kernel/<release>/ (once).
-std::string extract_kernel(const KernelPackage& k, const std::string& cache_dir, const ImageOptions& o) {
+std::string extract_kernel(const KernelPackage& k, const std::string& cache_dir,
+                           const ImageOptions& o) {
   const std::string dir = cache_dir + "/kernel/" + k.release + "_" + k.version;
   const std::string vmlinuz = dir + "/boot/vmlinuz-" + k.release;
   if (fs::exists(vmlinuz)) return vmlinuz;
@@ -170,8 +177,8 @@ std::string extract_kernel(const KernelPackage& k, const std::string& cache_dir,
   const std::string tmp = dir + ".tmp" + std::to_string(getpid());
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  std::string cmd = "dpkg-deb --fsys-tarfile " + shell_quote(deb) + " | tar -x -C " + shell_quote(tmp) +
-                    " ./boot/vmlinuz-" + k.release + " 2>&1";
+  std::string cmd = "dpkg-deb --fsys-tarfile " + shell_quote(deb) + " | tar -x -C " +
+                    shell_quote(tmp) + " ./boot/vmlinuz-" + k.release + " 2>&1";
   std::string out;
   if (run_shell(cmd, &out) != 0 || !fs::exists(tmp + "/boot/vmlinuz-" + k.release)) {
     fs::remove_all(tmp);
@@ -219,11 +226,12 @@ struct ExtraFile {
   uint32_t mode;
 };
 
-std::string build_initramfs(const std::string& busybox_data, const std::vector<std::string>& applets,
+std::string build_initramfs(const std::string& busybox_data,
+                            const std::vector<std::string>& applets,
                             const std::vector<ExtraFile>& extras) {
   CpioWriter w;
-  for (const char* d : {"bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp", "run", "etc",
-                        "root", "mnt"})
+  for (const char* d : {"bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp",
+                        "run", "etc", "root", "mnt"})
     w.add_directory(d, std::string_view(d) == "tmp" ? 01777 : 0755);
   w.add_char_device("dev/console", 5, 1, 0600);
   w.add_char_device("dev/null", 1, 3, 0666);
@@ -241,8 +249,8 @@ std::string build_initramfs(const std::string& busybox_data, const std::vector<s
   w.add_file("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n");
   w.add_file("etc/group", "root:x:0:\n");
   w.add_file("init", kInitScript, 0755);
-  std::vector<std::string> made = {"bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc", "sys", "tmp",
-                                   "run", "etc", "root", "mnt"};
+  std::vector<std::string> made = {"bin", "sbin", "usr", "usr/bin", "usr/sbin", "dev", "proc",
+                                   "sys", "tmp",  "run", "etc",     "root",     "mnt"};
   for (const ExtraFile& e : extras) {
     // Parent directories first (the kernel's unpacker does not create them).
     for (size_t slash = e.guest_path.find('/'); slash != std::string::npos;
@@ -260,7 +268,9 @@ std::string build_initramfs(const std::string& busybox_data, const std::vector<s
 
 }  // namespace
 
-const char* init_script() { return kInitScript; }
+const char* init_script() {
+  return kInitScript;
+}
 
 std::string default_cache_dir() {
   if (const char* e = std::getenv("VTRACE_CACHE_DIR"); e && *e) return e;
@@ -288,14 +298,26 @@ GuestImage build_image(const ImageOptions& o) {
   const std::string busybox = find_busybox();
   const std::string busybox_data = read_file(busybox);
 
+  std::vector<std::pair<std::string, std::string>> files;
+  std::string programs_note;
+  if (o.guest_programs) files = find_guest_programs(&programs_note);
+  for (const auto& f : o.extra_files) {
+    auto rel = [](std::string_view g) {
+      return g.substr(std::min(g.find_first_not_of('/'), g.size()));
+    };
+    auto same = [&](const auto& g) { return rel(g.second) == rel(f.second); };
+    files.erase(std::remove_if(files.begin(), files.end(), same), files.end());
+    files.push_back(f);
+  }
   std::vector<ExtraFile> extras;
-  for (const auto& [host, guest] : o.extra_files) {
+  for (const auto& [host, guest] : files) {
     std::string rel = guest;
     while (!rel.empty() && rel.front() == '/') rel.erase(0, 1);
     if (rel.empty() || rel.find("..") != std::string::npos)
       throw std::runtime_error("bad guest path for " + host + ": '" + guest + "'");
     struct stat st {};
-    if (stat(host.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) throw std::runtime_error("no such file: " + host);
+    if (stat(host.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+      throw std::runtime_error("no such file: " + host);
     extras.push_back({rel, read_file(host), static_cast<uint32_t>(st.st_mode & 0777)});
   }
 
@@ -315,17 +337,20 @@ GuestImage build_image(const ImageOptions& o) {
   const std::string inputs_file = img.dir + "/inputs";
   std::string stored;
   if (fs::exists(inputs_file)) stored = trim(read_file(inputs_file));
-  if (!o.force && stored == img.inputs_hash && fs::exists(img.kernel) && fs::exists(img.initrd)) return img;
+  if (!o.force && stored == img.inputs_hash && fs::exists(img.kernel) && fs::exists(img.initrd))
+    return img;
 
   const std::string vmlinuz = extract_kernel(k, cache, o);
   if (o.log) o.log("building initramfs (busybox " + busybox + ")");
+  if (o.log && !programs_note.empty()) o.log(programs_note);
   fs::remove(inputs_file);  // an interrupted build is never taken as up to date
   // Temporary names per process, renamed into place: a concurrent build or a running VM never
   // sees a half-written file.
   const std::string suffix = ".tmp" + std::to_string(getpid());
   fs::copy_file(vmlinuz, img.kernel + suffix, fs::copy_options::overwrite_existing);
   fs::rename(img.kernel + suffix, img.kernel);
-  write_gzip_file(img.initrd + suffix, build_initramfs(busybox_data, busybox_applets(busybox), extras));
+  write_gzip_file(img.initrd + suffix,
+                  build_initramfs(busybox_data, busybox_applets(busybox), extras));
   fs::rename(img.initrd + suffix, img.initrd);
   atomic_write(inputs_file, img.inputs_hash + "\n");
   img.rebuilt = true;

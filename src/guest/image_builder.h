@@ -1,8 +1,8 @@
 // The guest image: Debian's kernel (extracted from the linux-image package, never the host's
-// /boot) and an initramfs the project builds (busybox-static and /init; the vtrace-agent and
-// the instrumented examples come with issue 4, item 3). The image lives in a cache directory,
-// never in the repository, and is rebuilt only when its inputs change: a hash of the inputs is
-// stored next to it (image/inputs).
+// /boot) and an initramfs the project builds: busybox-static, /init (which starts
+// /sbin/vtrace-agent), the static vtrace-agent and the guest workloads (guest_programs.h). The
+// image lives in a cache directory, never in the repository, and is rebuilt only when its inputs
+// change: a hash of the inputs is stored next to it (image/inputs).
 #pragma once
 #include <functional>
 #include <string>
@@ -12,21 +12,24 @@
 namespace vtrace::guest {
 
 struct ImageOptions {
-  std::string cache_dir;  // empty: default_cache_dir()
-  bool force = false;     // rebuild even when the inputs are unchanged
+  std::string cache_dir;                        // empty: default_cache_dir()
+  bool force = false;                           // rebuild even when the inputs are unchanged
   std::function<void(const std::string&)> log;  // progress lines (may be empty)
-  // Extra host files put into the initramfs: {host path, guest path}, e.g. the static
-  // vtrace-agent at /sbin/vtrace-agent (issue 4, item 3). Their contents are image inputs.
+  // Add the vtrace-agent and the guest workloads (find_guest_programs); an error when there is
+  // no static agent. Off: an image with busybox and /init only.
+  bool guest_programs = true;
+  // Extra host files put into the initramfs: {host path, guest path}; they win over a guest
+  // program of the same guest path. Their contents are image inputs.
   std::vector<std::pair<std::string, std::string>> extra_files;
 };
 
 struct GuestImage {
-  std::string dir;           // <cache>/image
-  std::string kernel;        // <cache>/image/vmlinuz
-  std::string initrd;        // <cache>/image/initramfs.cpio.gz
+  std::string dir;             // <cache>/image
+  std::string kernel;          // <cache>/image/vmlinuz
+  std::string initrd;          // <cache>/image/initramfs.cpio.gz
   std::string kernel_version;  // e.g. 6.1.0-56-amd64
-  std::string inputs_hash;   // hex
-  bool rebuilt = false;      // false: the image was already up to date
+  std::string inputs_hash;     // hex
+  bool rebuilt = false;        // false: the image was already up to date
 };
 
 // $VTRACE_CACHE_DIR, else $XDG_CACHE_HOME/vtrace, else ~/.cache/vtrace.

@@ -50,7 +50,8 @@ TEST(CpioWriter, NewcHeadersAreAlignedAndEndWithTrailer) {
     if (name == "TRAILER!!!") break;
   }
   EXPECT_EQ(off, a.size());
-  EXPECT_EQ(names, (std::vector<std::string>{"bin", "bin/hello", "bin/sh", "dev/console", "TRAILER!!!"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"bin", "bin/hello", "bin/sh", "dev/console", "TRAILER!!!"}));
 }
 
 TEST(CpioWriter, Cpio1ReadsTheArchive) {
@@ -70,11 +71,14 @@ TEST(CpioWriter, Cpio1ReadsTheArchive) {
   EXPECT_EQ(out, "etc\netc/motd\netc/link\n");
 }
 
-TEST(ImageBuilder, InitScriptPrintsTheReadyMarkerAndLeavesASpotForTheAgent) {
+TEST(ImageBuilder, InitScriptStartsTheAgentThenPrintsTheReadyMarker) {
   std::string init = init_script();
   EXPECT_EQ(init.rfind("#!/bin/sh", 0), 0u);
-  EXPECT_NE(init.find(std::string("echo \"") + kReadyMarker + "\""), std::string::npos);
-  EXPECT_NE(init.find("vtrace-agent"), std::string::npos);
+  const auto ready = init.find(std::string("echo \"") + kReadyMarker + "\"");
+  EXPECT_NE(ready, std::string::npos);
+  const auto agent = init.find("\n  /sbin/vtrace-agent --daemon");
+  ASSERT_NE(agent, std::string::npos) << init;
+  EXPECT_LT(agent, ready);
   EXPECT_NE(init.find("mount -t proc"), std::string::npos);
 }
 

@@ -30,7 +30,9 @@ inline Result run_vtrace(const std::string& env, const std::string& args) {
   return r;
 }
 
-inline bool shell_ok(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
+inline bool shell_ok(const std::string& cmd) {
+  return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0;
+}
 
 // "" when the guest image can be built here, else what is missing.
 inline std::string image_prerequisites_missing() {
@@ -42,15 +44,29 @@ inline std::string image_prerequisites_missing() {
 }
 
 inline std::string qemu_missing() {
-  if (!shell_ok("command -v qemu-system-x86_64")) return "qemu-system-x86_64 not found (install qemu-system-x86)";
+  if (!shell_ok("command -v qemu-system-x86_64"))
+    return "qemu-system-x86_64 not found (install qemu-system-x86)";
   return image_prerequisites_missing();
+}
+
+#ifndef VTRACE_SANITIZED
+#define VTRACE_SANITIZED 0
+#endif
+
+// "" when this build can boot guests, else why not. A sanitizer build's vtrace-agent is not
+// static, so its images cannot be built (the normal build runs the VM tests).
+inline std::string guest_vm_missing() {
+  if (VTRACE_SANITIZED)
+    return "sanitizer build: its vtrace-agent is not static (the normal build runs VM tests)";
+  return qemu_missing();
 }
 
 // A fresh directory under the system temp dir, removed by the destructor.
 struct TempDir {
   std::string path;
   explicit TempDir(const std::string& tag) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / ("vtrace-" + tag + "-XXXXXX")).string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / ("vtrace-" + tag + "-XXXXXX")).string();
     char* p = mkdtemp(tmpl.data());
     path = p ? p : "";
   }

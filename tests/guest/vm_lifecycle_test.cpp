@@ -12,6 +12,7 @@
 
 #include "guest_test_util.h"
 #include "targets/qemu/vm_manager.h"
+#include "vtrace/guest_abi.h"
 
 namespace vtrace::guest_test {
 namespace {
@@ -25,7 +26,7 @@ const std::string kCache = VTRACE_TEST_CACHE;
 class VmTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (std::string why = qemu_missing(); !why.empty()) GTEST_SKIP() << "skipped: " << why;
+    if (std::string why = guest_vm_missing(); !why.empty()) GTEST_SKIP() << "skipped: " << why;
     env_ = "VTRACE_RUNTIME_DIR=" + run_.path + " VTRACE_CACHE_DIR=" + kCache;
   }
   void TearDown() override {
@@ -43,14 +44,23 @@ TEST_F(VmTest, StartListStop) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_EQ(start.status, 0) << start.output;
   EXPECT_NE(start.output.find("started " + vm), std::string::npos) << start.output;
-  std::cout << "[ boot ] " << vm << " ready after " << seconds << " s (including the image check)\n";
+  std::cout << "[ boot ] " << vm << " ready after " << seconds
+            << " s (including the image check)\n";
   RecordProperty("boot_seconds", std::to_string(seconds));
 
   const std::string dir = run_.path + "/" + vm;
-  for (const char* f : {"qemu.pid", "qmp.sock", "console.log", "vm.conf"}) EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  for (const char* f : {"qemu.pid", "qmp.sock", "console.log", "vm.conf"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
   const std::string ivshmem = "/dev/shm/vtrace-vm-" + vm;
   ASSERT_TRUE(fs::exists(ivshmem));
   EXPECT_EQ(fs::file_size(ivshmem), 16u << 20);
+  {
+    // Formatted before QEMU started: the agent finds a valid layout.
+    std::ifstream ch(ivshmem, std::ios::binary);
+    uint64_t magic = 0;
+    ch.read(reinterpret_cast<char*>(&magic), sizeof magic);
+    EXPECT_EQ(magic, VTRACE_GUEST_MAGIC);
+  }
   EXPECT_EQ(fs::file_size(ivshmem + ".ram"), 192u << 20);
   std::ifstream console(dir + "/console.log");
   std::string log((std::istreambuf_iterator<char>(console)), {});
@@ -201,11 +211,26 @@ TEST(VmManager, QemuCommandHasTheChannelAndSharedRam) {
   for (const char* want :
        {"-M pc ", "-accel tcg ", "-smp 2 ", "-m 512M ",
         "memory-backend-file,id=ram,size=512M,mem-path=/dev/shm/vtrace-vm-web1.ram,share=on ",
-        "-machine memory-backend=ram ", "-device ivshmem-plain,memdev=ivsh ",
+        "-machine memory-backend=ram ", "-device ivshmem-plain,memdev=ivsh,addr=0x4 ",
         "memory-backend-file,id=ivsh,size=16M,mem-path=/dev/shm/vtrace-vm-web1,share=on ",
-        "-serial file:/run/vtrace/web1/console.log ", "-qmp unix:/run/vtrace/web1/qmp.sock,server,nowait ",
-        "-daemonize ", "-pidfile /run/vtrace/web1/qemu.pid ", "console=ttyS0 acpi=off panic=-1"})
+        "-serial file:/run/vtrace/web1/console.log ",
+        "-qmp unix:/run/vtrace/web1/qmp.sock,server,nowait ", "-daemonize ",
+        "-pidfile /run/vtrace/web1/qemu.pid ", "console=ttyS0 acpi=off panic=-1"})
     EXPECT_NE(all.find(want), std::string::npos) << want << "\nin: " << all;
+  EXPECT_EQ(all.find("memdev=share"), std::string::npos) << all;
+
+  // --share NAME: a second device at a fixed slot on the shared file.
+  v.share = "ring";
+  v.share_path = qemu::share_path("ring");
+  all.clear();
+  for (const auto& a : qemu::qemu_command(c, v)) all += a + " ";
+  for (const char* want :
+       {"memory-backend-file,id=share,size=1M,mem-path=/dev/shm/vtrace-share-ring,share=on ",
+        "-device ivshmem-plain,memdev=share,addr=0x5 "})
+    EXPECT_NE(all.find(want), std::string::npos) << want << "\nin: " << all;
+  EXPECT_EQ(qemu::check_share_name("ring-1_a"), "");
+  EXPECT_NE(qemu::check_share_name("../x"), "");
+  EXPECT_NE(qemu::check_share_name(""), "");
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,6 +23,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "transport/guest_channel.h"
 
 namespace fs = std::filesystem;
 
@@ -52,7 +56,7 @@ void write_conf(const std::string& path, const VmInfo& v) {
   std::ofstream out(path + ".tmp", std::ios::trunc);
   out << "name=" << v.name << "\ncpus=" << v.cpus << "\nmem=" << v.mem_mib << "\naccel=" << v.accel
       << "\naccel_reason=" << v.accel_reason << "\nivshmem=" << v.ivshmem << "\nram=" << v.ram
-      << "\nboot_seconds=" << v.boot_seconds << "\n";
+      << "\nboot_seconds=" << v.boot_seconds << "\nshare=" << v.share << "\n";
   out.close();
   fs::rename(path + ".tmp", path);
 }
@@ -93,16 +97,75 @@ VmInfo load(const std::string& name) {
   if (!kv["ivshmem"].empty()) v.ivshmem = kv["ivshmem"];
   if (!kv["ram"].empty()) v.ram = kv["ram"];
   v.boot_seconds = std::atof(kv["boot_seconds"].c_str());
+  if (check_share_name(kv["share"]).empty()) {
+    v.share = kv["share"];
+    v.share_path = share_path(v.share);
+  }
   v.pid = read_pid(v.dir + "/qemu.pid");
   v.running = qemu_alive(v.pid);
   return v;
 }
 
+// Serializes creating and removing shared memory files across vtrace invocations, so a VM
+// starting with --share NAME never gets a file that a stopping VM is about to unlink.
+class ShareLock {
+ public:
+  ShareLock() {
+    fs::create_directories(runtime_dir());
+    fd_ = open((runtime_dir() + "/share.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ >= 0)
+      while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+      }
+  }
+  ~ShareLock() {
+    if (fd_ >= 0) close(fd_);
+  }
+  ShareLock(const ShareLock&) = delete;
+  ShareLock& operator=(const ShareLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Creates (or truncates) a shared memory file of `size` bytes, mode 0600.
+void create_shm(const std::string& path, uint64_t size, bool truncate) {
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0600);
+  struct stat st {};
+  bool ok = fd >= 0 && fstat(fd, &st) == 0;
+  if (ok && static_cast<uint64_t>(st.st_size) != size)
+    ok = ftruncate(fd, static_cast<off_t>(size)) == 0;
+  int err = errno;
+  if (fd >= 0) close(fd);
+  if (!ok) throw std::runtime_error("cannot create " + path + ": " + std::strerror(err));
+}
+
+// Writes the channel header (guest_abi.h) so the agent finds a valid layout when it starts.
+void format_channel(const std::string& path) {
+  const transport::GuestLayout layout = transport::guest_layout(uint64_t{kIvshmemSizeMiB} << 20);
+  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
+  void* p = fd < 0 ? MAP_FAILED
+                   : mmap(nullptr, layout.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int err = errno;
+  if (fd >= 0) close(fd);
+  if (p == MAP_FAILED) throw std::runtime_error("cannot map " + path + ": " + std::strerror(err));
+  transport::init_guest_channel(p, layout);
+  munmap(p, layout.total_size);
+}
+
 void remove_state(const VmInfo& v) {
   std::error_code ec;
+  ShareLock lock;
   fs::remove_all(v.dir, ec);
   fs::remove(v.ivshmem, ec);
   fs::remove(v.ram, ec);
+  if (v.share.empty()) return;
+  // The shared memory goes with the last VM that uses it (any VM with state, dead or alive).
+  for (const auto& e : fs::directory_iterator(runtime_dir(), ec)) {
+    if (!e.is_directory() || e.path().filename() == v.name) continue;
+    auto kv = read_conf(e.path().string() + "/vm.conf");
+    if (kv["share"] == v.share) return;
+  }
+  fs::remove(v.share_path, ec);
 }
 
 bool wait_exit(int pid, double seconds) {
@@ -115,14 +178,16 @@ bool wait_exit(int pid, double seconds) {
 }
 
 // Reads from fd until `needle` appears or the deadline passes.
-bool read_until(int fd, const std::string& needle, Clock::time_point deadline, std::string* got = nullptr) {
+bool read_until(int fd, const std::string& needle, Clock::time_point deadline,
+                std::string* got = nullptr) {
   std::string local;
   std::string& buf = got ? *got : local;
   if (buf.find(needle) != std::string::npos) return true;
   char tmp[4096];
   while (Clock::now() < deadline) {
     pollfd p{fd, POLLIN, 0};
-    int ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+    int ms = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
     if (poll(&p, 1, std::max(ms, 1)) <= 0) continue;
     ssize_t n = read(fd, tmp, sizeof tmp);
     if (n <= 0) return false;
@@ -145,7 +210,8 @@ int qmp_connect(const std::string& sock_path, Clock::time_point deadline) {
   }
   std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size() + 1);
   std::string ignored;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || !read_until(fd, "\"QMP\"", deadline) ||
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      !read_until(fd, "\"QMP\"", deadline) ||
       write(fd, caps.data(), caps.size()) != static_cast<ssize_t>(caps.size()) ||
       !read_until(fd, "\"return\"", deadline)) {
     close(fd);
@@ -206,6 +272,18 @@ std::string runtime_dir() {
   return "/tmp/vtrace-" + std::to_string(geteuid());
 }
 
+std::string check_share_name(const std::string& name) {
+  if (name.empty() || name.size() > 32) return "a share name has 1 to 32 characters";
+  for (char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+      return "a share name has only letters, digits, '-' and '_'";
+  return {};
+}
+
+std::string share_path(const std::string& name) {
+  return "/dev/shm/vtrace-share-" + name;
+}
+
 std::string check_vm_name(const std::string& name) {
   if (name.empty() || name.size() > 32) return "a VM name has 1 to 32 characters";
   for (char c : name)
@@ -233,15 +311,18 @@ Accelerator choose_accelerator(const std::string& cpuinfo_path, const std::strin
     }
   if (flags.find(" vmx ") != std::string::npos || flags.find(" svm ") != std::string::npos)
     return {"kvm", kvm_device + " opens and the CPU has hardware virtualization"};
-  return {"tcg", kvm_device + " exists but the CPU has no vmx/svm: software nested KVM would emulate guest "
-                              "kernel code, TCG is faster"};
+  return {"tcg", kvm_device +
+                     " exists but the CPU has no vmx/svm: software nested KVM would emulate guest "
+                     "kernel code, TCG is faster"};
 }
 
 std::vector<std::string> qemu_command(const VmConfig& c, const VmInfo& v) {
   const std::string mem = std::to_string(c.mem_mib) + "M";
   std::string append = "console=ttyS0 acpi=off panic=-1 quiet vtrace.name=" + c.name;
   if (!c.append_extra.empty()) append += " " + c.append_extra;
-  return {qemu_binary(),
+  // One option and its value per line.
+  // clang-format off
+  std::vector<std::string> cmd = {qemu_binary(),
           "-M", "pc",
           "-accel", v.accel,
           "-smp", std::to_string(c.cpus),
@@ -250,7 +331,7 @@ std::vector<std::string> qemu_command(const VmConfig& c, const VmInfo& v) {
           "-machine", "memory-backend=ram",
           "-object", "memory-backend-file,id=ivsh,size=" + std::to_string(kIvshmemSizeMiB) + "M,mem-path=" +
                          v.ivshmem + ",share=on",
-          "-device", "ivshmem-plain,memdev=ivsh",
+          "-device", std::string("ivshmem-plain,memdev=ivsh,addr=") + kChannelPciAddr,
           "-kernel", c.kernel,
           "-initrd", c.initrd,
           "-append", append,
@@ -260,6 +341,20 @@ std::vector<std::string> qemu_command(const VmConfig& c, const VmInfo& v) {
           "-qmp", "unix:" + v.qmp + ",server,nowait",
           "-daemonize",
           "-pidfile", v.dir + "/qemu.pid"};
+  // clang-format on
+  if (!v.share.empty()) {
+    const std::string backend =
+        "memory-backend-file,id=share,size=" + std::to_string(kShareSizeMiB) +
+        "M,mem-path=" + v.share_path + ",share=on";
+    for (const std::string& a : {std::string("-object"), backend, std::string("-device"),
+                                 std::string("ivshmem-plain,memdev=share,addr=") + kSharePciAddr})
+      cmd.push_back(a);
+  }
+  return cmd;
+}
+
+bool qemu_running(int pid) {
+  return qemu_alive(pid);
 }
 
 std::string tail_lines(const std::string& path, size_t n) {
@@ -287,7 +382,8 @@ std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
   auto fail = [&](Pending& p, const std::string& why) {
     errors += "vm " + p.cfg.name + ": " + why;
     std::string tail = tail_lines(p.info.console, 20);
-    errors += tail.empty() ? " (the console log is empty)\n" : "; last lines of its console log:\n" + tail;
+    errors += tail.empty() ? " (the console log is empty)\n"
+                           : "; last lines of its console log:\n" + tail;
     int pid = read_pid(p.info.dir + "/qemu.pid");
     if (qemu_alive(pid)) {
       kill(pid, SIGKILL);
@@ -297,12 +393,17 @@ std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
   };
 
   for (const VmConfig& c : configs) {
-    if (std::string e = check_vm_name(c.name); !e.empty()) throw std::runtime_error("bad VM name '" + c.name + "': " + e);
+    if (std::string e = check_vm_name(c.name); !e.empty())
+      throw std::runtime_error("bad VM name '" + c.name + "': " + e);
+    if (std::string e = check_share_name(c.share); !c.share.empty() && !e.empty())
+      throw std::runtime_error("bad share name '" + c.share + "': " + e);
     for (const char* f : {c.kernel.c_str(), c.initrd.c_str()})
       if (!fs::exists(f)) throw std::runtime_error("vm " + c.name + ": no such file: " + f);
     VmInfo existing;
     if (find_vm(c.name, &existing)) {
-      if (existing.running) throw std::runtime_error("vm " + c.name + " is already running (pid " + std::to_string(existing.pid) + ")");
+      if (existing.running)
+        throw std::runtime_error("vm " + c.name + " is already running (pid " +
+                                 std::to_string(existing.pid) + ")");
       remove_state(existing);  // stale state of a VM that died
     }
   }
@@ -314,19 +415,24 @@ std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
     p.info.accel_reason = a.reason;
     p.info.cpus = c.cpus;
     p.info.mem_mib = c.mem_mib;
-    fs::create_directories(p.info.dir);
-    {
-      // The channel file, created here so its size and mode are ours, not whatever was there.
-      int fd = open(p.info.ivshmem.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-      if (fd < 0 || ftruncate(fd, static_cast<off_t>(kIvshmemSizeMiB) << 20) != 0) {
-        if (fd >= 0) close(fd);
-        throw std::runtime_error("cannot create " + p.info.ivshmem + ": " + std::strerror(errno));
-      }
-      close(fd);
+    if (!c.share.empty()) {
+      p.info.share = c.share;
+      p.info.share_path = share_path(c.share);
     }
-    write_conf(p.info.dir + "/vm.conf", p.info);
+    fs::create_directories(p.info.dir);
+    // The channel file, created here so its size, mode and contents are ours, not whatever was
+    // there; the share file keeps its contents (other VMs may be using it).
+    create_shm(p.info.ivshmem, uint64_t{kIvshmemSizeMiB} << 20, true);
+    format_channel(p.info.ivshmem);
     std::string err;
-    int rc = run_qemu(qemu_command(c, p.info), p.info.dir + "/qemu.err", &err);
+    int rc;
+    {
+      ShareLock lock;  // the share file must not be removed until QEMU has it open
+      if (!p.info.share.empty())
+        create_shm(p.info.share_path, uint64_t{kShareSizeMiB} << 20, false);
+      write_conf(p.info.dir + "/vm.conf", p.info);
+      rc = run_qemu(qemu_command(c, p.info), p.info.dir + "/qemu.err", &err);
+    }
     if (rc != 0) {
       while (!err.empty() && err.back() == '\n') err.pop_back();
       fail(p, "qemu failed (exit " + std::to_string(rc) + "): " + err);
@@ -350,7 +456,8 @@ std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
         write_conf(p.info.dir + "/vm.conf", p.info);
         started.push_back(p.info);
       } else if (!qemu_alive(pid)) {
-        fail(p, "the guest did not boot (QEMU exited after " + std::to_string(static_cast<int>(elapsed)) + " s)");
+        fail(p, "the guest did not boot (QEMU exited after " +
+                    std::to_string(static_cast<int>(elapsed)) + " s)");
       } else if (elapsed > p.cfg.boot_timeout_s) {
         fail(p, "the guest did not boot within " + std::to_string(p.cfg.boot_timeout_s) + " s");
       } else {
@@ -365,10 +472,12 @@ std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
   }
   if (!errors.empty()) throw std::runtime_error(errors);
   auto rank = [&](const VmInfo& v) {
-    return std::find_if(configs.begin(), configs.end(), [&](const VmConfig& c) { return c.name == v.name; }) -
+    return std::find_if(configs.begin(), configs.end(),
+                        [&](const VmConfig& c) { return c.name == v.name; }) -
            configs.begin();
   };
-  std::sort(started.begin(), started.end(), [&](const VmInfo& a, const VmInfo& b) { return rank(a) < rank(b); });
+  std::sort(started.begin(), started.end(),
+            [&](const VmInfo& a, const VmInfo& b) { return rank(a) < rank(b); });
   return started;
 }
 
@@ -387,7 +496,8 @@ std::vector<VmInfo> list_vms() {
     VmInfo v;
     if (e.is_directory() && find_vm(e.path().filename().string(), &v)) vms.push_back(v);
   }
-  std::sort(vms.begin(), vms.end(), [](const VmInfo& a, const VmInfo& b) { return a.name < b.name; });
+  std::sort(vms.begin(), vms.end(),
+            [](const VmInfo& a, const VmInfo& b) { return a.name < b.name; });
   return vms;
 }
 
@@ -407,7 +517,8 @@ std::string qmp_execute(const std::string& name, const std::string& command_json
     auto nl = reply.find('\n');
     std::string line = reply.substr(0, nl);
     reply.erase(0, nl + 1);
-    if (line.find("\"return\"") != std::string::npos || line.find("\"error\"") != std::string::npos) {
+    if (line.find("\"return\"") != std::string::npos ||
+        line.find("\"error\"") != std::string::npos) {
       close(fd);
       return line;
     }

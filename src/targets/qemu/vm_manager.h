@@ -1,8 +1,11 @@
 // Linux guests run by QEMU: start, list and stop them from separate vtrace invocations.
 // State lives in a runtime directory ($VTRACE_RUNTIME_DIR, else /run/vtrace as root, else
 // $XDG_RUNTIME_DIR/vtrace): one directory per VM with vm.conf, qemu.pid, qmp.sock and
-// console.log. The vtrace channel is an ivshmem-plain device on /dev/shm/vtrace-vm-NAME
-// (16 MiB) and guest RAM is a shared file (/dev/shm/vtrace-vm-NAME.ram) the host can read.
+// console.log. The vtrace channel is an ivshmem-plain device at PCI 00:04.0 on
+// /dev/shm/vtrace-vm-NAME (16 MiB, formatted as include/vtrace/guest_abi.h says before QEMU
+// starts) and guest RAM is a shared file (/dev/shm/vtrace-vm-NAME.ram) the host can read.
+// `--share NAME` adds a second ivshmem-plain device at 00:05.0 on /dev/shm/vtrace-share-NAME
+// (1 MiB), the same memory in every VM started with that NAME: guest workloads talk through it.
 #pragma once
 #include <string>
 #include <vector>
@@ -10,6 +13,10 @@
 namespace vtrace::targets::qemu {
 
 inline constexpr unsigned kIvshmemSizeMiB = 16;
+inline constexpr unsigned kShareSizeMiB = 1;
+// Fixed PCI slots, so the guest finds its devices without scanning.
+inline constexpr const char* kChannelPciAddr = "0x4";  // 0000:00:04.0
+inline constexpr const char* kSharePciAddr = "0x5";    // 0000:00:05.0
 
 struct Accelerator {
   std::string name;    // "kvm" or "tcg"
@@ -30,6 +37,7 @@ struct VmConfig {
   std::string initrd;
   std::string append_extra;  // appended to the kernel command line
   std::string accel;         // empty: choose_accelerator()
+  std::string share;         // --share NAME: the shared memory device's name, "" for none
   unsigned boot_timeout_s = 60;
 };
 
@@ -41,11 +49,13 @@ struct VmInfo {
   std::string accel;
   std::string accel_reason;
   bool running = false;
-  std::string dir;        // state directory
-  std::string ivshmem;    // /dev/shm/vtrace-vm-NAME
-  std::string ram;        // guest RAM backing file
-  std::string console;    // console.log
-  std::string qmp;        // qmp.sock
+  std::string dir;         // state directory
+  std::string ivshmem;     // /dev/shm/vtrace-vm-NAME
+  std::string ram;         // guest RAM backing file
+  std::string console;     // console.log
+  std::string qmp;         // qmp.sock
+  std::string share;       // --share NAME, "" for none
+  std::string share_path;  // /dev/shm/vtrace-share-NAME
   double boot_seconds = 0;
 };
 
@@ -53,6 +63,10 @@ std::string runtime_dir();
 
 // NAME: letters, digits, '-', '_' (max 32), not "host", not "pidN". Returns "" or the problem.
 std::string check_vm_name(const std::string& name);
+
+// A --share NAME: the same rules as a VM name. Returns "" or the problem.
+std::string check_share_name(const std::string& name);
+std::string share_path(const std::string& name);
 
 // The QEMU command line for a VM (exposed for tests and `vm start -v`).
 std::vector<std::string> qemu_command(const VmConfig& c, const VmInfo& paths);
@@ -72,6 +86,9 @@ void stop_vm(const std::string& name);
 // Runs one QMP command (a JSON object) on a running VM and returns QEMU's reply line
 // ({"return": ...} or {"error": ...}). Throws std::runtime_error when the VM is not reachable.
 std::string qmp_execute(const std::string& name, const std::string& command_json);
+
+// True while pid is a live (not zombie) QEMU process.
+bool qemu_running(int pid);
 
 // Last n lines of a file ("" when unreadable).
 std::string tail_lines(const std::string& path, size_t n);
