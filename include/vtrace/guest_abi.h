@@ -139,6 +139,8 @@ struct vtrace_guest_header {
   volatile uint64_t pong_tsc;      /* the guest TSC read when answering pong_seq */
   volatile uint32_t ping_active;   /* the agent is in its fast ping loop */
   volatile uint32_t ncpus;
+  volatile uint32_t enable_ack;    /* the enable_gen whose enablings the agent has applied */
+  uint32_t pad2;
   volatile uint64_t guest_tsc_khz; /* the guest kernel's TSC frequency (0 if unknown) */
   volatile uint64_t relay_drops;   /* records the agent could not forward (its rings full) */
   volatile uint64_t process_drops; /* records guest processes dropped (their rings full) */

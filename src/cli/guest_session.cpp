@@ -90,6 +90,8 @@ bool GuestSession::start(const vm::Module& module, const std::vector<uint32_t>& 
     // providers (dtrace, profile) do not.
     for (const auto& c : module.clauses)
       for (const auto& spec : c.probes) {
+        // The hypervisor layer's probes (vmm) come from the host, not from the guest's agent.
+        if (spec.provider == "vmm") continue;
         if (spec.target.empty())
           reached = reached || (spec.provider != "dtrace" && spec.provider != "profile");
         else
@@ -114,6 +116,11 @@ bool GuestSession::start(const vm::Module& module, const std::vector<uint32_t>& 
     g->enable(enabled);
     attached_.push_back(g.get());
   }
+  // BEGIN fires once every guest's probes are live, as on the host.
+  for (auto* g : attached_)
+    if (!g->wait_enabled(kAgentReadyMs))
+      std::fprintf(stderr, "vtrace: %s: the agent has not enabled the probes yet\n",
+                   g->name().c_str());
   next_clock_ns_ = clock::host_now_ns() + kClockPeriodNs;
   return true;
 }

@@ -21,6 +21,7 @@
 #include "lang/parser.h"
 #include "targets/host/kernel_probes.h"
 #include "targets/host/usdt_target.h"
+#include "targets/host/vmm_probes.h"
 #include "targets/process/elf_probes.h"
 #include "targets/process/process_target.h"
 
@@ -93,6 +94,8 @@ int run(const CommandLine& cl) {
   usdt.install_on_demand(catalog);
   // Host kernel tracepoints (syscall, sched, proc, kvm, tracepoint), registered on demand.
   targets::host::KernelProbes kernel(catalog);
+  // Each guest's hypervisor layer (NAME:vmm:::*), from its vCPU threads' host events.
+  targets::host::VmmProbes vmm(catalog, kernel);
 
   lang::Source src;
   if (!cl.scripts.empty()) {
@@ -136,6 +139,7 @@ int run(const CommandLine& cl) {
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
       return 1;
     }
+    for (const auto& g : guests.targets().all()) vmm.add_vm(g->name(), g->index());
   }
 
   if (cl.list && cl.descriptions.empty() && cl.scripts.empty()) {
@@ -282,6 +286,11 @@ int run(const CommandLine& cl) {
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
       return 1;
     }
+    if (!vmm.start(enabled, targets::host::VmmProbes::uses_vcpustolen(eng->module()), err)) {
+      child.abandon();
+      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
+      return 1;
+    }
     if (kernel.wants(enabled) && !kernel.start(enabled, eng->options().bufsize, err)) {
       child.abandon();
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
@@ -303,6 +312,7 @@ int run(const CommandLine& cl) {
   session.engine = eng.get();
   session.usdt = &usdt;
   session.kernel = &kernel;
+  session.vmm = &vmm;
   session.usdt_pids = usdt_only;
   session.profile = &profile;
   session.procs = &procs;

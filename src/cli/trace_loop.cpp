@@ -1,6 +1,7 @@
 #include "cli/trace_loop.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@ constexpr uint64_t kHeartbeatNs = 50'000'000;  // sync sites give up after ~1 s 
 constexpr uint64_t kMinSleepNs = 200'000;      // async: first sleep after an empty poll
 constexpr uint64_t kMaxSleepNs = 5'000'000;    // async: the back-off stops here
 constexpr uint32_t kSpinsPerSignalCheck = 4096;
+constexpr uint64_t kGuestSyncPollNs = 20'000;  // sync mode with guests only: poll period
 
 // A process that exists and is not a zombie (an exited child its parent has not reaped).
 bool process_alive(pid_t pid) {
@@ -41,6 +43,7 @@ class Loop {
     uint64_t next_beat = 0;
     uint64_t sleep_ns = 0;
     uint32_t spins = 0;
+    if (s_.sync && guests_active()) prctl(PR_SET_TIMERSLACK, 1000UL);  // short polls stay short
     while (!s_.engine->exited()) {
       uint64_t now = clock::host_now_ns();
       if (!fire_profile(now)) return;
@@ -53,12 +56,17 @@ class Loop {
         if (!check_processes()) return;
       }
       uint64_t wait_ns;
-      if (n > 0 || (s_.sync && (!s_.procs->empty() || guests_active()))) {
+      if (n > 0 || (s_.sync && !s_.procs->empty())) {
         // Busy (or sync: a site may be waiting right now): no sleep, but look at signals now
         // and then so ^C always works.
         sleep_ns = 0;
         if (++spins < kSpinsPerSignalCheck) continue;
         wait_ns = 0;
+      } else if (s_.sync && guests_active()) {
+        // Sync guests: a guest's vCPU waits for the next poll, but spinning here would take a
+        // host CPU from the vCPUs (TCG guests need them to get to the next probe at all).
+        sleep_ns = 0;
+        wait_ns = kGuestSyncPollNs;
       } else if (!s_.procs->empty() || usdt_active() || kernel_active() || guests_active()) {
         sleep_ns = sleep_ns == 0 ? kMinSleepNs : std::min(sleep_ns * 2, kMaxSleepNs);
         wait_ns = sleep_ns;
@@ -115,8 +123,10 @@ class Loop {
       });
     if (guests_active())
       n += s_.guests->targets().round(
-          [this](const Record& r) {
-            if (!s_.engine->exited()) s_.engine->process(r);
+          [this](Record& r) {
+            if (s_.engine->exited()) return;
+            if (s_.vmm != nullptr) s_.vmm->annotate(r);
+            s_.engine->process(r);
           },
           clock::host_now_ns());
     if (s_.procs->empty()) return n;
@@ -199,8 +209,12 @@ void stop_processes(TraceSession& s) {
   if (s.guests != nullptr && s.guests->active()) {
     // Records the guests wrote before the end still count: run what is held, in order.
     for (int i = 0; i < 1000 && !s.engine->exited() &&
-                    s.guests->targets().round([&](const Record& r) { s.engine->process(r); },
-                                              clock::host_now_ns(), true) > 0;
+                    s.guests->targets().round(
+                        [&](Record& r) {
+                          if (s.vmm != nullptr) s.vmm->annotate(r);
+                          s.engine->process(r);
+                        },
+                        clock::host_now_ns(), true) > 0;
          ++i) {
     }
     s.guests->targets().detach();

@@ -12,6 +12,7 @@
 #include "engine/profile_provider.h"
 #include "targets/host/kernel_probes.h"
 #include "targets/host/usdt_target.h"
+#include "targets/host/vmm_probes.h"
 #include "targets/process/process_target.h"
 
 namespace vtrace::cli {
@@ -24,6 +25,7 @@ struct TraceSession {
   std::vector<pid_t> usdt_pids;                   // -p processes traced only through USDT
   targets::host::KernelProbes* kernel = nullptr;  // host tracepoints (may be inactive)
   GuestSession* guests = nullptr;                 // QEMU guests (may be inactive)
+  targets::host::VmmProbes* vmm = nullptr;        // sets vcpustolen of guest records
   pid_t child = -1;                               // the -c command, or -1
   bool sync = false;                              // -x mode=sync: poll without sleeping
   bool stop_without_procs = false;                // -p: stop once every traced process has exited

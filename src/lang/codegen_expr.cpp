@@ -32,6 +32,7 @@ const std::unordered_map<std::string, BuiltinVar>& builtin_vars() {
         {"gid", {Builtin::Gid, Type::int_of(4, false)}},
         {"cpu", {Builtin::Cpu, Type::i32()}},
         {"vcpu", {Builtin::Vcpu, Type::i32()}},
+        {"vcpustolen", {Builtin::Vcpustolen, Type::u64()}},
         {"id", {Builtin::Id, Type::int_of(4, false)}},
         {"epid", {Builtin::Epid, Type::int_of(4, false)}},
         {"errno", {Builtin::Errno, Type::i32()}},

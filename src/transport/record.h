@@ -27,10 +27,13 @@ struct Record {
   // args->FIELD reads it (Ldf, bounds-checked). nullptr when none.
   const uint8_t* data = nullptr;
   uint32_t data_len = 0;
-  int32_t errno_value = 0;
+  int32_t errno_value = 0;  // the errno built-in (a host syscall:::return: -ret for an error)
+  // vcpustolen: host ns this guest record's vCPU was preempted on the host since the vCPU's
+  // previous guest record (set by the hypervisor layer, targets/host/vmm_probes.h); 0 elsewhere.
+  uint64_t vcpu_stolen = 0;
   // A guest's record: its addresses are guest addresses, never read as the host's (copyinstr
   // of a guest pointer faults until guest memory reading exists).
-  bool guest = false;  // the errno built-in (a host syscall:::return: -ret for an error)
+  bool guest = false;
 };
 
 }  // namespace vtrace

@@ -76,6 +76,8 @@ int64_t record_builtin(Builtin b, const ExecContext& ctx) {
       return ctx.epid;
     case Builtin::Errno:
       return rec.errno_value;
+    case Builtin::Vcpustolen:
+      return static_cast<int64_t>(rec.vcpu_stolen);
     case Builtin::Execname:
       return from_str(rec.execname);
     case Builtin::Probeprov:

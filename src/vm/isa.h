@@ -94,6 +94,7 @@ enum class Builtin : uint8_t {
   Arg9,
   Errno,
   Guesttimestamp,
+  Vcpustolen,  // host ns the vCPU was preempted since its previous guest record
   // strings
   Execname,
   Probeprov,

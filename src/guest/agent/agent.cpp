@@ -159,6 +159,7 @@ int Agent::run(const std::atomic<bool>& stop) {
       enable_dirty_ = false;
       std::lock_guard<std::mutex> lock(mu_);
       apply_enablings_locked();
+      __atomic_store_n(&h_->enable_ack, gen, __ATOMIC_RELEASE);  // the host may go on
     }
     size_t n = relay_round();
     if (now - last_house >= kHousekeeping) {

@@ -123,6 +123,20 @@ void KernelProbes::register_group(const std::string& g, engine::Catalog& cat) {
   }
 }
 
+bool KernelProbes::tracepoint_exists(const std::string& system, const std::string& event) {
+  return open_tracefs() && fs_.exists(system, event);
+}
+
+void KernelProbes::add_derived(uint32_t id, const std::string& system, const std::string& event,
+                               Listener* listener) {
+  defs_[id] = Def{Kind::Derived, system, event, listener};
+}
+
+void KernelProbes::subscribe(const std::string& system, const std::string& event,
+                             Listener* listener) {
+  subs_.push_back({system, event, listener});
+}
+
 const EventFormat* KernelProbes::format_of(const Def& d, std::string& err) {
   return fs_.format(d.system, d.event, err);
 }
@@ -149,7 +163,8 @@ std::optional<vm::FieldRef> KernelProbes::resolve(const std::vector<vm::ProbeSpe
       if (!fmt) return std::nullopt;
       vm::FieldRef ref;
       ref.name = field;
-      if (it->second.kind == Kind::KvmExit && field == "reason_name") {
+      const bool kvm_exit = it->second.system == "kvm" && it->second.event == "kvm_exit";
+      if (kvm_exit && field == "reason_name") {
         ref.kind = vm::FieldRef::DataLoc;  // appended to the record by fill()
         ref.offset = align4(fmt->fixed_size());
         ref.size = 4;
@@ -186,6 +201,7 @@ std::optional<vm::FieldRef> KernelProbes::resolve(const std::vector<vm::ProbeSpe
 }
 
 bool KernelProbes::wants(const std::vector<uint32_t>& ids) const {
+  if (!subs_.empty()) return true;
   for (uint32_t id : ids)
     if (defs_.count(id)) return true;
   return false;
@@ -242,27 +258,42 @@ bool KernelProbes::start(const std::vector<uint32_t>& enabled, uint64_t bufsize,
   std::vector<const EventFormat*> formats;
   std::vector<uint32_t> ids(enabled);
   std::sort(ids.begin(), ids.end());
-  bool kvm_exit = false;
+  // The Tp of a tracepoint (added on first use), or nullptr with err set.
+  auto tp_of = [&](const Def& d) -> Tp* {
+    const EventFormat* fmt = format_of(d, err);
+    if (!fmt) return nullptr;
+    auto [slot, added] =
+        index.try_emplace(d.system + "/" + d.event, static_cast<uint32_t>(tps_.size()));
+    if (added) {
+      tps_.push_back(Tp{fmt, {}, {}});
+      formats.push_back(fmt);
+    }
+    return &tps_[slot->second];
+  };
+  auto listen = [](Tp& tp, Listener* l) {
+    if (std::find(tp.listeners.begin(), tp.listeners.end(), l) == tp.listeners.end())
+      tp.listeners.push_back(l);
+  };
   for (uint32_t id : ids) {
     auto it = defs_.find(id);
     if (it == defs_.end()) continue;
-    const EventFormat* fmt = format_of(it->second, err);
-    if (!fmt) return false;
-    auto [slot, added] = index.try_emplace(it->second.system + "/" + it->second.event,
-                                           static_cast<uint32_t>(tps_.size()));
-    if (added) {
-      tps_.push_back(Tp{fmt, {}});
-      formats.push_back(fmt);
-    }
-    tps_[slot->second].probes.push_back({id, it->second.kind});
-    kvm_exit = kvm_exit || it->second.kind == Kind::KvmExit;
+    Tp* tp = tp_of(it->second);
+    if (!tp) return false;
+    if (it->second.kind == Kind::Derived)
+      listen(*tp, it->second.listener);
+    else
+      tp->probes.push_back({id, it->second.kind});
+  }
+  if (!subs_.empty() && !open_tracefs()) {
+    err = "host: " + fs_err_;
+    return false;
+  }
+  for (const Subscription& sub : subs_) {
+    Tp* tp = tp_of(Def{Kind::Derived, sub.system, sub.event, sub.listener});
+    if (!tp) return false;
+    listen(*tp, sub.listener);
   }
   if (tps_.empty()) return true;
-  if (kvm_exit) {
-    auto tables = print_symbolic_tables(formats[index["kvm/kvm_exit"]]->print_fmt);
-    if (tables.size() >= 1) vmx_reasons_ = tables[0];
-    if (tables.size() >= 2) svm_reasons_ = tables[1];
-  }
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   size_t pages = 1;
   while (pages * 2 * page <= bufsize && pages < (size_t{1} << 16)) pages *= 2;
@@ -382,6 +413,13 @@ size_t KernelProbes::poll(engine::Engine& eng) {
 
 void KernelProbes::emit(const Pending& p, engine::Engine& eng) {
   const Tp& tp = tps_[p.tp];
+  if (!tp.listeners.empty()) {
+    const Sample s{tp.format, p.time, p.cpu, p.pid, p.tid, arena_.data() + p.off, p.len};
+    for (Listener* l : tp.listeners) {
+      l->on_sample(s, eng);
+      if (eng.exited()) return;
+    }
+  }
   for (const auto& [id, kind] : tp.probes) {
     Record rec;
     rec.probe = id;
@@ -461,34 +499,53 @@ void KernelProbes::fill(Record& rec, Kind kind, const Tp& tp, const Pending& p) 
       rec.args[0] = field("child_pid");
       rec.args[1] = field("parent_pid");
       break;
-    case Kind::KvmExit: {
-      int64_t reason = field("exit_reason");
-      rec.args[0] = reason;
-      rec.args[1] = field("guest_rip");
-      rec.args[2] = field("vcpu_id");
-      // args->reason_name: the reason's name, appended to a copy of the record as a
-      // __data_loc string.
-      const auto& table = field("isa") == 1 ? vmx_reasons_ : svm_reasons_;
-      auto it = table.find(field("isa") == 1 ? (reason & 0xffff) : reason);
-      std::string name = it != table.end() ? it->second : "UNKNOWN_" + std::to_string(reason);
-      const uint32_t at = align4(fmt.fixed_size());
-      if (len > at + 4 + 0xffff) break;
-      data_buf_.assign(d, d + len);
-      data_buf_.resize(std::max<size_t>(len, at + 4), 0);
-      const uint32_t str_off = static_cast<uint32_t>(data_buf_.size());
-      data_buf_.insert(data_buf_.end(), name.begin(), name.end());
-      data_buf_.push_back(0);
-      uint32_t loc = (static_cast<uint32_t>(name.size() + 1) << 16) | str_off;
-      std::memcpy(data_buf_.data() + at, &loc, 4);
-      rec.data = data_buf_.data();
-      rec.data_len = static_cast<uint32_t>(data_buf_.size());
+    case Kind::KvmExit:
+      kvm_exit_fields(rec, fmt, d, len);
       break;
-    }
     case Kind::KvmEntry:
       rec.args[0] = field("vcpu_id");
       rec.args[1] = field("rip");
       break;
+    case Kind::Derived:
+      break;
   }
+}
+
+void KernelProbes::fill_kvm_exit(Record& rec, const Sample& s) {
+  rec.data = s.data;
+  rec.data_len = s.len;
+  kvm_exit_fields(rec, *s.format, s.data, s.len);
+}
+
+void KernelProbes::kvm_exit_fields(Record& rec, const EventFormat& fmt, const uint8_t* d,
+                                   uint32_t len) {
+  if (!reasons_loaded_) {  // from the format's print fmt, on the first exit
+    reasons_loaded_ = true;
+    auto tables = print_symbolic_tables(fmt.print_fmt);
+    if (tables.size() >= 1) vmx_reasons_ = tables[0];
+    if (tables.size() >= 2) svm_reasons_ = tables[1];
+  }
+  auto field = [&](const char* name) { return int_field(fmt, name, d, len); };
+  int64_t reason = field("exit_reason");
+  rec.args[0] = reason;
+  rec.args[1] = field("guest_rip");
+  rec.args[2] = field("vcpu_id");
+  // args->reason_name: the reason's name, appended to a copy of the record as a __data_loc
+  // string.
+  const auto& table = field("isa") == 1 ? vmx_reasons_ : svm_reasons_;
+  auto it = table.find(field("isa") == 1 ? (reason & 0xffff) : reason);
+  std::string name = it != table.end() ? it->second : "UNKNOWN_" + std::to_string(reason);
+  const uint32_t at = align4(fmt.fixed_size());
+  if (len > at + 4 + 0xffff) return;
+  data_buf_.assign(d, d + len);
+  data_buf_.resize(std::max<size_t>(len, at + 4), 0);
+  const uint32_t str_off = static_cast<uint32_t>(data_buf_.size());
+  data_buf_.insert(data_buf_.end(), name.begin(), name.end());
+  data_buf_.push_back(0);
+  uint32_t loc = (static_cast<uint32_t>(name.size() + 1) << 16) | str_off;
+  std::memcpy(data_buf_.data() + at, &loc, 4);
+  rec.data = data_buf_.data();
+  rec.data_len = static_cast<uint32_t>(data_buf_.size());
 }
 
 void KernelProbes::stop(engine::Engine& eng) {

@@ -17,6 +17,8 @@
 //                                  the reason's name (VMX or SVM table of the format's print fmt).
 //                                  entry: arg0 = vcpu id, arg1 = rip.
 //   tracepoint:SYSTEM::EVENT       any tracepoint; arg0..argN its fields in order.
+//   NAME:vmm:::*                   each guest's hypervisor layer (vmm_probes.h): derived probes,
+//                                  whose records a Listener makes from a tracepoint's samples.
 // Every kernel probe reads the fields of its tracepoint's record by name as args->FIELD.
 // Per record: pid, tid and cpu from the sample, execname from the kernel's comm records (or
 // /proc/TID/comm), timestamp in CLOCK_MONOTONIC ns (the host timebase).
@@ -45,6 +47,23 @@ namespace vtrace::targets::host {
 
 class KernelProbes {
  public:
+  // One sample of a tracepoint, for a Listener.
+  struct Sample {
+    const EventFormat* format;
+    uint64_t time;  // CLOCK_MONOTONIC ns
+    uint32_t cpu;
+    int32_t pid, tid;  // the task the sample was taken in
+    const uint8_t* data;
+    uint32_t len;
+  };
+  // Sees every sample of the tracepoints it listens to, in time order with every other kernel
+  // record of a poll round.
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    virtual void on_sample(const Sample& s, engine::Engine& eng) = 0;
+  };
+
   // Registers an on-demand hook: the kernel providers' probes join the catalog only when a
   // description names one of their providers (vtrace -l stays fast).
   explicit KernelProbes(engine::Catalog& catalog);
@@ -55,7 +74,22 @@ class KernelProbes {
   // The compiler's args->FIELD resolver for this catalog's kernel probes.
   lang::FieldResolver field_resolver();
 
-  // Whether any of these probes is a kernel probe.
+  // Whether tracefs lists the tracepoint (false when tracefs is unusable).
+  bool tracepoint_exists(const std::string& system, const std::string& event);
+  // Probe `id` derives from tracepoint system:event: args->FIELD resolves against its format and,
+  // while the probe is enabled, `listener` sees the tracepoint's samples (and makes the records).
+  void add_derived(uint32_t id, const std::string& system, const std::string& event,
+                   Listener* listener);
+  // `listener` sees every sample of system:event from start(), enabled probe or not.
+  void subscribe(const std::string& system, const std::string& event, Listener* listener);
+  // kvm:::exit's args (arg0 reason, arg1 rip, arg2 vcpu id) and args->reason_name into `rec`
+  // (rec.data may point into this object until the next call).
+  void fill_kvm_exit(Record& rec, const Sample& s);
+
+  // The process (tgid) of a host thread, from the execname cache (or /proc).
+  int32_t process_of(int32_t tid) { return task(tid, 0).pid; }
+
+  // Whether any of these probes is a kernel probe (or a listener subscribed).
   bool wants(const std::vector<uint32_t>& probe_ids) const;
   // Opens and enables one perf event per (tracepoint, CPU) for the kernel probes among `enabled`;
   // `bufsize` bytes of ring per CPU. False with a message (cause and fix) on failure.
@@ -84,14 +118,21 @@ class KernelProbes {
     KvmExit,
     KvmEntry,
     Tracepoint,
+    Derived,  // made by a Listener
   };
   struct Def {
     Kind kind;
     std::string system, event;
+    Listener* listener = nullptr;  // Derived
   };
   struct Tp {  // one tracepoint in use
     const EventFormat* format = nullptr;
     std::vector<std::pair<uint32_t, Kind>> probes;  // enabled probes it fires, in id order
+    std::vector<Listener*> listeners;
+  };
+  struct Subscription {
+    std::string system, event;
+    Listener* listener;
   };
   struct Pending {
     uint64_t time;
@@ -118,6 +159,7 @@ class KernelProbes {
   const Task& task(int32_t tid, int32_t pid_hint);
   void emit(const Pending& p, engine::Engine& eng);
   void fill(Record& rec, Kind kind, const Tp& tp, const Pending& p);
+  void kvm_exit_fields(Record& rec, const EventFormat& fmt, const uint8_t* d, uint32_t len);
 
   engine::Catalog& catalog_;
   Tracefs fs_;
@@ -125,6 +167,7 @@ class KernelProbes {
   std::string fs_err_;
   std::map<std::string, bool> groups_;      // providers registered
   std::unordered_map<uint32_t, Def> defs_;  // catalog probe id -> its tracepoint
+  std::vector<Subscription> subs_;
   std::vector<uint32_t> cpus_;
   std::vector<PerfRing> rings_;                   // one per CPU (index as cpus_)
   std::vector<PerfRing> events_;                  // fds writing into rings_
@@ -135,6 +178,7 @@ class KernelProbes {
   std::vector<uint8_t> arena_;
   std::vector<uint8_t> data_buf_;
   std::map<int64_t, std::string> vmx_reasons_, svm_reasons_;
+  bool reasons_loaded_ = false;
   uint64_t malformed_ = 0;
 };
 

@@ -101,6 +101,8 @@ bool GuestTarget::open(const std::string& path, int qemu_pid, int ready_ms, std:
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   entries_.reserve(layout_.max_probes);
+  // Pings of two host processes (a tracer and `vm list -v`) must not answer each other.
+  ping_seq_ = static_cast<uint64_t>(getpid()) << 32;
   if (clock::TscClock::usable()) host_tsc_.start(2'000'000);
   return true;
 }
@@ -172,17 +174,24 @@ void GuestTarget::attach(bool sync) {
 void GuestTarget::enable(const std::vector<uint32_t>& enabled) {
   if (base_ == nullptr) return;
   volatile uint8_t* bytes = transport::guest_enabled(base_, layout_);
-  size_t k = 0;  // `enabled` is sorted
   std::vector<uint32_t> sorted(enabled);
   std::sort(sorted.begin(), sorted.end());
   for (uint32_t i = 0; i < entries_.size(); ++i) {
     const uint32_t id = entries_[i].id;
     bool on = id != 0 && std::binary_search(sorted.begin(), sorted.end(), id);
     bytes[i] = on ? 1 : 0;
-    k += on;
   }
   __atomic_store_n(&header()->table_seen, table_gen_, __ATOMIC_RELEASE);
-  __atomic_fetch_add(&header()->enable_gen, 1, __ATOMIC_SEQ_CST);
+  enable_gen_ = __atomic_add_fetch(&header()->enable_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+bool GuestTarget::wait_enabled(int timeout_ms) {
+  const uint64_t end = clock::host_now_ns() + uint64_t(timeout_ms) * 1'000'000;
+  while (__atomic_load_n(&header()->enable_ack, __ATOMIC_ACQUIRE) != enable_gen_) {
+    if (clock::host_now_ns() > end) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  return true;
 }
 
 bool GuestTarget::measure_clock(std::string& error) {
@@ -234,6 +243,9 @@ std::string GuestTarget::clock_description() const {
 
 size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
   if (!attached_ || stopped_) return 0;
+  // The watermark is read before the rings: read after, it could already cover a record the
+  // agent published after this poll read its ring.
+  watermark_ = __atomic_load_n(&header()->watermark, __ATOMIC_ACQUIRE);
   size_t n = 0;
   for (uint32_t ring = 0; ring < VTRACE_GUEST_NRINGS; ++ring) {
     vtrace_ring* r = transport::guest_ring(base_, layout_, ring);
@@ -300,8 +312,7 @@ bool GuestTarget::check_alive(uint64_t now_ns) {
 
 uint64_t GuestTarget::watermark_ns() const {
   if (!attached_ || stopped_ || !clock_.ready()) return 0;
-  const uint64_t w = __atomic_load_n(&header()->watermark, __ATOMIC_ACQUIRE);
-  return w == 0 ? 0 : to_host_ns(w);
+  return watermark_ == 0 ? 0 : to_host_ns(watermark_);
 }
 
 void GuestTarget::detach() {

@@ -49,6 +49,8 @@ class GuestTarget {
   void attach(bool sync);
   // Writes the enable bytes of every table entry (on when its catalog id is in `enabled`).
   void enable(const std::vector<uint32_t>& enabled);
+  // Waits until the agent has applied the last enable() (its probes are live). False on timeout.
+  bool wait_enabled(int timeout_ms);
   // Measures the clock translation with a burst of pings (the agent answers them). False with
   // `error` when the agent does not answer.
   bool measure_clock(std::string& error);
@@ -59,7 +61,8 @@ class GuestTarget {
   void heartbeat();
   // False once the VM's QEMU process is gone or its agent stopped beating for `stall_ns`.
   bool check_alive(uint64_t now_ns);
-  // Host time before which the guest has written every record (from its watermark), or 0.
+  // Host time before which the guest had written every record when poll() last read its rings
+  // (its watermark, read before the rings), or 0.
   uint64_t watermark_ns() const;
   // attached = 0, every enable byte off. Idempotent.
   void detach();
@@ -96,12 +99,14 @@ class GuestTarget {
   std::vector<Entry> entries_;  // table index -> catalog probe
   std::vector<uint32_t> probe_ids_;
   uint32_t table_gen_ = 0;
+  uint32_t enable_gen_ = 0;  // the last enable_gen this host wrote
   uint64_t tails_[VTRACE_GUEST_NRINGS] = {};
   bool attached_ = false;
   bool sync_ = false;
   bool stopped_ = false;
   uint64_t last_agent_beat_ = 0, last_beat_change_ns_ = 0;
   uint64_t ping_seq_ = 0;
+  uint64_t watermark_ = 0;  // guest TSC, read by poll() before the rings
   clock::TscClock host_tsc_;
   clock::GuestClock clock_;
   transport::RejectCounts rejects_;
