@@ -69,6 +69,16 @@ class Background {
   std::string out_;
 };
 
+// Waits until the tracer printed `text` (its BEGIN clause runs once every guest's probes are
+// live).
+bool wait_output(const Background& tracer, const std::string& text, int seconds) {
+  for (int i = 0; i < seconds * 20; ++i) {
+    if (tracer.output().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
 // Reads one field of a guest's channel header (the test watches the host attach).
 bool host_attached(const std::string& vm) {
   int fd = open(("/dev/shm/vtrace-vm-" + vm).c_str(), O_RDONLY);
@@ -131,6 +141,7 @@ class GuestTraceTest : public ::testing::Test {
                           "/guest_order.d " + std::to_string(n),
                       tmp.path + "/out");
     EXPECT_TRUE(wait_attached({a_, b_}, 60)) << tracer.output();
+    EXPECT_TRUE(wait_output(tracer, "waiting for", 60)) << tracer.output();
     const std::string count = std::to_string(n);
     // Sync mode under TCG takes some milliseconds a message: no exec timeout.
     Background recv(env_, "vm exec --timeout 1200 " + b_ + " -- /bin/order_recv " + count,
@@ -185,10 +196,12 @@ TEST_F(GuestTraceTest, OrderHoldsInAsyncModeByTranslatedTime) {
 
 TEST_F(GuestTraceTest, PerVmSyscallCountsAreExact) {
   TempDir tmp("count");
-  const std::string script = "-q -n '*:syscall::getppid:entry /execname == \"getppid_loop\"/ "
+  const std::string script = "-q -n 'BEGIN { printf(\"ready\\n\"); }' "
+                             "-n '*:syscall::getppid:entry /execname == \"getppid_loop\"/ "
                              "{ @[vmname] = count(); }' -n 'tick-1s /++i == 30/ { exit(0); }'";
   Background tracer(env_, script, tmp.path + "/out");
   ASSERT_TRUE(wait_attached({a_, b_}, 60)) << tracer.output();
+  ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
   Result ra = run_vtrace(env_, "vm exec " + a_ + " -- /bin/getppid_loop 300");
   Result rb = run_vtrace(env_, "vm exec " + b_ + " -- /bin/getppid_loop 500");
   EXPECT_EQ(ra.status, 0) << ra.output;
@@ -205,9 +218,10 @@ TEST_F(GuestTraceTest, HostileGuestIsCountedAndTheOtherGuestStaysExact) {
   TempDir tmp("hostile");
   const std::string script = "-q -n '" + a_ + ":syscall::getppid:entry, " + b_ +
                              ":syscall::getppid:entry /execname == \"getppid_loop\"/ "
-                             "{ @[vmname] = count(); }'";
+                             "{ @[vmname] = count(); }' -n 'BEGIN { printf(\"ready\\n\"); }'";
   Background tracer(env_, script, tmp.path + "/out");
   ASSERT_TRUE(wait_attached({a_, b_}, 60)) << tracer.output();
+  ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
   // Guest B writes garbage of every kind into its own channel, then behaves.
   Result bad = run_vtrace(env_, "vm exec " + b_ + " -- /bin/guest_garbage --count 200 --ring both");
   EXPECT_EQ(bad.status, 0) << bad.output;
