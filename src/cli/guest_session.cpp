@@ -66,6 +66,7 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
     // A guest that was just started may still be bringing its agent up.
     bool ours = std::find(started_.begin(), started_.end(), v.name) != started_.end();
     std::string err;
+    g.set_kvm(v.accel == "kvm");
     if (!g.open(v.ivshmem, v.pid, ours ? kAgentReadyMs : 2000, err)) {
       if (!quiet)
         std::fprintf(stderr, "vtrace: %s: not a target: %s\n", v.name.c_str(), err.c_str());
@@ -129,12 +130,14 @@ void GuestSession::enable(const std::vector<uint32_t>& enabled) {
   for (auto* g : attached_) g->enable(enabled);
 }
 
-void GuestSession::tick(uint64_t now_ns, bool quiet) {
+void GuestSession::tick(uint64_t now_ns) {
   for (auto* g : attached_) {
     if (g->stopped()) continue;
     if (!g->check_alive(now_ns)) {
       g->set_stopped();
-      if (!quiet) std::fprintf(stderr, "vtrace: VM %s has stopped\n", g->name().c_str());
+      // Printed even when quiet: the guest's probes went away under the script.
+      std::fprintf(stderr, "vtrace: VM %s has stopped; tracing goes on without it\n",
+                   g->name().c_str());
       continue;
     }
     g->heartbeat();
@@ -160,8 +163,13 @@ void GuestSession::finish() {
   started_.clear();
 }
 
-void GuestSession::report(std::FILE* err) const {
+void GuestSession::report(std::FILE* err, bool quiet) const {
   guests_.report(err);
+  // Translated time is only as good as its bound: say what it was.
+  if (!quiet)
+    for (const auto* g : attached_)
+      std::fprintf(err, "vtrace: %s: guest clock %s\n", g->name().c_str(),
+                   g->clock_description().c_str());
   for (const auto& g : guests_.all())
     if (g->late_records() > 0)
       std::fprintf(err, "vtrace: %s: %llu records ran after later ones (clock bound exceeded)\n",

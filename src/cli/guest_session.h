@@ -30,10 +30,11 @@ class GuestSession {
   targets::qemu::GuestTargets& targets() { return guests_; }
   bool active() const { return !attached_.empty(); }
   // Heartbeats, clock measurements (every second), and guests that stopped. Call often.
-  void tick(uint64_t now_ns, bool quiet);
-  // Detaches, then stops the guests this run started.
+  void tick(uint64_t now_ns);
+  // Detaches, then stops the guests this run started (attached guests stay listed for report).
   void finish();
-  void report(std::FILE* err) const;
+  // Drops and rejects per guest; unless quiet, each traced guest's clock bound.
+  void report(std::FILE* err, bool quiet) const;
   std::vector<uint32_t> guest_probe_ids() const;
 
  private:

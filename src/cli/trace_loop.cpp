@@ -105,7 +105,7 @@ class Loop {
   // Guests that stopped, clocks to re-measure, and probes that appeared in a guest since (a
   // program started there after the script): the engine enables its clauses on them.
   void check_guests(uint64_t now) {
-    s_.guests->tick(now, s_.engine->options().quiet);
+    s_.guests->tick(now);
     uint32_t first = s_.guests->targets().refresh_tables(s_.engine->catalog());
     if (first == 0) return;
     s_.engine->enable_new(first);

@@ -1,13 +1,16 @@
 #include "cli/vm_command.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "guest/image_builder.h"
 #include "targets/qemu/exec_client.h"
+#include "targets/qemu/guest_target.h"
 #include "targets/qemu/vm_manager.h"
 
 namespace vtrace::cli {
@@ -135,6 +138,20 @@ int vm_start(const std::vector<std::string>& args) {
   return 0;
 }
 
+// The guest clock's translation to host time and its bound, measured now through the agent
+// (two ping bursts: the translation needs two anchors).
+std::string measure_guest_clock(const qemu::VmInfo& v) {
+  qemu::GuestTarget g(v.name, 0);
+  g.set_kvm(v.accel == "kvm");
+  std::string err;
+  if (!g.open(v.ivshmem, v.pid, 2000, err)) return "unknown: " + err;
+  for (int i = 0; i < 2; ++i) {
+    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!g.measure_clock(err)) return "unknown: " + err;
+  }
+  return g.clock_description();
+}
+
 int vm_list(const std::vector<std::string>& args) {
   bool verbose = false;
   for (const auto& a : args) {
@@ -152,6 +169,7 @@ int vm_list(const std::vector<std::string>& args) {
                   v.accel_reason.c_str(), v.dir.c_str(), v.ivshmem.c_str());
       if (!v.share.empty())
         std::printf("    share %s (%s)\n", v.share.c_str(), v.share_path.c_str());
+      if (v.running) std::printf("    clock %s\n", measure_guest_clock(v).c_str());
     }
   }
   return 0;

@@ -116,8 +116,8 @@ class GuestTraceTest : public ::testing::Test {
     env_ = "VTRACE_RUNTIME_DIR=" + run_dir_->path + " VTRACE_CACHE_DIR=" + kCache;
     a_ = "gta" + std::to_string(getpid());
     b_ = "gtb" + std::to_string(getpid());
-    Result r = run_vtrace(env_, "vm start " + a_ + " " + b_ + " --share order" +
-                                    std::to_string(getpid()));
+    Result r =
+        run_vtrace(env_, "vm start " + a_ + " " + b_ + " --share order" + std::to_string(getpid()));
     boot_output_ = r.output;
     booted_ = r.status == 0;
   }
@@ -137,8 +137,8 @@ class GuestTraceTest : public ::testing::Test {
   std::string run_order(const std::string& mode_flags, int n) {
     TempDir tmp("order");
     Background tracer(env_,
-                      "-Z " + mode_flags + " -s " + std::string(EXAMPLES_DIR) +
-                          "/guest_order.d " + std::to_string(n),
+                      "-Z " + mode_flags + " -s " + std::string(EXAMPLES_DIR) + "/guest_order.d " +
+                          std::to_string(n),
                       tmp.path + "/out");
     EXPECT_TRUE(wait_attached({a_, b_}, 60)) << tracer.output();
     EXPECT_TRUE(wait_output(tracer, "waiting for", 60)) << tracer.output();
@@ -146,8 +146,7 @@ class GuestTraceTest : public ::testing::Test {
     // Sync mode under TCG takes some milliseconds a message: no exec timeout.
     Background recv(env_, "vm exec --timeout 1200 " + b_ + " -- /bin/order_recv " + count,
                     tmp.path + "/recv");
-    Result send =
-        run_vtrace(env_, "vm exec --timeout 1200 " + a_ + " -- /bin/order_send " + count);
+    Result send = run_vtrace(env_, "vm exec --timeout 1200 " + a_ + " -- /bin/order_send " + count);
     EXPECT_EQ(send.status, 0) << send.output;
     EXPECT_EQ(recv.wait(600), 0) << recv.output();
     int status = tracer.wait(60);
@@ -196,9 +195,10 @@ TEST_F(GuestTraceTest, OrderHoldsInAsyncModeByTranslatedTime) {
 
 TEST_F(GuestTraceTest, PerVmSyscallCountsAreExact) {
   TempDir tmp("count");
-  const std::string script = "-q -n 'BEGIN { printf(\"ready\\n\"); }' "
-                             "-n '*:syscall::getppid:entry /execname == \"getppid_loop\"/ "
-                             "{ @[vmname] = count(); }' -n 'tick-1s /++i == 30/ { exit(0); }'";
+  const std::string script =
+      "-q -n 'BEGIN { printf(\"ready\\n\"); }' "
+      "-n '*:syscall::getppid:entry /execname == \"getppid_loop\"/ "
+      "{ @[vmname] = count(); }' -n 'tick-1s /++i == 30/ { exit(0); }'";
   Background tracer(env_, script, tmp.path + "/out");
   ASSERT_TRUE(wait_attached({a_, b_}, 60)) << tracer.output();
   ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
@@ -242,6 +242,68 @@ TEST_F(GuestTraceTest, HostileGuestIsCountedAndTheOtherGuestStaysExact) {
   Result again = run_vtrace(env_, "vm exec " + b_ + " -- echo alive");
   EXPECT_EQ(again.status, 0) << again.output;
   EXPECT_NE(again.output.find("alive"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(GuestTraceTest, BuiltinsAndThreadLocalsArePerGuest) {
+  TempDir tmp("builtins");
+  // Both guests run the same program the same way, so their threads likely share a tid: self->n
+  // must still count each guest's calls separately (a shared one would reach 300 only once).
+  // Not quiet: the guest clock lines at the end explain a failure of after_begin.
+  const std::string script =
+      "-n 'BEGIN { start = timestamp; printf(\"ready\\n\"); }' "
+      "-n '*:syscall::getppid:entry /execname == \"getppid_loop\"/ { self->n++; }' "
+      "-n '*:syscall::getppid:entry /execname == \"getppid_loop\" && self->n == 300/ { "
+      "printf(\"%s vcpu=%d tid=%d raw=%d after_begin=%d (%d us)\\n\", vmname, vcpu, tid, "
+      "guesttimestamp > 0, timestamp > start, ((int64_t)timestamp - (int64_t)start) / 1000); }'";
+  Background tracer(env_, script, tmp.path + "/out");
+  ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
+  EXPECT_EQ(run_vtrace(env_, "vm exec " + a_ + " -- /bin/getppid_loop 300").status, 0);
+  EXPECT_EQ(run_vtrace(env_, "vm exec " + b_ + " -- /bin/getppid_loop 300").status, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  tracer.interrupt();
+  ASSERT_EQ(tracer.wait(30), 0) << tracer.output();
+  std::string out = tracer.output();
+  std::smatch ma, mb;
+  ASSERT_TRUE(std::regex_search(out, ma, std::regex(a_ + " vcpu=0 tid=(\\d+) raw=1 after_begin=1")))
+      << out;
+  ASSERT_TRUE(std::regex_search(out, mb, std::regex(b_ + " vcpu=0 tid=(\\d+) raw=1 after_begin=1")))
+      << out;
+  std::cout << "[ self ] tids " << ma[1] << " and " << mb[1]
+            << (ma[1] == mb[1] ? " (the same: self-> kept apart)" : "") << "\n";
+}
+
+TEST_F(GuestTraceTest, ARunStartsItsOwnGuestAndGoesOnWhenItDies) {
+  TempDir tmp("own");
+  const std::string c = "gtc" + std::to_string(getpid());
+  const std::string script =
+      "-q --vm " + c + " -n 'BEGIN { printf(\"ready\\n\"); }' -n '" + c +
+      ":sched:::on-cpu { @cpu[vmname] = count(); }' -n '" + a_ +
+      ":syscall::getppid:entry /execname == \"getppid_loop\"/ { @calls[vmname] = count(); }'";
+  Background tracer(env_, script, tmp.path + "/out");
+  ASSERT_TRUE(wait_output(tracer, "ready", 120)) << tracer.output();
+  Result list = run_vtrace(env_, "vm list");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(list.output, m, std::regex(c + "\\s+(\\d+)"))) << list.output;
+  // The guest dies under the running script (its QEMU is killed).
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_EQ(kill(std::stoi(m[1]), SIGKILL), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  Result ra = run_vtrace(env_, "vm exec " + a_ + " -- /bin/getppid_loop 200");
+  EXPECT_EQ(ra.status, 0) << ra.output;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  tracer.interrupt();
+  ASSERT_EQ(tracer.wait(30), 0) << tracer.output();
+  std::string out = tracer.output();
+  EXPECT_NE(out.find("VM " + c + " has stopped"), std::string::npos) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(a_ + "\\s+200\\b"))) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(c + "\\s+[1-9]\\d*\\b"))) << out;
+  // The run stopped the guest it started: nothing of it is left.
+  Result after = run_vtrace(env_, "vm list");
+  EXPECT_EQ(after.output.find(c), std::string::npos) << after.output;
 }
 
 }  // namespace

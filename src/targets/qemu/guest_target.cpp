@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "clock/host_clock.h"
+#include "clock/kvm_tsc.h"
+#include "targets/qemu/vm_manager.h"
 
 namespace vtrace::targets::qemu {
 
@@ -228,7 +230,39 @@ bool GuestTarget::measure_clock(std::string& error) {
     return false;
   }
   clock_.add_burst(burst);
+  if (kvm_ && !kvm_checked_) try_exact_clock(burst);
   return true;
+}
+
+void GuestTarget::try_exact_clock(const std::vector<clock::HandshakeSample>& burst) {
+  // KVM's per-vCPU offset and scaling make the translation exact, but only where this host's
+  // TSC is the hardware's: it is checked against the measured brackets before it is trusted.
+  kvm_checked_ = true;
+  std::string err;
+  std::vector<clock::KvmTscParams> vcpus;
+  std::vector<std::string> dirs;
+  if (!clock::ensure_debugfs(&err)) {
+    clock_note_ = "KVM debugfs unavailable: " + err;
+    return;
+  }
+  dirs = clock::kvm_vm_dirs(qemu_pid_);
+  if (dirs.empty() || !clock::read_vm_tsc(dirs.front(), vcpus, &err) || vcpus.empty()) {
+    clock_note_ =
+        "no KVM TSC offset for pid " + std::to_string(qemu_pid_) + (err.empty() ? "" : ": " + err);
+    return;
+  }
+  for (const auto& v : vcpus)
+    if (v.offset != vcpus.front().offset || v.ratio != vcpus.front().ratio) {
+      clock_note_ = "vCPUs have different TSC offsets";
+      return;
+    }
+  clock::ExactCheck check = clock::validate_exact(vcpus.front(), burst, host_tsc_.ns_per_tick(),
+                                                  clock::cpu_has_hypervisor_bit());
+  if (!check.ok) {
+    clock_note_ = "KVM translation not valid here: " + check.reason;
+    return;
+  }
+  clock_.set_exact(vcpus.front().offset, vcpus.front().ratio, vcpus.front().frac_bits);
 }
 
 uint64_t GuestTarget::to_host_ns(uint64_t guest_tsc) const {
@@ -237,8 +271,8 @@ uint64_t GuestTarget::to_host_ns(uint64_t guest_tsc) const {
 }
 
 std::string GuestTarget::clock_description() const {
-  if (!clock_.ready()) return "not measured";
-  return clock_.describe(host_tsc_.ns_per_tick());
+  std::string d = clock_.ready() ? clock_.describe(host_tsc_.ns_per_tick()) : "not measured";
+  return clock_note_.empty() ? d : d + " (" + clock_note_ + ")";
 }
 
 size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
@@ -301,7 +335,7 @@ void GuestTarget::heartbeat() {
 
 bool GuestTarget::check_alive(uint64_t now_ns) {
   if (stopped_) return false;
-  if (qemu_pid_ > 0 && kill(qemu_pid_, 0) != 0 && errno == ESRCH) return false;
+  if (qemu_pid_ > 0 && !qemu_running(qemu_pid_)) return false;
   const uint64_t beat = __atomic_load_n(&header()->agent_heartbeat, __ATOMIC_ACQUIRE);
   if (beat != last_agent_beat_) {
     last_agent_beat_ = beat;

@@ -38,6 +38,8 @@ class GuestTarget {
   GuestTarget(const GuestTarget&) = delete;
   GuestTarget& operator=(const GuestTarget&) = delete;
 
+  // Under KVM (`kvm`), the first clock measurement also tries KVM's exact translation.
+  void set_kvm(bool kvm) { kvm_ = kvm; }
   // Maps the VM's channel file and checks it; waits up to `ready_ms` for the agent.
   bool open(const std::string& path, int qemu_pid, int ready_ms, std::string& error);
   // Takes the tracer's lock on the channel (one tracing session per guest).
@@ -83,6 +85,7 @@ class GuestTarget {
   vtrace_guest_header* header() const { return static_cast<vtrace_guest_header*>(base_); }
   bool accept_entry(const vtrace_guest_probe& e, engine::Catalog& catalog, uint32_t& id);
   uint64_t to_host_ns(uint64_t guest_tsc) const;
+  void try_exact_clock(const std::vector<clock::HandshakeSample>& burst);
 
   std::string name_;
   uint32_t index_;
@@ -109,6 +112,8 @@ class GuestTarget {
   uint64_t watermark_ = 0;  // guest TSC, read by poll() before the rings
   clock::TscClock host_tsc_;
   clock::GuestClock clock_;
+  bool kvm_ = false, kvm_checked_ = false;
+  std::string clock_note_;  // why the translation is measured, not exact
   transport::RejectCounts rejects_;
   uint64_t bad_entries_ = 0;  // probe table entries rejected
   uint64_t late_ = 0;         // records that came after later ones had been run (async merge)
