@@ -96,6 +96,10 @@ if [ "${VTRACE_SKIP_DEMO:-0}" != 1 ]; then
   [ -x "$VTRACE" ] || fail "$VTRACE was not built"
   "$VTRACE" -s examples/demo.d || fail "the demo exited with status $?"
 fi
+if [ "${VTRACE_SKIP_DEMO:-0}" != 1 ] && [ "${VTRACE_SKIP_GUEST_DEMO:-0}" != 1 ]; then
+  step "running the guest demo: examples/guest_demo.sh (two QEMU guests, one script)"
+  examples/guest_demo.sh "$VTRACE" || fail "the guest demo exited with status $?"
+fi
 
 STEP=""
 echo

@@ -7,15 +7,20 @@ set -u
 VTRACE=${1:-./build/vtrace}
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(mktemp -d)
-cleanup() { "$VTRACE" vm stop web1 >/dev/null 2>&1; "$VTRACE" vm stop db1 >/dev/null 2>&1; rm -rf "$OUT"; }
+started=0
+cleanup() {
+  if [ $started = 1 ]; then "$VTRACE" vm stop web1 >/dev/null 2>&1; "$VTRACE" vm stop db1 >/dev/null 2>&1; fi
+  rm -rf "$OUT"
+}
 trap cleanup EXIT
 say() { printf '\n== %s\n' "$*"; }
 
 say "booting two guests: web1 and db1 (QEMU; they share a mailbox for the ordering check)"
 "$VTRACE" vm start web1 db1 --share demo || exit 1
+started=1
 
-say "one script, both guests: vtrace -s examples/guest_demo.d"
-"$VTRACE" -s "$HERE/guest_demo.d" >"$OUT/demo" 2>&1 &
+say "one script, both guests: vtrace -Z -s examples/guest_demo.d (-Z: reqloop starts later)"
+"$VTRACE" -Z -s "$HERE/guest_demo.d" >"$OUT/demo" 2>&1 &
 tracer=$!
 wait_for() { for _ in $(seq 300); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 wait_for "$OUT/demo" "tracing web1" || { cat "$OUT/demo"; exit 1; }

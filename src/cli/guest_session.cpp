@@ -172,7 +172,9 @@ void GuestSession::report(std::FILE* err, bool quiet) const {
                    g->clock_description().c_str());
   for (const auto& g : guests_.all())
     if (g->late_records() > 0)
-      std::fprintf(err, "vtrace: %s: %llu records ran after later ones (clock bound exceeded)\n",
+      std::fprintf(err,
+                   "vtrace: %s: %llu records ran after later ones (out of time order: a guest fell "
+                   "more than 50 ms behind)\n",
                    g->name().c_str(), static_cast<unsigned long long>(g->late_records()));
 }
 

@@ -206,8 +206,11 @@ std::string GuestClock::describe(double ns_per_tick) const {
     return buf;
   }
   if (!pair_ok_) return "measured, not calibrated";
-  std::snprintf(buf, sizeof buf, "measured, +-%.1f us",
-                static_cast<double>(bound_ticks()) * ns_per_tick / 1000.0);
+  const double ns = static_cast<double>(bound_ticks()) * ns_per_tick;
+  if (ns < 1000.0)
+    std::snprintf(buf, sizeof buf, "measured, +-%.0f ns", ns);
+  else
+    std::snprintf(buf, sizeof buf, "measured, +-%.1f us", ns / 1000.0);
   return buf;
 }
 

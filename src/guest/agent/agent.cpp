@@ -85,6 +85,7 @@ void Agent::publish_identity() {
 
 void Agent::init_kernel_probes() {
   if (!opts_.kernel) return;
+  kernel_.exclude_own_threads(true);
   std::string err = kernel_.init();
   if (!err.empty()) {
     log_error("kernel events: %s", err.c_str());

@@ -1,5 +1,7 @@
 #include "guest/agent/kernel_events.h"
 
+#include <dirent.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -197,6 +199,8 @@ struct KernelEvents::Impl {
                  uint16_t nargs, uint16_t flags, Kind kind, const std::string& sys,
                  const std::string& event);
   std::string apply(const std::vector<bool>& enabled);
+  bool exclude_self = false;
+  std::string self_filter;  // excludes the agent's own threads from every tracepoint
   std::string open_rings();
   std::string open_tp(const std::string& key, const Def& def,
                       std::vector<std::pair<uint32_t, Kind>> ps);
@@ -249,7 +253,22 @@ std::string KernelEvents::Impl::init() {
   return "";
 }
 
+// "common_pid != T1 && common_pid != T2 ...": every thread of this process (tracepoints'
+// common_pid is the thread id).
+std::string own_threads_filter() {
+  std::string filter;
+  if (DIR* d = opendir("/proc/self/task")) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      filter += (filter.empty() ? "common_pid != " : " && common_pid != ") + std::string(e->d_name);
+    }
+    closedir(d);
+  }
+  return filter;
+}
+
 std::string KernelEvents::Impl::apply(const std::vector<bool>& enabled) {
+  self_filter = exclude_self ? own_threads_filter() : "";
   std::map<std::string, std::vector<std::pair<uint32_t, Kind>>> want;
   std::map<std::string, uint32_t> first;  // a probe of each wanted tracepoint (for its Def)
   for (uint32_t i = 0; i < probes.size() && i < enabled.size(); ++i) {
@@ -341,6 +360,10 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
     int e = open_event(ev, attr, cpus[c], 0);
     if (e == 0 && (e = ev.redirect_to(rings[c])) != 0) err = " (PERF_EVENT_IOC_SET_OUTPUT)";
     if (e == 0 && (e = ev.event_id(id)) != 0) err = " (PERF_EVENT_IOC_ID)";
+    // The agent's own system calls would trace themselves: each relayed event makes more.
+    // Best effort: a kernel without tracepoint filters just sends them.
+    if (e == 0 && !self_filter.empty())
+      ioctl(ev.fd(), PERF_EVENT_IOC_SET_FILTER, self_filter.c_str());
     if (e == 0 && (e = ev.enable()) != 0) err = " (PERF_EVENT_IOC_ENABLE)";
     if (e != 0) {
       for (uint64_t done : tp->ids) by_id.erase(done);
@@ -542,6 +565,10 @@ std::string KernelEvents::init() {
 
 const std::vector<KernelProbe>& KernelEvents::probes() const {
   return impl_->probes;
+}
+
+void KernelEvents::exclude_own_threads(bool on) {
+  impl_->exclude_self = on;
 }
 
 std::string KernelEvents::apply(const std::vector<bool>& enabled) {

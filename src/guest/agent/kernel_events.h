@@ -45,6 +45,9 @@ class KernelEvents {
   std::string init();
   const std::vector<KernelProbe>& probes() const;
 
+  // The agent's own threads are left out of every tracepoint (a tracepoint filter): its system
+  // calls would otherwise be traced, relayed, and make more of themselves.
+  void exclude_own_threads(bool on);
   // Opens perf events for the probes with enabled[i] set and closes the others. "" or an error.
   std::string apply(const std::vector<bool>& enabled);
   // Reads what the perf rings hold, in time order within each CPU; calls emit for each event.
