@@ -30,6 +30,10 @@
 /* Sync sites sleep at once instead of spinning first: the consumer (a guest's agent on the same
  * vCPU) cannot run while the site spins. */
 #define VTRACE_CHAN_NO_SPIN 4u
+/* Sites mark their ring `writing` from before they stamp a record until it is published, so a
+ * consumer that must promise "every record stamped before T has been read" (a guest's agent, for
+ * the host's time-ordered merge) can tell that one is in flight. */
+#define VTRACE_CHAN_INFLIGHT 8u
 
 /*
  * One probe site's descriptor, placed in the "vtrace_probes" section of the program. The tracer
@@ -54,7 +58,7 @@ struct vtrace_record {
   uint32_t tid;
   uint32_t cpu;
   uint16_t nargs;
-  uint16_t tail_len; /* bytes used in tail */
+  uint16_t tail_len;  /* bytes used in tail */
   uint64_t timestamp; /* CLOCK_MONOTONIC ns, or the raw TSC when the channel has VTRACE_CHAN_TSC */
   uint64_t seq;       /* the ring position it was written at */
   uint64_t args[VTRACE_MAX_ARGS];
@@ -71,13 +75,13 @@ struct vtrace_ring {
   uint64_t pad0[7];
   volatile uint64_t tail; /* consumer: next position to read */
   uint64_t pad1[7];
-  volatile uint64_t drops;     /* producer: records dropped because the ring was full */
-  volatile uint32_t owner_tid; /* 0 = free; a thread claims a ring with compare-and-swap */
-  volatile uint32_t waiting;   /* producer in sync mode sleeps on done_futex when set */
-  volatile uint64_t done;      /* consumer: positions below this are fully processed */
+  volatile uint64_t drops;      /* producer: records dropped because the ring was full */
+  volatile uint32_t owner_tid;  /* 0 = free; a thread claims a ring with compare-and-swap */
+  volatile uint32_t waiting;    /* producer in sync mode sleeps on done_futex when set */
+  volatile uint64_t done;       /* consumer: positions below this are fully processed */
   volatile uint32_t done_futex; /* low 32 bits of done, for futex waits */
-  uint32_t pad2;
-  uint64_t pad3[4]; /* the header is 192 bytes: slots start on a cache line */
+  volatile uint32_t writing;    /* VTRACE_CHAN_INFLIGHT: a record is between stamp and publish */
+  uint64_t pad3[4];             /* the header is 192 bytes: slots start on a cache line */
   /* struct vtrace_record slots[nslots] follow */
 };
 
@@ -91,9 +95,9 @@ struct vtrace_channel {
   uint32_t ring_offset; /* from the channel start to ring 0 */
   uint64_t ring_stride; /* bytes from one ring to the next */
   uint64_t total_size;
-  volatile uint64_t heartbeat; /* the host bumps it while attached */
-  volatile uint32_t attached;  /* 0 once the host has detached */
-  volatile uint32_t go;        /* start gate for vtrace -c: the host sets it once probes are on */
+  volatile uint64_t heartbeat;  /* the host bumps it while attached */
+  volatile uint32_t attached;   /* 0 once the host has detached */
+  volatile uint32_t go;         /* start gate for vtrace -c: the host sets it once probes are on */
   volatile uint32_t client_pid; /* the traced process, once it has mapped the channel */
   volatile uint32_t no_ring_drops; /* records dropped because every ring was taken */
   /* Doorbell: while the host sleeps (host_sleeping = 1), a site whose ring reaches half full

@@ -42,8 +42,8 @@
 #define VTRACE_GUEST_COMM_LEN 16u
 
 /* Probe table entry kinds. */
-#define VTRACE_GPROBE_NATIVE 1u  /* a probe.h site (or a set of same-named sites) of a process */
-#define VTRACE_GPROBE_KERNEL 2u  /* a guest kernel event (syscall, sched, proc) */
+#define VTRACE_GPROBE_NATIVE 1u /* a probe.h site (or a set of same-named sites) of a process */
+#define VTRACE_GPROBE_KERNEL 2u /* a guest kernel event (syscall, sched, proc) */
 
 /* Host session flags (vtrace_guest_header.host_flags). */
 #define VTRACE_GHOST_SYNC 1u /* sites wait until the host has run the clauses of each record */
@@ -56,8 +56,8 @@
 /* One probe the guest offers. The agent fills entries [0, probe_count); the host reads them
  * (strings must be NUL-terminated within their fields, or the entry is rejected). */
 struct vtrace_guest_probe {
-  uint32_t kind;  /* VTRACE_GPROBE_* */
-  int32_t pid;    /* the guest process (native probes); 0 for kernel events */
+  uint32_t kind; /* VTRACE_GPROBE_* */
+  int32_t pid;   /* the guest process (native probes); 0 for kernel events */
   uint16_t nargs;
   uint16_t flags; /* VTRACE_DESC_STR0: arg0 is a string copied into the record's tail */
   uint32_t reserved;
@@ -118,36 +118,36 @@ struct vtrace_guest_header {
   uint64_t pad0[2];
 
   /* ---- host-written (cache line 2) ---- */
-  volatile uint32_t host_attached; /* a vtrace session is tracing this guest */
-  volatile uint32_t host_flags;    /* VTRACE_GHOST_* */
-  volatile uint64_t host_session;  /* bumped at each attach: the agent resets its state */
+  volatile uint32_t host_attached;  /* a vtrace session is tracing this guest */
+  volatile uint32_t host_flags;     /* VTRACE_GHOST_* */
+  volatile uint64_t host_session;   /* bumped at each attach: the agent resets its state */
   volatile uint64_t host_heartbeat; /* bumped while attached; sync waits give up without it */
-  volatile uint32_t enable_gen;    /* bumped after the enabled[] bytes change */
-  volatile uint32_t ping_request;  /* 1: the host is measuring; the agent answers pings fast */
-  volatile uint64_t ping_seq;      /* the host writes a new value; the agent answers it */
-  volatile uint32_t table_seen;    /* the table_gen the host has read and enabled probes for */
+  volatile uint32_t enable_gen;     /* bumped after the enabled[] bytes change */
+  volatile uint32_t ping_request;   /* 1: the host is measuring; the agent answers pings fast */
+  volatile uint64_t ping_seq;       /* the host writes a new value; the agent answers it */
+  volatile uint32_t table_seen;     /* the table_gen the host has read and enabled probes for */
   uint32_t pad1[3];
 
   /* ---- guest-written (cache line 3): untrusted ---- */
-  volatile uint32_t agent_ready;   /* the agent has mapped the channel and published its table */
+  volatile uint32_t agent_ready; /* the agent has mapped the channel and published its table */
   volatile uint32_t agent_pid;
   volatile uint64_t agent_heartbeat;
-  volatile uint32_t probe_count;   /* entries used in the probe table */
-  volatile uint32_t table_gen;     /* bumped after the table changes (entries are only added) */
-  volatile uint64_t watermark;     /* guest TSC: every record stamped before it has been written */
-  volatile uint64_t pong_seq;      /* = ping_seq once answered */
-  volatile uint64_t pong_tsc;      /* the guest TSC read when answering pong_seq */
-  volatile uint32_t ping_active;   /* the agent is in its fast ping loop */
+  volatile uint32_t probe_count; /* entries used in the probe table */
+  volatile uint32_t table_gen;   /* bumped after the table changes (entries are only added) */
+  volatile uint64_t watermark;   /* guest TSC: every record stamped before it has been written */
+  volatile uint64_t pong_seq;    /* = ping_seq once answered */
+  volatile uint64_t pong_tsc;    /* the guest TSC read when answering pong_seq */
+  volatile uint32_t ping_active; /* the agent is in its fast ping loop */
   volatile uint32_t ncpus;
-  volatile uint32_t enable_ack;    /* the enable_gen whose enablings the agent has applied */
+  volatile uint32_t enable_ack; /* the enable_gen whose enablings the agent has applied */
   uint32_t pad2;
-  volatile uint64_t guest_tsc_khz; /* the guest kernel's TSC frequency (0 if unknown) */
-  volatile uint64_t relay_drops;   /* records the agent could not forward (its rings full) */
-  volatile uint64_t process_drops; /* records guest processes dropped (their rings full) */
+  volatile uint64_t guest_tsc_khz;   /* the guest kernel's TSC frequency (0 if unknown) */
+  volatile uint64_t relay_drops;     /* records the agent could not forward (its rings full) */
+  volatile uint64_t process_drops;   /* records guest processes dropped (their rings full) */
   volatile uint64_t process_rejects; /* records of guest processes the agent rejected */
-  volatile uint64_t kernel_lost;   /* guest kernel events lost (perf ring overflow) */
+  volatile uint64_t kernel_lost;     /* guest kernel events lost (perf ring overflow) */
   char kernel_release[64];
-  char agent_error[128];           /* the agent's last problem, NUL-terminated, for reports */
+  char agent_error[128]; /* the agent's last problem, NUL-terminated, for reports */
 };
 
 #endif /* VTRACE_GUEST_ABI_H */

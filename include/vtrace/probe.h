@@ -44,37 +44,43 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
 
 /* ---- the probe macros ------------------------------------------------------------------- */
 
-#define VTRACE_PROBE(provider, name, ...)                                                 \
-  do {                                                                                    \
-    static struct vtrace_probe_desc vtrace__d VTRACE__SECTION = {                         \
-        VTRACE_PROBE_MAGIC, 0, VTRACE__NARG(__VA_ARGS__), 0, __LINE__, #provider, #name,  \
-        __func__, __FILE__};                                                              \
-    if (__builtin_expect(vtrace__d.enabled, 0)) {                                         \
-      const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {0, VTRACE__ARGS(__VA_ARGS__)};     \
-      vtrace__fire(&vtrace__d, vtrace__a + 1, (const char*)0);                            \
-    }                                                                                     \
+#define VTRACE_PROBE(provider, name, ...)                                                      \
+  do {                                                                                         \
+    static struct vtrace_probe_desc vtrace__d VTRACE__SECTION = {                              \
+        VTRACE_PROBE_MAGIC, 0,       VTRACE__NARG(__VA_ARGS__), 0, __LINE__, #provider, #name, \
+        __func__,           __FILE__};                                                         \
+    if (__builtin_expect(vtrace__d.enabled, 0)) {                                              \
+      const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {0, VTRACE__ARGS(__VA_ARGS__)};          \
+      vtrace__fire(&vtrace__d, vtrace__a + 1, (const char*)0);                                 \
+    }                                                                                          \
   } while (0)
 
-#define VTRACE_PROBE_STR(provider, name, str, ...)                                          \
-  do {                                                                                      \
-    static struct vtrace_probe_desc vtrace__d VTRACE__SECTION = {                           \
-        VTRACE_PROBE_MAGIC, 0, 1 + VTRACE__NARG(__VA_ARGS__), VTRACE_DESC_STR0, __LINE__,   \
-        #provider, #name, __func__, __FILE__};                                              \
-    if (__builtin_expect(vtrace__d.enabled, 0)) {                                           \
-      const char* vtrace__s = (str);                                                        \
-      const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {(uint64_t)(uintptr_t)vtrace__s,      \
-                                                       VTRACE__ARGS(__VA_ARGS__)};          \
-      vtrace__fire(&vtrace__d, vtrace__a, vtrace__s);                                       \
-    }                                                                                       \
+#define VTRACE_PROBE_STR(provider, name, str, ...)                                              \
+  do {                                                                                          \
+    static struct vtrace_probe_desc vtrace__d VTRACE__SECTION = {VTRACE_PROBE_MAGIC,            \
+                                                                 0,                             \
+                                                                 1 + VTRACE__NARG(__VA_ARGS__), \
+                                                                 VTRACE_DESC_STR0,              \
+                                                                 __LINE__,                      \
+                                                                 #provider,                     \
+                                                                 #name,                         \
+                                                                 __func__,                      \
+                                                                 __FILE__};                     \
+    if (__builtin_expect(vtrace__d.enabled, 0)) {                                               \
+      const char* vtrace__s = (str);                                                            \
+      const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {(uint64_t)(uintptr_t)vtrace__s,          \
+                                                       VTRACE__ARGS(__VA_ARGS__)};              \
+      vtrace__fire(&vtrace__d, vtrace__a, vtrace__s);                                           \
+    }                                                                                           \
   } while (0)
 
 /* True while probe provider:name is enabled at any of its sites. */
-#define VTRACE_ENABLED(provider, name)                                                    \
-  __extension__({                                                                         \
-    static struct vtrace_probe_desc vtrace__g VTRACE__SECTION = {                         \
-        VTRACE_PROBE_MAGIC, 0, 0, VTRACE_DESC_GUARD, __LINE__, #provider, #name, __func__, \
-        __FILE__};                                                                        \
-    __builtin_expect(vtrace__g.enabled != 0, 0);                                          \
+#define VTRACE_ENABLED(provider, name)                                    \
+  __extension__({                                                         \
+    static struct vtrace_probe_desc vtrace__g VTRACE__SECTION = {         \
+        VTRACE_PROBE_MAGIC, 0,     0,        VTRACE_DESC_GUARD, __LINE__, \
+        #provider,          #name, __func__, __FILE__};                   \
+    __builtin_expect(vtrace__g.enabled != 0, 0);                          \
   })
 
 /* ---- internals ---------------------------------------------------------------------------- */
@@ -83,7 +89,8 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
 #define VTRACE__WEAK __attribute__((weak))
 
 #if defined(__cplusplus) && __cplusplus >= 202002L
-#define VTRACE__NARG(...) VTRACE__NARG_(_ __VA_OPT__(, ) __VA_ARGS__, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define VTRACE__NARG(...) \
+  VTRACE__NARG_(_ __VA_OPT__(, ) __VA_ARGS__, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
 #else /* GNU C and older C++: the comma before an empty __VA_ARGS__ is dropped by ## */
 #define VTRACE__NARG(...) VTRACE__NARG_(_, ##__VA_ARGS__, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
 #endif
@@ -140,8 +147,7 @@ VTRACE__WEAK struct vtrace_channel* vtrace__connect(void) {
   struct vtrace_channel* ch = (struct vtrace_channel*)p;
   if (ch->magic != VTRACE_CHANNEL_MAGIC || ch->version != VTRACE_ABI_VERSION ||
       ch->total_size > (uint64_t)st.st_size || ch->record_size != VTRACE_RECORD_SIZE ||
-      ch->nrings == 0 || ch->nslots == 0 || (ch->nslots & (ch->nslots - 1)) != 0 ||
-      !ch->attached) {
+      ch->nrings == 0 || ch->nslots == 0 || (ch->nslots & (ch->nslots - 1)) != 0 || !ch->attached) {
     munmap(p, (size_t)st.st_size);
     return NULL;
   }
@@ -168,9 +174,8 @@ VTRACE__WEAK struct vtrace_ring* vtrace__claim(struct vtrace_channel* ch) {
   for (uint32_t i = 0; i < ch->nrings; ++i) {
     struct vtrace_ring* r = vtrace__ring_at(ch, i);
     uint32_t expected = 0;
-    if (r->owner_tid == 0 &&
-        __atomic_compare_exchange_n(&r->owner_tid, &expected, vtrace__tid, 0, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_RELAXED)) {
+    if (r->owner_tid == 0 && __atomic_compare_exchange_n(&r->owner_tid, &expected, vtrace__tid, 0,
+                                                         __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
       /* Fault the ring in now (Linux 5.14+; ignored elsewhere), not one page per record. */
       madvise(r, (size_t)ch->ring_stride, 23 /* MADV_POPULATE_WRITE */);
       vtrace__ring = r;
@@ -212,8 +217,7 @@ VTRACE__WEAK void vtrace__wait_done(struct vtrace_channel* ch, struct vtrace_rin
   }
 }
 
-VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args,
-                               const char* str) {
+VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args, const char* str) {
   struct vtrace_channel* ch = vtrace__chan;
   if (ch == NULL || !ch->attached) {
     ch = vtrace__connect();
@@ -230,9 +234,19 @@ VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args
     __atomic_fetch_add(&r->drops, 1, __ATOMIC_RELAXED);
     return;
   }
-  struct vtrace_record* rec = (struct vtrace_record*)((char*)r + sizeof(struct vtrace_ring) +
-                                                      (pos & (ch->nslots - 1)) * VTRACE_RECORD_SIZE);
+  struct vtrace_record* rec =
+      (struct vtrace_record*)((char*)r + sizeof(struct vtrace_ring) +
+                              (pos & (ch->nslots - 1)) * VTRACE_RECORD_SIZE);
   uint16_t nargs = d->nargs > VTRACE_MAX_ARGS ? VTRACE_MAX_ARGS : d->nargs;
+  const uint32_t inflight = ch->flags & VTRACE_CHAN_INFLIGHT;
+  if (inflight) {
+    /* Visible before the stamp is taken: a consumer that reads writing == 0 knows no record
+     * stamped before its read is still unpublished. */
+    __atomic_exchange_n(&r->writing, 1u, __ATOMIC_SEQ_CST);
+#if defined(__x86_64__)
+    __builtin_ia32_lfence();
+#endif
+  }
   uint64_t stamp;
 #if defined(__x86_64__)
   if (ch->flags & VTRACE_CHAN_TSC) {
@@ -265,6 +279,7 @@ VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args
     rec->tail_len = (uint16_t)(n + 1);
   }
   __atomic_store_n(&r->head, pos + 1, __ATOMIC_RELEASE);
+  if (inflight) __atomic_store_n(&r->writing, 0u, __ATOMIC_RELEASE);
   if (queued == ch->nslots / 2 && __atomic_load_n(&ch->host_sleeping, __ATOMIC_SEQ_CST)) {
     __atomic_fetch_add(&ch->doorbell, 1, __ATOMIC_SEQ_CST);
     syscall(SYS_futex, &ch->doorbell, FUTEX_WAKE, 1, NULL, NULL, 0);
@@ -289,7 +304,9 @@ VTRACE__WEAK void vtrace__startup(void) {
   }
 }
 
-static void __attribute__((constructor, used)) vtrace__ctor(void) { vtrace__startup(); }
+static void __attribute__((constructor, used)) vtrace__ctor(void) {
+  vtrace__startup();
+}
 
 #ifdef __cplusplus
 }

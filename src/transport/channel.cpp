@@ -61,7 +61,7 @@ void init_channel(void* mem, const ChannelConfig& cfg) {
   std::memset(mem, 0, sizeof(vtrace_channel));
   ch->version = VTRACE_ABI_VERSION;
   ch->flags = (cfg.sync ? VTRACE_CHAN_SYNC : 0u) | (cfg.tsc ? VTRACE_CHAN_TSC : 0u) |
-              (cfg.no_spin ? VTRACE_CHAN_NO_SPIN : 0u);
+              (cfg.no_spin ? VTRACE_CHAN_NO_SPIN : 0u) | (cfg.inflight ? VTRACE_CHAN_INFLIGHT : 0u);
   ch->nrings = cfg.nrings;
   ch->nslots = cfg.nslots;
   ch->record_size = VTRACE_RECORD_SIZE;

@@ -20,8 +20,9 @@ struct ChannelConfig {
   uint32_t nrings = kDefaultRings;
   uint32_t nslots = kDefaultSlots;  // per ring, a power of two
   bool sync = false;
-  bool tsc = false;  // sites stamp records with the raw TSC (VTRACE_CHAN_TSC)
-  bool no_spin = false;  // sync sites sleep at once (VTRACE_CHAN_NO_SPIN: a guest's agent)
+  bool tsc = false;       // sites stamp records with the raw TSC (VTRACE_CHAN_TSC)
+  bool no_spin = false;   // sync sites sleep at once (VTRACE_CHAN_NO_SPIN: a guest's agent)
+  bool inflight = false;  // sites mark records in flight (VTRACE_CHAN_INFLIGHT: a guest's agent)
 };
 
 // Slots per ring for `-x bufsize=N`: N / record size, rounded down to a power of two, min 16.

@@ -227,7 +227,6 @@ void Agent::begin_session(uint64_t session) {
   in_session_ = true;
   stalled_ = false;
   watermark_ = 0;
-  previous_start_tsc_ = 0;
   enable_dirty_ = true;
   sync_ = (h_->host_flags & VTRACE_GHOST_SYNC) != 0;
   log_info("session %llu attached%s", static_cast<unsigned long long>(session),
@@ -290,11 +289,12 @@ size_t Agent::relay_round() {
   native_batch_.clear();
   kernel_batch_.clear();
   uint64_t watermark = start_tsc;
+  bool in_flight = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& p : procs_) {
       if (!p->has_channel()) continue;
-      p->poll(native_batch_);
+      p->poll(native_batch_, in_flight);
       if (p->exited()) p->detach();  // its last records are in this round
     }
     if (kernel_any_on_) {
@@ -345,12 +345,9 @@ size_t Agent::relay_round() {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& p : procs_) p->finish_round();
   }
-  // A site may stamp a record just before this round started and publish it just after its
-  // ring was read: it is behind the round's start but read only next round. The previous round's
-  // start is safe unless a site sat between stamp and publish for a whole round.
-  const uint64_t previous_start = previous_start_tsc_;
-  previous_start_tsc_ = start_tsc;
-  watermark = std::min(watermark, previous_start);
+  // A site preempted between stamp and publish (on one vCPU the agent runs only when a site is
+  // preempted) may hold a record stamped before this round: the watermark waits for it.
+  if (in_flight) watermark = watermark_;
   if (watermark > watermark_) {  // it only moves forward
     watermark_ = watermark;
     __atomic_store_n(&h_->watermark, watermark, __ATOMIC_RELEASE);

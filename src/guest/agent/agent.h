@@ -92,9 +92,8 @@ class Agent : public TraceHooks {
   bool sync_ = false;
   bool any_enabled_ = false;
   uint64_t relay_drops_ = 0;
-  uint64_t watermark_ = 0;           // the last one published this session
-  uint64_t previous_start_tsc_ = 0;  // the last round's starting TSC
-  bool stalled_ = false;             // sync: the host stopped answering at heartbeat stalled_beat_
+  uint64_t watermark_ = 0;  // the last one published this session
+  bool stalled_ = false;    // sync: the host stopped answering at heartbeat stalled_beat_
   uint64_t stalled_beat_ = 0;
 };
 

@@ -76,8 +76,9 @@ bool NativeProcess::open_channel(bool sync, std::string& error) {
   cfg.nrings = kProcessRings;
   cfg.nslots = kProcessSlots;
   cfg.sync = sync;
-  cfg.no_spin = true;  // a waiting site spinning would keep the agent off a busy vCPU
-  cfg.tsc = true;  // the host translates guest TSC, for native and kernel records alike
+  cfg.no_spin = true;   // a waiting site spinning would keep the agent off a busy vCPU
+  cfg.inflight = true;  // the watermark must not pass a record a preempted site is writing
+  cfg.tsc = true;       // the host translates guest TSC, for native and kernel records alike
   channel_ = transport::Channel::create(pid_, cfg, error);
   if (!channel_) return false;
   sync_ = sync;
@@ -129,9 +130,13 @@ bool NativeProcess::apply(const volatile uint8_t* enabled, uint32_t count, bool 
   return true;
 }
 
-size_t NativeProcess::poll(std::vector<RelayRecord>& out) {
+size_t NativeProcess::poll(std::vector<RelayRecord>& out, bool& in_flight) {
   size_t n = 0;
   for (uint32_t i = 0; i < readers_.size(); ++i) {
+    // Read before the ring: a site that set `writing` may have stamped before this round began
+    // (it was preempted mid-probe: on one vCPU the agent runs only then). Process-written: it
+    // can only hold the watermark back.
+    if (__atomic_load_n(&channel_->ring(i)->writing, __ATOMIC_ACQUIRE) != 0) in_flight = true;
     scratch_.clear();
     if (readers_[i].poll(scratch_, kProcessSlots) == 0) continue;
     for (const auto& r : scratch_) {

@@ -44,7 +44,8 @@ class NativeProcess {
   bool any_enabled() const { return nsites_on_ > 0; }
 
   // Reads what its rings hold into `out` (validated; rejects counted).
-  size_t poll(std::vector<RelayRecord>& out);
+  // Reads every ring into `out`; sets in_flight when a site was between stamp and publish.
+  size_t poll(std::vector<RelayRecord>& out, bool& in_flight);
   // Sync mode: the site that wrote `pos` of `ring` may go on.
   void mark_done(uint32_t ring, uint64_t pos);
   // Sync mode: every position read this round (valid or rejected) is done.

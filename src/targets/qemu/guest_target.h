@@ -163,7 +163,9 @@ class GuestTargets {
   void detach();
   void report(std::FILE* err) const;
 
-  static constexpr uint64_t kMaxHoldNs = 50'000'000;  // a stalled guest holds others this long
+  // A stalled guest (its vCPU not scheduled, its agent behind) holds the others this long;
+  // records run later than that out of order are counted (late_records).
+  static constexpr uint64_t kMaxHoldNs = 500'000'000;
 
  private:
   void collect(uint64_t now_ns);
