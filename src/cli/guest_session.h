@@ -3,10 +3,13 @@
 // enabled probe, or a description naming the VM) get a tracing session: attached, clocks
 // measured, probes enabled.
 #pragma once
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "clock/host_clock.h"
 #include "engine/catalog.h"
 #include "targets/qemu/guest_target.h"
 #include "vm/module.h"
@@ -26,6 +29,23 @@ class GuestSession {
              std::string& error);
   // Re-writes the enable bytes (after the engine enabled probes that appeared later).
   void enable(const std::vector<uint32_t>& enabled);
+  // At the end: turns every guest probe off and runs what the guests wrote before, in order,
+  // until each guest has caught up with the moment of the stop (at most a second).
+  template <typename Run>
+  void drain(Run&& run) {
+    const uint64_t stop = clock::host_now_ns();
+    enable({});
+    for (auto* g : attached_)
+      if (!g->stopped()) g->wait_enabled(1000);
+    const uint64_t deadline = clock::host_now_ns() + 1'000'000'000;
+    while (clock::host_now_ns() < deadline) {
+      guests_.round(run, clock::host_now_ns());
+      if (guests_.caught_up(stop)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    for (int i = 0; i < 1000 && guests_.round(run, clock::host_now_ns(), true) > 0; ++i) {
+    }
+  }
 
   targets::qemu::GuestTargets& targets() { return guests_; }
   bool active() const { return !attached_.empty(); }

@@ -207,16 +207,14 @@ void stop_processes(TraceSession& s) {
     s.usdt->shutdown();
   }
   if (s.guests != nullptr && s.guests->active()) {
-    // Records the guests wrote before the end still count: run what is held, in order.
-    for (int i = 0; i < 1000 && !s.engine->exited() &&
-                    s.guests->targets().round(
-                        [&](Record& r) {
-                          if (s.vmm != nullptr) s.vmm->annotate(r);
-                          s.engine->process(r);
-                        },
-                        clock::host_now_ns(), true) > 0;
-         ++i) {
-    }
+    // Records the guests wrote before the end still count, in order (after exit() nothing
+    // runs: no need to wait for them).
+    if (!s.engine->exited())
+      s.guests->drain([&](Record& r) {
+        if (s.engine->exited()) return;
+        if (s.vmm != nullptr) s.vmm->annotate(r);
+        s.engine->process(r);
+      });
     s.guests->targets().detach();
   }
   if (s.procs->empty()) return;

@@ -154,8 +154,15 @@ size_t GuestTarget::refresh_table(engine::Catalog& catalog) {
   return added;
 }
 
+GuestTarget::Counters GuestTarget::read_counters() const {
+  const vtrace_guest_header* h = header();
+  return {h->relay_drops, h->process_drops, h->process_rejects, h->kernel_lost};
+}
+
 void GuestTarget::attach(bool sync) {
   vtrace_guest_header* h = header();
+  // The agent's counters run for the life of the guest: this run reports what it added.
+  at_attach_ = read_counters();
   __atomic_store_n(&h->host_attached, 0u, __ATOMIC_SEQ_CST);
   for (uint32_t i = 0; i < VTRACE_GUEST_NRINGS; ++i) {
     vtrace_ring* r = transport::guest_ring(base_, layout_, i);
@@ -363,7 +370,6 @@ void GuestTarget::detach() {
 
 void GuestTarget::report(std::FILE* err) const {
   if (base_ == nullptr) return;
-  const vtrace_guest_header* h = header();
   auto line = [&](uint64_t n, const char* what) {
     if (n > 0)
       std::fprintf(err, "vtrace: %s: %llu %s\n", name_.c_str(), static_cast<unsigned long long>(n),
@@ -373,10 +379,15 @@ void GuestTarget::report(std::FILE* err) const {
   uint64_t ring_drops = 0;
   for (uint32_t i = 0; i < VTRACE_GUEST_NRINGS; ++i)
     ring_drops += transport::guest_ring(base_, layout_, i)->drops;
-  line(h->relay_drops + ring_drops, "drops (guest channel full)");
-  line(h->process_drops, "drops in guest processes (their rings full)");
-  line(h->process_rejects, "records of guest processes rejected by the agent");
-  line(h->kernel_lost, "guest kernel events lost");
+  const Counters now = read_counters();
+  // Guest-written: a counter that went backwards is shown as it is, never as a huge difference.
+  auto since = [](uint64_t v, uint64_t base) { return v >= base ? v - base : v; };
+  line(since(now.relay_drops, at_attach_.relay_drops) + ring_drops, "drops (guest channel full)");
+  line(since(now.process_drops, at_attach_.process_drops),
+       "drops in guest processes (their rings full)");
+  line(since(now.process_rejects, at_attach_.process_rejects),
+       "records of guest processes rejected by the agent");
+  line(since(now.kernel_lost, at_attach_.kernel_lost), "guest kernel events lost");
   line(bad_entries_, "probe table entries rejected");
   std::string rejected = rejects_.summary();
   if (!rejected.empty()) std::fprintf(err, "vtrace: %s: %s\n", name_.c_str(), rejected.c_str());

@@ -83,6 +83,10 @@ class GuestTarget {
 
  private:
   vtrace_guest_header* header() const { return static_cast<vtrace_guest_header*>(base_); }
+  struct Counters {
+    uint64_t relay_drops = 0, process_drops = 0, process_rejects = 0, kernel_lost = 0;
+  };
+  Counters read_counters() const;
   bool accept_entry(const vtrace_guest_probe& e, engine::Catalog& catalog, uint32_t& id);
   uint64_t to_host_ns(uint64_t guest_tsc) const;
   void try_exact_clock(const std::vector<clock::HandshakeSample>& burst);
@@ -115,6 +119,7 @@ class GuestTarget {
   bool kvm_ = false, kvm_checked_ = false;
   std::string clock_note_;  // why the translation is measured, not exact
   transport::RejectCounts rejects_;
+  Counters at_attach_;        // the agent's counters when this run attached
   uint64_t bad_entries_ = 0;  // probe table entries rejected
   uint64_t late_ = 0;         // records that came after later ones had been run (async merge)
 };
@@ -156,6 +161,8 @@ class GuestTargets {
     return n;
   }
   size_t held() const { return held_.size(); }
+  // Whether every live guest's watermark (as of the last round) has passed host time `t`.
+  bool caught_up(uint64_t t) const { return release_point() >= t; }
   // Adds new table entries of every guest to the catalog; returns the first new catalog id,
   // or 0 when none was added.
   uint32_t refresh_tables(engine::Catalog& catalog);
