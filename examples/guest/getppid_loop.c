@@ -1,5 +1,6 @@
 /* getppid_loop N: calls getppid() exactly N times (default 1000), then prints the parent pid.
-   A known number of system calls, to check per-VM syscall counts:
+   A known number of system calls, to check per-VM syscall counts (and the host kernel probe
+   tests' syscall::getppid:entry counts):
      vtrace -n '*:syscall::getppid:entry /execname == "getppid_loop"/ { @[vmname] = count(); }' */
 #include <stdio.h>
 #include <stdlib.h>

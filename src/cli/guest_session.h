@@ -53,8 +53,8 @@ class GuestSession {
   void tick(uint64_t now_ns);
   // Detaches, then stops the guests this run started (attached guests stay listed for report).
   void finish();
-  // Drops and rejects per guest; unless quiet, each traced guest's clock bound.
-  void report(std::FILE* err, bool quiet) const;
+  // Drops and rejects per guest, and each traced guest's clock bound.
+  void report(std::FILE* err) const;
   std::vector<uint32_t> guest_probe_ids() const;
 
  private:
@@ -62,6 +62,7 @@ class GuestSession {
   std::vector<targets::qemu::GuestTarget*> attached_;
   std::vector<std::string> started_;
   uint64_t next_clock_ns_ = 0;
+  uint64_t clock_period_ns_ = 0;
 };
 
 }  // namespace vtrace::cli

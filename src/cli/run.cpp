@@ -343,7 +343,7 @@ int run(const CommandLine& cl) {
   procs.report(stderr);
   usdt.report(stderr);
   kernel.report(stderr);
-  guests.report(stderr, eng->options().quiet);
+  guests.report(stderr);
   guests.finish();
   if (out != stdout) std::fclose(out);
   return eng->exited() ? eng->exit_status() : 0;

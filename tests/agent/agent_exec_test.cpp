@@ -42,6 +42,17 @@ Exec run(FakeHost& host, const std::vector<std::string>& argv, uint32_t cap = 40
   return r;
 }
 
+// Enables the "tick" probes the table gained past entry count0; false while it has none.
+bool enable_new_ticks(FakeHost& host, uint32_t count0) {
+  bool enabled = false;
+  for (uint32_t i = count0; i < host.probe_count(); ++i)
+    if (std::string(host.entry(i).name) == "tick") {
+      host.enable({static_cast<int>(i)});
+      enabled = true;
+    }
+  return enabled;
+}
+
 TEST(AgentExec, RunsCommandsAndReportsStatusAndOutput) {
   FakeHost host(true, {"--no-kernel"});
   ASSERT_TRUE(host.wait_ready());
@@ -110,13 +121,7 @@ TEST(AgentExec, TracedCommandMissesNoFiring) {
   // The host: once the held program's probes are in the table, enable sample:::tick and
   // acknowledge the table (the program fires 5 ticks at once when released).
   auto host_duty = [&] {
-    if (!enabled && host.probe_count() > count0) {
-      for (uint32_t i = count0; i < host.probe_count(); ++i)
-        if (std::string(host.entry(i).name) == "tick") {
-          host.enable({static_cast<int>(i)});
-          enabled = true;
-        }
-    }
+    if (!enabled) enabled = enable_new_ticks(host, count0);
     for (auto& r : host.read()) recs.push_back(r);
   };
   Exec e = run(host, {SAMPLE_BINARY, "5", "0"}, 4096, /*traced=*/true, host_duty);
@@ -145,13 +150,7 @@ TEST(AgentExec, AccountsForEveryFiringUnderLoad) {
   uint64_t records = 0, last = 0;
   bool enabled = false, ordered = true;
   auto host_duty = [&] {
-    if (!enabled && host.probe_count() > count0) {
-      for (uint32_t i = count0; i < host.probe_count(); ++i)
-        if (std::string(host.entry(i).name) == "tick") {
-          host.enable({static_cast<int>(i)});
-          enabled = true;
-        }
-    }
+    if (!enabled) enabled = enable_new_ticks(host, count0);
     for (auto& r : host.read()) {
       if (records > 0 && r.args[0] <= last) ordered = false;
       last = r.args[0];

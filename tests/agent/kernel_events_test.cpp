@@ -38,6 +38,19 @@ std::string self_comm() {
   return s;
 }
 
+// Runs /bin/true in a child (fork + exec) and waits for it: the child's pid, or -1 when it did
+// not run and exit 0.
+pid_t run_true() {
+  pid_t child = fork();
+  if (child == 0) {
+    execl("/bin/true", "true", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  if (child < 0 || waitpid(child, &status, 0) != child) return -1;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? child : -1;
+}
+
 class KernelEventsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -214,15 +227,8 @@ TEST_F(KernelEventsTest, ProcExecAndExitOfAChild) {
   const int exit = find("proc", "", "exit");
   enable({exec, exit});
   drain();
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    execl("/bin/true", "true", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "/bin/true did not run";
+  const pid_t child = run_true();
+  ASSERT_GT(child, 0) << "/bin/true did not run";
   const auto events = drain();
 
   int execs = 0, exits = 0;
@@ -248,14 +254,8 @@ TEST_F(KernelEventsTest, SyscallCommFollowsExec) {
   const int probe = find("syscall", "exit_group", "entry");
   enable({probe});
   drain();
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    execl("/bin/true", "true", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
+  const pid_t child = run_true();
+  ASSERT_GT(child, 0) << "/bin/true did not run";
   int seen = 0;
   for (const KernelEvent& e : drain()) {
     if (e.pid != static_cast<uint32_t>(child)) continue;

@@ -43,13 +43,18 @@ int64_t diff(uint64_t a, uint64_t b) {
   return static_cast<int64_t>(a - b);
 }
 
-// Feeds `bursts` bursts 10 ms (at 2.6 GHz) apart, then checks that every later reading, up to
-// the whole calibration baseline past the last burst, translates within its bound of the truth.
-void calibrate_and_check(Sim& sim, GuestClock& clock, int bursts = 10) {
+// Feeds `bursts` bursts 10 ms (at 2.6 GHz) apart.
+void feed(Sim& sim, GuestClock& clock, int bursts) {
   for (int i = 0; i < bursts; ++i) {
     clock.add_burst(sim.burst());
     sim.wait(26'000'000);
   }
+}
+
+// feed(), then checks that every later reading, up to the whole calibration baseline past the
+// last burst, translates within its bound of the truth.
+void calibrate_and_check(Sim& sim, GuestClock& clock, int bursts = 10) {
+  feed(sim, clock, bursts);
   ASSERT_TRUE(clock.ready());
   EXPECT_EQ(clock.source(), "measured");
   for (int i = 0; i < 200; ++i) {
@@ -110,10 +115,7 @@ TEST(GuestClock, BoundGrowsWithDistanceFromAnchors) {
   Sim sim;
   sim.scale = 1.0001L;
   GuestClock clock;
-  for (int i = 0; i < 3; ++i) {
-    clock.add_burst(sim.burst());
-    sim.wait(26'000'000);
-  }
+  feed(sim, clock, 3);
   ASSERT_TRUE(clock.ready());
   const uint64_t near = clock.bound_ticks();
   const uint64_t far = clock.bound_ticks(sim.guest_at(sim.now + 26'000'000'000ull));  // 10 s on
@@ -175,10 +177,7 @@ TEST(GuestClock, AllGarbageBurstsAreHarmless) {
 TEST(GuestClock, AWholeGarbageBurstIsRejected) {
   Sim sim;
   GuestClock clock;
-  for (int i = 0; i < 4; ++i) {
-    clock.add_burst(sim.burst());
-    sim.wait(26'000'000);
-  }
+  feed(sim, clock, 4);
   auto b = sim.burst();
   for (auto& s : b) s.guest += 1'000'000'000;  // every reading 0.4 s off
   clock.add_burst(b);
@@ -189,10 +188,7 @@ TEST(GuestClock, AWholeGarbageBurstIsRejected) {
 TEST(GuestClock, FollowsASteppedClock) {
   Sim sim;
   GuestClock clock;
-  for (int i = 0; i < 4; ++i) {
-    clock.add_burst(sim.burst());
-    sim.wait(26'000'000);
-  }
+  feed(sim, clock, 4);
   sim.offset += 2'600'000'000;  // the guest clock jumps 1 s (a VM paused and resumed)
   calibrate_and_check(sim, clock, static_cast<int>(GuestClock::kConfirmSteps) + 1);
   EXPECT_EQ(clock.rejected_bursts(), GuestClock::kConfirmSteps);
@@ -247,10 +243,7 @@ TEST(GuestClock, RejectsInvalidExactParameters) {
 TEST(GuestClock, DescribeGivesTheBoundInMicroseconds) {
   Sim sim;
   GuestClock clock;
-  for (int i = 0; i < 3; ++i) {
-    clock.add_burst(sim.burst());
-    sim.wait(26'000'000);
-  }
+  feed(sim, clock, 3);
   const std::string d = clock.describe(1000.0);  // 1 us per tick: the bound in ticks
   EXPECT_EQ(d, "measured, +-" + std::to_string(clock.bound_ticks()) + ".0 us") << d;
 }

@@ -11,29 +11,12 @@
 
 #include "lang/compiler.h"
 #include "lang/parser.h"
+#include "mem_file.h"
 
 namespace vtrace::engine {
 namespace {
 
-// An in-memory FILE* (open_memstream).
-class MemFile {
- public:
-  MemFile() : f_(open_memstream(&buf_, &len_)) {}
-  ~MemFile() {
-    std::fclose(f_);
-    std::free(buf_);
-  }
-  std::FILE* file() const { return f_; }
-  std::string text() {
-    std::fflush(f_);
-    return std::string(buf_, len_);
-  }
-
- private:
-  char* buf_ = nullptr;
-  size_t len_ = 0;
-  std::FILE* f_;
-};
+using vtrace::test::MemFile;
 
 Options quiet_opts() {
   Options o;

@@ -1,13 +1,23 @@
 // Helpers for the guest tests: run the vtrace binary, find out whether QEMU and the guest
 // packages are installed (tests skip, saying why, when they are not).
 #pragma once
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include "vtrace/guest_abi.h"
 
 namespace vtrace::guest_test {
 
@@ -75,5 +85,84 @@ struct TempDir {
     if (!path.empty()) std::filesystem::remove_all(path, ec);
   }
 };
+
+// A vtrace run in the background: output (stdout + stderr) to a file, waited for with a timeout.
+class Background {
+ public:
+  Background(const std::string& env, const std::string& args, const std::string& out_path)
+      : out_(out_path) {
+    std::string cmd = env + " exec " + VTRACE_BINARY + " " + args + " >" + out_path + " 2>&1";
+    pid_ = fork();
+    if (pid_ == 0) {
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
+      _exit(127);
+    }
+  }
+  ~Background() {
+    if (pid_ > 0 && !done_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  // Exit status, or -1 after `seconds` (then it is killed).
+  int wait(int seconds) {
+    for (int i = 0; i < seconds * 20; ++i) {
+      int st = 0;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        done_ = true;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return -1;
+  }
+  void interrupt() { kill(pid_, SIGINT); }
+  std::string output() const {
+    std::ifstream in(out_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool done_ = false;
+  std::string out_;
+};
+
+// Waits until the tracer printed `text` (e.g. its BEGIN clause, run once every guest's probes
+// are live).
+inline bool wait_output(const Background& tracer, const std::string& text, int seconds) {
+  for (int i = 0; i < seconds * 20; ++i) {
+    if (tracer.output().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// Reads one field of a guest's channel header (the tests watch the host attach).
+inline bool host_attached(const std::string& vm) {
+  int fd = open(("/dev/shm/vtrace-vm-" + vm).c_str(), O_RDONLY);
+  if (fd < 0) return false;
+  void* p = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) return false;
+  bool on = static_cast<const vtrace_guest_header*>(p)->host_attached != 0;
+  munmap(p, 4096);
+  return on;
+}
+
+// Waits until the host is attached to every one of `vms`.
+inline bool wait_attached(const std::vector<std::string>& vms, int seconds) {
+  for (int i = 0; i < seconds * 20; ++i) {
+    bool all = true;
+    for (const auto& v : vms) all = all && host_attached(v);
+    if (all) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
 
 }  // namespace vtrace::guest_test

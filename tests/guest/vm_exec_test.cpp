@@ -2,18 +2,13 @@
 // with the same share see the same memory (order_send in one, order_recv in the other). Both
 // VMs boot once, together, for the whole test (booting is the slow part under TCG).
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
-#include <thread>
 
 #include "guest_test_util.h"
 
@@ -21,48 +16,6 @@ namespace vtrace::guest_test {
 namespace {
 
 namespace fs = std::filesystem;
-
-// `vtrace ARGS` in the background, its output in a file.
-class BackgroundVtrace {
- public:
-  BackgroundVtrace(const std::string& env, const std::string& args, const std::string& out)
-      : out_(out) {
-    const std::string cmd = env + " exec " + VTRACE_BINARY + " " + args + " >" + out + " 2>&1";
-    pid_ = fork();
-    if (pid_ == 0) {
-      execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
-      _exit(127);
-    }
-  }
-  ~BackgroundVtrace() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  // Its exit status, or -1 when it is still running after `seconds` (it is killed then).
-  int wait(int seconds) {
-    for (int i = 0; i < seconds * 50; ++i) {
-      int st = 0;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
-  std::string output() const {
-    std::ifstream in(out_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::string out_;
-};
 
 // The mailbox of examples/guest/mailbox.h: seq at offset 0, ack at 64.
 std::pair<uint64_t, uint64_t> mailbox(const std::string& path) {
@@ -113,7 +66,7 @@ TEST(VmExec, CommandsAndASharedMailboxAcrossTwoGuests) {
   // Two guests, one memory: the receiver (started first, in the background) sees every send.
   TempDir tmp("vm-exec-out");
   {
-    BackgroundVtrace recv(env, "vm exec " + b + " -- /bin/order_recv 100", tmp.path + "/recv");
+    Background recv(env, "vm exec " + b + " -- /bin/order_recv 100", tmp.path + "/recv");
     Result send = run_vtrace(env, "vm exec " + a + " -- /bin/order_send 100");
     EXPECT_EQ(send.status, 0) << send.output;
     EXPECT_EQ(send.output, "order_send: sent 100\n");
@@ -123,7 +76,7 @@ TEST(VmExec, CommandsAndASharedMailboxAcrossTwoGuests) {
   EXPECT_EQ(mailbox(share_file), std::make_pair(uint64_t{100}, uint64_t{100}));
   // Again, sender first: runs repeat on the same memory in either order.
   {
-    BackgroundVtrace send(env, "vm exec " + a + " -- /bin/order_send 30", tmp.path + "/send");
+    Background send(env, "vm exec " + a + " -- /bin/order_send 30", tmp.path + "/send");
     Result recv = run_vtrace(env, "vm exec " + b + " -- /bin/order_recv 30");
     EXPECT_EQ(recv.status, 0) << recv.output;
     EXPECT_EQ(send.wait(60), 0) << send.output();

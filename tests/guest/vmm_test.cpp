@@ -2,26 +2,21 @@
 // shares a host CPU with a CPU-bound host process, guest B's vCPU thread has the other CPU. The
 // host's sched_switch stream must show A's vCPU preempted by that process and never B's, and
 // requests measured inside A must split into "ran throughout" and "preempted on the host".
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "guest_test_util.h"
 #include "targets/host/vmm_vcpus.h"
-#include "vtrace/guest_abi.h"
 
 namespace {
 
@@ -76,60 +71,6 @@ bool pin(pid_t tid, int cpu) {
     CPU_SET(cpu, &set);
   }
   return sched_setaffinity(tid, sizeof set, &set) == 0;
-}
-
-// A vtrace run in the background: output (stdout + stderr) to a file.
-class Background {
- public:
-  Background(const std::string& env, const std::string& args, const std::string& out_path)
-      : out_(out_path) {
-    std::string cmd = env + " exec " + VTRACE_BINARY + " " + args + " >" + out_path + " 2>&1";
-    pid_ = fork();
-    if (pid_ == 0) {
-      execl("/bin/sh", "sh", "-c", cmd.c_str(), nullptr);
-      _exit(127);
-    }
-  }
-  ~Background() {
-    if (pid_ > 0 && !done_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  int wait(int seconds) {
-    for (int i = 0; i < seconds * 20; ++i) {
-      int st = 0;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        done_ = true;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return -1;
-  }
-  void interrupt() { kill(pid_, SIGINT); }
-  std::string output() const {
-    std::ifstream in(out_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool done_ = false;
-  std::string out_;
-};
-
-bool host_attached(const std::string& vm) {
-  int fd = open(("/dev/shm/vtrace-vm-" + vm).c_str(), O_RDONLY);
-  if (fd < 0) return false;
-  void* p = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
-  close(fd);
-  if (p == MAP_FAILED) return false;
-  bool on = static_cast<const vtrace_guest_header*>(p)->host_attached != 0;
-  munmap(p, 4096);
-  return on;
 }
 
 // The number after `prefix` (a regex) in out, or -1.
@@ -229,12 +170,7 @@ TEST_F(VmmTest, LatencySplitsByHostPreemption) {
   TempDir tmp("vmm-lat");
   Background tracer(env_, "-Z -s " + std::string(EXAMPLES_DIR) + "/vmm_latency.d",
                     tmp.path + "/out");
-  bool attached = false;
-  for (int i = 0; i < 60 * 20 && !attached; ++i) {
-    attached = host_attached(a_) && host_attached(b_);
-    if (!attached) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(attached) << tracer.output();
+  ASSERT_TRUE(wait_attached({a_, b_}, 60)) << tracer.output();
   Background rb(env_, "vm exec " + b_ + " -- /bin/reqloop 2000", tmp.path + "/b");
   Result ra = run_vtrace(env_, "vm exec " + a_ + " -- /bin/reqloop 2000");
   EXPECT_EQ(ra.status, 0) << ra.output;

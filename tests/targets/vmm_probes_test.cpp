@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "../engine/mem_file.h"
 #include "engine/engine.h"
 #include "lang/compiler.h"
 #include "lang/parser.h"
@@ -23,24 +24,7 @@ constexpr uint32_t kA = 0x10000, kB = 0x10001;
 // Thread ids above PID_MAX_LIMIT: no real task has them, so /proc knows nothing of them.
 constexpr int32_t kA0 = 0x7ffff001, kA1 = 0x7ffff002, kB0 = 0x7ffff101, kHog = 0x7ffff201;
 
-class MemFile {
- public:
-  MemFile() : f_(open_memstream(&buf_, &len_)) {}
-  ~MemFile() {
-    std::fclose(f_);
-    std::free(buf_);
-  }
-  std::FILE* file() const { return f_; }
-  std::string text() {
-    std::fflush(f_);
-    return std::string(buf_, len_);
-  }
-
- private:
-  char* buf_ = nullptr;
-  size_t len_ = 0;
-  std::FILE* f_;
-};
+using vtrace::test::MemFile;
 
 std::vector<VcpuThread> fake_query(const std::string& vm, std::string& err) {
   if (vm == "vmA") return {{0, kA0}, {1, kA1}};

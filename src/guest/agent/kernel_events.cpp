@@ -2,17 +2,13 @@
 
 #include <dirent.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string_view>
 #include <unordered_map>
 
@@ -25,6 +21,8 @@ namespace vtrace::guest {
 
 using targets::host::EventField;
 using targets::host::EventFormat;
+using targets::host::online_cpu_list;
+using targets::host::open_cpu_event;
 using targets::host::parse_sample;
 using targets::host::perf_error_message;
 using targets::host::PerfRing;
@@ -102,47 +100,6 @@ std::string_view read_str(const Field& f, const uint8_t* d, uint32_t len) {
   }
   const char* s = reinterpret_cast<const char*>(d + off);
   return std::string_view(s, strnlen(s, max));
-}
-
-std::vector<uint32_t> online_cpus() {
-  std::ifstream in("/sys/devices/system/cpu/online");
-  std::string text;
-  std::vector<uint32_t> cpus;
-  if (!(in >> text)) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    for (long i = 0; i < n; ++i) cpus.push_back(static_cast<uint32_t>(i));
-    return cpus;
-  }
-  std::stringstream ss(text);
-  std::string range;
-  while (std::getline(ss, range, ',')) {
-    unsigned lo = 0, hi = 0;
-    if (std::sscanf(range.c_str(), "%u-%u", &lo, &hi) == 2) {
-      for (unsigned c = lo; c <= hi && c < 4096; ++c) cpus.push_back(c);
-    } else if (std::sscanf(range.c_str(), "%u", &lo) == 1) {
-      cpus.push_back(lo);
-    }
-  }
-  return cpus;
-}
-
-// PerfRing::open, raising the soft open-file limit once when it runs out (one fd per
-// tracepoint and CPU: all syscalls on 2 vCPUs is ~1400 fds).
-int open_event(PerfRing& ev, const perf_event_attr& attr, uint32_t cpu, size_t pages) {
-  int e = 0;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    e = ev.open(attr, -1, static_cast<int>(cpu), pages);
-    if (e != EMFILE) break;
-    rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) break;
-    if (rl.rlim_cur < rl.rlim_max) {
-      rl.rlim_cur = rl.rlim_max;
-    } else {
-      rl.rlim_cur = rl.rlim_max = rl.rlim_max * 4;  // root (the agent) may raise the hard one
-    }
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) break;
-  }
-  return e;
 }
 
 std::string_view basename_of(std::string_view path) {
@@ -309,7 +266,7 @@ std::string KernelEvents::Impl::apply(const std::vector<bool>& enabled) {
 }
 
 std::string KernelEvents::Impl::open_rings() {
-  cpus = online_cpus();
+  cpus = online_cpu_list();
   // A software dummy event per CPU owns the ring (so tracepoints come and go without losing
   // it) and reports comm changes, forks and exits for the task cache.
   perf_event_attr attr = tracepoint_attr(0);
@@ -323,7 +280,7 @@ std::string KernelEvents::Impl::open_rings() {
   attr.disabled = 0;
   for (uint32_t cpu : cpus) {
     PerfRing ring;
-    if (int e = open_event(ring, attr, cpu, ring_pages); e != 0)
+    if (int e = open_cpu_event(ring, attr, cpu, ring_pages, true); e != 0)
       return perf_error_message(e, "guest: perf ring of cpu " + std::to_string(cpu));
     rings.push_back(std::move(ring));
   }
@@ -357,7 +314,7 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
                              def.event + " on cpu " + std::to_string(cpus[c]);
     PerfRing ev;
     uint64_t id = 0;
-    int e = open_event(ev, attr, cpus[c], 0);
+    int e = open_cpu_event(ev, attr, cpus[c], 0, true);
     if (e == 0 && (e = ev.redirect_to(rings[c])) != 0) err = " (PERF_EVENT_IOC_SET_OUTPUT)";
     if (e == 0 && (e = ev.event_id(id)) != 0) err = " (PERF_EVENT_IOC_ID)";
     // The agent's own system calls would trace themselves: each relayed event makes more.

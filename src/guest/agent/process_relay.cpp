@@ -1,51 +1,23 @@
 #include "guest/agent/process_relay.h"
 
-#include <signal.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstddef>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <set>
 
 #include "engine/catalog.h"
+#include "targets/process/process_facts.h"
 
 namespace vtrace::guest {
-
-namespace {
-
-constexpr uint64_t kEnabledOffset = offsetof(vtrace_probe_desc, enabled);
-
-std::string exe_basename(std::string path) {
-  const std::string deleted = " (deleted)";
-  if (path.size() > deleted.size() &&
-      path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
-    path.resize(path.size() - deleted.size());
-  size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-}  // namespace
 
 NativeProcess::~NativeProcess() {
   detach();
 }
 
-void NativeProcess::read_comm() {
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/comm");
-  std::string comm;
-  if (!std::getline(in, comm)) return;
-  std::memset(comm_, 0, sizeof comm_);
-  size_t n = std::min(comm.size(), sizeof comm_ - 1);
-  for (size_t i = 0; i < n; ++i) comm_[i] = (comm[i] >= 0x20 && comm[i] < 0x7f) ? comm[i] : '?';
-}
-
 bool NativeProcess::discover(std::string& error) {
   if (!targets::discover_probes(pid_, table_, error)) return false;
-  module_ = exe_basename(table_.exe);
-  read_comm();
+  module_ = targets::exe_basename(table_.exe);
+  targets::read_proc_comm(pid_, comm_, sizeof comm_);
   site_entry_.assign(table_.sites.size(), kNoEntry);
   site_on_.assign(table_.sites.size(), 0);
   return true;
@@ -97,8 +69,7 @@ void NativeProcess::set_sync(bool sync) {
 void NativeProcess::set_site(size_t i, bool on) {
   if (site_on_[i] == on) return;
   // A failed write (the process exited) leaves the flag as it was.
-  if (!targets::write_process_u32(pid_, table_.sites[i].address + kEnabledOffset, on ? 1 : 0))
-    return;
+  if (!targets::set_site_enabled(pid_, table_.sites[i], on)) return;
   site_on_[i] = on;
   if (table_.sites[i].flags & VTRACE_DESC_GUARD) return;
   if (on)
@@ -111,19 +82,14 @@ bool NativeProcess::apply(const volatile uint8_t* enabled, uint32_t count, bool 
                           std::string& error) {
   if (exited_) return true;
   std::vector<uint8_t> want(table_.sites.size(), 0);
-  std::set<std::pair<std::string, std::string>> guarded;  // provider, name
   bool any = false;
   for (size_t i = 0; i < table_.sites.size(); ++i) {
     uint32_t e = site_entry_[i];
     if (e == kNoEntry || e >= count || enabled[e] == 0) continue;
     want[i] = 1;
     any = true;
-    guarded.emplace(table_.sites[i].provider, table_.sites[i].name);
   }
-  for (size_t i = 0; i < table_.sites.size(); ++i) {
-    const targets::ProbeSite& s = table_.sites[i];
-    if ((s.flags & VTRACE_DESC_GUARD) && guarded.count({s.provider, s.name})) want[i] = 1;
-  }
+  targets::want_guards(table_.sites, want);
   // The channel exists before the first site can fire (a site without one drops its record).
   if (any && !channel_ && !open_channel(sync, error)) return false;
   for (size_t i = 0; i < want.size(); ++i) set_site(i, want[i] != 0);
@@ -207,15 +173,8 @@ uint64_t NativeProcess::drops() const {
 
 bool NativeProcess::check_alive() {
   if (exited_) return false;
-  if (kill(pid_, 0) != 0 && errno == ESRCH) return !(exited_ = true);
-  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
-  std::string text;
-  if (!std::getline(stat, text)) return !(exited_ = true);
-  size_t close = text.rfind(')');
-  if (close != std::string::npos && close + 2 < text.size() &&
-      (text[close + 2] == 'Z' || text[close + 2] == 'X'))
-    return !(exited_ = true);
-  read_comm();
+  if (!targets::process_alive(pid_)) return !(exited_ = true);
+  targets::read_proc_comm(pid_, comm_, sizeof comm_);
   return true;
 }
 

@@ -74,7 +74,6 @@ class NativeProcess {
   uint64_t rejects() const { return rejects_.total(); }
 
  private:
-  void read_comm();
   void set_site(size_t i, bool on);
 
   pid_t pid_;

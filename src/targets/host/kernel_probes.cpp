@@ -1,13 +1,10 @@
 #include "targets/host/kernel_probes.h"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "engine/engine.h"
 #include "engine/glob.h"
@@ -22,28 +19,6 @@ constexpr size_t kMaxTasks = 1 << 16;        // the comm cache is dropped when i
 
 constexpr uint64_t kSampleType =
     PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW;
-
-std::vector<uint32_t> online_cpus() {
-  std::ifstream in("/sys/devices/system/cpu/online");
-  std::string text;
-  std::vector<uint32_t> cpus;
-  if (!(in >> text)) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    for (long i = 0; i < n; ++i) cpus.push_back(static_cast<uint32_t>(i));
-    return cpus;
-  }
-  std::stringstream ss(text);
-  std::string range;
-  while (std::getline(ss, range, ',')) {
-    unsigned lo = 0, hi = 0;
-    if (std::sscanf(range.c_str(), "%u-%u", &lo, &hi) == 2) {
-      for (unsigned c = lo; c <= hi && c < 4096; ++c) cpus.push_back(c);
-    } else if (std::sscanf(range.c_str(), "%u", &lo) == 1) {
-      cpus.push_back(lo);
-    }
-  }
-  return cpus;
-}
 
 // An integer field of a record, 0 when absent or outside the record.
 int64_t int_field(const EventFormat& fmt, const char* name, const uint8_t* d, uint32_t len) {
@@ -220,15 +195,7 @@ bool KernelProbes::open_cpu(uint32_t cpu, const std::vector<const EventFormat*>&
       attr.sample_id_all = 1;
     }
     PerfRing ev;
-    int e = 0;
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      e = ev.open(attr, -1, static_cast<int>(cpu), i == 0 ? pages : 0);
-      if (e != EMFILE) break;
-      rlimit rl{};  // raise the soft open-file limit to the hard one, once
-      if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) break;
-      rl.rlim_cur = rl.rlim_max;
-      if (setrlimit(RLIMIT_NOFILE, &rl) != 0) break;
-    }
+    int e = open_cpu_event(ev, attr, cpu, i == 0 ? pages : 0);
     const std::string what = "host: perf_event_open of tracepoint " + tps[i]->system + ":" +
                              tps[i]->name + " on cpu " + std::to_string(cpu);
     if (e != 0) {
@@ -297,7 +264,7 @@ bool KernelProbes::start(const std::vector<uint32_t>& enabled, uint64_t bufsize,
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   size_t pages = 1;
   while (pages * 2 * page <= bufsize && pages < (size_t{1} << 16)) pages *= 2;
-  cpus_ = online_cpus();
+  cpus_ = online_cpu_list();
   for (uint32_t cpu : cpus_)
     if (!open_cpu(cpu, formats, pages, err)) {
       rings_.clear();

@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <sstream>
 #include <utility>
 
 namespace vtrace::targets::host {
@@ -320,6 +322,48 @@ std::string perf_error_message(int err, const std::string& what) {
       break;
   }
   return m;
+}
+
+std::vector<uint32_t> online_cpu_list() {
+  std::ifstream in("/sys/devices/system/cpu/online");
+  std::string text;
+  std::vector<uint32_t> cpus;
+  if (!(in >> text)) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long i = 0; i < n; ++i) cpus.push_back(static_cast<uint32_t>(i));
+    return cpus;
+  }
+  std::stringstream ss(text);
+  std::string range;
+  while (std::getline(ss, range, ',')) {
+    unsigned lo = 0, hi = 0;
+    if (std::sscanf(range.c_str(), "%u-%u", &lo, &hi) == 2) {
+      for (unsigned c = lo; c <= hi && c < 4096; ++c) cpus.push_back(c);
+    } else if (std::sscanf(range.c_str(), "%u", &lo) == 1) {
+      cpus.push_back(lo);
+    }
+  }
+  return cpus;
+}
+
+int open_cpu_event(PerfRing& ev, const perf_event_attr& attr, uint32_t cpu, size_t pages,
+                   bool raise_hard) {
+  int e = 0;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    e = ev.open(attr, -1, static_cast<int>(cpu), pages);
+    if (e != EMFILE) break;
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) break;
+    if (rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+    } else if (raise_hard) {
+      rl.rlim_cur = rl.rlim_max = rl.rlim_max * 4;
+    } else {
+      break;
+    }
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) break;
+  }
+  return e;
 }
 
 }  // namespace vtrace::targets::host

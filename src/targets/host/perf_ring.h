@@ -161,4 +161,14 @@ perf_event_attr tracepoint_attr(uint64_t tracepoint_id);
 // A message naming the cause and the fix of a perf_event_open / mmap failure.
 std::string perf_error_message(int err, const std::string& what);
 
+// The online CPUs, from /sys/devices/system/cpu/online (0..sysconf's count - 1 without it).
+std::vector<uint32_t> online_cpu_list();
+
+// ev.open(attr, -1, cpu, pages): every task on one CPU. When the open-file limit runs out (one fd
+// per tracepoint and CPU), raises the soft limit to the hard one and tries once more; with
+// raise_hard, a soft limit already at the hard one raises both 4x (root may: the guest agent).
+// 0 or an errno.
+int open_cpu_event(PerfRing& ev, const perf_event_attr& attr, uint32_t cpu, size_t pages,
+                   bool raise_hard = false);
+
 }  // namespace vtrace::targets::host

@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "transport/process_memory.h"
@@ -194,6 +196,20 @@ bool write_process_u32(pid_t pid, uint64_t addr, uint32_t value) {
   iovec local{&value, sizeof value};
   iovec remote{reinterpret_cast<void*>(static_cast<uintptr_t>(addr)), sizeof value};
   return process_vm_writev(pid, &local, 1, &remote, 1, 0) == sizeof value;
+}
+
+bool set_site_enabled(pid_t pid, const ProbeSite& site, bool on) {
+  return write_process_u32(pid, site.address + offsetof(vtrace_probe_desc, enabled), on ? 1 : 0);
+}
+
+void want_guards(const std::vector<ProbeSite>& sites, std::vector<uint8_t>& want) {
+  std::set<std::pair<std::string, std::string>> guarded;  // provider, name
+  for (size_t i = 0; i < sites.size(); ++i)
+    if (want[i] && !(sites[i].flags & VTRACE_DESC_GUARD))
+      guarded.emplace(sites[i].provider, sites[i].name);
+  for (size_t i = 0; i < sites.size(); ++i)
+    if ((sites[i].flags & VTRACE_DESC_GUARD) && guarded.count({sites[i].provider, sites[i].name}))
+      want[i] = 1;
 }
 
 bool discover_probes(pid_t pid, ProbeTable& table, std::string& error) {

@@ -1,53 +1,28 @@
 #include "targets/process/process_target.h"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "targets/process/process_facts.h"
+
 namespace vtrace::targets {
-
-namespace {
-
-std::string exe_basename(std::string path) {
-  const std::string deleted = " (deleted)";
-  if (path.size() > deleted.size() &&
-      path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
-    path.resize(path.size() - deleted.size());
-  size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-constexpr uint64_t kEnabledOffset = offsetof(vtrace_probe_desc, enabled);
-
-}  // namespace
 
 ProcessTarget::~ProcessTarget() {
   shutdown();
-}
-
-void ProcessTarget::read_comm() {
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/comm");
-  std::string comm;
-  if (!std::getline(in, comm)) return;
-  std::memset(comm_, 0, sizeof comm_);
-  size_t n = std::min(comm.size(), sizeof comm_ - 1);
-  for (size_t i = 0; i < n; ++i) comm_[i] = (comm[i] >= 0x20 && comm[i] < 0x7f) ? comm[i] : '?';
 }
 
 bool ProcessTarget::discover(engine::Catalog& catalog, std::string& error) {
   if (!discover_probes(pid_, table_, error)) return false;
   target_ = "pid" + std::to_string(pid_);
   module_ = exe_basename(table_.exe);
-  read_comm();
+  read_proc_comm(pid_, comm_, sizeof comm_);
   std::map<std::string, uint32_t> by_key;  // provider, function, name -> catalog id
   site_probe_.assign(table_.sites.size(), 0);
   for (size_t i = 0; i < table_.sites.size(); ++i) {
@@ -96,20 +71,21 @@ bool ProcessTarget::wait_client(int timeout_ms) {
 
 size_t ProcessTarget::enable(const std::vector<uint32_t>& enabled) {
   std::set<uint32_t> on(enabled.begin(), enabled.end());
-  std::set<std::pair<std::string, std::string>> guarded;  // provider, name
-  for (size_t i = 0; i < table_.sites.size(); ++i) {
-    const ProbeSite& s = table_.sites[i];
-    if (site_probe_[i] == 0 || !on.count(site_probe_[i])) continue;
-    if (write_process_u32(pid_, s.address + kEnabledOffset, 1)) enabled_sites_.push_back(i);
-    guarded.emplace(s.provider, s.name);
-  }
+  std::vector<uint8_t> want(table_.sites.size(), 0);
+  for (size_t i = 0; i < table_.sites.size(); ++i)
+    want[i] = site_probe_[i] != 0 && on.count(site_probe_[i]);
+  want_guards(table_.sites, want);
+  auto enable_where = [&](bool guard) {
+    for (size_t i = 0; i < table_.sites.size(); ++i) {
+      const ProbeSite& s = table_.sites[i];
+      if (want[i] && ((s.flags & VTRACE_DESC_GUARD) != 0) == guard &&
+          set_site_enabled(pid_, s, true))
+        enabled_sites_.push_back(i);
+    }
+  };
+  enable_where(false);  // probe sites (their count is returned), then their guards
   size_t n = enabled_sites_.size();
-  for (size_t i = 0; i < table_.sites.size(); ++i) {
-    const ProbeSite& s = table_.sites[i];
-    if ((s.flags & VTRACE_DESC_GUARD) && guarded.count({s.provider, s.name}) &&
-        write_process_u32(pid_, s.address + kEnabledOffset, 1))
-      enabled_sites_.push_back(i);
-  }
+  enable_where(true);
   return n;
 }
 
@@ -168,17 +144,8 @@ void ProcessTarget::heartbeat() {
 }
 
 bool ProcessTarget::check_alive() {
-  if (exited_) return false;
-  if (kill(pid_, 0) != 0 && errno == ESRCH) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
-  std::string text;
-  if (!std::getline(stat, text)) return false;
-  // The state follows the last ')' (the command name may contain spaces and parentheses).
-  size_t close = text.rfind(')');
-  if (close == std::string::npos || close + 2 >= text.size()) return true;
-  char state = text[close + 2];
-  if (state == 'Z' || state == 'X') return false;
-  read_comm();
+  if (exited_ || !process_alive(pid_)) return false;
+  read_proc_comm(pid_, comm_, sizeof comm_);
   return true;
 }
 
@@ -195,8 +162,7 @@ void ProcessTarget::shutdown() {
 
 void ProcessTarget::disable() {
   if (!exited_)
-    for (size_t i : enabled_sites_)
-      write_process_u32(pid_, table_.sites[i].address + kEnabledOffset, 0);
+    for (size_t i : enabled_sites_) set_site_enabled(pid_, table_.sites[i], false);
   enabled_sites_.clear();
 }
 

@@ -81,8 +81,6 @@ class ProcessTarget {
   const transport::RejectCounts& rejects() const { return rejects_; }
 
  private:
-  void read_comm();
-
   pid_t pid_;
   uint32_t index_;
   std::string target_;  // "pid1234"

@@ -293,9 +293,11 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
   size_t n = 0;
   for (uint32_t ring = 0; ring < VTRACE_GUEST_NRINGS; ++ring) {
     vtrace_ring* r = transport::guest_ring(base_, layout_, ring);
-    n += transport::read_ring<vtrace_guest_record>(
+    uint64_t last_stamp = 0;
+    const size_t got = transport::read_ring<vtrace_guest_record>(
         r, layout_.nslots, tails_[ring], rejects_, max,
         [&](const vtrace_guest_record& g, uint64_t pos) {
+          last_stamp = g.timestamp;
           if (!valid_record(g, pos, rejects_)) return;
           const Entry* e = g.probe < entries_.size() ? &entries_[g.probe] : nullptr;
           if (e == nullptr || e->id == 0) {
@@ -327,6 +329,10 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
           p.ring = ring;
           p.pos = pos;
         });
+    n += got;
+    // Stopped at `max` with records left: the watermark covers them, but they are not read
+    // yet. Until they are, only what was read (up to its last stamp) is known to be complete.
+    if (got == max) watermark_ = std::min(watermark_, last_stamp > 0 ? last_stamp - 1 : 0);
   }
   return n;
 }
@@ -355,8 +361,13 @@ bool GuestTarget::check_alive(uint64_t now_ns) {
 }
 
 uint64_t GuestTarget::watermark_ns() const {
-  if (!attached_ || stopped_ || !clock_.ready()) return 0;
-  return watermark_ == 0 ? 0 : to_host_ns(watermark_);
+  if (!attached_ || stopped_ || !clock_.ready() || watermark_ == 0) return 0;
+  // Less twice the bound: a record read later is translated with a newer measurement, which
+  // may place it up to a bound earlier (or the watermark a bound later) than this one does.
+  const uint64_t w = to_host_ns(watermark_);
+  const uint64_t margin = static_cast<uint64_t>(
+      2.0 * static_cast<double>(clock_.bound_ticks()) * host_tsc_.ns_per_tick());
+  return w > margin ? w - margin : 0;
 }
 
 void GuestTarget::detach() {

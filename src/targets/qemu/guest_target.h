@@ -64,7 +64,7 @@ class GuestTarget {
   // False once the VM's QEMU process is gone or its agent stopped beating for `stall_ns`.
   bool check_alive(uint64_t now_ns);
   // Host time before which the guest had written every record when poll() last read its rings
-  // (its watermark, read before the rings), or 0.
+  // (its watermark, read before the rings, less the clock's uncertainty), or 0.
   uint64_t watermark_ns() const;
   // attached = 0, every enable byte off. Idempotent.
   void detach();

@@ -1,0 +1,42 @@
+#include "targets/process/process_facts.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace vtrace::targets {
+
+std::string exe_basename(std::string path) {
+  const std::string deleted = " (deleted)";
+  if (path.size() > deleted.size() &&
+      path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
+    path.resize(path.size() - deleted.size());
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+void read_proc_comm(pid_t pid, char* comm, size_t size) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+  std::string text;
+  if (size == 0 || !std::getline(in, text)) return;
+  std::memset(comm, 0, size);
+  size_t n = std::min(text.size(), size - 1);
+  for (size_t i = 0; i < n; ++i) comm[i] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
+}
+
+bool process_alive(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return false;
+  // The state follows the last ')' (the command name may contain spaces and parentheses).
+  size_t close = text.rfind(')');
+  if (close == std::string::npos || close + 2 >= text.size()) return true;
+  char state = text[close + 2];
+  return state != 'Z' && state != 'X';
+}
+
+}  // namespace vtrace::targets

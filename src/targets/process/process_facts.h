@@ -1,0 +1,21 @@
+// What /proc says about a live process: its executable's name, its comm, whether it still runs.
+// Shared by the host's process targets and the guest agent's process relay.
+#pragma once
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+
+namespace vtrace::targets {
+
+// The file name of an executable path, without the " (deleted)" /proc/PID/exe appends.
+std::string exe_basename(std::string path);
+
+// /proc/PID/comm into comm[size] (NUL-padded, unprintable bytes as '?'). Leaves comm as it was
+// when the file cannot be read.
+void read_proc_comm(pid_t pid, char* comm, size_t size);
+
+// False when the process is gone: no such pid, or a zombie (Z) or dead (X) task.
+bool process_alive(pid_t pid);
+
+}  // namespace vtrace::targets
