@@ -35,6 +35,14 @@ class Sample {
       if (n > 0 && std::string(buf, n).find("instrumented_sample") != std::string::npos) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    // And until the dynamic loader has relocated it: before that, the descriptors' string
+    // pointers are link-time values and no site validates (slow under ASan).
+    for (int i = 0; i < 200; ++i) {
+      ProbeTable t;
+      std::string err;
+      if (discover_probes(pid_, t, err) && !t.sites.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   ~Sample() {
     kill(pid_, SIGKILL);
