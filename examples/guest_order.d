@@ -67,9 +67,9 @@ order:::recv
 	exit(0);
 }
 
-/* Should a record be lost (a drop vtrace reports), end anyway two seconds after recv($1). */
+/* Should records be lost (drops vtrace reports), end two seconds after the last one. */
+order:::send,
 order:::recv
-/arg0 == $1/
 {
 	last = timestamp;
 }

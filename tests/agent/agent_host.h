@@ -12,7 +12,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,7 +81,13 @@ class FakeHost {
     close(fd);
     layout_ = vtrace::transport::guest_layout(kSize);
     if (format) this->format();
-    std::vector<std::string> argv{AGENT_BINARY, "--bar", path_, "--poll-us", "200"};
+    std::vector<std::string> argv;
+    // Profiling: VTRACE_AGENT_WRAP="valgrind --tool=callgrind ..." runs the agent under it.
+    if (const char* wrap = std::getenv("VTRACE_AGENT_WRAP")) {
+      std::istringstream words(wrap);
+      for (std::string w; words >> w;) argv.push_back(w);
+    }
+    argv.insert(argv.end(), {AGENT_BINARY, "--bar", path_, "--poll-us", "200"});
     argv.insert(argv.end(), agent_args.begin(), agent_args.end());
     agent_ = spawn(argv);
   }
