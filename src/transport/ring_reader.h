@@ -96,6 +96,19 @@ class RingReader {
   // Returns how many positions it consumed (valid or not).
   size_t poll(std::vector<RingRecord>& out, size_t max);
 
+  // As poll(), without collecting: calls `fn(copy, pos, ref)` for each valid record (the copy
+  // lives on the stack and its args past nargs are not zeroed). For relays that convert each
+  // record straight into a record of their own.
+  template <typename Fn>
+  size_t poll_each(size_t max, Fn&& fn) {
+    return read_ring<vtrace_record>(ring_, nslots_, tail_, *counts_, max,
+                                    [&](const vtrace_record& rec, uint64_t pos) {
+                                      ProbeRef ref;
+                                      if (validate(rec, pos, *probes_, *counts_, ref))
+                                        fn(rec, pos, ref);
+                                    });
+  }
+
   // Validates one record copied out of the ring (public for tests and the fuzzer).
   static bool validate(const vtrace_record& rec, uint64_t pos, const ProbeMap& probes,
                        RejectCounts& counts, ProbeRef& ref);

@@ -171,7 +171,7 @@ int Agent::run(const std::atomic<bool>& stop) {
     if (sync_ && any_enabled_) {
       sched_yield();  // a site is (or soon will be) waiting for us
     } else if (n == 0) {
-      std::this_thread::sleep_for(std::chrono::microseconds(opts_.poll_us));
+      idle_wait();
     }
   }
   exec.stop();
@@ -203,6 +203,13 @@ void Agent::scan_locked() {
     std::string err;
     if (!p->discover(err)) {
       log_info("pid %d: %s", pid, err.c_str());
+      continue;
+    }
+    // Found between exec and the dynamic loader's relocations (the descriptors' strings are
+    // link-time addresses): nothing validates yet. Look again at the next scans, as the exe
+    // will not change to make the scanner report it again.
+    if (p->unrelocated() && scanner_.retry(pid)) {
+      log_info("pid %d: no readable probe descriptors yet, retrying", pid);
       continue;
     }
     p->add_entries(table_);
@@ -286,62 +293,66 @@ size_t Agent::relay_round() {
   __builtin_ia32_lfence();
   const uint64_t start_tsc = __builtin_ia32_rdtsc();
   __builtin_ia32_lfence();  // the ring reads below start after the watermark is read
-  native_batch_.clear();
-  kernel_batch_.clear();
+  const bool sync = sync_;
+  // Async: records go straight into the BAR rings' slots, published once at the end of the
+  // round. Sync: native records are kept aside, then written and waited for one at a time.
+  RoundWriter kernel_out(kernel_ring_, sort_scratch_);
+  RoundWriter native_out(native_ring_, sort_scratch_);
+  StagedRound staged(native_staged_);
+  RecordSink& native_sink = sync ? static_cast<RecordSink&>(staged) : native_out;
   uint64_t watermark = start_tsc;
   bool in_flight = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& p : procs_) {
       if (!p->has_channel()) continue;
-      p->poll(native_batch_, in_flight);
+      p->poll(native_sink, in_flight);
       if (p->exited()) p->detach();  // its last records are in this round
     }
     if (kernel_any_on_) {
-      kernel_.poll([this](const KernelEvent& e) {
+      kernel_.poll([&](const KernelEvent& e) {
         if (e.probe >= nkernel_) return;
-        RelayRecord& r = kernel_batch_.emplace_back();
-        vtrace_guest_record& g = r.rec;
-        std::memset(&g, 0, offsetof(vtrace_guest_record, tail));
-        g.probe = e.probe;
-        g.pid = e.pid;
-        g.tid = e.tid;
-        g.vcpu = static_cast<uint16_t>(e.cpu);
-        g.nargs = std::min<uint16_t>(e.nargs, VTRACE_MAX_ARGS);
-        g.timestamp = e.tsc;
-        for (int a = 0; a < VTRACE_MAX_ARGS; ++a) g.args[a] = static_cast<uint64_t>(e.args[a]);
-        std::memcpy(g.comm, e.comm, sizeof g.comm);
-        g.comm[sizeof g.comm - 1] = '\0';
-        if (!e.str.empty()) set_tail(g, e.str.c_str(), e.str.size());
+        vtrace_guest_record* g = kernel_out.next();
+        if (g == nullptr) return;
+        g->probe = e.probe;
+        g->pid = e.pid;
+        g->tid = e.tid;
+        g->vcpu = static_cast<uint16_t>(e.cpu);
+        g->nargs = std::min<uint16_t>(e.nargs, VTRACE_MAX_ARGS);
+        g->timestamp = e.tsc;
+        g->seq = 0;
+        g->tail_len = 0;
+        g->reserved0 = 0;
+        g->reserved1 = 0;
+        for (int a = 0; a < VTRACE_MAX_ARGS; ++a) g->args[a] = static_cast<uint64_t>(e.args[a]);
+        std::memcpy(g->comm, e.comm, sizeof g->comm);
+        g->comm[sizeof g->comm - 1] = '\0';
+        if (!e.str.empty()) set_tail(*g, e.str.c_str(), e.str.size());
+        kernel_out.commit(nullptr, 0, 0);
       });
       watermark = std::min(watermark, kernel_.watermark());
     }
   }
-  auto by_time = [](const RelayRecord& a, const RelayRecord& b) {
-    return a.rec.timestamp < b.rec.timestamp;
-  };
-  std::stable_sort(kernel_batch_.begin(), kernel_batch_.end(), by_time);
-  std::stable_sort(native_batch_.begin(), native_batch_.end(), by_time);
-  uint64_t pos = 0;
-  for (auto& r : kernel_batch_)
-    if (!kernel_ring_.write(r.rec, pos)) ++relay_drops_;
-  const bool sync = sync_;
-  // A host that stopped answering is not waited for again until its heartbeat moves.
-  bool wait = sync && !(stalled_ && h_->host_heartbeat == stalled_beat_);
-  for (auto& r : native_batch_) {
-    bool written = native_ring_.write(r.rec, pos);
-    if (!written) ++relay_drops_;
-    if (!sync) continue;
-    // The site waits on its own ring until we mark its record; we wait for the host first.
-    if (written && wait &&
-        !wait_host_done(h_, native_ring_.ring(), pos, [this] { heartbeat_processes(); })) {
-      wait = false;
-      stalled_ = true;
-      stalled_beat_ = h_->host_heartbeat;
-    }
-    r.proc->mark_done(r.ring, r.pos);
-  }
+  size_t n = kernel_out.finish() + native_out.finish();
+  relay_drops_ += kernel_out.drops() + native_out.drops();
   if (sync) {
+    staged.sort();
+    uint64_t pos = 0;
+    // A host that stopped answering is not waited for again until its heartbeat moves.
+    bool wait = !(stalled_ && h_->host_heartbeat == stalled_beat_);
+    for (RelayRecord& r : staged) {
+      bool written = native_ring_.write(r.rec, pos);
+      if (!written) ++relay_drops_;
+      // The site waits on its own ring until we mark its record; we wait for the host first.
+      if (written && wait &&
+          !wait_host_done(h_, native_ring_.ring(), pos, [this] { heartbeat_processes(); })) {
+        wait = false;
+        stalled_ = true;
+        stalled_beat_ = h_->host_heartbeat;
+      }
+      r.proc->mark_done(r.ring, r.pos);
+    }
+    n += staged.size();
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& p : procs_) p->finish_round();
   }
@@ -352,7 +363,30 @@ size_t Agent::relay_round() {
     watermark_ = watermark;
     __atomic_store_n(&h_->watermark, watermark, __ATOMIC_RELEASE);
   }
-  return native_batch_.size() + kernel_batch_.size();
+  return n;
+}
+
+void Agent::idle_wait() {
+  const uint64_t ns = uint64_t{opts_.poll_us} * 1000;
+  NativeProcess* bell = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& p : procs_)
+      if (p->has_channel() && p->any_enabled()) {
+        if (bell != nullptr) {  // several: one futex cannot watch them all
+          bell = nullptr;
+          break;
+        }
+        bell = p.get();
+      }
+  }
+  // One traced process (the usual case): a ring of it reaching half full wakes us at once, so
+  // a site firing in a tight loop on a busy vCPU does not overrun its ring while we sleep.
+  // Only this thread destroys channels: the process keeps its channel while we wait.
+  if (bell != nullptr)
+    bell->wait_doorbell(ns);
+  else
+    std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
 }
 
 void Agent::heartbeat_processes() {

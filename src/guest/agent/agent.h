@@ -64,6 +64,8 @@ class Agent : public TraceHooks {
   void set_sync(bool sync);
   // One relay round; returns the records written.
   size_t relay_round();
+  // Async mode, after an empty round: sleeps --poll-us, less when a ring fills.
+  void idle_wait();
   void heartbeat_processes();
   void write_counters();
   NativeProcess* find_locked(pid_t pid);
@@ -84,7 +86,8 @@ class Agent : public TraceHooks {
   ProcScanner scanner_;
 
   GuestRingWriter native_ring_, kernel_ring_;
-  std::vector<RelayRecord> native_batch_, kernel_batch_;
+  std::vector<RelayRecord> native_staged_;  // sync mode
+  SortScratch sort_scratch_;
   bool in_session_ = false;
   uint64_t session_ = 0;
   uint32_t enable_gen_seen_ = 0;

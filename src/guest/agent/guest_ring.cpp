@@ -2,7 +2,9 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 
 #include "transport/guest_channel.h"
@@ -43,6 +45,96 @@ bool GuestRingWriter::write(vtrace_guest_record& rec, uint64_t& pos) {
   pos = pos_++;
   __atomic_store_n(&ring_->head, pos_, __ATOMIC_RELEASE);
   return true;
+}
+
+uint64_t GuestRingWriter::room() {
+  const uint64_t tail = __atomic_load_n(&ring_->tail, __ATOMIC_ACQUIRE);
+  if (tail > pos_) return nslots_;  // not a tail the host can write: as write(), not full
+  return pos_ - tail >= nslots_ ? 0 : nslots_ - (pos_ - tail);
+}
+
+vtrace_guest_record* GuestRingWriter::taken(uint64_t k) const {
+  return transport::guest_slot(ring_, nslots_, pos_ + k);
+}
+
+void GuestRingWriter::publish(uint64_t n) {
+  if (n == 0) return;
+  pos_ += n;
+  __atomic_store_n(&ring_->head, pos_, __ATOMIC_RELEASE);
+}
+
+namespace {
+size_t used_bytes(const vtrace_guest_record& r) {
+  return offsetof(vtrace_guest_record, tail) + std::min<size_t>(r.tail_len, VTRACE_GUEST_TAIL_SIZE);
+}
+}  // namespace
+
+vtrace_guest_record* RoundWriter::next() {
+  if (cur_ == nullptr) {
+    if (n_ >= room_) room_ = w_.room();  // the host may have read some meanwhile
+    if (n_ >= room_) {
+      ++drops_;
+      return nullptr;
+    }
+    cur_ = w_.taken(n_);
+  }
+  return cur_;
+}
+
+void RoundWriter::commit(NativeProcess*, uint32_t, uint64_t) {
+  cur_->seq = w_.pos() + n_;
+  if (cur_->timestamp < last_ts_) sorted_ = false;
+  last_ts_ = cur_->timestamp;
+  ++n_;
+  cur_ = nullptr;
+}
+
+size_t RoundWriter::finish() {
+  if (!sorted_) {
+    // Records of several rings interleave: sort (stable, by timestamp) through the scratch.
+    auto& recs = scratch_.recs;
+    auto& keys = scratch_.keys;
+    if (recs.size() < n_) recs.resize(n_);
+    keys.clear();
+    for (uint64_t k = 0; k < n_; ++k) {
+      const vtrace_guest_record* g = w_.taken(k);
+      std::memcpy(&recs[k], g, used_bytes(*g));
+      keys.emplace_back(g->timestamp, static_cast<uint32_t>(k));
+    }
+    std::sort(keys.begin(), keys.end());  // the index breaks ties: stable
+    for (uint64_t k = 0; k < n_; ++k) {
+      const vtrace_guest_record& r = recs[keys[k].second];
+      vtrace_guest_record* g = w_.taken(k);
+      std::memcpy(g, &r, used_bytes(r));
+      g->seq = w_.pos() + k;
+    }
+  }
+  const size_t n = n_;
+  w_.publish(n_);
+  cur_ = nullptr;
+  n_ = room_ = 0;
+  last_ts_ = 0;
+  sorted_ = true;
+  return n;
+}
+
+vtrace_guest_record* StagedRound::next() {
+  if (n_ == recs_.size()) recs_.emplace_back();
+  return &recs_[n_].rec;
+}
+
+void StagedRound::commit(NativeProcess* proc, uint32_t ring, uint64_t pos) {
+  RelayRecord& r = recs_[n_++];
+  r.proc = proc;
+  r.ring = ring;
+  r.pos = pos;
+}
+
+void StagedRound::sort() {
+  auto by_time = [](const RelayRecord& a, const RelayRecord& b) {
+    return a.rec.timestamp < b.rec.timestamp;
+  };
+  if (!std::is_sorted(begin(), end(), by_time)) std::stable_sort(begin(), end(), by_time);
 }
 
 bool wait_host_done(const vtrace_guest_header* h, const vtrace_ring* ring, uint64_t pos,

@@ -13,7 +13,7 @@ std::vector<pid_t> ProcScanner::scan(pid_t self) {
   std::vector<pid_t> found;
   DIR* d = opendir(proc_.c_str());
   if (d == nullptr) return found;
-  std::unordered_map<pid_t, std::string> now;
+  std::unordered_map<pid_t, Seen> now;
   while (dirent* e = readdir(d)) {
     char* end = nullptr;
     long pid = std::strtol(e->d_name, &end, 10);
@@ -21,17 +21,28 @@ std::vector<pid_t> ProcScanner::scan(pid_t self) {
     std::string link = proc_ + "/" + e->d_name + "/exe";
     char buf[4096];
     ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
-    std::string exe = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
-    auto it = exe_.find(static_cast<pid_t>(pid));
-    bool changed = it == exe_.end() || it->second != exe;
+    Seen s;
+    s.exe = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+    auto it = seen_.find(static_cast<pid_t>(pid));
+    const bool changed = it == seen_.end() || it->second.exe != s.exe;
+    if (!changed) s.retries = it->second.retries;  // an exec starts the count over
     // Kernel threads have no executable; a process whose exe cannot be read is retried as new.
-    if (changed && !exe.empty() && targets::has_probe_section(link))
+    if ((changed && !s.exe.empty() && targets::has_probe_section(link)) ||
+        (!changed && it->second.again))
       found.push_back(static_cast<pid_t>(pid));
-    now.emplace(static_cast<pid_t>(pid), std::move(exe));
+    now.emplace(static_cast<pid_t>(pid), std::move(s));
   }
   closedir(d);
-  exe_ = std::move(now);
+  seen_ = std::move(now);
   return found;
+}
+
+bool ProcScanner::retry(pid_t pid) {
+  auto it = seen_.find(pid);
+  if (it == seen_.end() || it->second.retries >= kScanRetries) return false;
+  ++it->second.retries;
+  it->second.again = true;
+  return true;
 }
 
 }  // namespace vtrace::guest

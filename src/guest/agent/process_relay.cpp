@@ -96,35 +96,43 @@ bool NativeProcess::apply(const volatile uint8_t* enabled, uint32_t count, bool 
   return true;
 }
 
-size_t NativeProcess::poll(std::vector<RelayRecord>& out, bool& in_flight) {
+size_t NativeProcess::poll(RecordSink& out, bool& in_flight) {
   size_t n = 0;
   for (uint32_t i = 0; i < readers_.size(); ++i) {
     // Read before the ring: a site that set `writing` may have stamped before this round began
     // (it was preempted mid-probe: on one vCPU the agent runs only then). Process-written: it
     // can only hold the watermark back.
     if (__atomic_load_n(&channel_->ring(i)->writing, __ATOMIC_ACQUIRE) != 0) in_flight = true;
-    scratch_.clear();
-    if (readers_[i].poll(scratch_, kProcessSlots) == 0) continue;
-    for (const auto& r : scratch_) {
-      RelayRecord& p = out.emplace_back();
-      vtrace_guest_record& g = p.rec;
-      std::memset(&g, 0, offsetof(vtrace_guest_record, tail));
-      g.probe = r.probe.probe;
-      g.pid = static_cast<uint32_t>(pid_);
-      g.tid = r.rec.tid;
-      g.vcpu = static_cast<uint16_t>(r.rec.cpu);
-      g.nargs = r.rec.nargs;
-      g.timestamp = r.rec.timestamp;
-      std::memcpy(g.args, r.rec.args, sizeof g.args);
-      std::memcpy(g.comm, comm_, sizeof g.comm);
-      if (r.rec.tail_len > 0) set_tail(g, r.rec.tail, r.rec.tail_len);
-      p.proc = this;
-      p.ring = i;
-      p.pos = r.pos;
-      ++n;
-    }
+    // Each validated copy goes straight into its guest record (a BAR slot in async mode): the
+    // fields are set one by one, nothing is cleared first.
+    readers_[i].poll_each(
+        kProcessSlots, [&](const vtrace_record& r, uint64_t pos, const transport::ProbeRef& ref) {
+          vtrace_guest_record* g = out.next();
+          if (g == nullptr) return;  // no room: counted by `out`
+          g->probe = ref.probe;
+          g->pid = static_cast<uint32_t>(pid_);
+          g->tid = r.tid;
+          g->vcpu = static_cast<uint16_t>(r.cpu);
+          g->nargs = r.nargs;
+          g->timestamp = r.timestamp;
+          g->seq = 0;
+          g->tail_len = 0;
+          g->reserved0 = 0;
+          g->reserved1 = 0;
+          const size_t used = size_t{r.nargs} * sizeof(uint64_t);  // validated: <= VTRACE_MAX_ARGS
+          std::memcpy(g->args, r.args, used);
+          std::memset(reinterpret_cast<char*>(g->args) + used, 0, sizeof g->args - used);
+          std::memcpy(g->comm, comm_, sizeof g->comm);
+          if (r.tail_len > 0) set_tail(*g, r.tail, r.tail_len);
+          out.commit(this, i, pos);
+          ++n;
+        });
   }
   return n;
+}
+
+void NativeProcess::wait_doorbell(uint64_t ns) {
+  if (channel_) channel_->wait_doorbell(ns);
 }
 
 void NativeProcess::mark_done(uint32_t ring, uint64_t pos) {

@@ -33,6 +33,8 @@ class NativeProcess {
 
   // Reads the probe sites of the live process. False with `error` set.
   bool discover(std::string& error);
+  // Discovery found descriptors but none valid: a process not relocated yet, most likely.
+  bool unrelocated() const { return table_.sites.empty() && table_.invalid > 0; }
   // Adds one table entry per distinct (provider, function, name) of its sites (not published).
   void add_entries(GuestProbeTable& table);
   // Creates the channel (before the program maps it: for a held `vm exec` child too).
@@ -43,9 +45,12 @@ class NativeProcess {
   bool apply(const volatile uint8_t* enabled, uint32_t count, bool sync, std::string& error);
   bool any_enabled() const { return nsites_on_ > 0; }
 
-  // Reads what its rings hold into `out` (validated; rejects counted).
-  // Reads every ring into `out`; sets in_flight when a site was between stamp and publish.
-  size_t poll(std::vector<RelayRecord>& out, bool& in_flight);
+  // Reads every ring into `out` (validated; rejects counted); sets in_flight when a site was
+  // between stamp and publish. Returns the records put into `out`.
+  size_t poll(RecordSink& out, bool& in_flight);
+  // Sleeps up to `ns`, less when one of its rings reaches half full (the sites ring the
+  // channel's doorbell then). No channel: returns at once.
+  void wait_doorbell(uint64_t ns);
   // Sync mode: the site that wrote `pos` of `ring` may go on.
   void mark_done(uint32_t ring, uint64_t pos);
   // Sync mode: every position read this round (valid or rejected) is done.
@@ -87,7 +92,6 @@ class NativeProcess {
   transport::ProbeMap probe_map_;  // descriptor offset -> table entry
   std::unique_ptr<transport::Channel> channel_;
   std::vector<transport::RingReader> readers_;
-  std::vector<transport::RingRecord> scratch_;
   std::vector<uint64_t> done_upto_;
   transport::RejectCounts rejects_;
   uint64_t old_drops_ = 0;  // from detached channels
