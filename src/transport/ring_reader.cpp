@@ -47,19 +47,7 @@ std::string RejectCounts::summary() const {
 
 bool RingReader::validate(const vtrace_record& rec, uint64_t pos, const ProbeMap& probes,
                           RejectCounts& counts, ProbeRef& ref) {
-  if (rec.seq != pos) {
-    counts.add(Reject::BadSequence);
-    return false;
-  }
-  if (rec.nargs > VTRACE_MAX_ARGS) {
-    counts.add(Reject::BadArgCount);
-    return false;
-  }
-  if (rec.tail_len > VTRACE_TAIL_SIZE ||
-      (rec.tail_len > 0 && std::memchr(rec.tail, '\0', rec.tail_len) == nullptr)) {
-    counts.add(Reject::BadStringLength);
-    return false;
-  }
+  if (!valid_frame(rec, pos, counts)) return false;
   auto it = probes.find(rec.probe);
   if (it == probes.end()) {
     counts.add(Reject::BadProbeId);

@@ -51,6 +51,27 @@ struct RingRecord {
   ProbeRef probe;
 };
 
+// The checks every record gets whatever its layout (process or guest record): its sequence
+// number is its ring position, its argument count fits, and its string tail lies within the
+// tail and ends in a NUL. A failed check is counted by reason.
+template <typename Rec>
+bool valid_frame(const Rec& r, uint64_t pos, RejectCounts& counts) {
+  if (r.seq != pos) {
+    counts.add(Reject::BadSequence);
+    return false;
+  }
+  if (r.nargs > VTRACE_MAX_ARGS) {
+    counts.add(Reject::BadArgCount);
+    return false;
+  }
+  if (r.tail_len > sizeof r.tail ||
+      (r.tail_len > 0 && std::memchr(r.tail, '\0', r.tail_len) == nullptr)) {
+    counts.add(Reject::BadStringLength);
+    return false;
+  }
+  return true;
+}
+
 // Reads the records published in `ring` since `tail` (the host's own consumer index), up to
 // `max`: each is copied out of shared memory first (the string tail only as far as the record
 // says it is used, bounded by its size), then `accept(copy, pos)` validates the copy. Advances

@@ -36,24 +36,6 @@ bool valid_field(const char* f, size_t size, bool may_be_empty, std::string& out
   return true;
 }
 
-bool valid_record(const vtrace_guest_record& r, uint64_t pos, transport::RejectCounts& counts) {
-  using transport::Reject;
-  if (r.seq != pos) {
-    counts.add(Reject::BadSequence);
-    return false;
-  }
-  if (r.nargs > VTRACE_MAX_ARGS) {
-    counts.add(Reject::BadArgCount);
-    return false;
-  }
-  if (r.tail_len > VTRACE_GUEST_TAIL_SIZE ||
-      (r.tail_len > 0 && std::memchr(r.tail, '\0', r.tail_len) == nullptr)) {
-    counts.add(Reject::BadStringLength);
-    return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 GuestTarget::~GuestTarget() {
@@ -298,7 +280,7 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
         r, layout_.nslots, tails_[ring], rejects_, max,
         [&](const vtrace_guest_record& g, uint64_t pos) {
           last_stamp = g.timestamp;
-          if (!valid_record(g, pos, rejects_)) return;
+          if (!transport::valid_frame(g, pos, rejects_)) return;
           const Entry* e = g.probe < entries_.size() ? &entries_[g.probe] : nullptr;
           if (e == nullptr || e->id == 0) {
             rejects_.add(transport::Reject::BadProbeId);
@@ -365,8 +347,8 @@ uint64_t GuestTarget::watermark_ns() const {
   // Less twice the bound: a record read later is translated with a newer measurement, which
   // may place it up to a bound earlier (or the watermark a bound later) than this one does.
   const uint64_t w = to_host_ns(watermark_);
-  const uint64_t margin = static_cast<uint64_t>(
-      2.0 * static_cast<double>(clock_.bound_ticks()) * host_tsc_.ns_per_tick());
+  const uint64_t margin = static_cast<uint64_t>(2.0 * static_cast<double>(clock_.bound_ticks()) *
+                                                host_tsc_.ns_per_tick());
   return w > margin ? w - margin : 0;
 }
 
