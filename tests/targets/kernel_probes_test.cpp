@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "run_vtrace.h"
 
@@ -67,17 +68,23 @@ TEST(KernelProbes, GetppidReturnSeesTheReturnValue) {
       "{ printf(\"ret=%d errno=%d\\n\", arg0, errno); }' -c " +
       loop(3));
   ASSERT_EQ(r.status, 0) << r.err;
+  // The program prints its getppid() (vtrace's pid); vtrace's lines may come before or after
+  // it on the shared stdout.
   std::istringstream in(r.out);
-  std::string ppid_line;
-  std::getline(in, ppid_line);  // the program's getppid(), i.e. vtrace's pid
-  EXPECT_EQ(ppid_line, std::to_string(std::stol(ppid_line)));
+  std::string ppid_line, line;
+  std::vector<std::string> rets;
+  while (std::getline(in, line)) {
+    if (line.rfind("ret=", 0) == 0)
+      rets.push_back(line);
+    else if (!line.empty() && line.find_first_not_of("0123456789") == std::string::npos)
+      ppid_line = line;
+  }
+  ASSERT_FALSE(ppid_line.empty()) << r.out;
   int seen = 0;
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("ret=", 0) == 0) {
-      EXPECT_EQ(line, "ret=" + ppid_line + " errno=0");
-      ++seen;
-    }
+  for (const auto& l : rets) {
+    EXPECT_EQ(l, "ret=" + ppid_line + " errno=0");
+    ++seen;
+  }
   EXPECT_EQ(seen, 3) << r.out;
 }
 
