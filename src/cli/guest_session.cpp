@@ -85,7 +85,7 @@ bool GuestSession::start(const vm::Module& module, const std::vector<uint32_t>& 
   guests_.set_sync(sync);
   for (auto& g : guests_.all()) {
     if (g->stopped()) continue;
-    bool reached = false;
+    bool reached = false, named = false;  // named: a description names this VM
     for (uint32_t id : g->probe_ids()) reached = reached || on.count(id) > 0;
     // A description that names the VM, or names no target (four fields: every target), reaches
     // it even before its probes exist (a program started in the guest later). The host's own
@@ -97,14 +97,21 @@ bool GuestSession::start(const vm::Module& module, const std::vector<uint32_t>& 
         if (spec.target.empty())
           reached = reached || (spec.provider != "dtrace" && spec.provider != "profile");
         else
-          reached = reached || engine::glob_match(spec.target, g->name());
+          named = named || engine::glob_match(spec.target, g->name());
       }
-    if (!reached) continue;
+    if (!reached && !named) continue;
     std::string err;
-    // Reopened with the tracer's lock: one tracing session per guest.
+    // The tracer's lock: one tracing session per guest. A guest another vtrace traces is an
+    // error when the script names it, and left out (with a warning) when it was only matched
+    // by descriptions without a target.
     if (!g->lock(err)) {
-      error = err;
-      return false;
+      if (named) {
+        error = err;
+        return false;
+      }
+      std::fprintf(stderr, "vtrace: %s; not tracing it\n", err.c_str());
+      g->set_stopped();
+      continue;
     }
     g->attach(sync);
     // Two bursts some milliseconds apart: the translation needs two anchors. A guest too busy
@@ -180,17 +187,8 @@ void GuestSession::report(std::FILE* err) const {
                  g->clock_description().c_str());
   for (const auto& g : guests_.all())
     if (g->late_records() > 0)
-      std::fprintf(err,
-                   "vtrace: %s: %llu records ran after later ones (out of time order: a guest fell "
-                   "more than 500 ms behind)\n",
+      std::fprintf(err, "vtrace: %s: %llu records ran after later ones (out of time order)\n",
                    g->name().c_str(), static_cast<unsigned long long>(g->late_records()));
-}
-
-std::vector<uint32_t> GuestSession::guest_probe_ids() const {
-  std::vector<uint32_t> ids;
-  for (const auto& g : guests_.all())
-    ids.insert(ids.end(), g->probe_ids().begin(), g->probe_ids().end());
-  return ids;
 }
 
 }  // namespace vtrace::cli

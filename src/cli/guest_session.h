@@ -55,7 +55,6 @@ class GuestSession {
   void finish();
   // Drops and rejects per guest, and each traced guest's clock bound.
   void report(std::FILE* err) const;
-  std::vector<uint32_t> guest_probe_ids() const;
 
  private:
   targets::qemu::GuestTargets guests_;
