@@ -85,6 +85,12 @@ TEST_F(GuestTraceTest, ListsEveryGuestsProbesUnderItsName) {
     EXPECT_NE(r.output.find(vm + ":syscall"), std::string::npos) << r.output.substr(0, 2000);
     EXPECT_NE(r.output.find(vm + ":sched"), std::string::npos);
   }
+  // Each guest's clock translation and its bound, measured through its agent.
+  Result list = run_vtrace(env_, "vm list -v");
+  ASSERT_EQ(list.status, 0) << list.output;
+  EXPECT_TRUE(std::regex_search(list.output,
+                                std::regex("clock (measured, \\+-[0-9.]+ (ns|us)|kvm, exact)")))
+      << list.output;
   // A description naming one guest matches only that guest's probes.
   Result one = run_vtrace(env_, "-l -n '" + a_ + ":syscall::getppid:entry'");
   ASSERT_EQ(one.status, 0) << one.output;
