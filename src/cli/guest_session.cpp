@@ -1,10 +1,8 @@
 #include "cli/guest_session.h"
 
 #include <algorithm>
-#include <chrono>
 #include <exception>
 #include <set>
-#include <thread>
 
 #include "clock/host_clock.h"
 #include "engine/glob.h"
@@ -114,17 +112,11 @@ bool GuestSession::start(const vm::Module& module, const std::vector<uint32_t>& 
       continue;
     }
     g->attach(sync);
-    // Two bursts some milliseconds apart: the translation needs two anchors. A guest too busy
-    // to answer now is measured again every second; until then its records carry the time
-    // they arrived, and the run says so.
-    for (int i = 0; i < 2; ++i) {
-      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      if (!g->measure_clock(err)) {
-        std::fprintf(stderr, "vtrace: %s: %s; its timestamps are arrival times until it does\n",
-                     g->name().c_str(), err.c_str());
-        break;
-      }
-    }
+    // A guest too busy to answer now is measured again soon (tick()); until then its records
+    // carry the time they arrived, and the run says so.
+    if (!g->calibrate_clock(20, err))
+      std::fprintf(stderr, "vtrace: %s: %s; its timestamps are arrival times until it does\n",
+                   g->name().c_str(), err.c_str());
     g->enable(enabled);
     attached_.push_back(g.get());
   }

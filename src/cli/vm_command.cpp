@@ -1,11 +1,9 @@
 #include "cli/vm_command.h"
 
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "guest/image_builder.h"
@@ -145,10 +143,7 @@ std::string measure_guest_clock(const qemu::VmInfo& v) {
   g.set_kvm(v.accel == "kvm");
   std::string err;
   if (!g.open(v.ivshmem, v.pid, 2000, err)) return "unknown: " + err;
-  for (int i = 0; i < 2; ++i) {
-    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (!g.measure_clock(err)) return "unknown: " + err;
-  }
+  if (!g.calibrate_clock(50, err)) return "unknown: " + err;
   return g.clock_description();
 }
 

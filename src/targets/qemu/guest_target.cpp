@@ -165,11 +165,9 @@ void GuestTarget::attach(bool sync) {
 void GuestTarget::enable(const std::vector<uint32_t>& enabled) {
   if (base_ == nullptr) return;
   volatile uint8_t* bytes = transport::guest_enabled(base_, layout_);
-  std::vector<uint32_t> sorted(enabled);
-  std::sort(sorted.begin(), sorted.end());
   for (uint32_t i = 0; i < entries_.size(); ++i) {
     const uint32_t id = entries_[i].id;
-    bool on = id != 0 && std::binary_search(sorted.begin(), sorted.end(), id);
+    bool on = id != 0 && std::binary_search(enabled.begin(), enabled.end(), id);
     bytes[i] = on ? 1 : 0;
   }
   __atomic_store_n(&header()->table_seen, table_gen_, __ATOMIC_RELEASE);
@@ -224,6 +222,12 @@ bool GuestTarget::measure_clock(std::string& error) {
   clock_.add_burst(burst);
   if (kvm_ && !kvm_checked_) try_exact_clock(burst);
   return true;
+}
+
+bool GuestTarget::calibrate_clock(int gap_ms, std::string& error) {
+  if (!measure_clock(error)) return false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms));
+  return measure_clock(error);
 }
 
 void GuestTarget::try_exact_clock(const std::vector<clock::HandshakeSample>& burst) {
@@ -418,10 +422,6 @@ uint32_t GuestTargets::refresh_tables(engine::Catalog& catalog) {
   size_t added = 0;
   for (auto& g : guests_) added += g->refresh_table(catalog);
   return added > 0 ? first : 0;
-}
-
-void GuestTargets::heartbeat(uint64_t) {
-  for (auto& g : guests_) g->heartbeat();
 }
 
 void GuestTargets::detach() {

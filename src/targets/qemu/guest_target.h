@@ -49,13 +49,16 @@ class GuestTarget {
   size_t refresh_table(engine::Catalog& catalog);
   // Starts a session: resets the rings, sets the mode, attached = 1.
   void attach(bool sync);
-  // Writes the enable bytes of every table entry (on when its catalog id is in `enabled`).
+  // Writes the enable bytes of every table entry (on when its catalog id is in `enabled`, in
+  // ascending order as Engine::enabled_probes() gives them).
   void enable(const std::vector<uint32_t>& enabled);
   // Waits until the agent has applied the last enable() (its probes are live). False on timeout.
   bool wait_enabled(int timeout_ms);
   // Measures the clock translation with a burst of pings (the agent answers them). False with
   // `error` when the agent does not answer.
   bool measure_clock(std::string& error);
+  // The first measurement: two bursts `gap_ms` apart (the translation needs two anchors).
+  bool calibrate_clock(int gap_ms, std::string& error);
   // Reads up to `max` records of each ring into `out` (appended).
   size_t poll(std::vector<GuestPending>& out, size_t max);
   // Sync mode: the engine is done with the record at `pos` of `ring`.
@@ -166,7 +169,6 @@ class GuestTargets {
   // Adds new table entries of every guest to the catalog; returns the first new catalog id,
   // or 0 when none was added.
   uint32_t refresh_tables(engine::Catalog& catalog);
-  void heartbeat(uint64_t now_ns);
   void detach();
   void report(std::FILE* err) const;
 
