@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -164,5 +165,32 @@ inline bool wait_attached(const std::vector<std::string>& vms, int seconds) {
   }
   return false;
 }
+
+// Two guests a test suite boots once (in SetUpTestSuite) in a runtime directory of its own,
+// named PREFIXa<pid> and PREFIXb<pid>, and stops at its end.
+struct TwoGuests {
+  std::unique_ptr<TempDir> run_dir;
+  std::string env;  // VTRACE_RUNTIME_DIR=... VTRACE_CACHE_DIR=... for run_vtrace
+  std::string a, b;
+  std::string boot_output;
+  bool booted = false;
+
+  // `vm_start_args`: more arguments to `vm start` (e.g. "--share NAME").
+  void start(const std::string& prefix, const std::string& cache,
+             const std::string& vm_start_args = "") {
+    run_dir = std::make_unique<TempDir>(prefix);
+    env = "VTRACE_RUNTIME_DIR=" + run_dir->path + " VTRACE_CACHE_DIR=" + cache;
+    a = prefix + "a" + std::to_string(getpid());
+    b = prefix + "b" + std::to_string(getpid());
+    Result r = run_vtrace(env, "vm start " + a + " " + b + " " + vm_start_args);
+    boot_output = r.output;
+    booted = r.status == 0;
+  }
+  void stop() {
+    if (!run_dir) return;
+    run_vtrace(env, "vm stop --all");
+    run_dir.reset();
+  }
+};
 
 }  // namespace vtrace::guest_test

@@ -83,34 +83,22 @@ class VmmTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!guest_vm_missing().empty() || geteuid() != 0) return;
-    run_dir_ = new TempDir("vmm");
+    vms_.start("vmm", kCache);
     // query_vcpu_threads (in this process) finds the VMs there too.
-    setenv("VTRACE_RUNTIME_DIR", run_dir_->path.c_str(), 1);
-    env_ = "VTRACE_RUNTIME_DIR=" + run_dir_->path + " VTRACE_CACHE_DIR=" + kCache;
-    a_ = "vmma" + std::to_string(getpid());
-    b_ = "vmmb" + std::to_string(getpid());
-    Result r = run_vtrace(env_, "vm start " + a_ + " " + b_);
-    boot_output_ = r.output;
-    booted_ = r.status == 0;
+    setenv("VTRACE_RUNTIME_DIR", vms_.run_dir->path.c_str(), 1);
   }
-  static void TearDownTestSuite() {
-    if (run_dir_ != nullptr) {
-      run_vtrace(env_, "vm stop --all");
-      delete run_dir_;
-      run_dir_ = nullptr;
-    }
-  }
+  static void TearDownTestSuite() { vms_.stop(); }
   void SetUp() override {
     if (std::string why = guest_vm_missing(); !why.empty()) GTEST_SKIP() << "skipped: " << why;
     if (geteuid() != 0)
       GTEST_SKIP() << "skipped: needs root (perf_event_open on sched:sched_switch)";
     if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
       GTEST_SKIP() << "skipped: needs 2 host CPUs (one shared by guest A and a hog)";
-    ASSERT_TRUE(booted_) << boot_output_;
+    ASSERT_TRUE(vms_.booted) << vms_.boot_output;
     std::string err;
-    va_ = query_vcpu_threads(a_, err);
+    va_ = query_vcpu_threads(vms_.a, err);
     ASSERT_EQ(va_.size(), 1u) << err;
-    vb_ = query_vcpu_threads(b_, err);
+    vb_ = query_vcpu_threads(vms_.b, err);
     ASSERT_EQ(vb_.size(), 1u) << err;
     // A's vCPU shares CPU 0 with the hog; B's has CPU 1.
     ASSERT_TRUE(pin(va_[0].tid, 0));
@@ -121,9 +109,7 @@ class VmmTest : public ::testing::Test {
     if (!vb_.empty()) pin(vb_[0].tid, -1);
   }
 
-  static inline TempDir* run_dir_ = nullptr;
-  static inline std::string env_, a_, b_, boot_output_;
-  static inline bool booted_ = false;
+  static inline TwoGuests vms_;
   std::vector<VcpuThread> va_, vb_;
 };
 
@@ -131,27 +117,29 @@ TEST_F(VmmTest, PreemptionsAreAttributedToTheVmWhoseVcpuLostTheCpu) {
   Hog hog(0);
   // Guest A busy (a shell loop of ~10 s, longer while it shares its CPU), B idle.
   TempDir tmp("vmm-busy");
-  Background busy(env_,
-                  "vm exec " + a_ + " -- sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'",
-                  tmp.path + "/busy");
+  Background busy(
+      vms_.env,
+      "vm exec " + vms_.a + " -- sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'",
+      tmp.path + "/busy");
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   const std::string hog_pid = std::to_string(hog.pid());
   Result r = run_vtrace(
-      env_, "-q -n 'vmm:::preempt { @p[vmname, args->next_pid == " + hog_pid +
-                " ? \"hog\" : \"other\"] = count(); }' "
-                "-n 'vmm:::halt { @h[vmname] = count(); }' "
-                "-n 'vmm:::resume /arg5 > 0/ { @s[vmname] = sum(arg5); }' "
-                "-n 'tick-3s { exit(0); }' "
-                "-n 'END { printa(\"preempt %s %s %@d\\n\", @p); printa(\"halt %s %@d\\n\", @h); "
-                "printa(\"stolen %s %@d\\n\", @s); }'");
+      vms_.env,
+      "-q -n 'vmm:::preempt { @p[vmname, args->next_pid == " + hog_pid +
+          " ? \"hog\" : \"other\"] = count(); }' "
+          "-n 'vmm:::halt { @h[vmname] = count(); }' "
+          "-n 'vmm:::resume /arg5 > 0/ { @s[vmname] = sum(arg5); }' "
+          "-n 'tick-3s { exit(0); }' "
+          "-n 'END { printa(\"preempt %s %s %@d\\n\", @p); printa(\"halt %s %@d\\n\", @h); "
+          "printa(\"stolen %s %@d\\n\", @s); }'");
   ASSERT_EQ(r.status, 0) << r.output;
-  std::cout << "[ vmm ] A = " << a_ << ", B = " << b_ << ", 3 s:\n" << r.output;
-  const long a_hog = number_after(r.output, "preempt " + a_ + " hog");
-  const long a_other = std::max(0L, number_after(r.output, "preempt " + a_ + " other"));
-  const long b_hog = number_after(r.output, "preempt " + b_ + " hog");
-  const long b_halt = number_after(r.output, "halt " + b_);
-  const long a_stolen = number_after(r.output, "stolen " + a_);
-  const long b_stolen = std::max(0L, number_after(r.output, "stolen " + b_));
+  std::cout << "[ vmm ] A = " << vms_.a << ", B = " << vms_.b << ", 3 s:\n" << r.output;
+  const long a_hog = number_after(r.output, "preempt " + vms_.a + " hog");
+  const long a_other = std::max(0L, number_after(r.output, "preempt " + vms_.a + " other"));
+  const long b_hog = number_after(r.output, "preempt " + vms_.b + " hog");
+  const long b_halt = number_after(r.output, "halt " + vms_.b);
+  const long a_stolen = number_after(r.output, "stolen " + vms_.a);
+  const long b_stolen = std::max(0L, number_after(r.output, "stolen " + vms_.b));
   // The hog wakes 200 times a second and takes A's CPU whenever A's vCPU is running then (A's
   // vCPU also sleeps now and then: QEMU's lock, console I/O). Other tasks took it too (QEMU's
   // own main loop thread wakes on CPU 0).
@@ -168,11 +156,11 @@ TEST_F(VmmTest, PreemptionsAreAttributedToTheVmWhoseVcpuLostTheCpu) {
 TEST_F(VmmTest, LatencySplitsByHostPreemption) {
   Hog hog(0);
   TempDir tmp("vmm-lat");
-  Background tracer(env_, "-Z -s " + std::string(EXAMPLES_DIR) + "/vmm_latency.d",
+  Background tracer(vms_.env, "-Z -s " + std::string(EXAMPLES_DIR) + "/vmm_latency.d",
                     tmp.path + "/out");
-  ASSERT_TRUE(wait_attached({a_, b_}, 60)) << tracer.output();
-  Background rb(env_, "vm exec " + b_ + " -- /bin/reqloop 2000", tmp.path + "/b");
-  Result ra = run_vtrace(env_, "vm exec " + a_ + " -- /bin/reqloop 2000");
+  ASSERT_TRUE(wait_attached({vms_.a, vms_.b}, 60)) << tracer.output();
+  Background rb(vms_.env, "vm exec " + vms_.b + " -- /bin/reqloop 2000", tmp.path + "/b");
+  Result ra = run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/reqloop 2000");
   EXPECT_EQ(ra.status, 0) << ra.output;
   EXPECT_EQ(rb.wait(120), 0) << rb.output();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -185,10 +173,10 @@ TEST_F(VmmTest, LatencySplitsByHostPreemption) {
   const size_t stolen_at = out.find("host time stolen");
   ASSERT_NE(stolen_at, std::string::npos) << out;
   const std::string counts = out.substr(0, avg_at), avgs = out.substr(avg_at, stolen_at - avg_at);
-  const long a_pre = number_after(counts, a_ + "\\s+vCPU preempted on the host");
-  const long a_ran = number_after(counts, a_ + "\\s+vCPU ran throughout");
-  const long b_pre = std::max(0L, number_after(counts, b_ + "\\s+vCPU preempted on the host"));
-  const long b_ran = std::max(0L, number_after(counts, b_ + "\\s+vCPU ran throughout"));
+  const long a_pre = number_after(counts, vms_.a + "\\s+vCPU preempted on the host");
+  const long a_ran = number_after(counts, vms_.a + "\\s+vCPU ran throughout");
+  const long b_pre = std::max(0L, number_after(counts, vms_.b + "\\s+vCPU preempted on the host"));
+  const long b_ran = std::max(0L, number_after(counts, vms_.b + "\\s+vCPU ran throughout"));
   EXPECT_EQ(a_pre + a_ran, 2000) << out;
   EXPECT_EQ(b_pre + b_ran, 2000) << out;
   // (B's vCPU is preempted too, by the rest of the host's load, which the scheduler moves to
@@ -197,10 +185,10 @@ TEST_F(VmmTest, LatencySplitsByHostPreemption) {
   EXPECT_GE(a_pre, 20) << out;
   EXPECT_GT(a_ran, 0) << out;
   // A preempted request waited for the hog's slice: longer on average than one that ran.
-  EXPECT_GT(number_after(avgs, a_ + "\\s+vCPU preempted on the host"),
-            number_after(avgs, a_ + "\\s+vCPU ran throughout"))
+  EXPECT_GT(number_after(avgs, vms_.a + "\\s+vCPU preempted on the host"),
+            number_after(avgs, vms_.a + "\\s+vCPU ran throughout"))
       << out;
-  EXPECT_GT(number_after(out.substr(stolen_at), a_), 0) << out;  // the stolen sum
+  EXPECT_GT(number_after(out.substr(stolen_at), vms_.a), 0) << out;  // the stolen sum
 }
 
 }  // namespace
