@@ -236,7 +236,7 @@ void Aggregation::printa(std::string& out, const PrintfFormat& fmt,
     size_t k = 0;  // next key a conversion consumes
     auto dyn = [&](int spec) -> int {
       if (spec != -2) return spec < 0 ? 0 : spec;
-      return k < elems.size() ? static_cast<int>(elems[k++].i) : 0;
+      return k < elems.size() ? detail::star_value(elems[k++].i) : 0;
     };
     for (const auto& c : fmt.convs()) {
       out += c.literal;

@@ -163,6 +163,12 @@ void appendf(std::string& out, const char* fmt, ...) {
 
 void format_conv(std::string& out, const PrintfFormat::Conv& c, const FormatArg& arg, int width,
                  int precision) {
+  width = clamp_field(width);
+  // %s: a precision at least the string's length changes nothing; below it, it cuts the string.
+  if (c.conv == 's' && arg.type.is_string() && precision >= static_cast<int>(arg.s.size()))
+    precision = 0;
+  else if (c.conv != 's')
+    precision = clamp_field(precision);
   const bool plain = c.flags.empty() && width == 0 && precision <= 0;
   // Fast paths for the common bare conversions.
   if (plain && c.conv == 's' && arg.type.is_string()) {
@@ -370,7 +376,7 @@ void PrintfFormat::format(std::string& out, std::span<const FormatArg> args) con
   size_t k = 0;
   auto dyn = [&](int spec) -> int {
     if (spec != -2) return spec < 0 ? 0 : spec;
-    return k < args.size() ? static_cast<int>(args[k++].i) : 0;
+    return k < args.size() ? detail::star_value(args[k++].i) : 0;
   };
   for (const auto& c : convs_) {
     out += c.literal;

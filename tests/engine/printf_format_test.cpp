@@ -163,6 +163,25 @@ TEST(PrintfFormat, StarWidthAndPrecision) {
   EXPECT_TRUE(p.check_args({kI32, kI32, Type::i64()}, err)) << err;
 }
 
+// Widths and precisions are clamped to 8192 columns (printf_format_detail.h): "%*d" with
+// INT_MAX once wrote a 2 GB line, and a traced program can supply '*' values as arguments.
+TEST(PrintfFormat, WidthsAndPrecisionsAreBounded) {
+  EXPECT_EQ(fmt("%*d", {I(2147483647, kI32), I(1)}).size(), 8192u);
+  EXPECT_EQ(fmt("%*d", {I(-2147483647 - 1, kI32), I(1)}).size(), 8192u);  // left-justified
+  EXPECT_EQ(fmt("%*d", {I(int64_t{1} << 40), I(1)}).size(), 8192u);       // not narrowed to 0
+  EXPECT_EQ(fmt("%.*d", {I(2147483647, kI32), I(1)}).size(), 8192u);
+  EXPECT_EQ(fmt("%*.*d", {I(1 << 30, kI32), I(1 << 30, kI32), I(1)}).size(), 8192u);
+  EXPECT_EQ(fmt("%999999d", {I(7)}).size(), 8192u);
+  EXPECT_EQ(fmt("%2147483647d", {I(7)}).size(), 8192u);
+  EXPECT_EQ(fmt("%.999999x", {I(7)}).size(), 8192u);
+  EXPECT_EQ(fmt("%-*s|", {I(100000, kI32), S("ab")}).size(), 8193u);
+  // A %s precision only cuts: a huge one prints the whole string, a small one still cuts.
+  const std::string big(10000, 'z');
+  EXPECT_EQ(fmt("%.*s", {I(2147483647, kI32), S(big)}), big);
+  EXPECT_EQ(fmt("%.9000s", {S(big)}).size(), 9000u);
+  EXPECT_EQ(fmt("%*d|", {I(6, kI32), I(42)}), "    42|");  // ordinary widths unchanged
+}
+
 TEST(PrintfFormat, LengthModifiersAreAccepted) {
   EXPECT_EQ(fmt("%ld %lld %hd %hhd", {I(1), I(2), I(3), I(4)}), "1 2 3 4");
   EXPECT_EQ(fmt("%lx %llX %hu %lu", {I(255), I(255), I(-1, kI16), I(7)}), "ff FF 65535 7");
