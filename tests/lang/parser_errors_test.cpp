@@ -111,6 +111,44 @@ TEST(ParserErrors, RenderedErrorHasCaret) {
   }
 }
 
+// The echoed source line: control bytes escaped, a long line cut around the caret (issue 9: a
+// 200 KB line was echoed whole, raw control bytes included).
+TEST(ParserErrors, CaretLineIsEscapedAndCut) {
+  const auto render = [](const std::string& text) {
+    try {
+      parse(Source{"x.d", text}, {});
+    } catch (const CompileError& e) {
+      return e.render();
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(render("BEGIN { x = \"\x1b[2J\"; y = 1 2; }"),
+            "x.d:1:27: error: syntax error near \"2\"\n"
+            "    BEGIN { x = \"\\x1b[2J\"; y = 1 2; }\n" +
+                std::string(33, ' ') + "^");
+  // UTF-8 text stays as it is and takes one column.
+  EXPECT_EQ(render("BEGIN { x = \"\xc3\xa9\"; y = 1 2; }"),
+            "x.d:1:25: error: syntax error near \"2\"\n"
+            "    BEGIN { x = \"\xc3\xa9\"; y = 1 2; }\n" +
+                std::string(27, ' ') + "^");
+  const std::string pad(200000, ' ');
+  const std::string line = "BEGIN {" + pad + "x = 1 2;" + pad + "}";
+  const std::string r = render(line);
+  EXPECT_LT(r.size(), 400u);
+  const size_t nl1 = r.find('\n'), nl2 = r.find('\n', nl1 + 1);
+  ASSERT_NE(nl2, std::string::npos) << r;
+  const std::string shown = r.substr(nl1 + 1, nl2 - nl1 - 1);
+  const std::string caret = r.substr(nl2 + 1);
+  EXPECT_EQ(shown.substr(0, 7), "    ...");
+  EXPECT_EQ(shown.substr(shown.size() - 3), "...");
+  ASSERT_EQ(caret.back(), '^');
+  EXPECT_EQ(shown.substr(caret.size() - 1, 1), "2") << shown << "\n" << caret;
+  // The caret at the start of a long line: nothing cut before it.
+  const std::string start = render("@" + pad);
+  EXPECT_NE(start.find("\n    @"), std::string::npos);
+  EXPECT_EQ(start.substr(start.size() - 6), "\n    ^");
+}
+
 TEST(ParserErrors, NestingIsBounded) {
   std::string deep =
       "BEGIN { x = " + std::string(100000, '(') + "1" + std::string(100000, ')') + "; }";
