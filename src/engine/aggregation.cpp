@@ -329,7 +329,8 @@ std::vector<uint32_t> AggState::by_value(bool reverse) const {
   return idx;
 }
 
-Aggregation::Aggregation(AggDef def) : impl_(std::make_unique<Impl>(std::move(def))) {}
+Aggregation::Aggregation(AggDef def, AggBudget* budget)
+    : impl_(std::make_unique<Impl>(std::move(def))), budget_(budget) {}
 Aggregation::~Aggregation() = default;
 
 const AggDef& Aggregation::def() const {
@@ -341,7 +342,19 @@ size_t Aggregation::size() const {
 
 void Aggregation::update(std::string_view key, int64_t value, int64_t incr) {
   Impl& im = *impl_;
-  int64_t* v = im.table.find_or_insert(key);
+  uint32_t h, pos;
+  int64_t* v = im.table.find(key, h, pos);
+  if (v == nullptr) {
+    if (budget_ != nullptr) {
+      const uint64_t cost = im.table.entry_cost(key.size());
+      if (cost > budget_->capacity - std::min(budget_->used, budget_->capacity)) {
+        ++budget_->drops;
+        return;
+      }
+      budget_->used += cost;
+    }
+    v = im.table.insert(key, h, pos);
+  }
   switch (im.def.func) {
     case AggFunc::Count:
       add(v[0], 1);
@@ -398,14 +411,21 @@ void Aggregation::clear() {
   impl_->table.fill_values(0);
 }
 
+template <typename Op>
+void Aggregation::shrink(Op op) {
+  const uint64_t before = impl_->table.bytes();
+  op();
+  if (budget_ != nullptr) budget_->used -= std::min(budget_->used, before - impl_->table.bytes());
+}
+
 void Aggregation::trunc_all() {
-  impl_->table.clear();
+  shrink([&] { impl_->table.clear(); });
 }
 
 void Aggregation::trunc(int64_t n) {
   Impl& im = *impl_;
   if (n == 0) {
-    im.table.clear();
+    trunc_all();
     return;
   }
   const uint64_t keep = abs_u(n);
@@ -413,7 +433,7 @@ void Aggregation::trunc(int64_t n) {
   // Keep the first |n| rows of the value walk: descending for n > 0, ascending for n < 0.
   std::vector<uint32_t> order = im.by_value(n > 0);
   order.resize(keep);
-  im.table.keep(order);
+  shrink([&] { im.table.keep(order); });
 }
 
 void Aggregation::normalize(int64_t n) {

@@ -34,16 +34,29 @@ struct AggSortOptions {
   bool reverse = false;      // -x aggsortrev
 };
 
+// The aggsize bound (-x aggsize, #pragma D option aggsize) that every aggregation of a program
+// shares, as the aggregations of a dtrace consumer share one aggregation buffer: bytes of keys
+// and values (AggTable::entry_cost). A new key that does not fit is dropped and counted ("N
+// aggregation drops"); keys already held keep aggregating.
+struct AggBudget {
+  uint64_t capacity = UINT64_MAX;
+  uint64_t used = 0;
+  uint64_t drops = 0;
+};
+
 class Aggregation {
  public:
-  explicit Aggregation(AggDef def);
+  // `budget` (shared by a program's aggregations, outliving them) bounds the keys; nullptr =
+  // unbounded.
+  explicit Aggregation(AggDef def, AggBudget* budget = nullptr);
   ~Aggregation();
   Aggregation(const Aggregation&) = delete;
   Aggregation& operator=(const Aggregation&) = delete;
 
   const AggDef& def() const;
 
-  // Applies the function to the entry of `key` (tuple encoding, see tuple.h), creating it.
+  // Applies the function to the entry of `key` (tuple encoding, see tuple.h), creating it when
+  // the budget has room (else the update is dropped and counted in the budget).
   // `value` is the function's argument (ignored by count); `incr` the weight of the
   // quantize family's optional last argument (1 by default).
   void update(std::string_view key, int64_t value, int64_t incr = 1);
@@ -76,6 +89,10 @@ class Aggregation {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  AggBudget* budget_;
+  // Gives the budget back what the keys removed by `op` held.
+  template <typename Op>
+  void shrink(Op op);
 };
 
 }  // namespace vtrace::engine

@@ -59,6 +59,7 @@ int64_t* AggTable::insert(std::string_view key, uint32_t h, uint32_t pos) {
   keys_.insert(keys_.end(), key.begin(), key.end());
   vals_.resize(vals_.size() + nvals_, init_);
   slots_[pos] = {h, idx + 1};
+  bytes_ += entry_cost(key.size());
   return vals_.data() + size_t{idx} * nvals_;
 }
 
@@ -81,6 +82,7 @@ void AggTable::clear() {
   entries_ = {};
   keys_ = {};
   vals_ = {};
+  bytes_ = 0;
   rehash(16);
 }
 
@@ -88,6 +90,7 @@ void AggTable::keep(const std::vector<uint32_t>& idx) {
   std::vector<Entry> entries;
   std::vector<char> keys;
   std::vector<int64_t> vals;
+  bytes_ = 0;
   entries.reserve(idx.size());
   vals.reserve(idx.size() * nvals_);
   for (uint32_t i : idx) {
@@ -95,6 +98,7 @@ void AggTable::keep(const std::vector<uint32_t>& idx) {
     entries.push_back({keys.size(), e.key_len, e.hash});
     keys.insert(keys.end(), keys_.begin() + e.key_off, keys_.begin() + e.key_off + e.key_len);
     vals.insert(vals.end(), values(i), values(i) + nvals_);
+    bytes_ += entry_cost(e.key_len);
   }
   entries_ = std::move(entries);
   keys_ = std::move(keys);

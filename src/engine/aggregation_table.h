@@ -18,13 +18,14 @@ class AggTable {
   // Every entry holds `nvals` int64 values, each starting at `init`.
   AggTable(uint32_t nvals, int64_t init);
 
-  // The values of `key`, created if absent. The pointer is valid until the next insertion.
-  int64_t* find_or_insert(std::string_view key) {
-    const uint32_t h = hash(key);
-    uint32_t pos = h & mask_;
+  // The values of `key`, or nullptr with `h` its hash and `pos` the free slot insert() takes.
+  // The pointer is valid until the next insertion.
+  int64_t* find(std::string_view key, uint32_t& h, uint32_t& pos) {
+    h = hash(key);
+    pos = h & mask_;
     for (;;) {
       const Slot s = slots_[pos];
-      if (s.idx1 == 0) break;
+      if (s.idx1 == 0) return nullptr;
       if (s.tag == h) {
         const Entry& e = entries_[s.idx1 - 1];
         if (e.key_len == key.size() &&
@@ -33,8 +34,22 @@ class AggTable {
       }
       pos = (pos + 1) & mask_;
     }
-    return insert(key, h, pos);
   }
+  // Adds `key` (absent: find() returned nullptr with this h and pos) with initial values.
+  int64_t* insert(std::string_view key, uint32_t h, uint32_t pos);
+
+  // The values of `key`, created if absent. The pointer is valid until the next insertion.
+  int64_t* find_or_insert(std::string_view key) {
+    uint32_t h, pos;
+    int64_t* v = find(key, h, pos);
+    return v != nullptr ? v : insert(key, h, pos);
+  }
+
+  // What one key costs against the aggsize bound: its bytes, its values, and the entry and slot
+  // that index it (rounded up for the slots' free quarter).
+  uint64_t entry_cost(size_t key_len) const { return 32 + key_len + uint64_t{8} * nvals_; }
+  // The sum of entry_cost() over the keys held.
+  uint64_t bytes() const { return bytes_; }
 
   size_t size() const { return entries_.size(); }
   uint32_t nvals() const { return nvals_; }
@@ -62,7 +77,6 @@ class AggTable {
     uint32_t idx1;  // entry index + 1; 0 = empty
   };
 
-  int64_t* insert(std::string_view key, uint32_t h, uint32_t pos);
   void rehash(size_t capacity);
 
   uint32_t nvals_;
@@ -72,6 +86,7 @@ class AggTable {
   std::vector<Entry> entries_;
   std::vector<char> keys_;
   std::vector<int64_t> vals_;
+  uint64_t bytes_ = 0;
 };
 
 // The state shared by aggregation.cpp (updates, sorting, trunc) and aggregation_print.cpp.

@@ -4,7 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <algorithm>
-
+#include <cerrno>
 #include <cstring>
 
 #include "clock/host_clock.h"
@@ -65,7 +65,9 @@ Engine::Engine(vm::Module module, const lang::Source& src, Options options, Cata
   globals_.resize(mod_.globals.size());
   locals_.resize(mod_.locals.size());
   specs_.configure(opts_.nspec, opts_.specsize);
-  for (const auto& a : mod_.aggs) aggs_.push_back(std::make_unique<Aggregation>(to_agg_def(a)));
+  agg_budget_.capacity = opts_.aggsize;
+  for (const auto& a : mod_.aggs)
+    aggs_.push_back(std::make_unique<Aggregation>(to_agg_def(a), &agg_budget_));
   agg_printed_.assign(aggs_.size(), false);
   ctx_.module = &mod_;
   ctx_.strsize = opts_.strsize;
@@ -173,7 +175,7 @@ void Engine::begin() {
 }
 
 void Engine::process(const Record& rec) {
-  if (exited_) return;
+  if (exited_ || output_broken()) return;
   fire(rec.probe, rec);
 }
 
@@ -219,7 +221,38 @@ void Engine::run_ecb(const Ecb& ecb, const Record& rec) {
 }
 
 void Engine::write(const std::string& text) {
-  if (!text.empty()) std::fwrite(text.data(), 1, text.size(), out_);
+  if (text.empty() || output_broken()) return;
+  if (std::fwrite(text.data(), 1, text.size(), out_) != text.size() || std::ferror(out_))
+    output_errno_ = errno != 0 ? errno : EIO;
+}
+
+bool Engine::flush_output() {
+  if (!output_broken() && (std::fflush(out_) != 0 || std::ferror(out_)))
+    output_errno_ = errno != 0 ? errno : EIO;
+  return !output_broken();
+}
+
+namespace {
+
+// "vtrace: 3 aggregation drops" for the count added since `reported` (then updated).
+void report_count(std::FILE* err, uint64_t now, uint64_t& reported, const char* what,
+                  const char* tail = "") {
+  if (now <= reported) return;
+  const uint64_t n = now - reported;
+  reported = now;
+  std::fprintf(err, "vtrace: %llu %s%s%s\n", static_cast<unsigned long long>(n), what,
+               n == 1 ? "" : "s", tail);
+}
+
+}  // namespace
+
+void Engine::report_drops() {
+  report_count(err_, agg_budget_.drops, reported_.agg, "aggregation drop");
+  report_count(err_, dynvars_.drops(), reported_.dynvar, "dynamic variable drop");
+  report_count(err_, specs_.drops(), reported_.spec, "speculative drop");
+  report_count(err_, specs_.unavailable(), reported_.spec_busy, "failed speculation",
+               " (no speculative buffer available)");
+  std::fflush(err_);
 }
 
 void Engine::begin_data() {
@@ -283,18 +316,8 @@ void Engine::finish() {
     if (!agg_printed_[i] && aggs_[i]->size() > 0) aggs_[i]->print_rows(text, sort);
   if (!text.empty()) text.insert(text.begin(), '\n');
   write(text);
-  std::fflush(out_);
-  if (dynvars_.drops() > 0)
-    std::fprintf(err_, "vtrace: %llu dynamic variable drop%s\n",
-                 static_cast<unsigned long long>(dynvars_.drops()),
-                 dynvars_.drops() == 1 ? "" : "s");
-  if (specs_.drops() > 0)
-    std::fprintf(err_, "vtrace: %llu speculative drop%s\n",
-                 static_cast<unsigned long long>(specs_.drops()), specs_.drops() == 1 ? "" : "s");
-  if (specs_.unavailable() > 0)
-    std::fprintf(err_, "vtrace: %llu failed speculation%s (no speculative buffer available)\n",
-                 static_cast<unsigned long long>(specs_.unavailable()),
-                 specs_.unavailable() == 1 ? "" : "s");
+  flush_output();
+  report_drops();
 }
 
 // --- vm::Host -------------------------------------------------------------------------------

@@ -47,6 +47,19 @@ class Engine : public vm::Host {
   // Fires dtrace:::END, prints the aggregations not printed yet and reports drops.
   void finish();
 
+  // Prints the drops counted since the last report ("vtrace: N aggregation drops", dynamic
+  // variable and speculative drops) on the error output. dtrace reports drops as it sees them
+  // while tracing and at the end: the tracing loop calls this about once a second, finish() last.
+  void report_drops();
+
+  // Flushes the trace output. False once it cannot be written (the reader of a pipe went away,
+  // as with `vtrace ... | head -1`, or a full disk): tracing should then stop. output_error() is
+  // the errno of the failed write.
+  bool flush_output();
+  bool output_broken() const { return output_errno_ != 0; }
+  int output_error() const { return output_errno_; }
+  uint64_t aggregation_drops() const { return agg_budget_.drops; }
+
   bool exited() const { return exited_; }
   int exit_status() const { return exit_status_; }
   uint64_t error_count() const { return errors_; }
@@ -93,6 +106,7 @@ class Engine : public vm::Host {
   std::vector<vm::ProbeNames> names_;       // probe id -> names for built-ins
   uint32_t next_epid_ = 1;
   void refresh_names();
+  AggBudget agg_budget_;  // aggsize, shared by every aggregation (declared before them)
   std::vector<std::unique_ptr<Aggregation>> aggs_;
   std::vector<bool> agg_printed_;
   std::vector<PrintfFormat> formats_;  // per action (printf, printa with format, system)
@@ -118,6 +132,12 @@ class Engine : public vm::Host {
   bool in_error_ = false;
   int exit_status_ = 0;
   uint64_t errors_ = 0;
+  int output_errno_ = 0;
+
+  // Drop counts already reported by report_drops().
+  struct Reported {
+    uint64_t agg = 0, dynvar = 0, spec = 0, spec_busy = 0;
+  } reported_;
 };
 
 }  // namespace vtrace::engine

@@ -13,10 +13,14 @@ bool parse_size(const std::string& text, uint64_t& out) {
   if (errno == ERANGE) return false;  // strtoull clips to ULLONG_MAX
   uint64_t mult = 1;
   std::string suffix(end);
-  if (suffix == "k" || suffix == "K") mult = 1ull << 10;
-  else if (suffix == "m" || suffix == "M") mult = 1ull << 20;
-  else if (suffix == "g" || suffix == "G") mult = 1ull << 30;
-  else if (!suffix.empty()) return false;
+  if (suffix == "k" || suffix == "K")
+    mult = 1ull << 10;
+  else if (suffix == "m" || suffix == "M")
+    mult = 1ull << 20;
+  else if (suffix == "g" || suffix == "G")
+    mult = 1ull << 30;
+  else if (!suffix.empty())
+    return false;
   if (v > UINT64_MAX / mult) return false;
   out = v * mult;
   return true;
@@ -24,9 +28,12 @@ bool parse_size(const std::string& text, uint64_t& out) {
 
 std::string Options::set(const std::string& name, const std::string& value) {
   auto flag = [&](bool& b) -> std::string {
-    if (value.empty() || value == "1" || value == "true") b = true;
-    else if (value == "0" || value == "false") b = false;
-    else return "option " + name + " does not take the value \"" + value + "\"";
+    if (value.empty() || value == "1" || value == "true")
+      b = true;
+    else if (value == "0" || value == "false")
+      b = false;
+    else
+      return "option " + name + " does not take the value \"" + value + "\"";
     return "";
   };
   auto size = [&](uint64_t& s, uint64_t min, uint64_t max) -> std::string {
@@ -57,7 +64,8 @@ std::string Options::set(const std::string& name, const std::string& value) {
   }
   if (name == "specsize") return size(specsize, 1, 1ull << 32);
   if (name == "dynvarsize") return size(dynvarsize, 1024, 1ull << 36);
-  if (name == "bufsize" || name == "aggsize") return size(bufsize, 1, 1ull << 36);
+  if (name == "aggsize") return size(aggsize, 1, 1ull << 36);
+  if (name == "bufsize") return size(bufsize, 1, 1ull << 36);
   if (name == "mode") {
     if (value != "async" && value != "sync") return "option mode must be async or sync";
     mode = value;

@@ -7,17 +7,20 @@ namespace vtrace::engine {
 
 struct Options {
   bool quiet = false;
-  uint32_t strsize = 256;           // longest string + 1
-  uint32_t nspec = 1;               // speculation buffers
-  uint64_t specsize = 64 * 1024;    // bytes per speculation buffer
-  uint64_t dynvarsize = 1 << 20;    // bytes of dynamic variables (associative arrays, self->)
-  uint64_t bufsize = 4 << 20;       // accepted for compatibility
+  uint32_t strsize = 256;         // longest string + 1
+  uint32_t nspec = 1;             // speculation buffers
+  uint64_t specsize = 64 * 1024;  // bytes per speculation buffer
+  uint64_t dynvarsize = 1 << 20;  // bytes of dynamic variables (associative arrays, self->)
+  // Bytes of aggregation keys and values, all aggregations together. dtrace bounds each CPU's
+  // aggregation buffer by aggsize; vtrace has one table for every target and CPU, hence 16m.
+  uint64_t aggsize = 16 << 20;
+  uint64_t bufsize = 4 << 20;  // accepted for compatibility
   bool aggsortkey = false;
   bool aggsortrev = false;
-  bool destructive = false;         // -w
+  bool destructive = false;  // -w
   bool defaultargs = false;
-  bool zdefs = false;               // -Z: descriptions may match nothing
-  std::string mode = "async";       // async | sync (used by process and guest targets)
+  bool zdefs = false;          // -Z: descriptions may match nothing
+  std::string mode = "async";  // async | sync (used by process and guest targets)
 
   // Applies one option. Returns "" or an error message naming the problem.
   std::string set(const std::string& name, const std::string& value);

@@ -517,5 +517,43 @@ TEST(Aggregation, MemoryPerIntKeyIsCompact) {
   EXPECT_LT(per_key - 8, 100.0) << per_key;
 }
 
+// aggsize: the budget shared by a program's aggregations bounds the keys; a new key that does
+// not fit is dropped and counted, existing keys keep aggregating, trunc() gives room back.
+TEST(AggregationBudget, NewKeysBeyondTheBoundAreDropped) {
+  AggBudget budget;
+  budget.capacity = 1000;
+  Aggregation a(def_of(AggFunc::Count, {Type::i64()}), &budget);
+  Aggregation b(def_of(AggFunc::Sum, {Type::str()}), &budget);
+  for (int64_t i = 0; i < 1000; i++) a.update(ikey(i), 0);
+  EXPECT_GT(a.size(), 0u);
+  EXPECT_LT(a.size(), 1000u / 16);  // each key costs more than its 16 bytes of data
+  EXPECT_LE(budget.used, budget.capacity);
+  EXPECT_EQ(budget.drops, 1000 - a.size());
+  const size_t kept = a.size();
+  b.update(skey(std::string(500, 'k')), 1);  // the other aggregation shares the bound
+  EXPECT_EQ(b.size(), 0u);
+  EXPECT_EQ(budget.drops, 1001 - kept);
+  a.update(ikey(0), 0);  // a held key still counts
+  EXPECT_NE(("\n" + printa(a, "%d %@d\n")).find("\n0 2\n"), std::string::npos);
+  a.trunc(1);
+  EXPECT_EQ(a.size(), 1u);
+  b.update(skey(std::string(500, 'k')), 1);
+  EXPECT_EQ(b.size(), 1u);
+  a.trunc_all();
+  b.trunc_all();
+  EXPECT_EQ(budget.used, 0u);
+}
+
+TEST(AggregationBudget, OneHugeKeyCannotPassTheBound) {
+  AggBudget budget;
+  budget.capacity = 64 * 1024;
+  Aggregation a(def_of(AggFunc::Count, {Type::str(), Type::i64()}), &budget);
+  const std::string big(60 * 1024, 'x');  // a 60 KB key: at most one fits
+  for (int64_t i = 0; i < 100; i++) a.update(skey(big) + ikey(i), 0);
+  EXPECT_EQ(a.size(), 1u);
+  EXPECT_EQ(budget.drops, 99u);
+  EXPECT_LE(a.memory_bytes(), 4 * budget.capacity);
+}
+
 }  // namespace
 }  // namespace vtrace::engine

@@ -332,6 +332,32 @@ TEST(EngineTest, DynvarsizeDropsAreReportedAtFinish) {
   EXPECT_NE(h.err.text().find("dynamic variable drop"), std::string::npos) << h.err.text();
 }
 
+// aggsize bounds aggregations (keys and values of all of them); drops are reported as they
+// happen (report_drops(), called by the tracing loop) and at the end, each count once.
+TEST(EngineTest, AggsizeDropsAreReportedAsTheyHappenAndAtFinish) {
+  Options o = quiet_opts();
+  o.aggsize = 4096;
+  Harness h("test:::tick { @[arg0] = count(); } test:::tock { @[0] = count(); }", o);
+  for (int i = 0; i < 1000; ++i) h.fire(h.tick, i);
+  const uint64_t first = h.eng->aggregation_drops();
+  EXPECT_GT(first, 800u);
+  h.eng->report_drops();
+  EXPECT_EQ(h.err.text(), "vtrace: " + std::to_string(first) + " aggregation drops\n");
+  h.eng->report_drops();  // nothing new: nothing printed
+  EXPECT_EQ(h.err.text(), "vtrace: " + std::to_string(first) + " aggregation drops\n");
+  h.fire(h.tick, 5000);
+  h.fire(h.tock);  // key 0 is held: it still counts
+  h.eng->finish();
+  EXPECT_NE(h.err.text().find("\nvtrace: 1 aggregation drop\n"), std::string::npos) << h.err.text();
+  EXPECT_NE(h.out.text().find(" 0                2\n"), std::string::npos) << h.out.text();
+}
+
+TEST(EngineTest, DefaultAggsizeHoldsManyKeys) {
+  Harness h("test:::tick { @[arg0] = count(); }");
+  for (int i = 0; i < 20000; ++i) h.fire(h.tick, i);
+  EXPECT_EQ(h.eng->aggregation_drops(), 0u);
+}
+
 TEST(EngineTest, GlobalsPersistAcrossRecords) {
   Harness h(
       "int n; string last; test:::tick { n += arg0; last = probefunc; } "

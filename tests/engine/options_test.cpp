@@ -85,6 +85,13 @@ TEST(EngineOptionsTest, Sizes) {
   EXPECT_EQ(o.set("bufsize", "8m"), "");
   EXPECT_EQ(o.bufsize, 8u << 20);
   EXPECT_EQ(o.set("aggsize", "1m"), "");
+  EXPECT_EQ(o.aggsize, 1u << 20);
+  EXPECT_EQ(o.bufsize, 8u << 20);  // aggsize is its own bound, not bufsize
+  EXPECT_EQ(o.set("aggsize", "2g"), "");
+  EXPECT_EQ(o.aggsize, 2ull << 30);
+  EXPECT_NE(o.set("aggsize", "0"), "");
+  EXPECT_NE(o.set("aggsize", "1x"), "");
+  EXPECT_EQ(o.aggsize, 2ull << 30);
 }
 
 TEST(EngineOptionsTest, BadSizesKeepTheOldValue) {
