@@ -140,7 +140,7 @@ struct vtrace_guest_header {
   volatile uint32_t ping_active; /* the agent is in its fast ping loop */
   volatile uint32_t ncpus;
   volatile uint32_t enable_ack; /* the enable_gen whose enablings the agent has applied */
-  uint32_t pad2;
+  volatile uint32_t unsynced;   /* sync mode: records that ran on without the host (it stalled) */
   volatile uint64_t guest_tsc_khz;   /* the guest kernel's TSC frequency (0 if unknown) */
   volatile uint64_t relay_drops;     /* records the agent could not forward (its rings full) */
   volatile uint64_t process_drops;   /* records guest processes dropped (their rings full) */

@@ -16,6 +16,9 @@ namespace {
 constexpr uint64_t kClockPeriodNs = 1'000'000'000;
 constexpr uint64_t kFirstClockPeriodNs = 20'000'000;
 constexpr int kAgentReadyMs = 15'000;
+// An agent beats every ~50 ms; one silent this long (frozen, its vCPU starved, its guest hung)
+// is left out at the start instead of holding every other target up.
+constexpr uint64_t kAgentSilentNs = 2'000'000'000;
 
 }  // namespace
 
@@ -33,7 +36,12 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
       return false;
     }
     q::VmInfo info;
-    if (q::find_vm(name, &info) && info.running) continue;
+    try {
+      if (q::find_vm(name, &info) && info.running) continue;
+    } catch (const std::exception& e) {
+      error = e.what();
+      return false;
+    }
     q::VmConfig c;
     c.name = name;
     configs.push_back(c);
@@ -59,7 +67,20 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
       return false;
     }
   }
-  for (const q::VmInfo& v : q::list_vms()) {
+  std::vector<q::VmInfo> vms;
+  try {
+    vms = q::list_vms();
+  } catch (const std::exception& e) {
+    // Guests are optional for a script that does not start any: it runs, and says why they
+    // are left out.
+    if (!start.empty()) {
+      error = e.what();
+      return false;
+    }
+    std::fprintf(stderr, "vtrace: not tracing guests: %s\n", e.what());
+    return true;
+  }
+  for (const q::VmInfo& v : vms) {
     if (!v.running) continue;
     q::GuestTarget& g = guests_.add(v.name);
     // A guest that was just started may still be bringing its agent up.
@@ -112,22 +133,59 @@ bool GuestSession::start(const vm::Module& module, const std::vector<uint32_t>& 
       continue;
     }
     g->attach(sync);
-    // A guest too busy to answer now is measured again soon (tick()); until then its records
-    // carry the time they arrived, and the run says so.
-    if (!g->calibrate_clock(20, err))
-      std::fprintf(stderr, "vtrace: %s: %s; its timestamps are arrival times until it does\n",
-                   g->name().c_str(), err.c_str());
     g->enable(enabled);
     attached_.push_back(g.get());
   }
-  // BEGIN fires once every guest's probes are live, as on the host.
-  for (auto* g : attached_)
-    if (!g->wait_enabled(kAgentReadyMs))
-      std::fprintf(stderr, "vtrace: %s: the agent has not enabled the probes yet\n",
-                   g->name().c_str());
+  wait_ready();
+  for (auto* g : attached_) {
+    // A guest too busy to answer now is measured again soon (tick()); until then its records
+    // carry the time they arrived, and the run says so.
+    std::string err;
+    if (!g->stopped() && !g->calibrate_clock(20, err))
+      std::fprintf(stderr, "vtrace: %s: %s; its timestamps are arrival times until it does\n",
+                   g->name().c_str(), err.c_str());
+  }
   clock_period_ns_ = kFirstClockPeriodNs;
   next_clock_ns_ = clock::host_now_ns() + clock_period_ns_;
   return true;
+}
+
+// BEGIN fires once every guest's probes are live, as on the host. All guests are waited for at
+// once, each on its own terms: one whose agent is silent is left out after kAgentSilentNs, one
+// that beats but has not applied its enablings after kAgentReadyMs. Either is reported and the
+// others trace normally.
+void GuestSession::wait_ready() {
+  const uint64_t start = clock::host_now_ns();
+  const uint64_t deadline = start + uint64_t{kAgentReadyMs} * 1'000'000;
+  std::vector<targets::qemu::GuestTarget*> waiting = attached_;
+  for (auto* g : waiting) g->agent_silent_ns(start);
+  while (!waiting.empty()) {
+    const uint64_t now = clock::host_now_ns();
+    for (size_t i = 0; i < waiting.size();) {
+      auto* g = waiting[i];
+      std::string why;
+      if (g->enable_acked()) {
+        waiting.erase(waiting.begin() + static_cast<long>(i));
+        continue;
+      }
+      if (const uint64_t silent = g->agent_silent_ns(now); silent >= kAgentSilentNs)
+        why = "its agent has not run for " + std::to_string(silent / 1'000'000) + " ms";
+      else if (now >= deadline)
+        why = "its agent has not enabled the probes in " + std::to_string(kAgentReadyMs / 1000) +
+              " s";
+      if (why.empty()) {
+        ++i;
+        continue;
+      }
+      // Printed even when quiet, like a guest that stops mid-run: its probes are missing.
+      std::fprintf(stderr, "vtrace: VM %s does not answer (%s); tracing goes on without it\n",
+                   g->name().c_str(), why.c_str());
+      g->detach();
+      g->set_stopped();
+      waiting.erase(waiting.begin() + static_cast<long>(i));
+    }
+    if (!waiting.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void GuestSession::enable(const std::vector<uint32_t>& enabled) {

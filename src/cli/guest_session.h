@@ -57,6 +57,8 @@ class GuestSession {
   void report(std::FILE* err) const;
 
  private:
+  void wait_ready();
+
   targets::qemu::GuestTargets guests_;
   std::vector<targets::qemu::GuestTarget*> attached_;
   std::vector<std::string> started_;

@@ -15,6 +15,7 @@
 
 #include "guest/cpio_writer.h"
 #include "guest/guest_programs.h"
+#include "sys/private_file.h"
 
 namespace fs = std::filesystem;
 
@@ -291,6 +292,10 @@ GuestImage image_paths(const std::string& cache_dir) {
 GuestImage build_image(const ImageOptions& o) {
   const std::string cache = o.cache_dir.empty() ? default_cache_dir() : o.cache_dir;
   GuestImage img = image_paths(cache);
+  // Root boots what is in the cache and writes files there: another user's directory (or one
+  // others can write) would let them swap the guest or plant symlinks.
+  if (std::string e = sys::ensure_private_dir(cache, sys::DirUse::kShared); !e.empty())
+    throw std::runtime_error("guest image cache: " + e);
   fs::create_directories(img.dir);
 
   KernelPackage k = find_kernel_package();

@@ -143,9 +143,22 @@ inline bool wait_output(const Background& tracer, const std::string& text, int s
   return false;
 }
 
+// The channel file of a running VM of runtime directory `run_dir`: SHM_DIR/NAME-ID.channel, ID
+// from its vm.conf (vm_manager.h). "" when there is no such VM.
+inline std::string guest_channel(const std::string& run_dir, const std::string& vm) {
+  std::ifstream conf(run_dir + "/" + vm + "/vm.conf");
+  std::string id;
+  for (std::string line; std::getline(conf, line);)
+    if (line.rfind("shm_id=", 0) == 0) id = line.substr(7);
+  if (id.empty()) return {};
+  const char* dir = std::getenv("VTRACE_SHM_DIR");
+  return (dir && *dir ? std::string(dir) : "/dev/shm/vtrace-" + std::to_string(geteuid())) + "/" +
+         vm + "-" + id + ".channel";
+}
+
 // Reads one field of a guest's channel header (the tests watch the host attach).
-inline bool host_attached(const std::string& vm) {
-  int fd = open(("/dev/shm/vtrace-vm-" + vm).c_str(), O_RDONLY);
+inline bool host_attached(const std::string& run_dir, const std::string& vm) {
+  int fd = open(guest_channel(run_dir, vm).c_str(), O_RDONLY);
   if (fd < 0) return false;
   void* p = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0);
   close(fd);
@@ -156,10 +169,11 @@ inline bool host_attached(const std::string& vm) {
 }
 
 // Waits until the host is attached to every one of `vms`.
-inline bool wait_attached(const std::vector<std::string>& vms, int seconds) {
+inline bool wait_attached(const std::string& run_dir, const std::vector<std::string>& vms,
+                          int seconds) {
   for (int i = 0; i < seconds * 20; ++i) {
     bool all = true;
-    for (const auto& v : vms) all = all && host_attached(v);
+    for (const auto& v : vms) all = all && host_attached(run_dir, v);
     if (all) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

@@ -45,7 +45,7 @@ class GuestTraceTest : public ::testing::Test {
                       "-Z " + mode_flags + " -s " + std::string(EXAMPLES_DIR) + "/guest_order.d " +
                           std::to_string(n),
                       tmp.path + "/out");
-    EXPECT_TRUE(wait_attached({vms_.a, vms_.b}, 60)) << tracer.output();
+    EXPECT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a, vms_.b}, 60)) << tracer.output();
     EXPECT_TRUE(wait_output(tracer, "waiting for", 60)) << tracer.output();
     const std::string count = std::to_string(n);
     // Sync mode under TCG takes some milliseconds a message: no exec timeout.
@@ -143,7 +143,7 @@ TEST_F(GuestTraceTest, PerVmSyscallCountsAreExact) {
       "-n '*:syscall::getppid:entry /execname == \"getppid_loop\"/ "
       "{ @[vmname] = count(); }' -n 'tick-1s /++i == 30/ { exit(0); }'";
   Background tracer(vms_.env, script, tmp.path + "/out");
-  ASSERT_TRUE(wait_attached({vms_.a, vms_.b}, 60)) << tracer.output();
+  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a, vms_.b}, 60)) << tracer.output();
   ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
   Result ra = run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/getppid_loop 300");
   Result rb = run_vtrace(vms_.env, "vm exec " + vms_.b + " -- /bin/getppid_loop 500");
@@ -163,7 +163,7 @@ TEST_F(GuestTraceTest, HostileGuestIsCountedAndTheOtherGuestStaysExact) {
                              ":syscall::getppid:entry /execname == \"getppid_loop\"/ "
                              "{ @[vmname] = count(); }' -n 'BEGIN { printf(\"ready\\n\"); }'";
   Background tracer(vms_.env, script, tmp.path + "/out");
-  ASSERT_TRUE(wait_attached({vms_.a, vms_.b}, 60)) << tracer.output();
+  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a, vms_.b}, 60)) << tracer.output();
   ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
   // Guest B writes garbage of every kind into its own channel, then behaves.
   Result bad =

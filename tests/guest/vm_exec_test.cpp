@@ -33,7 +33,7 @@ TEST(VmExec, CommandsAndASharedMailboxAcrossTwoGuests) {
   const std::string a = "gx" + std::to_string(getpid()) + "a",
                     b = "gx" + std::to_string(getpid()) + "b";
   const std::string share = "gx" + std::to_string(getpid());
-  const std::string share_file = "/dev/shm/vtrace-share-" + share;
+  const std::string share_file = "/dev/shm/vtrace-" + std::to_string(geteuid()) + "/share-" + share;
   struct StopAll {
     std::string env;
     ~StopAll() { run_vtrace(env, "vm stop --all"); }  // never leave a QEMU behind

@@ -1,6 +1,8 @@
 // `vtrace vm start|list|stop` from separate invocations, with real QEMU guests (TCG here).
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -51,9 +53,17 @@ TEST_F(VmTest, StartListStop) {
   const std::string dir = run_.path + "/" + vm;
   for (const char* f : {"qemu.pid", "qmp.sock", "console.log", "vm.conf"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
-  const std::string ivshmem = "/dev/shm/vtrace-vm-" + vm;
-  ASSERT_TRUE(fs::exists(ivshmem));
+  // Shared memory in a private directory, files only root can open (SECURITY.md).
+  const std::string ivshmem = guest_channel(run_.path, vm);
+  const std::string ram = ivshmem.substr(0, ivshmem.size() - 8) + ".ram";
+  ASSERT_TRUE(fs::exists(ivshmem)) << ivshmem;
   EXPECT_EQ(fs::file_size(ivshmem), 16u << 20);
+  for (const std::string& f : {ivshmem, ram, dir, fs::path(ivshmem).parent_path().string()}) {
+    struct stat st {};
+    ASSERT_EQ(lstat(f.c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 077, 0u) << f << " is open to other users";
+    EXPECT_EQ(st.st_uid, geteuid()) << f;
+  }
   {
     // Formatted before QEMU started: the agent finds a valid layout.
     std::ifstream ch(ivshmem, std::ios::binary);
@@ -61,7 +71,7 @@ TEST_F(VmTest, StartListStop) {
     ch.read(reinterpret_cast<char*>(&magic), sizeof magic);
     EXPECT_EQ(magic, VTRACE_GUEST_MAGIC);
   }
-  EXPECT_EQ(fs::file_size(ivshmem + ".ram"), 192u << 20);
+  EXPECT_EQ(fs::file_size(ram), 192u << 20);
   std::ifstream console(dir + "/console.log");
   std::string log((std::istreambuf_iterator<char>(console)), {});
   EXPECT_NE(log.find("vtrace-guest: ready"), std::string::npos);
@@ -89,8 +99,8 @@ TEST_F(VmTest, StartListStop) {
         vm, R"({"execute":"human-monitor-command","arguments":{"command-line":"info pci"}})");
     EXPECT_NE(pci.find("1af4:1110"), std::string::npos) << pci;
     unsetenv("VTRACE_RUNTIME_DIR");
-    std::ifstream ram(ivshmem + ".ram", std::ios::binary);
-    std::string mem((std::istreambuf_iterator<char>(ram)), {});
+    std::ifstream ram_in(ram, std::ios::binary);
+    std::string mem((std::istreambuf_iterator<char>(ram_in)), {});
     EXPECT_NE(mem.find("echo \"vtrace-guest: ready\""), std::string::npos);
   }
 
@@ -104,7 +114,7 @@ TEST_F(VmTest, StartListStop) {
   EXPECT_NE(stop.output.find("stopped " + vm), std::string::npos);
   EXPECT_FALSE(fs::exists(dir));
   EXPECT_FALSE(fs::exists(ivshmem));
-  EXPECT_FALSE(fs::exists(ivshmem + ".ram"));
+  EXPECT_FALSE(fs::exists(ram));
   Result after = run_vtrace(env_, "vm list");
   EXPECT_EQ(after.output.find(vm), std::string::npos) << after.output;
   // QEMU is gone (a zombie left for a non-reaping init counts as gone).
@@ -124,7 +134,9 @@ TEST_F(VmTest, BootFailureShowsTheConsoleTail) {
   EXPECT_NE(r.output.find("last lines of its console log"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("Kernel panic"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(run_.path + "/" + vm));
-  EXPECT_FALSE(fs::exists("/dev/shm/vtrace-vm-" + vm));
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(qemu::shm_dir(), ec))
+    EXPECT_NE(e.path().filename().string().rfind(vm + "-", 0), 0u) << "left behind: " << e.path();
 }
 
 TEST_F(VmTest, BadKernelPathIsAnError) {
@@ -224,9 +236,9 @@ TEST(VmManager, QemuCommandHasTheChannelAndSharedRam) {
   v.share_path = qemu::share_path("ring");
   all.clear();
   for (const auto& a : qemu::qemu_command(c, v)) all += a + " ";
-  for (const char* want :
-       {"memory-backend-file,id=share,size=1M,mem-path=/dev/shm/vtrace-share-ring,share=on ",
-        "-device ivshmem-plain,memdev=share,addr=0x5 "})
+  for (const std::string& want : {"memory-backend-file,id=share,size=1M,mem-path=/dev/shm/vtrace-" +
+                                      std::to_string(geteuid()) + "/share-ring,share=on ",
+                                  std::string("-device ivshmem-plain,memdev=share,addr=0x5 ")})
     EXPECT_NE(all.find(want), std::string::npos) << want << "\nin: " << all;
   EXPECT_EQ(qemu::check_share_name("ring-1_a"), "");
   EXPECT_NE(qemu::check_share_name("../x"), "");

@@ -158,7 +158,7 @@ TEST_F(VmmTest, LatencySplitsByHostPreemption) {
   TempDir tmp("vmm-lat");
   Background tracer(vms_.env, "-Z -s " + std::string(EXAMPLES_DIR) + "/vmm_latency.d",
                     tmp.path + "/out");
-  ASSERT_TRUE(wait_attached({vms_.a, vms_.b}, 60)) << tracer.output();
+  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a, vms_.b}, 60)) << tracer.output();
   Background rb(vms_.env, "vm exec " + vms_.b + " -- /bin/reqloop 2000", tmp.path + "/b");
   Result ra = run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/reqloop 2000");
   EXPECT_EQ(ra.status, 0) << ra.output;

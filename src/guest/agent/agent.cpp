@@ -350,6 +350,8 @@ size_t Agent::relay_round() {
         stalled_ = true;
         stalled_beat_ = h_->host_heartbeat;
       }
+      // Said at the end of the run: these firings were not held while the host ran them.
+      if (written && !wait) __atomic_fetch_add(&h_->unsynced, 1u, __ATOMIC_RELAXED);
       r.proc->mark_done(r.ring, r.pos);
     }
     n += staged.size();

@@ -15,6 +15,7 @@
 
 #include "clock/host_clock.h"
 #include "clock/kvm_tsc.h"
+#include "sys/private_file.h"
 #include "targets/qemu/vm_manager.h"
 
 namespace vtrace::targets::qemu {
@@ -52,9 +53,11 @@ bool GuestTarget::lock(std::string& error) {
 
 bool GuestTarget::open(const std::string& path, int qemu_pid, int ready_ms, std::string& error) {
   qemu_pid_ = qemu_pid;
-  fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  // Ours, private, not a symlink (vm_manager made it): never a file someone else planted.
+  std::string why;
+  fd_ = sys::open_private_file(path, O_RDWR, 0, why).release();
   if (fd_ < 0) {
-    error = "cannot open the channel of VM " + name_ + " (" + path + "): " + std::strerror(errno);
+    error = "cannot open the channel of VM " + name_ + ": " + why;
     return false;
   }
   struct stat st;
@@ -111,6 +114,7 @@ size_t GuestTarget::refresh_table(engine::Catalog& catalog) {
   if (gen == table_gen_ && !entries_.empty()) return 0;
   table_gen_ = gen;
   uint32_t count = __atomic_load_n(&header()->probe_count, __ATOMIC_ACQUIRE);
+  const uint64_t bad_before = bad_entries_;
   if (count > layout_.max_probes) {
     ++bad_entries_;  // a count beyond the table: read what the table can hold
     count = layout_.max_probes;
@@ -133,12 +137,21 @@ size_t GuestTarget::refresh_table(engine::Catalog& catalog) {
     }
     entries_.push_back(entry);
   }
+  // Said at once, not only in the final report: the probes of this guest the script waits for
+  // may never appear.
+  if (bad_entries_ > bad_before && !table_warned_) {
+    table_warned_ = true;
+    std::fprintf(stderr,
+                 "vtrace: VM %s: its probe table is corrupt (%llu entries rejected); probes it "
+                 "adds may be missing\n",
+                 name_.c_str(), static_cast<unsigned long long>(bad_entries_));
+  }
   return added;
 }
 
 GuestTarget::Counters GuestTarget::read_counters() const {
   const vtrace_guest_header* h = header();
-  return {h->relay_drops, h->process_drops, h->process_rejects, h->kernel_lost};
+  return {h->relay_drops, h->process_drops, h->process_rejects, h->kernel_lost, h->unsynced};
 }
 
 void GuestTarget::attach(bool sync) {
@@ -159,6 +172,7 @@ void GuestTarget::attach(bool sync) {
   __atomic_fetch_add(&h->host_session, 1, __ATOMIC_SEQ_CST);
   __atomic_store_n(&h->host_attached, 1u, __ATOMIC_SEQ_CST);
   attached_ = true;
+  traced_ = true;
   last_beat_change_ns_ = clock::host_now_ns();
 }
 
@@ -174,9 +188,13 @@ void GuestTarget::enable(const std::vector<uint32_t>& enabled) {
   enable_gen_ = __atomic_add_fetch(&header()->enable_gen, 1, __ATOMIC_SEQ_CST);
 }
 
+bool GuestTarget::enable_acked() const {
+  return __atomic_load_n(&header()->enable_ack, __ATOMIC_ACQUIRE) == enable_gen_;
+}
+
 bool GuestTarget::wait_enabled(int timeout_ms) {
   const uint64_t end = clock::host_now_ns() + uint64_t(timeout_ms) * 1'000'000;
-  while (__atomic_load_n(&header()->enable_ack, __ATOMIC_ACQUIRE) != enable_gen_) {
+  while (!enable_acked()) {
     if (clock::host_now_ns() > end) return false;
     std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
@@ -335,15 +353,19 @@ void GuestTarget::heartbeat() {
   if (clock::TscClock::usable()) host_tsc_.update();
 }
 
-bool GuestTarget::check_alive(uint64_t now_ns) {
-  if (stopped_) return false;
-  if (qemu_pid_ > 0 && !qemu_running(qemu_pid_)) return false;
+uint64_t GuestTarget::agent_silent_ns(uint64_t now_ns) {
   const uint64_t beat = __atomic_load_n(&header()->agent_heartbeat, __ATOMIC_ACQUIRE);
   if (beat != last_agent_beat_) {
     last_agent_beat_ = beat;
     last_beat_change_ns_ = now_ns;
   }
-  return now_ns - last_beat_change_ns_ < kAgentStallNs;
+  return now_ns > last_beat_change_ns_ ? now_ns - last_beat_change_ns_ : 0;
+}
+
+bool GuestTarget::check_alive(uint64_t now_ns) {
+  if (stopped_) return false;
+  if (qemu_pid_ > 0 && !qemu_running(qemu_pid_)) return false;
+  return agent_silent_ns(now_ns) < kAgentStallNs;
 }
 
 uint64_t GuestTarget::watermark_ns() const {
@@ -366,7 +388,9 @@ void GuestTarget::detach() {
 }
 
 void GuestTarget::report(std::FILE* err) const {
-  if (base_ == nullptr) return;
+  // Only what this run did: a guest another vtrace traces (never attached here) has counters
+  // that are that run's, not ours.
+  if (base_ == nullptr || !traced_) return;
   auto line = [&](uint64_t n, const char* what) {
     if (n > 0)
       std::fprintf(err, "vtrace: %s: %llu %s\n", name_.c_str(), static_cast<unsigned long long>(n),
@@ -385,6 +409,8 @@ void GuestTarget::report(std::FILE* err) const {
   line(since(now.process_rejects, at_attach_.process_rejects),
        "records of guest processes rejected by the agent");
   line(since(now.kernel_lost, at_attach_.kernel_lost), "guest kernel events lost");
+  line(since(now.unsynced, at_attach_.unsynced),
+       "firings ran unsynchronised (sync mode gave up: the host did not answer in time)");
   line(bad_entries_, "probe table entries rejected");
   std::string rejected = rejects_.summary();
   if (!rejected.empty()) std::fprintf(err, "vtrace: %s: %s\n", name_.c_str(), rejected.c_str());

@@ -52,7 +52,9 @@ class GuestTarget {
   // Writes the enable bytes of every table entry (on when its catalog id is in `enabled`, in
   // ascending order as Engine::enabled_probes() gives them).
   void enable(const std::vector<uint32_t>& enabled);
-  // Waits until the agent has applied the last enable() (its probes are live). False on timeout.
+  // Whether the agent has applied the last enable() (its probes are live).
+  bool enable_acked() const;
+  // Waits until enable_acked(). False on timeout.
   bool wait_enabled(int timeout_ms);
   // Measures the clock translation with a burst of pings (the agent answers them). False with
   // `error` when the agent does not answer.
@@ -64,7 +66,10 @@ class GuestTarget {
   // Sync mode: the engine is done with the record at `pos` of `ring`.
   void mark_done(uint32_t ring, uint64_t pos);
   void heartbeat();
-  // False once the VM's QEMU process is gone or its agent stopped beating for `stall_ns`.
+  // How long the agent's heartbeat (every ~50 ms while it runs) has not moved, as of now_ns
+  // (measured from the first call or the attach).
+  uint64_t agent_silent_ns(uint64_t now_ns);
+  // False once the VM's QEMU process is gone or its agent stopped beating for 3 s.
   bool check_alive(uint64_t now_ns);
   // Host time before which the guest had written every record when poll() last read its rings
   // (its watermark, read before the rings, less the clock's uncertainty), or 0.
@@ -87,7 +92,7 @@ class GuestTarget {
  private:
   vtrace_guest_header* header() const { return static_cast<vtrace_guest_header*>(base_); }
   struct Counters {
-    uint64_t relay_drops = 0, process_drops = 0, process_rejects = 0, kernel_lost = 0;
+    uint64_t relay_drops = 0, process_drops = 0, process_rejects = 0, kernel_lost = 0, unsynced = 0;
   };
   Counters read_counters() const;
   bool accept_entry(const vtrace_guest_probe& e, engine::Catalog& catalog, uint32_t& id);
@@ -114,6 +119,8 @@ class GuestTarget {
   bool attached_ = false;
   bool sync_ = false;
   bool stopped_ = false;
+  bool traced_ = false;        // attached in this run (its counters are this run's to report)
+  bool table_warned_ = false;  // a corrupt probe table was reported
   uint64_t last_agent_beat_ = 0, last_beat_change_ns_ = 0;
   uint64_t ping_seq_ = 0;
   uint64_t watermark_ = 0;  // guest TSC, read by poll() before the rings

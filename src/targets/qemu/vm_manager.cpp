@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "sys/private_file.h"
 #include "transport/guest_channel.h"
 
 namespace fs = std::filesystem;
@@ -55,7 +56,7 @@ std::map<std::string, std::string> read_conf(const std::string& path) {
 void write_conf(const std::string& path, const VmInfo& v) {
   std::ofstream out(path + ".tmp", std::ios::trunc);
   out << "name=" << v.name << "\ncpus=" << v.cpus << "\nmem=" << v.mem_mib << "\naccel=" << v.accel
-      << "\naccel_reason=" << v.accel_reason << "\nivshmem=" << v.ivshmem << "\nram=" << v.ram
+      << "\naccel_reason=" << v.accel_reason << "\nshm_id=" << v.shm_id
       << "\nboot_seconds=" << v.boot_seconds << "\nshare=" << v.share << "\n";
   out.close();
   fs::rename(path + ".tmp", path);
@@ -76,26 +77,59 @@ bool qemu_alive(int pid) {
   return cmd.find("qemu") != std::string::npos;
 }
 
-VmInfo paths_for(const std::string& name) {
+// The runtime directory, checked private (created if absent). Throws when it cannot be trusted.
+std::string private_runtime_dir() {
+  const std::string dir = runtime_dir();
+  if (std::string e = sys::ensure_private_dir(dir); !e.empty())
+    throw std::runtime_error("VM state directory: " + e);
+  return dir;
+}
+
+std::string private_shm_dir() {
+  const std::string dir = shm_dir();
+  if (std::string e = sys::ensure_private_dir(dir); !e.empty())
+    throw std::runtime_error("VM shared memory directory: " + e);
+  return dir;
+}
+
+// A fresh random name part for a VM's shared memory files (16 hex digits): two runtime
+// directories (tests use their own) never collide on a VM name.
+std::string new_shm_id() {
+  uint64_t r = 0;
+  std::ifstream("/dev/urandom", std::ios::binary).read(reinterpret_cast<char*>(&r), sizeof r);
+  r ^= static_cast<uint64_t>(Clock::now().time_since_epoch().count()) ^ uint64_t(getpid()) << 32;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(r));
+  return buf;
+}
+
+bool valid_shm_id(const std::string& id) {
+  return id.size() == 16 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+// Paths of a VM's files. The shared memory files' names come from shm_id, never from a path
+// stored in a file.
+VmInfo paths_for(const std::string& name, const std::string& shm_id) {
   VmInfo v;
   v.name = name;
   v.dir = runtime_dir() + "/" + name;
   v.console = v.dir + "/console.log";
   v.qmp = v.dir + "/qmp.sock";
-  v.ivshmem = "/dev/shm/vtrace-vm-" + name;
-  v.ram = "/dev/shm/vtrace-vm-" + name + ".ram";
+  if (valid_shm_id(shm_id)) {
+    v.shm_id = shm_id;
+    v.ivshmem = shm_dir() + "/" + name + "-" + shm_id + ".channel";
+    v.ram = shm_dir() + "/" + name + "-" + shm_id + ".ram";
+  }
   return v;
 }
 
 VmInfo load(const std::string& name) {
-  VmInfo v = paths_for(name);
-  auto kv = read_conf(v.dir + "/vm.conf");
+  auto kv = read_conf(runtime_dir() + "/" + name + "/vm.conf");
+  VmInfo v = paths_for(name, kv["shm_id"]);
   v.cpus = static_cast<unsigned>(std::atoi(kv["cpus"].c_str()));
   v.mem_mib = static_cast<unsigned>(std::atoi(kv["mem"].c_str()));
   v.accel = kv["accel"];
   v.accel_reason = kv["accel_reason"];
-  if (!kv["ivshmem"].empty()) v.ivshmem = kv["ivshmem"];
-  if (!kv["ram"].empty()) v.ram = kv["ram"];
   v.boot_seconds = std::atof(kv["boot_seconds"].c_str());
   if (check_share_name(kv["share"]).empty()) {
     v.share = kv["share"];
@@ -111,8 +145,8 @@ VmInfo load(const std::string& name) {
 class ShareLock {
  public:
   ShareLock() {
-    fs::create_directories(runtime_dir());
-    fd_ = open((runtime_dir() + "/share.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    fd_ = open((private_runtime_dir() + "/share.lock").c_str(),
+               O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd_ >= 0)
       while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
       }
@@ -127,27 +161,31 @@ class ShareLock {
   int fd_ = -1;
 };
 
-// Creates (or truncates) a shared memory file of `size` bytes, mode 0600.
-void create_shm(const std::string& path, uint64_t size, bool truncate) {
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0600);
-  struct stat st {};
-  bool ok = fd >= 0 && fstat(fd, &st) == 0;
-  if (ok && static_cast<uint64_t>(st.st_size) != size)
-    ok = ftruncate(fd, static_cast<off_t>(size)) == 0;
-  int err = errno;
-  if (fd >= 0) close(fd);
-  if (!ok) throw std::runtime_error("cannot create " + path + ": " + std::strerror(err));
+// Creates a new shared memory file (never an existing one) of `size` bytes, mode 0600.
+sys::UniqueFd create_shm(const std::string& path, uint64_t size, bool reserve) {
+  std::string err;
+  sys::UniqueFd fd = sys::create_private_file(path, size, reserve, err);
+  if (!fd.valid()) throw std::runtime_error(err);
+  return fd;
+}
+
+// The --share file: created when no VM has it yet, else the existing one, checked (ours, private,
+// the right size).
+void create_or_check_share(const std::string& path) {
+  const uint64_t size = uint64_t{kShareSizeMiB} << 20;
+  std::string err;
+  if (access(path.c_str(), F_OK) != 0) {
+    create_shm(path, size, true);
+  } else if (!sys::open_private_file(path, O_RDWR, size, err).valid()) {
+    throw std::runtime_error("share file: " + err);
+  }
 }
 
 // Writes the channel header (guest_abi.h) so the agent finds a valid layout when it starts.
-void format_channel(const std::string& path) {
+void format_channel(int fd, const std::string& path) {
   const transport::GuestLayout layout = transport::guest_layout(uint64_t{kIvshmemSizeMiB} << 20);
-  int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
-  void* p = fd < 0 ? MAP_FAILED
-                   : mmap(nullptr, layout.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  int err = errno;
-  if (fd >= 0) close(fd);
-  if (p == MAP_FAILED) throw std::runtime_error("cannot map " + path + ": " + std::strerror(err));
+  void* p = mmap(nullptr, layout.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) throw std::runtime_error("cannot map " + path + ": " + std::strerror(errno));
   transport::init_guest_channel(p, layout);
   munmap(p, layout.total_size);
 }
@@ -156,8 +194,8 @@ void remove_state(const VmInfo& v) {
   std::error_code ec;
   ShareLock lock;
   fs::remove_all(v.dir, ec);
-  fs::remove(v.ivshmem, ec);
-  fs::remove(v.ram, ec);
+  if (!v.ivshmem.empty()) fs::remove(v.ivshmem, ec);
+  if (!v.ram.empty()) fs::remove(v.ram, ec);
   if (v.share.empty()) return;
   // The shared memory goes with the last VM that uses it (any VM with state, dead or alive).
   for (const auto& e : fs::directory_iterator(runtime_dir(), ec)) {
@@ -237,7 +275,7 @@ int run_qemu(const std::vector<std::string>& argv, const std::string& err_path, 
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
-    int e = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = open(err_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
     int n = open("/dev/null", O_RDWR);
     if (n >= 0) {
       dup2(n, 0);
@@ -280,8 +318,13 @@ std::string check_share_name(const std::string& name) {
   return {};
 }
 
+std::string shm_dir() {
+  if (const char* e = std::getenv("VTRACE_SHM_DIR"); e && *e) return e;
+  return "/dev/shm/vtrace-" + std::to_string(geteuid());
+}
+
 std::string share_path(const std::string& name) {
-  return "/dev/shm/vtrace-share-" + name;
+  return shm_dir() + "/share-" + name;
 }
 
 std::string check_vm_name(const std::string& name) {
@@ -371,7 +414,8 @@ std::string tail_lines(const std::string& path, size_t n) {
 }
 
 std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
-  fs::create_directories(runtime_dir());
+  private_runtime_dir();
+  private_shm_dir();
   struct Pending {
     VmConfig cfg;
     VmInfo info;
@@ -409,7 +453,7 @@ std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
   }
 
   for (const VmConfig& c : configs) {
-    Pending p{c, paths_for(c.name), Clock::now()};
+    Pending p{c, paths_for(c.name, new_shm_id()), Clock::now()};
     Accelerator a = c.accel.empty() ? choose_accelerator() : Accelerator{c.accel, "--accel"};
     p.info.accel = a.name;
     p.info.accel_reason = a.reason;
@@ -419,17 +463,21 @@ std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
       p.info.share = c.share;
       p.info.share_path = share_path(c.share);
     }
-    fs::create_directories(p.info.dir);
-    // The channel file, created here so its size, mode and contents are ours, not whatever was
-    // there; the share file keeps its contents (other VMs may be using it).
-    create_shm(p.info.ivshmem, uint64_t{kIvshmemSizeMiB} << 20, true);
-    format_channel(p.info.ivshmem);
+    // A new state directory and new shared memory files, all ours: whatever another user put
+    // anywhere is never opened (the directories above are private, the names fresh).
+    std::error_code ec;
+    fs::remove_all(p.info.dir, ec);  // a VM that died while starting left no vm.conf
+    if (mkdir(p.info.dir.c_str(), 0700) != 0)
+      throw std::runtime_error("cannot create " + p.info.dir + ": " + std::strerror(errno));
+    format_channel(create_shm(p.info.ivshmem, uint64_t{kIvshmemSizeMiB} << 20, true).get(),
+                   p.info.ivshmem);
+    // Guest RAM is sparse: a guest that outgrows /dev/shm hurts only its own QEMU.
+    create_shm(p.info.ram, uint64_t{c.mem_mib} << 20, false);
     std::string err;
     int rc;
     {
       ShareLock lock;  // the share file must not be removed until QEMU has it open
-      if (!p.info.share.empty())
-        create_shm(p.info.share_path, uint64_t{kShareSizeMiB} << 20, false);
+      if (!p.info.share.empty()) create_or_check_share(p.info.share_path);
       write_conf(p.info.dir + "/vm.conf", p.info);
       rc = run_qemu(qemu_command(c, p.info), p.info.dir + "/qemu.err", &err);
     }
@@ -483,8 +531,7 @@ std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
 
 bool find_vm(const std::string& name, VmInfo* out) {
   if (!check_vm_name(name).empty()) return false;
-  VmInfo v = paths_for(name);
-  if (!fs::exists(v.dir + "/vm.conf")) return false;
+  if (!fs::exists(private_runtime_dir() + "/" + name + "/vm.conf")) return false;
   *out = load(name);
   return true;
 }
@@ -492,7 +539,7 @@ bool find_vm(const std::string& name, VmInfo* out) {
 std::vector<VmInfo> list_vms() {
   std::vector<VmInfo> vms;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(runtime_dir(), ec)) {
+  for (const auto& e : fs::directory_iterator(private_runtime_dir(), ec)) {
     VmInfo v;
     if (e.is_directory() && find_vm(e.path().filename().string(), &v)) vms.push_back(v);
   }

@@ -1,11 +1,16 @@
 // Linux guests run by QEMU: start, list and stop them from separate vtrace invocations.
 // State lives in a runtime directory ($VTRACE_RUNTIME_DIR, else /run/vtrace as root, else
 // $XDG_RUNTIME_DIR/vtrace): one directory per VM with vm.conf, qemu.pid, qmp.sock and
-// console.log. The vtrace channel is an ivshmem-plain device at PCI 00:04.0 on
-// /dev/shm/vtrace-vm-NAME (16 MiB, formatted as include/vtrace/guest_abi.h says before QEMU
-// starts) and guest RAM is a shared file (/dev/shm/vtrace-vm-NAME.ram) the host can read.
-// `--share NAME` adds a second ivshmem-plain device at 00:05.0 on /dev/shm/vtrace-share-NAME
-// (1 MiB), the same memory in every VM started with that NAME: guest workloads talk through it.
+// console.log. Shared memory lives in /dev/shm/vtrace-UID ($VTRACE_SHM_DIR): the vtrace channel
+// (NAME-ID.channel, 16 MiB, formatted as include/vtrace/guest_abi.h says before QEMU starts), an
+// ivshmem-plain device at PCI 00:04.0, and guest RAM (NAME-ID.ram), a shared file the host can
+// read; ID is random per start. `--share NAME` adds a second ivshmem-plain device at 00:05.0 on
+// share-NAME (1 MiB), the same memory in every VM started with that NAME: guest workloads talk
+// through it.
+//
+// Both directories are private (0700, ours, checked on every use: sys/private_file.h) and every
+// file in them is created exclusively: a file or directory another local user planted is
+// refused with an error, never reused (SECURITY.md).
 #pragma once
 #include <string>
 #include <vector>
@@ -50,16 +55,19 @@ struct VmInfo {
   std::string accel_reason;
   bool running = false;
   std::string dir;         // state directory
-  std::string ivshmem;     // /dev/shm/vtrace-vm-NAME
-  std::string ram;         // guest RAM backing file
+  std::string shm_id;      // random part of the shared memory files' names ("" if unknown)
+  std::string ivshmem;     // the channel: SHM_DIR/NAME-ID.channel
+  std::string ram;         // guest RAM backing file: SHM_DIR/NAME-ID.ram
   std::string console;     // console.log
   std::string qmp;         // qmp.sock
   std::string share;       // --share NAME, "" for none
-  std::string share_path;  // /dev/shm/vtrace-share-NAME
+  std::string share_path;  // SHM_DIR/share-NAME
   double boot_seconds = 0;
 };
 
 std::string runtime_dir();
+// Where the VMs' shared memory files live: $VTRACE_SHM_DIR, else /dev/shm/vtrace-EUID.
+std::string shm_dir();
 
 // NAME: letters, digits, '-', '_' (max 32), not "host", not "pidN". Returns "" or the problem.
 std::string check_vm_name(const std::string& name);
@@ -76,6 +84,7 @@ std::vector<std::string> qemu_command(const VmConfig& c, const VmInfo& paths);
 // same call that did boot stay running. Returns one VmInfo per started VM.
 std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs);
 
+// Both throw std::runtime_error when the runtime directory cannot be trusted (not private).
 std::vector<VmInfo> list_vms();
 bool find_vm(const std::string& name, VmInfo* out);
 
