@@ -117,6 +117,23 @@ bool GatedChild::release(std::string& error) {
   return true;
 }
 
+GatedChild::~GatedChild() {
+  if (gate_fd_ >= 0 || exec_fd_ >= 0) {
+    abandon();
+    return;
+  }
+  if (pid_ <= 0) return;
+  // 0: still our child and not reaped (alive or a zombie), so pid_ cannot have been reused. A
+  // child the tracing loop reaped already gives ECHILD: nothing to kill.
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == 0) {
+    kill(pid_, SIGKILL);
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  pid_ = -1;
+}
+
 void GatedChild::abandon() {
   if (pid_ <= 0) return;
   if (gate_fd_ >= 0) close(gate_fd_);

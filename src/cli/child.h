@@ -10,6 +10,13 @@ namespace vtrace::cli {
 
 class GatedChild {
  public:
+  GatedChild() = default;
+  GatedChild(const GatedChild&) = delete;
+  GatedChild& operator=(const GatedChild&) = delete;
+  // The command ends with vtrace: killed (SIGKILL) if it still runs, as dtrace kills a process
+  // it created when it exits (libdtrace's dt_proc_destroy releases it with PRELEASE_KILL).
+  ~GatedChild();
+
   // Forks a child that waits at the gate, then execs `command` split on whitespace (as dtrace -c
   // does: no shell), with `extra_env` ("NAME=value") added to its environment. Returns false
   // with `error` set when it cannot start.

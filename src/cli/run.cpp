@@ -1,18 +1,19 @@
 #include "cli/run.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "cli/child.h"
 #include "cli/guest_session.h"
+#include "cli/pid_access.h"
 #include "cli/trace_loop.h"
 #include "clock/host_clock.h"
 #include "engine/engine.h"
@@ -41,14 +42,40 @@ void print_listing(std::FILE* out, const Catalog& catalog, const std::set<uint32
   }
 }
 
+// The script's text. False with errno set when it cannot be read; a directory is EISDIR (an
+// ifstream opens one and reads nothing: vtrace then ran an empty script forever).
 bool read_file(const std::string& path, std::string& text) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  text = ss.str();
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    const int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+    close(fd);
+    errno = e;
+    return false;
+  }
+  text.clear();
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      close(fd);
+      errno = e;
+      return false;
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
   return true;
 }
+
+// SIGPIPE interrupts nothing: a write to a closed pipe fails with EPIPE instead of killing vtrace
+// (its channel files left behind, its -c command running), and tracing stops cleanly. A handler
+// rather than SIG_IGN, so the commands vtrace runs (-c, system()) start with the default action.
+void on_sigpipe(int) {}
 
 // The channel geometry and mode from the options (-x bufsize, -x mode, pragmas).
 transport::ChannelConfig channel_config(const engine::Options& opts) {
@@ -62,6 +89,10 @@ transport::ChannelConfig channel_config(const engine::Options& opts) {
 }  // namespace
 
 int run(const CommandLine& cl) {
+  struct sigaction pipe_action = {};
+  pipe_action.sa_handler = on_sigpipe;
+  sigemptyset(&pipe_action.sa_mask);
+  sigaction(SIGPIPE, &pipe_action, nullptr);
   if (cl.help) {
     std::fputs(usage_text(), stdout);
     return 0;
@@ -114,7 +145,11 @@ int run(const CommandLine& cl) {
   std::vector<pid_t> usdt_only;
   for (int pid : cl.pids) {
     if (procs.find(pid) != nullptr) continue;
-    std::string err;
+    std::string err = pid_trace_problem(pid);
+    if (!err.empty()) {
+      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
+      return 1;
+    }
     if (!usdt.has_process(pid) && !usdt.add_process(pid, catalog, err)) {
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
       return 1;
@@ -346,6 +381,17 @@ int run(const CommandLine& cl) {
   guests.report(stderr);
   guests.finish();
   if (out != stdout) std::fclose(out);
+  // The -c command ends with vtrace, as dtrace kills the process it created (exit(), ^C, a
+  // closed output pipe): GatedChild's destructor kills it if it still runs.
+  if (eng->output_broken()) {
+    // dtrace(1) fails on a write error ("failed to write to <stdout>") with status 1. A reader
+    // that went away (`vtrace ... | head -1`) is how pipelines end, not worth a message.
+    if (eng->output_error() != EPIPE)
+      std::fprintf(stderr, "vtrace: failed to write to %s: %s\n",
+                   cl.output.empty() ? "<stdout>" : cl.output.c_str(),
+                   strerror(eng->output_error()));
+    return 1;
+  }
   return eng->exited() ? eng->exit_status() : 0;
 }
 

@@ -21,6 +21,8 @@ constexpr uint64_t kMinSleepNs = 200'000;      // async: first sleep after an em
 constexpr uint64_t kMaxSleepNs = 5'000'000;    // async: the back-off stops here
 constexpr uint32_t kSpinsPerSignalCheck = 4096;
 constexpr uint64_t kGuestSyncPollNs = 20'000;  // sync mode with guests only: poll period
+constexpr uint64_t kStatusNs = 1'000'000'000;  // drops reported as they happen, as dtrace's
+                                               // statusrate (1 Hz) does
 
 // A process that exists and is not a zombie (an exited child its parent has not reaped).
 bool process_alive(pid_t pid) {
@@ -41,6 +43,7 @@ class Loop {
 
   void run() {
     uint64_t next_beat = 0;
+    uint64_t next_status = clock::host_now_ns() + kStatusNs;
     uint64_t sleep_ns = 0;
     uint32_t spins = 0;
     if (s_.sync && guests_active()) prctl(PR_SET_TIMERSLACK, 1000UL);  // short polls stay short
@@ -54,6 +57,11 @@ class Loop {
         s_.procs->heartbeat();
         if (guests_active()) check_guests(now);
         if (!check_processes()) return;
+        if (now >= next_status) {
+          next_status = now + kStatusNs;
+          s_.engine->report_drops();
+        }
+        if (!s_.engine->flush_output()) return;  // nobody reads the output any more
       }
       uint64_t wait_ns;
       if (n > 0 || (s_.sync && !s_.procs->empty())) {
@@ -74,7 +82,10 @@ class Loop {
         wait_ns = 1'000'000'000;
       }
       spins = 0;
-      std::fflush(nullptr);  // before waiting, not on every busy round
+      // Before waiting, not on every busy round. A closed pipe (`vtrace ... | head -1`) or a full
+      // disk ends tracing: what follows has nowhere to go.
+      if (!s_.engine->flush_output()) return;
+      std::fflush(nullptr);
       uint64_t deadline = s_.profile->next_deadline();
       now = clock::host_now_ns();
       if (deadline != UINT64_MAX) wait_ns = deadline > now ? std::min(wait_ns, deadline - now) : 0;
