@@ -56,7 +56,7 @@ class Mapping {
 class FileLock {
  public:
   explicit FileLock(const std::string& path) {
-    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd_ < 0) throw std::runtime_error("cannot open " + path + ": " + errno_text());
     while (flock(fd_, LOCK_EX) != 0) {
       if (errno != EINTR) {
@@ -157,11 +157,16 @@ ExecResult exec_command(const ExecTarget& t, const ExecOptions& o) {
     nap = std::min(nap * 2, std::chrono::milliseconds(10));
   }
 
+  return read_exec_reply(e, output_cap);
+}
+
+ExecResult read_exec_reply(const vtrace_guest_exec* e, uint32_t output_cap) {
   ExecResult r;
-  const uint32_t len = std::min(e->output_len, output_cap);
+  const uint32_t claimed = e->output_len;
+  const uint32_t len = std::min(claimed, output_cap);
   const char* output = reinterpret_cast<const char*>(e + 1);
   r.output.assign(output, len);
-  r.truncated = e->output_truncated != 0 || e->output_len > output_cap;
+  r.truncated = e->output_truncated != 0 || claimed > output_cap;
   r.exit_status = std::clamp(e->exit_status, 0, 255);
   return r;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "targets/qemu/vm_manager.h"
+#include "vtrace/guest_abi.h"
 
 namespace vtrace::targets::qemu {
 
@@ -36,5 +37,10 @@ ExecTarget exec_target(const VmInfo& vm);
 
 // Throws std::runtime_error with a message for the user (no agent, timeout, argv too long, ...).
 ExecResult exec_command(const ExecTarget& target, const ExecOptions& options);
+
+// The guest's answer in a mailbox `e` (guest-written: lengths are clamped to `output_cap`, the
+// host's own size of the output area that follows `e`, the status to 0..255). Exposed for tests
+// and the fuzzer.
+ExecResult read_exec_reply(const vtrace_guest_exec* e, uint32_t output_cap);
 
 }  // namespace vtrace::targets::qemu
