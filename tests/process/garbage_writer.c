@@ -3,7 +3,7 @@
  * its own ring, for tests of the host's validation (issue 3, part 4). The host must count and
  * report each bad record, never crash, never trust it, and keep tracing.
  *
- *   garbage_writer [--pause-ms MS] [--wait-ms MS] [--die-mid-record] [--verbose]
+ *   garbage_writer [--pause-ms MS] [--wait-ms MS] [--die-mid-record] [--bad-drops] [--verbose]
  *
  * Probes: garbage:garbage_writer:main:hello (arg0 = 0), garbage:...:step (arg0 = step number,
  * fired just before each garbage record), garbage:...:text (a copied string, arg1 = 0), and
@@ -26,6 +26,10 @@
  *
  * --die-mid-record: once connected, writes the first half of a record into the next slot,
  * without publishing it, and kills itself with SIGKILL (exit by signal 9).
+ *
+ * --bad-drops: once connected, writes drop counts no site can reach (its ring's drops =
+ * 1967016172124798215, the channel's no_ring_drops = 0xfffffff0), waits --pause-ms, then lowers
+ * its ring's count to 5 (backwards), fires garbage:after three times and exits 0.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -93,7 +97,7 @@ static void publish(struct vtrace_ring* r, uint64_t pos) {
 
 int main(int argc, char** argv) {
   long pause_ms = 100, wait_ms = 5000;
-  int die = 0;
+  int die = 0, bad_drops = 0;
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "--pause-ms") == 0 && i + 1 < argc) {
       pause_ms = atol(argv[++i]);
@@ -101,12 +105,14 @@ int main(int argc, char** argv) {
       wait_ms = atol(argv[++i]);
     } else if (strcmp(argv[i], "--die-mid-record") == 0) {
       die = 1;
+    } else if (strcmp(argv[i], "--bad-drops") == 0) {
+      bad_drops = 1;
     } else if (strcmp(argv[i], "--verbose") == 0) {
       verbose = 1;
     } else {
       fprintf(stderr,
               "usage: garbage_writer [--pause-ms MS] [--wait-ms MS] [--die-mid-record] "
-              "[--verbose]\n");
+              "[--bad-drops] [--verbose]\n");
       return 2;
     }
   }
@@ -136,6 +142,16 @@ int main(int argc, char** argv) {
     memset((char*)rec + VTRACE_RECORD_SIZE / 2, 0xab, VTRACE_RECORD_SIZE / 2); /* half written */
     say("dying in the middle of a record");
     raise(SIGKILL);
+  }
+
+  if (bad_drops) {
+    __atomic_store_n(&r->drops, 1967016172124798215ull, __ATOMIC_RELAXED);
+    __atomic_store_n(&ch->no_ring_drops, 0xfffffff0u, __ATOMIC_RELAXED);
+    say("bad drop counters");
+    sleep_ms(pause_ms);
+    __atomic_store_n(&r->drops, 5, __ATOMIC_RELAXED);
+    for (int k = 1; k <= 3; ++k) VTRACE_PROBE(garbage, after, k);
+    return 0;
   }
 
   /* 2. garbage, one step at a time */

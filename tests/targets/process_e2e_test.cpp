@@ -3,12 +3,17 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -377,9 +382,97 @@ TEST(ProcessE2E, SyncSitesStopWaitingWhenTheTracerDies) {
   }
   ASSERT_EQ(got, p.pid()) << "the program still waits for a dead tracer";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  // The channel of the killed tracer is left in /dev/shm (a SIGKILL leaves no chance to
-  // unlink it); the next vtrace for a pid replaces it. Remove it here.
-  unlink(("/dev/shm/vtrace." + p.spid()).c_str());
+  // The killed tracer could not remove its channel; the program removed it as it exited (the
+  // tracer's lock on it was free).
+  struct stat st;
+  EXPECT_NE(stat(("/dev/shm/vtrace." + p.spid()).c_str(), &st), 0) << "stale channel left";
+}
+
+TEST(ProcessE2E, StaleChannelOfAKilledTracerIsRemovedByTheNextRun) {
+  Running p("-1", "1000");
+  const std::string path = "/dev/shm/vtrace." + p.spid();
+  pid_t tracer = fork();
+  if (tracer == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execl(VTRACE_BINARY, VTRACE_BINARY, "-q", "-p", p.spid().c_str(), "-n",
+          "sample:::tick { @ = count(); }", nullptr);
+    _exit(127);
+  }
+  struct stat st;
+  for (int i = 0; i < 500 && stat(path.c_str(), &st) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  kill(tracer, SIGKILL);
+  waitpid(tracer, nullptr, 0);
+  ASSERT_EQ(stat(path.c_str(), &st), 0) << "the tracer made no channel";
+  // Any next run cleans what a dead tracer left, though the process still runs.
+  Result r = vtrace({"-q", "-n", "BEGIN { exit(0); }"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(stat(path.c_str(), &st), 0) << "stale channel left";
+  // And the process, whose probes the dead tracer left on, connects to the next tracer.
+  r = vtrace(
+      {"-q", "-p", p.spid(), "-n", "sample:::tick { @ = count(); } tick-300ms { exit(0); }"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_GT(std::atol(trim(r.out).c_str()), 10) << r.out;
+}
+
+TEST(ProcessE2E, ForkedChildIsNotCountedAsItsParent) {
+  // The parent fires 1000 times before and after a fork; the child 1000 times in between. The
+  // child is not traced (its probes are off after the fork), so only the parent's 2000 count.
+  Result r = vtrace({"-q", "-x", "bufsize=8m", "-n", "victim:::tick { @ = count(); }", "-c",
+                     std::string(CHANNEL_VICTIM) + " fork 1000"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(trim(r.out), "2000") << r.err;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST(ProcessE2E, BadDropCountersAreNotPrinted) {
+  Result r = vtrace({"-q", "-n", "garbage::: { @[probename] = count(); }", "-c",
+                     std::string(GARBAGE_WRITER) + " --pause-ms 200 --bad-drops"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("bad counter from pid "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("1967016172124798215"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(" drops ("), std::string::npos) << r.err;
+}
+
+TEST(ProcessE2E, SmallDevShmNeverSigbus) {
+  // 12 threads firing into a channel on a 4 MiB /dev/shm: the channel is cut to fit, what does
+  // not fit is dropped and counted, and neither vtrace nor the program dies of SIGBUS.
+  char out_path[] = "/tmp/vtrace-e2e-shm.XXXXXX";
+  int fd = mkstemp(out_path);
+  ASSERT_GE(fd, 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=4m,mode=1777") != 0) {
+      std::printf("cannot mount a small tmpfs on /dev/shm: %s\n", strerror(errno));
+      std::fflush(stdout);
+      _exit(77);
+    }
+    Result r = vtrace({"-q", "-n", "sample:::tick { @ = count(); }", "-c", sample("2000 0 12")});
+    std::printf("status %d\nout %s\nerr %s", r.status, trim(r.out).c_str(), r.err.c_str());
+    std::fflush(stdout);
+    _exit(0);
+  }
+  close(fd);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::string text = slurp(out_path);
+  unlink(out_path);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 77) GTEST_SKIP() << text;
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
+  EXPECT_NE(text.find("status 0\n"), std::string::npos) << text;
+  long counted = std::atol(text.c_str() + text.find("out ") + 4);
+  long drops = 0;
+  size_t d = text.find(" drops (");
+  if (d != std::string::npos) drops = std::atol(text.c_str() + text.rfind(": ", d) + 2);
+  EXPECT_EQ(counted + drops, 24000) << text;
+  EXPECT_EQ(text.find("SIGBUS"), std::string::npos) << text;
 }
 
 }  // namespace
