@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzzers that read what a target controls (fuzz/corpus/NAME/):
-guest, exec, usdt, elf, tracefs, perf, kvm_tsc. Each seed is a small valid (or nearly valid)
+guest, exec, usdt, elf, tracefs, perf, kvm_tsc, qmp, vm_conf. Each seed is a small valid (or nearly valid)
 input in the layout the fuzzer's header comment describes. The files are committed; run this
 again after changing a layout:  python3 fuzz/make_seeds.py
 """
@@ -358,6 +358,34 @@ def kvm_seeds():
           b"\0" + kvm_file("-99800000000\n") + kvm_file(None) + kvm_file(None) + samples)
 
 
+# --- qmp --------------------------------------------------------------------------------------
+
+def qmp_seeds():
+    greeting = b'{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}}, "capabilities": ["oob"]}}\r\n'
+    cpus = (b'{"return": [{"thread-id": 4242, "props": {"core-id": 0, "thread-id": 0, "node-id": 0, '
+            b'"socket-id": 0}, "qom-path": "/machine/unattached/device[0]", "cpu-index": 0, '
+            b'"target": "x86_64"}, {"thread-id": 4243, "props": {"core-id": 0, "thread-id": 0, '
+            b'"socket-id": 1}, "qom-path": "/machine/unattached/device[1]", "cpu-index": 1, '
+            b'"target": "x86_64"}]}\r\n')
+    event = b'{"timestamp": {"seconds": 1700000000, "microseconds": 1}, "event": "STOP"}\r\n'
+    write("qmp", "cpus_in_one_read", b"\xff" + greeting + b'{"return": {}}\r\n' + cpus)
+    write("qmp", "event_then_cpus_small_reads", b"\x06" + event + cpus)
+    write("qmp", "error", b"\x20" + b'{"error": {"class": "CommandNotFound", "desc": "x"}}\n')
+    write("qmp", "status_partial", b"\x10" + b'{"return": {"status": "running", "running": true}}\n{"ret')
+
+
+# --- vm_conf ----------------------------------------------------------------------------------
+
+def vm_conf_seeds():
+    write("vm_conf", "running_tcg", b"name=web1\ncpus=2\nmem=256\naccel=tcg\naccel_reason=/dev/kvm "
+          b"exists but the CPU has no vmx/svm\nshm_id=0123456789abcdef\nboot_seconds=6.25\n"
+          b"share=\n")
+    write("vm_conf", "shared", b"name=db1\ncpus=1\nmem=512\naccel=kvm\naccel_reason=--accel\n"
+          b"shm_id=fedcba9876543210\nboot_seconds=1.5\nshare=mbox\n")
+    write("vm_conf", "hostile", b"name=x\ncpus=-1\nmem=99999999999999999999\nshm_id=../../etc/x\n"
+          b"share=../../etc\nboot_seconds=nan\n=empty\nnoequals\n")
+
+
 if __name__ == "__main__":
     guest_seeds()
     exec_seeds()
@@ -366,3 +394,5 @@ if __name__ == "__main__":
     tracefs_seeds()
     perf_seeds()
     kvm_seeds()
+    qmp_seeds()
+    vm_conf_seeds()

@@ -24,7 +24,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include "clock/tsc_clock.h"
 #include "sys/private_file.h"
+#include "targets/qemu/qmp.h"
+#include "targets/qemu/vm_conf.h"
 #include "transport/guest_channel.h"
 
 namespace fs = std::filesystem;
@@ -44,20 +47,12 @@ std::string read_text(const std::string& path) {
 }
 
 std::map<std::string, std::string> read_conf(const std::string& path) {
-  std::map<std::string, std::string> kv;
-  std::istringstream in(read_text(path));
-  for (std::string line; std::getline(in, line);) {
-    auto eq = line.find('=');
-    if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return kv;
+  return parse_conf(read_text(path));
 }
 
 void write_conf(const std::string& path, const VmInfo& v) {
   std::ofstream out(path + ".tmp", std::ios::trunc);
-  out << "name=" << v.name << "\ncpus=" << v.cpus << "\nmem=" << v.mem_mib << "\naccel=" << v.accel
-      << "\naccel_reason=" << v.accel_reason << "\nshm_id=" << v.shm_id
-      << "\nboot_seconds=" << v.boot_seconds << "\nshare=" << v.share << "\n";
+  out << format_conf(v);
   out.close();
   fs::rename(path + ".tmp", path);
 }
@@ -103,10 +98,6 @@ std::string new_shm_id() {
   return buf;
 }
 
-bool valid_shm_id(const std::string& id) {
-  return id.size() == 16 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
 // Paths of a VM's files. The shared memory files' names come from shm_id, never from a path
 // stored in a file.
 VmInfo paths_for(const std::string& name, const std::string& shm_id) {
@@ -126,15 +117,7 @@ VmInfo paths_for(const std::string& name, const std::string& shm_id) {
 VmInfo load(const std::string& name) {
   auto kv = read_conf(runtime_dir() + "/" + name + "/vm.conf");
   VmInfo v = paths_for(name, kv["shm_id"]);
-  v.cpus = static_cast<unsigned>(std::atoi(kv["cpus"].c_str()));
-  v.mem_mib = static_cast<unsigned>(std::atoi(kv["mem"].c_str()));
-  v.accel = kv["accel"];
-  v.accel_reason = kv["accel_reason"];
-  v.boot_seconds = std::atof(kv["boot_seconds"].c_str());
-  if (check_share_name(kv["share"]).empty()) {
-    v.share = kv["share"];
-    v.share_path = share_path(v.share);
-  }
+  apply_conf(kv, v);
   v.pid = read_pid(v.dir + "/qemu.pid");
   v.running = qemu_alive(v.pid);
   return v;
@@ -362,6 +345,13 @@ Accelerator choose_accelerator(const std::string& cpuinfo_path, const std::strin
 std::vector<std::string> qemu_command(const VmConfig& c, const VmInfo& v) {
   const std::string mem = std::to_string(c.mem_mib) + "M";
   std::string append = "console=ttyS0 acpi=off panic=-1 quiet vtrace.name=" + c.name;
+  // Under TCG the guest TSC runs at the host's rate, but the guest cannot calibrate it (no PIT,
+  // HPET or PM timer that keeps time) and falls back to jiffies, which lag whenever the vCPU is
+  // starved: its CLOCK_MONOTONIC (perf's stamps on kernel events) then drifts from the TSC
+  // (probe.h's stamps) by tens of ms, and events land out of order. Telling it the rate keeps
+  // both on the TSC.
+  if (v.accel == "tcg" && c.tsc_khz > 0)
+    append += " tsc=reliable tsc_early_khz=" + std::to_string(c.tsc_khz);
   if (!c.append_extra.empty()) append += " " + c.append_extra;
   // One option and its value per line.
   // clang-format off
@@ -452,9 +442,15 @@ std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
     }
   }
 
-  for (const VmConfig& c : configs) {
+  for (VmConfig cfg : configs) {
+    const VmConfig& c = cfg;
     Pending p{c, paths_for(c.name, new_shm_id()), Clock::now()};
     Accelerator a = c.accel.empty() ? choose_accelerator() : Accelerator{c.accel, "--accel"};
+    if (cfg.tsc_khz == 0 && clock::TscClock::usable()) {
+      clock::TscClock tsc;
+      tsc.start(20'000'000);
+      cfg.tsc_khz = static_cast<unsigned>(1e6 / tsc.ns_per_tick());
+    }
     p.info.accel = a.name;
     p.info.accel_reason = a.reason;
     p.info.cpus = c.cpus;
@@ -555,20 +551,15 @@ std::string qmp_execute(const std::string& name, const std::string& command_json
   auto deadline = Clock::now() + std::chrono::seconds(10);
   int fd = qmp_connect(v.qmp, deadline);
   if (fd < 0) throw std::runtime_error("vm " + name + ": cannot talk QMP on " + v.qmp);
-  std::string cmd = command_json + "\n", reply;
+  std::string cmd = command_json + "\n", buffer, reply;
   bool ok = write(fd, cmd.data(), cmd.size()) == static_cast<ssize_t>(cmd.size());
-  // Skip asynchronous events; the reply is the line with "return" or "error".
+  // Skip asynchronous events; the reply is the line with "return" or "error" (qmp.h).
   while (ok) {
-    ok = read_until(fd, "\n", deadline, &reply);
-    if (!ok) break;
-    auto nl = reply.find('\n');
-    std::string line = reply.substr(0, nl);
-    reply.erase(0, nl + 1);
-    if (line.find("\"return\"") != std::string::npos ||
-        line.find("\"error\"") != std::string::npos) {
+    if (take_qmp_reply(buffer, reply)) {
       close(fd);
-      return line;
+      return reply;
     }
+    ok = read_until(fd, "\n", deadline, &buffer);
   }
   close(fd);
   throw std::runtime_error("vm " + name + ": no QMP reply");
