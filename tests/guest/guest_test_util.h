@@ -120,6 +120,7 @@ class Background {
     return -1;
   }
   void interrupt() { kill(pid_, SIGINT); }
+  pid_t pid() const { return pid_; }  // vtrace's own (the shell execs it)
   std::string output() const {
     std::ifstream in(out_);
     std::stringstream ss;

@@ -294,6 +294,7 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
   // The watermark is read before the rings: read after, it could already cover a record the
   // agent published after this poll read its ring.
   watermark_ = __atomic_load_n(&header()->watermark, __ATOMIC_ACQUIRE);
+  read_limit_ = UINT64_MAX;
   size_t n = 0;
   for (uint32_t ring = 0; ring < VTRACE_GUEST_NRINGS; ++ring) {
     vtrace_ring* r = transport::guest_ring(base_, layout_, ring);
@@ -336,7 +337,10 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
     n += got;
     // Stopped at `max` with records left: the watermark covers them, but they are not read
     // yet. Until they are, only what was read (up to its last stamp) is known to be complete.
-    if (got == max) watermark_ = std::min(watermark_, last_stamp > 0 ? last_stamp - 1 : 0);
+    if (got == max) {
+      watermark_ = std::min(watermark_, last_stamp > 0 ? last_stamp - 1 : 0);
+      read_limit_ = std::min(read_limit_, last_stamp);
+    }
   }
   return n;
 }
@@ -376,6 +380,11 @@ uint64_t GuestTarget::watermark_ns() const {
   const uint64_t margin = static_cast<uint64_t>(2.0 * static_cast<double>(clock_.bound_ticks()) *
                                                 host_tsc_.ns_per_tick());
   return w > margin ? w - margin : 0;
+}
+
+uint64_t GuestTarget::read_limit_ns() const {
+  if (!attached_ || stopped_ || read_limit_ == UINT64_MAX) return UINT64_MAX;
+  return to_host_ns(read_limit_);
 }
 
 void GuestTarget::detach() {
@@ -434,11 +443,14 @@ void GuestTargets::collect(uint64_t now_ns) {
 }
 
 uint64_t GuestTargets::release_point() const {
-  if (sync_) return UINT64_MAX;
   uint64_t release = UINT64_MAX;
   for (const auto& g : guests_) {
     if (g->stopped()) continue;
-    release = std::min(release, g->watermark_ns());
+    // Sync: a guest stopped at its probe has written everything before it, so arrival order is
+    // global order, except past a poll's batch limit: a sync wait that gave up (the host stalled)
+    // let the guest run on, and what it wrote beyond the limit may be older than other guests'
+    // records (or this guest's own kernel events) already read.
+    release = std::min(release, sync_ ? g->read_limit_ns() : g->watermark_ns());
   }
   return release;
 }

@@ -74,6 +74,9 @@ class GuestTarget {
   // Host time before which the guest had written every record when poll() last read its rings
   // (its watermark, read before the rings, less the clock's uncertainty), or 0.
   uint64_t watermark_ns() const;
+  // Host time of the last record read from a ring where poll() stopped at its batch limit (the
+  // ring holds more), or UINT64_MAX when poll() read every ring empty.
+  uint64_t read_limit_ns() const;
   // attached = 0, every enable byte off. Idempotent.
   void detach();
   void report(std::FILE* err) const;
@@ -123,7 +126,8 @@ class GuestTarget {
   bool table_warned_ = false;  // a corrupt probe table was reported
   uint64_t last_agent_beat_ = 0, last_beat_change_ns_ = 0;
   uint64_t ping_seq_ = 0;
-  uint64_t watermark_ = 0;  // guest TSC, read by poll() before the rings
+  uint64_t watermark_ = 0;            // guest TSC, read by poll() before the rings
+  uint64_t read_limit_ = UINT64_MAX;  // guest TSC: read_limit_ns()
   clock::TscClock host_tsc_;
   clock::GuestClock clock_;
   bool kvm_ = false, kvm_checked_ = false;

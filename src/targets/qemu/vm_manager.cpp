@@ -24,6 +24,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "clock/tsc_clock.h"
 #include "sys/private_file.h"
 #include "targets/qemu/qmp.h"
 #include "targets/qemu/vm_conf.h"
@@ -344,6 +345,13 @@ Accelerator choose_accelerator(const std::string& cpuinfo_path, const std::strin
 std::vector<std::string> qemu_command(const VmConfig& c, const VmInfo& v) {
   const std::string mem = std::to_string(c.mem_mib) + "M";
   std::string append = "console=ttyS0 acpi=off panic=-1 quiet vtrace.name=" + c.name;
+  // Under TCG the guest TSC runs at the host's rate, but the guest cannot calibrate it (no PIT,
+  // HPET or PM timer that keeps time) and falls back to jiffies, which lag whenever the vCPU is
+  // starved: its CLOCK_MONOTONIC (perf's stamps on kernel events) then drifts from the TSC
+  // (probe.h's stamps) by tens of ms, and events land out of order. Telling it the rate keeps
+  // both on the TSC.
+  if (v.accel == "tcg" && c.tsc_khz > 0)
+    append += " tsc=reliable tsc_early_khz=" + std::to_string(c.tsc_khz);
   if (!c.append_extra.empty()) append += " " + c.append_extra;
   // One option and its value per line.
   // clang-format off
@@ -434,9 +442,15 @@ std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
     }
   }
 
-  for (const VmConfig& c : configs) {
+  for (VmConfig cfg : configs) {
+    const VmConfig& c = cfg;
     Pending p{c, paths_for(c.name, new_shm_id()), Clock::now()};
     Accelerator a = c.accel.empty() ? choose_accelerator() : Accelerator{c.accel, "--accel"};
+    if (cfg.tsc_khz == 0 && clock::TscClock::usable()) {
+      clock::TscClock tsc;
+      tsc.start(20'000'000);
+      cfg.tsc_khz = static_cast<unsigned>(1e6 / tsc.ns_per_tick());
+    }
     p.info.accel = a.name;
     p.info.accel_reason = a.reason;
     p.info.cpus = c.cpus;

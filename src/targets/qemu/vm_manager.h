@@ -44,6 +44,7 @@ struct VmConfig {
   std::string accel;         // empty: choose_accelerator()
   std::string share;         // --share NAME: the shared memory device's name, "" for none
   unsigned boot_timeout_s = 60;
+  unsigned tsc_khz = 0;  // the host TSC rate, given to TCG guests (0: measured at start)
 };
 
 struct VmInfo {
