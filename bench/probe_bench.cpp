@@ -89,9 +89,13 @@ class FakeHost {
     __atomic_store_n(&ch_->flags, VTRACE_CHAN_TSC | (on ? VTRACE_CHAN_SYNC : 0u), __ATOMIC_RELEASE);
   }
   vtrace_channel* channel() const { return ch_; }
+  vtrace_ring* ring(uint32_t i) const {
+    return reinterpret_cast<vtrace_ring*>(reinterpret_cast<char*>(ch_) + ch_->ring_offset +
+                                          uint64_t{i} * ch_->ring_stride);
+  }
   uint64_t drops() const {
     uint64_t n = ch_->no_ring_drops;
-    for (uint32_t i = 0; i < kRings; ++i) n += vtrace__ring_at(ch_, i)->drops;
+    for (uint32_t i = 0; i < kRings; ++i) n += ring(i)->drops;
     return n;
   }
 
@@ -102,7 +106,7 @@ class FakeHost {
       ch_->heartbeat = ch_->heartbeat + 1;
       const bool sync = ch_->flags & VTRACE_CHAN_SYNC;
       for (uint32_t i = 0; i < kRings; ++i) {
-        vtrace_ring* r = vtrace__ring_at(ch_, i);
+        vtrace_ring* r = ring(i);
         const uint64_t head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
         const uint64_t tail = r->tail;
         if (head == tail) continue;

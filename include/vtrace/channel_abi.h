@@ -16,6 +16,10 @@
 #define VTRACE_PROBE_MAGIC 0x76747062u /* "vtpb" */
 
 #define VTRACE_MAX_ARGS 10
+/* Geometry limits both sides check: a channel outside them is refused. */
+#define VTRACE_MAX_RINGS 4096u
+#define VTRACE_MAX_SLOTS (1u << 24) /* per ring, a power of two */
+#define VTRACE_RING_ALIGN 64u       /* ring_offset and ring_stride are multiples of it */
 #define VTRACE_RECORD_SIZE 384u
 /* Bytes for strings copied at the site (VTRACE_PROBE_STR). */
 #define VTRACE_TAIL_SIZE (VTRACE_RECORD_SIZE - 32u - 8u * VTRACE_MAX_ARGS)

@@ -10,14 +10,21 @@
  * request-start.
  *
  * Cost: a disabled probe is one load of its enable flag and a not-taken branch. A program that
- * is never traced does nothing else and creates nothing. When vtrace enables a probe, the first
- * firing maps the channel vtrace made (/dev/shm/vtrace.PID), claims a ring for its thread, and
- * from then on each firing writes one record into that ring (async mode), or writes it and waits
- * until vtrace has run the clauses (sync mode; the wait ends if vtrace stops answering).
+ * is never traced does nothing else (it registers a fork handler at start-up) and creates
+ * nothing. When vtrace enables a probe, the first firing maps the channel vtrace made
+ * (/dev/shm/vtrace.PID), claims a ring for its thread, and from then on each firing writes one
+ * record into that ring (async mode), or writes it and waits until vtrace has run the clauses
+ * (sync mode; the wait ends if vtrace stops answering).
+ *
+ * Trust: the channel is used only if it is a regular file (never a symlink) owned by the
+ * process's euid and private to it, with a geometry that fits the file; otherwise the probes
+ * stay off. Without a channel a site looks again at most every 50 ms. A forked child's probes
+ * go off and it forgets its parent's channel (a tracer may attach to the child itself).
  */
 #ifndef VTRACE_PROBE_H
 #define VTRACE_PROBE_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -26,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -116,48 +124,185 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
 /* Start of this executable's probe section; records name their probe by offset from it. */
 extern struct vtrace_probe_desc __start_vtrace_probes[] __attribute__((weak, visibility("hidden")));
 
-/* One mapping and one ring per thread for the whole program: weak, so every translation unit
- * that includes this header shares them. */
-VTRACE__WEAK struct vtrace_channel* volatile vtrace__chan;
+extern struct vtrace_probe_desc __stop_vtrace_probes[] __attribute__((weak, visibility("hidden")));
+
+/* One channel as this process checked it when it mapped it. Sites use these copies of the
+ * geometry, never the values in the file, and a thread's ring belongs to one link. A link and its
+ * mapping live until the process ends (another thread may still hold them), or until fork() in
+ * the child. */
+struct vtrace__link {
+  struct vtrace_channel* ch;
+  uint64_t size; /* bytes mapped */
+  uint64_t ring_offset;
+  uint64_t ring_stride;
+  uint32_t nrings;
+  uint32_t nslots;           /* a power of two */
+  uint64_t dev, ino;         /* the file, for the clean-up at exit */
+  struct vtrace__link* prev; /* links of earlier tracers */
+};
+
+/* One link and one ring per thread for the whole program: weak, so every translation unit that
+ * includes this header shares them. */
+VTRACE__WEAK struct vtrace__link* volatile vtrace__current;
 VTRACE__WEAK __thread struct vtrace_ring* vtrace__ring;
-VTRACE__WEAK __thread struct vtrace_channel* vtrace__ring_chan;
+VTRACE__WEAK __thread struct vtrace__link* vtrace__ring_link;
 VTRACE__WEAK __thread uint32_t vtrace__tid;
 VTRACE__WEAK volatile uint32_t vtrace__gave_up; /* sync waits stopped: the tracer went away */
+/* No look for a channel before this (CLOCK_MONOTONIC_COARSE ns): a site whose tracer left does
+ * not open a file on every firing. */
+VTRACE__WEAK volatile uint64_t vtrace__next_look;
+VTRACE__WEAK volatile uint32_t vtrace__exit_hook; /* the clean-up at exit is registered */
 VTRACE__WEAK pthread_key_t vtrace__ring_key;
+VTRACE__WEAK volatile uint32_t vtrace__key_made;
 VTRACE__WEAK pthread_once_t vtrace__ring_once = PTHREAD_ONCE_INIT;
 
-static inline struct vtrace_ring* vtrace__ring_at(struct vtrace_channel* ch, uint32_t i) {
-  return (struct vtrace_ring*)((char*)ch + ch->ring_offset + (uint64_t)i * ch->ring_stride);
+#define VTRACE__LOOK_NS 50000000ull   /* between two looks for a channel */
+#define VTRACE__DEAD_RING 0xffffffffu /* owner_tid of a ring the file system cannot hold */
+
+VTRACE__WEAK void vtrace__channel_path(char* path, size_t size) {
+  snprintf(path, size, "/dev/shm/vtrace.%d", (int)getpid());
 }
 
-/* Maps /dev/shm/vtrace.PID if vtrace made one; NULL otherwise. */
-VTRACE__WEAK struct vtrace_channel* vtrace__connect(void) {
-  struct vtrace_channel* cur = vtrace__chan;
-  if (cur != NULL && cur->attached) return cur;
+/* The file a tracer made for this process: a regular file (not a link), owned by this process's
+ * euid (the tracer gives it to the process), private to that user. Anything else may be another
+ * user's. */
+VTRACE__WEAK int vtrace__file_ok(const struct stat* st) {
+  return S_ISREG(st->st_mode) && st->st_uid == geteuid() && (st->st_mode & 077) == 0 &&
+         st->st_nlink == 1 && (uint64_t)st->st_size >= sizeof(struct vtrace_channel) &&
+         (uint64_t)st->st_size <= (uint64_t)SIZE_MAX;
+}
+
+/* True when a channel header (a private copy) describes rings that lie within `size` bytes. */
+VTRACE__WEAK int vtrace__geometry_ok(const struct vtrace_channel* h, uint64_t size) {
+  uint64_t rings_bytes, rings_end;
+  if (h->magic != VTRACE_CHANNEL_MAGIC || h->version != VTRACE_ABI_VERSION ||
+      h->record_size != VTRACE_RECORD_SIZE || h->attached == 0)
+    return 0;
+  if (h->nrings == 0 || h->nrings > VTRACE_MAX_RINGS || h->nslots < 2 ||
+      h->nslots > VTRACE_MAX_SLOTS || (h->nslots & (h->nslots - 1)) != 0)
+    return 0;
+  if (h->ring_offset < sizeof(struct vtrace_channel) || h->ring_offset % VTRACE_RING_ALIGN != 0 ||
+      h->ring_stride % VTRACE_RING_ALIGN != 0 ||
+      h->ring_stride < sizeof(struct vtrace_ring) + (uint64_t)h->nslots * VTRACE_RECORD_SIZE)
+    return 0;
+  if (__builtin_mul_overflow((uint64_t)h->nrings, h->ring_stride, &rings_bytes) ||
+      __builtin_add_overflow(rings_bytes, (uint64_t)h->ring_offset, &rings_end))
+    return 0;
+  return h->total_size <= size && rings_end <= h->total_size;
+}
+
+/* Maps /dev/shm/vtrace.PID if vtrace made one and it checks out (file and geometry, before any
+ * access beyond the header); NULL otherwise. */
+VTRACE__WEAK struct vtrace__link* vtrace__open_link(void) {
   char path[64];
-  snprintf(path, sizeof path, "/dev/shm/vtrace.%d", (int)getpid());
-  int fd = open(path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) return NULL;
   struct stat st;
+  struct vtrace_channel hdr;
+  struct vtrace__link* l;
   void* p = MAP_FAILED;
-  if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= sizeof(struct vtrace_channel))
+  vtrace__channel_path(path, sizeof path);
+  int fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  if (fstat(fd, &st) == 0 && vtrace__file_ok(&st))
     p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close(fd);
   if (p == MAP_FAILED) return NULL;
-  struct vtrace_channel* ch = (struct vtrace_channel*)p;
-  if (ch->magic != VTRACE_CHANNEL_MAGIC || ch->version != VTRACE_ABI_VERSION ||
-      ch->total_size > (uint64_t)st.st_size || ch->record_size != VTRACE_RECORD_SIZE ||
-      ch->nrings == 0 || ch->nslots == 0 || (ch->nslots & (ch->nslots - 1)) != 0 || !ch->attached) {
+  /* The tracer writes the magic last: a header with it is complete. */
+  if (__atomic_load_n(&((struct vtrace_channel*)p)->magic, __ATOMIC_ACQUIRE) !=
+      VTRACE_CHANNEL_MAGIC) {
     munmap(p, (size_t)st.st_size);
     return NULL;
   }
-  /* A mapping of a channel the tracer left is never unmapped: another thread may still hold it. */
-  if (__atomic_compare_exchange_n(&vtrace__chan, &cur, ch, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-    vtrace__gave_up = 0;
-    return ch;
+  memcpy(&hdr, p, sizeof hdr);
+  l = (struct vtrace__link*)MAP_FAILED;
+  if (vtrace__geometry_ok(&hdr, (uint64_t)st.st_size))
+    l = (struct vtrace__link*)mmap(NULL, sizeof *l, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (l == (struct vtrace__link*)MAP_FAILED) {
+    munmap(p, (size_t)st.st_size);
+    return NULL;
   }
-  munmap(p, (size_t)st.st_size);
+  l->ch = (struct vtrace_channel*)p;
+  l->size = (uint64_t)st.st_size;
+  l->ring_offset = hdr.ring_offset;
+  l->ring_stride = hdr.ring_stride;
+  l->nrings = hdr.nrings;
+  l->nslots = hdr.nslots;
+  l->dev = (uint64_t)st.st_dev;
+  l->ino = (uint64_t)st.st_ino;
+  l->prev = NULL;
+  return l;
+}
+
+/* At exit: a channel whose tracer died (its lock is free) is removed, so a killed vtrace leaves
+ * no file behind once its process ends. A live tracer holds the lock and removes it itself. */
+VTRACE__WEAK void vtrace__at_exit(void) {
+  struct vtrace__link* l = vtrace__current;
+  char path[64];
+  struct stat st;
+  if (l == NULL) return;
+  vtrace__channel_path(path, sizeof path);
+  int fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return;
+  if (fstat(fd, &st) == 0 && (uint64_t)st.st_dev == l->dev && (uint64_t)st.st_ino == l->ino &&
+      flock(fd, LOCK_EX | LOCK_NB) == 0)
+    unlink(path);
+  close(fd);
+}
+
+/* Looks for a channel now; the current link if another thread found one first. */
+VTRACE__WEAK struct vtrace__link* vtrace__look(struct vtrace__link* cur) {
+  struct vtrace__link* l = vtrace__open_link();
+  if (l == NULL) return NULL;
+  l->prev = cur;
+  if (__atomic_compare_exchange_n(&vtrace__current, &cur, l, 0, __ATOMIC_ACQ_REL,
+                                  __ATOMIC_ACQUIRE)) {
+    vtrace__gave_up = 0;
+    if (__atomic_exchange_n(&vtrace__exit_hook, 1u, __ATOMIC_ACQ_REL) == 0) atexit(vtrace__at_exit);
+    return l;
+  }
+  munmap(l->ch, (size_t)l->size);
+  munmap(l, sizeof *l);
   return cur;
+}
+
+/* The attached channel, or one found now; NULL when none. Looks at most once per
+ * VTRACE__LOOK_NS, whatever the firing rate. */
+VTRACE__WEAK struct vtrace__link* vtrace__connect(void) {
+  struct vtrace__link* cur = vtrace__current;
+  struct timespec ts;
+  uint64_t now, next;
+  if (cur != NULL && cur->ch->attached) return cur;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+  next = __atomic_load_n(&vtrace__next_look, __ATOMIC_RELAXED);
+  if (now < next || !__atomic_compare_exchange_n(&vtrace__next_look, &next, now + VTRACE__LOOK_NS,
+                                                 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    return NULL;
+  return vtrace__look(cur);
+}
+
+/* fork(): the child is another process. It is not traced by its parent's tracer (as dtrace's
+ * fasttrap removes probes from a forked child): its probes go off and it forgets the parent's
+ * channels, so it writes nothing under the parent's pid and is traced as itself or not at all. */
+VTRACE__WEAK void vtrace__forked(void) {
+  struct vtrace__link* l = vtrace__current;
+  struct vtrace_probe_desc* d;
+  for (d = __start_vtrace_probes; d != NULL && d < __stop_vtrace_probes; ++d)
+    if (d->magic == VTRACE_PROBE_MAGIC) d->enabled = 0;
+  /* The forking thread's ring is its parent's: never released from here. */
+  if (vtrace__key_made) pthread_setspecific(vtrace__ring_key, NULL);
+  vtrace__ring = NULL;
+  vtrace__ring_link = NULL;
+  vtrace__tid = 0;
+  vtrace__current = NULL;
+  vtrace__gave_up = 0;
+  vtrace__next_look = 0;
+  while (l != NULL) { /* the child is single-threaded now: nobody else holds them */
+    struct vtrace__link* prev = l->prev;
+    munmap(l->ch, (size_t)l->size);
+    munmap(l, sizeof *l);
+    l = prev;
+  }
 }
 
 VTRACE__WEAK void vtrace__release_ring(void* ring) {
@@ -165,27 +310,36 @@ VTRACE__WEAK void vtrace__release_ring(void* ring) {
 }
 
 VTRACE__WEAK void vtrace__make_key(void) {
-  pthread_key_create(&vtrace__ring_key, vtrace__release_ring);
+  if (pthread_key_create(&vtrace__ring_key, vtrace__release_ring) == 0) vtrace__key_made = 1;
 }
 
-/* Claims a free ring for this thread (released when the thread exits). */
-VTRACE__WEAK struct vtrace_ring* vtrace__claim(struct vtrace_channel* ch) {
+/* Claims a free ring of `l` for this thread (released when the thread exits). */
+VTRACE__WEAK struct vtrace_ring* vtrace__claim(struct vtrace__link* l) {
   if (vtrace__tid == 0) vtrace__tid = (uint32_t)syscall(SYS_gettid);
-  for (uint32_t i = 0; i < ch->nrings; ++i) {
-    struct vtrace_ring* r = vtrace__ring_at(ch, i);
+  for (uint32_t i = 0; i < l->nrings; ++i) {
+    struct vtrace_ring* r =
+        (struct vtrace_ring*)((char*)l->ch + l->ring_offset + (uint64_t)i * l->ring_stride);
     uint32_t expected = 0;
     if (r->owner_tid == 0 && __atomic_compare_exchange_n(&r->owner_tid, &expected, vtrace__tid, 0,
                                                          __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-      /* Fault the ring in now (Linux 5.14+; ignored elsewhere), not one page per record. */
-      madvise(r, (size_t)ch->ring_stride, 23 /* MADV_POPULATE_WRITE */);
+      /* Back the ring with memory now (MADV_POPULATE_WRITE, Linux 5.14+), not one page per
+       * record. Where the file system is full that fails, and the ring stays unused for good: a
+       * write to it would SIGBUS the program. EINVAL: a kernel that cannot tell. */
+      const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+      const uintptr_t start = (uintptr_t)r & ~(page - 1);
+      if (madvise((void*)start, (size_t)((uintptr_t)r + l->ring_stride - start), 23) != 0 &&
+          errno != EINVAL) {
+        __atomic_store_n(&r->owner_tid, VTRACE__DEAD_RING, __ATOMIC_RELEASE);
+        continue;
+      }
       vtrace__ring = r;
-      vtrace__ring_chan = ch;
+      vtrace__ring_link = l;
       pthread_once(&vtrace__ring_once, vtrace__make_key);
-      pthread_setspecific(vtrace__ring_key, r);
+      if (vtrace__key_made) pthread_setspecific(vtrace__ring_key, r);
       return r;
     }
   }
-  __atomic_fetch_add(&ch->no_ring_drops, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(&l->ch->no_ring_drops, 1, __ATOMIC_RELAXED);
   return NULL;
 }
 
@@ -218,25 +372,26 @@ VTRACE__WEAK void vtrace__wait_done(struct vtrace_channel* ch, struct vtrace_rin
 }
 
 VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args, const char* str) {
-  struct vtrace_channel* ch = vtrace__chan;
-  if (ch == NULL || !ch->attached) {
-    ch = vtrace__connect();
-    if (ch == NULL) return;
+  struct vtrace__link* l = vtrace__current;
+  if (l == NULL || !l->ch->attached) {
+    l = vtrace__connect();
+    if (l == NULL) return;
   }
+  struct vtrace_channel* ch = l->ch;
+  const uint32_t nslots = l->nslots;
   struct vtrace_ring* r = vtrace__ring;
-  if (r == NULL || vtrace__ring_chan != ch) {
-    r = vtrace__claim(ch);
+  if (r == NULL || vtrace__ring_link != l) {
+    r = vtrace__claim(l);
     if (r == NULL) return;
   }
   const uint64_t pos = r->head;
   const uint64_t queued = pos - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
-  if (queued >= ch->nslots) {
+  if (queued >= nslots) {
     __atomic_fetch_add(&r->drops, 1, __ATOMIC_RELAXED);
     return;
   }
-  struct vtrace_record* rec =
-      (struct vtrace_record*)((char*)r + sizeof(struct vtrace_ring) +
-                              (pos & (ch->nslots - 1)) * VTRACE_RECORD_SIZE);
+  struct vtrace_record* rec = (struct vtrace_record*)((char*)r + sizeof(struct vtrace_ring) +
+                                                      (pos & (nslots - 1)) * VTRACE_RECORD_SIZE);
   uint16_t nargs = d->nargs > VTRACE_MAX_ARGS ? VTRACE_MAX_ARGS : d->nargs;
   const uint32_t inflight = ch->flags & VTRACE_CHAN_INFLIGHT;
   if (inflight) {
@@ -280,7 +435,7 @@ VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args
   }
   __atomic_store_n(&r->head, pos + 1, __ATOMIC_RELEASE);
   if (inflight) __atomic_store_n(&r->writing, 0u, __ATOMIC_RELEASE);
-  if (queued == ch->nslots / 2 && __atomic_load_n(&ch->host_sleeping, __ATOMIC_SEQ_CST)) {
+  if (queued == nslots / 2 && __atomic_load_n(&ch->host_sleeping, __ATOMIC_SEQ_CST)) {
     __atomic_fetch_add(&ch->doorbell, 1, __ATOMIC_SEQ_CST);
     syscall(SYS_futex, &ch->doorbell, FUTEX_WAKE, 1, NULL, NULL, 0);
   }
@@ -293,10 +448,12 @@ VTRACE__WEAK void vtrace__startup(void) {
   static int started;
   if (started) return;
   started = 1;
+  pthread_atfork(NULL, NULL, vtrace__forked);
   if (getenv("VTRACE_WAIT") == NULL) return;
   unsetenv("VTRACE_WAIT"); /* not for the program's own children */
-  struct vtrace_channel* ch = vtrace__connect();
-  if (ch == NULL) return;
+  struct vtrace__link* l = vtrace__look(vtrace__current);
+  if (l == NULL) return;
+  struct vtrace_channel* ch = l->ch;
   __atomic_store_n(&ch->client_pid, (uint32_t)getpid(), __ATOMIC_RELEASE);
   for (int i = 0; i < 500 && !__atomic_load_n(&ch->go, __ATOMIC_ACQUIRE); ++i) {
     struct timespec ts = {0, 20 * 1000 * 1000};

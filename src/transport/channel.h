@@ -5,6 +5,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,11 +48,20 @@ inline vtrace_ring* ring_at(vtrace_channel* ch, uint32_t i) {
 // /dev/shm/vtrace.PID
 std::string channel_path(pid_t pid);
 
+// Removes the channels (DIR/vtrace.PID) whose tracer died (SIGKILL leaves no chance to unlink):
+// their lock is free. Each is marked detached first, so a process still mapping it looks for its
+// next tracer's channel. A file without a header that is younger than a few seconds may be one a
+// tracer is creating: kept. Returns how many were removed.
+size_t remove_stale_channels(const std::string& dir = "/dev/shm");
+
 class Channel {
  public:
   // Creates the channel of process `pid` at `path` (channel_path(pid) when empty): O_EXCL, mode
-  // 0600, owned by the process's uid/gid. A channel left by a dead tracer is replaced; one held
-  // by a live tracer is an error. Returns nullptr with `error` set on failure.
+  // 0600, owned by the process's euid/egid. A channel left by a dead tracer is replaced; one held
+  // by a live tracer is an error. The rings are cut (fewer, then shorter) to fit half the free
+  // space of the file system (size_note() says so), and every page is allocated before either
+  // side touches it (headers now, a ring when claimed: see back_ring), so none can SIGBUS.
+  // Returns nullptr with `error` set on failure (no room even for one short ring, ...).
   static std::unique_ptr<Channel> create(pid_t pid, const ChannelConfig& cfg, std::string& error,
                                          const std::string& path = "");
   ~Channel();  // detach()
@@ -63,6 +73,9 @@ class Channel {
   uint32_t nslots() const { return nslots_; }
   vtrace_ring* ring(uint32_t i) const { return ring_at_host(i); }
   const std::string& path() const { return path_; }
+  // "channel cut to 8 rings of 512 records (...)" when the file system could not hold the asked
+  // geometry; "" otherwise.
+  const std::string& size_note() const { return size_note_; }
 
   void set_sync(bool sync);
   void heartbeat();
@@ -70,6 +83,10 @@ class Channel {
   uint32_t client_pid() const;
   // Opens the start gate (go = 1) and wakes the process waiting at it.
   void open_gate();
+  // Allocates the records of ring `i` before the host reads them (the site populated them when
+  // it claimed the ring, unless it lies): false when the file system cannot hold them, and then
+  // the ring must not be read.
+  bool back_ring(uint32_t i);
   // Sync mode: the record at position `pos` of ring `i` has been processed.
   void mark_done(uint32_t i, uint64_t pos);
   // Sleeps up to `ns` unless a site rings the doorbell (a ring reached half full) first.
@@ -91,6 +108,7 @@ class Channel {
   uint32_t nrings_ = 0, nslots_ = 0;
   int fd_ = -1;  // held with an exclusive flock while this tracer is alive
   std::string path_;
+  std::string size_note_;
 };
 
 // Sync mode wake-up of a ring's waiter: done = pos + 1, done_futex, FUTEX_WAKE when it waits.

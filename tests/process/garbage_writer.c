@@ -124,8 +124,9 @@ int main(int argc, char** argv) {
     if (vtrace__ring != NULL) break;
     sleep_ms(10);
   }
-  if (vtrace__ring == NULL && (ch = vtrace__connect()) != NULL) vtrace__claim(ch);
-  ch = vtrace__ring_chan;
+  struct vtrace__link* l = NULL;
+  if (vtrace__ring == NULL && (l = vtrace__connect()) != NULL) vtrace__claim(l);
+  ch = vtrace__ring_link != NULL ? vtrace__ring_link->ch : NULL;
   struct vtrace_ring* r = vtrace__ring;
   if (ch == NULL || r == NULL) {
     fprintf(stderr, "garbage_writer: no vtrace channel after %ld ms\n", wait_ms);

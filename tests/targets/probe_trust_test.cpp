@@ -100,8 +100,9 @@ TEST(ProbeTrust, AValidChannelIsUsed) {
 }
 
 TEST(ProbeTrust, AnotherUsersFileIsRefused) {
-  EXPECT_EQ(fire_at([](Channel&, const std::string& p) { ASSERT_EQ(chown(p.c_str(), 65534, 65534), 0); }),
-            0u);
+  EXPECT_EQ(
+      fire_at([](Channel&, const std::string& p) { ASSERT_EQ(chown(p.c_str(), 65534, 65534), 0); }),
+      0u);
 }
 
 TEST(ProbeTrust, AFileOthersCanReadIsRefused) {
@@ -117,12 +118,13 @@ TEST(ProbeTrust, ASymlinkIsNotFollowed) {
   std::string err, target = "/dev/shm/vtrace-test.symlink." + std::to_string(getpid());
   auto c = Channel::create(v.pid(), ChannelConfig{2, 16, false}, err, target);
   ASSERT_TRUE(c) << err;
-  ASSERT_EQ(symlink(target.c_str(), v.path().c_str()), 0);
+  const std::string link = v.path();
+  ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
   v.say();
   v.line();
   EXPECT_EQ(v.wait(), 0);
   EXPECT_EQ(head(*c, 0), 0u);
-  unlink(v.path().c_str());
+  unlink(link.c_str());
 }
 
 TEST(ProbeTrust, GeometryThatDoesNotFitTheFileIsRefused) {

@@ -14,6 +14,16 @@
 
 namespace vtrace::targets {
 
+namespace {
+
+uint64_t now_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
 ProcessTarget::~ProcessTarget() {
   shutdown();
 }
@@ -50,12 +60,16 @@ bool ProcessTarget::open_channel(const transport::ChannelConfig& cfg, std::strin
   if (with_clock.tsc) tsc_clock_.start();
   channel_ = transport::Channel::create(pid_, with_clock, error);
   if (!channel_) return false;
+  size_note_ = channel_->size_note();
+  ring_drops_.assign(channel_->nrings(), TargetCounter(now_ns()));
+  no_ring_drops_ = TargetCounter(now_ns());
   sync_ = cfg.sync;
   tsc_ = with_clock.tsc;
   readers_.clear();
   for (uint32_t i = 0; i < channel_->nrings(); ++i)
     readers_.emplace_back(channel_->ring(i), channel_->nslots(), &probe_map_, &rejects_);
   done_upto_.assign(channel_->nrings(), 0);
+  backed_.assign(channel_->nrings(), 0);
   return true;
 }
 
@@ -101,6 +115,7 @@ void ProcessTarget::open_gate() {
 size_t ProcessTarget::poll(std::vector<PendingRecord>& out, size_t max_per_ring) {
   size_t n = 0;
   for (uint32_t i = 0; i < readers_.size(); ++i) {
+    if (backed_[i] != 1 && !back_ring(i)) continue;
     scratch_.clear();
     if (readers_[i].poll(scratch_, max_per_ring) == 0) continue;
     for (const auto& r : scratch_) {
@@ -126,6 +141,19 @@ size_t ProcessTarget::poll(std::vector<PendingRecord>& out, size_t max_per_ring)
   return n;
 }
 
+bool ProcessTarget::back_ring(uint32_t i) {
+  if (backed_[i] == 2 || __atomic_load_n(&channel_->ring(i)->head, __ATOMIC_ACQUIRE) == 0)
+    return false;  // unusable, or nothing written yet
+  if (channel_->back_ring(i)) {
+    backed_[i] = 1;
+    return true;
+  }
+  // Records the site could not have written (it populates a ring before using it): never read.
+  backed_[i] = 2;
+  rejects_.add(transport::Reject::CorruptRing);
+  return false;
+}
+
 void ProcessTarget::mark_done(uint32_t ring, uint64_t pos) {
   if (!sync_ || !channel_ || ring >= done_upto_.size()) return;
   channel_->mark_done(ring, pos);
@@ -141,6 +169,15 @@ void ProcessTarget::finish_round() {
 void ProcessTarget::heartbeat() {
   if (channel_) channel_->heartbeat();
   if (tsc_) tsc_clock_.update();
+  sample_counters();
+}
+
+void ProcessTarget::sample_counters() {
+  if (!channel_) return;
+  const uint64_t now = now_ns();
+  for (size_t i = 0; i < readers_.size() && i < ring_drops_.size(); ++i)
+    ring_drops_[i].update(readers_[i].drops(), now);
+  no_ring_drops_.update(channel_->no_ring_drops(), now);
 }
 
 bool ProcessTarget::check_alive() {
@@ -150,10 +187,7 @@ bool ProcessTarget::check_alive() {
 }
 
 void ProcessTarget::shutdown() {
-  if (channel_) {
-    for (size_t i = 0; i < readers_.size(); ++i) ring_drops_ += readers_[i].drops();
-    no_ring_drops_ = channel_->no_ring_drops();
-  }
+  sample_counters();
   disable();
   if (channel_) channel_->detach();
   channel_.reset();
@@ -167,12 +201,26 @@ void ProcessTarget::disable() {
 }
 
 void ProcessTarget::report(std::FILE* err) const {
-  uint64_t ring_full = ring_drops_, no_ring = no_ring_drops_;
-  if (channel_) {
-    ring_full = 0;
-    for (const auto& r : readers_) ring_full += r.drops();
-    no_ring = channel_->no_ring_drops();
+  if (!size_note_.empty())
+    std::fprintf(err, "vtrace: %s: %s\n", target_.c_str(), size_note_.c_str());
+  // Only counts that passed their checks are printed; a bad one is named, never printed.
+  uint64_t ring_full = 0, no_ring = 0;
+  size_t bad = 0;
+  for (const auto& c : ring_drops_) {
+    if (c.bad())
+      ++bad;
+    else
+      ring_full += c.value();
   }
+  if (no_ring_drops_.bad())
+    ++bad;
+  else
+    no_ring = no_ring_drops_.value();
+  if (bad > 0)
+    std::fprintf(err,
+                 "vtrace: %s: bad counter from pid %d (%zu drop count%s it wrote could not be "
+                 "right: not reported)\n",
+                 target_.c_str(), static_cast<int>(pid_), bad, bad == 1 ? "" : "s");
   if (ring_full + no_ring > 0) {
     unsigned long long total = ring_full + no_ring;
     std::string why;
@@ -194,6 +242,10 @@ void ProcessTarget::report(std::FILE* err) const {
 }
 
 // --- ProcessTargets ---------------------------------------------------------------------------
+
+ProcessTargets::ProcessTargets() {
+  transport::remove_stale_channels();
+}
 
 ProcessTarget& ProcessTargets::add(pid_t pid) {
   targets_.push_back(

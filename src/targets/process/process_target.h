@@ -14,6 +14,7 @@
 #include "clock/tsc_clock.h"
 #include "engine/catalog.h"
 #include "targets/process/elf_probes.h"
+#include "targets/process/target_counter.h"
 #include "transport/channel.h"
 #include "transport/record.h"
 #include "transport/ring_reader.h"
@@ -67,7 +68,8 @@ class ProcessTarget {
   void disable();
   // disable(), then detaches the channel.
   void shutdown();
-  // Drops and rejected records, as lines for stderr ("vtrace: pid1234: ...").
+  // Drops, bad counters, a cut channel and rejected records, as lines for stderr
+  // ("vtrace: pid1234: ...").
   void report(std::FILE* err) const;
 
   pid_t pid() const { return pid_; }
@@ -95,8 +97,15 @@ class ProcessTarget {
   std::vector<transport::RingReader> readers_;
   std::vector<transport::RingRecord> scratch_;
   std::vector<uint64_t> done_upto_;  // per ring: positions below are marked done
+  // Per ring: 1 once its records are allocated (readable without SIGBUS), 2 when they cannot be.
+  std::vector<uint8_t> backed_;
+  bool back_ring(uint32_t i);
   transport::RejectCounts rejects_;
-  uint64_t ring_drops_ = 0, no_ring_drops_ = 0;  // read at shutdown, for report()
+  // Reads the drop counters the process writes (each heartbeat and at shutdown), checked.
+  void sample_counters();
+  std::vector<TargetCounter> ring_drops_;  // per ring: records dropped, ring full
+  TargetCounter no_ring_drops_;            // records dropped, every ring taken
+  std::string size_note_;                  // the channel was cut to fit /dev/shm
   bool sync_ = false;
   bool tsc_ = false;  // records carry the raw TSC, translated by tsc_clock_
   clock::TscClock tsc_clock_;
@@ -106,6 +115,8 @@ class ProcessTarget {
 // Every traced process, polled together.
 class ProcessTargets {
  public:
+  // Removes the channels dead tracers left in /dev/shm first (a killed vtrace could not).
+  ProcessTargets();
   ProcessTarget& add(pid_t pid);
   std::vector<std::unique_ptr<ProcessTarget>>& all() { return targets_; }
   bool empty() const { return targets_.empty(); }
