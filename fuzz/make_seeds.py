@@ -240,6 +240,9 @@ def usdt_seeds():
             "8@(%rsp) 4@16(%rsp) -1@%ch 8@0x10(%rsp,%rcx,8)",
             "8@%rax"]):
         write("usdt", "spec_%d" % i, b"\1" + spec.encode() + b"\0" + bytes(regs) + mask + stack)
+    # A signed overflow (undefined behaviour) before the fix: displacements past INT64_MAX.
+    write("usdt", "regress_displacement_overflow",
+          b"\1" + b"8@9223372036854775807+9223372036854775807(%rsp)\0" + bytes(regs) + mask + stack)
 
 
 def elf_seeds():
@@ -277,6 +280,11 @@ format:
 \tfield:long val;\toffset:48;\tsize:8;\tsigned:1;
 
 print fmt: "msg=%s v=%s", __get_rel_str(msg), __print_symbolic(REC->val, { 0, "ZERO" }, { 0x040 + 13, "X" }, { -1, "NEG" })
+""")
+    # A signed overflow (undefined behaviour) before the fix: symbolic values past INT64_MAX.
+    write("tracefs", "regress_symbolic_overflow.format", b"""name: x
+ID: 1
+print fmt: "%d", __print_symbolic(REC->v, { 0x7fffffffffffffff + 1, "A" }, { -0x8000000000000000, "B" })
 """)
 
 

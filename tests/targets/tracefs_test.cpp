@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
@@ -86,6 +87,19 @@ TEST(TracefsFormat, KvmExitReasonTables) {
   EXPECT_EQ(tables[1].at(-1), "invalid_guest_state");
   EXPECT_TRUE(print_symbolic_tables("\"%d\", REC->x").empty());
   EXPECT_EQ(print_symbolic_tables("__print_symbolic(x, { 1, \"a)\" }, {2,\"b\"}").at(0).size(), 2u);
+}
+
+// Found by fuzz/tracefs_fuzz: values past INT64_MAX, or -0x8000000000000000, were a signed
+// overflow (undefined behaviour; the sanitizer build aborts). They wrap, as the kernel's C does.
+TEST(TracefsFormat, SymbolicValuesWrapAround) {
+  auto tables = print_symbolic_tables(
+      "__print_symbolic(REC->v, { 0x7fffffffffffffff + 2, \"A\" }, { -0x8000000000000000, \"B\" }, "
+      "{ -0x8000000000000000 + -1, \"C\" }, { 9223372036854775807 + 9223372036854775807, \"D\" })");
+  ASSERT_EQ(tables.size(), 1u);
+  EXPECT_EQ(tables[0].at(INT64_MIN + 1), "A");
+  EXPECT_EQ(tables[0].at(INT64_MIN), "B");
+  EXPECT_EQ(tables[0].at(INT64_MAX), "C");
+  EXPECT_EQ(tables[0].at(-2), "D");
 }
 
 TEST(Tracefs, LiveFormats) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "targets/host/usdt_args.h"
@@ -72,6 +73,16 @@ TEST(UsdtArgs, Memory) {
   UsdtArg f = parse("4@(%rax,%rbx)");
   EXPECT_EQ(f.index, kRegBx);
   EXPECT_EQ(f.scale, 1);
+}
+
+// Found by fuzz/usdt_fuzz: two displacements whose sum overflows int64 were a signed overflow
+// (undefined behaviour; the sanitizer build aborts). They add modulo 2^64, as addresses do.
+TEST(UsdtArgs, DisplacementSumWrapsAround) {
+  EXPECT_EQ(parse("8@9223372036854775807+9223372036854775807(%rsp)").value, -2);
+  EXPECT_EQ(parse("8@-9223372036854775808-1(%rbp)").value, INT64_MAX);
+  UsdtArg a = parse("-4@9223372036854775807+1+Sym(%rip)");
+  EXPECT_EQ(a.value, INT64_MIN);
+  EXPECT_EQ(a.symbol, "Sym");
 }
 
 TEST(UsdtArgs, Errors) {

@@ -117,7 +117,9 @@ int64_t parse_int_expr(std::string_view s, bool& ok) {
       n = n * static_cast<uint64_t>(base) + static_cast<uint64_t>(d);
     }
     if (i == 0) return 0;
-    total += neg ? -static_cast<int64_t>(n) : static_cast<int64_t>(n);
+    // Modulo 2^64, as the kernel's C does: -0x8000000000000000 or a sum past INT64_MAX would
+    // otherwise be a signed overflow (undefined behaviour).
+    total = static_cast<int64_t>(static_cast<uint64_t>(total) + (neg ? 0 - n : n));
     s = trim(s.substr(i));
     if (s.empty()) {
       ok = true;

@@ -158,7 +158,9 @@ bool parse_usdt_arg(const std::string& text, UsdtArg& out, std::string& error) {
         error = "bad displacement in \"" + text + "\"";
         return false;
       }
-      out.value += v;
+      // Displacements add modulo 2^64, as the address they make does (a signed overflow here
+      // would be undefined behaviour).
+      out.value = static_cast<int64_t>(static_cast<uint64_t>(out.value) + static_cast<uint64_t>(v));
     } else if (is_sym_char(s[0]) && out.symbol.empty()) {
       size_t e = 0;
       while (e < s.size() && is_sym_char(s[e])) ++e;
