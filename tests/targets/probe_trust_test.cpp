@@ -3,8 +3,11 @@
 // private to it, with a geometry that fits the file. Anything else leaves its probes off: no
 // crash, no write. A detached channel is not looked for again on every firing, and a forked
 // child's firings are not counted as its parent's.
+#include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -159,6 +162,39 @@ TEST(ProbeTrust, ADetachedChannelIsNotLookedForOnEveryFiring) {
   ASSERT_EQ(opens.rfind("opens=", 0), 0u) << opens;
   // 100000 firings in a few milliseconds: a handful of looks, not one per firing.
   EXPECT_LT(std::atol(opens.c_str() + 6), 100) << opens;
+}
+
+TEST(ProbeTrust, ARingTheFileSystemCannotHoldIsNotUsed) {
+  // In a mount namespace whose /dev/shm is a 4 MiB tmpfs, the channel's rings are left unbacked
+  // and the rest of the file system is filled: the site must not write (SIGBUS), but drop and
+  // count. The child reports: 0 passed, 77 cannot mount here, else the failed check.
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=4m,mode=1777") != 0)
+      _exit(77);
+    Victim v("wait");
+    std::string err;
+    auto c = Channel::create(v.pid(), ChannelConfig{2, 2048, false}, err);
+    if (!c) _exit(1);
+    int fd = open("/dev/shm/filler", O_RDWR | O_CREAT, 0600);
+    for (off_t n = 4 << 20; n >= 4096; n /= 2)
+      while (fallocate(fd, 0, lseek(fd, 0, SEEK_END), n) == 0) {
+      }
+    v.say();
+    v.line();
+    int status = v.wait();
+    if (status != 0) _exit(status == 128 + SIGBUS ? 2 : 3);
+    if (head(*c, 0) != 0 || head(*c, 1) != 0) _exit(4);
+    if (c->no_ring_drops() == 0) _exit(5);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "cannot mount a tmpfs in a mount namespace here";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: the program died of SIGBUS";
 }
 
 }  // namespace

@@ -1,12 +1,21 @@
 #include "transport/channel.h"
 #include "clock/tsc_clock.h"
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
+#include <functional>
 #include <string>
 
 namespace vtrace::transport {
@@ -106,6 +115,118 @@ TEST(ChannelTest, RejectsBadGeometry) {
   std::string err;
   EXPECT_FALSE(Channel::create(getpid(), ChannelConfig{0, 16, false}, err, test_path("g0")));
   EXPECT_FALSE(Channel::create(getpid(), ChannelConfig{2, 24, false}, err, test_path("g1")));
+}
+
+// Runs `body` in a child process with its own mount namespace and a 4 MiB tmpfs at `dir`; the
+// child's exit status (0: passed, 77: mounting is not permitted here, else the failed check).
+int in_small_tmpfs(const std::function<int(const std::string& dir)>& body) {
+  char dir[] = "/tmp/vtrace-small-shm.XXXXXX";
+  if (mkdtemp(dir) == nullptr) return 99;
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        mount("tmpfs", dir, "tmpfs", 0, "size=4m,mode=1777") != 0)
+      _exit(77);
+    _exit(body(dir));
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  rmdir(dir);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(ChannelTest, ChannelIsCutToFitASmallFileSystem) {
+  int rc = in_small_tmpfs([](const std::string& dir) {
+    std::string err;
+    auto ch = Channel::create(getpid(), ChannelConfig{}, err, dir + "/vtrace.1");  // 384 MiB asked
+    if (!ch) return 1;
+    if (ch->nrings() != 8 || ch->nslots() >= kDefaultSlots) return 2;
+    if (channel_layout(ch->nrings(), ch->nslots()).total_size > (2u << 20)) return 3;
+    if (ch->size_note().find("channel cut to 8 rings of ") != 0) return 4;
+    // Every ring can be backed and written to the end: nothing here can SIGBUS.
+    for (uint32_t i = 0; i < ch->nrings(); ++i) {
+      if (!ch->back_ring(i)) return 5;
+      std::memset(reinterpret_cast<char*>(ch->ring(i)) + sizeof(vtrace_ring), 0xab,
+                  uint64_t{ch->nslots()} * VTRACE_RECORD_SIZE);
+    }
+    return 0;
+  });
+  if (rc == 77) GTEST_SKIP() << "cannot mount a tmpfs in a mount namespace here";
+  EXPECT_EQ(rc, 0);
+}
+
+TEST(ChannelTest, AFullFileSystemIsAClearErrorAndNeverABusError) {
+  int rc = in_small_tmpfs([](const std::string& dir) {
+    std::string err;
+    auto ch = Channel::create(getpid(), ChannelConfig{8, 256, false}, err, dir + "/vtrace.1");
+    if (!ch) return 1;
+    // Someone else fills the file system: the rings can no longer be backed, and say so.
+    int fd = open((dir + "/filler").c_str(), O_RDWR | O_CREAT, 0600);
+    for (off_t n = 4 << 20; n >= 4096; n /= 2)
+      while (fallocate(fd, 0, lseek(fd, 0, SEEK_END), n) == 0) {
+      }
+    close(fd);
+    if (ch->back_ring(0)) return 2;
+    // And a new channel is refused with a message.
+    auto none = Channel::create(getpid(), ChannelConfig{8, 256, false}, err, dir + "/vtrace.2");
+    if (none || err.find("no room for a channel in " + dir + "/vtrace.2") != 0) return 3;
+    struct stat st;
+    if (stat((dir + "/vtrace.2").c_str(), &st) == 0) return 4;  // nothing left behind
+    return 0;
+  });
+  if (rc == 77) GTEST_SKIP() << "cannot mount a tmpfs in a mount namespace here";
+  EXPECT_EQ(rc, 0);
+}
+
+// A file in `dir`: `text` as its content, `age` seconds old.
+void plant(const std::string& path, const std::string& text, time_t age = 0) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
+  if (age > 0) {
+    timespec t[2] = {{time(nullptr) - age, 0}, {time(nullptr) - age, 0}};
+    utimensat(AT_FDCWD, path.c_str(), t, 0);
+  }
+}
+
+TEST(ChannelTest, StaleChannelsAreRemovedAndLiveOnesKept) {
+  char tmpl[] = "/tmp/vtrace-stale.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  std::string err;
+  auto live = Channel::create(getpid(), ChannelConfig{2, 16, false}, err, dir + "/vtrace.100");
+  ASSERT_TRUE(live) << err;
+  {  // a dead tracer's channel: a complete header, nobody holds its lock
+    auto dead = Channel::create(getpid(), ChannelConfig{2, 16, false}, err, dir + "/vtrace.101");
+    ASSERT_TRUE(dead) << err;
+    ASSERT_EQ(link((dir + "/vtrace.101").c_str(), (dir + "/keep").c_str()), 0);
+  }  // detach unlinked vtrace.101: bring the file back under its name, lock free
+  ASSERT_EQ(rename((dir + "/keep").c_str(), (dir + "/vtrace.101").c_str()), 0);
+  plant(dir + "/vtrace.102", "");            // being created: young, no header yet
+  plant(dir + "/vtrace.103", "junk", 3600);  // an old file with no header
+  plant(dir + "/vtrace-vm-x", "not a channel", 3600);
+  plant(dir + "/vtrace.1x", "not a channel", 3600);
+  ASSERT_EQ(symlink("/etc/passwd", (dir + "/vtrace.104").c_str()), 0);
+
+  EXPECT_EQ(remove_stale_channels(dir), 3u);
+  auto exists = [&](const char* name) {
+    struct stat st;
+    return lstat((dir + "/" + name).c_str(), &st) == 0;
+  };
+  EXPECT_TRUE(exists("vtrace.100"));
+  EXPECT_FALSE(exists("vtrace.101"));
+  EXPECT_TRUE(exists("vtrace.102"));
+  EXPECT_FALSE(exists("vtrace.103"));
+  EXPECT_FALSE(exists("vtrace.104"));
+  EXPECT_TRUE(exists("vtrace-vm-x"));
+  EXPECT_TRUE(exists("vtrace.1x"));
+  EXPECT_EQ(live->header()->attached, 1u);
+  live.reset();
+  for (const char* name : {"vtrace.102", "vtrace-vm-x", "vtrace.1x"})
+    unlink((dir + "/" + name).c_str());
+  EXPECT_EQ(rmdir(dir.c_str()), 0);
 }
 
 }  // namespace
