@@ -15,6 +15,8 @@
 //   head       moves the ring head far ahead of the tail (once per ring, after the records)
 //   table      a probe table entry with unterminated strings and nargs 200, then
 //              probe_count = 1000000
+//   counters   drop and unsynchronised counts no guest could reach (each chosen ring's drops,
+//              the header's unsynced)
 // N records of each record kind go into each chosen ring (default 100).
 #include <cstdint>
 #include <cstdio>
@@ -32,13 +34,14 @@ using namespace vtrace_guest;
 namespace {
 
 const std::set<std::string> kAllKinds = {"probe-id", "nargs", "tail-len", "tail-nul",
-                                         "seq",      "head",  "table"};
+                                         "seq",      "head",  "table",    "counters"};
+constexpr uint64_t kImpossibleCount = 1967016172124798215ull;
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "guest_garbage: %s\nusage: guest_garbage [--kinds LIST] [--count N] "
                "[--ring native|kernel|both]\n  kinds: probe-id,nargs,tail-len,tail-nul,seq,head,"
-               "table (default: all)\n",
+               "table,counters (default: all)\n",
                why);
   std::exit(2);
 }
@@ -170,6 +173,11 @@ int main(int argc, char** argv) {
       }
     if (kinds.count("head"))
       __atomic_store_n(&r->head, r->tail + uint64_t{c.h->nslots} * 1000 + 7, __ATOMIC_RELEASE);
+    if (kinds.count("counters")) __atomic_store_n(&r->drops, kImpossibleCount, __ATOMIC_RELAXED);
+  }
+  if (kinds.count("counters")) {
+    auto* h = const_cast<vtrace_guest_header*>(c.h);
+    __atomic_store_n(&h->unsynced, 3000000000u, __ATOMIC_RELAXED);
   }
   if (kinds.count("table")) lie_in_table(c);
   std::string list;

@@ -108,7 +108,9 @@ struct vtrace_channel {
    * bumps `doorbell` and futex-wakes it, so a sleeping host never lets a busy ring overflow. */
   volatile uint32_t doorbell;
   volatile uint32_t host_sleeping;
-  uint64_t pad[5];
+  /* Sync mode: firings that ran on without waiting because the host stopped answering. */
+  volatile uint64_t unsynced;
+  uint64_t pad[4];
 };
 
 #endif /* VTRACE_CHANNEL_ABI_H */

@@ -147,7 +147,8 @@ VTRACE__WEAK struct vtrace__link* volatile vtrace__current;
 VTRACE__WEAK __thread struct vtrace_ring* vtrace__ring;
 VTRACE__WEAK __thread struct vtrace__link* vtrace__ring_link;
 VTRACE__WEAK __thread uint32_t vtrace__tid;
-VTRACE__WEAK volatile uint32_t vtrace__gave_up; /* sync waits stopped: the tracer went away */
+VTRACE__WEAK volatile uint32_t vtrace__gave_up;      /* sync waits stopped: the tracer went away */
+VTRACE__WEAK volatile uint64_t vtrace__gave_up_beat; /* the host heartbeat when they stopped */
 /* No look for a channel before this (CLOCK_MONOTONIC_COARSE ns): a site whose tracer left does
  * not open a file on every firing. */
 VTRACE__WEAK volatile uint64_t vtrace__next_look;
@@ -365,6 +366,7 @@ VTRACE__WEAK void vtrace__wait_done(struct vtrace_channel* ch, struct vtrace_rin
       beat = now_beat;
       stalls = 0;
     } else if (++stalls >= 50) { /* about a second without a heartbeat: the tracer is gone */
+      vtrace__gave_up_beat = now_beat;
       vtrace__gave_up = 1;
       return;
     }
@@ -439,7 +441,13 @@ VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args
     __atomic_fetch_add(&ch->doorbell, 1, __ATOMIC_SEQ_CST);
     syscall(SYS_futex, &ch->doorbell, FUTEX_WAKE, 1, NULL, NULL, 0);
   }
-  if ((ch->flags & VTRACE_CHAN_SYNC) && !vtrace__gave_up) vtrace__wait_done(ch, r, pos);
+  if (ch->flags & VTRACE_CHAN_SYNC) {
+    /* A tracer that stalled and came back (its heartbeat moves again) is waited for again. */
+    if (vtrace__gave_up && ch->heartbeat != vtrace__gave_up_beat) vtrace__gave_up = 0;
+    if (!vtrace__gave_up) vtrace__wait_done(ch, r, pos);
+    /* Counted for the tracer to report: this firing ran on while its clauses had not run. */
+    if (vtrace__gave_up) __atomic_fetch_add(&ch->unsynced, 1, __ATOMIC_RELAXED);
+  }
 }
 
 /* vtrace -c starts the program with VTRACE_WAIT set: before main() runs, wait (bounded) until

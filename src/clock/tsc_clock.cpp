@@ -12,16 +12,20 @@
 namespace vtrace::clock {
 
 bool TscClock::usable() {
+  // Read once: callers ask on every heartbeat, and the CPU's flags do not change.
+  static const bool usable = [] {
 #if defined(__x86_64__)
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    return line.find(" constant_tsc") != std::string::npos &&
-           line.find(" nonstop_tsc") != std::string::npos;
-  }
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      return line.find(" constant_tsc") != std::string::npos &&
+             line.find(" nonstop_tsc") != std::string::npos;
+    }
 #endif
-  return false;
+    return false;
+  }();
+  return usable;
 }
 
 void TscClock::read_pair(uint64_t& tsc, uint64_t& ns) {

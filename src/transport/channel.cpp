@@ -327,8 +327,23 @@ bool Channel::back_ring(uint32_t i) {
                   layout_.ring_stride) == 0;
 }
 
+Channel::RingState Channel::ready_ring(uint32_t i) {
+  if (i >= nrings_ || ch_ == nullptr) return RingState::kEmpty;
+  if (ring_state_.size() != nrings_) ring_state_.assign(nrings_, RingState::kEmpty);
+  RingState& s = ring_state_[i];
+  if (s != RingState::kEmpty) return s == RingState::kReadable ? s : RingState::kEmpty;
+  if (__atomic_load_n(&ring_at_host(i)->head, __ATOMIC_ACQUIRE) == 0) return RingState::kEmpty;
+  // Records the site could not have written (it backs a ring before using it): never read.
+  s = back_ring(i) ? RingState::kReadable : RingState::kCorrupt;
+  return s;
+}
+
 void Channel::mark_done(uint32_t i, uint64_t pos) {
   if (ch_ != nullptr && i < nrings_) mark_ring_done(ring_at_host(i), pos);
+}
+
+uint64_t Channel::unsynced() const {
+  return ch_ == nullptr ? 0 : __atomic_load_n(&ch_->unsynced, __ATOMIC_RELAXED);
 }
 
 uint64_t Channel::no_ring_drops() const {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "vtrace/channel_abi.h"
 
@@ -87,12 +88,19 @@ class Channel {
   // it claimed the ring, unless it lies): false when the file system cannot hold them, and then
   // the ring must not be read.
   bool back_ring(uint32_t i);
+  enum class RingState { kReadable, kEmpty, kCorrupt };
+  // Whether ring `i` may be read now: kEmpty while nothing was written to it, kCorrupt (for
+  // good, and returned once: the caller counts it) when it holds records the file system cannot
+  // back, which the site could not have written. Backs each ring once, before its first read.
+  RingState ready_ring(uint32_t i);
   // Sync mode: the record at position `pos` of ring `i` has been processed.
   void mark_done(uint32_t i, uint64_t pos);
   // Sleeps up to `ns` unless a site rings the doorbell (a ring reached half full) first.
   void wait_doorbell(uint64_t ns);
   // Records dropped because every ring was taken (process-written: a count to report only).
   uint64_t no_ring_drops() const;
+  // Sync mode: firings the process ran without waiting (the host stopped answering).
+  uint64_t unsynced() const;
   // attached = 0 (sites stop writing, sync waiters return), unmap, unlink. Idempotent.
   void detach();
 
@@ -109,6 +117,7 @@ class Channel {
   int fd_ = -1;  // held with an exclusive flock while this tracer is alive
   std::string path_;
   std::string size_note_;
+  std::vector<RingState> ring_state_;  // per ring; kEmpty until backed (ready_ring)
 };
 
 // Sync mode wake-up of a ring's waiter: done = pos + 1, done_futex, FUTEX_WAKE when it waits.

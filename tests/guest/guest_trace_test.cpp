@@ -181,6 +181,10 @@ TEST_F(GuestTraceTest, HostileGuestIsCountedAndTheOtherGuestStaysExact) {
       << out;
   EXPECT_NE(out.find("vtrace: " + vms_.b + ": "), std::string::npos) << out;
   EXPECT_NE(out.find("probe table entries rejected"), std::string::npos) << out;
+  // Counters it wrote that no guest could reach are named as bad, never printed as numbers.
+  EXPECT_NE(out.find("vtrace: " + vms_.b + ": bad counter"), std::string::npos) << out;
+  EXPECT_EQ(out.find("1967016172124798215"), std::string::npos) << out;
+  EXPECT_EQ(out.find("3000000000"), std::string::npos) << out;
   EXPECT_FALSE(std::regex_search(out, std::regex("vtrace: " + vms_.a + ": (?!guest clock)")))
       << out;
   // The host survived and B still answers.

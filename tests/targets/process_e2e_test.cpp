@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -476,3 +477,41 @@ TEST(ProcessE2E, SmallDevShmNeverSigbus) {
 }
 
 }  // namespace
+
+TEST(ProcessE2E, SyncGiveUpsAreReportedWithTheirCount) {
+  // Sync mode with the tracer stopped (SIGSTOP) for 2.5 s: the sites stop waiting after about a
+  // second and run on; every firing is still counted, and the run says how many did not wait.
+  char out_path[] = "/tmp/vtrace-sync-stall.XXXXXX";
+  int out_fd = mkstemp(out_path);
+  ASSERT_GE(out_fd, 0);
+  const std::string err_path = std::string(out_path) + ".err";
+  pid_t tracer = fork();
+  if (tracer == 0) {
+    int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    execl(VTRACE_BINARY, VTRACE_BINARY, "-q", "-x", "mode=sync", "-n",
+          "sample:::tick { @ = count(); }", "-c", sample("3000 1000").c_str(), nullptr);
+    _exit(127);
+  }
+  close(out_fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  kill(tracer, SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  kill(tracer, SIGCONT);
+  int status = -1;
+  ASSERT_EQ(waitpid(tracer, &status, 0), tracer);
+  std::ifstream out_in(out_path), err_in(err_path);
+  const std::string out((std::istreambuf_iterator<char>(out_in)), {});
+  const std::string err((std::istreambuf_iterator<char>(err_in)), {});
+  unlink(out_path);
+  unlink(err_path.c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << err;
+  EXPECT_EQ(trim(out), "3000") << err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      err, m, std::regex("(\\d+) firings ran unsynchronised \\(sync mode gave up")))
+      << err;
+  EXPECT_GT(std::stol(m[1]), 0);
+  EXPECT_LT(std::stol(m[1]), 3000);  // it waited again once the tracer came back
+}

@@ -103,6 +103,13 @@ size_t NativeProcess::poll(RecordSink& out, bool& in_flight) {
     // (it was preempted mid-probe: on one vCPU the agent runs only then). Process-written: it
     // can only hold the watermark back.
     if (__atomic_load_n(&channel_->ring(i)->writing, __ATOMIC_ACQUIRE) != 0) in_flight = true;
+    // A ring the guest's /dev/shm cannot back is never touched (it would SIGBUS the agent).
+    if (transport::Channel::RingState s = channel_->ready_ring(i);
+        s != transport::Channel::RingState::kReadable) {
+      if (s == transport::Channel::RingState::kCorrupt)
+        rejects_.add(transport::Reject::CorruptRing);
+      continue;
+    }
     // Each validated copy goes straight into its guest record (a BAR slot in async mode): the
     // fields are set one by one, nothing is cleared first.
     readers_[i].poll_each(

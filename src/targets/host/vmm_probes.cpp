@@ -44,7 +44,7 @@ void read_thread(int32_t tid, int32_t& pid, char (&comm)[kExecnameLen]) {
 }  // namespace
 
 VmmProbes::VmmProbes(engine::Catalog& catalog, KernelProbes& kernel, VcpuQuery query)
-    : catalog_(catalog), kernel_(kernel), query_(std::move(query)) {
+    : kernel_(kernel), query_(std::move(query)) {
   catalog.add_on_demand(
       [this](const vm::ProbeSpec& spec, engine::Catalog& cat) { on_demand(spec, cat); });
 }

@@ -96,7 +96,6 @@ class VmmProbes : public KernelProbes::Listener {
   void on_kvm(const KernelProbes::Sample& s, Probe which, engine::Engine& eng);
   Record base(uint32_t slot, uint32_t probe, const KernelProbes::Sample& s) const;
 
-  engine::Catalog& catalog_;
   KernelProbes& kernel_;
   VcpuQuery query_;
   std::vector<Vm> vms_;

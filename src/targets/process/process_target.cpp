@@ -63,13 +63,13 @@ bool ProcessTarget::open_channel(const transport::ChannelConfig& cfg, std::strin
   size_note_ = channel_->size_note();
   ring_drops_.assign(channel_->nrings(), TargetCounter(now_ns()));
   no_ring_drops_ = TargetCounter(now_ns());
+  unsynced_ = TargetCounter(now_ns());
   sync_ = cfg.sync;
   tsc_ = with_clock.tsc;
   readers_.clear();
   for (uint32_t i = 0; i < channel_->nrings(); ++i)
     readers_.emplace_back(channel_->ring(i), channel_->nslots(), &probe_map_, &rejects_);
   done_upto_.assign(channel_->nrings(), 0);
-  backed_.assign(channel_->nrings(), 0);
   return true;
 }
 
@@ -115,7 +115,12 @@ void ProcessTarget::open_gate() {
 size_t ProcessTarget::poll(std::vector<PendingRecord>& out, size_t max_per_ring) {
   size_t n = 0;
   for (uint32_t i = 0; i < readers_.size(); ++i) {
-    if (backed_[i] != 1 && !back_ring(i)) continue;
+    if (transport::Channel::RingState s = channel_->ready_ring(i);
+        s != transport::Channel::RingState::kReadable) {
+      if (s == transport::Channel::RingState::kCorrupt)
+        rejects_.add(transport::Reject::CorruptRing);
+      continue;
+    }
     scratch_.clear();
     if (readers_[i].poll(scratch_, max_per_ring) == 0) continue;
     for (const auto& r : scratch_) {
@@ -139,19 +144,6 @@ size_t ProcessTarget::poll(std::vector<PendingRecord>& out, size_t max_per_ring)
     }
   }
   return n;
-}
-
-bool ProcessTarget::back_ring(uint32_t i) {
-  if (backed_[i] == 2 || __atomic_load_n(&channel_->ring(i)->head, __ATOMIC_ACQUIRE) == 0)
-    return false;  // unusable, or nothing written yet
-  if (channel_->back_ring(i)) {
-    backed_[i] = 1;
-    return true;
-  }
-  // Records the site could not have written (it populates a ring before using it): never read.
-  backed_[i] = 2;
-  rejects_.add(transport::Reject::CorruptRing);
-  return false;
 }
 
 void ProcessTarget::mark_done(uint32_t ring, uint64_t pos) {
@@ -178,6 +170,7 @@ void ProcessTarget::sample_counters() {
   for (size_t i = 0; i < readers_.size() && i < ring_drops_.size(); ++i)
     ring_drops_[i].update(readers_[i].drops(), now);
   no_ring_drops_.update(channel_->no_ring_drops(), now);
+  unsynced_.update(channel_->unsynced(), now);
 }
 
 bool ProcessTarget::check_alive() {
@@ -216,9 +209,16 @@ void ProcessTarget::report(std::FILE* err) const {
     ++bad;
   else
     no_ring = no_ring_drops_.value();
+  if (unsynced_.bad())
+    ++bad;
+  else if (unsynced_.value() > 0)
+    std::fprintf(err,
+                 "vtrace: %s: %llu firings ran unsynchronised (sync mode gave up: vtrace did not "
+                 "answer in time)\n",
+                 target_.c_str(), static_cast<unsigned long long>(unsynced_.value()));
   if (bad > 0)
     std::fprintf(err,
-                 "vtrace: %s: bad counter from pid %d (%zu drop count%s it wrote could not be "
+                 "vtrace: %s: bad counter from pid %d (%zu count%s it wrote could not be "
                  "right: not reported)\n",
                  target_.c_str(), static_cast<int>(pid_), bad, bad == 1 ? "" : "s");
   if (ring_full + no_ring > 0) {

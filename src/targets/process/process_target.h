@@ -97,14 +97,12 @@ class ProcessTarget {
   std::vector<transport::RingReader> readers_;
   std::vector<transport::RingRecord> scratch_;
   std::vector<uint64_t> done_upto_;  // per ring: positions below are marked done
-  // Per ring: 1 once its records are allocated (readable without SIGBUS), 2 when they cannot be.
-  std::vector<uint8_t> backed_;
-  bool back_ring(uint32_t i);
   transport::RejectCounts rejects_;
   // Reads the drop counters the process writes (each heartbeat and at shutdown), checked.
   void sample_counters();
   std::vector<TargetCounter> ring_drops_;  // per ring: records dropped, ring full
   TargetCounter no_ring_drops_;            // records dropped, every ring taken
+  TargetCounter unsynced_;                 // sync mode: firings that did not wait for us
   std::string size_note_;                  // the channel was cut to fit /dev/shm
   bool sync_ = false;
   bool tsc_ = false;  // records carry the raw TSC, translated by tsc_clock_

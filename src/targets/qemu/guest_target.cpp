@@ -16,6 +16,7 @@
 #include "clock/host_clock.h"
 #include "clock/kvm_tsc.h"
 #include "sys/private_file.h"
+#include "targets/process/target_counter.h"
 #include "targets/qemu/vm_manager.h"
 
 namespace vtrace::targets::qemu {
@@ -173,7 +174,7 @@ void GuestTarget::attach(bool sync) {
   __atomic_store_n(&h->host_attached, 1u, __ATOMIC_SEQ_CST);
   attached_ = true;
   traced_ = true;
-  last_beat_change_ns_ = clock::host_now_ns();
+  last_beat_change_ns_ = attach_ns_ = clock::host_now_ns();
 }
 
 void GuestTarget::enable(const std::vector<uint32_t>& enabled) {
@@ -405,13 +406,20 @@ void GuestTarget::report(std::FILE* err) const {
       std::fprintf(err, "vtrace: %s: %llu %s\n", name_.c_str(), static_cast<unsigned long long>(n),
                    what);
   };
-  // Guest-written counters: reported as numbers, never used for anything else.
+  const Counters now = read_counters();
+  // Guest-written counters, reported as numbers and never used for anything else: a count that went
+  // backwards, or grew more than the guest could have counted since the attach, is named as bad and
+  // never printed as a number.
+  const uint64_t most = targets::TargetCounter::max_growth(clock::host_now_ns() - attach_ns_);
+  size_t bad = 0;
+  auto since = [&](uint64_t v, uint64_t base) -> uint64_t {
+    if (v >= base && v - base <= most) return v - base;
+    ++bad;
+    return 0;
+  };
   uint64_t ring_drops = 0;
   for (uint32_t i = 0; i < VTRACE_GUEST_NRINGS; ++i)
-    ring_drops += transport::guest_ring(base_, layout_, i)->drops;
-  const Counters now = read_counters();
-  // Guest-written: a counter that went backwards is shown as it is, never as a huge difference.
-  auto since = [](uint64_t v, uint64_t base) { return v >= base ? v - base : v; };
+    ring_drops += since(transport::guest_ring(base_, layout_, i)->drops, 0);
   line(since(now.relay_drops, at_attach_.relay_drops) + ring_drops, "drops (guest channel full)");
   line(since(now.process_drops, at_attach_.process_drops),
        "drops in guest processes (their rings full)");
@@ -421,6 +429,11 @@ void GuestTarget::report(std::FILE* err) const {
   line(since(now.unsynced, at_attach_.unsynced),
        "firings ran unsynchronised (sync mode gave up: the host did not answer in time)");
   line(bad_entries_, "probe table entries rejected");
+  if (bad > 0)
+    std::fprintf(err,
+                 "vtrace: %s: bad counter (%zu count%s the guest wrote could not be right: not "
+                 "reported)\n",
+                 name_.c_str(), bad, bad == 1 ? "" : "s");
   std::string rejected = rejects_.summary();
   if (!rejected.empty()) std::fprintf(err, "vtrace: %s: %s\n", name_.c_str(), rejected.c_str());
 }

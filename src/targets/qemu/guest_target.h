@@ -125,6 +125,7 @@ class GuestTarget {
   bool traced_ = false;        // attached in this run (its counters are this run's to report)
   bool table_warned_ = false;  // a corrupt probe table was reported
   uint64_t last_agent_beat_ = 0, last_beat_change_ns_ = 0;
+  uint64_t attach_ns_ = 0;  // host time of attach(): bounds what guest counters can have grown
   uint64_t ping_seq_ = 0;
   uint64_t watermark_ = 0;            // guest TSC, read by poll() before the rings
   uint64_t read_limit_ = UINT64_MAX;  // guest TSC: read_limit_ns()

@@ -198,7 +198,9 @@ bool wait_exit(int pid, double seconds) {
   return !qemu_alive(pid);
 }
 
-// Reads from fd until `needle` appears or the deadline passes.
+constexpr size_t kMaxQmpBytes = 1 << 20;
+
+// Reads from fd until `needle` appears, the deadline passes or kMaxQmpBytes were read in vain.
 bool read_until(int fd, const std::string& needle, Clock::time_point deadline,
                 std::string* got = nullptr) {
   std::string local;
@@ -213,6 +215,7 @@ bool read_until(int fd, const std::string& needle, Clock::time_point deadline,
     ssize_t n = read(fd, tmp, sizeof tmp);
     if (n <= 0) return false;
     buf.append(tmp, static_cast<size_t>(n));
+    if (buf.size() > kMaxQmpBytes) return false;  // QEMU's replies are small: not QEMU, or lost
     if (buf.find(needle) != std::string::npos) return true;
   }
   return false;
