@@ -22,17 +22,10 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "targets/process/elf_probes.h"
 
 namespace {
-
-#define CHECK(cond)                                                                        \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
-      std::fprintf(stderr, "elf_fuzz: invariant failed: %s (line %d)\n", #cond, __LINE__); \
-      std::abort();                                                                        \
-    }                                                                                      \
-  } while (0)
 
 struct File {
   int fd = -1;

@@ -26,19 +26,12 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "guest/agent/exec_server.h"
 #include "targets/qemu/exec_client.h"
 #include "transport/guest_channel.h"
 
 namespace {
-
-#define CHECK(cond)                                                                         \
-  do {                                                                                      \
-    if (!(cond)) {                                                                          \
-      std::fprintf(stderr, "exec_fuzz: invariant failed: %s (line %d)\n", #cond, __LINE__); \
-      std::abort();                                                                         \
-    }                                                                                       \
-  } while (0)
 
 constexpr size_t kFields = offsetof(vtrace_guest_exec, argv);
 static_assert(kFields == 64);

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "engine/catalog.h"
+#include "fuzz_check.h"
 #include "targets/qemu/guest_target.h"
 #include "transport/guest_channel.h"
 
@@ -54,14 +55,6 @@ constexpr uint32_t kTableFromInput = 16;
 // fuzzer closes stderr (-close_fd_mask=2, added in LLVMFuzzerInitialize; libFuzzer and the
 // sanitizers keep writing to a copy), and invariant failures go to a copy of our own.
 int g_report_fd = 2;
-
-#define CHECK(cond)                                                                          \
-  do {                                                                                       \
-    if (!(cond)) {                                                                           \
-      dprintf(g_report_fd, "guest_fuzz: invariant failed: %s (line %d)\n", #cond, __LINE__); \
-      std::abort();                                                                          \
-    }                                                                                        \
-  } while (0)
 
 // The smallest channel guest_layout() accepts: the fixed areas, then two rings of 16 slots.
 uint64_t channel_size() {

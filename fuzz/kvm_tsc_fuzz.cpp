@@ -27,18 +27,11 @@
 #include <vector>
 
 #include "clock/kvm_tsc.h"
+#include "fuzz_check.h"
 
 namespace {
 
 namespace clk = vtrace::clock;
-
-#define CHECK(cond)                                                                            \
-  do {                                                                                         \
-    if (!(cond)) {                                                                             \
-      std::fprintf(stderr, "kvm_tsc_fuzz: invariant failed: %s (line %d)\n", #cond, __LINE__); \
-      std::abort();                                                                            \
-    }                                                                                          \
-  } while (0)
 
 constexpr int kMaxVcpus = 4;
 constexpr const char* kFiles[] = {"tsc-offset", "tsc-scaling-ratio", "tsc-scaling-ratio-frac-bits"};

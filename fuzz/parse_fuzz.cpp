@@ -26,7 +26,7 @@ namespace {
 void run(const vtrace::lang::Source& src, bool defaultargs) {
   vtrace::lang::MacroArgs macros;
   macros.args = {"fuzz.d", "42", "str", "syscall"};  // $0, $1, $2, $3
-  macros.target = 4242;                               // $target
+  macros.target = 4242;                              // $target
   macros.defaultargs = defaultargs;
   try {
     vtrace::lang::ast::Program program = vtrace::lang::parse(src, macros);

@@ -30,19 +30,12 @@
 #include <cstring>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "targets/host/perf_ring.h"
 
 namespace {
 
 namespace host = vtrace::targets::host;
-
-#define CHECK(cond)                                                                         \
-  do {                                                                                      \
-    if (!(cond)) {                                                                          \
-      std::fprintf(stderr, "perf_fuzz: invariant failed: %s (line %d)\n", #cond, __LINE__); \
-      std::abort();                                                                         \
-    }                                                                                       \
-  } while (0)
 
 struct Control {
   uint64_t sample_type = 0;

@@ -16,18 +16,11 @@
 #include <cstdlib>
 #include <string>
 
+#include "fuzz_check.h"
 #include "targets/host/vmm_vcpus.h"
 #include "targets/qemu/qmp.h"
 
 namespace {
-
-#define CHECK(cond)                                                                        \
-  do {                                                                                     \
-    if (!(cond)) {                                                                         \
-      std::fprintf(stderr, "qmp_fuzz: invariant failed: %s (line %d)\n", #cond, __LINE__); \
-      std::abort();                                                                        \
-    }                                                                                      \
-  } while (0)
 
 bool is_reply(const std::string& line) {
   return line.find("\"return\"") != std::string::npos ||

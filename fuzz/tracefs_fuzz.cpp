@@ -18,17 +18,10 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "targets/host/tracefs.h"
 
 namespace {
-
-#define CHECK(cond)                                                                            \
-  do {                                                                                         \
-    if (!(cond)) {                                                                             \
-      std::fprintf(stderr, "tracefs_fuzz: invariant failed: %s (line %d)\n", #cond, __LINE__); \
-      std::abort();                                                                            \
-    }                                                                                          \
-  } while (0)
 
 size_t occurrences(std::string_view text, std::string_view what) {
   size_t n = 0;

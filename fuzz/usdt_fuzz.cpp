@@ -26,20 +26,13 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "targets/host/usdt_args.h"
 #include "targets/host/usdt_notes.h"
 
 namespace {
 
 namespace host = vtrace::targets::host;
-
-#define CHECK(cond)                                                                         \
-  do {                                                                                      \
-    if (!(cond)) {                                                                          \
-      std::fprintf(stderr, "usdt_fuzz: invariant failed: %s (line %d)\n", #cond, __LINE__); \
-      std::abort();                                                                         \
-    }                                                                                       \
-  } while (0)
 
 bool printable(const std::string& s) {
   for (unsigned char c : s)

@@ -15,19 +15,12 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "targets/qemu/vm_conf.h"
 
 namespace {
 
 namespace qemu = vtrace::targets::qemu;
-
-#define CHECK(cond)                                                                            \
-  do {                                                                                         \
-    if (!(cond)) {                                                                             \
-      std::fprintf(stderr, "vm_conf_fuzz: invariant failed: %s (line %d)\n", #cond, __LINE__); \
-      std::abort();                                                                            \
-    }                                                                                          \
-  } while (0)
 
 }  // namespace
 

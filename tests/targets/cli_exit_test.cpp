@@ -19,32 +19,6 @@
 namespace vtrace::test {
 namespace {
 
-struct ShellRun {
-  std::string out, err;
-};
-
-// Runs `script` with bash, stdout captured, vtrace's stderr in err (the script writes 2>ERR).
-ShellRun bash(const std::string& script) {
-  char errpath[] = "/tmp/vtrace-cli-exit-XXXXXX";
-  int fd = mkstemp(errpath);
-  if (fd >= 0) close(fd);
-  std::string s = script;
-  for (size_t at; (at = s.find("ERR")) != std::string::npos;) s.replace(at, 3, errpath);
-  ShellRun r;
-  if (FILE* p = popen(("bash -c " + quote(s)).c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    pclose(p);
-  }
-  std::ifstream e(errpath);
-  std::ostringstream ss;
-  ss << e.rdbuf();
-  r.err = ss.str();
-  unlink(errpath);
-  return r;
-}
-
 // A process that exists and is not a zombie.
 bool alive(pid_t pid) {
   if (pid <= 0 || kill(pid, 0) != 0) return false;
@@ -78,8 +52,8 @@ std::string line_after(const std::string& text, const std::string& tag) {
 TEST(CliExit, PipeIntoHeadStopsVtraceAndItsCommand) {
   const std::string prog =
       "BEGIN { printf(\"%d\\n\", $target); } profile:::tick-10ms { printf(\"tick\\n\"); }";
-  ShellRun r = bash("timeout 30 " + std::string(VTRACE_BINARY) + " -q -n " + quote(prog) +
-                    " -c 'sleep 1000' 2>ERR | head -1; echo \"status=${PIPESTATUS[0]}\"");
+  VtraceRun r = run_bash("timeout 30 " + std::string(VTRACE_BINARY) + " -q -n " + quote(prog) +
+                         " -c 'sleep 1000' 2>@ERR@ | head -1; echo \"status=${PIPESTATUS[0]}\"");
   const pid_t child = first_int(r.out);
   ASSERT_GT(child, 0) << r.out << r.err;
   // dtrace(1) fails with status 1 when its output cannot be written; not killed by SIGPIPE
@@ -92,8 +66,9 @@ TEST(CliExit, PipeIntoHeadStopsVtraceAndItsCommand) {
 TEST(CliExit, PipeIntoHeadRemovesTheChannelOfAnInstrumentedCommand) {
   const std::string prog =
       "BEGIN { printf(\"%d\\n\", $target); } sample:::tick { printf(\"%d\\n\", arg0); }";
-  ShellRun r = bash("timeout 30 " + std::string(VTRACE_BINARY) + " -q -n " + quote(prog) + " -c '" +
-                    SAMPLE_BINARY + " -1 100' 2>ERR | head -1; echo \"status=${PIPESTATUS[0]}\"");
+  VtraceRun r =
+      run_bash("timeout 30 " + std::string(VTRACE_BINARY) + " -q -n " + quote(prog) + " -c '" +
+               SAMPLE_BINARY + " -1 100' 2>@ERR@ | head -1; echo \"status=${PIPESTATUS[0]}\"");
   const pid_t child = first_int(r.out);
   ASSERT_GT(child, 0) << r.out << r.err;
   EXPECT_EQ(line_after(r.out, "status="), "1") << r.out << r.err;

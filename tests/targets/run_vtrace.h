@@ -24,14 +24,15 @@ inline std::string quote(const std::string& s) {
   return q + "'";
 }
 
-// `vtrace ARGS` (ARGS already quoted as needed).
-inline VtraceRun run_vtrace(const std::string& args) {
+// Runs `script` with bash, stdout captured; @ERR@ in it names a temporary file whose contents
+// come back as err (the script writes vtrace's stderr there: 2>@ERR@).
+inline VtraceRun run_bash(std::string script) {
   char errpath[] = "/tmp/vtrace-test-XXXXXX";
   int fd = mkstemp(errpath);
   if (fd >= 0) close(fd);
-  std::string cmd = std::string(VTRACE_BINARY) + " " + args + " 2>" + errpath;
+  for (size_t at; (at = script.find("@ERR@")) != std::string::npos;) script.replace(at, 5, errpath);
   VtraceRun r;
-  if (FILE* p = popen(cmd.c_str(), "r")) {
+  if (FILE* p = popen(("bash -c " + quote(script)).c_str(), "r")) {
     char buf[4096];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
@@ -44,6 +45,11 @@ inline VtraceRun run_vtrace(const std::string& args) {
   r.err = ss.str();
   unlink(errpath);
   return r;
+}
+
+// `vtrace ARGS` (ARGS already quoted as needed).
+inline VtraceRun run_vtrace(const std::string& args) {
+  return run_bash(std::string(VTRACE_BINARY) + " " + args + " 2>@ERR@");
 }
 
 }  // namespace vtrace::test
