@@ -13,6 +13,7 @@
 
 #include "cli/child.h"
 #include "cli/guest_session.h"
+#include "cli/output_file.h"
 #include "cli/pid_access.h"
 #include "cli/trace_loop.h"
 #include "clock/host_clock.h"
@@ -289,11 +290,12 @@ int run(const CommandLine& cl) {
 
   std::FILE* out = stdout;
   if (!cl.output.empty()) {
-    out = std::fopen(cl.output.c_str(), "a");
+    std::string why;
+    out = open_output_file(cl.output, why);
     if (out == nullptr) {
       child.abandon();
       std::fprintf(stderr, "vtrace: failed to open output file %s: %s\n", cl.output.c_str(),
-                   strerror(errno));
+                   why.c_str());
       return 1;
     }
   }
