@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unordered_map>
 
 #include "targets/host/usdt_args.h"
 
@@ -22,6 +23,10 @@ constexpr uint32_t kNtStapsdt = 3;
 constexpr size_t kMaxFileSize = size_t{1} << 32;  // 4 GiB: anything larger is refused
 constexpr size_t kMaxNotes = 1 << 16;
 constexpr size_t kMaxString = 256;
+// A probe's function: the containing symbol with the highest address, looked for among this many
+// symbols below its pc (sorted by address). Real binaries need a handful; a crafted one with
+// huge overlapping symbols would otherwise cost notes x symbols.
+constexpr size_t kMaxSymbolScan = 4096;
 
 // A bounds-checked view of the file.
 class Image {
@@ -211,6 +216,8 @@ class Parser {
       }
       if (!syms_.empty()) break;
     }
+    std::sort(syms_.begin(), syms_.end(),
+              [](const Sym& a, const Sym& b) { return a.addr < b.addr; });
     for (auto& n : out_.notes) n.function = function_at(n.pc);
     resolve_arg_symbols();
   }
@@ -219,17 +226,26 @@ class Parser {
   void resolve_arg_symbols() {
     std::vector<UsdtArg> args;
     std::string err;
+    std::unordered_map<std::string, uint64_t> wanted;  // name -> address (0: not found)
+    for (auto& n : out_.notes) {
+      if (!parse_usdt_args(n.args, args, err)) continue;
+      for (const auto& a : args)
+        if (!a.symbol.empty()) wanted.emplace(a.symbol, 0);
+    }
+    if (wanted.empty()) return;
+    find_symbols(wanted);  // one pass over the symbol tables, not one per argument
     for (auto& n : out_.notes) {
       if (!parse_usdt_args(n.args, args, err)) continue;
       for (const auto& a : args) {
         if (a.symbol.empty()) continue;
-        uint64_t addr = 0;
-        if (find_symbol(a.symbol, addr)) n.symbols.emplace_back(a.symbol, addr);
+        if (uint64_t addr = wanted[a.symbol]; addr != 0) n.symbols.emplace_back(a.symbol, addr);
       }
     }
   }
 
-  bool find_symbol(const std::string& want, uint64_t& addr) const {
+  // Fills the address of each name in `wanted` (the first definition, .symtab before .dynsym).
+  void find_symbols(std::unordered_map<std::string, uint64_t>& wanted) const {
+    size_t left = wanted.size();
     for (uint32_t type : {uint32_t{SHT_SYMTAB}, uint32_t{SHT_DYNSYM}}) {
       for (const auto& sh : shdrs_) {
         if (sh.sh_type != type || sh.sh_entsize != sizeof(Elf64_Sym)) continue;
@@ -242,22 +258,27 @@ class Parser {
           if (!img_.get(sh.sh_offset + i * sizeof(s), s)) break;
           if (s.st_value == 0 || s.st_shndx == SHN_UNDEF || s.st_name >= strs.sh_size) continue;
           if (!img_.str(strs.sh_offset + s.st_name, strs.sh_offset + strs.sh_size, kMaxString,
-                        name) ||
-              name != want)
+                        name))
             continue;
-          addr = s.st_value;
-          return true;
+          auto it = wanted.find(name);
+          if (it == wanted.end() || it->second != 0) continue;
+          it->second = s.st_value;
+          if (--left == 0) return;
         }
       }
     }
-    return false;
   }
 
   std::string function_at(uint64_t pc) const {
     const Sym* best = nullptr;
-    for (const auto& s : syms_) {
-      bool inside = pc >= s.addr && (pc - s.addr < s.size || (s.size == 0 && pc == s.addr));
-      if (inside && (best == nullptr || s.addr > best->addr)) best = &s;
+    auto it = std::upper_bound(syms_.begin(), syms_.end(), pc,
+                               [](uint64_t v, const Sym& s) { return v < s.addr; });
+    for (size_t scanned = 0; it != syms_.begin() && scanned < kMaxSymbolScan; ++scanned) {
+      const Sym& s = *--it;  // addresses descend: the first that contains pc is the best
+      if (pc - s.addr < s.size || (s.size == 0 && pc == s.addr)) {
+        best = &s;
+        break;
+      }
     }
     if (best == nullptr) return "";
     const Elf64_Shdr& strs = shdrs_[best->strtab];
