@@ -27,7 +27,7 @@ struct ExecResult {
 // Where a VM's mailbox is (from VmInfo; tests point it at a file of their own).
 struct ExecTarget {
   std::string vm_name;
-  std::string channel;  // the channel file (/dev/shm/vtrace-vm-NAME)
+  std::string channel;  // the channel file (vm_manager.h: SHM_DIR/NAME-ID.channel)
   std::string lock;     // the lock file (<state dir>/exec.lock)
   std::string console;  // named in errors when the agent does not answer
   int qemu_pid = 0;     // 0: do not watch for QEMU exiting
