@@ -1,9 +1,8 @@
 /*
  * The vtrace guest channel ABI: the layout of the ivshmem-plain BAR shared by a QEMU guest's
  * vtrace-agent and the vtrace host (DESIGN.md section 4). The host file is
- * /dev/shm/vtrace-UID/NAME-ID.channel (private to its user); in the guest it is BAR2 of the ivshmem
- * device
- * (/sys/bus/pci/devices/0000:00:04.0/resource2).
+ * /dev/shm/vtrace-UID/NAME-ID.channel (private to its user); in the guest it is BAR2 of the
+ * ivshmem device (/sys/bus/pci/devices/0000:00:04.0/resource2).
  *
  * The host formats the region when it starts the VM (the layout fields below) and keeps its own
  * copy of the layout: it never re-reads a size or offset from shared memory. The guest is
