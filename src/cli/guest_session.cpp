@@ -80,20 +80,45 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
     std::fprintf(stderr, "vtrace: not tracing guests: %s\n", e.what());
     return true;
   }
+  // Every guest's agent is waited for at once, each up to its own deadline: a guest that was
+  // just started may still be bringing its agent up, one that was running has no excuse.
+  struct Opening {
+    q::GuestTarget* g;
+    uint64_t deadline;
+  };
+  std::vector<Opening> opening;
+  const uint64_t now = clock::host_now_ns();
   for (const q::VmInfo& v : vms) {
     if (!v.running) continue;
     q::GuestTarget& g = guests_.add(v.name);
-    // A guest that was just started may still be bringing its agent up.
     bool ours = std::find(started_.begin(), started_.end(), v.name) != started_.end();
     std::string err;
     g.set_kvm(v.accel == "kvm");
-    if (!g.open(v.ivshmem, v.pid, ours ? kAgentReadyMs : 2000, err)) {
+    if (!g.open(v.ivshmem, v.pid, -1, err)) {
       if (!quiet)
         std::fprintf(stderr, "vtrace: %s: not a target: %s\n", v.name.c_str(), err.c_str());
       g.set_stopped();
       continue;
     }
-    g.refresh_table(catalog);
+    opening.push_back({&g, now + uint64_t(ours ? kAgentReadyMs : 2000) * 1'000'000});
+  }
+  while (!opening.empty()) {
+    for (size_t i = 0; i < opening.size();) {
+      q::GuestTarget& g = *opening[i].g;
+      if (g.agent_ready()) {
+        g.refresh_table(catalog);
+      } else if (clock::host_now_ns() >= opening[i].deadline) {
+        if (!quiet)
+          std::fprintf(stderr, "vtrace: %s: not a target: its vtrace-agent is not running\n",
+                       g.name().c_str());
+        g.set_stopped();
+      } else {
+        ++i;
+        continue;
+      }
+      opening.erase(opening.begin() + static_cast<long>(i));
+    }
+    if (!opening.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return true;
 }

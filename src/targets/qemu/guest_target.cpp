@@ -80,19 +80,24 @@ bool GuestTarget::open(const std::string& path, int qemu_pid, int ready_ms, std:
     error = "VM " + name_ + ": " + bad;
     return false;
   }
+  entries_.reserve(layout_.max_probes);
+  // Pings of two host processes (a tracer and `vm list -v`) must not answer each other.
+  ping_seq_ = static_cast<uint64_t>(getpid()) << 32;
+  if (clock::TscClock::usable()) host_tsc_.start(2'000'000);
+  if (ready_ms < 0) return true;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ready_ms);
-  while (!__atomic_load_n(&header()->agent_ready, __ATOMIC_ACQUIRE)) {
+  while (!agent_ready()) {
     if (std::chrono::steady_clock::now() >= deadline) {
       error = "the vtrace-agent of VM " + name_ + " is not running";
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  entries_.reserve(layout_.max_probes);
-  // Pings of two host processes (a tracer and `vm list -v`) must not answer each other.
-  ping_seq_ = static_cast<uint64_t>(getpid()) << 32;
-  if (clock::TscClock::usable()) host_tsc_.start(2'000'000);
   return true;
+}
+
+bool GuestTarget::agent_ready() const {
+  return base_ != nullptr && __atomic_load_n(&header()->agent_ready, __ATOMIC_ACQUIRE) != 0;
 }
 
 bool GuestTarget::accept_entry(const vtrace_guest_probe& e, engine::Catalog& catalog,

@@ -40,8 +40,11 @@ class GuestTarget {
 
   // Under KVM (`kvm`), the first clock measurement also tries KVM's exact translation.
   void set_kvm(bool kvm) { kvm_ = kvm; }
-  // Maps the VM's channel file and checks it; waits up to `ready_ms` for the agent.
+  // Maps the VM's channel file and checks it; waits up to `ready_ms` for the agent (< 0: does
+  // not look; see agent_ready()).
   bool open(const std::string& path, int qemu_pid, int ready_ms, std::string& error);
+  // The agent has mapped the channel and published its probe table.
+  bool agent_ready() const;
   // Takes the tracer's lock on the channel (one tracing session per guest).
   bool lock(std::string& error);
   // Reads table entries the agent added since the last call into the catalog. Returns how many
