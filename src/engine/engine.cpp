@@ -261,13 +261,19 @@ void Engine::begin_data() {
   if (!header_printed_) {
     header_printed_ = true;
     char hdr[64];
-    std::snprintf(hdr, sizeof hdr, "%3s %6s %32s\n", "CPU", "ID", "FUNCTION:NAME");
+    if (opts_.testing)
+      std::snprintf(hdr, sizeof hdr, "%32s\n", "FUNCTION:NAME");
+    else
+      std::snprintf(hdr, sizeof hdr, "%3s %6s %32s\n", "CPU", "ID", "FUNCTION:NAME");
     write(hdr);
   }
   const ProbeInfo& p = catalog_.probe(cur_ecb_->probe);
   std::string fn = p.function + ":" + p.name;
   char line[128];
-  std::snprintf(line, sizeof line, "%3d %6u %32s ", ctx_.record->cpu, p.id, fn.c_str());
+  if (opts_.testing)
+    std::snprintf(line, sizeof line, "%32s ", fn.c_str());
+  else
+    std::snprintf(line, sizeof line, "%3d %6u %32s ", ctx_.record->cpu, p.id, fn.c_str());
   clause_out_ += line;
 }
 
@@ -307,15 +313,17 @@ void Engine::finish() {
     fire(kProbeEnd, host_record(kProbeEnd));
     exited_ = was_exited || exited_;
   }
-  // dtrace(1) prints one newline at the end of the run, then every aggregation not printed yet,
-  // one after another with no blank line between them (dtrace_aggregate_print). vtrace prints
-  // that newline only when aggregations follow it.
-  std::string text;
-  AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev};
-  for (size_t i = 0; i < aggs_.size(); ++i)
-    if (!agg_printed_[i] && aggs_[i]->size() > 0) aggs_[i]->print_rows(text, sort);
-  if (!text.empty()) text.insert(text.begin(), '\n');
-  write(text);
+  // dtrace(1) prints one newline at the end of the run, quiet or not, whether or not anything
+  // follows it, then every aggregation not printed yet, one after another with no blank line
+  // between them (dtrace_aggregate_print).
+  if (!output_finished_) {
+    output_finished_ = true;
+    std::string text = "\n";
+    AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev};
+    for (size_t i = 0; i < aggs_.size(); ++i)
+      if (!agg_printed_[i] && aggs_[i]->size() > 0) aggs_[i]->print_rows(text, sort);
+    write(text);
+  }
   flush_output();
   report_drops();
 }

@@ -129,6 +129,7 @@ class Engine : public vm::Host {
 
   bool exited_ = false;
   bool end_fired_ = false;
+  bool output_finished_ = false;  // finish() printed its newline and aggregations
   bool in_error_ = false;
   int exit_status_ = 0;
   uint64_t errors_ = 0;

@@ -114,14 +114,28 @@ TEST(EngineTest, RecordsOfProbesWithoutClausesAreIgnored) {
   EXPECT_EQ(h.out.text(), "");
 }
 
+Options unquiet_opts(bool testing) {
+  Options o;
+  o.testing = testing;
+  return o;
+}
+
 TEST(EngineTest, ProbeLineWhenNotQuiet) {
-  Harness h("test:::tick { trace(arg0); }", Options{});
+  Harness h("test:::tick { trace(arg0); }", unquiet_opts(false));
   h.fire(h.tick, 7);
   std::string out = h.out.text();
   EXPECT_NE(out.find("CPU"), std::string::npos) << out;
   EXPECT_NE(out.find("FUNCTION:NAME"), std::string::npos) << out;
   EXPECT_NE(out.find("func:tick"), std::string::npos) << out;
   EXPECT_NE(out.find("7"), std::string::npos) << out;
+}
+
+// dtrace(1) under _DTRACE_TESTING (dtrace-utils' test suite) leaves out the CPU and ID columns.
+TEST(EngineTest, ProbeLineInTestingModeHasNoCpuOrIdColumn) {
+  Harness h("test:::tick { printf(\"seven\"); }", unquiet_opts(true));
+  h.fire(h.tick, 7);
+  EXPECT_EQ(h.out.text(), std::string(32 - 13, ' ') + "FUNCTION:NAME\n" + std::string(32 - 9, ' ') +
+                              "func:tick seven\n");
 }
 
 TEST(EngineTest, EmptyClauseUnderQuietPrintsNothing) {
@@ -257,11 +271,11 @@ TEST(EngineTest, FinishFiresEndEvenAfterExit) {
   h.fire(h.tick);
   ASSERT_TRUE(h.eng->exited());
   h.eng->finish();
-  EXPECT_EQ(h.out.text(), "end\n");
+  EXPECT_EQ(h.out.text(), "end\n\n");  // dtrace(1)'s newline at the end of the run
   EXPECT_TRUE(h.eng->exited());
   EXPECT_EQ(h.eng->exit_status(), 1);
-  h.eng->finish();  // END fires once
-  EXPECT_EQ(h.out.text(), "end\n");
+  h.eng->finish();  // END fires once, and the newline is printed once
+  EXPECT_EQ(h.out.text(), "end\n\n");
 }
 
 TEST(EngineTest, PrintedAggregationIsNotPrintedAgainAtFinish) {
@@ -273,7 +287,7 @@ TEST(EngineTest, PrintedAggregationIsNotPrintedAgainAtFinish) {
   h.fire(h.tick, 6);
   h.fire(h.tock);
   h.eng->finish();
-  EXPECT_EQ(h.out.text(), "sum=11\n");
+  EXPECT_EQ(h.out.text(), "sum=11\n\n");  // the end of the run's newline, no aggregation
 }
 
 TEST(EngineTest, QuantizeThroughTheEngine) {
@@ -364,7 +378,7 @@ TEST(EngineTest, GlobalsPersistAcrossRecords) {
       "END { printf(\"%d %s\\n\", n, last); }");
   for (int i = 1; i <= 100; ++i) h.fire(h.tick, i);
   h.eng->finish();
-  EXPECT_EQ(h.out.text(), "5050 func\n");
+  EXPECT_EQ(h.out.text(), "5050 func\n\n");
 }
 
 TEST(EngineTest, PragmaQuietFromTheScript) {
