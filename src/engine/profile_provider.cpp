@@ -17,11 +17,20 @@ std::optional<uint64_t> unit_ns(std::string_view u, uint64_t n) {
     const char* name;
     uint64_t ns;
   };
-  static const Unit units[] = {{"ns", 1},           {"nsec", 1},          {"us", 1000},
-                               {"usec", 1000},      {"ms", 1000000},      {"msec", 1000000},
-                               {"s", 1000000000},   {"sec", 1000000000},  {"m", 60000000000},
-                               {"min", 60000000000}, {"h", 3600000000000}, {"hour", 3600000000000},
-                               {"d", 86400000000000}, {"day", 86400000000000}};
+  static const Unit units[] = {{"ns", 1},
+                               {"nsec", 1},
+                               {"us", 1000},
+                               {"usec", 1000},
+                               {"ms", 1000000},
+                               {"msec", 1000000},
+                               {"s", 1000000000},
+                               {"sec", 1000000000},
+                               {"m", 60000000000},
+                               {"min", 60000000000},
+                               {"h", 3600000000000},
+                               {"hour", 3600000000000},
+                               {"d", 86400000000000},
+                               {"day", 86400000000000}};
   if (u.empty() || u == "hz") {
     if (n == 0) return std::nullopt;
     return 1000000000ull / n;
@@ -37,10 +46,10 @@ std::optional<uint64_t> unit_ns(std::string_view u, uint64_t n) {
 }  // namespace
 
 ProfileProvider::ProfileProvider(Catalog& catalog) : catalog_(catalog) {
-  for (const char* name : {"profile-97", "profile-199", "profile-499", "profile-997",
-                           "profile-1999", "profile-4001", "profile-4999", "tick-1", "tick-10",
-                           "tick-100", "tick-500", "tick-1000", "tick-5000", "tick-1sec",
-                           "tick-10sec"})
+  for (const char* name :
+       {"profile-97", "profile-199", "profile-499", "profile-997", "profile-1999", "profile-4001",
+        "profile-4999", "tick-1", "tick-10", "tick-100", "tick-500", "tick-1000", "tick-5000",
+        "tick-1sec", "tick-10sec"})
     catalog.add("host", "profile", "", "", name);
   catalog.add_on_demand([](const vm::ProbeSpec& spec, Catalog& cat) {
     // Only a literal name can create a probe, and only if the provider field can be "profile".
@@ -56,9 +65,12 @@ ProfileProvider::ProfileProvider(Catalog& catalog) : catalog_(catalog) {
 
 std::optional<uint64_t> ProfileProvider::parse_period(std::string_view name) {
   std::string_view rest;
-  if (name.substr(0, 5) == "tick-") rest = name.substr(5);
-  else if (name.substr(0, 8) == "profile-") rest = name.substr(8);
-  else return std::nullopt;
+  if (name.substr(0, 5) == "tick-")
+    rest = name.substr(5);
+  else if (name.substr(0, 8) == "profile-")
+    rest = name.substr(8);
+  else
+    return std::nullopt;
   size_t i = 0;
   uint64_t n = 0;
   while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') {
@@ -72,11 +84,17 @@ std::optional<uint64_t> ProfileProvider::parse_period(std::string_view name) {
   return ns;
 }
 
+std::optional<uint64_t> ProfileProvider::sample_period(const ProbeInfo& p) {
+  if (p.target != "host" || p.provider != "profile" || p.name.rfind("profile-", 0) != 0)
+    return std::nullopt;
+  return parse_period(p.name);
+}
+
 void ProfileProvider::arm(const std::vector<uint32_t>& probe_ids, uint64_t now_ns) {
   timers_.clear();
   for (uint32_t id : probe_ids) {
     const ProbeInfo& p = catalog_.probe(id);
-    if (p.provider != "profile") continue;
+    if (p.provider != "profile" || sample_period(p)) continue;  // profile-N: sampled
     if (auto period = parse_period(p.name)) timers_.push_back({id, *period, now_ns + *period});
   }
 }

@@ -137,6 +137,30 @@ TEST(ProfileProviderTest, MissedPeriodsAreSkipped) {
   EXPECT_EQ(f.prof.next_deadline(), 100 * kMs);
 }
 
+TEST(ProfileProviderTest, ProfileNIsSampledNotATimer) {
+  // profile-N fires on every CPU in the interrupted context (the host kernel target samples it):
+  // the tracer's timer must not fire it in vtrace's own context.
+  Fixture f;
+  uint32_t p997 = f.id("profile-997");
+  uint32_t p10ms = f.id("profile-10ms");
+  uint32_t t10 = f.id("tick-10ms");
+  f.prof.arm({p997, p10ms}, 0);
+  EXPECT_FALSE(f.prof.armed());
+  std::vector<uint32_t> fired;
+  f.prof.collect_due(kS, fired);
+  EXPECT_TRUE(fired.empty());
+  f.prof.arm({p997, t10}, 0);
+  f.prof.collect_due(10 * kMs, fired);
+  EXPECT_EQ(fired, std::vector<uint32_t>{t10});
+
+  EXPECT_EQ(ProfileProvider::sample_period(f.cat.probe(p997)), 1000000000ull / 997);
+  EXPECT_EQ(ProfileProvider::sample_period(f.cat.probe(p10ms)), 10 * kMs);
+  EXPECT_FALSE(ProfileProvider::sample_period(f.cat.probe(t10)));
+  EXPECT_FALSE(ProfileProvider::sample_period(f.cat.probe(kProbeBegin)));
+  uint32_t other = f.cat.add("host", "test", "", "", "profile-97");
+  EXPECT_FALSE(ProfileProvider::sample_period(f.cat.probe(other)));
+}
+
 TEST(ProfileProviderTest, RearmReplacesTimers) {
   Fixture f;
   uint32_t t10 = f.id("tick-10ms");

@@ -8,6 +8,7 @@
 
 #include "engine/engine.h"
 #include "engine/glob.h"
+#include "engine/profile_provider.h"
 
 namespace vtrace::targets::host {
 
@@ -16,6 +17,9 @@ namespace {
 constexpr const char* kGroups[] = {"syscall", "sched", "proc", "kvm", "tracepoint"};
 constexpr size_t kMaxRecordsPerRing = 8192;  // per poll round, so a round stays bounded
 constexpr size_t kMaxTasks = 1 << 16;        // the comm cache is dropped when it grows past this
+
+// A Pending that is a profile-N sample (not a perf record type): arena holds arg0, arg1.
+constexpr uint32_t kProfileSample = 0x10000;
 
 constexpr uint64_t kSampleType =
     PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW;
@@ -178,7 +182,7 @@ std::optional<vm::FieldRef> KernelProbes::resolve(const std::vector<vm::ProbeSpe
 bool KernelProbes::wants(const std::vector<uint32_t>& ids) const {
   if (!subs_.empty()) return true;
   for (uint32_t id : ids)
-    if (defs_.count(id)) return true;
+    if (defs_.count(id) || engine::ProfileProvider::sample_period(catalog_.probe(id))) return true;
   return false;
 }
 
@@ -260,23 +264,38 @@ bool KernelProbes::start(const std::vector<uint32_t>& enabled, uint64_t bufsize,
     if (!tp) return false;
     listen(*tp, sub.listener);
   }
-  if (tps_.empty()) return true;
+  std::vector<ProfileSampler::Probe> profiles;
+  for (uint32_t id : ids)
+    if (auto period = engine::ProfileProvider::sample_period(catalog_.probe(id)))
+      profiles.push_back({id, *period, catalog_.probe(id).name});
+  if (tps_.empty() && profiles.empty()) return true;
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   size_t pages = 1;
   while (pages * 2 * page <= bufsize && pages < (size_t{1} << 16)) pages *= 2;
   cpus_ = online_cpu_list();
-  for (uint32_t cpu : cpus_)
-    if (!open_cpu(cpu, formats, pages, err)) {
-      rings_.clear();
-      events_.clear();
-      return false;
-    }
+  if (!tps_.empty())
+    for (uint32_t cpu : cpus_)
+      if (!open_cpu(cpu, formats, pages, err)) {
+        rings_.clear();
+        events_.clear();
+        return false;
+      }
+  // The sampler's rings report comm changes only when no tracepoint ring does.
+  if (!profiles.empty() && !sampler_.open(profiles, cpus_, pages, rings_.empty(), err)) {
+    rings_.clear();
+    events_.clear();
+    return false;
+  }
   for (auto* set : {&rings_, &events_})
     for (auto& ev : *set)
       if (int e = ev.enable(); e != 0) {
         err = perf_error_message(e, "host: enabling a tracepoint event");
         return false;
       }
+  if (int e = sampler_.enable(); e != 0) {
+    err = perf_error_message(e, "host: enabling a profile-N (cpu-clock) event");
+    return false;
+  }
   return true;
 }
 
@@ -334,25 +353,41 @@ const KernelProbes::Task& KernelProbes::task(int32_t tid, int32_t pid_hint) {
   return tasks_.emplace(tid, t).first->second;
 }
 
+void KernelProbes::queue_side_band(uint32_t type, const uint8_t* body, size_t len) {
+  if (type != PERF_RECORD_COMM && type != PERF_RECORD_FORK) return;
+  // sample_id_all trailer: {pid, tid}, time, {cpu, res}, identifier (the same for the
+  // tracepoints' and the sampler's sample_type).
+  uint64_t time = 0;
+  if (len < 32 + 8) return;
+  std::memcpy(&time, body + len - 24, 8);
+  pending_.push_back({time, type, 0, 0, 0, 0, arena_.size(), static_cast<uint32_t>(len - 32)});
+  arena_.insert(arena_.end(), body, body + len - 32);
+}
+
 size_t KernelProbes::poll(engine::Engine& eng) {
-  if (rings_.empty()) return 0;
+  if (!active()) return 0;
   pending_.clear();
   arena_.clear();
   const SampleLayout layout{kSampleType, 0};
+  for (size_t c = 0; c < sampler_.rings(); ++c)
+    sampler_.read(
+        c,
+        [&](const ProfileSampler::Sample& s) {
+          pending_.push_back(
+              {s.time, kProfileSample, s.probe, s.cpu, s.pid, s.tid, arena_.size(), 16});
+          const uint64_t args[2] = {s.kernel_pc, s.user_pc};
+          const auto* b = reinterpret_cast<const uint8_t*>(args);
+          arena_.insert(arena_.end(), b, b + sizeof args);
+        },
+        [&](uint32_t type, const uint8_t* body, size_t len) { queue_side_band(type, body, len); },
+        kMaxRecordsPerRing);
   for (size_t c = 0; c < rings_.size(); ++c) {
     rings_[c].read_all(
         [&](uint32_t type, const uint8_t* body, size_t len) {
-          if (type == PERF_RECORD_COMM || type == PERF_RECORD_FORK) {
-            // sample_id_all trailer: {pid, tid}, time, {cpu, res}, identifier.
-            uint64_t time = 0;
-            if (len < 32 + 8) return;
-            std::memcpy(&time, body + len - 24, 8);
-            pending_.push_back(
-                {time, type, 0, 0, 0, 0, arena_.size(), static_cast<uint32_t>(len - 32)});
-            arena_.insert(arena_.end(), body, body + len - 32);
+          if (type != PERF_RECORD_SAMPLE) {
+            queue_side_band(type, body, len);
             return;
           }
-          if (type != PERF_RECORD_SAMPLE) return;
           SampleView s;
           auto it = by_id_.end();
           if (!parse_sample(body, len, layout, s) || (it = by_id_.find(s.id)) == by_id_.end()) {
@@ -372,6 +407,8 @@ size_t KernelProbes::poll(engine::Engine& eng) {
     if (eng.exited()) break;
     if (p.type == PERF_RECORD_SAMPLE)
       emit(p, eng);
+    else if (p.type == kProfileSample)
+      emit_profile(p, eng);
     else
       side_band(p.type, arena_.data() + p.off, p.len);
   }
@@ -394,6 +431,20 @@ void KernelProbes::emit(const Pending& p, engine::Engine& eng) {
     eng.process(rec);
     if (eng.exited()) return;
   }
+}
+
+void KernelProbes::emit_profile(const Pending& p, engine::Engine& eng) {
+  Record rec;
+  rec.probe = p.tp;
+  rec.pid = p.pid;
+  rec.tid = p.tid;
+  rec.cpu = static_cast<int32_t>(p.cpu);
+  rec.timestamp = rec.raw_timestamp = p.time;
+  const Task& cur = task(p.tid, p.pid);
+  std::memcpy(rec.execname, cur.comm, kExecnameLen);
+  std::memcpy(&rec.args[0], arena_.data() + p.off, 8);
+  std::memcpy(&rec.args[1], arena_.data() + p.off + 8, 8);
+  eng.process(rec);
 }
 
 void KernelProbes::fill(Record& rec, Kind kind, const Tp& tp, const Pending& p) {
@@ -516,9 +567,10 @@ void KernelProbes::kvm_exit_fields(Record& rec, const EventFormat& fmt, const ui
 }
 
 void KernelProbes::stop(engine::Engine& eng) {
-  if (rings_.empty()) return;
+  if (!active()) return;
   for (auto* set : {&rings_, &events_})
     for (auto& ev : *set) ev.disable();
+  sampler_.disable();
   for (int i = 0; i < 1000 && poll(eng) > 0; ++i) {
   }
   events_.clear();
@@ -527,7 +579,7 @@ void KernelProbes::stop(engine::Engine& eng) {
 uint64_t KernelProbes::lost() const {
   uint64_t n = 0;
   for (const auto& r : rings_) n += r.stats().lost;
-  return n;
+  return n + sampler_.lost();
 }
 
 void KernelProbes::report(std::FILE* out) const {
@@ -540,6 +592,18 @@ void KernelProbes::report(std::FILE* out) const {
       std::fprintf(out, "vtrace: host: %llu malformed perf records on cpu %u\n",
                    static_cast<unsigned long long>(s.malformed), cpus_[c]);
   }
+  for (size_t c = 0; c < sampler_.rings(); ++c) {
+    const RingStats& s = sampler_.stats(c);
+    if (s.lost > 0)
+      std::fprintf(out, "vtrace: host: %llu profile samples lost on cpu %u (perf ring overflow)\n",
+                   static_cast<unsigned long long>(s.lost), sampler_.cpu_of(c));
+    if (s.malformed > 0)
+      std::fprintf(out, "vtrace: host: %llu malformed perf records on cpu %u\n",
+                   static_cast<unsigned long long>(s.malformed), sampler_.cpu_of(c));
+  }
+  if (sampler_.malformed() > 0)
+    std::fprintf(out, "vtrace: host: %llu profile samples could not be decoded\n",
+                 static_cast<unsigned long long>(sampler_.malformed()));
   if (malformed_ > 0)
     std::fprintf(out, "vtrace: host: %llu samples could not be decoded\n",
                  static_cast<unsigned long long>(malformed_));

@@ -19,6 +19,11 @@
 //   tracepoint:SYSTEM::EVENT       any tracepoint; arg0..argN its fields in order.
 //   NAME:vmm:::*                   each guest's hypervisor layer (vmm_probes.h): derived probes,
 //                                  whose records a Listener makes from a tracepoint's samples.
+//   profile:::profile-N            every CPU sampled N times a second (profile_sampler.h): pid,
+//                                  tid, execname, cpu of the interrupted task; arg0 = kernel PC
+//                                  (0 in user mode), arg1 = user PC (0 without user context).
+//                                  Needs perf events on every CPU (root): without them the run
+//                                  fails; tick-N stays a timer in the tracer (profile_provider.h).
 // Every kernel probe reads the fields of its tracepoint's record by name as args->FIELD.
 // Per record: pid, tid and cpu from the sample, execname from the kernel's comm records (or
 // /proc/TID/comm), timestamp in CLOCK_MONOTONIC ns (the host timebase).
@@ -36,6 +41,7 @@
 #include "engine/catalog.h"
 #include "lang/compiler.h"
 #include "targets/host/perf_ring.h"
+#include "targets/host/profile_sampler.h"
 #include "targets/host/tracefs.h"
 #include "transport/record.h"
 
@@ -89,12 +95,13 @@ class KernelProbes {
   // The process (tgid) of a host thread, from the execname cache (or /proc).
   int32_t process_of(int32_t tid) { return task(tid, 0).pid; }
 
-  // Whether any of these probes is a kernel probe (or a listener subscribed).
+  // Whether any of these probes is a kernel probe, profile-N included (or a listener subscribed).
   bool wants(const std::vector<uint32_t>& probe_ids) const;
-  // Opens and enables one perf event per (tracepoint, CPU) for the kernel probes among `enabled`;
-  // `bufsize` bytes of ring per CPU. False with a message (cause and fix) on failure.
+  // Opens and enables one perf event per (tracepoint, CPU) for the kernel probes among `enabled`,
+  // and one cpu-clock event per (profile-N probe, CPU); `bufsize` bytes of ring per CPU. False
+  // with a message (cause and fix) on failure.
   bool start(const std::vector<uint32_t>& enabled, uint64_t bufsize, std::string& err);
-  bool active() const { return !rings_.empty(); }
+  bool active() const { return !rings_.empty() || sampler_.active(); }
   // Drains every ring once; records merged by timestamp go to the engine. Returns how many.
   size_t poll(engine::Engine& eng);
   // Disables the events and drains what they wrote.
@@ -136,8 +143,9 @@ class KernelProbes {
   };
   struct Pending {
     uint64_t time;
-    uint32_t type;  // PERF_RECORD_SAMPLE, or a side-band record (COMM, FORK) applied in order
-    uint32_t tp, cpu;
+    // PERF_RECORD_SAMPLE, kProfileSample, or a side-band record (COMM, FORK) applied in order
+    uint32_t type;
+    uint32_t tp, cpu;  // tp: the probe id of a kProfileSample
     int32_t pid, tid;
     size_t off;
     uint32_t len;
@@ -158,6 +166,8 @@ class KernelProbes {
   void side_band(uint32_t type, const uint8_t* body, size_t len);
   const Task& task(int32_t tid, int32_t pid_hint);
   void emit(const Pending& p, engine::Engine& eng);
+  void emit_profile(const Pending& p, engine::Engine& eng);
+  void queue_side_band(uint32_t type, const uint8_t* body, size_t len);
   void fill(Record& rec, Kind kind, const Tp& tp, const Pending& p);
   void kvm_exit_fields(Record& rec, const EventFormat& fmt, const uint8_t* d, uint32_t len);
 
@@ -171,6 +181,7 @@ class KernelProbes {
   std::vector<uint32_t> cpus_;
   std::vector<PerfRing> rings_;                   // one per CPU (index as cpus_)
   std::vector<PerfRing> events_;                  // fds writing into rings_
+  ProfileSampler sampler_;                        // profile-N, rings of its own
   std::unordered_map<uint64_t, uint32_t> by_id_;  // perf sample id -> tp index
   std::vector<Tp> tps_;
   std::unordered_map<int32_t, Task> tasks_;
