@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "lang/action_order.h"
 #include "lang/ast.h"
 #include "lang/compiler.h"
 #include "lang/source.h"
@@ -39,7 +40,9 @@ class Codegen {
   std::optional<int64_t> fold(const ast::Expr& e) const;
 
  private:
-  [[noreturn]] void fail(Loc loc, const std::string& msg) const { throw CompileError(src_, loc, msg); }
+  [[noreturn]] void fail(Loc loc, const std::string& msg) const {
+    throw CompileError(src_, loc, msg);
+  }
 
   // registers: a stack; every gen() leaves its value in the first register it allocated
   uint8_t alloc(Loc loc);
@@ -93,6 +96,7 @@ class Codegen {
   std::map<std::string, uint32_t> strings_;
   std::map<std::string, uint32_t> globals_, locals_, dynvars_, aggs_;
   vm::ClauseCode* clause_ = nullptr;
+  ActionOrder action_order_;  // of the clause being compiled
   uint32_t next_reg_ = 0;
 };
 

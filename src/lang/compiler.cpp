@@ -31,7 +31,7 @@ const std::unordered_map<std::string, AggFuncInfo>& agg_funcs() {
       {"max", {vm::AggFunc::Max, 1, 1}},
       {"stddev", {vm::AggFunc::Stddev, 1, 1}},
       {"quantize", {vm::AggFunc::Quantize, 1, 2}},
-      {"lquantize", {vm::AggFunc::Lquantize, 4, 5}},
+      {"lquantize", {vm::AggFunc::Lquantize, 3, 5}},  // step defaults to 1
       {"llquantize", {vm::AggFunc::Llquantize, 5, 6}},
   };
   return m;
@@ -102,6 +102,7 @@ void Codegen::gen_clause(const ast::Clause& c) {
   mod_.clauses.emplace_back();
   clause_ = &mod_.clauses.back();
   clause_->loc = c.loc;
+  action_order_ = ActionOrder{};
   for (const auto& p : c.probes) {
     // The spec's text names the description as DTrace's messages do, every field spelled out
     // ("BEGIN" is ":::BEGIN"), with the target only when one was written.
@@ -231,6 +232,14 @@ void Codegen::gen_action(const Expr& call) {
     act.agg = agg_ref(*args[0]);
     first_value = 1;
   }
+  using K = vm::ActionKind;
+  ActionClass order = act.kind == K::Speculate ? ActionClass::Speculate
+                      : act.kind == K::Commit  ? ActionClass::Commit
+                      : act.kind == K::Discard ? ActionClass::Discard
+                      : act.kind == K::Exit    ? ActionClass::Exit
+                      : act.kind == K::System  ? ActionClass::Destructive
+                                               : ActionClass::DataRecording;
+  if (std::string err = action_order_.next(order); !err.empty()) fail(call.loc, err);
   uint8_t first = static_cast<uint8_t>(next_reg_);
   for (size_t i = first_value; i < args.size(); ++i) {
     if (args[i]->kind == ExprKind::AggRef)
@@ -255,6 +264,8 @@ void Codegen::gen_aggregation(const Stmt& s) {
     fail(s.agg_func_loc, "failed to resolve " + s.agg_func + ": Unknown aggregating function");
   const AggFuncInfo& info = fi->second;
   const std::string shown = "@" + s.agg_name;
+  if (std::string err = action_order_.next(ActionClass::Aggregation); !err.empty())
+    fail(s.loc, err);
   if (s.agg_args.size() < info.min_args || s.agg_args.size() > info.max_args)
     fail(s.agg_func_loc,
          prototype_mismatch(s.agg_func, s.agg_args.size(), info.min_args, info.max_args));
@@ -272,12 +283,13 @@ void Codegen::gen_aggregation(const Stmt& s) {
   };
   size_t weight_arg = 1;
   if (info.func == vm::AggFunc::Lquantize) {
-    def.base = param(1), def.limit = param(2), def.step = param(3);
+    def.base = param(1), def.limit = param(2), def.step = s.agg_args.size() > 3 ? param(3) : 1;
     if (def.step <= 0) fail(s.agg_args[3]->loc, "lquantize( ) step must be greater than zero");
     if (def.limit <= def.base)
       fail(s.agg_args[2]->loc, "lquantize( ) upper bound must be greater than lower bound");
     if ((def.limit - def.base) / def.step > 10000)
-      fail(s.agg_args[3]->loc, "lquantize( ) range divided by step must not exceed 10000 levels");
+      fail(s.agg_args.back()->loc,
+           "lquantize( ) range divided by step must not exceed 10000 levels");
     weight_arg = 4;
   } else if (info.func == vm::AggFunc::Llquantize) {
     def.factor = param(1), def.low = param(2), def.high = param(3), def.nsteps = param(4);
@@ -356,8 +368,7 @@ vm::Module compile(const ast::Program& program, const Source& src, const FieldRe
   return Codegen(src, &fields).run(program);
 }
 
-vm::Module compile_source(const Source& src, const MacroArgs& macros,
-                          const FieldResolver& fields) {
+vm::Module compile_source(const Source& src, const MacroArgs& macros, const FieldResolver& fields) {
   return compile(parse(src, macros), src, fields);
 }
 

@@ -25,5 +25,9 @@ BEGIN
 BEGIN
 {
 	commit(s);
+}
+
+BEGIN
+{
 	exit(0);
 }

@@ -25,6 +25,10 @@ BEGIN
 BEGIN
 {
 	commit(s);
+}
+
+BEGIN
+{
 	printf("done\n");
 	exit(0);
 }

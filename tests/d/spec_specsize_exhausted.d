@@ -26,6 +26,10 @@ ERROR
 BEGIN
 {
 	commit(s);
+}
+
+BEGIN
+{
 	printf("end\n");
 	exit(0);
 }

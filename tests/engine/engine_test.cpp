@@ -330,13 +330,6 @@ TEST(EngineTest, SpeculationBufferExhaustedFiresError) {
   EXPECT_NE(h.err.text().find("speculation buffer exhausted"), std::string::npos) << h.err.text();
 }
 
-TEST(EngineTest, DataBeforeSpeculateIsIllegal) {
-  Harness h(R"D(test:::tick { printf("x"); speculate(speculation()); })D");
-  h.fire(h.tick);
-  EXPECT_EQ(h.eng->error_count(), 1u);
-  EXPECT_NE(h.err.text().find("illegal operation"), std::string::npos) << h.err.text();
-}
-
 TEST(EngineTest, DynvarsizeDropsAreReportedAtFinish) {
   Options o = quiet_opts();
   o.dynvarsize = 1024;
