@@ -50,6 +50,10 @@ std::string Options::set(const std::string& name, const std::string& value) {
   if (name == "destructive") return flag(destructive);
   if (name == "defaultargs") return flag(defaultargs);
   if (name == "zdefs") return flag(zdefs);
+  if (name == "empty") {  // the compiler reads it from the pragma: a program may have no clause
+    bool ignored = false;
+    return flag(ignored);
+  }
   if (name == "strsize") {
     uint64_t v = strsize;
     std::string err = size(v, 2, 1 << 20);

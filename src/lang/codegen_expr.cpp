@@ -322,6 +322,9 @@ Val Codegen::gen_binary(const Expr& e, uint8_t dst) {
     narrow_to(dst, t);
     return {dst, t};
   }
+  // As DTrace's constant folding (D_DIV_ZERO): two constants divided by zero do not compile.
+  if ((e.op == Op::Div || e.op == Op::Mod) && fold(*e.kids[0]) && fold(*e.kids[1]) == 0)
+    fail(e.loc, "expression contains division by zero");
   Val l = require_int(*e.kids[0], op_text(e.op));
   Val r = require_int(*e.kids[1], op_text(e.op));
   Type t = (e.op == Op::Shl || e.op == Op::Shr) ? promote(l.type) : arith_type(l.type, r.type);

@@ -89,6 +89,17 @@ vm::Module Codegen::run(const ast::Program& prog) {
   mod_.source_name = src_.name;
   for (const auto& p : prog.pragmas) mod_.pragmas.push_back({p.name, p.value, p.loc});
   for (const auto& d : prog.decls) declare(d);
+  bool allow_empty = false;  // #pragma D option empty
+  for (const auto& p : prog.pragmas)
+    if (p.name == "empty" && (p.value.empty() || p.value == "1" || p.value == "true"))
+      allow_empty = true;
+  if (prog.clauses.empty() && !allow_empty) {
+    // As dtrace (D_EMPTY), at the end of the text.
+    Loc end{1, 1};
+    for (char ch : src_.text)
+      if (ch == '\n') ++end.line;
+    fail(end, "empty D program translation unit");
+  }
   for (const auto& c : prog.clauses) gen_clause(c);
   for (auto& c : mod_.clauses) {
     std::string err = vm::verify(mod_, c);
