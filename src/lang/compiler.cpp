@@ -1,6 +1,8 @@
 // Clauses, statements, actions and aggregations; the compiler's entry points.
 #include "lang/compiler.h"
 
+#include <functional>
+
 #include <algorithm>
 #include <unordered_map>
 
@@ -134,10 +136,24 @@ void Codegen::gen_clause(const ast::Clause& c) {
   } else {
     for (const auto& s : c.body) gen_stmt(*s);
   }
-  bool all_aggs = !c.body.empty();
-  for (const auto& s : c.body)
-    if (s->kind != StmtKind::AggAssign) all_aggs = false;
-  clause_->prints_probe_line = !all_aggs;
+  // As dtrace (DT_CLSFLAG_DATAREC), a firing shows the probe line when not quiet only for an
+  // empty clause (the default action), a clause with a data-recording action, or one whose only
+  // action is speculate() (the line goes to the speculation). Assignments, aggregations,
+  // commit() and discard() alone print nothing.
+  bool data = false, speculates = false;
+  std::function<void(const Stmt&)> scan = [&](const Stmt& s) {
+    if (s.kind == StmtKind::Expr && s.expr->kind == ExprKind::Call && is_action(s.expr->name)) {
+      const std::string& n = s.expr->name;
+      if (n == "speculate")
+        speculates = true;
+      else if (n != "commit" && n != "discard")
+        data = true;
+    }
+    for (const auto& b : s.body) scan(*b);
+    for (const auto& b : s.else_body) scan(*b);
+  };
+  for (const auto& s : c.body) scan(*s);
+  clause_->prints_probe_line = c.body.empty() || data || speculates;
   emit(vm::Op::Ret);
 }
 

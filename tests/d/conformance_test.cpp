@@ -40,8 +40,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr double kDefaultTimeout = 20.0;           // seconds
-constexpr size_t kMaxOutput = 16 * 1024 * 1024;    // per stream; more is a failure
+constexpr double kDefaultTimeout = 20.0;                  // seconds
+constexpr size_t kMaxOutput = 16 * 1024 * 1024;           // per stream; more is a failure
 constexpr const char kValueFlags[] = "bcDILnopPmfsxXiU";  // dtrace(1) flags that take a value
 
 // ---------------------------------------------------------------------------------------------
@@ -138,11 +138,21 @@ std::string decode_escapes(const std::string& s) {
       continue;
     }
     switch (char c = s[++i]) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case '0': out += '\0'; break;
-      default: out += c; break;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case '0':
+        out += '\0';
+        break;
+      default:
+        out += c;
+        break;
     }
   }
   return out;
@@ -152,13 +162,14 @@ std::string decode_escapes(const std::string& s) {
 // Directives: ` * @name: value` or `// @name: value` lines in the comments at the top of a script.
 
 struct Spec {
-  std::string name;     // NAME (base name without .d)
-  std::string script;   // NAME.d
+  std::string name;    // NAME (base name without .d)
+  std::string script;  // NAME.d
   std::vector<std::string> args;
   int exit_status = 0;
   double timeout = kDefaultTimeout;
   std::optional<std::string> stdin_text;
-  std::string error;  // non-empty: the script's directives are invalid
+  std::vector<std::string> env;  // NAME=value added to vtrace's environment (@env)
+  std::string error;             // non-empty: the script's directives are invalid
 };
 
 Spec read_spec(const fs::path& dir, const std::string& script) {
@@ -205,8 +216,8 @@ Spec read_spec(const fs::path& dir, const std::string& script) {
         key.find_first_of(" \t") != std::string::npos) {
       continue;  // not a directive (e.g. "@foo" in prose)
     }
-    if (key != "args" && key != "exit" && key != "timeout" && key != "stdin") {
-      spec.error = "unknown directive @" + key + " (known: @args @exit @timeout @stdin)";
+    if (key != "args" && key != "exit" && key != "timeout" && key != "stdin" && key != "env") {
+      spec.error = "unknown directive @" + key + " (known: @args @exit @timeout @stdin @env)";
       return spec;
     }
     if (directives.count(key)) {
@@ -258,6 +269,16 @@ Spec read_spec(const fs::path& dir, const std::string& script) {
     }
     spec.timeout = v;
   }
+  if (auto it = directives.find("env"); it != directives.end()) {
+    std::istringstream words(it->second);
+    for (std::string w; words >> w;) {
+      if (w.find('=') == std::string::npos || w[0] == '=') {
+        spec.error = "@env takes NAME=value words, not \"" + w + "\"";
+        return spec;
+      }
+      spec.env.push_back(w);
+    }
+  }
   if (auto it = directives.find("stdin"); it != directives.end()) {
     spec.stdin_text = decode_escapes(it->second);
   }
@@ -284,13 +305,16 @@ std::string describe(const Result& r) {
   return "killed by signal " + std::to_string(r.status) + " (" + strsignal(r.status) + ")";
 }
 
-void set_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+void set_nonblock(int fd) {
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 // Run argv[0] (a path) with argv, in cwd, feeding stdin_text (or /dev/null), for at most
 // timeout seconds. The child leads its own process group, and the whole group is killed on
 // timeout, so processes it started (-c) go too.
 Result run(const std::vector<std::string>& argv, const std::string& cwd,
-           const std::optional<std::string>& stdin_text, double timeout) {
+           const std::optional<std::string>& stdin_text, double timeout,
+           const std::vector<std::string>& env = {}) {
   Result r;
   int out_p[2], err_p[2], in_p[2] = {-1, -1};
   if (pipe2(out_p, O_CLOEXEC) != 0 || pipe2(err_p, O_CLOEXEC) != 0 ||
@@ -308,6 +332,10 @@ Result run(const std::vector<std::string>& argv, const std::string& cwd,
   std::vector<char*> cargv;
   for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
+  std::vector<char*> cenv;  // @env first: getenv() finds the first of a name
+  for (const std::string& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+  for (char** e = environ; *e != nullptr; ++e) cenv.push_back(*e);
+  cenv.push_back(nullptr);
 
   pid_t pid = fork();
   if (pid < 0) {
@@ -324,7 +352,7 @@ Result run(const std::vector<std::string>& argv, const std::string& cwd,
       _exit(127);
     }
     signal(SIGPIPE, SIG_DFL);
-    execv(cargv[0], cargv.data());
+    execve(cargv[0], cargv.data(), cenv.data());
     int e = errno;
     (void)!write(status_p[1], &e, sizeof e);
     _exit(127);
@@ -361,7 +389,8 @@ Result run(const std::vector<std::string>& argv, const std::string& cwd,
   bool killed = false;
   while (out_fd >= 0 || err_fd >= 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now()).count();
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
     if (left <= 0) {
       r.timed_out = true;
       break;
@@ -369,9 +398,18 @@ Result run(const std::vector<std::string>& argv, const std::string& cwd,
     pollfd fds[3];
     int n = 0;
     int out_i = -1, err_i = -1, in_i = -1;
-    if (out_fd >= 0) { out_i = n; fds[n++] = {out_fd, POLLIN, 0}; }
-    if (err_fd >= 0) { err_i = n; fds[n++] = {err_fd, POLLIN, 0}; }
-    if (in_fd >= 0) { in_i = n; fds[n++] = {in_fd, POLLOUT, 0}; }
+    if (out_fd >= 0) {
+      out_i = n;
+      fds[n++] = {out_fd, POLLIN, 0};
+    }
+    if (err_fd >= 0) {
+      err_i = n;
+      fds[n++] = {err_fd, POLLIN, 0};
+    }
+    if (in_fd >= 0) {
+      in_i = n;
+      fds[n++] = {in_fd, POLLOUT, 0};
+    }
     int rc = poll(fds, n, static_cast<int>(std::min<long long>(left, 1000)));
     if (rc < 0) {
       if (errno == EINTR) continue;
@@ -423,7 +461,8 @@ Result run(const std::vector<std::string>& argv, const std::string& cwd,
   // group id (processes it started must not linger), then reap it.
   for (;;) {
     siginfo_t info{};
-    int w = waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT | (killed ? 0 : WNOHANG));
+    int w =
+        waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT | (killed ? 0 : WNOHANG));
     if (w == 0 && info.si_pid == pid) break;
     if (w < 0 && errno == EINTR) continue;
     if (w < 0) break;
@@ -465,9 +504,9 @@ std::string unified_diff(const std::string& expected, const std::string& actual,
   std::string a = std::string(dir) + "/expected", b = std::string(dir) + "/actual";
   std::ofstream(a, std::ios::binary) << expected;
   std::ofstream(b, std::ios::binary) << actual;
-  Result d = run({"/usr/bin/diff", "-u", "--label", expected_label, "--label", "stdout (actual)",
-                  a, b},
-                 "/", std::nullopt, 10.0);
+  Result d =
+      run({"/usr/bin/diff", "-u", "--label", expected_label, "--label", "stdout (actual)", a, b},
+          "/", std::nullopt, 10.0);
   unlink(a.c_str());
   unlink(b.c_str());
   rmdir(dir);
@@ -500,9 +539,9 @@ class ScriptTest : public testing::Test {
     for (size_t i = 1; i < argv.size(); i++) shown += " '" + argv[i] + "'";
     RecordProperty("command", shown);
 
-    Result r = run(argv, dir.string(), spec.stdin_text, spec.timeout);
-    std::string context = "command (cwd " + dir.string() + "): " + shown + "\n" +
-                          "result: " + describe(r) + "\n";
+    Result r = run(argv, dir.string(), spec.stdin_text, spec.timeout, spec.env);
+    std::string context =
+        "command (cwd " + dir.string() + "): " + shown + "\n" + "result: " + describe(r) + "\n";
     ASSERT_TRUE(r.spawn_error.empty()) << context;
 
     std::string streams = "stdout:\n" + indent(r.out) + "stderr:\n" + indent(r.err);
@@ -511,13 +550,14 @@ class ScriptTest : public testing::Test {
     ASSERT_FALSE(r.too_much_output) << context << streams;
     ASSERT_TRUE(r.exited) << context << streams;
     EXPECT_EQ(r.status, spec.exit_status)
-        << context << "expected exit status " << spec.exit_status << " (@exit)\n" << streams;
+        << context << "expected exit status " << spec.exit_status << " (@exit)\n"
+        << streams;
 
     const std::string out_file = spec.name + ".out";
     if (std::optional<std::string> expected = read_file(dir / out_file)) {
-      EXPECT_TRUE(r.out == *expected)
-          << context << "stdout differs from " << out_file << ":\n"
-          << unified_diff(*expected, r.out, out_file) << "stderr:\n" << indent(r.err);
+      EXPECT_TRUE(r.out == *expected) << context << "stdout differs from " << out_file << ":\n"
+                                      << unified_diff(*expected, r.out, out_file) << "stderr:\n"
+                                      << indent(r.err);
     }
 
     const std::string err_file = spec.name + ".err";
@@ -538,7 +578,8 @@ class ScriptTest : public testing::Test {
         if (i == lines.size()) {
           ADD_FAILURE() << context << err_file << ": no line of stderr"
                         << (next ? " after line " + std::to_string(next) : std::string())
-                        << " matches /" << pat << "/\n" << streams;
+                        << " matches /" << pat << "/\n"
+                        << streams;
           break;
         }
         next = i + 1;
@@ -586,8 +627,7 @@ bool register_scripts() {
   for (const std::string& s : scripts) {
     std::string file = std::string(VTRACE_D_DIR) + "/" + s;
     testing::RegisterTest("d", test_name(fs::path(s).stem().string()).c_str(), nullptr, nullptr,
-                          file.c_str(), 1,
-                          [s]() -> testing::Test* { return new ScriptTest(s); });
+                          file.c_str(), 1, [s]() -> testing::Test* { return new ScriptTest(s); });
   }
   return true;
 }
