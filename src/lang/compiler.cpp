@@ -4,6 +4,8 @@
 #include <functional>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <unordered_map>
 
 #include "lang/codegen.h"
@@ -312,6 +314,17 @@ void Codegen::gen_aggregation(const Stmt& s) {
   if (info.func == vm::AggFunc::Lquantize) {
     def.base = param(1), def.limit = param(2), def.step = s.agg_args.size() > 3 ? param(3) : 1;
     if (def.step <= 0) fail(s.agg_args[3]->loc, "lquantize( ) step must be greater than zero");
+    // DTrace's bounds (dt_cg_agg_lquantize): 32-bit base and limit, a 16-bit step, at least one
+    // level.
+    if (def.base < INT32_MIN || def.base > INT32_MAX)
+      fail(s.agg_args[1]->loc, "lquantize( ) argument #1 must be a 32-bit quantity");
+    if (def.limit < INT32_MIN || def.limit > INT32_MAX)
+      fail(s.agg_args[2]->loc, "lquantize( ) argument #2 must be a 32-bit quantity");
+    if (def.step > UINT16_MAX)
+      fail(s.agg_args[3]->loc, "lquantize( ) argument #3 must be a 16-bit quantity");
+    if (def.limit > def.base && (def.limit - def.base) / def.step == 0)
+      fail(s.loc,
+           "lquantize( ) step (argument #3) too large: must have at least one quantization level");
     if (def.limit <= def.base)
       fail(s.agg_args[2]->loc, "lquantize( ) upper bound must be greater than lower bound");
     if ((def.limit - def.base) / def.step > 10000)
@@ -325,6 +338,10 @@ void Codegen::gen_aggregation(const Stmt& s) {
     if (def.high < def.low)
       fail(s.agg_args[3]->loc, "llquantize( ) high magnitude must be at least low magnitude");
     if (def.high > 32) fail(s.agg_args[3]->loc, "llquantize( ) high magnitude too large");
+    if (std::pow(static_cast<long double>(def.factor), def.high + 1) >
+        static_cast<long double>(UINT64_MAX))
+      fail(s.agg_args[3]->loc,
+           "llquantize( ) argument #3 (high magnitude) will cause overflow of 64 bits");
     std::string steps_error = llquantize_steps_error(def);
     if (!steps_error.empty()) fail(s.agg_args[4]->loc, steps_error);
     weight_arg = 5;
