@@ -298,7 +298,24 @@ Val Codegen::gen_field(const Expr& e, uint8_t dst) {
   return {dst, Type::int_of(static_cast<uint8_t>(f->size), f->is_signed)};
 }
 
+namespace {
+// The fault codes dtrace:::ERROR's arg4 carries, D's inline constants of <sys/dtrace.h>.
+const std::unordered_map<std::string, int64_t>& fault_constants() {
+  static const std::unordered_map<std::string, int64_t> m = {
+      {"DTRACEFLT_UNKNOWN", 0},  {"DTRACEFLT_BADADDR", 1},    {"DTRACEFLT_BADALIGN", 2},
+      {"DTRACEFLT_ILLOP", 3},    {"DTRACEFLT_DIVZERO", 4},    {"DTRACEFLT_NOSCRATCH", 5},
+      {"DTRACEFLT_KPRIV", 6},    {"DTRACEFLT_UPRIV", 7},      {"DTRACEFLT_TUPOFLOW", 8},
+      {"DTRACEFLT_BADSTACK", 9}, {"DTRACEFLT_LIBRARY", 1000},
+  };
+  return m;
+}
+}  // namespace
+
 Val Codegen::gen_ident(const Expr& e, uint8_t dst) {
+  if (auto c = fault_constants().find(e.name); c != fault_constants().end()) {
+    load_int(dst, c->second);
+    return {dst, Type::i32()};
+  }
   auto b = builtin_vars().find(e.name);
   if (b != builtin_vars().end()) {
     emit(vm::Op::Ldb, dst, 0, 0, static_cast<uint32_t>(b->second.id));
@@ -560,6 +577,10 @@ std::optional<int64_t> Codegen::fold(const Expr& e) const {
   switch (e.kind) {
     case ExprKind::IntLit:
       return e.ival;
+    case ExprKind::Ident: {
+      auto c = fault_constants().find(e.name);
+      return c == fault_constants().end() ? std::nullopt : std::optional<int64_t>(c->second);
+    }
     case ExprKind::SizeofType:
       return e.cast_type.is_int() ? std::optional<int64_t>(e.cast_type.size) : std::nullopt;
     case ExprKind::Cast: {
