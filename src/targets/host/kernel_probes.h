@@ -21,7 +21,7 @@
 //                                  whose records a Listener makes from a tracepoint's samples.
 //   profile:::profile-N            every CPU sampled N times a second (profile_sampler.h): pid,
 //                                  tid, execname, cpu of the interrupted task; arg0 = kernel PC
-//                                  (0 in user mode), arg1 = user PC (0 without user context).
+//                                  (0 in user mode), arg1 = user PC (0 in the kernel).
 //                                  Needs perf events on every CPU (root): without them the run
 //                                  fails; tick-N stays a timer in the tracer (profile_provider.h).
 // Every kernel probe reads the fields of its tracepoint's record by name as args->FIELD.

@@ -11,18 +11,8 @@ namespace vtrace::targets::host {
 
 namespace {
 
-constexpr uint64_t kSampleType = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
-                                 PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_REGS_USER;
-
-// The user registers a sample carries: the instruction pointer alone (0 where this file does not
-// know the architecture's register numbering: arg1 is then 0 for samples taken in the kernel).
-#if defined(__x86_64__) || defined(__i386__)
-constexpr uint64_t kUserRegs = uint64_t{1} << PERF_REG_X86_IP;
-#elif defined(__aarch64__)
-constexpr uint64_t kUserRegs = uint64_t{1} << 32;  // PERF_REG_ARM64_PC
-#else
-constexpr uint64_t kUserRegs = 0;
-#endif
+constexpr uint64_t kSampleType =
+    PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU;
 
 // Kernel addresses are in the upper half of the address space (x86-64, arm64).
 bool kernel_address(uint64_t ip) {
@@ -38,8 +28,7 @@ perf_event_attr ProfileSampler::attr(uint64_t period_ns) {
   a.type = PERF_TYPE_SOFTWARE;
   a.config = PERF_COUNT_SW_CPU_CLOCK;
   a.sample_period = period_ns;  // cpu-clock counts ns: one sample per period, exactly
-  a.sample_type = kUserRegs == 0 ? kSampleType & ~uint64_t{PERF_SAMPLE_REGS_USER} : kSampleType;
-  a.sample_regs_user = kUserRegs;
+  a.sample_type = kSampleType;
   a.disabled = 1;
   a.use_clockid = 1;
   a.clockid = CLOCK_MONOTONIC;
@@ -51,13 +40,12 @@ perf_event_attr ProfileSampler::attr(uint64_t period_ns) {
 
 ProfileSampler::Sample ProfileSampler::decode(const SampleView& s, uint32_t probe) {
   Sample out{probe, s.time, s.cpu, static_cast<int32_t>(s.pid), static_cast<int32_t>(s.tid), 0, 0};
-  if (!kernel_address(s.ip)) {
-    out.user_pc = s.ip;
-  } else {
+  // DTrace's profile arguments: exactly one of them is the PC, the other 0 (scripts test
+  // `/arg0/` for kernel samples and `/arg1/` for user ones).
+  if (kernel_address(s.ip))
     out.kernel_pc = s.ip;
-    // The task's user registers, saved when it entered the kernel; none for a kernel thread.
-    if (s.regs_abi != PERF_SAMPLE_REGS_ABI_NONE && s.regs_nr > 0) out.user_pc = s.reg(0);
-  }
+  else
+    out.user_pc = s.ip;
   return out;
 }
 
@@ -122,7 +110,7 @@ size_t ProfileSampler::read(size_t c, const std::function<void(const Sample&)>& 
                             const std::function<void(uint32_t, const uint8_t*, size_t)>& on_other,
                             size_t max_records) {
   if (c >= rings_.size()) return 0;
-  const SampleLayout layout{attr(1).sample_type, kUserRegs};
+  const SampleLayout layout{attr(1).sample_type, 0};
   return rings_[c].read_all(
       [&](uint32_t type, const uint8_t* body, size_t len) {
         if (type != PERF_RECORD_SAMPLE) {

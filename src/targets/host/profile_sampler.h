@@ -3,12 +3,10 @@
 // One software cpu-clock perf event per (profile-N probe, CPU) with pid = -1, its sample_period
 // the probe's period in ns; all of a CPU's events write into one ring of their own (the
 // tracepoints' rings have another sample_type), told apart by PERF_SAMPLE_IDENTIFIER. A sample
-// carries pid/tid/cpu/time (CLOCK_MONOTONIC, so it merges with the tracepoint records), its IP,
-// and the interrupted task's user IP (PERF_SAMPLE_REGS_USER):
+// carries pid/tid/cpu/time (CLOCK_MONOTONIC, so it merges with the tracepoint records) and its
+// IP. As DTrace's profile provider:
 //   arg0 = the kernel PC when the CPU was in the kernel, else 0;
-//   arg1 = the user PC: the sample IP in user mode, the task's user IP (its registers saved on
-//          kernel entry) in kernel mode, 0 for a task without user context (a kernel thread,
-//          idle).
+//   arg1 = the user PC when it was in user mode, else 0.
 // KernelProbes reads these rings with its own and turns each sample into a record.
 #pragma once
 #include <cstdint>
