@@ -520,6 +520,8 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
       {"tolower", {vm::Subr::Tolower}},
       {"strtoll", {vm::Subr::Strtoll}},
       {"copyinstr", {vm::Subr::Copyinstr1, vm::Subr::Copyinstr2}},
+      {"strchr", {vm::Subr::Strchr}},
+      {"strrchr", {vm::Subr::Strrchr}},
   };
   if (e.name == "stringof") {
     if (e.kids.size() != 1) fail(e.loc, "stringof( ) requires exactly one argument");

@@ -130,6 +130,8 @@ enum class Subr : uint8_t {
   Strtoll,
   Copyinstr1,  // copyinstr(addr): a string of the traced process (or the copy the site made)
   Copyinstr2,  // copyinstr(addr, len)
+  Strchr,      // strchr(s, c): s from the first c on, "" when none
+  Strrchr,     // strrchr(s, c): s from the last c on, "" when none
   Count_
 };
 

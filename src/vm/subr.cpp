@@ -132,6 +132,15 @@ Fault call_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
     case Subr::Rindex3:
       result = rindex_of(str_arg(a, 0, ctx), str_arg(a, 1, ctx), a[2]);
       break;
+    case Subr::Strchr:
+    case Subr::Strrchr: {
+      // As strstr(): the remainder points into the argument; "" when the character is absent.
+      std::string_view str = str_arg(a, 0, ctx);
+      const char c = static_cast<char>(a[1]);
+      size_t pos = s == Subr::Strchr ? str.find(c) : str.rfind(c);
+      result = from_str(pos == std::string_view::npos ? "" : as_str(a[0]) + pos);
+      break;
+    }
     case Subr::Strstr: {
       std::string_view hay = str_arg(a, 0, ctx);
       size_t pos = hay.find(str_arg(a, 1, ctx));

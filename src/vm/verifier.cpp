@@ -55,6 +55,8 @@ const std::array<SubrSig, static_cast<size_t>(Subr::Count_)>& subr_table() {
       {"strtoll", Kind::Int, {Kind::String}},
       {"copyinstr", Kind::String, {Kind::Int}},
       {"copyinstr", Kind::String, {Kind::Int, Kind::Int}},
+      {"strchr", Kind::String, {Kind::String, Kind::Int}},
+      {"strrchr", Kind::String, {Kind::String, Kind::Int}},
   }};
   return table;
 }
