@@ -95,29 +95,49 @@ uint32_t llquantize_bucket(const AggDef& d, uint32_t nbins, int64_t value) {
 
 // Compares two encoded tuples as dt_aggregate_keycmp() does: integers as unsigned values of their
 // size, strings byte-wise (a prefix sorts first).
-int key_cmp(std::string_view a, std::string_view b, const std::vector<lang::Type>& types) {
-  size_t pa = 0, pb = 0;
+// Where each element of an encoded key starts (strings end at their NUL, integers take 8 bytes).
+void key_offsets(std::string_view k, const std::vector<lang::Type>& types,
+                 std::vector<size_t>& out) {
+  out.clear();
+  size_t p = 0;
   for (const auto& t : types) {
-    if (t.is_string()) {
-      const size_t ea = std::min(a.find('\0', pa), a.size());
-      const size_t eb = std::min(b.find('\0', pb), b.size());
-      const int c = a.substr(pa, ea - pa).compare(b.substr(pb, eb - pb));
-      if (c != 0) return c < 0 ? -1 : 1;
-      pa = ea + 1;
-      pb = eb + 1;
-      continue;
-    }
-    uint64_t x = 0, y = 0;
-    if (pa + 8 <= a.size()) std::memcpy(&x, a.data() + pa, 8);
-    if (pb + 8 <= b.size()) std::memcpy(&y, b.data() + pb, 8);
-    if (t.size < 8) {
-      const uint64_t m = (uint64_t{1} << (t.size * 8)) - 1;
-      x &= m;
-      y &= m;
-    }
-    if (x != y) return x < y ? -1 : 1;
-    pa += 8;
-    pb += 8;
+    out.push_back(p);
+    p = t.is_string() ? std::min(k.find('\0', p), k.size()) + 1 : p + 8;
+  }
+}
+
+int elem_cmp(std::string_view a, size_t pa, std::string_view b, size_t pb, const lang::Type& t) {
+  if (t.is_string()) {
+    pa = std::min(pa, a.size());
+    pb = std::min(pb, b.size());
+    const size_t ea = std::min(a.find('\0', pa), a.size());
+    const size_t eb = std::min(b.find('\0', pb), b.size());
+    const int c = a.substr(pa, ea - pa).compare(b.substr(pb, eb - pb));
+    return c == 0 ? 0 : c < 0 ? -1 : 1;
+  }
+  uint64_t x = 0, y = 0;
+  if (pa + 8 <= a.size()) std::memcpy(&x, a.data() + pa, 8);
+  if (pb + 8 <= b.size()) std::memcpy(&y, b.data() + pb, 8);
+  if (t.size < 8) {
+    const uint64_t m = (uint64_t{1} << (t.size * 8)) - 1;
+    x &= m;
+    y &= m;
+  }
+  return x == y ? 0 : x < y ? -1 : 1;
+}
+
+// Keys compare element by element from `keypos` on, wrapping around (dt_aggregate_keycmp with
+// aggsortkeypos).
+int key_cmp(std::string_view a, std::string_view b, const std::vector<lang::Type>& types,
+            uint32_t keypos) {
+  const size_t n = types.size();
+  if (n == 0) return 0;
+  thread_local std::vector<size_t> oa, ob;
+  key_offsets(a, types, oa);
+  key_offsets(b, types, ob);
+  for (size_t j = 0; j < n; ++j) {
+    const size_t i = (keypos + j) % n;
+    if (int c = elem_cmp(a, oa[i], b, ob[i], types[i]); c != 0) return c;
   }
   return 0;
 }
@@ -302,15 +322,15 @@ std::vector<uint32_t> AggState::sorted(const AggSortOptions& sort) const {
   for (uint32_t i = 0; i < idx.size(); i++) idx[i] = i;
   if (sort.sort_by_key) {
     std::sort(idx.begin(), idx.end(), [&](uint32_t a, uint32_t b) {
-      const int c = key_cmp(table.key(a), table.key(b), def.key_types);
+      const int c = key_cmp(table.key(a), table.key(b), def.key_types, sort.keypos);
       return sort.reverse ? c > 0 : c < 0;
     });
     return idx;
   }
-  return by_value(sort.reverse);
+  return by_value(sort.reverse, sort.keypos);
 }
 
-std::vector<uint32_t> AggState::by_value(bool reverse) const {
+std::vector<uint32_t> AggState::by_value(bool reverse, uint32_t keypos) const {
   std::vector<SortVal> vals(table.size());
   for (size_t i = 0; i < vals.size(); i++) vals[i] = sort_value(*this, table.values(i));
   std::vector<uint32_t> idx(table.size());
@@ -323,7 +343,7 @@ std::vector<uint32_t> AggState::by_value(bool reverse) const {
     else if (x.zero != y.zero)
       c = x.zero < y.zero ? -1 : 1;
     else
-      c = key_cmp(table.key(a), table.key(b), def.key_types);
+      c = key_cmp(table.key(a), table.key(b), def.key_types, keypos);
     return reverse ? c > 0 : c < 0;
   });
   return idx;

@@ -32,6 +32,7 @@ struct AggDef {
 struct AggSortOptions {
   bool sort_by_key = false;  // -x aggsortkey
   bool reverse = false;      // -x aggsortrev
+  uint32_t keypos = 0;       // -x aggsortkeypos: keys compare from this one on, wrapping around
 };
 
 // The aggsize bound (-x aggsize, #pragma D option aggsize) that every aggregation of a program

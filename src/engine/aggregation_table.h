@@ -111,7 +111,7 @@ struct AggState {
   // Entry indices in dtrace's output order.
   std::vector<uint32_t> sorted(const AggSortOptions& sort) const;
   // Sorted by value then key, ascending, ignoring the options (trunc's walk).
-  std::vector<uint32_t> by_value(bool reverse) const;
+  std::vector<uint32_t> by_value(bool reverse, uint32_t keypos = 0) const;
 };
 
 struct Aggregation::Impl : AggState {

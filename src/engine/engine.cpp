@@ -319,7 +319,7 @@ void Engine::finish() {
   if (!output_finished_) {
     output_finished_ = true;
     std::string text = "\n";
-    AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev};
+    AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos};
     for (size_t i = 0; i < aggs_.size(); ++i)
       if (!agg_printed_[i] && aggs_[i]->size() > 0) aggs_[i]->print_rows(text, sort);
     write(text);
@@ -434,11 +434,13 @@ vm::Fault Engine::action(uint32_t index, const int64_t* args) {
     case vm::ActionKind::Printa:
       begin_data();
       if (a.has_format) {
-        aggs_[a.agg]->printa(clause_out_, formats_[index], {opts_.aggsortkey, opts_.aggsortrev});
+        aggs_[a.agg]->printa(clause_out_, formats_[index],
+                             {opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos});
       } else if (aggs_[a.agg]->size() == 0) {
         clause_out_ += '\n';  // dtrace prints the blank separator line even for no data
       } else {
-        aggs_[a.agg]->print_default(clause_out_, {opts_.aggsortkey, opts_.aggsortrev});
+        aggs_[a.agg]->print_default(clause_out_,
+                                    {opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos});
       }
       agg_printed_[a.agg] = true;
       break;

@@ -60,6 +60,12 @@ std::string Options::set(const std::string& name, const std::string& value) {
     if (err.empty()) strsize = static_cast<uint32_t>(v);
     return err;
   }
+  if (name == "aggsortkeypos") {
+    uint64_t v = aggsortkeypos;
+    std::string err = size(v, 0, 1024);
+    if (err.empty()) aggsortkeypos = static_cast<uint32_t>(v);
+    return err;
+  }
   if (name == "nspec") {
     uint64_t v = nspec;
     std::string err = size(v, 1, 4096);

@@ -18,7 +18,8 @@ struct Options {
   uint64_t bufsize = 4 << 20;  // accepted for compatibility
   bool aggsortkey = false;
   bool aggsortrev = false;
-  bool destructive = false;  // -w
+  uint32_t aggsortkeypos = 0;  // the key aggregations sort by first (0: the first key)
+  bool destructive = false;    // -w
   bool defaultargs = false;
   bool zdefs = false;          // -Z: descriptions may match nothing
   std::string mode = "async";  // async | sync (used by process and guest targets)
