@@ -148,7 +148,7 @@ TEST(ProcessE2E, StartProbeBeforeMainIsNotMissed) {
   Result r = vtrace(
       {"-q", "-n", "sample:::start { printf(\"start %s\\n\", probefunc); }", "-c", sample("1")});
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "start main\n");
+  EXPECT_EQ(r.out, "start main\n\n");  // dtrace ends every run with a newline
 }
 
 TEST(ProcessE2E, FourThreadsCountExactly) {
@@ -191,7 +191,7 @@ TEST(ProcessE2E, BuiltinsAndArgs) {
        "-c", sample("5")});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out,
-            "3 1 9 instrumented_sa host sample instrumented_sample work request-start 1 1\n");
+            "3 1 9 instrumented_sa host sample instrumented_sample work request-start 1 1\n\n");
 }
 
 TEST(ProcessE2E, CopyinstrOfACopiedString) {
@@ -215,7 +215,7 @@ TEST(ProcessE2E, CopyinstrOfABadAddressFiresError) {
                      "BEGIN { trace(copyinstr(8)); } ERROR { printf(\"fault %d\\n\", arg4); "
                      "exit(0); }"});
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "fault 1\n");
+  EXPECT_EQ(r.out, "fault 1\n\n");
   EXPECT_NE(r.err.find("invalid address"), std::string::npos) << r.err;
 }
 

@@ -126,7 +126,8 @@ TEST(ProfileSampler, FiresOnEveryCpu) {
   REQUIRE_ROOT();
   const long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   if (ncpu > 4) GTEST_SKIP() << "skipped: " << ncpu << " CPUs (the check keeps each one busy)";
-  // One busy thread per CPU: each CPU samples the program, and each CPU fires (idle or not).
+  // One busy thread per CPU, so the program is sampled (where the scheduler puts its threads:
+  // other tests may hold a CPU), and every CPU fires, idle or not.
   VtraceRun r = ::vtrace::test::run_vtrace(
       "-q -n 'profile-997 /pid == $target/ { @p[cpu] = count(); } profile-997 { @a[cpu] = "
       "count(); } END { printa(\"p %d %@d\\n\", @p); printa(\"a %d %@d\\n\", @a); }' -c " +
@@ -134,10 +135,11 @@ TEST(ProfileSampler, FiresOnEveryCpu) {
   ASSERT_EQ(r.status, 0) << r.err;
   auto p = tagged(r.out, "p");
   auto a = tagged(r.out, "a");
-  for (long c = 0; c < ncpu; ++c) {
-    EXPECT_GT(p[std::to_string(c)], 0) << "cpu " << c << "\n" << r.out;
+  long program = 0;
+  for (const auto& [cpu, n] : p) program += n;
+  EXPECT_GT(program, 100) << r.out;
+  for (long c = 0; c < ncpu; ++c)
     EXPECT_GT(a[std::to_string(c)], 100) << "cpu " << c << "\n" << r.out;
-  }
 }
 
 TEST(ProfileSampler, WithoutPerfEventsItIsAnError) {
