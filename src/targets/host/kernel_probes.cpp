@@ -382,23 +382,14 @@ size_t KernelProbes::poll(engine::Engine& eng) {
         [&](uint32_t type, const uint8_t* body, size_t len) { queue_side_band(type, body, len); },
         kMaxRecordsPerRing);
   for (size_t c = 0; c < rings_.size(); ++c) {
-    rings_[c].read_all(
-        [&](uint32_t type, const uint8_t* body, size_t len) {
-          if (type != PERF_RECORD_SAMPLE) {
-            queue_side_band(type, body, len);
-            return;
-          }
-          SampleView s;
-          auto it = by_id_.end();
-          if (!parse_sample(body, len, layout, s) || (it = by_id_.find(s.id)) == by_id_.end()) {
-            ++malformed_;
-            return;
-          }
-          pending_.push_back({s.time, PERF_RECORD_SAMPLE, it->second, s.cpu,
-                              static_cast<int32_t>(s.pid), static_cast<int32_t>(s.tid),
-                              arena_.size(), s.raw_size});
+    rings_[c].read_identified(
+        layout, by_id_, malformed_,
+        [&](const SampleView& s, uint32_t tp) {
+          pending_.push_back({s.time, PERF_RECORD_SAMPLE, tp, s.cpu, static_cast<int32_t>(s.pid),
+                              static_cast<int32_t>(s.tid), arena_.size(), s.raw_size});
           arena_.insert(arena_.end(), s.raw, s.raw + s.raw_size);
         },
+        [&](uint32_t type, const uint8_t* body, size_t len) { queue_side_band(type, body, len); },
         kMaxRecordsPerRing);
   }
   std::stable_sort(pending_.begin(), pending_.end(),

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 namespace vtrace::targets::host {
@@ -133,6 +134,29 @@ class PerfRing {
     return read_impl([](void* ctx, uint32_t type, const uint8_t* body,
                         size_t len) { (*static_cast<Fn*>(ctx))(type, body, len); },
                      const_cast<void*>(static_cast<const void*>(&fn)), max_records);
+  }
+  // As read_all(), with samples parsed by `layout` and told apart by PERF_SAMPLE_IDENTIFIER:
+  // on_sample(view, ids[view.id]) for a sample of a known event, on_other(type, body, len) for
+  // other records; a sample that does not parse or names no known event counts in `malformed`.
+  template <class Id, class OnSample, class OnOther>
+  size_t read_identified(const SampleLayout& layout, const std::unordered_map<uint64_t, Id>& ids,
+                         uint64_t& malformed, OnSample&& on_sample, OnOther&& on_other,
+                         size_t max_records = SIZE_MAX) {
+    return read_all(
+        [&](uint32_t type, const uint8_t* body, size_t len) {
+          if (type != PERF_RECORD_SAMPLE) {
+            on_other(type, body, len);
+            return;
+          }
+          SampleView s;
+          auto it = ids.end();
+          if (!parse_sample(body, len, layout, s) || (it = ids.find(s.id)) == ids.end()) {
+            ++malformed;
+            return;
+          }
+          on_sample(s, it->second);
+        },
+        max_records);
   }
   // Bytes waiting in the ring (0 when closed).
   uint64_t pending() const;

@@ -111,20 +111,9 @@ size_t ProfileSampler::read(size_t c, const std::function<void(const Sample&)>& 
                             size_t max_records) {
   if (c >= rings_.size()) return 0;
   const SampleLayout layout{attr(1).sample_type, 0};
-  return rings_[c].read_all(
-      [&](uint32_t type, const uint8_t* body, size_t len) {
-        if (type != PERF_RECORD_SAMPLE) {
-          on_other(type, body, len);
-          return;
-        }
-        SampleView s;
-        auto it = by_id_.end();
-        if (!parse_sample(body, len, layout, s) || (it = by_id_.find(s.id)) == by_id_.end()) {
-          ++malformed_;
-          return;
-        }
-        on_sample(decode(s, it->second));
-      },
+  return rings_[c].read_identified(
+      layout, by_id_, malformed_,
+      [&](const SampleView& s, uint32_t probe) { on_sample(decode(s, probe)); }, on_other,
       max_records);
 }
 
