@@ -29,24 +29,6 @@ int open_dir(const std::string& dir) {
   return open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-}  // namespace
-
-UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
-  if (this != &o) reset(o.release());
-  return *this;
-}
-
-int UniqueFd::release() {
-  int fd = fd_;
-  fd_ = -1;
-  return fd;
-}
-
-void UniqueFd::reset(int fd) {
-  if (fd_ >= 0) close(fd_);
-  fd_ = fd;
-}
-
 std::string check_private_stat(const std::string& path, uid_t uid, unsigned mode, bool regular,
                                uint64_t size, uint64_t expect_size) {
   if (!regular) return path + " is not a regular file";
@@ -58,6 +40,16 @@ std::string check_private_stat(const std::string& path, uid_t uid, unsigned mode
     return path + " has " + std::to_string(size) + " bytes, not " + std::to_string(expect_size);
   return {};
 }
+
+// The problem with an opened file ("" when none): see check_private_stat.
+std::string check_opened(int fd, const std::string& path, uint64_t expect_size) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return errno_text("cannot stat " + path, errno);
+  return check_private_stat(path, st.st_uid, st.st_mode, S_ISREG(st.st_mode),
+                            static_cast<uint64_t>(st.st_size), expect_size);
+}
+
+}  // namespace
 
 std::string ensure_private_dir(const std::string& dir, DirUse use) {
   if (dir.empty()) return "an empty directory name";
@@ -97,13 +89,7 @@ UniqueFd create_private_file(const std::string& path, uint64_t size, bool reserv
                             : errno_text("cannot create " + path, errno);
     return {};
   }
-  struct stat st {};
-  if (fstat(fd.get(), &st) != 0) {
-    error = errno_text("cannot stat " + path, errno);
-    unlink(path.c_str());
-    return {};
-  }
-  error = check_private_stat(path, st.st_uid, st.st_mode, S_ISREG(st.st_mode), 0, 0);
+  error = check_opened(fd.get(), path, 0);
   if (error.empty() && size != 0) {
     // posix_fallocate returns the error instead of setting errno.
     int rc = reserve ? posix_fallocate(fd.get(), 0, static_cast<off_t>(size))
@@ -126,13 +112,7 @@ UniqueFd open_private_file(const std::string& path, int flags, uint64_t expect_s
                            : errno_text("cannot open " + path, errno);
     return {};
   }
-  struct stat st {};
-  if (fstat(fd.get(), &st) != 0) {
-    error = errno_text("cannot stat " + path, errno);
-    return {};
-  }
-  error = check_private_stat(path, st.st_uid, st.st_mode, S_ISREG(st.st_mode),
-                             static_cast<uint64_t>(st.st_size), expect_size);
+  error = check_opened(fd.get(), path, expect_size);
   if (!error.empty()) return {};
   return fd;
 }

@@ -13,26 +13,9 @@
 #include <cstdint>
 #include <string>
 
+#include "sys/unique_fd.h"
+
 namespace vtrace::sys {
-
-// An owned file descriptor (closed on destruction).
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release();
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
 
 enum class DirUse {
   kPrivate,  // only the owner may enter it (mode 0700): state, sockets, shared memory
@@ -57,10 +40,5 @@ UniqueFd create_private_file(const std::string& path, uint64_t size, bool reserv
 // accessible to group or others and, when expect_size is not 0, exactly that size.
 UniqueFd open_private_file(const std::string& path, int flags, uint64_t expect_size,
                            std::string& error);
-
-// The problem with an opened file's metadata ("" when none): not a regular file, another owner,
-// group/other access, or (expect_size != 0) a different size. Exposed for tests.
-std::string check_private_stat(const std::string& path, uid_t uid, unsigned mode, bool regular,
-                               uint64_t size, uint64_t expect_size);
 
 }  // namespace vtrace::sys

@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "sys/unique_fd.h"
 #include "transport/process_memory.h"
 #include "vtrace/channel_abi.h"
 
@@ -25,18 +26,6 @@ constexpr size_t kDescSize = sizeof(vtrace_probe_desc);
 static_assert(kDescSize == 48, "the descriptor layout of channel_abi.h");
 constexpr uint64_t kMaxSectionSize = kDescSize * (1u << 20);
 constexpr uint64_t kMaxShstrtab = 1u << 22;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 bool pread_all(int fd, void* buf, size_t len, uint64_t off) {
   auto* p = static_cast<char*>(buf);
@@ -82,7 +71,7 @@ bool load_bias(pid_t pid, const ProbeSection& sec, uint64_t& bias, std::string& 
 }  // namespace
 
 bool find_probe_section(const std::string& path, ProbeSection& sec, std::string& error) {
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  sys::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     error = path + ": " + strerror(errno);
     return false;
