@@ -72,19 +72,23 @@ bool qemu_alive(int pid) {
   return cmd.find("qemu") != std::string::npos;
 }
 
-// The runtime directory, checked private (created if absent). Throws when it cannot be trusted.
-std::string private_runtime_dir() {
-  const std::string dir = runtime_dir();
+// `dir`, checked private (created if absent). Throws, naming `what`, when it cannot be trusted.
+std::string checked_private_dir(const std::string& dir, const char* what) {
   if (std::string e = sys::ensure_private_dir(dir); !e.empty())
-    throw std::runtime_error("VM state directory: " + e);
+    throw std::runtime_error(std::string(what) + ": " + e);
   return dir;
 }
 
-std::string private_shm_dir() {
-  const std::string dir = shm_dir();
-  if (std::string e = sys::ensure_private_dir(dir); !e.empty())
-    throw std::runtime_error("VM shared memory directory: " + e);
-  return dir;
+std::string private_runtime_dir() {
+  return checked_private_dir(runtime_dir(), "VM state directory");
+}
+
+// The host TSC rate in kHz (0 when the TSC is not a usable clock), told to TCG guests.
+unsigned host_tsc_khz() {
+  if (!clock::TscClock::usable()) return 0;
+  clock::TscClock tsc;
+  tsc.start(20'000'000);
+  return static_cast<unsigned>(1e6 / tsc.ns_per_tick());
 }
 
 // A fresh random name part for a VM's shared memory files (16 hex digits): two runtime
@@ -408,7 +412,7 @@ std::string tail_lines(const std::string& path, size_t n) {
 
 std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
   private_runtime_dir();
-  private_shm_dir();
+  checked_private_dir(shm_dir(), "VM shared memory directory");
   struct Pending {
     VmConfig cfg;
     VmInfo info;
@@ -445,15 +449,12 @@ std::vector<VmInfo> start_vms(const std::vector<VmConfig>& configs) {
     }
   }
 
-  for (VmConfig cfg : configs) {
-    const VmConfig& c = cfg;
+  const unsigned tsc_khz = host_tsc_khz();  // measured once for all the VMs (20 ms)
+  for (const VmConfig& config : configs) {
+    VmConfig c = config;
+    if (c.tsc_khz == 0) c.tsc_khz = tsc_khz;
     Pending p{c, paths_for(c.name, new_shm_id()), Clock::now()};
     Accelerator a = c.accel.empty() ? choose_accelerator() : Accelerator{c.accel, "--accel"};
-    if (cfg.tsc_khz == 0 && clock::TscClock::usable()) {
-      clock::TscClock tsc;
-      tsc.start(20'000'000);
-      cfg.tsc_khz = static_cast<unsigned>(1e6 / tsc.ns_per_tick());
-    }
     p.info.accel = a.name;
     p.info.accel_reason = a.reason;
     p.info.cpus = c.cpus;
