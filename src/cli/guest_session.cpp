@@ -20,6 +20,16 @@ constexpr int kAgentReadyMs = 15'000;
 // is left out at the start instead of holding every other target up.
 constexpr uint64_t kAgentSilentNs = 2'000'000'000;
 
+// Asks settled(item) of every item, every `ms` milliseconds, until each has said true once:
+// guests are waited for at once, each on its own terms, never one after the other.
+template <class T, class Settled>
+void settle_all(std::vector<T> items, Settled settled, int ms) {
+  while (!items.empty()) {
+    items.erase(std::remove_if(items.begin(), items.end(), settled), items.end());
+    if (!items.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  }
+}
+
 }  // namespace
 
 GuestSession::~GuestSession() {
@@ -102,24 +112,21 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
     }
     opening.push_back({&g, now + uint64_t(ours ? kAgentReadyMs : 2000) * 1'000'000});
   }
-  while (!opening.empty()) {
-    for (size_t i = 0; i < opening.size();) {
-      q::GuestTarget& g = *opening[i].g;
-      if (g.agent_ready()) {
-        g.refresh_table(catalog);
-      } else if (clock::host_now_ns() >= opening[i].deadline) {
+  settle_all(
+      opening,
+      [&](const Opening& o) {
+        if (o.g->agent_ready()) {
+          o.g->refresh_table(catalog);
+          return true;
+        }
+        if (clock::host_now_ns() < o.deadline) return false;
         if (!quiet)
           std::fprintf(stderr, "vtrace: %s: not a target: its vtrace-agent is not running\n",
-                       g.name().c_str());
-        g.set_stopped();
-      } else {
-        ++i;
-        continue;
-      }
-      opening.erase(opening.begin() + static_cast<long>(i));
-    }
-    if (!opening.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+                       o.g->name().c_str());
+        o.g->set_stopped();
+        return true;
+      },
+      5);
   return true;
 }
 
@@ -182,35 +189,28 @@ bool GuestSession::start(const vm::Module& module, const std::vector<uint32_t>& 
 void GuestSession::wait_ready() {
   const uint64_t start = clock::host_now_ns();
   const uint64_t deadline = start + uint64_t{kAgentReadyMs} * 1'000'000;
-  std::vector<targets::qemu::GuestTarget*> waiting = attached_;
-  for (auto* g : waiting) g->agent_silent_ns(start);
-  while (!waiting.empty()) {
-    const uint64_t now = clock::host_now_ns();
-    for (size_t i = 0; i < waiting.size();) {
-      auto* g = waiting[i];
-      std::string why;
-      if (g->enable_acked()) {
-        waiting.erase(waiting.begin() + static_cast<long>(i));
-        continue;
-      }
-      if (const uint64_t silent = g->agent_silent_ns(now); silent >= kAgentSilentNs)
-        why = "its agent has not run for " + std::to_string(silent / 1'000'000) + " ms";
-      else if (now >= deadline)
-        why = "its agent has not enabled the probes in " + std::to_string(kAgentReadyMs / 1000) +
-              " s";
-      if (why.empty()) {
-        ++i;
-        continue;
-      }
-      // Printed even when quiet, like a guest that stops mid-run: its probes are missing.
-      std::fprintf(stderr, "vtrace: VM %s does not answer (%s); tracing goes on without it\n",
-                   g->name().c_str(), why.c_str());
-      g->detach();
-      g->set_stopped();
-      waiting.erase(waiting.begin() + static_cast<long>(i));
-    }
-    if (!waiting.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  for (auto* g : attached_) g->agent_silent_ns(start);
+  settle_all(
+      attached_,
+      [&](targets::qemu::GuestTarget* g) {
+        if (g->enable_acked()) return true;
+        const uint64_t now = clock::host_now_ns();
+        std::string why;
+        if (const uint64_t silent = g->agent_silent_ns(now); silent >= kAgentSilentNs)
+          why = "its agent has not run for " + std::to_string(silent / 1'000'000) + " ms";
+        else if (now >= deadline)
+          why = "its agent has not enabled the probes in " + std::to_string(kAgentReadyMs / 1000) +
+                " s";
+        else
+          return false;
+        // Printed even when quiet, like a guest that stops mid-run: its probes are missing.
+        std::fprintf(stderr, "vtrace: VM %s does not answer (%s); tracing goes on without it\n",
+                     g->name().c_str(), why.c_str());
+        g->detach();
+        g->set_stopped();
+        return true;
+      },
+      1);
 }
 
 void GuestSession::enable(const std::vector<uint32_t>& enabled) {
