@@ -273,10 +273,7 @@ std::string KernelEvents::Impl::open_rings() {
   attr.type = PERF_TYPE_SOFTWARE;
   attr.config = PERF_COUNT_SW_DUMMY;
   attr.sample_type = kSampleType;
-  attr.sample_id_all = 1;
-  attr.comm = 1;
-  attr.comm_exec = 1;
-  attr.task = 1;
+  targets::host::want_task_records(attr);
   attr.disabled = 0;
   for (uint32_t cpu : cpus) {
     PerfRing ring;

@@ -191,13 +191,7 @@ bool KernelProbes::open_cpu(uint32_t cpu, const std::vector<const EventFormat*>&
   for (size_t i = 0; i < tps.size(); ++i) {
     perf_event_attr attr = tracepoint_attr(tps[i]->id);
     attr.sample_type = kSampleType;
-    if (i == 0) {
-      // The ring's first event also reports comm changes and forks (execname cache).
-      attr.comm = 1;
-      attr.comm_exec = 1;
-      attr.task = 1;
-      attr.sample_id_all = 1;
-    }
+    if (i == 0) want_task_records(attr);  // the ring's first event feeds the execname cache
     PerfRing ev;
     int e = open_cpu_event(ev, attr, cpu, i == 0 ? pages : 0);
     const std::string what = "host: perf_event_open of tracepoint " + tps[i]->system + ":" +

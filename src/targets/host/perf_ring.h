@@ -192,6 +192,15 @@ std::vector<uint32_t> online_cpu_list();
 // per tracepoint and CPU), raises the soft limit to the hard one and tries once more; with
 // raise_hard, a soft limit already at the hard one raises both 4x (root may: the guest agent).
 // 0 or an errno.
+// Makes the event also report the task records an execname cache follows (COMM, exec
+// included, FORK, EXIT), stamped like its samples (sample_id_all).
+inline void want_task_records(perf_event_attr& attr) {
+  attr.comm = 1;
+  attr.comm_exec = 1;
+  attr.task = 1;
+  attr.sample_id_all = 1;
+}
+
 int open_cpu_event(PerfRing& ev, const perf_event_attr& attr, uint32_t cpu, size_t pages,
                    bool raise_hard = false);
 

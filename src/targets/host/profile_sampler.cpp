@@ -56,12 +56,7 @@ bool ProfileSampler::open(const std::vector<Probe>& probes, const std::vector<ui
   for (uint32_t cpu : cpus) {
     for (size_t i = 0; i < probes.size(); ++i) {
       perf_event_attr a = attr(probes[i].period_ns);
-      if (i == 0 && side_band) {
-        a.comm = 1;
-        a.comm_exec = 1;
-        a.task = 1;
-        a.sample_id_all = 1;
-      }
+      if (i == 0 && side_band) want_task_records(a);
       PerfRing ev;
       int e = open_cpu_event(ev, a, cpu, i == 0 ? pages : 0);
       const std::string what = "host: " + probes[i].name +
