@@ -28,6 +28,8 @@ PACKAGES=(
   qemu-system-x86    # runs the Linux guests (vtrace vm start)
   linux-image-amd64  # the guest kernel (extracted from its .deb into the cache, not from /boot)
   busybox-static     # the guest userland (initramfs)
+  libbpf-dev         # loads the BPF gather programs (src/bpf/), with the kernel's BTF
+  libdw-dev          # elfutils: symbols and DWARF of traced binaries
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
