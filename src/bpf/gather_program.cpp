@@ -229,7 +229,11 @@ void emit_data(Emitter& e, const GatherPlan& p, const GatherLayout& l) {
   e(st(4, kRec, len_at, 0));
   for (size_t j : done) e.land(j);
   // The kernel's pt_regs pointer over the common_* fields (see gather_program.h).
-  for (uint64_t i = 0; i < 8 && i < l.data_room; ++i) e(st(1, kRec, hdr(l.data_offset + i), 0));
+  if (l.data_room >= 8) {
+    e(st(8, kRec, hdr(l.data_offset), 0));
+  } else {
+    for (uint64_t i = 0; i < l.data_room; ++i) e(st(1, kRec, hdr(l.data_offset + i), 0));
+  }
 }
 
 void emit_string(Emitter& e, const GatherPlan& p, const GatherLayout& l, size_t i) {
