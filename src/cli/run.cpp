@@ -328,7 +328,15 @@ int run(const CommandLine& cl) {
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
       return 1;
     }
-    if (kernel.wants(enabled) && !kernel.start(enabled, eng->options().bufsize, err)) {
+    auto needs = [&](uint32_t probe) {
+      bpf::ClauseNeeds n;
+      for (uint32_t c : eng->clauses_on(probe))
+        n.merge(bpf::clause_needs(eng->module(), eng->module().clauses[c]));
+      return n;
+    };
+    if (kernel.wants(enabled) &&
+        !kernel.start(enabled, needs, eng->options().bufsize,
+                      static_cast<uint32_t>(eng->options().strsize), err)) {
       child.abandon();
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
       return 1;

@@ -349,8 +349,8 @@ std::vector<uint32_t> AggState::by_value(bool reverse, uint32_t keypos) const {
   return idx;
 }
 
-Aggregation::Aggregation(AggDef def, AggBudget* budget)
-    : impl_(std::make_unique<Impl>(std::move(def))), budget_(budget) {}
+Aggregation::Aggregation(AggDef def, AggBudget* budget, const StackTable* stacks)
+    : impl_(std::make_unique<Impl>(std::move(def))), budget_(budget), stacks_(stacks) {}
 Aggregation::~Aggregation() = default;
 
 const AggDef& Aggregation::def() const {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/printf_format.h"
+#include "engine/stack_table.h"
 #include "lang/types.h"
 
 namespace vtrace::engine {
@@ -49,7 +50,8 @@ class Aggregation {
  public:
   // `budget` (shared by a program's aggregations, outliving them) bounds the keys; nullptr =
   // unbounded.
-  explicit Aggregation(AggDef def, AggBudget* budget = nullptr);
+  // `stacks` (outliving the aggregation) prints keys of type stack; nullptr: printed as ids.
+  explicit Aggregation(AggDef def, AggBudget* budget = nullptr, const StackTable* stacks = nullptr);
   ~Aggregation();
   Aggregation(const Aggregation&) = delete;
   Aggregation& operator=(const Aggregation&) = delete;
@@ -91,6 +93,7 @@ class Aggregation {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   AggBudget* budget_;
+  const StackTable* stacks_;
   // Gives the budget back what the keys removed by `op` held.
   template <typename Op>
   void shrink(Op op);

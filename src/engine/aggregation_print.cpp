@@ -177,7 +177,13 @@ int64_t scalar_value(const AggState& im, const int64_t* d) {
 
 // dt_print_datum() for one key element: integers right-aligned in a width per size (1- and 2-byte
 // values as their unsigned bits), strings left-aligned in 50 columns.
-void print_key_elem(std::string& out, const TupleElem& e) {
+void print_key_elem(std::string& out, const TupleElem& e, const StackTable* stacks) {
+  if (e.type.is_stack() && stacks != nullptr) {
+    // dt_print_stack(): the frames on lines of their own; the value follows on the next line.
+    out.push_back('\n');
+    out += stacks->text(e.i, kStackIndent);
+    return;
+  }
   if (e.type.is_string()) {
     out += "  ";
     out.append(e.s);
@@ -213,7 +219,7 @@ void Aggregation::print_rows(std::string& out, const AggSortOptions& sort) const
   std::vector<TupleElem> elems;
   for (uint32_t i : im.sorted(sort)) {
     if (tuple_decode(im.table.key(i), im.def.key_types, elems))
-      for (const auto& e : elems) print_key_elem(out, e);
+      for (const auto& e : elems) print_key_elem(out, e, stacks_);
     const int64_t* d = im.table.values(i);
     if (is_quantize(im.def.func))
       print_distribution(out, im, d);
@@ -264,6 +270,11 @@ void Aggregation::printa(std::string& out, const PrintfFormat& fmt,
       a.type = e.type;
       a.i = e.i;
       a.s = e.s;
+      std::string frames;
+      if (e.type.is_stack() && stacks_ != nullptr) {
+        frames = stacks_->text(e.i, kStackIndent);
+        a.s = frames;
+      }
       detail::format_conv(out, c, a, width, prec);
     }
   }

@@ -67,7 +67,7 @@ Engine::Engine(vm::Module module, const lang::Source& src, Options options, Cata
   specs_.configure(opts_.nspec, opts_.specsize);
   agg_budget_.capacity = opts_.aggsize;
   for (const auto& a : mod_.aggs)
-    aggs_.push_back(std::make_unique<Aggregation>(to_agg_def(a), &agg_budget_));
+    aggs_.push_back(std::make_unique<Aggregation>(to_agg_def(a), &agg_budget_, &stacks_));
   agg_printed_.assign(aggs_.size(), false);
   ctx_.module = &mod_;
   ctx_.strsize = opts_.strsize;
@@ -149,6 +149,13 @@ std::vector<uint32_t> Engine::enable_new(uint32_t first_id) {
   refresh_names();
   std::sort(added.begin(), added.end());
   return added;
+}
+
+std::vector<uint32_t> Engine::clauses_on(uint32_t probe) const {
+  std::vector<uint32_t> out;
+  if (probe < by_probe_.size())
+    for (const Ecb& e : by_probe_[probe]) out.push_back(e.clause);
+  return out;
 }
 
 std::vector<uint32_t> Engine::enabled_probes() const {
@@ -330,21 +337,41 @@ void Engine::finish() {
 
 // --- vm::Host -------------------------------------------------------------------------------
 
-int64_t Engine::builtin(vm::Builtin b) {
-  switch (b) {
-    case vm::Builtin::Walltimestamp:
-      return static_cast<int64_t>(clock::wall_now_ns());
-    case vm::Builtin::Vtimestamp:
-      return static_cast<int64_t>(clock::read_ns(CLOCK_THREAD_CPUTIME_ID));
-    case vm::Builtin::Ppid:
-      return ctx_.record->target == 0 && ctx_.record->pid == getpid() ? getppid() : 0;
-    case vm::Builtin::Uid:
-      return getuid();
-    case vm::Builtin::Gid:
-      return getgid();
-    default:
-      return 0;
+vm::Fault Engine::builtin(vm::Builtin b, int64_t& v) {
+  const Record& rec = *ctx_.record;
+  v = 0;
+  if (b == vm::Builtin::Walltimestamp) {
+    v = static_cast<int64_t>(clock::wall_now_ns());
+    return vm::Fault::None;
   }
+  if (b != vm::Builtin::Vtimestamp && b != vm::Builtin::Ppid && b != vm::Builtin::Uid &&
+      b != vm::Builtin::Gid)
+    return vm::Fault::None;
+  // Read at the probe when the record carries its context; without it the probe fired in
+  // vtrace itself (BEGIN, END, tick-N) and these are vtrace's own.
+  if (rec.context) {
+    if (rec.other_thread) return vm::Fault::NotGathered;
+    v = b == vm::Builtin::Vtimestamp ? static_cast<int64_t>(rec.vtime)
+        : b == vm::Builtin::Ppid     ? rec.ppid
+        : b == vm::Builtin::Uid      ? rec.uid
+                                     : rec.gid;
+    return vm::Fault::None;
+  }
+  switch (b) {
+    case vm::Builtin::Vtimestamp:
+      v = static_cast<int64_t>(clock::read_ns(CLOCK_THREAD_CPUTIME_ID));
+      break;
+    case vm::Builtin::Ppid:
+      v = rec.target == 0 && rec.pid == getpid() ? getppid() : 0;
+      break;
+    case vm::Builtin::Uid:
+      v = getuid();
+      break;
+    default:
+      v = getgid();
+      break;
+  }
+  return vm::Fault::None;
 }
 
 const std::string& Engine::dyn_key(uint32_t var, std::string_view tuple) {
@@ -388,6 +415,17 @@ int64_t Engine::speculation() {
 // process_vm_readv of the target (vtrace itself for the dtrace provider), never a plain load.
 vm::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& out) {
   const Record& rec = *ctx_.record;
+  if (rec.context) {
+    // Only what the probe copied: the memory may have changed since it fired.
+    for (uint32_t i = 0; i < rec.ncopies; ++i) {
+      const CopiedString& c = rec.copies[i];
+      if (c.addr != addr || c.max != max_len) continue;
+      if (c.len < 0) return vm::Fault::BadAddress;
+      out.assign(c.str, static_cast<size_t>(c.len));
+      return vm::Fault::None;
+    }
+    return vm::Fault::NotGathered;
+  }
   if (rec.tail != nullptr && rec.tail_len > 0 && addr == static_cast<uint64_t>(rec.args[0])) {
     out.assign(rec.tail, strnlen(rec.tail, std::min<size_t>(rec.tail_len - 1, max_len)));
     return vm::Fault::None;
@@ -402,13 +440,38 @@ vm::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& out) {
   return vm::Fault::None;
 }
 
-void Engine::collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out) const {
+vm::Fault Engine::stack(bool user, uint32_t frames, int64_t& id) {
+  const Record& rec = *ctx_.record;
+  const GatheredStack& g = user ? rec.ustack : rec.kstack;
+  if (!rec.context || rec.other_thread || (g.frames == nullptr && g.n >= 0))
+    return vm::Fault::NotGathered;
+  size_t n = g.n > 0 && g.frames != nullptr ? static_cast<size_t>(g.n) : 0;
+  if (frames != 0 && frames < n) n = frames;
+  id = stacks_.intern(user, rec.target, rec.pid, g.frames, n, g.n < 0 ? g.n : 0);
+  return vm::Fault::None;
+}
+
+vm::Fault Engine::symbol(vm::Subr which, uint64_t addr, std::string& out) {
+  using S = vm::Subr;
+  const Record& rec = *ctx_.record;
+  const bool user = which == S::Ufunc || which == S::Usym || which == S::Umod || which == S::Uaddr;
+  const char kind = which == S::Mod || which == S::Umod ? 'm' : 's';
+  out = stacks_.symbol_text(kind, user, rec.target, rec.pid, addr, which == S::Uaddr);
+  return vm::Fault::None;
+}
+
+void Engine::collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out) {
   const vm::Action& a = mod_.actions[action];
   out.resize(a.arg_types.size());
+  stack_text_.resize(a.arg_types.size());
   for (size_t i = 0; i < a.arg_types.size(); ++i) {
     FormatArg& f = out[i];
     f.type = a.arg_types[i];
-    if (f.type.is_string()) {
+    if (f.type.is_stack()) {
+      stack_text_[i] = stacks_.text(args[i], kStackIndent);
+      f.s = stack_text_[i];
+      f.i = args[i];
+    } else if (f.type.is_string()) {
       const char* s = as_str(args[i]);
       f.s = std::string_view(s, strnlen(s, opts_.strsize - 1));
       f.i = 0;

@@ -14,6 +14,8 @@
 #include "engine/options.h"
 #include "engine/printf_format.h"
 #include "engine/speculation.h"
+#include "engine/stack_table.h"
+#include "engine/symbolizer.h"
 #include "lang/source.h"
 #include "transport/record.h"
 #include "vm/interpreter.h"
@@ -31,6 +33,8 @@ class Engine : public vm::Host {
   // descriptions match. Throws lang::CompileError. Returns the number of enabled probes
   // (clause, probe) for each clause.
   std::vector<size_t> enable();
+  // The clauses enabled on `probe`, in program order (indexes into module().clauses).
+  std::vector<uint32_t> clauses_on(uint32_t probe) const;
   // Every probe some clause is enabled on.
   std::vector<uint32_t> enabled_probes() const;
   // Enables the clauses on probes the catalog gained since enable() (ids >= first_id: a guest
@@ -38,6 +42,9 @@ class Engine : public vm::Host {
   std::vector<uint32_t> enable_new(uint32_t first_id);
 
   void set_output(std::FILE* out) { out_ = out; }
+  // Who turns gathered addresses into symbols (stack(), ustack(), func(), ...); without one
+  // they print as hex addresses. Must outlive the engine's output.
+  void set_symbolizer(Symbolizer* s) { stacks_.set_symbolizer(s); }
   void set_error_output(std::FILE* err) { err_ = err; }
 
   // Fires dtrace:::BEGIN.
@@ -79,13 +86,15 @@ class Engine : public vm::Host {
   };
 
   // vm::Host
-  int64_t builtin(vm::Builtin b) override;
+  vm::Fault builtin(vm::Builtin b, int64_t& value) override;
   int64_t load_dyn(uint32_t var, std::string_view tuple) override;
   void store_dyn(uint32_t var, std::string_view tuple, int64_t value) override;
   vm::Fault action(uint32_t index, const int64_t* args) override;
   void aggregate(uint32_t agg, std::string_view tuple, int64_t value, int64_t incr) override;
   int64_t speculation() override;
   vm::Fault copyinstr(uint64_t addr, size_t max_len, std::string& out) override;
+  vm::Fault stack(bool user, uint32_t frames, int64_t& id) override;
+  vm::Fault symbol(vm::Subr which, uint64_t addr, std::string& out) override;
 
   void fire(uint32_t probe, const Record& rec);
   void run_ecb(const Ecb& ecb, const Record& rec);
@@ -93,7 +102,7 @@ class Engine : public vm::Host {
   void begin_data();  // before an action's output: the probe line when not quiet
   void write(const std::string& text);
   const std::string& dyn_key(uint32_t var, std::string_view tuple);
-  void collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out) const;
+  void collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out);
 
   vm::Module mod_;
   const lang::Source& src_;
@@ -107,6 +116,7 @@ class Engine : public vm::Host {
   uint32_t next_epid_ = 1;
   void refresh_names();
   AggBudget agg_budget_;  // aggsize, shared by every aggregation (declared before them)
+  StackTable stacks_;     // stack() values, which aggregations print (declared before them)
   std::vector<std::unique_ptr<Aggregation>> aggs_;
   std::vector<bool> agg_printed_;
   std::vector<PrintfFormat> formats_;  // per action (printf, printa with format, system)
@@ -118,6 +128,7 @@ class Engine : public vm::Host {
   vm::ExecContext ctx_;
   std::string key_buf_;
   std::vector<FormatArg> fmt_args_;
+  std::vector<std::string> stack_text_;  // the text fmt_args_ of type stack point into
 
   // Output of the clause now running, written out when it completes without a fault.
   const Ecb* cur_ecb_ = nullptr;

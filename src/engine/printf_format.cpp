@@ -26,6 +26,8 @@ const char* prototype(char c) {
       return "char, short, or int";
     case 's':
       return "char [] or string (or use stringof)";
+    case 'k':
+      return "stack";
     case 'p':
       return "pointer or integer";
     case 'e':
@@ -42,6 +44,7 @@ const char* prototype(char c) {
 // vtrace has no floating-point type, so %e/%f/%g take integers (dtrace would reject them).
 bool arg_fits(char c, const lang::Type& t) {
   if (c == 's') return t.is_string();
+  if (c == 'k') return t.is_stack();
   if (c == 'c') return t.is_int() && t.size <= 4;
   return t.is_int();
 }
@@ -193,6 +196,9 @@ void format_conv(std::string& out, const PrintfFormat::Conv& c, const FormatArg&
     return t.size >= 8 ? u : u & ((uint64_t{1} << (t.size * 8)) - 1);
   };
   switch (c.conv) {
+    case 'k':  // a stack: its frames, one per line (the text collect_args made)
+      out.append(arg.s);
+      return;
     case 's': {
       f += 's';
       std::string s = t.is_string() ? std::string(arg.s) : std::to_string(arg.i);
@@ -339,7 +345,7 @@ bool PrintfFormat::parse(std::string_view fmt, std::string& error) {
           const std::string& len = c.length;
           const bool ok = (is_int_conv(ch) && (len.empty() || len == "h" || len == "hh" ||
                                                len == "l" || len == "ll")) ||
-                          (len.empty() && (ch == 's' || ch == 'p' || is_fp_conv(ch)));
+                          (len.empty() && (ch == 's' || ch == 'p' || ch == 'k' || is_fp_conv(ch)));
           if (!ok) {
             error = msg("format conversion #%d is undefined: %%%s", n, (len + ch).c_str());
             return false;
@@ -399,6 +405,12 @@ bool PrintfFormat::has_agg_conversion() const {
 }
 
 void format_trace(std::string& out, const FormatArg& arg, bool quiet) {
+  if (arg.type.is_stack()) {
+    // dt_print_stack(): the frames start on the line after the probe line.
+    out.push_back('\n');
+    out.append(arg.s);
+    return;
+  }
   if (arg.type.is_string()) {
     // dt_print_bytes(): a NUL-terminated printable string, in a 33-column field.
     if (quiet) {

@@ -522,6 +522,15 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
       {"copyinstr", {vm::Subr::Copyinstr1, vm::Subr::Copyinstr2}},
       {"strchr", {vm::Subr::Strchr}},
       {"strrchr", {vm::Subr::Strrchr}},
+      {"stack", {vm::Subr::Stack0, vm::Subr::Stack1}},
+      {"ustack", {vm::Subr::Ustack0, vm::Subr::Ustack1}},
+      {"func", {vm::Subr::Func}},
+      {"sym", {vm::Subr::Sym}},
+      {"mod", {vm::Subr::Mod}},
+      {"ufunc", {vm::Subr::Ufunc}},
+      {"usym", {vm::Subr::Usym}},
+      {"umod", {vm::Subr::Umod}},
+      {"uaddr", {vm::Subr::Uaddr}},
   };
   if (e.name == "stringof") {
     if (e.kids.size() != 1) fail(e.loc, "stringof( ) requires exactly one argument");
@@ -565,9 +574,11 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
   }
   emit(vm::Op::Call, dst, first, static_cast<uint8_t>(e.kids.size()),
        static_cast<uint32_t>(chosen));
+  const bool is_stack = chosen >= vm::Subr::Stack0 && chosen <= vm::Subr::Ustack1;
   Type rt =
-      sig->result == Kind::String  ? Type::str()
-      : chosen == vm::Subr::Strlen ? Type::u64()
+      is_stack                      ? Type::stack(chosen >= vm::Subr::Ustack0)
+      : sig->result == Kind::String ? Type::str()
+      : chosen == vm::Subr::Strlen  ? Type::u64()
       : (chosen == vm::Subr::Index2 || chosen == vm::Subr::Index3 || chosen == vm::Subr::Rindex2 ||
          chosen == vm::Subr::Rindex3 || chosen == vm::Subr::Speculation || chosen == vm::Subr::Rand)
           ? Type::i32()

@@ -78,6 +78,13 @@ std::string llquantize_steps_error(const vm::AggInfo& d) {
   return "";
 }
 
+// stack() and ustack() as statements record the stack, as trace(stack()) does (DTrace's
+// stack() action).
+bool is_stack_statement(const ast::Stmt& s) {
+  return s.kind == ast::StmtKind::Expr && s.expr->kind == ast::ExprKind::Call &&
+         (s.expr->name == "stack" || s.expr->name == "ustack");
+}
+
 bool is_action(const std::string& name) {
   static const char* const names[] = {"trace",     "printf",    "printa",      "exit",
                                       "speculate", "commit",    "discard",     "clear",
@@ -151,6 +158,7 @@ void Codegen::gen_clause(const ast::Clause& c) {
       else if (n != "commit" && n != "discard")
         data = true;
     }
+    if (is_stack_statement(s)) data = true;
     for (const auto& b : s.body) scan(*b);
     for (const auto& b : s.else_body) scan(*b);
   };
@@ -165,6 +173,15 @@ void Codegen::gen_stmt(const Stmt& s) {
     case StmtKind::Expr:
       if (s.expr->kind == ExprKind::Call && is_action(s.expr->name)) {
         gen_action(*s.expr);
+      } else if (is_stack_statement(s)) {
+        if (std::string err = action_order_.next(ActionClass::DataRecording); !err.empty())
+          fail(s.loc, err);
+        Val v = gen(*s.expr);
+        vm::Action act;
+        act.kind = vm::ActionKind::Trace;
+        act.loc = s.expr->loc;
+        act.arg_types.push_back(v.type);
+        emit(vm::Op::Act, 0, v.reg, 1, add_action(std::move(act)));
       } else {
         gen(*s.expr);
       }

@@ -8,6 +8,22 @@ namespace vtrace {
 inline constexpr int kRecordArgs = 10;
 inline constexpr int kExecnameLen = 16;  // as Linux TASK_COMM_LEN
 
+// A string copied at the probe (copyinstr(addr) with at most `max` bytes), for the engine to
+// return instead of reading the target's memory later. len < 0: it could not be read there.
+struct CopiedString {
+  uint64_t addr = 0;
+  uint32_t max = 0;
+  int32_t len = -1;  // bytes of str, NUL excluded
+  const char* str = nullptr;
+};
+
+// Return addresses gathered at the probe. n < 0: gathering failed (-errno); frames == nullptr:
+// not gathered.
+struct GatheredStack {
+  const uint64_t* frames = nullptr;
+  int32_t n = 0;
+};
+
 struct Record {
   uint32_t probe = 0;   // catalog probe id
   uint32_t target = 0;  // catalog target index; 0 = the host
@@ -34,6 +50,20 @@ struct Record {
   // A guest's record: its addresses are guest addresses, never read as the host's (copyinstr
   // of a guest pointer faults until guest memory reading exists).
   bool guest = false;
+
+  // Probe context read at the moment of firing (a BPF program in the host kernel). When set,
+  // uid, gid, ppid and vtime are the firing thread's, and copyinstr() returns only strings in
+  // `copies`: a string that was not gathered at the probe is never read later.
+  bool context = false;
+  // The record describes another thread than the one the probe ran in (sched:::on-cpu runs in
+  // the thread leaving the CPU): its credentials, vtimestamp and stacks were not read.
+  bool other_thread = false;
+  uint32_t uid = 0, gid = 0;
+  int32_t ppid = 0;
+  uint64_t vtime = 0;  // the thread's on-CPU ns (vtimestamp)
+  const CopiedString* copies = nullptr;
+  uint32_t ncopies = 0;
+  GatheredStack kstack, ustack;
 };
 
 }  // namespace vtrace

@@ -28,6 +28,8 @@ const char* fault_name(Fault f) {
       return "invalid argument to subroutine";
     case Fault::BadAddress:
       return "invalid address";
+    case Fault::NotGathered:
+      return "not gathered at the probe";
   }
   return "unknown fault";
 }
@@ -56,46 +58,65 @@ inline int64_t from_str(const char* s) {
   return reinterpret_cast<int64_t>(s);
 }
 
-int64_t record_builtin(Builtin b, const ExecContext& ctx) {
+// A built-in from the record or the probe's names, or from the host for the others.
+Fault load_builtin(Builtin b, ExecContext& ctx, int64_t& v) {
   const Record& rec = *ctx.record;
+  v = 0;
   switch (b) {
     case Builtin::Timestamp:
-      return static_cast<int64_t>(rec.timestamp);
+      v = static_cast<int64_t>(rec.timestamp);
+      return Fault::None;
     case Builtin::Guesttimestamp:
-      return static_cast<int64_t>(rec.raw_timestamp);
+      v = static_cast<int64_t>(rec.raw_timestamp);
+      return Fault::None;
     case Builtin::Pid:
-      return rec.pid;
+      v = rec.pid;
+      return Fault::None;
     case Builtin::Tid:
-      return rec.tid;
+      v = rec.tid;
+      return Fault::None;
     case Builtin::Cpu:
     case Builtin::Vcpu:
-      return rec.cpu;
+      v = rec.cpu;
+      return Fault::None;
     case Builtin::Id:
-      return rec.probe;
+      v = rec.probe;
+      return Fault::None;
     case Builtin::Epid:
-      return ctx.epid;
+      v = ctx.epid;
+      return Fault::None;
     case Builtin::Errno:
-      return rec.errno_value;
+      v = rec.errno_value;
+      return Fault::None;
     case Builtin::Vcpustolen:
-      return static_cast<int64_t>(rec.vcpu_stolen);
+      v = static_cast<int64_t>(rec.vcpu_stolen);
+      return Fault::None;
     case Builtin::Execname:
-      return from_str(rec.execname);
+      v = from_str(rec.execname);
+      return Fault::None;
     case Builtin::Probeprov:
-      return from_str(ctx.names.provider);
+      v = from_str(ctx.names.provider);
+      return Fault::None;
     case Builtin::Probemod:
-      return from_str(ctx.names.module);
+      v = from_str(ctx.names.module);
+      return Fault::None;
     case Builtin::Probefunc:
-      return from_str(ctx.names.function);
+      v = from_str(ctx.names.function);
+      return Fault::None;
     case Builtin::Probename:
-      return from_str(ctx.names.name);
+      v = from_str(ctx.names.name);
+      return Fault::None;
     case Builtin::Vmname:
-      return from_str(ctx.names.target);
+      v = from_str(ctx.names.target);
+      return Fault::None;
     default:
       break;
   }
-  if (b >= Builtin::Arg0 && b <= Builtin::Arg9)
-    return rec.args[static_cast<int>(b) - static_cast<int>(Builtin::Arg0)];
-  return ctx.host->builtin(b);
+  if (b >= Builtin::Arg0 && b <= Builtin::Arg9) {
+    v = rec.args[static_cast<int>(b) - static_cast<int>(Builtin::Arg0)];
+    return Fault::None;
+  }
+  return ctx.host->builtin(b, v);
 }
 
 // Appends register v to the tuple as the type the verifier proved it has.
@@ -117,8 +138,8 @@ Fault load_field(const FieldRef& f, ExecContext& ctx, int64_t& out) {
     if (uint64_t{f.offset} + f.size > len) return Fault::BadAddress;
     uint64_t v = 0;
     std::memcpy(&v, d + f.offset, f.size);  // little-endian: the low bytes
-    out = lang::narrow(static_cast<int64_t>(v), lang::Type::int_of(static_cast<uint8_t>(f.size),
-                                                                   f.is_signed));
+    out = lang::narrow(static_cast<int64_t>(v),
+                       lang::Type::int_of(static_cast<uint8_t>(f.size), f.is_signed));
     return Fault::None;
   }
   uint64_t start = f.offset, span = f.size;
@@ -261,9 +282,11 @@ ExecResult execute(const ClauseCode& clause, ExecContext& ctx) {
       case Op::Jnz:
         if (r[in.a] != 0) pc += in.imm;
         break;
-      case Op::Ldb:
-        r[in.a] = record_builtin(static_cast<Builtin>(in.imm), ctx);
+      case Op::Ldb: {
+        Fault f = load_builtin(static_cast<Builtin>(in.imm), ctx, r[in.a]);
+        if (f != Fault::None) return fault(f);
         break;
+      }
       case Op::Ldg:
       case Op::Ldl: {
         VarStore& vs = in.op == Op::Ldg ? *ctx.globals : *ctx.locals;

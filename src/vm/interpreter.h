@@ -21,6 +21,7 @@ enum class Fault : uint8_t {
   IllegalOp,       // an action not allowed here (e.g. data recorded before speculate())
   BadArgument,     // a subroutine argument out of its domain (e.g. lltostr base)
   BadAddress,      // copyinstr() of an address the target cannot be read at
+  NotGathered,     // a value only the probe could read (a string, a stack) was not gathered there
 };
 
 const char* fault_name(Fault f);  // dtrace-style wording, e.g. "divide-by-zero"
@@ -69,7 +70,8 @@ class Host {
  public:
   virtual ~Host() = default;
   // Built-ins the record does not carry (walltimestamp, vtimestamp, ppid, uid, gid, errno).
-  virtual int64_t builtin(Builtin b) = 0;
+  // NotGathered when the probe could not read it where it fired.
+  virtual Fault builtin(Builtin b, int64_t& value) = 0;
   // Dynamic variables (associative arrays, self->). An absent element reads as 0 / "".
   // For a string variable the result is a pointer into the store, valid until the next store.
   virtual int64_t load_dyn(uint32_t var, std::string_view tuple) = 0;
@@ -84,6 +86,17 @@ class Host {
   virtual Fault copyinstr(uint64_t addr, size_t max_len, std::string& out) {
     (void)addr, (void)max_len, (void)out;
     return Fault::BadAddress;
+  }
+  // stack(frames) / ustack(frames): the id of the stack the probe gathered, cut to `frames`
+  // frames (0: all of them).
+  virtual Fault stack(bool user, uint32_t frames, int64_t& id) {
+    (void)user, (void)frames, (void)id;
+    return Fault::NotGathered;
+  }
+  // func, sym, mod (kernel) and ufunc, usym, umod, uaddr (the firing process): addr as text.
+  virtual Fault symbol(Subr which, uint64_t addr, std::string& out) {
+    (void)which, (void)addr, (void)out;
+    return Fault::NotGathered;
   }
 };
 

@@ -132,6 +132,19 @@ enum class Subr : uint8_t {
   Copyinstr2,  // copyinstr(addr, len)
   Strchr,      // strchr(s, c): s from the first c on, "" when none
   Strrchr,     // strrchr(s, c): s from the last c on, "" when none
+  // The stack gathered at the probe (kernel or user), at most n frames: an id the engine prints.
+  Stack0,   // stack()
+  Stack1,   // stack(n)
+  Ustack0,  // ustack()
+  Ustack1,  // ustack(n)
+  // An address as a symbol of the kernel (func, sym, mod) or of the firing process (u...).
+  Func,
+  Sym,
+  Mod,
+  Ufunc,
+  Usym,
+  Umod,
+  Uaddr,
   Count_
 };
 

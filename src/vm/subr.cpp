@@ -183,6 +183,25 @@ Fault call_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
       if (f != Fault::None) return f;
       return put(str, result, ctx);
     }
+    case Subr::Stack0:
+    case Subr::Ustack0:
+      return ctx.host->stack(s == Subr::Ustack0, 0, result);
+    case Subr::Stack1:
+    case Subr::Ustack1:
+      if (a[0] <= 0 || a[0] > 1024) return Fault::BadArgument;
+      return ctx.host->stack(s == Subr::Ustack1, static_cast<uint32_t>(a[0]), result);
+    case Subr::Func:
+    case Subr::Sym:
+    case Subr::Mod:
+    case Subr::Ufunc:
+    case Subr::Usym:
+    case Subr::Umod:
+    case Subr::Uaddr: {
+      std::string str;
+      Fault f = ctx.host->symbol(s, static_cast<uint64_t>(a[0]), str);
+      if (f != Fault::None) return f;
+      return put(str, result, ctx);
+    }
     case Subr::Count_:
       return Fault::IllegalOp;
   }

@@ -57,6 +57,17 @@ const std::array<SubrSig, static_cast<size_t>(Subr::Count_)>& subr_table() {
       {"copyinstr", Kind::String, {Kind::Int, Kind::Int}},
       {"strchr", Kind::String, {Kind::String, Kind::Int}},
       {"strrchr", Kind::String, {Kind::String, Kind::Int}},
+      {"stack", Kind::Int, {}},
+      {"stack", Kind::Int, {Kind::Int}},
+      {"ustack", Kind::Int, {}},
+      {"ustack", Kind::Int, {Kind::Int}},
+      {"func", Kind::String, {Kind::Int}},
+      {"sym", Kind::String, {Kind::Int}},
+      {"mod", Kind::String, {Kind::Int}},
+      {"ufunc", Kind::String, {Kind::Int}},
+      {"usym", Kind::String, {Kind::Int}},
+      {"umod", Kind::String, {Kind::Int}},
+      {"uaddr", Kind::String, {Kind::Int}},
   }};
   return table;
 }

@@ -155,7 +155,7 @@ TEST(KernelProbes, LostEventsAreReportedPerCpu) {
       loop(300000));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("events lost on cpu"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("(perf ring overflow)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(BPF ring full)"), std::string::npos) << r.err;
 }
 
 TEST(KernelProbes, ClearErrors) {

@@ -15,7 +15,10 @@ namespace {
 
 class TraceHost : public Host {
  public:
-  int64_t builtin(Builtin) override { return 0; }
+  Fault builtin(Builtin, int64_t& v) override {
+    v = 0;
+    return Fault::None;
+  }
   int64_t load_dyn(uint32_t, std::string_view) override { return 0; }
   void store_dyn(uint32_t, std::string_view, int64_t) override {}
   Fault action(uint32_t index, const int64_t* args) override {

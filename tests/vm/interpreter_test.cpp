@@ -35,7 +35,10 @@ class FakeHost : public Host {
  public:
   explicit FakeHost(const Module& m) : mod_(m) {}
 
-  int64_t builtin(Builtin b) override { return b == Builtin::Uid ? 1234 : 0; }
+  Fault builtin(Builtin b, int64_t& v) override {
+    v = b == Builtin::Uid ? 1234 : 0;
+    return Fault::None;
+  }
   int64_t load_dyn(uint32_t var, std::string_view tuple) override {
     auto it = dyn.find({var, std::string(tuple)});
     if (mod_.dynvars[var].type.is_string())

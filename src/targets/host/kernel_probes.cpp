@@ -18,11 +18,12 @@ constexpr const char* kGroups[] = {"syscall", "sched", "proc", "kvm", "tracepoin
 constexpr size_t kMaxRecordsPerRing = 8192;  // per poll round, so a round stays bounded
 constexpr size_t kMaxTasks = 1 << 16;        // the comm cache is dropped when it grows past this
 
-// A Pending that is a profile-N sample (not a perf record type): arena holds arg0, arg1.
+// Pending types that are not perf record types: a profile-N sample (arena holds arg0, arg1) and
+// a tracepoint's gather record (arena holds its bytes).
 constexpr uint32_t kProfileSample = 0x10000;
-
-constexpr uint64_t kSampleType =
-    PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW;
+constexpr uint32_t kGatherRecord = 0x10001;
+constexpr uint32_t kDataLocExtra =
+    512;  // bytes gathered past the fixed part for __data_loc strings
 
 // An integer field of a record, 0 when absent or outside the record.
 int64_t int_field(const EventFormat& fmt, const char* name, const uint8_t* d, uint32_t len) {
@@ -46,7 +47,38 @@ uint32_t align4(uint32_t v) {
   return (v + 3) & ~3u;
 }
 
+bool is_int_field(const EventField* f) {
+  return f && !f->is_string() && (f->size == 1 || f->size == 2 || f->size == 4 || f->size == 8);
+}
+
 }  // namespace
+
+// The tracepoint field that argument i of a probe of `kind` is, or nullptr when the host computes
+// it (another task's pid) or the probe has no such argument.
+const EventField* KernelProbes::arg_field(Kind kind, const EventFormat& fmt, int64_t i) {
+  if (kind == Kind::SyscallEntry || kind == Kind::Tracepoint) {
+    auto args = fmt.args();
+    return i >= 0 && i < static_cast<int64_t>(args.size()) && is_int_field(args[i]) ? args[i]
+                                                                                    : nullptr;
+  }
+  static const std::map<Kind, std::vector<const char*>> names = {
+      {Kind::SyscallReturn, {"ret"}},
+      {Kind::OffCpu, {"next_pid"}},
+      {Kind::OnCpu, {"prev_pid"}},
+      {Kind::Wakeup, {"pid", nullptr, "target_cpu"}},
+      {Kind::Exec, {"pid", "old_pid"}},
+      {Kind::Exit, {"pid"}},
+      {Kind::Create, {"child_pid", "parent_pid"}},
+      {Kind::KvmExit, {"exit_reason", "guest_rip", "vcpu_id"}},
+      {Kind::KvmEntry, {"vcpu_id", "rip"}},
+  };
+  auto it = names.find(kind);
+  if (it == names.end() || i < 0 || i >= static_cast<int64_t>(it->second.size()) ||
+      it->second[i] == nullptr)
+    return nullptr;
+  const EventField* f = fmt.field(it->second[i]);
+  return is_int_field(f) ? f : nullptr;
+}
 
 KernelProbes::KernelProbes(engine::Catalog& catalog) : catalog_(catalog) {
   catalog.add_on_demand(
@@ -186,41 +218,48 @@ bool KernelProbes::wants(const std::vector<uint32_t>& ids) const {
   return false;
 }
 
-bool KernelProbes::open_cpu(uint32_t cpu, const std::vector<const EventFormat*>& tps, size_t pages,
-                            std::string& err) {
-  for (size_t i = 0; i < tps.size(); ++i) {
-    perf_event_attr attr = tracepoint_attr(tps[i]->id);
-    attr.sample_type = kSampleType;
-    if (i == 0) want_task_records(attr);  // the ring's first event feeds the execname cache
-    PerfRing ev;
-    int e = open_cpu_event(ev, attr, cpu, i == 0 ? pages : 0);
-    const std::string what = "host: perf_event_open of tracepoint " + tps[i]->system + ":" +
-                             tps[i]->name + " on cpu " + std::to_string(cpu);
-    if (e != 0) {
-      err = perf_error_message(e, what);
-      return false;
+bpf::GatherPlan KernelProbes::plan_for(const Tp& tp, const NeedsFn& needs, uint32_t strsize) const {
+  const EventFormat& fmt = *tp.format;
+  bpf::GatherPlan plan;
+  plan.data_size = fmt.fixed_size();
+  for (const EventField& f : fmt.fields)
+    if (f.data_loc) plan.data_extra = kDataLocExtra;
+  plan.strsize = strsize;
+  bpf::ClauseNeeds all;
+  for (const auto& [id, kind] : tp.probes) {
+    bpf::ClauseNeeds n = needs(id);
+    // The probe's arguments become the fields of the record they are read from; a string whose
+    // address the probe cannot compute is left out (the engine faults "not gathered").
+    auto arg = [&, kind = kind](int64_t i) -> std::optional<bpf::ExprOp> {
+      const EventField* f = arg_field(kind, fmt, i);
+      if (!f) return std::nullopt;
+      bpf::ExprOp o;
+      o.kind = bpf::ExprOp::Field;
+      o.offset = f->offset;
+      o.size = static_cast<uint8_t>(f->size);
+      o.is_signed = f->is_signed;
+      return o;
+    };
+    bpf::ClauseNeeds resolved;
+    for (bpf::StringCopy c : n.strings)
+      if (bpf::resolve_args(c.addr, arg) && bpf::resolve_args(c.len, arg))
+        resolved.strings.push_back(std::move(c));
+    // sched:::on-cpu runs in the thread leaving the CPU: its stacks are not the probe's.
+    if (kind != Kind::OnCpu) {
+      resolved.kernel_frames = n.kernel_frames;
+      resolved.user_frames = n.user_frames;
     }
-    if (i > 0 && (e = ev.redirect_to(rings_.back())) != 0) {
-      err = perf_error_message(e, what + " (PERF_EVENT_IOC_SET_OUTPUT)");
-      return false;
-    }
-    uint64_t sid = 0;
-    if ((e = ev.event_id(sid)) != 0) {
-      err = perf_error_message(e, what + " (PERF_EVENT_IOC_ID)");
-      return false;
-    }
-    by_id_[sid] = static_cast<uint32_t>(i);
-    if (i == 0)
-      rings_.push_back(std::move(ev));
-    else
-      events_.push_back(std::move(ev));
+    all.merge(resolved);
   }
-  return true;
+  plan.strings = std::move(all.strings);
+  plan.kernel_frames = all.kernel_frames;
+  plan.user_frames = all.user_frames;
+  return plan;
 }
 
-bool KernelProbes::start(const std::vector<uint32_t>& enabled, uint64_t bufsize, std::string& err) {
+bool KernelProbes::start(const std::vector<uint32_t>& enabled, const NeedsFn& needs,
+                         uint64_t bufsize, uint32_t strsize, std::string& err) {
   std::map<std::string, uint32_t> index;
-  std::vector<const EventFormat*> formats;
   std::vector<uint32_t> ids(enabled);
   std::sort(ids.begin(), ids.end());
   // The Tp of a tracepoint (added on first use), or nullptr with err set.
@@ -229,10 +268,7 @@ bool KernelProbes::start(const std::vector<uint32_t>& enabled, uint64_t bufsize,
     if (!fmt) return nullptr;
     auto [slot, added] =
         index.try_emplace(d.system + "/" + d.event, static_cast<uint32_t>(tps_.size()));
-    if (added) {
-      tps_.push_back(Tp{fmt, {}, {}});
-      formats.push_back(fmt);
-    }
+    if (added) tps_.push_back(Tp{fmt, {}, {}});
     return &tps_[slot->second];
   };
   auto listen = [](Tp& tp, Listener* l) {
@@ -267,25 +303,16 @@ bool KernelProbes::start(const std::vector<uint32_t>& enabled, uint64_t bufsize,
   size_t pages = 1;
   while (pages * 2 * page <= bufsize && pages < (size_t{1} << 16)) pages *= 2;
   cpus_ = online_cpu_list();
-  if (!tps_.empty())
-    for (uint32_t cpu : cpus_)
-      if (!open_cpu(cpu, formats, pages, err)) {
-        rings_.clear();
-        events_.clear();
-        return false;
-      }
-  // The sampler's rings report comm changes only when no tracepoint ring does.
-  if (!profiles.empty() && !sampler_.open(profiles, cpus_, pages, rings_.empty(), err)) {
-    rings_.clear();
-    events_.clear();
+  if (!tps_.empty()) {
+    std::vector<TracepointGatherer::Source> sources;
+    for (const Tp& tp : tps_) sources.push_back({tp.format, plan_for(tp, needs, strsize)});
+    if (!gatherer_.open(std::move(sources), bufsize, err)) return false;
+  }
+  // The sampler's rings report comm changes for the execname of its samples.
+  if (!profiles.empty() && !sampler_.open(profiles, cpus_, pages, true, err)) {
+    gatherer_.detach();
     return false;
   }
-  for (auto* set : {&rings_, &events_})
-    for (auto& ev : *set)
-      if (int e = ev.enable(); e != 0) {
-        err = perf_error_message(e, "host: enabling a tracepoint event");
-        return false;
-      }
   if (int e = sampler_.enable(); e != 0) {
     err = perf_error_message(e, "host: enabling a profile-N (cpu-clock) event");
     return false;
@@ -362,7 +389,6 @@ size_t KernelProbes::poll(engine::Engine& eng) {
   if (!active()) return 0;
   pending_.clear();
   arena_.clear();
-  const SampleLayout layout{kSampleType, 0};
   for (size_t c = 0; c < sampler_.rings(); ++c)
     sampler_.read(
         c,
@@ -375,22 +401,18 @@ size_t KernelProbes::poll(engine::Engine& eng) {
         },
         [&](uint32_t type, const uint8_t* body, size_t len) { queue_side_band(type, body, len); },
         kMaxRecordsPerRing);
-  for (size_t c = 0; c < rings_.size(); ++c) {
-    rings_[c].read_identified(
-        layout, by_id_, malformed_,
-        [&](const SampleView& s, uint32_t tp) {
-          pending_.push_back({s.time, PERF_RECORD_SAMPLE, tp, s.cpu, static_cast<int32_t>(s.pid),
-                              static_cast<int32_t>(s.tid), arena_.size(), s.raw_size});
-          arena_.insert(arena_.end(), s.raw, s.raw + s.raw_size);
-        },
-        [&](uint32_t type, const uint8_t* body, size_t len) { queue_side_band(type, body, len); },
-        kMaxRecordsPerRing);
-  }
+  gatherer_.read([&](uint32_t tp, const uint8_t* bytes, size_t len) {
+    bpf::GatherHeader h;
+    std::memcpy(&h, bytes, sizeof h);
+    pending_.push_back({h.time, kGatherRecord, tp, h.cpu, static_cast<int32_t>(h.pid),
+                        static_cast<int32_t>(h.tid), arena_.size(), static_cast<uint32_t>(len)});
+    arena_.insert(arena_.end(), bytes, bytes + len);
+  });
   std::stable_sort(pending_.begin(), pending_.end(),
                    [](const Pending& a, const Pending& b) { return a.time < b.time; });
   for (const Pending& p : pending_) {
     if (eng.exited()) break;
-    if (p.type == PERF_RECORD_SAMPLE)
+    if (p.type == kGatherRecord)
       emit(p, eng);
     else if (p.type == kProfileSample)
       emit_profile(p, eng);
@@ -402,8 +424,17 @@ size_t KernelProbes::poll(engine::Engine& eng) {
 
 void KernelProbes::emit(const Pending& p, engine::Engine& eng) {
   const Tp& tp = tps_[p.tp];
+  if (!gatherer_.parse(p.tp, arena_.data() + p.off, p.len, view_)) {
+    gatherer_.count_malformed();
+    return;
+  }
+  // The firing thread's name and process, for records about it made later (sched:::wakeup).
+  Task& cur = tasks_[p.tid];
+  cur.pid = p.pid;
+  set_comm(cur.comm, view_.header.comm, sizeof view_.header.comm);
   if (!tp.listeners.empty()) {
-    const Sample s{tp.format, p.time, p.cpu, p.pid, p.tid, arena_.data() + p.off, p.len};
+    const Sample s{
+        tp.format, p.time, p.cpu, p.pid, p.tid, view_.data, static_cast<uint32_t>(view_.data_len)};
     for (Listener* l : tp.listeners) {
       l->on_sample(s, eng);
       if (eng.exited()) return;
@@ -412,7 +443,7 @@ void KernelProbes::emit(const Pending& p, engine::Engine& eng) {
   for (const auto& [id, kind] : tp.probes) {
     Record rec;
     rec.probe = id;
-    fill(rec, kind, tp, p);
+    fill(rec, kind, tp, view_);
     eng.process(rec);
     if (eng.exited()) return;
   }
@@ -432,45 +463,74 @@ void KernelProbes::emit_profile(const Pending& p, engine::Engine& eng) {
   eng.process(rec);
 }
 
-void KernelProbes::fill(Record& rec, Kind kind, const Tp& tp, const Pending& p) {
+void KernelProbes::fill_context(Record& rec, const bpf::GatherView& v) {
+  const bpf::GatherHeader& h = v.header;
+  rec.pid = static_cast<int32_t>(h.pid);
+  rec.tid = static_cast<int32_t>(h.tid);
+  rec.cpu = static_cast<int32_t>(h.cpu);
+  rec.timestamp = rec.raw_timestamp = h.time;
+  set_comm(rec.execname, h.comm, sizeof h.comm);
+  rec.context = true;
+  rec.uid = h.uid;
+  rec.gid = h.gid;
+  rec.ppid = static_cast<int32_t>(h.ppid);
+  rec.vtime = h.vtime;
+  copies_.resize(v.strings.size());
+  for (size_t i = 0; i < v.strings.size(); ++i) {
+    const bpf::GatherStringView& g = v.strings[i];
+    // A read that returned nothing (a zero length) is the empty string; a fault stays one.
+    copies_[i] = CopiedString{g.addr, g.max, g.faulted() ? -1 : static_cast<int32_t>(g.str.size()),
+                              g.str.data()};
+  }
+  rec.copies = copies_.data();
+  rec.ncopies = static_cast<uint32_t>(copies_.size());
+  auto frames = [](const bpf::GatherFrames& f, int32_t len, std::vector<uint64_t>& buf,
+                   GatheredStack& out) {
+    buf.resize(f.size());
+    for (size_t i = 0; i < f.size(); ++i) buf[i] = f[i];
+    // Trailing zero frames are where the unwind ended.
+    while (!buf.empty() && buf.back() == 0) buf.pop_back();
+    out.frames = buf.data();
+    out.n = len < 0 ? len : static_cast<int32_t>(buf.size());
+  };
+  if (h.kstack_len != 0 || !v.kstack.empty()) frames(v.kstack, h.kstack_len, kframes_, rec.kstack);
+  if (h.ustack_len != 0 || !v.ustack.empty()) frames(v.ustack, h.ustack_len, uframes_, rec.ustack);
+}
+
+void KernelProbes::fill(Record& rec, Kind kind, const Tp& tp, const bpf::GatherView& v) {
   const EventFormat& fmt = *tp.format;
-  const uint8_t* d = arena_.data() + p.off;
-  const uint32_t len = p.len;
-  rec.pid = p.pid;
-  rec.tid = p.tid;
-  rec.cpu = static_cast<int32_t>(p.cpu);
-  rec.timestamp = rec.raw_timestamp = p.time;
+  const uint8_t* d = v.data;
+  const uint32_t len = static_cast<uint32_t>(v.data_len);
+  fill_context(rec, v);
   rec.data = d;
   rec.data_len = len;
-  const Task& cur = task(p.tid, p.pid);
-  std::memcpy(rec.execname, cur.comm, kExecnameLen);
   auto field = [&](const char* name) { return int_field(fmt, name, d, len); };
+  auto arg = [&](int i) {
+    const EventField* f = arg_field(kind, fmt, i);
+    return f ? int_field(fmt, f->name.c_str(), d, len) : 0;
+  };
   switch (kind) {
     case Kind::SyscallEntry:
     case Kind::Tracepoint: {
-      int i = 0;
-      for (const EventField* f : fmt.args()) {
-        if (i == kRecordArgs) break;
-        rec.args[i++] = f->is_string() ? 0 : field(f->name.c_str());
-      }
+      const size_t n = std::min<size_t>(fmt.args().size(), kRecordArgs);
+      for (size_t i = 0; i < n; ++i) rec.args[i] = arg(static_cast<int>(i));
       break;
     }
     case Kind::SyscallReturn: {
-      int64_t ret = field("ret");
+      int64_t ret = arg(0);
       rec.args[0] = ret;
       rec.errno_value = ret >= -4095 && ret <= -1 ? static_cast<int32_t>(-ret) : 0;
       break;
     }
     case Kind::OffCpu: {
-      const EventField* comm = fmt.field("prev_comm");
-      if (comm && comm->char_array && uint64_t{comm->offset} + comm->size <= len)
-        set_comm(rec.execname, reinterpret_cast<const char*>(d + comm->offset), comm->size);
-      int32_t next = static_cast<int32_t>(field("next_pid"));
+      int32_t next = static_cast<int32_t>(arg(0));
       rec.args[0] = next;
       rec.args[1] = task(next, 0).pid;
       break;
     }
     case Kind::OnCpu: {
+      rec.other_thread = true;
+      const int32_t prev_pid = rec.pid;
       int32_t next = static_cast<int32_t>(field("next_pid"));
       const Task& t = task(next, 0);
       rec.tid = next;
@@ -480,34 +540,25 @@ void KernelProbes::fill(Record& rec, Kind kind, const Tp& tp, const Pending& p) 
         set_comm(rec.execname, reinterpret_cast<const char*>(d + comm->offset), comm->size);
       else
         std::memcpy(rec.execname, t.comm, kExecnameLen);
-      rec.args[0] = field("prev_pid");
-      rec.args[1] = p.pid;
+      rec.args[0] = arg(0);
+      rec.args[1] = prev_pid;
       break;
     }
     case Kind::Wakeup: {
-      int32_t woken = static_cast<int32_t>(field("pid"));
+      int32_t woken = static_cast<int32_t>(arg(0));
       rec.args[0] = woken;
       rec.args[1] = task(woken, 0).pid;
-      rec.args[2] = field("target_cpu");
+      rec.args[2] = arg(2);
       break;
     }
     case Kind::Exec:
-      rec.args[0] = field("pid");
-      rec.args[1] = field("old_pid");
-      break;
     case Kind::Exit:
-      rec.args[0] = field("pid");
-      break;
     case Kind::Create:
-      rec.args[0] = field("child_pid");
-      rec.args[1] = field("parent_pid");
+    case Kind::KvmEntry:
+      for (int i = 0; i < 2; ++i) rec.args[i] = arg(i);
       break;
     case Kind::KvmExit:
       kvm_exit_fields(rec, fmt, d, len);
-      break;
-    case Kind::KvmEntry:
-      rec.args[0] = field("vcpu_id");
-      rec.args[1] = field("rip");
       break;
     case Kind::Derived:
       break;
@@ -553,30 +604,27 @@ void KernelProbes::kvm_exit_fields(Record& rec, const EventFormat& fmt, const ui
 
 void KernelProbes::stop(engine::Engine& eng) {
   if (!active()) return;
-  for (auto* set : {&rings_, &events_})
-    for (auto& ev : *set) ev.disable();
+  gatherer_.detach();
   sampler_.disable();
   for (int i = 0; i < 1000 && poll(eng) > 0; ++i) {
   }
-  events_.clear();
 }
 
 uint64_t KernelProbes::lost() const {
   uint64_t n = 0;
-  for (const auto& r : rings_) n += r.stats().lost;
+  for (uint64_t d : gatherer_.drops()) n += d;
   return n + sampler_.lost();
 }
 
 void KernelProbes::report(std::FILE* out) const {
-  for (size_t c = 0; c < rings_.size() && c < cpus_.size(); ++c) {
-    const RingStats& s = rings_[c].stats();
-    if (s.lost > 0)
-      std::fprintf(out, "vtrace: host: %llu events lost on cpu %u (perf ring overflow)\n",
-                   static_cast<unsigned long long>(s.lost), cpus_[c]);
-    if (s.malformed > 0)
-      std::fprintf(out, "vtrace: host: %llu malformed perf records on cpu %u\n",
-                   static_cast<unsigned long long>(s.malformed), cpus_[c]);
-  }
+  const std::vector<uint64_t> drops = gatherer_.drops();
+  for (size_t c = 0; c < drops.size(); ++c)
+    if (drops[c] > 0)
+      std::fprintf(out, "vtrace: host: %llu events lost on cpu %zu (BPF ring full)\n",
+                   static_cast<unsigned long long>(drops[c]), c);
+  if (gatherer_.malformed() > 0)
+    std::fprintf(out, "vtrace: host: %llu malformed BPF records\n",
+                 static_cast<unsigned long long>(gatherer_.malformed()));
   for (size_t c = 0; c < sampler_.rings(); ++c) {
     const RingStats& s = sampler_.stats(c);
     if (s.lost > 0)
@@ -589,9 +637,6 @@ void KernelProbes::report(std::FILE* out) const {
   if (sampler_.malformed() > 0)
     std::fprintf(out, "vtrace: host: %llu profile samples could not be decoded\n",
                  static_cast<unsigned long long>(sampler_.malformed()));
-  if (malformed_ > 0)
-    std::fprintf(out, "vtrace: host: %llu samples could not be decoded\n",
-                 static_cast<unsigned long long>(malformed_));
 }
 
 }  // namespace vtrace::targets::host

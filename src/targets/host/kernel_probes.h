@@ -25,24 +25,28 @@
 //                                  Needs perf events on every CPU (root): without them the run
 //                                  fails; tick-N stays a timer in the tracer (profile_provider.h).
 // Every kernel probe reads the fields of its tracepoint's record by name as args->FIELD.
-// Per record: pid, tid and cpu from the sample, execname from the kernel's comm records (or
-// /proc/TID/comm), timestamp in CLOCK_MONOTONIC ns (the host timebase).
-// One perf event per (tracepoint, CPU), all of a CPU's events writing into one ring
-// (PERF_EVENT_IOC_SET_OUTPUT); enabled only while a script enables them.
+// Tracepoints run a BPF program each (tracepoint_gatherer.h) that reads, in the firing thread:
+// pid, tid, cpu, timestamp (CLOCK_MONOTONIC ns, the host timebase), execname, uid, gid, ppid,
+// vtimestamp, the strings copyinstr() will ask for and the stacks stack()/ustack() will print
+// (bpf/clause_needs.h). sched:::on-cpu describes the thread taking the CPU while its program runs
+// in the one leaving it: its credentials, vtimestamp and stacks are not gathered (they fault).
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "bpf/clause_needs.h"
 #include "engine/catalog.h"
 #include "lang/compiler.h"
 #include "targets/host/perf_ring.h"
 #include "targets/host/profile_sampler.h"
 #include "targets/host/tracefs.h"
+#include "targets/host/tracepoint_gatherer.h"
 #include "transport/record.h"
 
 namespace vtrace::engine {
@@ -97,16 +101,20 @@ class KernelProbes {
 
   // Whether any of these probes is a kernel probe, profile-N included (or a listener subscribed).
   bool wants(const std::vector<uint32_t>& probe_ids) const;
-  // Opens and enables one perf event per (tracepoint, CPU) for the kernel probes among `enabled`,
-  // and one cpu-clock event per (profile-N probe, CPU); `bufsize` bytes of ring per CPU. False
-  // with a message (cause and fix) on failure.
-  bool start(const std::vector<uint32_t>& enabled, uint64_t bufsize, std::string& err);
-  bool active() const { return !rings_.empty() || sampler_.active(); }
+  // What the clauses enabled on a probe need gathered where it fires.
+  using NeedsFn = std::function<bpf::ClauseNeeds(uint32_t probe)>;
+  // Loads and attaches one BPF program per tracepoint the kernel probes among `enabled` use
+  // (gathering what `needs` says, strings of `strsize` bytes), into one ring of `bufsize` bytes,
+  // and opens one cpu-clock event per (profile-N probe, CPU). False with a message (cause and
+  // fix) on failure.
+  bool start(const std::vector<uint32_t>& enabled, const NeedsFn& needs, uint64_t bufsize,
+             uint32_t strsize, std::string& err);
+  bool active() const { return gatherer_.active() || sampler_.active(); }
   // Drains every ring once; records merged by timestamp go to the engine. Returns how many.
   size_t poll(engine::Engine& eng);
   // Disables the events and drains what they wrote.
   void stop(engine::Engine& eng);
-  // "vtrace: host: N events lost on cpu C (perf ring overflow)" per CPU that lost any.
+  // "vtrace: host: N events lost on cpu C (BPF ring full)" per CPU that lost any.
   void report(std::FILE* out) const;
   uint64_t lost() const;
   // Why the kernel providers have no probes (tracefs unusable), or "".
@@ -143,7 +151,7 @@ class KernelProbes {
   };
   struct Pending {
     uint64_t time;
-    // PERF_RECORD_SAMPLE, kProfileSample, or a side-band record (COMM, FORK) applied in order
+    // kGatherRecord, kProfileSample, or a side-band record (COMM, FORK) applied in order
     uint32_t type;
     uint32_t tp, cpu;  // tp: the probe id of a kProfileSample
     int32_t pid, tid;
@@ -155,20 +163,21 @@ class KernelProbes {
     char comm[kExecnameLen] = {};
   };
 
+  static const EventField* arg_field(Kind kind, const EventFormat& fmt, int64_t i);
   void on_demand(const vm::ProbeSpec& spec, engine::Catalog& cat);
   bool open_tracefs();
   const EventFormat* format_of(const Def& d, std::string& err);
   void register_group(const std::string& provider, engine::Catalog& cat);
   std::optional<vm::FieldRef> resolve(const std::vector<vm::ProbeSpec>& probes,
                                       const std::string& field, std::string& err);
-  bool open_cpu(uint32_t cpu, const std::vector<const EventFormat*>& tps, size_t pages,
-                std::string& err);
+  bpf::GatherPlan plan_for(const Tp& tp, const NeedsFn& needs, uint32_t strsize) const;
   void side_band(uint32_t type, const uint8_t* body, size_t len);
   const Task& task(int32_t tid, int32_t pid_hint);
   void emit(const Pending& p, engine::Engine& eng);
   void emit_profile(const Pending& p, engine::Engine& eng);
   void queue_side_band(uint32_t type, const uint8_t* body, size_t len);
-  void fill(Record& rec, Kind kind, const Tp& tp, const Pending& p);
+  void fill(Record& rec, Kind kind, const Tp& tp, const bpf::GatherView& v);
+  void fill_context(Record& rec, const bpf::GatherView& v);
   void kvm_exit_fields(Record& rec, const EventFormat& fmt, const uint8_t* d, uint32_t len);
 
   engine::Catalog& catalog_;
@@ -179,18 +188,18 @@ class KernelProbes {
   std::unordered_map<uint32_t, Def> defs_;  // catalog probe id -> its tracepoint
   std::vector<Subscription> subs_;
   std::vector<uint32_t> cpus_;
-  std::vector<PerfRing> rings_;                   // one per CPU (index as cpus_)
-  std::vector<PerfRing> events_;                  // fds writing into rings_
-  ProfileSampler sampler_;                        // profile-N, rings of its own
-  std::unordered_map<uint64_t, uint32_t> by_id_;  // perf sample id -> tp index
+  TracepointGatherer gatherer_;  // one source per tps_ entry, same index
+  ProfileSampler sampler_;       // profile-N, rings of its own
   std::vector<Tp> tps_;
+  bpf::GatherView view_;              // the record being emitted
+  std::vector<CopiedString> copies_;  // its strings, for the engine
+  std::vector<uint64_t> kframes_, uframes_;
   std::unordered_map<int32_t, Task> tasks_;
   std::vector<Pending> pending_;
   std::vector<uint8_t> arena_;
   std::vector<uint8_t> data_buf_;
   std::map<int64_t, std::string> vmx_reasons_, svm_reasons_;
   bool reasons_loaded_ = false;
-  uint64_t malformed_ = 0;
 };
 
 }  // namespace vtrace::targets::host
