@@ -443,8 +443,7 @@ vm::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& out) {
 vm::Fault Engine::stack(bool user, uint32_t frames, int64_t& id) {
   const Record& rec = *ctx_.record;
   const GatheredStack& g = user ? rec.ustack : rec.kstack;
-  if (!rec.context || rec.other_thread || (g.frames == nullptr && g.n >= 0))
-    return vm::Fault::NotGathered;
+  if (rec.other_thread || (g.frames == nullptr && g.n >= 0)) return vm::Fault::NotGathered;
   size_t n = g.n > 0 && g.frames != nullptr ? static_cast<size_t>(g.n) : 0;
   if (frames != 0 && frames < n) n = frames;
   id = stacks_.intern(user, rec.target, rec.pid, g.frames, n, g.n < 0 ? g.n : 0);

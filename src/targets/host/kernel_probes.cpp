@@ -393,11 +393,18 @@ size_t KernelProbes::poll(engine::Engine& eng) {
     sampler_.read(
         c,
         [&](const ProfileSampler::Sample& s) {
-          pending_.push_back(
-              {s.time, kProfileSample, s.probe, s.cpu, s.pid, s.tid, arena_.size(), 16});
-          const uint64_t args[2] = {s.kernel_pc, s.user_pc};
-          const auto* b = reinterpret_cast<const uint8_t*>(args);
-          arena_.insert(arena_.end(), b, b + sizeof args);
+          // arena: arg0, arg1, the number of kernel and user frames, the frames.
+          const uint64_t head[4] = {s.kernel_pc, s.user_pc, s.kstack->size(), s.ustack->size()};
+          const size_t len = sizeof head + 8 * (s.kstack->size() + s.ustack->size());
+          pending_.push_back({s.time, kProfileSample, s.probe, s.cpu, s.pid, s.tid, arena_.size(),
+                              static_cast<uint32_t>(len)});
+          auto put = [&](const uint64_t* v, size_t n) {
+            const auto* b = reinterpret_cast<const uint8_t*>(v);
+            arena_.insert(arena_.end(), b, b + 8 * n);
+          };
+          put(head, 4);
+          put(s.kstack->data(), s.kstack->size());
+          put(s.ustack->data(), s.ustack->size());
         },
         [&](uint32_t type, const uint8_t* body, size_t len) { queue_side_band(type, body, len); },
         kMaxRecordsPerRing);
@@ -458,8 +465,17 @@ void KernelProbes::emit_profile(const Pending& p, engine::Engine& eng) {
   rec.timestamp = rec.raw_timestamp = p.time;
   const Task& cur = task(p.tid, p.pid);
   std::memcpy(rec.execname, cur.comm, kExecnameLen);
-  std::memcpy(&rec.args[0], arena_.data() + p.off, 8);
-  std::memcpy(&rec.args[1], arena_.data() + p.off + 8, 8);
+  uint64_t head[4];
+  std::memcpy(head, arena_.data() + p.off, sizeof head);
+  rec.args[0] = static_cast<int64_t>(head[0]);
+  rec.args[1] = static_cast<int64_t>(head[1]);
+  // The interrupted thread's stacks, as the kernel unwound them when it took the sample.
+  kframes_.resize(head[2]);
+  uframes_.resize(head[3]);
+  std::memcpy(kframes_.data(), arena_.data() + p.off + sizeof head, 8 * head[2]);
+  std::memcpy(uframes_.data(), arena_.data() + p.off + sizeof head + 8 * head[2], 8 * head[3]);
+  rec.kstack = GatheredStack{kframes_.data(), static_cast<int32_t>(kframes_.size())};
+  rec.ustack = GatheredStack{uframes_.data(), static_cast<int32_t>(uframes_.size())};
   eng.process(rec);
 }
 

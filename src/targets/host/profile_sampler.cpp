@@ -11,8 +11,27 @@ namespace vtrace::targets::host {
 
 namespace {
 
-constexpr uint64_t kSampleType =
-    PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU;
+constexpr uint64_t kSampleType = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
+                                 PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_CALLCHAIN;
+constexpr uint16_t kMaxFrames = 127;  // the kernel's default perf_event_max_stack
+
+// Splits a callchain at PERF_CONTEXT_KERNEL / PERF_CONTEXT_USER (other contexts: guest frames,
+// which a host sample does not have, are skipped).
+void split_callchain(const SampleView& s, std::vector<uint64_t>& k, std::vector<uint64_t>& u) {
+  k.clear();
+  u.clear();
+  std::vector<uint64_t>* into = nullptr;
+  for (uint64_t i = 0; i < s.callchain_nr; ++i) {
+    const uint64_t v = s.callchain_at(i);
+    if (v >= static_cast<uint64_t>(PERF_CONTEXT_MAX)) {
+      into = v == static_cast<uint64_t>(PERF_CONTEXT_KERNEL) ? &k
+             : v == static_cast<uint64_t>(PERF_CONTEXT_USER) ? &u
+                                                             : nullptr;
+      continue;
+    }
+    if (into != nullptr) into->push_back(v);
+  }
+}
 
 // Kernel addresses are in the upper half of the address space (x86-64, arm64).
 bool kernel_address(uint64_t ip) {
@@ -29,6 +48,7 @@ perf_event_attr ProfileSampler::attr(uint64_t period_ns) {
   a.config = PERF_COUNT_SW_CPU_CLOCK;
   a.sample_period = period_ns;  // cpu-clock counts ns: one sample per period, exactly
   a.sample_type = kSampleType;
+  a.sample_max_stack = kMaxFrames;
   a.disabled = 1;
   a.use_clockid = 1;
   a.clockid = CLOCK_MONOTONIC;
@@ -108,8 +128,14 @@ size_t ProfileSampler::read(size_t c, const std::function<void(const Sample&)>& 
   const SampleLayout layout{attr(1).sample_type, 0};
   return rings_[c].read_identified(
       layout, by_id_, malformed_,
-      [&](const SampleView& s, uint32_t probe) { on_sample(decode(s, probe)); }, on_other,
-      max_records);
+      [&](const SampleView& s, uint32_t probe) {
+        Sample out = decode(s, probe);
+        split_callchain(s, kstack_, ustack_);
+        out.kstack = &kstack_;
+        out.ustack = &ustack_;
+        on_sample(out);
+      },
+      on_other, max_records);
 }
 
 uint64_t ProfileSampler::lost() const {

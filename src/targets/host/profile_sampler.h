@@ -4,7 +4,8 @@
 // the probe's period in ns; all of a CPU's events write into one ring of their own (the
 // tracepoints' rings have another sample_type), told apart by PERF_SAMPLE_IDENTIFIER. A sample
 // carries pid/tid/cpu/time (CLOCK_MONOTONIC, so it merges with the tracepoint records) and its
-// IP. As DTrace's profile provider:
+// IP and its callchain (kernel and user return addresses, frame-pointer walks by the kernel) for
+// stack() and ustack(). As DTrace's profile provider:
 //   arg0 = the kernel PC when the CPU was in the kernel, else 0;
 //   arg1 = the user PC when it was in user mode, else 0.
 // KernelProbes reads these rings with its own and turns each sample into a record.
@@ -28,6 +29,9 @@ class ProfileSampler {
     uint32_t cpu;
     int32_t pid, tid;             // the interrupted task
     uint64_t kernel_pc, user_pc;  // arg0, arg1
+    // The callchain split at the kernel's context markers (valid during the read() callback).
+    std::vector<uint64_t>* kstack = nullptr;
+    std::vector<uint64_t>* ustack = nullptr;
   };
   // A profile-N probe to sample: its catalog id and period in ns.
   struct Probe {
@@ -74,6 +78,7 @@ class ProfileSampler {
   std::vector<PerfRing> events_;                  // events writing into rings_
   std::unordered_map<uint64_t, uint32_t> by_id_;  // perf sample id -> probe id
   uint64_t malformed_ = 0;
+  std::vector<uint64_t> kstack_, ustack_;  // the sample being delivered
 };
 
 }  // namespace vtrace::targets::host
