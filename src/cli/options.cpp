@@ -27,6 +27,7 @@ const char* usage_text() {
          "  -c cmd    run cmd; $target is its pid; exit when it exits\n"
          "  -p pid    trace the running instrumented process pid ($target); repeatable\n"
          "  -e        compile and match the probes, then exit without tracing\n"
+         "  -v        with -e: say where each clause runs (at the probe, or in vtrace and why)\n"
          "  -Z        allow descriptions that match no probe\n"
          "  -w        allow destructive actions (system())\n"
          "  -h        this help; -V version\n"
@@ -98,6 +99,9 @@ CommandLine parse_command_line(int argc, char** argv) {
           continue;
         case 'e':
           cl.compile_only = true;
+          continue;
+        case 'v':
+          cl.verbose = true;
           continue;
         case 'Z':
           cl.zdefs = true;

@@ -16,6 +16,7 @@ struct CommandLine {
   bool quiet = false;
   bool list = false;
   bool compile_only = false;  // -e
+  bool verbose = false;       // -v: with -e, where each clause runs
   bool zdefs = false;         // -Z
   bool destructive = false;   // -w
   bool help = false;

@@ -21,6 +21,7 @@
 #include "engine/profile_provider.h"
 #include "lang/compiler.h"
 #include "lang/parser.h"
+#include "targets/host/at_probe_clauses.h"
 #include "targets/host/kernel_probes.h"
 #include "targets/host/usdt_target.h"
 #include "targets/host/vmm_probes.h"
@@ -286,7 +287,16 @@ int run(const CommandLine& cl) {
       }
     }
   }
-  if (cl.compile_only) return 0;
+  targets::host::AtProbeClauses at_probe;
+  const std::vector<uint32_t> enabled_all = eng->enabled_probes();
+  at_probe.plan(*eng, kernel, enabled_all);
+  if (cl.compile_only) {
+    if (cl.verbose)
+      for (size_t c = 0; c < at_probe.placement().size(); ++c)
+        std::fprintf(stderr, "vtrace: clause #%zu (%s:%u) %s\n", c + 1, src.name.c_str(),
+                     eng->module().clauses[c].loc.line, at_probe.placement()[c].c_str());
+    return 0;
+  }
 
   std::FILE* out = stdout;
   if (!cl.output.empty()) {
@@ -334,8 +344,17 @@ int run(const CommandLine& cl) {
         n.merge(bpf::clause_needs(eng->module(), eng->module().clauses[c]));
       return n;
     };
-    if (kernel.wants(enabled) &&
-        !kernel.start(enabled, needs, eng->options().bufsize,
+    if (!at_probe.start(*eng, eng->options().aggsize, err)) {
+      child.abandon();
+      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
+      return 1;
+    }
+    // Probes whose every clause runs at the probe send nothing to vtrace.
+    std::vector<uint32_t> gathered;
+    for (uint32_t id : enabled)
+      if (!eng->clauses_on(id).empty()) gathered.push_back(id);
+    if (kernel.wants(gathered) &&
+        !kernel.start(gathered, needs, eng->options().bufsize,
                       static_cast<uint32_t>(eng->options().strsize), err)) {
       child.abandon();
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
@@ -382,12 +401,14 @@ int run(const CommandLine& cl) {
   session.child = child.pid();
   trace_loop(session);
   stop_processes(session);
+  at_probe.stop();
   kernel.stop(*eng);
   eng->finish();
   std::fflush(out);
   procs.report(stderr);
   usdt.report(stderr);
   kernel.report(stderr);
+  at_probe.report(stderr);
   guests.report(stderr);
   guests.finish();
   if (out != stdout) std::fclose(out);

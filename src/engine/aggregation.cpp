@@ -360,7 +360,7 @@ size_t Aggregation::size() const {
   return impl_->table.size();
 }
 
-void Aggregation::update(std::string_view key, int64_t value, int64_t incr) {
+int64_t* Aggregation::entry(std::string_view key) {
   Impl& im = *impl_;
   uint32_t h, pos;
   int64_t* v = im.table.find(key, h, pos);
@@ -369,12 +369,42 @@ void Aggregation::update(std::string_view key, int64_t value, int64_t incr) {
       const uint64_t cost = im.table.entry_cost(key.size());
       if (cost > budget_->capacity - std::min(budget_->used, budget_->capacity)) {
         ++budget_->drops;
-        return;
+        return nullptr;
       }
       budget_->used += cost;
     }
     v = im.table.insert(key, h, pos);
   }
+  return v;
+}
+
+void Aggregation::merge_partial(std::string_view key, const int64_t* values) {
+  int64_t* v = entry(key);
+  if (v == nullptr) return;
+  switch (impl_->def.func) {
+    case AggFunc::Count:
+    case AggFunc::Sum:
+      add(v[0], values[0]);
+      break;
+    case AggFunc::Avg:
+      add(v[0], values[0]);
+      add(v[1], values[1]);
+      break;
+    case AggFunc::Min:
+      v[0] = std::min(v[0], values[0]);
+      break;
+    case AggFunc::Max:
+      v[0] = std::max(v[0], values[0]);
+      break;
+    default:
+      break;  // the other functions are not kept outside the engine
+  }
+}
+
+void Aggregation::update(std::string_view key, int64_t value, int64_t incr) {
+  Impl& im = *impl_;
+  int64_t* v = entry(key);
+  if (v == nullptr) return;
   switch (im.def.func) {
     case AggFunc::Count:
       add(v[0], 1);

@@ -64,6 +64,10 @@ class Aggregation {
   // quantize family's optional last argument (1 by default).
   void update(std::string_view key, int64_t value, int64_t incr = 1);
 
+  // Merges a partial state of `key` kept elsewhere (one CPU's, in the kernel) in this
+  // aggregation's value layout: count/sum [n], avg [count, sum], min/max [value].
+  void merge_partial(std::string_view key, const int64_t* values);
+
   size_t size() const;  // number of keys
 
   // clear(@a): zero every value, keep the keys.
@@ -94,6 +98,8 @@ class Aggregation {
   std::unique_ptr<Impl> impl_;
   AggBudget* budget_;
   const StackTable* stacks_;
+  // The values of `key`, created when the budget has room (nullptr, counted, when not).
+  int64_t* entry(std::string_view key);
   // Gives the budget back what the keys removed by `op` held.
   template <typename Op>
   void shrink(Op op);

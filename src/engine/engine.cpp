@@ -151,6 +151,13 @@ std::vector<uint32_t> Engine::enable_new(uint32_t first_id) {
   return added;
 }
 
+void Engine::run_at_probe(uint32_t clause) {
+  for (auto& ecbs : by_probe_)
+    ecbs.erase(std::remove_if(ecbs.begin(), ecbs.end(),
+                              [clause](const Ecb& e) { return e.clause == clause; }),
+               ecbs.end());
+}
+
 std::vector<uint32_t> Engine::clauses_on(uint32_t probe) const {
   std::vector<uint32_t> out;
   if (probe < by_probe_.size())
@@ -326,6 +333,7 @@ void Engine::finish() {
   if (!output_finished_) {
     output_finished_ = true;
     std::string text = "\n";
+    if (agg_sync_) agg_sync_();
     AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos};
     for (size_t i = 0; i < aggs_.size(); ++i)
       if (!agg_printed_[i] && aggs_[i]->size() > 0) aggs_[i]->print_rows(text, sort);
@@ -494,6 +502,7 @@ vm::Fault Engine::action(uint32_t index, const int64_t* args) {
       formats_[index].format(clause_out_, fmt_args_);
       break;
     case vm::ActionKind::Printa:
+      if (agg_sync_) agg_sync_();
       begin_data();
       if (a.has_format) {
         aggs_[a.agg]->printa(clause_out_, formats_[index],

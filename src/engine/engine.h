@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,12 @@ class Engine : public vm::Host {
   // descriptions match. Throws lang::CompileError. Returns the number of enabled probes
   // (clause, probe) for each clause.
   std::vector<size_t> enable();
+  // Clause `clause` runs where its probes fire (in the kernel, bpf/clause_program.h): the engine
+  // no longer runs it for their records.
+  void run_at_probe(uint32_t clause);
+  // Called before aggregations print (printa, the end of the run), to bring in the partial
+  // aggregations kept where the probes fire.
+  void set_aggregation_sync(std::function<void()> sync) { agg_sync_ = std::move(sync); }
   // The clauses enabled on `probe`, in program order (indexes into module().clauses).
   std::vector<uint32_t> clauses_on(uint32_t probe) const;
   // Every probe some clause is enabled on.
@@ -116,7 +123,8 @@ class Engine : public vm::Host {
   uint32_t next_epid_ = 1;
   void refresh_names();
   AggBudget agg_budget_;  // aggsize, shared by every aggregation (declared before them)
-  StackTable stacks_;     // stack() values, which aggregations print (declared before them)
+  std::function<void()> agg_sync_;
+  StackTable stacks_;  // stack() values, which aggregations print (declared before them)
   std::vector<std::unique_ptr<Aggregation>> aggs_;
   std::vector<bool> agg_printed_;
   std::vector<PrintfFormat> formats_;  // per action (printf, printa with format, system)

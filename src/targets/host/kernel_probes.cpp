@@ -80,6 +80,22 @@ const EventField* KernelProbes::arg_field(Kind kind, const EventFormat& fmt, int
   return is_int_field(f) ? f : nullptr;
 }
 
+// Argument i as a Field of the tracepoint record, for programs that read it at the probe.
+// An argument the probe does not have reads 0, as in fill(); one the host computes from its own
+// tables (another task's pid) cannot be read at the probe.
+std::optional<bpf::ExprOp> KernelProbes::arg_op(Kind kind, const EventFormat& fmt, int64_t i) {
+  if (i == 1 && (kind == Kind::OffCpu || kind == Kind::OnCpu || kind == Kind::Wakeup))
+    return std::nullopt;
+  const EventField* f = arg_field(kind, fmt, i);
+  bpf::ExprOp o;
+  if (!f) return o;  // Const 0
+  o.kind = bpf::ExprOp::Field;
+  o.offset = f->offset;
+  o.size = static_cast<uint8_t>(f->size);
+  o.is_signed = f->is_signed;
+  return o;
+}
+
 KernelProbes::KernelProbes(engine::Catalog& catalog) : catalog_(catalog) {
   catalog.add_on_demand(
       [this](const vm::ProbeSpec& spec, engine::Catalog& cat) { on_demand(spec, cat); });
@@ -211,6 +227,22 @@ std::optional<vm::FieldRef> KernelProbes::resolve(const std::vector<vm::ProbeSpe
   return out;
 }
 
+bool KernelProbes::clause_target(uint32_t id, const EventFormat*& format,
+                                 bpf::ClauseTarget& target) {
+  auto it = defs_.find(id);
+  if (it == defs_.end() || it->second.kind == Kind::Derived || it->second.kind == Kind::KvmExit)
+    return false;
+  std::string err;
+  format = format_of(it->second, err);
+  if (!format) return false;
+  const Kind kind = it->second.kind;
+  const EventFormat* fmt = format;
+  target.arg = [kind, fmt](int64_t i) { return arg_op(kind, *fmt, i); };
+  target.current_thread = kind != Kind::OnCpu;
+  target.probe_id = id;
+  return true;
+}
+
 bool KernelProbes::wants(const std::vector<uint32_t>& ids) const {
   if (!subs_.empty()) return true;
   for (uint32_t id : ids)
@@ -230,16 +262,7 @@ bpf::GatherPlan KernelProbes::plan_for(const Tp& tp, const NeedsFn& needs, uint3
     bpf::ClauseNeeds n = needs(id);
     // The probe's arguments become the fields of the record they are read from; a string whose
     // address the probe cannot compute is left out (the engine faults "not gathered").
-    auto arg = [&, kind = kind](int64_t i) -> std::optional<bpf::ExprOp> {
-      const EventField* f = arg_field(kind, fmt, i);
-      if (!f) return std::nullopt;
-      bpf::ExprOp o;
-      o.kind = bpf::ExprOp::Field;
-      o.offset = f->offset;
-      o.size = static_cast<uint8_t>(f->size);
-      o.is_signed = f->is_signed;
-      return o;
-    };
+    auto arg = [&, kind = kind](int64_t i) { return arg_op(kind, fmt, i); };
     bpf::ClauseNeeds resolved;
     for (bpf::StringCopy c : n.strings)
       if (bpf::resolve_args(c.addr, arg) && bpf::resolve_args(c.len, arg))

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "bpf/clause_needs.h"
+#include "bpf/clause_program.h"
 #include "engine/catalog.h"
 #include "lang/compiler.h"
 #include "targets/host/perf_ring.h"
@@ -98,6 +99,10 @@ class KernelProbes {
 
   // The process (tgid) of a host thread, from the execname cache (or /proc).
   int32_t process_of(int32_t tid) { return task(tid, 0).pid; }
+
+  // Probe `id` as a clause placed at the probe sees it (bpf/clause_program.h): its tracepoint and
+  // arguments. False for probes that are not plain tracepoint probes.
+  bool clause_target(uint32_t id, const EventFormat*& format, bpf::ClauseTarget& target);
 
   // Whether any of these probes is a kernel probe, profile-N included (or a listener subscribed).
   bool wants(const std::vector<uint32_t>& probe_ids) const;
@@ -164,6 +169,7 @@ class KernelProbes {
   };
 
   static const EventField* arg_field(Kind kind, const EventFormat& fmt, int64_t i);
+  static std::optional<bpf::ExprOp> arg_op(Kind kind, const EventFormat& fmt, int64_t i);
   void on_demand(const vm::ProbeSpec& spec, engine::Catalog& cat);
   bool open_tracefs();
   const EventFormat* format_of(const Def& d, std::string& err);

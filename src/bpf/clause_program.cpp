@@ -1,0 +1,469 @@
+#include "bpf/clause_program.h"
+
+#include <array>
+
+#include "bpf/insn.h"
+
+namespace vtrace::bpf {
+
+namespace {
+
+using namespace insn;
+using vm::Builtin;
+using vm::Op;
+
+constexpr int kMaxKeys = 8;
+constexpr int kStackBytes = 512;
+
+bool is_jump(Op op) {
+  return op == Op::Jmp || op == Op::Jz || op == Op::Jnz;
+}
+
+// BPF_ALU64 op of a binary bytecode op, or 0xff.
+uint8_t alu_of(Op op) {
+  switch (op) {
+    case Op::Add:
+      return BPF_ADD;
+    case Op::Sub:
+      return BPF_SUB;
+    case Op::Mul:
+      return BPF_MUL;
+    case Op::And:
+      return BPF_AND;
+    case Op::Or:
+      return BPF_OR;
+    case Op::Xor:
+      return BPF_XOR;
+    case Op::Shl:
+      return BPF_LSH;
+    case Op::Lsr:
+      return BPF_RSH;
+    case Op::Asr:
+      return BPF_ARSH;
+    default:
+      return 0xff;
+  }
+}
+
+// BPF_JMP op that is true when the comparison holds, or 0xff.
+uint8_t cmp_of(Op op) {
+  switch (op) {
+    case Op::Eq:
+      return BPF_JEQ;
+    case Op::Ne:
+      return BPF_JNE;
+    case Op::Slt:
+      return BPF_JSLT;
+    case Op::Sle:
+      return BPF_JSLE;
+    case Op::Ult:
+      return BPF_JLT;
+    case Op::Ule:
+      return BPF_JLE;
+    default:
+      return 0xff;
+  }
+}
+
+bool builtin_ok(Builtin b, const ClauseTarget& t, std::string& why) {
+  if (b >= Builtin::Arg0 && b <= Builtin::Arg9) {
+    auto f = t.arg(static_cast<int>(b) - static_cast<int>(Builtin::Arg0));
+    if (f && f->kind == ExprOp::Const) return true;
+    if (!f || f->kind != ExprOp::Field) {
+      why = "an argument only the host computes";
+      return false;
+    }
+    if (f->offset < 8 || f->offset % f->size != 0) {
+      why = "an argument at an offset the kernel does not let a program read";
+      return false;
+    }
+    return true;
+  }
+  switch (b) {
+    case Builtin::Pid:
+    case Builtin::Tid:
+    case Builtin::Uid:
+    case Builtin::Gid:
+      if (!t.current_thread) why = "the thread's identity (the probe runs in another thread)";
+      return t.current_thread;
+    case Builtin::Cpu:
+    case Builtin::Timestamp:
+    case Builtin::Id:
+      return true;
+    default:
+      why = "a built-in variable only the host has";
+      return false;
+  }
+}
+
+bool agg_func_ok(vm::AggFunc f) {
+  using F = vm::AggFunc;
+  return f == F::Count || f == F::Sum || f == F::Avg || f == F::Min || f == F::Max;
+}
+
+class Emitter {
+ public:
+  Emitter(const vm::Module& m, const vm::ClauseCode& c, const ClauseTarget& t,
+          const std::vector<int>& maps, int drops)
+      : mod_(m), clause_(c), target_(t), maps_(maps), drops_(drops) {}
+
+  bool run(std::vector<bpf_insn>& out, std::string& err) {
+    const auto& code = clause_.code;
+    key_base_ = -8 * static_cast<int>(clause_.nregs + kMaxKeys);
+    val_off_ = key_base_ - 16;
+    if (-val_off_ > kStackBytes) {
+      err = "the clause needs more than the 512 bytes of stack a BPF program has";
+      return false;
+    }
+    at_.assign(code.size() + 1, 0);
+    emit(mov64(R6, R1));
+    for (size_t pc = 0; pc < code.size(); ++pc) {
+      at_[pc] = out_.size();
+      if (!one(code[pc], pc, err)) return false;
+    }
+    at_[code.size()] = out_.size();
+    // A jump past the last instruction ends the clause too (else the verifier refuses the
+    // unreachable epilogue).
+    for (const auto& f : fixups_)
+      if (f.second == code.size()) {
+        emit(mov64(R0, 0));
+        emit(exit_insn());
+        break;
+      }
+    for (const auto& [at, to] : fixups_) {
+      const int64_t off = static_cast<int64_t>(at_[to]) - static_cast<int64_t>(at) - 1;
+      if (off < INT16_MIN || off > INT16_MAX) {
+        err = "the clause is too long for a BPF jump";
+        return false;
+      }
+      out_[at].off = static_cast<int16_t>(off);
+    }
+    out = std::move(out_);
+    return true;
+  }
+
+ private:
+  static int16_t reg(uint8_t r) { return static_cast<int16_t>(-8 * (r + 1)); }
+  void emit(bpf_insn i) { out_.push_back(i); }
+  void emit2(const std::array<bpf_insn, 2>& i) {
+    out_.push_back(i[0]);
+    out_.push_back(i[1]);
+  }
+  void load(Reg dst, uint8_t r) { emit(ldx(8, dst, R10, reg(r))); }
+  void store(uint8_t r, Reg src) { emit(stx(8, R10, reg(r), src)); }
+  // Sign- or zero-extends the low `size` bytes of dst.
+  void extend(Reg dst, unsigned size, bool is_signed) {
+    if (size >= 8) return;
+    const int32_t shift = 64 - 8 * static_cast<int32_t>(size);
+    emit(alu64(BPF_LSH, dst, shift));
+    emit(alu64(is_signed ? BPF_ARSH : BPF_RSH, dst, shift));
+  }
+  // A jump to bytecode pc `to`, patched once every instruction has its place.
+  void jump_to(bpf_insn j, size_t to) {
+    fixups_.push_back({out_.size(), to});
+    emit(j);
+  }
+
+  bool builtin(Builtin b, uint8_t a, std::string& err) {
+    if (b >= Builtin::Arg0 && b <= Builtin::Arg9) {
+      auto f = target_.arg(static_cast<int>(b) - static_cast<int>(Builtin::Arg0));
+      if (!f) {
+        err = "argument without a field";
+        return false;
+      }
+      if (f->kind == ExprOp::Const) {
+        emit2(ld_imm64(R0, static_cast<uint64_t>(f->value)));
+      } else {
+        emit(ldx(f->size, R0, R6, static_cast<int16_t>(f->offset)));
+        extend(R0, f->size, f->is_signed);
+      }
+    } else {
+      switch (b) {
+        case Builtin::Pid:
+          emit(call(BPF_FUNC_get_current_pid_tgid));
+          emit(alu64(BPF_RSH, R0, 32));
+          break;
+        case Builtin::Tid:
+          emit(call(BPF_FUNC_get_current_pid_tgid));
+          emit(mov32(R0, R0));
+          break;
+        case Builtin::Uid:
+          emit(call(BPF_FUNC_get_current_uid_gid));
+          emit(mov32(R0, R0));
+          break;
+        case Builtin::Gid:
+          emit(call(BPF_FUNC_get_current_uid_gid));
+          emit(alu64(BPF_RSH, R0, 32));
+          break;
+        case Builtin::Cpu:
+          emit(call(BPF_FUNC_get_smp_processor_id));
+          emit(mov32(R0, R0));
+          break;
+        case Builtin::Timestamp:
+          emit(call(BPF_FUNC_ktime_get_ns));
+          break;
+        case Builtin::Id:
+          emit2(ld_imm64(R0, target_.probe_id));
+          break;
+        default:
+          err = "built-in not available at the probe";
+          return false;
+      }
+    }
+    store(a, R0);
+    return true;
+  }
+
+  bool aggregate(const vm::Insn& in, std::string& err) {
+    if (in.imm >= mod_.aggs.size() || in.imm >= maps_.size() || maps_[in.imm] < 0) {
+      err = "aggregation without a map";
+      return false;
+    }
+    const vm::AggInfo& agg = mod_.aggs[in.imm];
+    if (nkeys_ == 0) emit(st(8, R10, static_cast<int16_t>(key_base_), 0));
+    // The initial value of a new key: min and max start at the far end of the range.
+    const int64_t init = agg.func == vm::AggFunc::Min   ? INT64_MAX
+                         : agg.func == vm::AggFunc::Max ? INT64_MIN
+                                                        : 0;
+    emit2(ld_imm64(R1, static_cast<uint64_t>(init)));
+    emit(stx(8, R10, static_cast<int16_t>(val_off_), R1));
+    emit(st(8, R10, static_cast<int16_t>(val_off_ + 8), 0));  // min/max: not seen yet
+    auto lookup = [&] {
+      emit2(ld_map_fd(R1, maps_[in.imm]));
+      emit(mov64(R2, R10));
+      emit(alu64(BPF_ADD, R2, key_base_));
+      emit(call(BPF_FUNC_map_lookup_elem));
+    };
+    lookup();
+    const size_t have = out_.size();
+    emit(jmp(BPF_JNE, R0, 0, 0));  // patched: to the update
+    emit2(ld_map_fd(R1, maps_[in.imm]));
+    emit(mov64(R2, R10));
+    emit(alu64(BPF_ADD, R2, key_base_));
+    emit(mov64(R3, R10));
+    emit(alu64(BPF_ADD, R3, val_off_));
+    emit(mov64(R4, BPF_NOEXIST));
+    emit(call(BPF_FUNC_map_update_elem));
+    lookup();
+    const size_t full = out_.size();
+    emit(jmp(BPF_JEQ, R0, 0, 0));  // patched: to the drop
+    out_[have].off = static_cast<int16_t>(out_.size() - have - 1);
+    load(R1, in.b);  // the value
+    switch (agg.func) {
+      case vm::AggFunc::Count:
+        emit(mov64(R1, 1));
+        emit(atomic_add64(R0, 0, R1));
+        break;
+      case vm::AggFunc::Sum:
+        emit(atomic_add64(R0, 0, R1));
+        break;
+      case vm::AggFunc::Avg:
+        emit(atomic_add64(R0, 8, R1));
+        emit(mov64(R1, 1));
+        emit(atomic_add64(R0, 0, R1));
+        break;
+      case vm::AggFunc::Min:
+      case vm::AggFunc::Max:
+        // [value, seen]: a key another CPU created starts here as zeros, not as a value.
+        emit(ldx(8, R2, R0, 8));
+        emit(jmp(BPF_JEQ, R2, 0, 2));
+        emit(ldx(8, R2, R0, 0));
+        emit(jmp(agg.func == vm::AggFunc::Min ? BPF_JSGE : BPF_JSLE, R1, R2, 2));
+        emit(stx(8, R0, 0, R1));
+        emit(st(8, R0, 8, 1));
+        break;
+      default:
+        err = "aggregating function not available at the probe";
+        return false;
+    }
+    emit(ja(0));  // patched: over the drop
+    const size_t over = out_.size() - 1;
+    out_[full].off = static_cast<int16_t>(out_.size() - full - 1);
+    // A full map: count the drop (DTrace's "aggregation drops").
+    emit(st(4, R10, static_cast<int16_t>(val_off_), 0));
+    emit2(ld_map_fd(R1, drops_));
+    emit(mov64(R2, R10));
+    emit(alu64(BPF_ADD, R2, val_off_));
+    emit(call(BPF_FUNC_map_lookup_elem));
+    emit(jmp(BPF_JEQ, R0, 0, 2));
+    emit(mov64(R1, 1));
+    emit(atomic_add64(R0, 0, R1));
+    out_[over].off = static_cast<int16_t>(out_.size() - over - 1);
+    return true;
+  }
+
+  bool one(const vm::Insn& in, size_t pc, std::string& err) {
+    if (uint8_t alu = alu_of(in.op); alu != 0xff) {
+      load(R0, in.b);
+      load(R1, in.c);
+      if (alu == BPF_LSH || alu == BPF_RSH || alu == BPF_ARSH) emit(alu64(BPF_AND, R1, 63));
+      emit(alu64(alu, R0, R1));
+      store(in.a, R0);
+      return true;
+    }
+    if (uint8_t cmp = cmp_of(in.op); cmp != 0xff) {
+      load(R1, in.b);
+      load(R2, in.c);
+      emit(mov64(R0, 1));
+      emit(jmp(cmp, R1, R2, 1));
+      emit(mov64(R0, 0));
+      store(in.a, R0);
+      return true;
+    }
+    switch (in.op) {
+      case Op::Ret:
+        emit(mov64(R0, 0));
+        emit(exit_insn());
+        return true;
+      case Op::Mov:
+        load(R0, in.b);
+        store(in.a, R0);
+        return true;
+      case Op::Ldi:
+        emit2(ld_imm64(R0, static_cast<uint64_t>(mod_.consts[in.imm])));
+        store(in.a, R0);
+        return true;
+      case Op::Neg:
+        load(R0, in.b);
+        emit(neg64(R0));
+        store(in.a, R0);
+        return true;
+      case Op::Not:
+        load(R0, in.b);
+        emit(alu64(BPF_XOR, R0, -1));
+        store(in.a, R0);
+        return true;
+      case Op::LNot:
+        load(R1, in.b);
+        emit(mov64(R0, 1));
+        emit(jmp(BPF_JEQ, R1, 0, 1));
+        emit(mov64(R0, 0));
+        store(in.a, R0);
+        return true;
+      case Op::Narrow:
+        load(R0, in.b);
+        extend(R0, in.imm & 0xf, (in.imm & 0x10) != 0);
+        store(in.a, R0);
+        return true;
+      case Op::Jmp:
+        jump_to(ja(0), pc + 1 + in.imm);
+        return true;
+      case Op::Jz:
+      case Op::Jnz:
+        load(R1, in.a);
+        jump_to(jmp(in.op == Op::Jz ? BPF_JEQ : BPF_JNE, R1, 0, 0), pc + 1 + in.imm);
+        return true;
+      case Op::Ldb:
+        return builtin(static_cast<Builtin>(in.imm), in.a, err);
+      case Op::Ldf: {
+        const vm::FieldRef& f = mod_.fields[in.imm];
+        emit(ldx(f.size, R0, R6, static_cast<int16_t>(f.offset)));
+        extend(R0, f.size, f.is_signed);
+        store(in.a, R0);
+        return true;
+      }
+      case Op::Tclr:
+        nkeys_ = 0;
+        return true;
+      case Op::Tpush:
+        if (nkeys_ >= kMaxKeys) {
+          err = "too many keys";
+          return false;
+        }
+        load(R0, in.a);
+        emit(stx(8, R10, static_cast<int16_t>(key_base_ + 8 * nkeys_++), R0));
+        return true;
+      case Op::Agg:
+        return aggregate(in, err);
+      default:
+        err = "an operation only the host runs";
+        return false;
+    }
+  }
+
+  const vm::Module& mod_;
+  const vm::ClauseCode& clause_;
+  const ClauseTarget& target_;
+  const std::vector<int>& maps_;
+  int drops_;
+  std::vector<bpf_insn> out_;
+  std::vector<size_t> at_;                         // bytecode pc -> first BPF insn
+  std::vector<std::pair<size_t, size_t>> fixups_;  // BPF jump -> bytecode pc
+  int key_base_ = 0, val_off_ = 0;
+  int nkeys_ = 0;
+};
+
+}  // namespace
+
+uint32_t kernel_agg_values(vm::AggFunc f) {
+  return f == vm::AggFunc::Count || f == vm::AggFunc::Sum ? 1 : 2;
+}
+
+std::vector<uint32_t> aggregations_of(const vm::ClauseCode& clause) {
+  std::vector<uint32_t> out;
+  for (const vm::Insn& in : clause.code)
+    if (in.op == Op::Agg) out.push_back(in.imm);
+  return out;
+}
+
+std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause,
+                             const ClauseTarget& target, const std::vector<bool>& placed_aggs) {
+  bool aggregates = false;
+  if (clause.nregs + kMaxKeys + 2 > static_cast<uint32_t>(kStackBytes / 8))
+    return "it needs more registers than a BPF stack holds";
+  for (const vm::Insn& in : clause.code) {
+    if (alu_of(in.op) != 0xff || cmp_of(in.op) != 0xff || is_jump(in.op)) continue;
+    std::string why;
+    switch (in.op) {
+      case Op::Ret:
+      case Op::Mov:
+      case Op::Ldi:
+      case Op::Neg:
+      case Op::Not:
+      case Op::LNot:
+      case Op::Narrow:
+      case Op::Tclr:
+        continue;
+      case Op::Tpush:
+        if (in.imm != 0) return "it has a string key";
+        continue;
+      case Op::Ldb:
+        if (!builtin_ok(static_cast<Builtin>(in.imm), target, why)) return "it reads " + why;
+        continue;
+      case Op::Ldf: {
+        if (in.imm >= mod.fields.size()) return "it reads an unknown field";
+        const vm::FieldRef& f = mod.fields[in.imm];
+        if (f.kind != vm::FieldRef::Int || f.offset < 8 || f.offset % f.size != 0)
+          return "it reads args->" + f.name + " (a string, or where a program may not read)";
+        continue;
+      }
+      case Op::Agg: {
+        if (in.imm >= mod.aggs.size()) return "it updates an unknown aggregation";
+        const vm::AggInfo& a = mod.aggs[in.imm];
+        if (!agg_func_ok(a.func))
+          return std::string("@") + a.name + " is not count/sum/avg/min/max";
+        if (a.key_types.size() > kMaxKeys) return "@" + a.name + " has too many keys";
+        if (in.imm >= placed_aggs.size() || !placed_aggs[in.imm])
+          return "@" + a.name + " is also used on the host";
+        aggregates = true;
+        continue;
+      }
+      default:
+        return "it has actions, variables or strings";
+    }
+  }
+  if (!aggregates) return "it does not aggregate";
+  return "";
+}
+
+std::vector<bpf_insn> emit_clause_program(const vm::Module& mod, const vm::ClauseCode& clause,
+                                          const ClauseTarget& target,
+                                          const std::vector<int>& agg_maps, int drops_fd,
+                                          std::string& err) {
+  std::vector<bpf_insn> out;
+  Emitter e(mod, clause, target, agg_maps, drops_fd);
+  if (!e.run(out, err)) return {};
+  return out;
+}
+
+}  // namespace vtrace::bpf

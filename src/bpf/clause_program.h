@@ -1,0 +1,55 @@
+// The BPF backend for clauses placed "at the probe" (DESIGN.md section 2): a clause whose
+// predicate and statements touch only the probe's arguments, integer built-ins of the firing
+// thread and aggregations runs whole in the kernel, translated instruction by instruction from
+// its verified bytecode. Its aggregations live in per-CPU hash maps (kernel_aggregation.h) that
+// the engine merges when it prints them, as dtrace merges its per-CPU buffers; no record crosses
+// to user space. Every other clause is gathered at the probe and finished by the engine.
+//
+// What may run at the probe: integer arithmetic but division (a zero divisor must fault, as on
+// the host), comparisons, casts, forward jumps, args (as fields of the tracepoint record), pid,
+// tid, cpu, uid, gid, timestamp, id; tuple keys of integers; count, sum, avg, min, max.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <linux/bpf.h>
+
+#include "bpf/gather_plan.h"
+#include "vm/module.h"
+
+namespace vtrace::bpf {
+
+struct ClauseTarget {
+  // Argument N of the probe as a Field of the tracepoint record (ctx), or nothing when the probe
+  // has no such argument or the host computes it.
+  std::function<std::optional<ExprOp>(int64_t)> arg;
+  // The probe runs in the thread its record describes (false for sched:::on-cpu).
+  bool current_thread = true;
+  uint32_t probe_id = 0;  // the `id` built-in
+};
+
+// Why `clause` cannot run whole at this probe, or "" when it can. `placed_aggs[i]` says whether
+// aggregation i may live in the kernel (no clear/trunc/normalize, no clause on the host updates
+// it); the caller decides that across the program.
+std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause,
+                             const ClauseTarget& target, const std::vector<bool>& placed_aggs);
+
+// The aggregations a clause updates (indexes into mod.aggs).
+std::vector<uint32_t> aggregations_of(const vm::ClauseCode& clause);
+
+// The program (BPF_PROG_TYPE_TRACEPOINT) of a clause why_not_at_probe() accepted. agg_maps[i] is
+// the fd of aggregation i's per-CPU hash map; a full map counts into drops_fd (a per-CPU array,
+// key 0). Nothing, with err set, on a clause it cannot translate.
+std::vector<bpf_insn> emit_clause_program(const vm::Module& mod, const vm::ClauseCode& clause,
+                                          const ClauseTarget& target,
+                                          const std::vector<int>& agg_maps, int drops_fd,
+                                          std::string& err);
+
+// Value slots per key of an aggregation kept in the kernel: count, sum: [n]; avg: [count, sum];
+// min, max: [value, seen] (a per-CPU slot another CPU's first update created is all zeros).
+uint32_t kernel_agg_values(vm::AggFunc f);
+
+}  // namespace vtrace::bpf

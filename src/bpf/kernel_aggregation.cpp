@@ -1,0 +1,61 @@
+#include "bpf/kernel_aggregation.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "bpf/clause_program.h"
+#include "bpf/program.h"
+
+namespace vtrace::bpf {
+
+std::unique_ptr<KernelAggregation> KernelAggregation::create(const vm::AggInfo& agg,
+                                                             uint32_t max_entries,
+                                                             std::string& err) {
+  std::unique_ptr<KernelAggregation> k(new KernelAggregation());
+  k->func_ = agg.func;
+  k->nkeys_ = static_cast<uint32_t>(agg.key_types.size());
+  k->key_size_ = 8 * std::max<uint32_t>(1, k->nkeys_);
+  k->nvalues_ = kernel_agg_values(agg.func);
+  k->map_ = create_map(BPF_MAP_TYPE_PERCPU_HASH, "vt_agg", k->key_size_, 8 * k->nvalues_,
+                       max_entries, "the map of @" + agg.name, err);
+  if (!k->map_.valid()) return nullptr;
+  return k;
+}
+
+bool KernelAggregation::read(const PartialFn& fn, std::string& err) const {
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) {
+    err = "cannot count the possible CPUs";
+    return false;
+  }
+  std::vector<uint8_t> key(key_size_), next(key_size_);
+  std::vector<int64_t> values(static_cast<size_t>(ncpu) * nvalues_);
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(map_.get(), prev, next.data()) == 0) {
+    key = next;
+    prev = key.data();
+    if (bpf_map_lookup_elem(map_.get(), key.data(), values.data()) != 0) {
+      if (errno == ENOENT) continue;  // removed meanwhile
+      err = std::string("reading an aggregation map: ") + std::strerror(errno);
+      return false;
+    }
+    const std::string_view tuple(reinterpret_cast<const char*>(key.data()), 8 * nkeys_);
+    for (int c = 0; c < ncpu; ++c) {
+      const int64_t* v = &values[static_cast<size_t>(c) * nvalues_];
+      if (func_ == vm::AggFunc::Min || func_ == vm::AggFunc::Max) {
+        if (v[1] != 0) fn(tuple, v);  // [value, seen]: the engine's layout is [value]
+      } else if (v[0] != 0 || (nvalues_ > 1 && v[1] != 0)) {
+        fn(tuple, v);
+      } else if (c == 0) {
+        fn(tuple, v);  // a key whose counts are all zero still exists (as on the host)
+      }
+    }
+  }
+  return true;  // get_next_key ends with ENOENT after the last key (or on an empty map)
+}
+
+}  // namespace vtrace::bpf

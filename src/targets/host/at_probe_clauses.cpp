@@ -1,0 +1,158 @@
+#include "targets/host/at_probe_clauses.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "bpf/attach.h"
+#include "bpf/program.h"
+#include "engine/engine.h"
+
+namespace vtrace::targets::host {
+
+namespace {
+
+constexpr uint32_t kMinMapEntries = 1024;
+constexpr uint32_t kMaxMapEntries = 1u << 20;
+
+// Aggregations no action resets or rescales: only those may be kept in the kernel.
+std::vector<bool> kernel_aggregations(const vm::Module& mod) {
+  std::vector<bool> ok(mod.aggs.size(), true);
+  for (const vm::Action& a : mod.actions) {
+    using K = vm::ActionKind;
+    if ((a.kind == K::Clear || a.kind == K::Trunc || a.kind == K::Normalize ||
+         a.kind == K::Denormalize) &&
+        a.agg < ok.size())
+      ok[a.agg] = false;
+  }
+  return ok;
+}
+
+}  // namespace
+
+void AtProbeClauses::plan(engine::Engine& eng, KernelProbes& kernel,
+                          const std::vector<uint32_t>& enabled) {
+  const vm::Module& mod = eng.module();
+  placement_.assign(mod.clauses.size(), "");
+  // The probes each clause is enabled on.
+  std::vector<std::vector<uint32_t>> probes_of(mod.clauses.size());
+  for (uint32_t id : enabled)
+    for (uint32_t c : eng.clauses_on(id)) probes_of[c].push_back(id);
+  std::vector<bool> placed_aggs = kernel_aggregations(mod);
+  std::vector<bool>& at_probe = at_probe_;
+  at_probe.assign(mod.clauses.size(), false);
+  std::vector<Site>& sites = sites_;
+  // A clause that stays on the host takes its aggregations with it, which may keep another
+  // clause on the host: repeat until nothing changes.
+  for (bool changed = true; changed;) {
+    changed = false;
+    sites.clear();
+    for (uint32_t c = 0; c < mod.clauses.size(); ++c) {
+      std::string why = probes_of[c].empty() ? "it is enabled on no probe" : "";
+      std::vector<Site> mine;
+      for (uint32_t id : probes_of[c]) {
+        if (!why.empty()) break;
+        Site s{c, id, nullptr, {}};
+        if (!kernel.clause_target(id, s.format, s.target)) {
+          why = "it is enabled on " + eng.catalog().probe(id).full_name() +
+                ", which is not a kernel tracepoint probe";
+          break;
+        }
+        why = bpf::why_not_at_probe(mod, mod.clauses[c], s.target, placed_aggs);
+        mine.push_back(std::move(s));
+      }
+      at_probe[c] = why.empty();
+      // The first reason found is the clause's own; later ones may only follow from it.
+      if (at_probe[c])
+        placement_[c] = "runs at the probe (BPF)";
+      else if (placement_[c].rfind("runs in vtrace", 0) != 0)
+        placement_[c] = "runs in vtrace: " + why;
+      if (at_probe[c]) {
+        for (Site& s : mine) sites.push_back(std::move(s));
+        continue;
+      }
+      for (uint32_t a : bpf::aggregations_of(mod.clauses[c]))
+        if (a < placed_aggs.size() && placed_aggs[a]) {
+          placed_aggs[a] = false;
+          changed = true;
+        }
+    }
+  }
+}
+
+bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, std::string& err) {
+  const vm::Module& mod = eng.module();
+  const std::vector<Site>& sites = sites_;
+  const std::vector<bool>& at_probe = at_probe_;
+  if (sites.empty()) return true;
+  if (geteuid() != 0) {
+    err = "host: kernel probes run BPF programs, which needs root (CAP_BPF and CAP_PERFMON)";
+    return false;
+  }
+  drops_ = bpf::create_map(BPF_MAP_TYPE_PERCPU_ARRAY, "vt_agg_drops", 4, 8, 1,
+                           "the aggregation drop counter", err);
+  if (!drops_.valid()) return false;
+  maps_.clear();
+  maps_.resize(mod.aggs.size());
+  std::vector<int> fds(mod.aggs.size(), -1);
+  for (const Site& s : sites)
+    for (uint32_t a : bpf::aggregations_of(mod.clauses[s.clause])) {
+      if (maps_[a]) continue;
+      // aggsize bytes hold this many keys of this size (and at least a useful number).
+      const uint64_t per_key = 8 * (mod.aggs[a].key_types.size() + 2) + 64;
+      const uint64_t entries =
+          std::clamp<uint64_t>(aggsize / per_key, kMinMapEntries, kMaxMapEntries);
+      maps_[a] = bpf::KernelAggregation::create(mod.aggs[a], static_cast<uint32_t>(entries), err);
+      if (!maps_[a]) return false;
+      fds[a] = maps_[a]->fd();
+    }
+  for (const Site& s : sites) {
+    const vm::ClauseCode& clause = mod.clauses[s.clause];
+    const std::string what = "clause #" + std::to_string(s.clause + 1) + " on " +
+                             eng.catalog().probe(s.probe).full_name();
+    std::vector<bpf_insn> insns =
+        bpf::emit_clause_program(mod, clause, s.target, fds, drops_.get(), err);
+    if (insns.empty()) return false;
+    sys::UniqueFd prog = bpf::load_program(BPF_PROG_TYPE_TRACEPOINT, insns, "vt_clause",
+                                           "the BPF program of " + what, err);
+    if (!prog.valid()) return false;
+    sys::UniqueFd link = bpf::attach_tracepoint(prog.get(), s.format->id, what, err);
+    if (!link.valid()) return false;
+    progs_.push_back(std::move(prog));
+    links_.push_back(std::move(link));
+  }
+  for (uint32_t c = 0; c < mod.clauses.size(); ++c)
+    if (at_probe[c]) eng.run_at_probe(c);
+  eng.set_aggregation_sync([this, &eng] { sync(eng); });
+  return true;
+}
+
+void AtProbeClauses::sync(engine::Engine& eng) {
+  for (size_t a = 0; a < maps_.size(); ++a) {
+    if (!maps_[a]) continue;
+    engine::Aggregation& agg = eng.aggregation(a);
+    agg.trunc_all();
+    std::string err;
+    if (!maps_[a]->read([&](std::string_view key, const int64_t* v) { agg.merge_partial(key, v); },
+                        err))
+      std::fprintf(stderr, "vtrace: host: @%s: %s\n", eng.module().aggs[a].name.c_str(),
+                   err.c_str());
+  }
+}
+
+void AtProbeClauses::report(std::FILE* out) const {
+  if (!drops_.valid()) return;
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return;
+  std::vector<uint64_t> v(static_cast<size_t>(ncpu));
+  const uint32_t key = 0;
+  if (bpf_map_lookup_elem(drops_.get(), &key, v.data()) != 0) return;
+  for (int c = 0; c < ncpu; ++c)
+    if (v[c] > 0)
+      std::fprintf(out, "vtrace: %llu aggregation drops on CPU %d (a kernel map was full)\n",
+                   static_cast<unsigned long long>(v[c]), c);
+}
+
+}  // namespace vtrace::targets::host

@@ -1,0 +1,55 @@
+// Clauses that run whole where their host tracepoint fires (bpf/clause_program.h): decides which
+// clauses of a program may (every probe they are enabled on is a plain tracepoint probe, and
+// every clause that updates their aggregations runs there too), loads and attaches their BPF
+// programs, keeps their aggregations' maps and merges them into the engine's aggregations when
+// it prints. The engine no longer runs those clauses.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bpf/kernel_aggregation.h"
+#include "sys/unique_fd.h"
+#include "targets/host/kernel_probes.h"
+
+namespace vtrace::engine {
+class Engine;
+}
+
+namespace vtrace::targets::host {
+
+class AtProbeClauses {
+ public:
+  // Decides which of the clauses enabled on `enabled` run at their probes (no BPF yet).
+  void plan(engine::Engine& eng, KernelProbes& kernel, const std::vector<uint32_t>& enabled);
+  // Loads and attaches the planned clauses' programs and tells the engine. False with a message
+  // on a failure of BPF itself; a clause that cannot run at the probe is not a failure (it runs
+  // in the engine). `aggsize` bounds the keys of each aggregation map (bytes, as the option).
+  bool start(engine::Engine& eng, uint64_t aggsize, std::string& err);
+  // Why each clause runs where it does, for `vtrace -e -v` ("clause #1 runs at the probe", or
+  // the reason it does not).
+  const std::vector<std::string>& placement() const { return placement_; }
+  // Stops the programs firing.
+  void stop() { links_.clear(); }
+  // "vtrace: N aggregation drops in the kernel (a map was full)".
+  void report(std::FILE* out) const;
+
+ private:
+  void sync(engine::Engine& eng);
+
+  struct Site {
+    uint32_t clause, probe;
+    const EventFormat* format;
+    bpf::ClauseTarget target;
+  };
+  std::vector<Site> sites_;
+  std::vector<bool> at_probe_;                                 // per clause
+  std::vector<std::unique_ptr<bpf::KernelAggregation>> maps_;  // per module aggregation
+  sys::UniqueFd drops_;
+  std::vector<sys::UniqueFd> progs_, links_;
+  std::vector<std::string> placement_;
+};
+
+}  // namespace vtrace::targets::host

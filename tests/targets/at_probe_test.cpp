@@ -1,0 +1,82 @@
+// Clauses placed at the probe (bpf/clause_program.h): which clauses run in the kernel and why the
+// others do not (vtrace -e -v), and that their aggregations give exactly what the engine gives
+// for the same events. End to end through the real vtrace binary; needs root (BPF).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "run_vtrace.h"
+
+namespace {
+
+using ::vtrace::test::quote;
+using ::vtrace::test::run_vtrace;
+using ::vtrace::test::VtraceRun;
+
+#define REQUIRE_ROOT()                                                                       \
+  do {                                                                                       \
+    if (geteuid() != 0) GTEST_SKIP() << "skipped: needs root (BPF programs on tracepoints)"; \
+  } while (0)
+
+std::string loop(long n) {
+  return quote(std::string(GETPPID_LOOP) + " " + std::to_string(n));
+}
+
+TEST(AtProbe, PlacementIsShownWithItsReason) {
+  VtraceRun r = run_vtrace(
+      "-e -v -n 'syscall::write:entry /pid == 1/ { @c = count(); @s[tid, cpu] = sum(arg2); }' "
+      "-n 'syscall::write:return { @r[probefunc] = count(); }' "
+      "-n 'syscall::write:return { @m = max(arg0); } tick-1s { clear(@m); }'");
+  if (r.status != 0 && r.err.find("tracefs") != std::string::npos)
+    GTEST_SKIP() << "skipped: no tracefs: " << r.err;
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("clause #1 (<command line>:1) runs at the probe (BPF)"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("clause #2 (<command line>:2) runs in vtrace: it reads a built-in variable "
+                       "only the host has"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("clause #3 (<command line>:3) runs in vtrace: @m is also used on the host"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("clause #4 (<command line>:3) runs in vtrace: it is enabled on "
+                       "profile:::tick-1s, which is not a kernel tracepoint probe"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(AtProbe, ThreeMillionEventsAreCountedExactly) {
+  REQUIRE_ROOT();
+  VtraceRun r = run_vtrace(
+      "-q -n 'syscall::getppid:entry /pid == $target/ { @ = count(); }' "
+      "-n 'END { printa(\"count=%@d\\n\", @); }' -c " +
+      loop(3000000));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("count=3000000\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("drops"), std::string::npos) << r.err;
+}
+
+TEST(AtProbe, AggregationsEqualThoseTheEngineComputes) {
+  REQUIRE_ROOT();
+  const std::string clause =
+      "syscall::write:entry, syscall::write:return /pid == $target/ "
+      "{ @c[id] = count(); @s = sum(arg2 * 2 - 1); @mn[tid == pid] = min(arg0); "
+      "@mx = max(arg2 & 0xff); @a = avg(arg0 + 3); @k[uid, gid, arg0 > 1] = count(); "
+      "@n[(int8_t)(arg2 << 4)] = sum(-1); %s }";
+  // The same clause with a thread-local store stays in the engine.
+  char at[1024], host[1024];
+  std::snprintf(at, sizeof at, clause.c_str(), "");
+  std::snprintf(host, sizeof host, clause.c_str(), "self->x = 1;");
+  VtraceRun v = run_vtrace("-e -v -n " + quote(at));
+  EXPECT_NE(v.err.find("runs at the probe (BPF)"), std::string::npos) << v.err;
+  const std::string writes = quote(std::string(WRITES_PROGRAM) + " 2000");
+  VtraceRun a = run_vtrace("-q -n " + quote(at) + " -c " + writes);
+  VtraceRun h = run_vtrace("-q -n " + quote(host) + " -c " + writes);
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(h.status, 0) << h.err;
+  EXPECT_EQ(a.out, h.out);
+  EXPECT_NE(a.out.find("2000"), std::string::npos) << a.out;
+}
+
+}  // namespace
