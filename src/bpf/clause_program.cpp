@@ -1,5 +1,6 @@
 #include "bpf/clause_program.h"
 
+#include <algorithm>
 #include <array>
 
 #include "bpf/insn.h"
@@ -96,16 +97,29 @@ bool builtin_ok(Builtin b, const ClauseTarget& t, std::string& why) {
   }
 }
 
-bool agg_func_ok(vm::AggFunc f) {
+// lquantize's levels, as the engine computes them (AggState::layout).
+int64_t lquantize_levels(const vm::AggInfo& a) {
+  const int64_t step = a.step <= 0 ? 1 : a.step;
+  return std::clamp<int64_t>(a.limit > a.base ? (a.limit - a.base) / step : 0, 1, 65535);
+}
+
+constexpr int kQuantizeBuckets = 127;  // the engine's (aggregation_table.h)
+constexpr int kQuantizeZero = 63;
+constexpr int64_t kMaxKernelBins = 1024;  // a per-CPU map value is at most 32 KiB
+
+bool agg_func_ok(const vm::AggInfo& a) {
   using F = vm::AggFunc;
-  return f == F::Count || f == F::Sum || f == F::Avg || f == F::Min || f == F::Max;
+  if (a.func == F::Lquantize)
+    return lquantize_levels(a) + 2 <= kMaxKernelBins && a.step > 0 && a.step <= INT32_MAX;
+  return a.func == F::Count || a.func == F::Sum || a.func == F::Avg || a.func == F::Min ||
+         a.func == F::Max || a.func == F::Quantize;
 }
 
 class Emitter {
  public:
   Emitter(const vm::Module& m, const vm::ClauseCode& c, const ClauseTarget& t,
-          const std::vector<int>& maps, int drops)
-      : mod_(m), clause_(c), target_(t), maps_(maps), drops_(drops) {}
+          const std::vector<int>& maps, int drops, int zeros)
+      : mod_(m), clause_(c), target_(t), maps_(maps), drops_(drops), zeros_(zeros) {}
 
   bool run(std::vector<bpf_insn>& out, std::string& err) {
     const auto& code = clause_.code;
@@ -221,13 +235,16 @@ class Emitter {
     }
     const vm::AggInfo& agg = mod_.aggs[in.imm];
     if (nkeys_ == 0) emit(st(8, R10, static_cast<int16_t>(key_base_), 0));
-    // The initial value of a new key: min and max start at the far end of the range.
-    const int64_t init = agg.func == vm::AggFunc::Min   ? INT64_MAX
-                         : agg.func == vm::AggFunc::Max ? INT64_MIN
-                                                        : 0;
-    emit2(ld_imm64(R1, static_cast<uint64_t>(init)));
-    emit(stx(8, R10, static_cast<int16_t>(val_off_), R1));
-    emit(st(8, R10, static_cast<int16_t>(val_off_ + 8), 0));  // min/max: not seen yet
+    // A new key starts as zeros (min/max: "not seen yet"), copied from the zeros map: a
+    // quantize value is larger than the stack.
+    emit(st(4, R10, static_cast<int16_t>(val_off_), 0));
+    emit2(ld_map_fd(R1, zeros_));
+    emit(mov64(R2, R10));
+    emit(alu64(BPF_ADD, R2, val_off_));
+    emit(call(BPF_FUNC_map_lookup_elem));
+    const size_t no_zeros = out_.size();
+    emit(jmp(BPF_JEQ, R0, 0, 0));  // patched: to the drop (cannot happen: an array)
+    emit(mov64(R7, R0));
     auto lookup = [&] {
       emit2(ld_map_fd(R1, maps_[in.imm]));
       emit(mov64(R2, R10));
@@ -240,8 +257,7 @@ class Emitter {
     emit2(ld_map_fd(R1, maps_[in.imm]));
     emit(mov64(R2, R10));
     emit(alu64(BPF_ADD, R2, key_base_));
-    emit(mov64(R3, R10));
-    emit(alu64(BPF_ADD, R3, val_off_));
+    emit(mov64(R3, R7));
     emit(mov64(R4, BPF_NOEXIST));
     emit(call(BPF_FUNC_map_update_elem));
     lookup();
@@ -272,6 +288,14 @@ class Emitter {
         emit(stx(8, R0, 0, R1));
         emit(st(8, R0, 8, 1));
         break;
+      case vm::AggFunc::Quantize:
+        quantize_bucket();
+        add_to_bin(in.c, kQuantizeBuckets - 1);
+        break;
+      case vm::AggFunc::Lquantize:
+        lquantize_bucket(agg);
+        add_to_bin(in.c, static_cast<int32_t>(lquantize_levels(agg) + 1));
+        break;
       default:
         err = "aggregating function not available at the probe";
         return false;
@@ -279,6 +303,7 @@ class Emitter {
     emit(ja(0));  // patched: over the drop
     const size_t over = out_.size() - 1;
     out_[full].off = static_cast<int16_t>(out_.size() - full - 1);
+    out_[no_zeros].off = static_cast<int16_t>(out_.size() - no_zeros - 1);
     // A full map: count the drop (DTrace's "aggregation drops").
     emit(st(4, R10, static_cast<int16_t>(val_off_), 0));
     emit2(ld_map_fd(R1, drops_));
@@ -290,6 +315,71 @@ class Emitter {
     emit(atomic_add64(R0, 0, R1));
     out_[over].off = static_cast<int16_t>(out_.size() - over - 1);
     return true;
+  }
+
+  // R2 = the bit length of R1 (0 for 0), without loops: halve the range six times.
+  void bit_length() {
+    emit(mov64(R2, 0));
+    for (int32_t shift : {32, 16, 8, 4, 2, 1}) {
+      emit(mov64(R3, R1));
+      emit(alu64(BPF_RSH, R3, shift));
+      emit(jmp(BPF_JEQ, R3, 0, 2));
+      emit(mov64(R1, R3));
+      emit(alu64(BPF_ADD, R2, shift));
+    }
+    emit(alu64(BPF_ADD, R2, R1));  // R1 is now 0 or 1
+  }
+
+  // R4 = quantize()'s bucket of the value in R1, as the engine's quantize_bucket().
+  void quantize_bucket() {
+    emit(mov64(R4, kQuantizeZero));
+    const size_t zero = out_.size();
+    emit(jmp(BPF_JEQ, R1, 0, 0));
+    const size_t negative = out_.size();
+    emit(jmp(BPF_JSLT, R1, 0, 0));
+    bit_length();  // positive: zero + bit length, at most the last bucket
+    emit(mov64(R4, R2));
+    emit(alu64(BPF_ADD, R4, kQuantizeZero));
+    const size_t done = out_.size();
+    emit(ja(0));
+    out_[negative].off = static_cast<int16_t>(out_.size() - negative - 1);
+    emit(neg64(R1));  // |v| (INT64_MIN stays itself: as unsigned, 2^63)
+    bit_length();     // floor(log2 |v|) = bit length - 1 = k; bucket zero - 1 - k, 0 if k >= 62
+    emit(mov64(R4, kQuantizeZero));
+    emit(alu64(BPF_SUB, R4, R2));
+    emit(jmp(BPF_JSGE, R4, 0, 1));
+    emit(mov64(R4, 0));
+    emit(jmp(BPF_JSGT, R2, 62, 1));  // k = R2 - 1 >= 62
+    emit(ja(1));
+    emit(mov64(R4, 0));
+    out_[zero].off = static_cast<int16_t>(out_.size() - zero - 1);
+    out_[done].off = static_cast<int16_t>(out_.size() - done - 1);
+  }
+
+  // R4 = lquantize()'s bucket of the value in R1: 0 below base, level + 1, levels + 1 above.
+  void lquantize_bucket(const vm::AggInfo& a) {
+    const int64_t levels = lquantize_levels(a);
+    emit(mov64(R4, 0));
+    emit2(ld_imm64(R2, static_cast<uint64_t>(a.base)));
+    const size_t below = out_.size();
+    emit(jmp(BPF_JSLT, R1, R2, 0));
+    emit(alu64(BPF_SUB, R1, R2));
+    emit(alu64(BPF_DIV, R1, static_cast<int32_t>(a.step)));  // unsigned, as the engine's
+    emit(mov64(R4, static_cast<int32_t>(levels + 1)));
+    emit(jmp(BPF_JGE, R1, static_cast<int32_t>(levels), 2));
+    emit(mov64(R4, R1));
+    emit(alu64(BPF_ADD, R4, 1));
+    out_[below].off = static_cast<int16_t>(out_.size() - below - 1);
+  }
+
+  // Adds the weight in register `weight` to bin R4 of the value R0 points to (R4 <= last).
+  void add_to_bin(uint8_t weight, int32_t last) {
+    emit(jmp(BPF_JLE, R4, last, 1));
+    emit(mov64(R4, last));  // cannot happen; tells the verifier the bound
+    emit(alu64(BPF_LSH, R4, 3));
+    emit(alu64(BPF_ADD, R0, R4));
+    load(R1, weight);
+    emit(atomic_add64(R0, 0, R1));
   }
 
   bool one(const vm::Insn& in, size_t pc, std::string& err) {
@@ -385,7 +475,7 @@ class Emitter {
   const vm::ClauseCode& clause_;
   const ClauseTarget& target_;
   const std::vector<int>& maps_;
-  int drops_;
+  int drops_, zeros_;
   std::vector<bpf_insn> out_;
   std::vector<size_t> at_;                         // bytecode pc -> first BPF insn
   std::vector<std::pair<size_t, size_t>> fixups_;  // BPF jump -> bytecode pc
@@ -395,8 +485,18 @@ class Emitter {
 
 }  // namespace
 
-uint32_t kernel_agg_values(vm::AggFunc f) {
-  return f == vm::AggFunc::Count || f == vm::AggFunc::Sum ? 1 : 2;
+uint32_t kernel_agg_values(const vm::AggInfo& a) {
+  switch (a.func) {
+    case vm::AggFunc::Count:
+    case vm::AggFunc::Sum:
+      return 1;
+    case vm::AggFunc::Quantize:
+      return kQuantizeBuckets;
+    case vm::AggFunc::Lquantize:
+      return static_cast<uint32_t>(lquantize_levels(a) + 2);
+    default:
+      return 2;
+  }
 }
 
 std::vector<uint32_t> aggregations_of(const vm::ClauseCode& clause) {
@@ -440,8 +540,7 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
       case Op::Agg: {
         if (in.imm >= mod.aggs.size()) return "it updates an unknown aggregation";
         const vm::AggInfo& a = mod.aggs[in.imm];
-        if (!agg_func_ok(a.func))
-          return std::string("@") + a.name + " is not count/sum/avg/min/max";
+        if (!agg_func_ok(a)) return std::string("@") + a.name + " is not count/sum/avg/min/max";
         if (a.key_types.size() > kMaxKeys) return "@" + a.name + " has too many keys";
         if (in.imm >= placed_aggs.size() || !placed_aggs[in.imm])
           return "@" + a.name + " is also used on the host";
@@ -459,9 +558,9 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
 std::vector<bpf_insn> emit_clause_program(const vm::Module& mod, const vm::ClauseCode& clause,
                                           const ClauseTarget& target,
                                           const std::vector<int>& agg_maps, int drops_fd,
-                                          std::string& err) {
+                                          int zeros_fd, std::string& err) {
   std::vector<bpf_insn> out;
-  Emitter e(mod, clause, target, agg_maps, drops_fd);
+  Emitter e(mod, clause, target, agg_maps, drops_fd, zeros_fd);
   if (!e.run(out, err)) return {};
   return out;
 }

@@ -7,7 +7,8 @@
 //
 // What may run at the probe: integer arithmetic but division (a zero divisor must fault, as on
 // the host), comparisons, casts, forward jumps, args (as fields of the tracepoint record), pid,
-// tid, cpu, uid, gid, timestamp, id; tuple keys of integers; count, sum, avg, min, max.
+// tid, cpu, uid, gid, timestamp, id; tuple keys of integers; count, sum, avg, min, max, quantize,
+// and lquantize of at most 1022 levels.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -42,14 +43,18 @@ std::vector<uint32_t> aggregations_of(const vm::ClauseCode& clause);
 
 // The program (BPF_PROG_TYPE_TRACEPOINT) of a clause why_not_at_probe() accepted. agg_maps[i] is
 // the fd of aggregation i's per-CPU hash map; a full map counts into drops_fd (a per-CPU array,
-// key 0). Nothing, with err set, on a clause it cannot translate.
+// key 0); a new key's value is copied from zeros_fd (an array of one zeroed value at least as
+// large as every aggregation's, kMaxKernelAggValue). Nothing, with err set, on a clause it
+// cannot translate.
 std::vector<bpf_insn> emit_clause_program(const vm::Module& mod, const vm::ClauseCode& clause,
                                           const ClauseTarget& target,
                                           const std::vector<int>& agg_maps, int drops_fd,
-                                          std::string& err);
+                                          int zeros_fd, std::string& err);
+inline constexpr uint32_t kMaxKernelAggValue = 1024 * 8;
 
 // Value slots per key of an aggregation kept in the kernel: count, sum: [n]; avg: [count, sum];
-// min, max: [value, seen] (a per-CPU slot another CPU's first update created is all zeros).
-uint32_t kernel_agg_values(vm::AggFunc f);
+// min, max: [value, seen] (a per-CPU slot another CPU's first update created is all zeros);
+// quantize, lquantize: the engine's bins.
+uint32_t kernel_agg_values(const vm::AggInfo& agg);
 
 }  // namespace vtrace::bpf

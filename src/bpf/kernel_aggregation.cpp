@@ -19,7 +19,7 @@ std::unique_ptr<KernelAggregation> KernelAggregation::create(const vm::AggInfo& 
   k->func_ = agg.func;
   k->nkeys_ = static_cast<uint32_t>(agg.key_types.size());
   k->key_size_ = 8 * std::max<uint32_t>(1, k->nkeys_);
-  k->nvalues_ = kernel_agg_values(agg.func);
+  k->nvalues_ = kernel_agg_values(agg);
   k->map_ = create_map(BPF_MAP_TYPE_PERCPU_HASH, "vt_agg", k->key_size_, 8 * k->nvalues_,
                        max_entries, "the map of @" + agg.name, err);
   if (!k->map_.valid()) return nullptr;
@@ -48,10 +48,8 @@ bool KernelAggregation::read(const PartialFn& fn, std::string& err) const {
       const int64_t* v = &values[static_cast<size_t>(c) * nvalues_];
       if (func_ == vm::AggFunc::Min || func_ == vm::AggFunc::Max) {
         if (v[1] != 0) fn(tuple, v);  // [value, seen]: the engine's layout is [value]
-      } else if (v[0] != 0 || (nvalues_ > 1 && v[1] != 0)) {
-        fn(tuple, v);
-      } else if (c == 0) {
-        fn(tuple, v);  // a key whose counts are all zero still exists (as on the host)
+      } else if (c == 0 || std::any_of(v, v + nvalues_, [](int64_t x) { return x != 0; })) {
+        fn(tuple, v);  // CPU 0 always: a key whose values are all zero still exists
       }
     }
   }

@@ -396,6 +396,10 @@ void Aggregation::merge_partial(std::string_view key, const int64_t* values) {
     case AggFunc::Max:
       v[0] = std::max(v[0], values[0]);
       break;
+    case AggFunc::Quantize:
+    case AggFunc::Lquantize:
+      for (uint32_t i = 0; i < impl_->nbins; ++i) add(v[i], values[i]);
+      break;
     default:
       break;  // the other functions are not kept outside the engine
   }

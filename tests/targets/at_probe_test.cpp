@@ -63,9 +63,10 @@ TEST(AtProbe, AggregationsEqualThoseTheEngineComputes) {
       "syscall::write:entry, syscall::write:return /pid == $target/ "
       "{ @c[id] = count(); @s = sum(arg2 * 2 - 1); @mn[tid == pid] = min(arg0); "
       "@mx = max(arg2 & 0xff); @a = avg(arg0 + 3); @k[uid, gid, arg0 > 1] = count(); "
-      "@n[(int8_t)(arg2 << 4)] = sum(-1); %s }";
+      "@n[(int8_t)(arg2 << 4)] = sum(-1); @q = quantize(arg2 * 1000 - 6000); "
+      "@l[id] = lquantize(arg2 - 8, -3, 6, 2); @z = quantize(0); %s }";
   // The same clause with a thread-local store stays in the engine.
-  char at[1024], host[1024];
+  char at[2048], host[2048];
   std::snprintf(at, sizeof at, clause.c_str(), "");
   std::snprintf(host, sizeof host, clause.c_str(), "self->x = 1;");
   VtraceRun v = run_vtrace("-e -v -n " + quote(at));

@@ -94,6 +94,9 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, std::string& e
   drops_ = bpf::create_map(BPF_MAP_TYPE_PERCPU_ARRAY, "vt_agg_drops", 4, 8, 1,
                            "the aggregation drop counter", err);
   if (!drops_.valid()) return false;
+  zeros_ = bpf::create_map(BPF_MAP_TYPE_ARRAY, "vt_agg_zeros", 4, bpf::kMaxKernelAggValue, 1,
+                           "the aggregations' initial value", err);
+  if (!zeros_.valid()) return false;
   maps_.clear();
   maps_.resize(mod.aggs.size());
   std::vector<int> fds(mod.aggs.size(), -1);
@@ -113,7 +116,7 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, std::string& e
     const std::string what = "clause #" + std::to_string(s.clause + 1) + " on " +
                              eng.catalog().probe(s.probe).full_name();
     std::vector<bpf_insn> insns =
-        bpf::emit_clause_program(mod, clause, s.target, fds, drops_.get(), err);
+        bpf::emit_clause_program(mod, clause, s.target, fds, drops_.get(), zeros_.get(), err);
     if (insns.empty()) return false;
     sys::UniqueFd prog = bpf::load_program(BPF_PROG_TYPE_TRACEPOINT, insns, "vt_clause",
                                            "the BPF program of " + what, err);

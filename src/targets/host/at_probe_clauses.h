@@ -47,7 +47,7 @@ class AtProbeClauses {
   std::vector<Site> sites_;
   std::vector<bool> at_probe_;                                 // per clause
   std::vector<std::unique_ptr<bpf::KernelAggregation>> maps_;  // per module aggregation
-  sys::UniqueFd drops_;
+  sys::UniqueFd drops_, zeros_;
   std::vector<sys::UniqueFd> progs_, links_;
   std::vector<std::string> placement_;
 };
