@@ -14,6 +14,7 @@ using vm::Builtin;
 using vm::Op;
 
 constexpr int kMaxKeys = 8;
+constexpr int kCommLen = 16;  // an execname key: bpf_get_current_comm()'s NUL-padded bytes
 constexpr int kStackBytes = 512;
 
 bool is_jump(Op op) {
@@ -123,7 +124,7 @@ class Emitter {
 
   bool run(std::vector<bpf_insn>& out, std::string& err) {
     const auto& code = clause_.code;
-    key_base_ = -8 * static_cast<int>(clause_.nregs + kMaxKeys);
+    key_base_ = -8 * static_cast<int>(clause_.nregs) - kMaxKeys * kCommLen;
     val_off_ = key_base_ - 16;
     if (-val_off_ > kStackBytes) {
       err = "the clause needs more than the 512 bytes of stack a BPF program has";
@@ -234,7 +235,7 @@ class Emitter {
       return false;
     }
     const vm::AggInfo& agg = mod_.aggs[in.imm];
-    if (nkeys_ == 0) emit(st(8, R10, static_cast<int16_t>(key_base_), 0));
+    if (key_bytes_ == 0) emit(st(8, R10, static_cast<int16_t>(key_base_), 0));
     // A new key starts as zeros (min/max: "not seen yet"), copied from the zeros map: a
     // quantize value is larger than the stack.
     emit(st(4, R10, static_cast<int16_t>(val_off_), 0));
@@ -405,7 +406,7 @@ class Emitter {
         emit(mov64(R0, 0));
         emit(exit_insn());
         return true;
-      case Op::Mov:
+      case Op::Mov:  // (a copy of an execname register copies nothing: Tpush reads execname)
         load(R0, in.b);
         store(in.a, R0);
         return true;
@@ -444,6 +445,12 @@ class Emitter {
         jump_to(jmp(in.op == Op::Jz ? BPF_JEQ : BPF_JNE, R1, 0, 0), pc + 1 + in.imm);
         return true;
       case Op::Ldb:
+        // execname is read where it is pushed as a key (the only use why_not_at_probe() allows).
+        // Its register holds 0 (copies of it read an initialized slot).
+        if (static_cast<Builtin>(in.imm) == Builtin::Execname) {
+          emit(st(8, R10, reg(in.a), 0));
+          return true;
+        }
         return builtin(static_cast<Builtin>(in.imm), in.a, err);
       case Op::Ldf: {
         const vm::FieldRef& f = mod_.fields[in.imm];
@@ -453,15 +460,24 @@ class Emitter {
         return true;
       }
       case Op::Tclr:
-        nkeys_ = 0;
+        key_bytes_ = 0;
         return true;
       case Op::Tpush:
-        if (nkeys_ >= kMaxKeys) {
+        if (key_bytes_ + kCommLen > kMaxKeys * kCommLen) {
           err = "too many keys";
           return false;
         }
-        load(R0, in.a);
-        emit(stx(8, R10, static_cast<int16_t>(key_base_ + 8 * nkeys_++), R0));
+        if (in.imm != 0) {  // a string: execname (why_not_at_probe() allows no other)
+          emit(mov64(R1, R10));
+          emit(alu64(BPF_ADD, R1, key_base_ + key_bytes_));
+          emit(mov64(R2, kCommLen));
+          emit(call(BPF_FUNC_get_current_comm));
+          key_bytes_ += kCommLen;
+        } else {
+          load(R0, in.a);
+          emit(stx(8, R10, static_cast<int16_t>(key_base_ + key_bytes_), R0));
+          key_bytes_ += 8;
+        }
         return true;
       case Op::Agg:
         return aggregate(in, err);
@@ -480,7 +496,7 @@ class Emitter {
   std::vector<size_t> at_;                         // bytecode pc -> first BPF insn
   std::vector<std::pair<size_t, size_t>> fixups_;  // BPF jump -> bytecode pc
   int key_base_ = 0, val_off_ = 0;
-  int nkeys_ = 0;
+  int key_bytes_ = 0;
 };
 
 }  // namespace
@@ -509,9 +525,33 @@ std::vector<uint32_t> aggregations_of(const vm::ClauseCode& clause) {
 std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause,
                              const ClauseTarget& target, const std::vector<bool>& placed_aggs) {
   bool aggregates = false;
-  if (clause.nregs + kMaxKeys + 2 > static_cast<uint32_t>(kStackBytes / 8))
+  if (8 * clause.nregs + kMaxKeys * kCommLen + 16 > static_cast<uint32_t>(kStackBytes))
     return "it needs more registers than a BPF stack holds";
+  // Registers holding execname, which may only be pushed as a key.
+  std::vector<bool> comm(vm::kMaxRegs, false);
   for (const vm::Insn& in : clause.code) {
+    if (in.op == Op::Mov && comm[in.b]) {  // a copy of execname is execname
+      comm[in.a] = true;
+      continue;
+    }
+    const bool binary = alu_of(in.op) != 0xff || cmp_of(in.op) != 0xff;
+    const bool unary = in.op == Op::Mov || in.op == Op::Neg || in.op == Op::Not ||
+                       in.op == Op::LNot || in.op == Op::Narrow;
+    // Agg reads its value (not count's) and the quantize family's weight.
+    const bool agg_reads = in.op == Op::Agg && in.imm < mod.aggs.size() &&
+                           ((mod.aggs[in.imm].func != vm::AggFunc::Count && comm[in.b]) ||
+                            (mod.aggs[in.imm].func >= vm::AggFunc::Quantize && comm[in.c]));
+    if (((binary || unary) && comm[in.b]) || (binary && comm[in.c]) || agg_reads ||
+        ((in.op == Op::Jz || in.op == Op::Jnz) && comm[in.a]))
+      return "it uses execname other than as an aggregation key";
+    if (in.op == Op::Ldb && static_cast<Builtin>(in.imm) == Builtin::Execname) {
+      if (!target.current_thread) return "it reads execname of another thread";
+      comm[in.a] = true;
+      continue;
+    }
+    if (in.op != Op::Tpush && in.op != Op::Agg && in.op != Op::Tclr && in.op != Op::Ret &&
+        !is_jump(in.op))
+      comm[in.a] = false;
     if (alu_of(in.op) != 0xff || cmp_of(in.op) != 0xff || is_jump(in.op)) continue;
     std::string why;
     switch (in.op) {
@@ -525,7 +565,7 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
       case Op::Tclr:
         continue;
       case Op::Tpush:
-        if (in.imm != 0) return "it has a string key";
+        if (in.imm != 0 && !comm[in.a]) return "it has a string key other than execname";
         continue;
       case Op::Ldb:
         if (!builtin_ok(static_cast<Builtin>(in.imm), target, why)) return "it reads " + why;
@@ -540,7 +580,8 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
       case Op::Agg: {
         if (in.imm >= mod.aggs.size()) return "it updates an unknown aggregation";
         const vm::AggInfo& a = mod.aggs[in.imm];
-        if (!agg_func_ok(a)) return std::string("@") + a.name + " is not count/sum/avg/min/max";
+        if (!agg_func_ok(a))
+          return "@" + a.name + " is not count, sum, avg, min, max, quantize or a small lquantize";
         if (a.key_types.size() > kMaxKeys) return "@" + a.name + " has too many keys";
         if (in.imm >= placed_aggs.size() || !placed_aggs[in.imm])
           return "@" + a.name + " is also used on the host";

@@ -17,8 +17,12 @@ std::unique_ptr<KernelAggregation> KernelAggregation::create(const vm::AggInfo& 
                                                              std::string& err) {
   std::unique_ptr<KernelAggregation> k(new KernelAggregation());
   k->func_ = agg.func;
-  k->nkeys_ = static_cast<uint32_t>(agg.key_types.size());
-  k->key_size_ = 8 * std::max<uint32_t>(1, k->nkeys_);
+  uint32_t size = 0;
+  for (const lang::Type& t : agg.key_types) {
+    k->string_keys_.push_back(t.is_string());
+    size += t.is_string() ? 16 : 8;
+  }
+  k->key_size_ = std::max<uint32_t>(8, size);
   k->nvalues_ = kernel_agg_values(agg);
   k->map_ = create_map(BPF_MAP_TYPE_PERCPU_HASH, "vt_agg", k->key_size_, 8 * k->nvalues_,
                        max_entries, "the map of @" + agg.name, err);
@@ -43,7 +47,19 @@ bool KernelAggregation::read(const PartialFn& fn, std::string& err) const {
       err = std::string("reading an aggregation map: ") + std::strerror(errno);
       return false;
     }
-    const std::string_view tuple(reinterpret_cast<const char*>(key.data()), 8 * nkeys_);
+    // The engine's tuple encoding: integers as they are, strings up to their NUL, and a NUL.
+    std::string tuple;
+    const char* at = reinterpret_cast<const char*>(key.data());
+    for (bool str : string_keys_) {
+      if (str) {
+        tuple.append(at, strnlen(at, 15));
+        tuple.push_back('\0');
+        at += 16;
+      } else {
+        tuple.append(at, 8);
+        at += 8;
+      }
+    }
     for (int c = 0; c < ncpu; ++c) {
       const int64_t* v = &values[static_cast<size_t>(c) * nvalues_];
       if (func_ == vm::AggFunc::Min || func_ == vm::AggFunc::Max) {

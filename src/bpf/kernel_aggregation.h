@@ -1,6 +1,6 @@
 // An aggregation kept in the kernel by clauses placed at the probe (clause_program.h): a per-CPU
-// hash map from the integer keys (8 bytes each, the engine's tuple encoding; one zero word for a
-// key-less aggregation) to the function's partial state on each CPU. The engine reads it back
+// hash map from the keys (an integer in 8 bytes, execname in 16 NUL-padded bytes; one zero word
+// for a key-less aggregation) to the function's partial state on each CPU. The engine reads it back
 // and merges the CPUs when it prints, as dtrace merges its per-CPU aggregation buffers.
 #pragma once
 #include <cstdint>
@@ -31,7 +31,8 @@ class KernelAggregation {
   KernelAggregation() = default;
   sys::UniqueFd map_;
   vm::AggFunc func_{};
-  uint32_t key_size_ = 8, nkeys_ = 0, nvalues_ = 1;
+  std::vector<bool> string_keys_;
+  uint32_t key_size_ = 8, nvalues_ = 1;
 };
 
 }  // namespace vtrace::bpf

@@ -64,7 +64,8 @@ TEST(AtProbe, AggregationsEqualThoseTheEngineComputes) {
       "{ @c[id] = count(); @s = sum(arg2 * 2 - 1); @mn[tid == pid] = min(arg0); "
       "@mx = max(arg2 & 0xff); @a = avg(arg0 + 3); @k[uid, gid, arg0 > 1] = count(); "
       "@n[(int8_t)(arg2 << 4)] = sum(-1); @q = quantize(arg2 * 1000 - 6000); "
-      "@l[id] = lquantize(arg2 - 8, -3, 6, 2); @z = quantize(0); %s }";
+      "@l[id] = lquantize(arg2 - 8, -3, 6, 2); @z = quantize(0); "
+      "@e[arg0 > 1, execname] = count(); @f[execname] = sum(arg2); %s }";
   // The same clause with a thread-local store stays in the engine.
   char at[2048], host[2048];
   std::snprintf(at, sizeof at, clause.c_str(), "");
