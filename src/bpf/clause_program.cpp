@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "bpf/insn.h"
 
@@ -15,10 +16,25 @@ using vm::Op;
 
 constexpr int kMaxKeys = 8;
 constexpr int kCommLen = 16;  // an execname key: bpf_get_current_comm()'s NUL-padded bytes
+
+// What a string register holds at the probe: nothing known, execname, or string constant N.
+constexpr int kNoStr = -2;
+constexpr int kComm = -1;
+
 constexpr int kStackBytes = 512;
 
 bool is_jump(Op op) {
   return op == Op::Jmp || op == Op::Jz || op == Op::Jnz;
+}
+
+// The instructions a jump lands on: where two paths meet.
+std::vector<bool> merge_points(const vm::ClauseCode& clause) {
+  std::vector<bool> m(clause.code.size() + 1, false);
+  for (size_t pc = 0; pc < clause.code.size(); ++pc) {
+    const vm::Insn& in = clause.code[pc];
+    if (is_jump(in.op) && pc + 1 + in.imm <= clause.code.size()) m[pc + 1 + in.imm] = true;
+  }
+  return m;
 }
 
 // BPF_ALU64 op of a binary bytecode op, or 0xff.
@@ -126,7 +142,10 @@ class Emitter {
     const auto& code = clause_.code;
     key_base_ = -8 * static_cast<int>(clause_.nregs) - kMaxKeys * kCommLen;
     val_off_ = key_base_ - 16;
-    if (-val_off_ > kStackBytes) {
+    comm_off_ = val_off_ - kCommLen;
+    merge_ = merge_points(clause_);
+    str_.assign(vm::kMaxRegs, kNoStr);
+    if (-comm_off_ > kStackBytes) {
       err = "the clause needs more than the 512 bytes of stack a BPF program has";
       return false;
     }
@@ -134,6 +153,7 @@ class Emitter {
     emit(mov64(R6, R1));
     for (size_t pc = 0; pc < code.size(); ++pc) {
       at_[pc] = out_.size();
+      if (merge_[pc]) std::fill(str_.begin(), str_.end(), kNoStr);
       if (!one(code[pc], pc, err)) return false;
     }
     at_[code.size()] = out_.size();
@@ -383,6 +403,62 @@ class Emitter {
     emit(atomic_add64(R0, 0, R1));
   }
 
+  // Scmp of execname and a constant (either order), as strncmp(): -1, 0 or 1 by the first byte
+  // that differs, compared unsigned. execname has at most 15 bytes and a NUL, so 16 bytes of the
+  // constant decide it.
+  bool compare_strings(const vm::Insn& in, std::string& err) {
+    const int b = str_[in.b], c = str_[in.c];
+    str_[in.a] = kNoStr;
+    if (b == kNoStr || c == kNoStr) {
+      err = "a string comparison the probe cannot make";
+      return false;
+    }
+    if (b != kComm && c != kComm) {  // two constants
+      const int r = std::strcmp(mod_.strings[b].c_str(), mod_.strings[c].c_str());
+      emit(mov64(R0, (r > 0) - (r < 0)));
+      store(in.a, R0);
+      return true;
+    }
+    if (b == kComm && c == kComm) {
+      emit(mov64(R0, 0));
+      store(in.a, R0);
+      return true;
+    }
+    const std::string& k = mod_.strings[b == kComm ? c : b];
+    emit(mov64(R1, R10));
+    emit(alu64(BPF_ADD, R1, comm_off_));
+    emit(mov64(R2, kCommLen));
+    emit(call(BPF_FUNC_get_current_comm));
+    std::vector<size_t> to_diff, to_equal;
+    for (int i = 0; i < kCommLen; ++i) {
+      const int32_t byte = i < static_cast<int>(k.size()) ? static_cast<uint8_t>(k[i]) : 0;
+      emit(ldx(1, R1, R10, static_cast<int16_t>(comm_off_ + i)));
+      emit(mov64(R2, byte));
+      to_diff.push_back(out_.size());
+      emit(jmp(BPF_JNE, R1, R2, 0));
+      if (byte == 0) {  // both ended: equal
+        to_equal.push_back(out_.size());
+        emit(ja(0));
+        break;
+      }
+    }
+    // Not ended after 16 bytes cannot happen (execname ends by then); treat as equal.
+    const size_t equal_at = out_.size();
+    emit(mov64(R0, 0));
+    const size_t done = out_.size();
+    emit(ja(0));
+    const size_t diff_at = out_.size();
+    emit(mov64(R0, 1));
+    emit(jmp(BPF_JGT, R1, R2, 1));  // execname's byte is the larger
+    emit(mov64(R0, -1));
+    if (b != kComm) emit(neg64(R0));  // constant first: the other way round
+    for (size_t j : to_diff) out_[j].off = static_cast<int16_t>(diff_at - j - 1);
+    for (size_t j : to_equal) out_[j].off = static_cast<int16_t>(equal_at - j - 1);
+    out_[done].off = static_cast<int16_t>(out_.size() - done - 1);
+    store(in.a, R0);
+    return true;
+  }
+
   bool one(const vm::Insn& in, size_t pc, std::string& err) {
     if (uint8_t alu = alu_of(in.op); alu != 0xff) {
       load(R0, in.b);
@@ -406,10 +482,17 @@ class Emitter {
         emit(mov64(R0, 0));
         emit(exit_insn());
         return true;
-      case Op::Mov:  // (a copy of an execname register copies nothing: Tpush reads execname)
+      case Op::Mov:  // (a copy of a string register copies nothing: its state says what it is)
         load(R0, in.b);
         store(in.a, R0);
+        str_[in.a] = str_[in.b];
         return true;
+      case Op::Lds:
+        emit(st(8, R10, reg(in.a), 0));
+        str_[in.a] = static_cast<int>(in.imm);
+        return true;
+      case Op::Scmp:
+        return compare_strings(in, err);
       case Op::Ldi:
         emit2(ld_imm64(R0, static_cast<uint64_t>(mod_.consts[in.imm])));
         store(in.a, R0);
@@ -449,8 +532,10 @@ class Emitter {
         // Its register holds 0 (copies of it read an initialized slot).
         if (static_cast<Builtin>(in.imm) == Builtin::Execname) {
           emit(st(8, R10, reg(in.a), 0));
+          str_[in.a] = kComm;
           return true;
         }
+        str_[in.a] = kNoStr;
         return builtin(static_cast<Builtin>(in.imm), in.a, err);
       case Op::Ldf: {
         const vm::FieldRef& f = mod_.fields[in.imm];
@@ -495,8 +580,10 @@ class Emitter {
   std::vector<bpf_insn> out_;
   std::vector<size_t> at_;                         // bytecode pc -> first BPF insn
   std::vector<std::pair<size_t, size_t>> fixups_;  // BPF jump -> bytecode pc
-  int key_base_ = 0, val_off_ = 0;
+  int key_base_ = 0, val_off_ = 0, comm_off_ = 0;
   int key_bytes_ = 0;
+  std::vector<bool> merge_;
+  std::vector<int> str_;  // StrState of each register
 };
 
 }  // namespace
@@ -525,33 +612,47 @@ std::vector<uint32_t> aggregations_of(const vm::ClauseCode& clause) {
 std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause,
                              const ClauseTarget& target, const std::vector<bool>& placed_aggs) {
   bool aggregates = false;
-  if (8 * clause.nregs + kMaxKeys * kCommLen + 16 > static_cast<uint32_t>(kStackBytes))
+  if (8 * clause.nregs + kMaxKeys * kCommLen + 16 + kCommLen > static_cast<uint32_t>(kStackBytes))
     return "it needs more registers than a BPF stack holds";
-  // Registers holding execname, which may only be pushed as a key.
-  std::vector<bool> comm(vm::kMaxRegs, false);
-  for (const vm::Insn& in : clause.code) {
-    if (in.op == Op::Mov && comm[in.b]) {  // a copy of execname is execname
-      comm[in.a] = true;
+  // What each string register holds (StrState); at a merge point it is not known any more.
+  std::vector<int> str(vm::kMaxRegs, kNoStr);
+  const std::vector<bool> merge = merge_points(clause);
+  for (size_t pc = 0; pc < clause.code.size(); ++pc) {
+    const vm::Insn& in = clause.code[pc];
+    if (merge[pc]) std::fill(str.begin(), str.end(), kNoStr);
+    if (in.op == Op::Mov && str[in.b] != kNoStr) {  // a copy of a string is that string
+      str[in.a] = str[in.b];
+      continue;
+    }
+    if (in.op == Op::Scmp) {
+      if (str[in.b] == kNoStr || str[in.c] == kNoStr)
+        return "it compares strings other than execname and constants";
+      str[in.a] = kNoStr;
       continue;
     }
     const bool binary = alu_of(in.op) != 0xff || cmp_of(in.op) != 0xff;
     const bool unary = in.op == Op::Mov || in.op == Op::Neg || in.op == Op::Not ||
                        in.op == Op::LNot || in.op == Op::Narrow;
     // Agg reads its value (not count's) and the quantize family's weight.
+    auto is_str = [&](uint8_t r) { return str[r] != kNoStr; };
     const bool agg_reads = in.op == Op::Agg && in.imm < mod.aggs.size() &&
-                           ((mod.aggs[in.imm].func != vm::AggFunc::Count && comm[in.b]) ||
-                            (mod.aggs[in.imm].func >= vm::AggFunc::Quantize && comm[in.c]));
-    if (((binary || unary) && comm[in.b]) || (binary && comm[in.c]) || agg_reads ||
-        ((in.op == Op::Jz || in.op == Op::Jnz) && comm[in.a]))
-      return "it uses execname other than as an aggregation key";
+                           ((mod.aggs[in.imm].func != vm::AggFunc::Count && is_str(in.b)) ||
+                            (mod.aggs[in.imm].func >= vm::AggFunc::Quantize && is_str(in.c)));
+    if (((binary || unary) && is_str(in.b)) || (binary && is_str(in.c)) || agg_reads ||
+        ((in.op == Op::Jz || in.op == Op::Jnz) && is_str(in.a)))
+      return "it uses strings other than execname keys and comparisons";
     if (in.op == Op::Ldb && static_cast<Builtin>(in.imm) == Builtin::Execname) {
       if (!target.current_thread) return "it reads execname of another thread";
-      comm[in.a] = true;
+      str[in.a] = kComm;
+      continue;
+    }
+    if (in.op == Op::Lds) {
+      str[in.a] = static_cast<int>(in.imm);
       continue;
     }
     if (in.op != Op::Tpush && in.op != Op::Agg && in.op != Op::Tclr && in.op != Op::Ret &&
         !is_jump(in.op))
-      comm[in.a] = false;
+      str[in.a] = kNoStr;
     if (alu_of(in.op) != 0xff || cmp_of(in.op) != 0xff || is_jump(in.op)) continue;
     std::string why;
     switch (in.op) {
@@ -565,7 +666,7 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
       case Op::Tclr:
         continue;
       case Op::Tpush:
-        if (in.imm != 0 && !comm[in.a]) return "it has a string key other than execname";
+        if (in.imm != 0 && str[in.a] != kComm) return "it has a string key other than execname";
         continue;
       case Op::Ldb:
         if (!builtin_ok(static_cast<Builtin>(in.imm), target, why)) return "it reads " + why;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <set>
@@ -400,6 +401,13 @@ int run(const CommandLine& cl) {
   }
   session.child = child.pid();
   trace_loop(session);
+  // From here on a (second) Ctrl-C aborts at once, as dtrace's does: nothing vtrace holds
+  // outlives it (BPF programs and perf events go with the process).
+  std::signal(SIGINT, SIG_DFL);
+  sigset_t interrupt;
+  sigemptyset(&interrupt);
+  sigaddset(&interrupt, SIGINT);
+  sigprocmask(SIG_UNBLOCK, &interrupt, nullptr);
   stop_processes(session);
   at_probe.stop();
   kernel.stop(*eng);

@@ -81,4 +81,31 @@ TEST(AtProbe, AggregationsEqualThoseTheEngineComputes) {
   EXPECT_NE(a.out.find("2000"), std::string::npos) << a.out;
 }
 
+TEST(AtProbe, ExecnameComparisonsEqualTheEngines) {
+  REQUIRE_ROOT();
+  const std::string script =
+      "syscall::write:entry /pid == $target && execname == \"writes\"/ { @a[execname] = count(); "
+      "%s } "
+      "syscall::write:entry /pid == $target && execname != \"wri\" && \"writer\" > execname/ "
+      "{ @b = count(); %s } "
+      "syscall::write:entry /pid == $target && execname >= \"writes\" && execname < \"writesa\"/ "
+      "{ @c = count(); %s } "
+      "syscall::write:entry /pid == $target && \"writer\" < execname && "
+      "execname < \"writesaaaaaaaaaaaaaaaaaaaaaaaaaaa\"/ { @d = count(); %s }";
+  char at[2048], host[2048];
+  std::snprintf(at, sizeof at, script.c_str(), "", "", "", "");
+  const char* h = "self->x = 1;";
+  std::snprintf(host, sizeof host, script.c_str(), h, h, h, h);
+  VtraceRun v = run_vtrace("-e -v -n " + quote(at));
+  EXPECT_EQ(v.err.find("runs in vtrace"), std::string::npos) << v.err;
+  const std::string writes = quote(std::string(WRITES_PROGRAM) + " 300");
+  VtraceRun a = run_vtrace("-q -n " + quote(at) + " -c " + writes);
+  VtraceRun e = run_vtrace("-q -n " + quote(host) + " -c " + writes);
+  ASSERT_EQ(a.status, 0) << a.err;
+  EXPECT_EQ(a.out, e.out);
+  EXPECT_NE(a.out.find("writes                                                          300"),
+            std::string::npos)
+      << a.out;
+}
+
 }  // namespace
