@@ -151,6 +151,17 @@ std::vector<uint32_t> Engine::enable_new(uint32_t first_id) {
   return added;
 }
 
+void Engine::add_aggregation_source(std::vector<uint32_t> aggs, std::function<void()> merge) {
+  agg_sources_.push_back({std::move(aggs), std::move(merge)});
+}
+
+void Engine::sync_aggregations() {
+  for (const AggSource& s : agg_sources_)
+    for (uint32_t a : s.aggs)
+      if (a < aggs_.size()) aggs_[a]->trunc_all();
+  for (const AggSource& s : agg_sources_) s.merge();
+}
+
 void Engine::run_at_probe(uint32_t clause) {
   for (auto& ecbs : by_probe_)
     ecbs.erase(std::remove_if(ecbs.begin(), ecbs.end(),
@@ -333,7 +344,7 @@ void Engine::finish() {
   if (!output_finished_) {
     output_finished_ = true;
     std::string text = "\n";
-    if (agg_sync_) agg_sync_();
+    sync_aggregations();
     AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos};
     for (size_t i = 0; i < aggs_.size(); ++i)
       if (!agg_printed_[i] && aggs_[i]->size() > 0) aggs_[i]->print_rows(text, sort);
@@ -502,7 +513,7 @@ vm::Fault Engine::action(uint32_t index, const int64_t* args) {
       formats_[index].format(clause_out_, fmt_args_);
       break;
     case vm::ActionKind::Printa:
-      if (agg_sync_) agg_sync_();
+      sync_aggregations();
       begin_data();
       if (a.has_format) {
         aggs_[a.agg]->printa(clause_out_, formats_[index],

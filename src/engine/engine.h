@@ -37,9 +37,12 @@ class Engine : public vm::Host {
   // Clause `clause` runs where its probes fire (in the kernel, bpf/clause_program.h): the engine
   // no longer runs it for their records.
   void run_at_probe(uint32_t clause);
-  // Called before aggregations print (printa, the end of the run), to bring in the partial
-  // aggregations kept where the probes fire.
-  void set_aggregation_sync(std::function<void()> sync) { agg_sync_ = std::move(sync); }
+  // A source of partial aggregations kept where probes fire (the kernel's maps, a process's
+  // shared memory): before aggregations print (printa, the end of the run), the engine empties
+  // every aggregation some source holds and calls every source's `merge`, which adds its partial
+  // states with aggregation(i).merge_partial(). A source holds every update of its aggregations
+  // (the clauses that update them run only there).
+  void add_aggregation_source(std::vector<uint32_t> aggs, std::function<void()> merge);
   // The clauses enabled on `probe`, in program order (indexes into module().clauses).
   std::vector<uint32_t> clauses_on(uint32_t probe) const;
   // Every probe some clause is enabled on.
@@ -123,7 +126,12 @@ class Engine : public vm::Host {
   uint32_t next_epid_ = 1;
   void refresh_names();
   AggBudget agg_budget_;  // aggsize, shared by every aggregation (declared before them)
-  std::function<void()> agg_sync_;
+  struct AggSource {
+    std::vector<uint32_t> aggs;
+    std::function<void()> merge;
+  };
+  std::vector<AggSource> agg_sources_;
+  void sync_aggregations();
   StackTable stacks_;  // stack() values, which aggregations print (declared before them)
   std::vector<std::unique_ptr<Aggregation>> aggs_;
   std::vector<bool> agg_printed_;

@@ -128,7 +128,10 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, std::string& e
   }
   for (uint32_t c = 0; c < mod.clauses.size(); ++c)
     if (at_probe[c]) eng.run_at_probe(c);
-  eng.set_aggregation_sync([this, &eng] { sync(eng); });
+  std::vector<uint32_t> held;
+  for (size_t a = 0; a < maps_.size(); ++a)
+    if (maps_[a]) held.push_back(static_cast<uint32_t>(a));
+  eng.add_aggregation_source(std::move(held), [this, &eng] { sync(eng); });
   return true;
 }
 
@@ -136,7 +139,6 @@ void AtProbeClauses::sync(engine::Engine& eng) {
   for (size_t a = 0; a < maps_.size(); ++a) {
     if (!maps_[a]) continue;
     engine::Aggregation& agg = eng.aggregation(a);
-    agg.trunc_all();
     std::string err;
     if (!maps_[a]->read([&](std::string_view key, const int64_t* v) { agg.merge_partial(key, v); },
                         err))
