@@ -47,6 +47,15 @@ uint32_t align4(uint32_t v) {
   return (v + 3) & ~3u;
 }
 
+// A stack that was gathered (perhaps empty: a sample in user mode has no kernel frames), or the
+// error that stopped it; never the null frames that mean "not gathered".
+GatheredStack gathered(const std::vector<uint64_t>& frames, int32_t error) {
+  static const uint64_t kNone = 0;
+  if (error < 0) return GatheredStack{&kNone, error};
+  return GatheredStack{frames.empty() ? &kNone : frames.data(),
+                       static_cast<int32_t>(frames.size())};
+}
+
 bool is_int_field(const EventField* f) {
   return f && !f->is_string() && (f->size == 1 || f->size == 2 || f->size == 4 || f->size == 8);
 }
@@ -493,12 +502,13 @@ void KernelProbes::emit_profile(const Pending& p, engine::Engine& eng) {
   rec.args[0] = static_cast<int64_t>(head[0]);
   rec.args[1] = static_cast<int64_t>(head[1]);
   // The interrupted thread's stacks, as the kernel unwound them when it took the sample.
-  kframes_.resize(head[2]);
-  uframes_.resize(head[3]);
-  std::memcpy(kframes_.data(), arena_.data() + p.off + sizeof head, 8 * head[2]);
-  std::memcpy(uframes_.data(), arena_.data() + p.off + sizeof head + 8 * head[2], 8 * head[3]);
-  rec.kstack = GatheredStack{kframes_.data(), static_cast<int32_t>(kframes_.size())};
-  rec.ustack = GatheredStack{uframes_.data(), static_cast<int32_t>(uframes_.size())};
+  const uint8_t* frames = arena_.data() + p.off + sizeof head;
+  kframes_.assign(reinterpret_cast<const uint64_t*>(frames),
+                  reinterpret_cast<const uint64_t*>(frames) + head[2]);
+  uframes_.assign(reinterpret_cast<const uint64_t*>(frames) + head[2],
+                  reinterpret_cast<const uint64_t*>(frames) + head[2] + head[3]);
+  rec.kstack = gathered(kframes_, 0);
+  rec.ustack = gathered(uframes_, 0);
   eng.process(rec);
 }
 
@@ -529,8 +539,7 @@ void KernelProbes::fill_context(Record& rec, const bpf::GatherView& v) {
     for (size_t i = 0; i < f.size(); ++i) buf[i] = f[i];
     // Trailing zero frames are where the unwind ended.
     while (!buf.empty() && buf.back() == 0) buf.pop_back();
-    out.frames = buf.data();
-    out.n = len < 0 ? len : static_cast<int32_t>(buf.size());
+    out = gathered(buf, len < 0 ? len : 0);
   };
   if (h.kstack_len != 0 || !v.kstack.empty()) frames(v.kstack, h.kstack_len, kframes_, rec.kstack);
   if (h.ustack_len != 0 || !v.ustack.empty()) frames(v.ustack, h.ustack_len, uframes_, rec.ustack);
