@@ -23,6 +23,7 @@
 #include "lang/compiler.h"
 #include "lang/parser.h"
 #include "targets/host/at_probe_clauses.h"
+#include "targets/host/host_symbolizer.h"
 #include "targets/host/kernel_probes.h"
 #include "targets/host/usdt_target.h"
 #include "targets/host/vmm_probes.h"
@@ -288,6 +289,8 @@ int run(const CommandLine& cl) {
       }
     }
   }
+  targets::host::HostSymbolizer symbolizer;
+  eng->set_symbolizer(&symbolizer);
   targets::host::AtProbeClauses at_probe;
   const std::vector<uint32_t> enabled_all = eng->enabled_probes();
   at_probe.plan(*eng, kernel, enabled_all);

@@ -20,6 +20,9 @@ class Symbolizer {
   virtual Symbol kernel(uint32_t target, uint64_t addr) = 0;
   // A user address in process `pid` of `target`.
   virtual Symbol user(uint32_t target, int32_t pid, uint64_t addr) = 0;
+  // A stack of `pid` was gathered and will print later: keep what its addresses need now (the
+  // process's mappings), while the process still runs.
+  virtual void remember(uint32_t target, int32_t pid) { (void)target, (void)pid; }
 };
 
 }  // namespace vtrace::engine

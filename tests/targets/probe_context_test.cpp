@@ -136,4 +136,33 @@ TEST(ProbeContext, ACopyinstrOfAValueTheProbeCannotComputeFaultsInsteadOfReading
   EXPECT_NE(r.err.find("not gathered at the probe"), std::string::npos) << r.out << r.err;
 }
 
+TEST(ProbeContext, KernelStacksShowTheSyscallPathBySymbol) {
+  REQUIRE_ROOT();
+  VtraceRun r =
+      run_vtrace("-q -n 'syscall::getppid:entry /pid == $target/ { @[stack()] = count(); }' -c " +
+                 quote(std::string(GETPPID_LOOP) + " 100"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  // dtrace's layout: one frame per line, `module`function+0xoffset`, then the count.
+  EXPECT_NE(r.out.find("              vmlinux`do_syscall_64+0x"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n              100\n"), std::string::npos) << r.out;
+}
+
+TEST(ProbeContext, ProfileSamplesABusyProgramWithItsOwnFunctionNames) {
+  REQUIRE_ROOT();
+  VtraceRun r = run_vtrace(
+      "-q -n 'profile-997 { @all = count(); } profile-997 /execname == \"spin\"/ "
+      "{ @spin = count(); @[ustack()] = count(); } "
+      "END { printa(\"all=%@d\\n\", @all); printa(\"spin=%@d\\n\", @spin); }' -c " +
+      quote(std::string(SPIN_PROGRAM) + " 500"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto number = [&](const std::string& tag) {
+    size_t at = r.out.find(tag + "=");
+    return at == std::string::npos ? -1L : std::stol(r.out.substr(at + tag.size() + 1));
+  };
+  // One busy thread on a 2-CPU machine: about half of all samples, far more than any other.
+  EXPECT_GT(number("spin"), 200) << r.out;
+  EXPECT_GT(number("spin") * 3, number("all")) << r.out;
+  EXPECT_NE(r.out.find("spin`spin+0x"), std::string::npos) << r.out;
+}
+
 }  // namespace

@@ -1,0 +1,138 @@
+#include "sys/elf_symbols.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace vtrace::sys {
+
+ElfSymbols::ElfSymbols(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  elf_version(EV_CURRENT);
+  Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
+  if (elf != nullptr && elf_kind(elf) == ELF_K_ELF) {
+    size_t nphdr = 0;
+    if (elf_getphdrnum(elf, &nphdr) == 0)
+      for (size_t i = 0; i < nphdr; ++i) {
+        GElf_Phdr ph;
+        if (gelf_getphdr(elf, static_cast<int>(i), &ph) != nullptr && ph.p_type == PT_LOAD)
+          segments_.push_back({ph.p_offset, ph.p_filesz, ph.p_vaddr});
+      }
+    // .symtab has every function; a stripped file keeps .dynsym (the exported ones).
+    for (Elf64_Word want : {SHT_SYMTAB, SHT_DYNSYM}) {
+      for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
+        GElf_Shdr sh;
+        if (gelf_getshdr(scn, &sh) == nullptr || sh.sh_type != want || sh.sh_entsize == 0) continue;
+        Elf_Data* data = elf_getdata(scn, nullptr);
+        if (data == nullptr) continue;
+        const size_t n = sh.sh_size / sh.sh_entsize;
+        for (size_t i = 0; i < n; ++i) {
+          GElf_Sym sym;
+          if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
+          if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value == 0) continue;
+          const char* name = elf_strptr(elf, sh.sh_link, sym.st_name);
+          if (name == nullptr || *name == '\0') continue;
+          syms_.push_back({sym.st_value, sym.st_size, name});
+        }
+      }
+      if (!syms_.empty()) break;
+    }
+  }
+  if (elf != nullptr) elf_end(elf);
+  close(fd);
+  std::sort(syms_.begin(), syms_.end(), [](const Sym& a, const Sym& b) { return a.addr < b.addr; });
+}
+
+bool ElfSymbols::vaddr_of(uint64_t off, uint64_t& vaddr) const {
+  for (const Segment& s : segments_)
+    if (off >= s.offset && off < s.offset + s.filesz) {
+      vaddr = off - s.offset + s.vaddr;
+      return true;
+    }
+  return false;
+}
+
+bool ElfSymbols::lookup(uint64_t vaddr, std::string& name, uint64_t& offset) const {
+  auto it = std::upper_bound(syms_.begin(), syms_.end(), vaddr,
+                             [](uint64_t a, const Sym& s) { return a < s.addr; });
+  if (it == syms_.begin()) return false;
+  const Sym& s = *(it - 1);
+  // Past the end of a sized symbol is not that symbol (padding, or a stripped static function).
+  if (s.size != 0 && vaddr >= s.addr + s.size) return false;
+  name = s.name;
+  offset = vaddr - s.addr;
+  return true;
+}
+
+const std::vector<ProcessSymbols::Mapping>* ProcessSymbols::mappings(pid_t pid, bool refresh) {
+  auto it = procs_.find(pid);
+  if (it != procs_.end() && !refresh) return &it->second;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+  if (!in) return it != procs_.end() ? &it->second : nullptr;  // gone: keep the last snapshot
+  std::vector<Mapping> maps;
+  for (std::string line; std::getline(in, line);) {
+    // start-end perms offset dev inode path
+    std::istringstream f(line);
+    std::string range, perms, offset, dev, inode, path;
+    f >> range >> perms >> offset >> dev >> inode;
+    std::getline(f >> std::ws, path);
+    // Executable mappings of files, and the kernel's [vdso] (named, without symbols).
+    if (perms.size() < 3 || perms[2] != 'x' || path.empty() || (path[0] != '/' && path[0] != '['))
+      continue;
+    const size_t dash = range.find('-');
+    if (dash == std::string::npos) continue;
+    Mapping m;
+    m.start = std::stoull(range.substr(0, dash), nullptr, 16);
+    m.end = std::stoull(range.substr(dash + 1), nullptr, 16);
+    m.offset = std::stoull(offset, nullptr, 16);
+    m.path = path;
+    maps.push_back(std::move(m));
+  }
+  if (it == procs_.end()) {
+    if (procs_.size() >= kMaxProcesses) {
+      procs_.erase(proc_order_.front());
+      proc_order_.pop_front();
+    }
+    proc_order_.push_back(pid);
+  }
+  auto& slot = procs_[pid];
+  slot = std::move(maps);
+  return &slot;
+}
+
+const ElfSymbols& ProcessSymbols::file(const std::string& path) {
+  auto it = files_.find(path);
+  if (it != files_.end()) return *it->second;
+  if (files_.size() >= kMaxFiles) files_.clear();
+  return *files_.emplace(path, std::make_unique<ElfSymbols>(path)).first->second;
+}
+
+void ProcessSymbols::snapshot(pid_t pid) {
+  mappings(pid, false);
+}
+
+UserSymbol ProcessSymbols::lookup(pid_t pid, uint64_t addr) {
+  UserSymbol out;
+  for (bool refresh : {false, true}) {  // a library mapped since the snapshot: look again once
+    const std::vector<Mapping>* maps = mappings(pid, refresh);
+    if (maps == nullptr) return out;
+    for (const Mapping& m : *maps) {
+      if (addr < m.start || addr >= m.end) continue;
+      out.module = m.path.substr(m.path.rfind('/') + 1);
+      if (m.path[0] != '/') return out;
+      const ElfSymbols& elf = file(m.path);
+      uint64_t vaddr;
+      if (elf.vaddr_of(addr - m.start + m.offset, vaddr)) elf.lookup(vaddr, out.name, out.offset);
+      return out;
+    }
+  }
+  return out;
+}
+
+}  // namespace vtrace::sys

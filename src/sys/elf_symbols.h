@@ -1,0 +1,65 @@
+// User-space symbols: a process's executable mappings (a snapshot of /proc/PID/maps, so a
+// process that has exited still symbolizes) and the function symbols of each mapped ELF file
+// (.symtab, else .dynsym, through libelf), with the load bias of PIE executables and shared
+// libraries. What ustack(), ufunc(), usym(), umod() and uaddr() print.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace vtrace::sys {
+
+struct UserSymbol {
+  std::string module;  // the mapped file's name ("libc.so.6"); empty when no mapping has addr
+  std::string name;    // empty when the file has no symbol for addr
+  uint64_t offset = 0;
+};
+
+// The function symbols of one ELF file, by address in the file's own (link-time) space.
+class ElfSymbols {
+ public:
+  // Reads the file; an unreadable or stripped file gives an empty table.
+  explicit ElfSymbols(const std::string& path);
+  // The symbol containing vaddr (or the nearest one below it).
+  bool lookup(uint64_t vaddr, std::string& name, uint64_t& offset) const;
+  // The link-time address of file offset `off` (through the PT_LOAD segment holding it).
+  bool vaddr_of(uint64_t off, uint64_t& vaddr) const;
+
+ private:
+  struct Sym {
+    uint64_t addr, size;
+    std::string name;
+  };
+  struct Segment {
+    uint64_t offset, filesz, vaddr;
+  };
+  std::vector<Sym> syms_;
+  std::vector<Segment> segments_;
+};
+
+class ProcessSymbols {
+ public:
+  // Takes the snapshot of pid's mappings now (a later lookup uses it, even once pid is gone).
+  void snapshot(pid_t pid);
+  UserSymbol lookup(pid_t pid, uint64_t addr);
+
+ private:
+  struct Mapping {
+    uint64_t start, end, offset;
+    std::string path;
+  };
+  const std::vector<Mapping>* mappings(pid_t pid, bool refresh);
+  const ElfSymbols& file(const std::string& path);
+
+  static constexpr size_t kMaxProcesses = 256, kMaxFiles = 256;
+  std::unordered_map<pid_t, std::vector<Mapping>> procs_;
+  std::list<pid_t> proc_order_;  // oldest first, for eviction
+  std::unordered_map<std::string, std::unique_ptr<ElfSymbols>> files_;
+};
+
+}  // namespace vtrace::sys
