@@ -14,11 +14,6 @@ using ::vtrace::test::quote;
 using ::vtrace::test::run_vtrace;
 using ::vtrace::test::VtraceRun;
 
-#define REQUIRE_ROOT()                                                                       \
-  do {                                                                                       \
-    if (geteuid() != 0) GTEST_SKIP() << "skipped: needs root (BPF programs on tracepoints)"; \
-  } while (0)
-
 std::string loop(long n) {
   return quote(std::string(GETPPID_LOOP) + " " + std::to_string(n));
 }
@@ -47,7 +42,7 @@ TEST(AtProbe, PlacementIsShownWithItsReason) {
 }
 
 TEST(AtProbe, ThreeMillionEventsAreCountedExactly) {
-  REQUIRE_ROOT();
+  REQUIRE_BPF();
   VtraceRun r = run_vtrace(
       "-q -n 'syscall::getppid:entry /pid == $target/ { @ = count(); }' "
       "-n 'END { printa(\"count=%@d\\n\", @); }' -c " +
@@ -58,7 +53,7 @@ TEST(AtProbe, ThreeMillionEventsAreCountedExactly) {
 }
 
 TEST(AtProbe, AggregationsEqualThoseTheEngineComputes) {
-  REQUIRE_ROOT();
+  REQUIRE_BPF();
   const std::string clause =
       "syscall::write:entry, syscall::write:return /pid == $target/ "
       "{ @c[id] = count(); @s = sum(arg2 * 2 - 1); @mn[tid == pid] = min(arg0); "
@@ -82,7 +77,7 @@ TEST(AtProbe, AggregationsEqualThoseTheEngineComputes) {
 }
 
 TEST(AtProbe, ExecnameComparisonsEqualTheEngines) {
-  REQUIRE_ROOT();
+  REQUIRE_BPF();
   const std::string script =
       "syscall::write:entry /pid == $target && execname == \"writes\"/ { @a[execname] = count(); "
       "%s } "

@@ -18,11 +18,6 @@ using ::vtrace::test::quote;
 using ::vtrace::test::run_vtrace;
 using ::vtrace::test::VtraceRun;
 
-#define REQUIRE_ROOT()                                                                       \
-  do {                                                                                       \
-    if (geteuid() != 0) GTEST_SKIP() << "skipped: needs root (BPF programs on tracepoints)"; \
-  } while (0)
-
 std::vector<std::string> lines_of(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream in(s);
@@ -31,7 +26,7 @@ std::vector<std::string> lines_of(const std::string& s) {
 }
 
 TEST(ProbeContext, EveryWrittenBufferIsSeenExactlyOnceWithItsLength) {
-  REQUIRE_ROOT();
+  REQUIRE_BPF();
   // The program overwrites each buffer right after write() returns: reading it late would print
   // 'Z's, and reading past arg2 would print the "XXXX" that follows it.
   VtraceRun r = run_vtrace(
@@ -48,7 +43,7 @@ TEST(ProbeContext, EveryWrittenBufferIsSeenExactlyOnceWithItsLength) {
 }
 
 TEST(ProbeContext, CredentialsAreTheFiringProcesss) {
-  REQUIRE_ROOT();
+  REQUIRE_BPF();
   if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "skipped: no setpriv(1)";
   // setpriv drops to nobody and execs the loop in the same process ($target).
   VtraceRun r = run_vtrace(
@@ -61,7 +56,7 @@ TEST(ProbeContext, CredentialsAreTheFiringProcesss) {
 }
 
 TEST(ProbeContext, PpidIsTheFiringProcesssParent) {
-  REQUIRE_ROOT();
+  REQUIRE_BPF();
   // getppid_loop prints what getppid() returned; ppid at its getppid:entry must be the same.
   VtraceRun r = run_vtrace(
       "-q -n 'syscall::getppid:entry /pid == $target/ { printf(\"ppid=%d\\n\", ppid); }' -c " +
@@ -80,7 +75,7 @@ TEST(ProbeContext, PpidIsTheFiringProcesssParent) {
 }
 
 TEST(ProbeContext, SchedStatRuntimeSumsTheThreadsCpuTime) {
-  REQUIRE_ROOT();
+  REQUIRE_BPF();
   if (access("/sys/kernel/tracing/events/sched/sched_stat_runtime", F_OK) != 0 &&
       access("/sys/kernel/debug/tracing/events/sched/sched_stat_runtime", F_OK) != 0)
     GTEST_SKIP() << "skipped: this kernel has no sched:sched_stat_runtime tracepoint";
@@ -101,7 +96,7 @@ TEST(ProbeContext, SchedStatRuntimeSumsTheThreadsCpuTime) {
 }
 
 TEST(ProbeContext, VtimestampIsTheThreadsCpuTime) {
-  REQUIRE_ROOT();
+  REQUIRE_BPF();
   VtraceRun r = run_vtrace(
       "-q -n 'syscall::write:entry /pid == $target/ { printf(\"vt=%d\\n\", vtimestamp); }' -c " +
       quote(std::string(BUSY_PROGRAM) + " 200"));
@@ -119,14 +114,14 @@ TEST(ProbeContext, VtimestampIsTheThreadsCpuTime) {
 }
 
 TEST(ProbeContext, OnCpuHasNoCredentialsOfTheThreadTakingTheCpu) {
-  REQUIRE_ROOT();
+  REQUIRE_BPF();
   // sched:::on-cpu runs in the thread leaving the CPU: vtrace says so rather than print its uid.
   VtraceRun r = run_vtrace("-q -n 'sched:::on-cpu { trace(uid); } tick-200ms { exit(0); }'");
   EXPECT_NE(r.err.find("not gathered at the probe"), std::string::npos) << r.err;
 }
 
 TEST(ProbeContext, ACopyinstrOfAValueTheProbeCannotComputeFaultsInsteadOfReadingLate) {
-  REQUIRE_ROOT();
+  REQUIRE_BPF();
   // The address comes from a global set by another clause: the probe cannot compute it.
   VtraceRun r = run_vtrace(
       "-q -n 'syscall::openat:entry /pid == $target/ { a = arg1; } "
@@ -137,7 +132,7 @@ TEST(ProbeContext, ACopyinstrOfAValueTheProbeCannotComputeFaultsInsteadOfReading
 }
 
 TEST(ProbeContext, KernelStacksShowTheSyscallPathBySymbol) {
-  REQUIRE_ROOT();
+  REQUIRE_BPF();
   VtraceRun r =
       run_vtrace("-q -n 'syscall::getppid:entry /pid == $target/ { @[stack()] = count(); }' -c " +
                  quote(std::string(GETPPID_LOOP) + " 100"));
@@ -148,7 +143,7 @@ TEST(ProbeContext, KernelStacksShowTheSyscallPathBySymbol) {
 }
 
 TEST(ProbeContext, ProfileSamplesABusyProgramWithItsOwnFunctionNames) {
-  REQUIRE_ROOT();
+  REQUIRE_BPF();
   VtraceRun r = run_vtrace(
       "-q -n 'profile-997 { @all = count(); } profile-997 /execname == \"spin\"/ "
       "{ @spin = count(); @[ustack()] = count(); } "

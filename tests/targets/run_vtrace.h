@@ -53,3 +53,9 @@ inline VtraceRun run_vtrace(const std::string& args) {
 }
 
 }  // namespace vtrace::test
+
+// Skips a test that loads BPF programs (vtrace's host kernel probes) when not root.
+#define REQUIRE_BPF()                                                                        \
+  do {                                                                                       \
+    if (geteuid() != 0) GTEST_SKIP() << "skipped: needs root (BPF programs on tracepoints)"; \
+  } while (0)
