@@ -1,12 +1,22 @@
-// Symbols for stacks: the kernel's from kallsyms text, a process's from its mappings and ELF
-// symbol tables (this test binary and libc), also once the process has exited.
+// Symbols for stacks: the kernel's from kallsyms (canned text, and the running kernel's), a
+// process's from its mappings and ELF symbol tables (this test binary and libc), also once the
+// process has exited; and dtrace's text for them, against the expected outputs of Oracle's
+// dtrace-utils tests (test/unittest/..., branch devel).
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <vector>
+
 #include "sys/elf_symbols.h"
 #include "sys/kallsyms.h"
+#include "sys/stack_format.h"
 
 namespace vtrace::sys {
 namespace {
@@ -71,6 +81,176 @@ TEST(ProcessSymbols, AnExitedProcessStillSymbolizesFromItsSnapshot) {
   UserSymbol s = p.lookup(child, reinterpret_cast<uint64_t>(&symbols_test_function));
   EXPECT_NE(s.name.find("symbols_test_function"), std::string::npos) << s.name;
   EXPECT_TRUE(p.lookup(child, 0x10).module.empty());
+}
+
+// The running kernel: a syscall's address from /proc/kallsyms, looked up 5 bytes in.
+TEST(Kallsyms, TheRunningKernelsFunctionAtAnOffset) {
+  std::ifstream in("/proc/kallsyms");
+  uint64_t addr = 0;
+  bool hidden = false;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream f(line);
+    std::string a, type, name;
+    f >> a >> type >> name;
+    if (name != "__x64_sys_getppid" && name != "do_sys_openat2") continue;
+    addr = std::stoull(a, nullptr, 16);
+    hidden = addr == 0;
+    break;
+  }
+  Kallsyms k;
+  std::string why;
+  if (hidden) {
+    EXPECT_FALSE(k.usable(why));
+    EXPECT_NE(why.find("run as root"), std::string::npos) << why;
+    GTEST_SKIP() << "kernel addresses are hidden (kptr_restrict): run as root";
+  }
+  if (addr == 0) GTEST_SKIP() << "neither __x64_sys_getppid nor do_sys_openat2 in kallsyms";
+  ASSERT_TRUE(k.usable(why)) << why;
+  // Aliases share the address (__do_sys_getppid, __ia32_sys_getppid): any of them is right.
+  std::set<std::string> names;
+  std::ifstream again("/proc/kallsyms");
+  for (std::string line; std::getline(again, line);) {
+    std::istringstream f(line);
+    std::string a, type, name;
+    f >> a >> type >> name;
+    if (std::stoull(a, nullptr, 16) == addr) names.insert(name);
+  }
+  SymbolAt s = k.lookup(addr + 5);
+  EXPECT_EQ(s.module, "vmlinux");
+  EXPECT_TRUE(names.count(std::string(s.name))) << s.name;
+  EXPECT_EQ(s.offset, 5u);
+  EXPECT_EQ(format_frame({addr + 5, s.module, s.name, s.offset}, true),
+            "vmlinux`" + std::string(s.name) + "+0x5");
+}
+
+TEST(ProcessSymbols, OwnFunctionFormatsAsAFrame) {
+  ProcessSymbols p;
+  const auto addr = reinterpret_cast<uint64_t>(&symbols_test_function) + 2;
+  UserSymbol s = p.lookup(getpid(), addr);
+  ASSERT_FALSE(s.name.empty());
+  const Symbol sym{addr, s.module, s.name, s.offset};
+  EXPECT_EQ(format_frame(sym, true), "sys_test`" + s.name + "+0x2");
+  EXPECT_EQ(format_frame(sym, false), "sys_test`" + s.name);
+  EXPECT_EQ(format_module(sym), "sys_test");
+  // An address no mapping holds prints as the address alone.
+  UserSymbol none = p.lookup(getpid(), 0x10);
+  EXPECT_EQ(format_frame({0x10, none.module, none.name, none.offset}, true), "0x10");
+}
+
+// What dtrace-utils' runtest.sh does to outputs before comparing them with the .r files.
+std::string ptr_masked(const std::string& s) {
+  static const std::regex hex("0x[0-9a-f]+");
+  return std::regex_replace(s, hex, "{ptr}");
+}
+
+std::string printf_string(const char* fmt, long long v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+// The frames of test/triggers/ustack-tst-basic, innermost first (the offsets are made up).
+std::vector<Symbol> basic_frames() {
+  std::vector<Symbol> v;
+  for (std::string_view fn : {"myfunc_z", "myfunc_y", "myfunc_x", "myfunc_w", "myfunc_v"})
+    v.push_back({0x401000 + v.size() * 0x40, "ustack-tst-basic", fn, 0x1b});
+  return v;
+}
+
+TEST(StackFormat, FramesAndTheirFallbacks) {
+  EXPECT_EQ(format_frame({0xffffffff81001010, "vmlinux", "do_thing", 0x10}, true),
+            "vmlinux`do_thing+0x10");
+  // The function's first instruction: no "+0x0" (test/unittest/printf/tst.sym.r).
+  EXPECT_EQ("symbol = " + format_frame({0xffffffff82000000, "vmlinux", "max_pfn", 0}, true),
+            "symbol = vmlinux`max_pfn");
+  EXPECT_EQ(format_frame({0x7f3a1c02b1d0, "libc.so.6", "", 0}, true), "libc.so.6`0x7f3a1c02b1d0");
+  EXPECT_EQ(format_frame({0x7f3a1c02b1d0, "", "", 0}, false), "0x7f3a1c02b1d0");
+  EXPECT_EQ(format_module({0x7f3a1c02b1d0, "", "", 0}), "0x7f3a1c02b1d0");
+  EXPECT_EQ(format_module({0xffffffffc0001004, "kvm", "mod_fn", 4}), "kvm");
+}
+
+// test/unittest/ustack/tst.ufunc.r, tst.usym.r, tst.uaddr.r: "  %-50s" in trace().
+TEST(StackFormat, UserSymbolFieldsAsTraceThem) {
+  const Symbol y{0x401149, "ustack-tst-basic", "myfunc_y", 0x9};
+  EXPECT_EQ(symbol_field(format_frame(y, false)),
+            "  ustack-tst-basic`myfunc_y                         ");
+  EXPECT_EQ(ptr_masked(symbol_field(format_frame(y, true))),
+            "  ustack-tst-basic`myfunc_y+{ptr}                     ");
+  EXPECT_EQ(symbol_field(format_module(y)), "  ustack-tst-basic                                  ");
+}
+
+// test/unittest/stack/tst.stack_fbt.x86_64.r: trace(stack()) after the probe line.
+TEST(StackFormat, TraceOfAKernelStack) {
+  std::vector<Symbol> frames;
+  for (std::string_view fn :
+       {"__vfs_write", "ksys_write", "__x64_sys_write", "do_syscall_64", "entry_SYSCALL_64"})
+    frames.push_back({0xffffffff81000000 + frames.size() * 0x100, "vmlinux", fn, 0x2a});
+  frames.push_back({0, "", "", 0});  // a zero pc ends the stack
+  const std::string out =
+      "               __vfs_write:entry " + format_stack(frames, StackLayout{}) + "\n";
+  EXPECT_EQ(ptr_masked(out),
+            "               __vfs_write:entry \n"
+            "              vmlinux`__vfs_write+{ptr}\n"
+            "              vmlinux`ksys_write+{ptr}\n"
+            "              vmlinux`__x64_sys_write+{ptr}\n"
+            "              vmlinux`do_syscall_64+{ptr}\n"
+            "              vmlinux`entry_SYSCALL_64+{ptr}\n"
+            "\n");
+}
+
+// test/unittest/aggs/tst.ustack.r: @['a', uaddr(), ufunc(), umod(), usym(), ustack(5), 4] =
+// sum(): each symbol key a "  %-50s" field, the stack on lines of its own, then the rest.
+TEST(StackFormat, AggregationKeysWithAStack) {
+  const Symbol y{0x401149, "ustack-tst-basic", "myfunc_y", 0x9};
+  std::string out = printf_string(" %8lld", 'a');
+  out += symbol_field(format_frame(y, true)) + symbol_field(format_frame(y, false)) +
+         symbol_field(format_module(y)) + symbol_field(format_frame(y, false));
+  out += format_stack(basic_frames(), StackLayout{});
+  out += printf_string(" %8lld", 4) + printf_string(" %16lld", 1234) + "\n";
+  EXPECT_EQ(ptr_masked(out),
+            "       97  ustack-tst-basic`myfunc_y+{ptr}                       "
+            "ustack-tst-basic`myfunc_y                           ustack-tst-basic        "
+            "                            ustack-tst-basic`myfunc_y                         \n"
+            "              ustack-tst-basic`myfunc_z+{ptr}\n"
+            "              ustack-tst-basic`myfunc_y+{ptr}\n"
+            "              ustack-tst-basic`myfunc_x+{ptr}\n"
+            "              ustack-tst-basic`myfunc_w+{ptr}\n"
+            "              ustack-tst-basic`myfunc_v+{ptr}\n"
+            "        4             1234\n");
+}
+
+// test/unittest/profile-n/tst.ufuncsort.r: @[ufunc(...)] = count(), printed at exit.
+TEST(StackFormat, AggregationKeyUfunc) {
+  EXPECT_EQ(symbol_field(format_frame({0x401126, "profile-tst-ufuncsort", "f_a", 0}, false)) +
+                printf_string(" %16lld", 3),
+            "  profile-tst-ufuncsort`f_a                                         3");
+}
+
+// test/unittest/ustack/tst.spin.sh: printa("START%kEND\n", @stacks) puts the frames on lines of
+// their own, not indented. printa/tst.stack.d: "%-20k" indents by 20, "%60k" right-aligns.
+TEST(StackFormat, PrintfPercentK) {
+  std::vector<Symbol> f;
+  for (std::string_view fn : {"baz", "bar", "foo", "main"})
+    f.push_back({0x401100 + f.size() * 0x20, "ustack-tst-spin", fn, 0x8});
+  EXPECT_EQ("START" + format_stack(f, printf_stack_layout(0, false)) + "END\n",
+            "START\nustack-tst-spin`baz+0x8\nustack-tst-spin`bar+0x8\n"
+            "ustack-tst-spin`foo+0x8\nustack-tst-spin`main+0x8\nEND\n");
+  const std::vector<Symbol> one{{0x401108, "spin", "baz", 0x8}};
+  EXPECT_EQ(format_stack(one, printf_stack_layout(20, true)),
+            "\n" + std::string(20, ' ') + "spin`baz+0x8\n");
+  EXPECT_EQ(format_stack(one, printf_stack_layout(20, false)),
+            "\n" + std::string(8, ' ') + "spin`baz+0x8\n");
+}
+
+// What dtrace does not do: a stack that could not be unwound says so, indented as its frames.
+TEST(StackFormat, UnwindFailuresAreSaid) {
+  EXPECT_EQ(unwind_note(true, 0, 3), "");
+  EXPECT_EQ(format_stack({}, StackLayout{}, unwind_note(false, -EFAULT, 0)),
+            "\n              <kernel stack not unwound: Bad address>\n");
+  const std::vector<Symbol> one{{0x401108, "spin", "baz", 0x8}};
+  EXPECT_EQ(
+      format_stack(one, StackLayout{}, unwind_note(true, -EFAULT, 1)),
+      "\n              spin`baz+0x8\n              <user stack unwind stopped: Bad address>\n");
 }
 
 }  // namespace
