@@ -150,7 +150,11 @@ class Emitter {
       return false;
     }
     at_.assign(code.size() + 1, 0);
-    emit(mov64(R6, R1));
+    if (target_.syscall) {
+      if (!syscall_record(err)) return false;
+    } else {
+      emit(mov64(R6, R1));
+    }
     for (size_t pc = 0; pc < code.size(); ++pc) {
       at_[pc] = out_.size();
       if (merge_[pc]) std::fill(str_.begin(), str_.end(), kNoStr);
@@ -179,6 +183,28 @@ class Emitter {
 
  private:
   static int16_t reg(uint8_t r) { return static_cast<int16_t>(-8 * (r + 1)); }
+  // r6 = the syscall's tracepoint record, rebuilt in the per-CPU data map (see ClauseTarget).
+  bool syscall_record(std::string& err) {
+    const ClauseTarget::Syscall& sc = *target_.syscall;
+    if (sc.data_fd < 0 || sc.record_size > kSyscallDataSize) {
+      err = "a syscall clause program needs its data map (records of at most " +
+            std::to_string(kSyscallDataSize) + " bytes)";
+      return false;
+    }
+    emit(mov64(R7, R1));
+    emit(st(4, R10, -4, 0));  // key 0, in a slot the clause's registers overwrite later
+    emit2(ld_map_fd(R1, sc.data_fd));
+    emit(mov64(R2, R10));
+    emit(alu64(BPF_ADD, R2, -4));
+    emit(call(BPF_FUNC_map_lookup_elem));
+    emit(jmp(BPF_JNE, R0, 0, 2));
+    emit(mov64(R0, 0));
+    emit(exit_insn());
+    emit(mov64(R6, R0));
+    for (const bpf_insn& i : emit_syscall_record(sc.side, sc.layout, R7, R6, 0, sc.record_size))
+      emit(i);
+    return true;
+  }
   void emit(bpf_insn i) { out_.push_back(i); }
   void emit2(const std::array<bpf_insn, 2>& i) {
     out_.push_back(i[0]);

@@ -19,6 +19,8 @@
 #include <linux/bpf.h>
 
 #include "bpf/gather_plan.h"
+#include "bpf/kernel_layout.h"
+#include "bpf/syscall_program.h"
 #include "vm/module.h"
 
 namespace vtrace::bpf {
@@ -30,7 +32,20 @@ struct ClauseTarget {
   // The probe runs in the thread its record describes (false for sched:::on-cpu).
   bool current_thread = true;
   uint32_t probe_id = 0;  // the `id` built-in
+  // A syscall probe run from the raw sys_enter/sys_exit tracepoint (syscall_program.h): the
+  // program first rebuilds the syscall's tracepoint record (record_size bytes) in the value of
+  // data_fd (a per-CPU array of one kSyscallDataSize-byte value, one per dispatcher: the
+  // dispatcher's recursion guard keeps its users from interleaving on a CPU) and reads the
+  // arguments there. The target sets side, nr and record_size; the loader data_fd and layout.
+  struct Syscall {
+    SyscallSide side = SyscallSide::Enter;
+    uint32_t nr = 0, record_size = 0;
+    int data_fd = -1;
+    KernelLayout layout;
+  };
+  std::optional<Syscall> syscall;
 };
+inline constexpr uint32_t kSyscallDataSize = 64;
 
 // Why `clause` cannot run whole at this probe, or "" when it can. `placed_aggs[i]` says whether
 // aggregation i may live in the kernel (no clear/trunc/normalize, no clause on the host updates
@@ -41,7 +56,8 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
 // The aggregations a clause updates (indexes into mod.aggs).
 std::vector<uint32_t> aggregations_of(const vm::ClauseCode& clause);
 
-// The program (BPF_PROG_TYPE_TRACEPOINT) of a clause why_not_at_probe() accepted. agg_maps[i] is
+// The program (BPF_PROG_TYPE_TRACEPOINT; BPF_PROG_TYPE_RAW_TRACEPOINT for a syscall target) of a
+// clause why_not_at_probe() accepted. agg_maps[i] is
 // the fd of aggregation i's per-CPU hash map; a full map counts into drops_fd (a per-CPU array,
 // key 0); a new key's value is copied from zeros_fd (an array of one zeroed value at least as
 // large as every aggregation's, kMaxKernelAggValue). Nothing, with err set, on a clause it

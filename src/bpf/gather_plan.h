@@ -50,13 +50,14 @@ struct StringCopy {
 };
 
 struct GatherPlan {
-  uint32_t probe = 0;           // written into every record (the catalog probe id)
-  uint32_t data_size = 0;       // bytes of the tracepoint record copied into the record
-  uint32_t data_extra = 0;      // further bytes copied for __data_loc strings after the fixed part
-  uint32_t strsize = 256;       // the strsize option: bytes of each string slot, NUL included
+  uint32_t probe = 0;       // written into every record (the catalog probe id)
+  uint32_t data_size = 0;   // bytes of the tracepoint record copied into the record
+  uint32_t data_extra = 0;  // further bytes copied for __data_loc strings after the fixed part
+  uint32_t strsize = 256;   // the strsize option: bytes of each string slot, NUL included
   std::vector<StringCopy> strings;
-  uint16_t kernel_frames = 0;   // stack(): kernel return addresses to gather (0: none)
-  uint16_t user_frames = 0;     // ustack(): user return addresses to gather (0: none)
+  uint16_t kernel_frames = 0;  // stack(): kernel return addresses to gather (0: none)
+  uint16_t user_frames = 0;    // ustack(): user return addresses to gather (0: none)
+  bool operator==(const GatherPlan&) const = default;
 };
 
 }  // namespace vtrace::bpf

@@ -23,12 +23,14 @@ constexpr Reg kTask = R8;  // current, while the header is written
 constexpr Reg kSize = R8;  // then a string's read size (bounded: the verifier checks it)
 constexpr Reg kAddr = R9;  // and its address
 
-// The frame: kMaxExprDepth expression slots below r10, then a u32 map key and a u64 scratch.
+// The frame: kMaxExprDepth expression slots below r10, then a u32 map key, a u64 scratch and a
+// syscall program's source (its header's probe).
 constexpr int16_t slot(size_t i) {
   return static_cast<int16_t>(-8 * static_cast<int>(i + 1));
 }
 constexpr int16_t kKeySlot = slot(kMaxExprDepth);
 constexpr int16_t kScratchSlot = slot(kMaxExprDepth + 1);
+constexpr int16_t kSourceSlot = slot(kMaxExprDepth + 2);
 
 constexpr int16_t hdr(size_t off) {
   return static_cast<int16_t>(off);
@@ -52,6 +54,9 @@ class Emitter {
   void rec_ptr(Reg r, uint64_t off) {
     (*this)(mov64(r, kRec));
     (*this)(alu64(BPF_ADD, r, static_cast<int32_t>(off)));
+  }
+  void append(const std::vector<bpf_insn>& code) {
+    code_.insert(code_.end(), code.begin(), code.end());
   }
   std::vector<bpf_insn> take() { return std::move(code_); }
 
@@ -166,8 +171,13 @@ void emit_expr(Emitter& e, const Expr& expr) {
 }
 
 // The header: every field, since reserved ring memory is not zeroed.
-void emit_header(Emitter& e, const GatherPlan& p, const KernelLayout& k) {
-  e(st(4, kRec, hdr(offsetof(GatherHeader, probe)), static_cast<int32_t>(p.probe)));
+void emit_header(Emitter& e, const GatherPlan& p, const KernelLayout& k, const GatherSource& src) {
+  if (src.syscall) {
+    e(ldx(8, R1, R10, kSourceSlot));
+    e(stx(4, kRec, hdr(offsetof(GatherHeader, probe)), R1));
+  } else {
+    e(st(4, kRec, hdr(offsetof(GatherHeader, probe)), static_cast<int32_t>(p.probe)));
+  }
   e(call(BPF_FUNC_get_smp_processor_id));
   e(stx(4, kRec, hdr(offsetof(GatherHeader, cpu)), R0));
   e(call(BPF_FUNC_ktime_get_ns));
@@ -296,6 +306,29 @@ void emit_stack(Emitter& e, uint16_t frames, uint64_t at, uint64_t flags, size_t
   e(stx(4, kRec, hdr(len_field), R0));
 }
 
+// A syscall program's data: the tracepoint record rebuilt from the registers, all of it.
+void emit_syscall_data(Emitter& e, const GatherPlan& p, const GatherLayout& l,
+                       const KernelLayout& k, SyscallSide side) {
+  e.append(emit_syscall_record(side, k, kCtx, kRec, hdr(l.data_offset), p.data_size));
+  e(st(4, kRec, hdr(offsetof(GatherHeader, data_len)), static_cast<int32_t>(p.data_size)));
+}
+
+bool check_syscall_plan(const GatherPlan& p, const GatherSource& src, std::string& err) {
+  if (!src.syscall) return true;
+  if (src.sources_fd < 0) {
+    err = "a syscall program needs the map of its syscalls' sources";
+    return false;
+  }
+  const bool size_ok = p.data_size == 12 || (p.data_size % 8 == 0 && p.data_size <= 64);
+  if (p.data_extra != 0 || !size_ok) {
+    err = std::string("a syscall record is 12 bytes or a multiple of 8 up to 64, with nothing ") +
+          "after it (the plan asks for " + std::to_string(p.data_size) + " + " +
+          std::to_string(p.data_extra) + " bytes)";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool check_gather_plan(const GatherPlan& p, std::string& err) {
@@ -324,11 +357,14 @@ bool check_gather_plan(const GatherPlan& p, std::string& err) {
 }
 
 std::vector<bpf_insn> emit_gather_program(const GatherPlan& p, const KernelLayout& k, int ring_fd,
-                                          int drops_fd, std::string& err) {
-  if (!check_gather_plan(p, err)) return {};
+                                          int drops_fd, std::string& err, const GatherSource& src) {
+  if (!check_gather_plan(p, err) || !check_syscall_plan(p, src, err)) return {};
   const GatherLayout l = gather_layout(p);
   Emitter e;
   e(mov64(kCtx, R1));
+  // A syscall's source first: a number nothing maps returns before reserving a record.
+  if (src.syscall)
+    e.append(emit_syscall_source(*src.syscall, k, kCtx, src.sources_fd, kKeySlot, kSourceSlot));
   e(ld_map_fd(R1, ring_fd));
   e(mov64(R2, static_cast<int32_t>(l.size)));
   e(mov64(R3, 0));
@@ -349,8 +385,11 @@ std::vector<bpf_insn> emit_gather_program(const GatherPlan& p, const KernelLayou
 
   e.land(reserved);
   e(mov64(kRec, R0));
-  emit_header(e, p, k);
-  emit_data(e, p, l);
+  emit_header(e, p, k, src);
+  if (src.syscall)
+    emit_syscall_data(e, p, l, k, *src.syscall);
+  else
+    emit_data(e, p, l);
   for (size_t i = 0; i < p.strings.size(); ++i) emit_string(e, p, l, i);
   emit_stack(e, p.kernel_frames, l.kstack_offset, 0, offsetof(GatherHeader, kstack_len));
   emit_stack(e, p.user_frames, l.ustack_offset, BPF_F_USER_STACK,
@@ -364,8 +403,9 @@ std::vector<bpf_insn> emit_gather_program(const GatherPlan& p, const KernelLayou
 }
 
 sys::UniqueFd load_gather_program(const GatherPlan& p, const KernelLayout& k, int ring_fd,
-                                  int drops_fd, const std::string& what, std::string& err) {
-  std::vector<bpf_insn> code = emit_gather_program(p, k, ring_fd, drops_fd, err);
+                                  int drops_fd, const std::string& what, std::string& err,
+                                  const GatherSource& src) {
+  std::vector<bpf_insn> code = emit_gather_program(p, k, ring_fd, drops_fd, err, src);
   if (code.empty()) {
     err = "the BPF program for " + what + ": " + err;
     return {};
@@ -384,8 +424,8 @@ sys::UniqueFd load_gather_program(const GatherPlan& p, const KernelLayout& k, in
           "-byte ring buffer: raise bufsize or lower strsize";
     return {};
   }
-  return load_program(BPF_PROG_TYPE_TRACEPOINT, code, "vtrace_gather",
-                      "the BPF program for " + what, err);
+  return load_program(src.syscall ? BPF_PROG_TYPE_RAW_TRACEPOINT : BPF_PROG_TYPE_TRACEPOINT, code,
+                      "vtrace_gather", "the BPF program for " + what, err);
 }
 
 }  // namespace vtrace::bpf

@@ -18,17 +18,29 @@
 //   kernel memory if that faults; len is the read's result (NUL included, or < 0 on a fault).
 // - Stacks: bpf_get_stack() of kernel_frames / user_frames return addresses; kstack_len /
 //   ustack_len hold its result (0 when the plan asks for none).
+// - A syscall program (GatherSource::syscall) is a raw sys_enter/sys_exit program instead: its
+//   data is the syscalls:sys_enter_NAME / sys_exit_NAME record rebuilt from the registers
+//   (syscall_program.h), data_size bytes of it, and the header's probe is the source its
+//   syscall's number maps to, so syscalls with the same plan share the program.
 #pragma once
 #include <linux/bpf.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bpf/gather_plan.h"
 #include "bpf/kernel_layout.h"
+#include "bpf/syscall_program.h"
 #include "sys/unique_fd.h"
 
 namespace vtrace::bpf {
+
+// Where a gather program runs: a tracepoint (the default), or a raw syscall tracepoint.
+struct GatherSource {
+  std::optional<SyscallSide> syscall;
+  int sources_fd = -1;  // syscall: the array map number -> source (SyscallDispatch::sources_fd)
+};
 
 // True when a program can gather what the plan asks: strsize in 1..kMaxStrsize, data within
 // kMaxDataRoom, record within kMaxRecordSize, and well-formed expressions (no Arg left, Fields of
@@ -37,11 +49,13 @@ bool check_gather_plan(const GatherPlan& plan, std::string& err);
 
 // The program's instructions, or nothing with err set when check_gather_plan() refuses the plan.
 std::vector<bpf_insn> emit_gather_program(const GatherPlan& plan, const KernelLayout& layout,
-                                          int ring_fd, int drops_fd, std::string& err);
+                                          int ring_fd, int drops_fd, std::string& err,
+                                          const GatherSource& source = {});
 
 // Emits and loads the program; `what` names its probe in messages ("syscalls:sys_enter_openat").
 // Also refuses a plan whose record does not fit the ring.
 sys::UniqueFd load_gather_program(const GatherPlan& plan, const KernelLayout& layout, int ring_fd,
-                                  int drops_fd, const std::string& what, std::string& err);
+                                  int drops_fd, const std::string& what, std::string& err,
+                                  const GatherSource& source = {});
 
 }  // namespace vtrace::bpf

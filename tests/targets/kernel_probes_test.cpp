@@ -4,8 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -95,6 +97,50 @@ TEST(KernelProbes, SyscallReturnErrno) {
       "{ @[errno] = count(); }' -c 'cat /nonexistent/vtrace'");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find(" 2 "), std::string::npos) << r.out;  // ENOENT
+}
+
+// Syscall probes go through the raw sys_enter/sys_exit tracepoints: two attachments rather than
+// one perf event per syscall, which took ~25 s to attach and detach for syscall:::entry. The
+// bound is generous (a fraction of a second here), and skipped on a machine too loaded to say.
+TEST(KernelProbes, EverySyscallStartsAndStopsQuickly) {
+  REQUIRE_HOST();
+  double load = 0;
+  std::ifstream("/proc/loadavg") >> load;
+  if (load > 2.0 * sysconf(_SC_NPROCESSORS_ONLN))
+    GTEST_SKIP() << "skipped: load average " << load << " is too high to time a start";
+  // At the probe (a count kept in the kernel), and gathered for the host (a global variable).
+  for (const char* clause : {"{ @ = count(); }", "{ @[probefunc] = count(); x = 1; }"}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    VtraceRun r =
+        vtrace(std::string("-q -n 'syscall:::entry ") + clause + " tick-100ms { exit(0); }'");
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_GT(last_number(r.out), 0) << r.out;
+    EXPECT_LT(took.count(), 3.0) << clause;
+  }
+}
+
+// copyinstr() of openat's path is read at the probe, while the program's buffer still holds it:
+// every one of 200 distinct paths, exactly once.
+TEST(KernelProbes, OpenatPathsCopiedAtTheProbe) {
+  REQUIRE_HOST();
+  constexpr int kPaths = 200;
+  VtraceRun r = vtrace(
+      "-q -n 'syscall::openat:entry /pid == $target/ { printf(\"%s\\n\", copyinstr(arg1)); }' "
+      "-c " +
+      quote(std::string(OPENS_PROGRAM) + " " + std::to_string(kPaths)));
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, int> seen;
+  std::istringstream in(r.out);
+  const std::string prefix = "/nonexistent-vtrace-opens/";
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(prefix, 0) == 0 || line.find("ZZZ") != std::string::npos) ++seen[line];
+  for (int i = 0; i < kPaths; ++i) {
+    const std::string path = prefix + "path-" + std::to_string(i);
+    EXPECT_EQ(seen[path], 1) << path;
+    seen.erase(path);
+  }
+  EXPECT_TRUE(seen.empty()) << seen.size() << " other paths, first " << seen.begin()->first;
 }
 
 TEST(KernelProbes, OnCpuFires) {

@@ -111,13 +111,27 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, std::string& e
       if (!maps_[a]) return false;
       fds[a] = maps_[a]->fd();
     }
+  std::optional<bpf::KernelLayout> layout;  // for syscall probes' registers
   for (const Site& s : sites) {
     const vm::ClauseCode& clause = mod.clauses[s.clause];
     const std::string what = "clause #" + std::to_string(s.clause + 1) + " on " +
                              eng.catalog().probe(s.probe).full_name();
+    bpf::ClauseTarget target = s.target;
+    if (target.syscall) {
+      if (!layout && !(layout = bpf::read_kernel_layout(err))) return false;
+      target.syscall->layout = *layout;
+      target.syscall->data_fd = syscalls_.data_fd(s.clause, target.syscall->side, *layout, err);
+      if (target.syscall->data_fd < 0) return false;
+    }
     std::vector<bpf_insn> insns =
-        bpf::emit_clause_program(mod, clause, s.target, fds, drops_.get(), zeros_.get(), err);
+        bpf::emit_clause_program(mod, clause, target, fds, drops_.get(), zeros_.get(), err);
     if (insns.empty()) return false;
+    if (target.syscall) {
+      if (!syscalls_.route(s.clause, target.syscall->side, target.syscall->nr, insns,
+                           "the BPF program of " + what, err))
+        return false;
+      continue;
+    }
     sys::UniqueFd prog = bpf::load_program(BPF_PROG_TYPE_TRACEPOINT, insns, "vt_clause",
                                            "the BPF program of " + what, err);
     if (!prog.valid()) return false;
@@ -126,6 +140,7 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, std::string& e
     progs_.push_back(std::move(prog));
     links_.push_back(std::move(link));
   }
+  if (!syscalls_.attach(err)) return false;
   for (uint32_t c = 0; c < mod.clauses.size(); ++c)
     if (at_probe[c]) eng.run_at_probe(c);
   std::vector<uint32_t> held;

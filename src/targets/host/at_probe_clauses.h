@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bpf/kernel_aggregation.h"
+#include "bpf/syscall_routes.h"
 #include "sys/unique_fd.h"
 #include "targets/host/kernel_probes.h"
 
@@ -32,7 +33,10 @@ class AtProbeClauses {
   // the reason it does not).
   const std::vector<std::string>& placement() const { return placement_; }
   // Stops the programs firing.
-  void stop() { links_.clear(); }
+  void stop() {
+    links_.clear();
+    syscalls_.detach();
+  }
   // "vtrace: N aggregation drops in the kernel (a map was full)".
   void report(std::FILE* out) const;
 
@@ -49,6 +53,7 @@ class AtProbeClauses {
   std::vector<std::unique_ptr<bpf::KernelAggregation>> maps_;  // per module aggregation
   sys::UniqueFd drops_, zeros_;
   std::vector<sys::UniqueFd> progs_, links_;
+  bpf::SyscallRoutes syscalls_;  // clauses on syscall probes: through raw sys_enter/sys_exit
   std::vector<std::string> placement_;
 };
 

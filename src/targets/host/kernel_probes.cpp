@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "bpf/syscall_numbers.h"
 #include "engine/engine.h"
 #include "engine/glob.h"
 #include "engine/profile_provider.h"
@@ -58,6 +59,32 @@ GatheredStack gathered(const std::vector<uint64_t>& frames, int32_t error) {
 
 bool is_int_field(const EventField* f) {
   return f && !f->is_string() && (f->size == 1 || f->size == 2 || f->size == 4 || f->size == 8);
+}
+
+// The side and number of a syscalls:sys_enter_NAME / sys_exit_NAME tracepoint the raw syscall
+// tracepoints can stand for (bpf/syscall_program.h): its number is known and its format is the
+// record they rebuild (__syscall_nr at 8, then 8-byte args from 16, or ret at 16). Nothing for
+// any other tracepoint, which keeps its own perf event (a syscall newer than the build's
+// <asm/unistd_64.h> included).
+struct RawSyscall {
+  bpf::SyscallSide side;
+  uint32_t nr;
+};
+std::optional<RawSyscall> raw_syscall(const EventFormat& f) {
+  if (f.system != "syscalls") return std::nullopt;
+  const bool enter = f.name.rfind("sys_enter_", 0) == 0;
+  if (!enter && f.name.rfind("sys_exit_", 0) != 0) return std::nullopt;
+  auto nr = bpf::syscall_number(std::string_view(f.name).substr(enter ? 10 : 9));
+  const EventField* n = f.field("__syscall_nr");
+  if (!nr || !n || n->offset != 8 || n->size != 4) return std::nullopt;
+  const auto args = f.args();
+  if (args.size() > (enter ? 6u : 1u) || (!enter && args.empty())) return std::nullopt;
+  for (size_t i = 0; i < args.size(); ++i)
+    if (args[i]->offset != 16 + 8 * i || args[i]->size != 8 || args[i]->is_string())
+      return std::nullopt;
+  for (const EventField& field : f.fields)
+    if (field.is_common() && field.offset + field.size > 8) return std::nullopt;
+  return RawSyscall{enter ? bpf::SyscallSide::Enter : bpf::SyscallSide::Exit, *nr};
 }
 
 }  // namespace
@@ -249,6 +276,12 @@ bool KernelProbes::clause_target(uint32_t id, const EventFormat*& format,
   target.arg = [kind, fmt](int64_t i) { return arg_op(kind, *fmt, i); };
   target.current_thread = kind != Kind::OnCpu;
   target.probe_id = id;
+  if (auto raw = raw_syscall(*fmt)) {
+    target.syscall.emplace();
+    target.syscall->side = raw->side;
+    target.syscall->nr = raw->nr;
+    target.syscall->record_size = fmt->fixed_size();
+  }
   return true;
 }
 
@@ -337,7 +370,14 @@ bool KernelProbes::start(const std::vector<uint32_t>& enabled, const NeedsFn& ne
   cpus_ = online_cpu_list();
   if (!tps_.empty()) {
     std::vector<TracepointGatherer::Source> sources;
-    for (const Tp& tp : tps_) sources.push_back({tp.format, plan_for(tp, needs, strsize)});
+    for (const Tp& tp : tps_) {
+      TracepointGatherer::Source src{tp.format, plan_for(tp, needs, strsize), {}, 0};
+      if (auto raw = raw_syscall(*tp.format)) {
+        src.syscall = raw->side;
+        src.nr = raw->nr;
+      }
+      sources.push_back(std::move(src));
+    }
     if (!gatherer_.open(std::move(sources), bufsize, err)) return false;
   }
   // The sampler's rings report comm changes for the execname of its samples.

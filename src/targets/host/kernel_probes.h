@@ -28,8 +28,12 @@
 // Tracepoints run a BPF program each (tracepoint_gatherer.h) that reads, in the firing thread:
 // pid, tid, cpu, timestamp (CLOCK_MONOTONIC ns, the host timebase), execname, uid, gid, ppid,
 // vtimestamp, the strings copyinstr() will ask for and the stacks stack()/ustack() will print
-// (bpf/clause_needs.h). sched:::on-cpu describes the thread taking the CPU while its program runs
-// in the one leaving it: its credentials, vtimestamp and stacks are not gathered (they fault).
+// (bpf/clause_needs.h). Syscall tracepoints (syscall:::*, tracepoint:syscalls::*) share two
+// raw tracepoints, sys_enter and sys_exit, that rebuild each syscall's tracepoint record
+// (bpf/syscall_program.h), instead of ~370 perf events that took ~25 s to attach and detach;
+// a syscall newer than the build's <asm/unistd_64.h> keeps its own perf event. sched:::on-cpu
+// describes the thread taking the CPU while its program runs in the one leaving it: its
+// credentials, vtimestamp and stacks are not gathered (they fault).
 #pragma once
 #include <cstdint>
 #include <cstdio>
