@@ -23,8 +23,8 @@ constexpr Reg kTask = R8;  // current, while the header is written
 constexpr Reg kSize = R8;  // then a string's read size (bounded: the verifier checks it)
 constexpr Reg kAddr = R9;  // and its address
 
-// The frame: kMaxExprDepth expression slots below r10, then a u32 map key, a u64 scratch and a
-// syscall program's source (its header's probe).
+// The frame: kMaxExprDepth expression slots below r10, then a u32 map key, a u64 scratch, a
+// syscall program's source (its header's probe) or a USDT program's task, and its tgid.
 constexpr int16_t slot(size_t i) {
   return static_cast<int16_t>(-8 * static_cast<int>(i + 1));
 }
@@ -313,8 +313,23 @@ void emit_syscall_data(Emitter& e, const GatherPlan& p, const GatherLayout& l,
   e(st(4, kRec, hdr(offsetof(GatherHeader, data_len)), static_cast<int32_t>(p.data_size)));
 }
 
+bool check_usdt_plan(const GatherPlan& p, const GatherSource& src, std::string& err) {
+  if (!src.usdt) return true;
+  if (src.syscall) {
+    err = "a program runs on a syscall or on a USDT site, not both";
+    return false;
+  }
+  if (p.data_size != kUsdtDataSize || p.data_extra != 0) {
+    err = "a USDT record's data is its " + std::to_string(kUsdtArgs) + " arguments (" +
+          std::to_string(kUsdtDataSize) + " bytes), not " + std::to_string(p.data_size) + " + " +
+          std::to_string(p.data_extra);
+    return false;
+  }
+  return check_usdt_args(*src.usdt, err);
+}
+
 bool check_syscall_plan(const GatherPlan& p, const GatherSource& src, std::string& err) {
-  if (!src.syscall) return true;
+  if (!src.syscall) return check_usdt_plan(p, src, err);
   if (src.sources_fd < 0) {
     err = "a syscall program needs the map of its syscalls' sources";
     return false;
@@ -365,6 +380,8 @@ std::vector<bpf_insn> emit_gather_program(const GatherPlan& p, const KernelLayou
   // A syscall's source first: a number nothing maps returns before reserving a record.
   if (src.syscall)
     e.append(emit_syscall_source(*src.syscall, k, kCtx, src.sources_fd, kKeySlot, kSourceSlot));
+  // A USDT site shared with other processes' scripts records only in its own.
+  if (src.usdt && src.usdt_pid != 0) e.append(emit_process_check(src.usdt_pid, k, kSourceSlot));
   e(ld_map_fd(R1, ring_fd));
   e(mov64(R2, static_cast<int32_t>(l.size)));
   e(mov64(R3, 0));
@@ -386,10 +403,14 @@ std::vector<bpf_insn> emit_gather_program(const GatherPlan& p, const KernelLayou
   e.land(reserved);
   e(mov64(kRec, R0));
   emit_header(e, p, k, src);
-  if (src.syscall)
+  if (src.syscall) {
     emit_syscall_data(e, p, l, k, *src.syscall);
-  else
+  } else if (src.usdt) {
+    e.append(emit_usdt_args(*src.usdt, kCtx, kRec, hdr(l.data_offset)));
+    e(st(4, kRec, hdr(offsetof(GatherHeader, data_len)), static_cast<int32_t>(kUsdtDataSize)));
+  } else {
     emit_data(e, p, l);
+  }
   for (size_t i = 0; i < p.strings.size(); ++i) emit_string(e, p, l, i);
   emit_stack(e, p.kernel_frames, l.kstack_offset, 0, offsetof(GatherHeader, kstack_len));
   emit_stack(e, p.user_frames, l.ustack_offset, BPF_F_USER_STACK,
@@ -424,8 +445,10 @@ sys::UniqueFd load_gather_program(const GatherPlan& p, const KernelLayout& k, in
           "-byte ring buffer: raise bufsize or lower strsize";
     return {};
   }
-  return load_program(src.syscall ? BPF_PROG_TYPE_RAW_TRACEPOINT : BPF_PROG_TYPE_TRACEPOINT, code,
-                      "vtrace_gather", "the BPF program for " + what, err);
+  const bpf_prog_type type = src.syscall ? BPF_PROG_TYPE_RAW_TRACEPOINT
+                             : src.usdt  ? BPF_PROG_TYPE_KPROBE
+                                         : BPF_PROG_TYPE_TRACEPOINT;
+  return load_program(type, code, "vtrace_gather", "the BPF program for " + what, err);
 }
 
 }  // namespace vtrace::bpf

@@ -22,6 +22,8 @@
 //   data is the syscalls:sys_enter_NAME / sys_exit_NAME record rebuilt from the registers
 //   (syscall_program.h), data_size bytes of it, and the header's probe is the source its
 //   syscall's number maps to, so syscalls with the same plan share the program.
+// - A USDT program (GatherSource::usdt) runs on a uprobe: its data is the site's arguments,
+//   evaluated from the user registers and memory at the probe (usdt_program.h).
 #pragma once
 #include <linux/bpf.h>
 
@@ -32,14 +34,27 @@
 #include "bpf/gather_plan.h"
 #include "bpf/kernel_layout.h"
 #include "bpf/syscall_program.h"
+#include "bpf/usdt_program.h"
 #include "sys/unique_fd.h"
 
 namespace vtrace::bpf {
 
-// Where a gather program runs: a tracepoint (the default), or a raw syscall tracepoint.
+// Where a gather program runs: a tracepoint (the default), a raw syscall tracepoint, or a USDT
+// site's uprobe (usdt_program.h).
 struct GatherSource {
   std::optional<SyscallSide> syscall;
   int sources_fd = -1;  // syscall: the array map number -> source (SyscallDispatch::sources_fd)
+  // USDT: a BPF_PROG_TYPE_KPROBE program whose data is these arguments evaluated
+  // (kUsdtDataSize bytes); with usdt_pid, it records only in that process and its descendants.
+  std::optional<std::vector<RegArg>> usdt;
+  uint32_t usdt_pid = 0;
+
+  static GatherSource of_syscall(SyscallSide side, int sources_fd) {
+    GatherSource s;
+    s.syscall = side;
+    s.sources_fd = sources_fd;
+    return s;
+  }
 };
 
 // True when a program can gather what the plan asks: strsize in 1..kMaxStrsize, data within

@@ -332,7 +332,14 @@ int run(const CommandLine& cl) {
 
   {
     std::string err;
-    if (!usdt.enable(enabled, err)) {
+    auto needs = [&](uint32_t probe) {
+      bpf::ClauseNeeds n;
+      for (uint32_t c : eng->clauses_on(probe))
+        n.merge(bpf::clause_needs(eng->module(), eng->module().clauses[c]));
+      return n;
+    };
+    if (!usdt.enable(enabled, needs, eng->options().bufsize,
+                     static_cast<uint32_t>(eng->options().strsize), err)) {
       child.abandon();
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
       return 1;
@@ -342,12 +349,6 @@ int run(const CommandLine& cl) {
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
       return 1;
     }
-    auto needs = [&](uint32_t probe) {
-      bpf::ClauseNeeds n;
-      for (uint32_t c : eng->clauses_on(probe))
-        n.merge(bpf::clause_needs(eng->module(), eng->module().clauses[c]));
-      return n;
-    };
     if (!at_probe.start(*eng, eng->options().aggsize, err)) {
       child.abandon();
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());

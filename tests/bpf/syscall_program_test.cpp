@@ -68,8 +68,9 @@ struct Syscalls {
     plan.probe = static_cast<uint32_t>(plans.size());
     GatherPlan shared = plan;
     shared.probe = 0;
-    sys::UniqueFd prog = load_gather_program(shared, layout, ring->ring_fd(), ring->drops_fd(),
-                                             name, err, {side, d.sources_fd()});
+    sys::UniqueFd prog =
+        load_gather_program(shared, layout, ring->ring_fd(), ring->drops_fd(), name, err,
+                            GatherSource::of_syscall(side, d.sources_fd()));
     if (!prog.valid() || !d.route(*nr, prog.get(), plan.probe, err)) return false;
     progs.push_back(std::move(prog));
     plans.push_back(plan);
@@ -196,9 +197,10 @@ TEST(SyscallProgram, ProgramsLoad) {
   ASSERT_TRUE(s.attach()) << s.err;
   // A plan the record cannot have is refused before loading.
   std::string err;
-  EXPECT_TRUE(emit_gather_program(plan_of(20), s.layout, s.ring->ring_fd(), s.ring->drops_fd(), err,
-                                  {SyscallSide::Enter, s.dispatch[0]->sources_fd()})
-                  .empty());
+  EXPECT_TRUE(
+      emit_gather_program(plan_of(20), s.layout, s.ring->ring_fd(), s.ring->drops_fd(), err,
+                          GatherSource::of_syscall(SyscallSide::Enter, s.dispatch[0]->sources_fd()))
+          .empty());
   EXPECT_NE(err.find("syscall record"), std::string::npos) << err;
 }
 

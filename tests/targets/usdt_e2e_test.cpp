@@ -126,6 +126,27 @@ TEST(UsdtEndToEnd, SampleProgramUnderP) {
   EXPECT_EQ(m["s"], n * (n - 1) / 2);
 }
 
+// copyinstr() of a USDT argument is read at the probe, while the thread is stopped there: each
+// of 200 stack buffers, overwritten right after its probe, comes back exactly once. (Arguments
+// read from a sample afterwards saw "ZZZ...".)
+TEST(UsdtEndToEnd, StringsAreReadAtTheProbe) {
+  REQUIRE_ROOT();
+  const int n = 200;
+  VRun r = vtrace("-q -n 'sample:::buffer { printf(\"%d %s\\n\", arg1, copyinstr(arg0)); }' -c " +
+                  quote(std::string(USDT_BUFFERS) + " " + std::to_string(n)));
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, int> seen;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) ++seen[line];
+  for (int i = 0; i < n; ++i) {
+    const std::string want = std::to_string(i) + " buffer-" + std::to_string(i);
+    EXPECT_EQ(seen[want], 1) << want;
+    seen.erase(want);
+  }
+  EXPECT_TRUE(seen.empty()) << seen.size() << " other lines, first: " << seen.begin()->first;
+}
+
 TEST(UsdtEndToEnd, BpftraceSpellingOfAPath) {
   REQUIRE_ROOT();
   VRun r = vtrace(std::string("-q -n 'usdt:") + USDT_SAMPLE +

@@ -76,7 +76,7 @@ bool TracepointGatherer::open_syscalls(const bpf::KernelLayout& layout, std::str
                                bpf::raw_tracepoint_of(*s.syscall) + ")";
       sys::UniqueFd prog =
           bpf::load_gather_program(plan, layout, ring_->ring_fd(), ring_->drops_fd(), what, err,
-                                   {*s.syscall, d->sources_fd()});
+                                   bpf::GatherSource::of_syscall(*s.syscall, d->sources_fd()));
       if (!prog.valid()) return false;
       shared.push_back({*s.syscall, plan, prog.get()});
       progs_.push_back(std::move(prog));

@@ -3,6 +3,8 @@
 // (PERF_SAMPLE_REGS_USER, x86 perf register numbering) and a copy of the user stack from the
 // stack pointer up (PERF_SAMPLE_STACK_USER). A memory operand outside the sampled stack is read
 // from the live process (process_vm_readv); a failed read gives 0 and is counted.
+// vtrace itself evaluates arguments at the probe, in BPF (bpf/usdt_program.h, usdt_attach.cpp);
+// this evaluator is the reference its tests and fuzzers hold the spec's meaning to.
 #pragma once
 #include <sys/types.h>
 

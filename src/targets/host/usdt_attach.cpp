@@ -1,26 +1,29 @@
-// Attaching USDT probes: uprobe perf events (the "uprobe" PMU: config1 = path, config2 = file
-// offset, config[63:32] = the semaphore's file offset, which the kernel then counts in every
-// process mapping the file), their rings, and the decoding of samples into records.
-#include <dirent.h>
+// Attaching USDT probes: a uprobe perf event per (site, process) (the "uprobe" PMU: config1 =
+// path, config2 = file offset, config[63:32] = the semaphore's file offset, which the kernel then
+// counts in every process mapping the file; or a uprobe trace event, which forked children
+// inherit) carrying a BPF program that gathers the probe's arguments, strings and stacks at the
+// probe (bpf/usdt_program.h), and the records it writes turned into vtrace::Records.
+#include <asm/ptrace.h>  // struct pt_regs: what a uprobe's BPF program gets as ctx
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 
+#include "bpf/attach.h"
+#include "bpf/gather_program.h"
+#include "bpf/usdt_program.h"
 #include "targets/host/usdt_target.h"
+#include "transport/process_memory.h"
 
 namespace vtrace::targets::host {
 
 namespace {
-
-constexpr size_t kRingPages = 256;     // 1 MiB per thread (or CPU) ring
-constexpr uint32_t kStackBytes = 512;  // user stack copied per sample, for memory operands
-constexpr size_t kMaxCommCache = 65536;
 
 int uprobe_pmu_type() {
   std::ifstream in("/sys/bus/event_source/devices/uprobe/type");
@@ -29,49 +32,119 @@ int uprobe_pmu_type() {
   return t;
 }
 
-std::vector<pid_t> threads_of(pid_t pid) {
-  std::vector<pid_t> tids;
-  std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      char* end = nullptr;
-      long t = std::strtol(e->d_name, &end, 10);
-      if (end != e->d_name && *end == '\0' && t > 0) tids.push_back(static_cast<pid_t>(t));
-    }
-    closedir(d);
-  }
-  if (tids.empty()) tids.push_back(pid);
-  return tids;
-}
-
-std::vector<int> online_cpus() {
-  std::vector<int> cpus;
-  long n = sysconf(_SC_NPROCESSORS_CONF);
-  for (long i = 0; i < n && i < 4096; ++i) {
-    std::ifstream in("/sys/devices/system/cpu/cpu" + std::to_string(i) + "/online");
-    int on = 1;
-    if (in) in >> on;  // cpu0 often has no "online" file
-    if (on) cpus.push_back(static_cast<int>(i));
-  }
-  return cpus;
-}
-
 std::string hex(uint64_t v) {
   char b[32];
   std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
   return b;
 }
 
+// The pt_regs offset of an x86 perf register number, or -1.
+int16_t regs_offset(uint8_t r) {
+  switch (r) {
+    case kRegAx:
+      return offsetof(pt_regs, rax);
+    case kRegBx:
+      return offsetof(pt_regs, rbx);
+    case kRegCx:
+      return offsetof(pt_regs, rcx);
+    case kRegDx:
+      return offsetof(pt_regs, rdx);
+    case kRegSi:
+      return offsetof(pt_regs, rsi);
+    case kRegDi:
+      return offsetof(pt_regs, rdi);
+    case kRegBp:
+      return offsetof(pt_regs, rbp);
+    case kRegSp:
+      return offsetof(pt_regs, rsp);
+    case kRegIp:
+      return offsetof(pt_regs, rip);
+    case kRegR8:
+      return offsetof(pt_regs, r8);
+    case kRegR9:
+      return offsetof(pt_regs, r9);
+    case kRegR10:
+      return offsetof(pt_regs, r10);
+    case kRegR11:
+      return offsetof(pt_regs, r11);
+    case kRegR12:
+      return offsetof(pt_regs, r12);
+    case kRegR13:
+      return offsetof(pt_regs, r13);
+    case kRegR14:
+      return offsetof(pt_regs, r14);
+    case kRegR15:
+      return offsetof(pt_regs, r15);
+    default:
+      return -1;
+  }
+}
+
+// A site's arguments as its BPF program evaluates them. An operand it cannot evaluate (a symbol
+// the notes did not resolve, a register a uprobe does not have) reads 0, as before.
+std::vector<bpf::RegArg> reg_args(const UsdtSite& s) {
+  std::vector<bpf::RegArg> out;
+  for (size_t i = 0; i < s.args.size() && i < bpf::kUsdtArgs; ++i) {
+    const UsdtArg& a = s.args[i];
+    bpf::RegArg r;
+    r.size = a.size;
+    r.is_signed = a.is_signed;
+    r.value = a.value;
+    r.scale = a.scale;
+    r.shift = a.shift;
+    r.reg = a.reg == kRegNone ? -1 : regs_offset(a.reg);
+    r.index = a.index == kRegNone ? -1 : regs_offset(a.index);
+    const bool lost = (a.reg != kRegNone && r.reg < 0) || (a.index != kRegNone && r.index < 0);
+    if (a.kind == UsdtArg::Kind::Imm) {
+      r.kind = bpf::RegArg::Imm;
+    } else if (lost || !a.symbol.empty()) {
+      r = bpf::RegArg{};  // Imm 0
+    } else {
+      r.kind = a.kind == UsdtArg::Kind::Reg ? bpf::RegArg::Reg : bpf::RegArg::Mem;
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+// The NUL-terminated string of at most `max` bytes at addr in process pid, or false.
+bool read_late(pid_t pid, uint64_t addr, uint32_t max, std::string& out) {
+  out.resize(size_t{max} + 1);
+  const size_t n = transport::read_process_memory(pid, addr, out.data(), out.size(), true);
+  const size_t len = strnlen(out.data(), std::min<size_t>(n, max));
+  if (n == 0 || (len == n && n < max)) return false;  // unreadable before the NUL
+  out.resize(len);
+  return true;
+}
+
+// A stack that was gathered, or the error that stopped it (as kernel_probes.cpp).
+GatheredStack gathered(const std::vector<uint64_t>& frames, int32_t error) {
+  static const uint64_t kNone = 0;
+  if (error < 0) return GatheredStack{&kNone, error};
+  return GatheredStack{frames.empty() ? &kNone : frames.data(),
+                       static_cast<int32_t>(frames.size())};
+}
+
 }  // namespace
 
-bool UsdtTargets::open_event(size_t site, const std::vector<uint32_t>& ids, pid_t proc, pid_t tid,
-                             int cpu, uint32_t target_index, std::string& error) {
-  const UsdtSite& s = sites_[site];
+bool UsdtTargets::open_source(Source& src, const bpf::KernelLayout& layout, std::string& error) {
+  const UsdtSite& s = sites_[src.site];
+  const std::string what = "uprobe " + s.path + ":" + hex(s.offset);
+  bpf::GatherSource how;
+  how.usdt = reg_args(s);
+  how.usdt_pid = static_cast<uint32_t>(src.pid);
+  std::string err;
+  src.prog = bpf::load_gather_program(src.plan, layout, ring_->ring_fd(), ring_->drops_fd(), what,
+                                      err, how);
+  if (!src.prog.valid()) {
+    error = err;
+    return false;
+  }
   perf_event_attr a;
   std::memset(&a, 0, sizeof a);
-  if (site_tp_[site] != 0) {
+  if (site_tp_[src.site] != 0) {
     a.type = PERF_TYPE_TRACEPOINT;
-    a.config = site_tp_[site];
+    a.config = site_tp_[src.site];
   } else {
     // The uprobe PMU: its config1 is a path in this process, which the kernel reads again when
     // it copies the event into a forked child — from the child's memory. So no inherit here.
@@ -81,58 +154,22 @@ bool UsdtTargets::open_event(size_t site, const std::vector<uint32_t>& ids, pid_
     a.config2 = s.offset;
   }
   a.sample_period = 1;
-  a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |
-                  PERF_SAMPLE_REGS_USER;
-  a.sample_regs_user = usdt_regs_mask(s.args) | (uint64_t{1} << kRegSp) | (uint64_t{1} << kRegIp);
-  if (usdt_reads_memory(s.args)) {
-    a.sample_type |= PERF_SAMPLE_STACK_USER;
-    a.sample_stack_user = kStackBytes;
-  }
-  a.use_clockid = 1;
-  a.clockid = CLOCK_MONOTONIC;
-  a.inherit = proc > 0 && site_tp_[site] != 0 ? 1 : 0;  // later threads and children fire too
-  auto ev = std::make_unique<Event>();
-  ev->site = site;
-  ev->pid = proc;
-  ev->cpu = cpu;
-  ev->target_index = target_index;
-  ev->probe_ids = ids;
-  ev->layout = SampleLayout::of(a);
-  const std::string what = "uprobe " + s.path + ":" + hex(s.offset);
-  // One ring per CPU, shared by every event on it (an inherited event cannot have a ring of its
-  // own per thread: the kernel allows mmap of inherited events only per CPU).
-  auto it = ring_of_.find(cpu);
-  int err;
-  if (it != ring_of_.end()) {
-    err = ev->perf.open(a, proc > 0 ? tid : -1, cpu, 0);
-    if (err == 0 && ev->perf.redirect_to(it->second->perf) != 0) {
-      ev->perf.close();
-      err = ev->perf.open(a, proc > 0 ? tid : -1, cpu, kRingPages);  // a ring of its own
-      if (err == 0) rings_.push_back(ev.get());
-    }
-  } else {
-    err = ev->perf.open(a, proc > 0 ? tid : -1, cpu, kRingPages);
-    if (err == 0) {
-      ring_of_[cpu] = ev.get();
-      rings_.push_back(ev.get());
-    }
-  }
-  if (err == ESRCH && proc > 0) return true;  // the thread has exited meanwhile
-  if (err != 0) {
-    error = perf_error_message(err, what);
+  a.disabled = 1;
+  // One event decides which processes the site's uprobe fires in: the process (the kernel
+  // filters by its memory map, so every thread) and, inherited, the children it forks; or every
+  // process. The program records; the event itself records nothing (it has no ring).
+  a.inherit = src.pid > 0 && site_tp_[src.site] != 0 ? 1 : 0;
+  int e = src.event.open(a, src.pid > 0 ? src.pid : -1, src.pid > 0 ? -1 : 0, 0);
+  if (e == ESRCH && src.pid > 0) return true;  // the process has exited meanwhile
+  if (e != 0) {
+    error = perf_error_message(e, what);
     return false;
   }
-  uint64_t id = 0;
-  if ((err = ev->perf.event_id(id)) != 0) {
-    error = perf_error_message(err, what + " (PERF_EVENT_IOC_ID)");
-    return false;
-  }
-  by_sample_id_[id] = ev.get();
-  events_.push_back(std::move(ev));
-  return true;
+  return bpf::attach_perf_event(src.event.fd(), src.prog.get(), what, error);
 }
 
-bool UsdtTargets::enable(const std::vector<uint32_t>& enabled, std::string& error) {
+bool UsdtTargets::enable(const std::vector<uint32_t>& enabled, const NeedsFn& needs,
+                         uint64_t bufsize, uint32_t strsize, std::string& error) {
   // (site, process) -> the enabled catalog probes it fires.
   std::map<std::pair<size_t, pid_t>, std::pair<std::vector<uint32_t>, uint32_t>> groups;
   for (uint32_t id : enabled) {
@@ -146,6 +183,10 @@ bool UsdtTargets::enable(const std::vector<uint32_t>& enabled, std::string& erro
     }
   }
   if (groups.empty()) return true;
+  if (geteuid() != 0) {
+    error = "usdt: probes run BPF programs on uprobes, which needs root (CAP_BPF, CAP_PERFMON)";
+    return false;
+  }
   if (pmu_type_ < 0) pmu_type_ = uprobe_pmu_type();
   if (pmu_type_ < 0) {
     error =
@@ -153,18 +194,56 @@ bool UsdtTargets::enable(const std::vector<uint32_t>& enabled, std::string& erro
         "kernel built with CONFIG_UPROBE_EVENTS is needed)";
     return false;
   }
-  const std::vector<int> cpus = online_cpus();
+  std::string why;
+  auto layout = bpf::read_kernel_layout(why);
+  if (!layout) {
+    error = "usdt: probes need the kernel's BTF: " + why;
+    return false;
+  }
+  ring_ = bpf::GatherRing::create(bufsize, why);
+  if (!ring_) {
+    error = "usdt: " + why;
+    return false;
+  }
   site_tp_.resize(sites_.size(), 0);
   for (const auto& [key, g] : groups) create_tracefs_uprobe(key.first);
+  // The arguments are the record's data: argument i is the int64 at 8 i.
+  auto arg = [](int64_t i) -> std::optional<bpf::ExprOp> {
+    bpf::ExprOp o;  // Const 0 beyond the arguments
+    if (i < 0 || i >= static_cast<int64_t>(bpf::kUsdtArgs)) return o;
+    o.kind = bpf::ExprOp::Field;
+    o.offset = static_cast<uint32_t>(8 * i);
+    o.size = 8;
+    o.is_signed = true;
+    return o;
+  };
   for (const auto& [key, g] : groups) {
-    const auto [site, pid] = key;
-    if (pid > 0) {
-      for (pid_t tid : threads_of(pid))
-        for (int cpu : cpus)
-          if (!open_event(site, g.first, pid, tid, cpu, g.second, error)) return false;
-    } else {
-      for (int cpu : cpus)
-        if (!open_event(site, g.first, 0, -1, cpu, 0, error)) return false;
+    auto src = std::make_unique<Source>();
+    src->site = key.first;
+    src->pid = key.second;
+    src->probe_ids = g.first;
+    src->target_index = g.second;
+    bpf::ClauseNeeds all;
+    for (uint32_t id : g.first) {
+      bpf::ClauseNeeds n = needs ? needs(id) : bpf::ClauseNeeds{};
+      bpf::ClauseNeeds resolved;
+      for (bpf::StringCopy c : n.strings)
+        if (bpf::resolve_args(c.addr, arg) && bpf::resolve_args(c.len, arg))
+          resolved.strings.push_back(std::move(c));
+      resolved.kernel_frames = n.kernel_frames;
+      resolved.user_frames = n.user_frames;
+      all.merge(resolved);
+    }
+    src->plan.probe = static_cast<uint32_t>(sources_.size());
+    src->plan.data_size = bpf::kUsdtDataSize;
+    src->plan.strsize = strsize;
+    src->plan.strings = std::move(all.strings);
+    src->plan.kernel_frames = all.kernel_frames;
+    src->plan.user_frames = all.user_frames;
+    sources_.push_back(std::move(src));
+    if (!open_source(*sources_.back(), *layout, error)) {
+      shutdown();
+      return false;
     }
   }
   return true;
@@ -209,111 +288,107 @@ bool UsdtTargets::write_uprobe_events(const std::string& line) {
   return ok;
 }
 
-void UsdtTargets::fill_execname(Record& rec) {
-  auto it = comm_cache_.find(rec.tid);
-  if (it == comm_cache_.end()) {
-    if (comm_cache_.size() >= kMaxCommCache) comm_cache_.clear();
-    std::string comm;
-    std::ifstream in("/proc/" + std::to_string(rec.pid) + "/task/" + std::to_string(rec.tid) +
-                     "/comm");
-    if (!std::getline(in, comm)) {
-      for (const auto& p : procs_)
-        if (p->pid == rec.pid) comm = p->comm;
-    }
-    it = comm_cache_.emplace(rec.tid, comm.substr(0, kExecnameLen - 1)).first;
-  }
-  std::memcpy(rec.execname, it->second.c_str(), it->second.size() + 1);
-}
-
-void UsdtTargets::decode(const uint8_t* body, size_t len,
-                         const std::function<void(const Record&)>& run) {
-  uint64_t id = 0;
-  if (len < 8) {
-    ++stats_.malformed;
-    return;
-  }
-  std::memcpy(&id, body, 8);
-  auto it = by_sample_id_.find(id);
-  if (it == by_sample_id_.end()) {
-    ++stats_.malformed;
-    return;
-  }
-  const Event& ev = *it->second;
-  SampleView v;
-  if (!parse_sample(body, len, ev.layout, v)) {
+void UsdtTargets::emit(uint32_t source, const uint8_t* bytes, size_t len,
+                       const std::function<void(const Record&)>& run) {
+  if (source >= sources_.size() ||
+      !bpf::parse_gather_record(bytes, len, sources_[source]->plan, view_) ||
+      view_.data_len != bpf::kUsdtDataSize) {
     ++stats_.malformed;
     return;
   }
   ++stats_.samples;
-  UsdtSampleRegs regs;
-  if (v.regs_abi != PERF_SAMPLE_REGS_ABI_NONE) {
-    uint32_t i = 0;
-    for (uint32_t r = 0; r < kRegCount; ++r) {
-      if ((ev.layout.regs_user_mask & (uint64_t{1} << r)) == 0) continue;
-      regs.regs[r] = v.reg(i++);
-      regs.valid |= uint64_t{1} << r;
-    }
-  }
-  regs.stack = v.stack;
-  regs.stack_size = v.stack_dyn_size;
-  regs.pid = static_cast<pid_t>(v.pid);
+  const Source& src = *sources_[source];
+  const bpf::GatherHeader& h = view_.header;
   Record rec;
-  rec.target = ev.target_index;
-  rec.pid = static_cast<int32_t>(v.pid);
-  rec.tid = static_cast<int32_t>(v.tid);
-  rec.cpu = static_cast<int32_t>(v.cpu);
-  rec.timestamp = rec.raw_timestamp = v.time;
-  const UsdtSite& site = sites_[ev.site];
-  for (size_t i = 0; i < site.args.size() && i < static_cast<size_t>(kRecordArgs); ++i)
-    rec.args[i] = eval_usdt_arg(site.args[i], regs, stats_.eval);
-  fill_execname(rec);
-  for (uint32_t probe : ev.probe_ids) {
+  rec.target = src.target_index;
+  rec.pid = static_cast<int32_t>(h.pid);
+  rec.tid = static_cast<int32_t>(h.tid);
+  rec.cpu = static_cast<int32_t>(h.cpu);
+  rec.timestamp = rec.raw_timestamp = h.time;
+  const size_t n = std::min(sites_[src.site].args.size(), static_cast<size_t>(kRecordArgs));
+  for (size_t i = 0; i < n; ++i) std::memcpy(&rec.args[i], view_.data + 8 * i, 8);
+  const size_t comm = strnlen(h.comm, std::min(sizeof h.comm, size_t{kExecnameLen - 1}));
+  std::memcpy(rec.execname, h.comm, comm);
+  rec.execname[comm] = '\0';
+  rec.context = true;
+  rec.uid = h.uid;
+  rec.gid = h.gid;
+  rec.ppid = static_cast<int32_t>(h.ppid);
+  rec.vtime = h.vtime;
+  copies_.resize(view_.strings.size());
+  late_.resize(view_.strings.size());
+  for (size_t i = 0; i < view_.strings.size(); ++i) {
+    const bpf::GatherStringView& g = view_.strings[i];
+    copies_[i] = CopiedString{g.addr, g.max, g.faulted() ? -1 : static_cast<int32_t>(g.str.size()),
+                              g.str.data()};
+    // A page the process never touched (a string constant of a fresh binary) is not in memory,
+    // and BPF cannot fault it in: read it now. Such a page was not written since it was
+    // mapped, so it most likely still holds what the probe saw.
+    if (g.faulted() && read_late(rec.pid, g.addr, g.max, late_[i]))
+      copies_[i] =
+          CopiedString{g.addr, g.max, static_cast<int32_t>(late_[i].size()), late_[i].data()};
+  }
+  rec.copies = copies_.data();
+  rec.ncopies = static_cast<uint32_t>(copies_.size());
+  auto frames = [](const bpf::GatherFrames& f, int32_t got, std::vector<uint64_t>& buf,
+                   GatheredStack& out) {
+    buf.resize(f.size());
+    for (size_t i = 0; i < f.size(); ++i) buf[i] = f[i];
+    while (!buf.empty() && buf.back() == 0) buf.pop_back();  // where the unwind ended
+    out = gathered(buf, got < 0 ? got : 0);
+  };
+  if (src.plan.kernel_frames > 0) frames(view_.kstack, h.kstack_len, kframes_, rec.kstack);
+  if (src.plan.user_frames > 0) frames(view_.ustack, h.ustack_len, uframes_, rec.ustack);
+  for (uint32_t probe : src.probe_ids) {
     rec.probe = probe;
     run(rec);
   }
 }
 
 size_t UsdtTargets::poll(const std::function<void(const Record&)>& run, size_t max_per_ring) {
-  size_t n = 0;
-  for (Event* r : rings_)
-    n += r->perf.read([&](const uint8_t* body, size_t len) { decode(body, len, run); },
-                      max_per_ring);
-  return n;
+  if (!ring_) return 0;
+  std::string err;
+  (void)max_per_ring;  // a BPF ring hands over what waits at once (its size bounds a round)
+  // The ring's records are valid during the callback only: each is emitted at once.
+  long got = ring_->consume(
+      [&](const uint8_t* bytes, size_t len) {
+        bpf::GatherHeader h;
+        if (len < sizeof h) {
+          ++stats_.malformed;
+          return;
+        }
+        std::memcpy(&h, bytes, sizeof h);
+        emit(h.probe, bytes, len, run);
+      },
+      err);
+  return got > 0 ? static_cast<size_t>(got) : 0;
 }
 
 void UsdtTargets::shutdown() {
-  for (Event* r : rings_) {
-    stats_.lost += r->perf.stats().lost;
-    stats_.malformed += r->perf.stats().malformed;
+  if (ring_) {
+    std::string err;
+    for (uint64_t d : ring_->drops(err)) stats_.lost += d;
   }
-  rings_.clear();
-  ring_of_.clear();
-  by_sample_id_.clear();
-  // Redirected events first, ring owners last.
-  for (auto it = events_.rbegin(); it != events_.rend(); ++it) (*it)->perf.close();
-  events_.clear();
+  sources_.clear();  // closing the events detaches the programs
+  ring_.reset();
   for (const auto& e : created_) write_uprobe_events("-:" + group_ + "/" + e);
   created_.clear();
   std::fill(site_tp_.begin(), site_tp_.end(), 0);
 }
 
 void UsdtTargets::report(std::FILE* err) const {
-  uint64_t lost = stats_.lost, malformed = stats_.malformed;
-  for (const Event* r : rings_) {
-    lost += r->perf.stats().lost;
-    malformed += r->perf.stats().malformed;
+  uint64_t lost = stats_.lost;
+  if (ring_) {
+    std::string e;
+    for (uint64_t d : ring_->drops(e)) lost += d;
   }
   if (lost > 0)
-    std::fprintf(err, "vtrace: usdt: %llu event%s lost (perf ring full)\n",
+    std::fprintf(err, "vtrace: usdt: %llu event%s lost (BPF ring full)\n",
                  static_cast<unsigned long long>(lost), lost == 1 ? "" : "s");
-  if (malformed > 0)
-    std::fprintf(err, "vtrace: usdt: %llu malformed sample%s dropped\n",
-                 static_cast<unsigned long long>(malformed), malformed == 1 ? "" : "s");
-  const auto& e = stats_.eval;
-  if (e.failed_reads > 0 || e.missing_regs > 0)
-    std::fprintf(err, "vtrace: usdt: %llu argument%s could not be read (value 0)\n",
-                 static_cast<unsigned long long>(e.failed_reads + e.missing_regs),
-                 e.failed_reads + e.missing_regs == 1 ? "" : "s");
+  if (stats_.malformed > 0)
+    std::fprintf(err, "vtrace: usdt: %llu malformed record%s dropped\n",
+                 static_cast<unsigned long long>(stats_.malformed),
+                 stats_.malformed == 1 ? "" : "s");
 }
 
 }  // namespace vtrace::targets::host

@@ -4,9 +4,12 @@
 // as bpftrace spells it). A process's probes are "pidPID:PROVIDER:MODULE:FUNCTION:NAME" (the
 // process name works as the target too; `PROVIDER$target` / "postgresql1234" names them as
 // DTrace does); a file's are "host:usdt:/path/to/bin:PROVIDER:NAME" and fire in every process.
-// Attaching opens one uprobe perf event per (probe site, thread, CPU) — per (site, CPU) for a
-// file — with the site's semaphore counted by the kernel (ref_ctr_offset), and decodes each
-// sample's arguments from its registers and stack copy into a vtrace::Record.
+// Attaching opens one uprobe perf event per (probe site, process), inherited by the process's
+// children, or one system-wide for a file's probe, with the site's semaphore counted by the
+// kernel (ref_ctr_offset). A BPF program on it (bpf/usdt_program.h) evaluates the arguments from
+// the probed thread's registers and memory and gathers the strings copyinstr() will ask for and
+// the stacks, while the thread is stopped at the probe, into one BPF ring; poll() turns those
+// records into vtrace::Records.
 #pragma once
 #include <sys/types.h>
 
@@ -19,7 +22,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bpf/clause_needs.h"
+#include "bpf/gather_parse.h"
+#include "bpf/gather_plan.h"
+#include "bpf/gather_ring.h"
+#include "bpf/kernel_layout.h"
 #include "engine/catalog.h"
+#include "sys/unique_fd.h"
 #include "targets/host/perf_ring.h"
 #include "targets/host/usdt_args.h"
 #include "targets/host/usdt_notes.h"
@@ -46,7 +55,6 @@ struct UsdtProbe {
 
 struct UsdtStats {
   uint64_t samples = 0, lost = 0, malformed = 0;
-  UsdtEvalStats eval;
   uint64_t bad_specs = 0;
 };
 
@@ -68,11 +76,15 @@ class UsdtTargets {
   // cannot be read or has no notes is a compile error.
   void install_on_demand(engine::Catalog& catalog);
 
-  // Attaches every probe in `enabled` that is ours. False with `error` (a perf_event_open
-  // failure, with its cause and fix).
-  bool enable(const std::vector<uint32_t>& enabled, std::string& error);
-  bool active() const { return !rings_.empty(); }
-  // Reads samples of every ring (at most max_per_ring each) and hands each record to `run`.
+  // What the clauses enabled on a probe need gathered where it fires.
+  using NeedsFn = std::function<bpf::ClauseNeeds(uint32_t probe)>;
+  // Attaches every probe in `enabled` that is ours, gathering what `needs` says (strings of
+  // `strsize` bytes) into a ring of `bufsize` bytes. False with `error` (a BPF or
+  // perf_event_open failure, with its cause and fix).
+  bool enable(const std::vector<uint32_t>& enabled, const NeedsFn& needs, uint64_t bufsize,
+              uint32_t strsize, std::string& error);
+  bool active() const { return ring_ != nullptr; }
+  // Reads the records waiting (at most max_per_ring) and hands each one to `run`.
   size_t poll(const std::function<void(const Record&)>& run, size_t max_per_ring = 4096);
   // Disables and closes every event (the kernel drops the semaphore counts).
   void shutdown();
@@ -98,25 +110,24 @@ class UsdtTargets {
     std::vector<NoteRef> notes;
     std::set<std::string> suffixed;  // providers also registered as PROVIDERpid
   };
-  // One uprobe perf event: a site in one thread (and its descendants), or on one CPU.
-  struct Event {
-    PerfRing perf;  // with a ring when it owns one; else redirected to `ring_owner`'s
+  // The sites' programs: one per (site, process) enabled, its records' source index.
+  struct Source {
     size_t site = 0;
     pid_t pid = 0;  // the traced process; 0 = any
-    int cpu = -1;
     uint32_t target_index = 0;
     std::vector<uint32_t> probe_ids;
-    SampleLayout layout;
+    bpf::GatherPlan plan;
+    sys::UniqueFd prog;
+    PerfRing event;  // the uprobe perf event carrying the program (no ring of its own)
   };
 
   Proc& new_proc(pid_t pid);
   void add_file(Proc& proc, const UsdtFile& file, engine::Catalog& catalog);
   void on_demand(const vm::ProbeSpec& spec, engine::Catalog& catalog);
   size_t add_site(const std::string& path, const UsdtNote& n);
-  bool open_event(size_t site, const std::vector<uint32_t>& ids, pid_t proc, pid_t tid, int cpu,
-                  uint32_t target_index, std::string& error);
-  void decode(const uint8_t* body, size_t len, const std::function<void(const Record&)>& run);
-  void fill_execname(Record& rec);
+  bool open_source(Source& src, const bpf::KernelLayout& layout, std::string& error);
+  void emit(uint32_t source, const uint8_t* bytes, size_t len,
+            const std::function<void(const Record&)>& run);
   void create_tracefs_uprobe(size_t site);
   bool write_uprobe_events(const std::string& line);
 
@@ -125,11 +136,12 @@ class UsdtTargets {
   std::unordered_map<uint32_t, size_t> by_id_;  // catalog id -> probes_ index
   std::vector<std::unique_ptr<Proc>> procs_;
   std::vector<std::string> paths_done_;  // files named by usdt:PATH descriptions
-  std::vector<std::unique_ptr<Event>> events_;
-  std::vector<Event*> rings_;      // events that own a ring
-  std::map<int, Event*> ring_of_;  // cpu -> the event owning its ring
-  std::unordered_map<uint64_t, Event*> by_sample_id_;
-  std::unordered_map<int32_t, std::string> comm_cache_;  // tid -> comm
+  std::vector<std::unique_ptr<Source>> sources_;
+  std::unique_ptr<bpf::GatherRing> ring_;
+  bpf::GatherView view_;              // the record being emitted
+  std::vector<CopiedString> copies_;  // its strings, for the engine
+  std::vector<std::string> late_;     // strings the probe could not read, read at poll()
+  std::vector<uint64_t> kframes_, uframes_;
   mutable UsdtStats stats_;
   int pmu_type_ = -1;
   std::vector<uint64_t> site_tp_;  // site -> its uprobe trace event's id; 0 = the uprobe PMU
