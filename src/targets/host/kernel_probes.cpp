@@ -48,15 +48,6 @@ uint32_t align4(uint32_t v) {
   return (v + 3) & ~3u;
 }
 
-// A stack that was gathered (perhaps empty: a sample in user mode has no kernel frames), or the
-// error that stopped it; never the null frames that mean "not gathered".
-GatheredStack gathered(const std::vector<uint64_t>& frames, int32_t error) {
-  static const uint64_t kNone = 0;
-  if (error < 0) return GatheredStack{&kNone, error};
-  return GatheredStack{frames.empty() ? &kNone : frames.data(),
-                       static_cast<int32_t>(frames.size())};
-}
-
 bool is_int_field(const EventField* f) {
   return f && !f->is_string() && (f->size == 1 || f->size == 2 || f->size == 4 || f->size == 8);
 }
@@ -542,54 +533,18 @@ void KernelProbes::emit_profile(const Pending& p, engine::Engine& eng) {
   rec.args[0] = static_cast<int64_t>(head[0]);
   rec.args[1] = static_cast<int64_t>(head[1]);
   // The interrupted thread's stacks, as the kernel unwound them when it took the sample.
-  const uint8_t* frames = arena_.data() + p.off + sizeof head;
-  kframes_.assign(reinterpret_cast<const uint64_t*>(frames),
-                  reinterpret_cast<const uint64_t*>(frames) + head[2]);
-  uframes_.assign(reinterpret_cast<const uint64_t*>(frames) + head[2],
-                  reinterpret_cast<const uint64_t*>(frames) + head[2] + head[3]);
-  rec.kstack = gathered(kframes_, 0);
-  rec.ustack = gathered(uframes_, 0);
+  const auto* frames = reinterpret_cast<const uint64_t*>(arena_.data() + p.off + sizeof head);
+  context_.set_stacks(rec, frames, head[2], frames + head[2], head[3]);
   eng.process(rec);
-}
-
-void KernelProbes::fill_context(Record& rec, const bpf::GatherView& v) {
-  const bpf::GatherHeader& h = v.header;
-  rec.pid = static_cast<int32_t>(h.pid);
-  rec.tid = static_cast<int32_t>(h.tid);
-  rec.cpu = static_cast<int32_t>(h.cpu);
-  rec.timestamp = rec.raw_timestamp = h.time;
-  set_comm(rec.execname, h.comm, sizeof h.comm);
-  rec.context = true;
-  rec.uid = h.uid;
-  rec.gid = h.gid;
-  rec.ppid = static_cast<int32_t>(h.ppid);
-  rec.vtime = h.vtime;
-  copies_.resize(v.strings.size());
-  for (size_t i = 0; i < v.strings.size(); ++i) {
-    const bpf::GatherStringView& g = v.strings[i];
-    // A read that returned nothing (a zero length) is the empty string; a fault stays one.
-    copies_[i] = CopiedString{g.addr, g.max, g.faulted() ? -1 : static_cast<int32_t>(g.str.size()),
-                              g.str.data()};
-  }
-  rec.copies = copies_.data();
-  rec.ncopies = static_cast<uint32_t>(copies_.size());
-  auto frames = [](const bpf::GatherFrames& f, int32_t len, std::vector<uint64_t>& buf,
-                   GatheredStack& out) {
-    buf.resize(f.size());
-    for (size_t i = 0; i < f.size(); ++i) buf[i] = f[i];
-    // Trailing zero frames are where the unwind ended.
-    while (!buf.empty() && buf.back() == 0) buf.pop_back();
-    out = gathered(buf, len < 0 ? len : 0);
-  };
-  if (h.kstack_len != 0 || !v.kstack.empty()) frames(v.kstack, h.kstack_len, kframes_, rec.kstack);
-  if (h.ustack_len != 0 || !v.ustack.empty()) frames(v.ustack, h.ustack_len, uframes_, rec.ustack);
 }
 
 void KernelProbes::fill(Record& rec, Kind kind, const Tp& tp, const bpf::GatherView& v) {
   const EventFormat& fmt = *tp.format;
   const uint8_t* d = v.data;
   const uint32_t len = static_cast<uint32_t>(v.data_len);
-  fill_context(rec, v);
+  const bpf::GatherHeader& h = v.header;
+  context_.fill(rec, v, h.kstack_len != 0 || !v.kstack.empty(),
+                h.ustack_len != 0 || !v.ustack.empty());
   rec.data = d;
   rec.data_len = len;
   auto field = [&](const char* name) { return int_field(fmt, name, d, len); };

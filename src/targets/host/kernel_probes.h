@@ -48,6 +48,7 @@
 #include "bpf/clause_program.h"
 #include "engine/catalog.h"
 #include "lang/compiler.h"
+#include "targets/host/gathered_context.h"
 #include "targets/host/perf_ring.h"
 #include "targets/host/profile_sampler.h"
 #include "targets/host/tracefs.h"
@@ -187,7 +188,6 @@ class KernelProbes {
   void emit_profile(const Pending& p, engine::Engine& eng);
   void queue_side_band(uint32_t type, const uint8_t* body, size_t len);
   void fill(Record& rec, Kind kind, const Tp& tp, const bpf::GatherView& v);
-  void fill_context(Record& rec, const bpf::GatherView& v);
   void kvm_exit_fields(Record& rec, const EventFormat& fmt, const uint8_t* d, uint32_t len);
 
   engine::Catalog& catalog_;
@@ -201,9 +201,8 @@ class KernelProbes {
   TracepointGatherer gatherer_;  // one source per tps_ entry, same index
   ProfileSampler sampler_;       // profile-N, rings of its own
   std::vector<Tp> tps_;
-  bpf::GatherView view_;              // the record being emitted
-  std::vector<CopiedString> copies_;  // its strings, for the engine
-  std::vector<uint64_t> kframes_, uframes_;
+  bpf::GatherView view_;     // the record being emitted
+  GatheredContext context_;  // its context, strings and stacks, for the engine
   std::unordered_map<int32_t, Task> tasks_;
   std::vector<Pending> pending_;
   std::vector<uint8_t> arena_;

@@ -117,14 +117,6 @@ bool read_late(pid_t pid, uint64_t addr, uint32_t max, std::string& out) {
   return true;
 }
 
-// A stack that was gathered, or the error that stopped it (as kernel_probes.cpp).
-GatheredStack gathered(const std::vector<uint64_t>& frames, int32_t error) {
-  static const uint64_t kNone = 0;
-  if (error < 0) return GatheredStack{&kNone, error};
-  return GatheredStack{frames.empty() ? &kNone : frames.data(),
-                       static_cast<int32_t>(frames.size())};
-}
-
 }  // namespace
 
 bool UsdtTargets::open_source(Source& src, const bpf::KernelLayout& layout, std::string& error) {
@@ -298,47 +290,20 @@ void UsdtTargets::emit(uint32_t source, const uint8_t* bytes, size_t len,
   }
   ++stats_.samples;
   const Source& src = *sources_[source];
-  const bpf::GatherHeader& h = view_.header;
   Record rec;
   rec.target = src.target_index;
-  rec.pid = static_cast<int32_t>(h.pid);
-  rec.tid = static_cast<int32_t>(h.tid);
-  rec.cpu = static_cast<int32_t>(h.cpu);
-  rec.timestamp = rec.raw_timestamp = h.time;
+  context_.fill(rec, view_, src.plan.kernel_frames > 0, src.plan.user_frames > 0);
   const size_t n = std::min(sites_[src.site].args.size(), static_cast<size_t>(kRecordArgs));
   for (size_t i = 0; i < n; ++i) std::memcpy(&rec.args[i], view_.data + 8 * i, 8);
-  const size_t comm = strnlen(h.comm, std::min(sizeof h.comm, size_t{kExecnameLen - 1}));
-  std::memcpy(rec.execname, h.comm, comm);
-  rec.execname[comm] = '\0';
-  rec.context = true;
-  rec.uid = h.uid;
-  rec.gid = h.gid;
-  rec.ppid = static_cast<int32_t>(h.ppid);
-  rec.vtime = h.vtime;
-  copies_.resize(view_.strings.size());
   late_.resize(view_.strings.size());
   for (size_t i = 0; i < view_.strings.size(); ++i) {
-    const bpf::GatherStringView& g = view_.strings[i];
-    copies_[i] = CopiedString{g.addr, g.max, g.faulted() ? -1 : static_cast<int32_t>(g.str.size()),
-                              g.str.data()};
+    CopiedString& c = context_.copy(i);
     // A page the process never touched (a string constant of a fresh binary) is not in memory,
     // and BPF cannot fault it in: read it now. Such a page was not written since it was
     // mapped, so it most likely still holds what the probe saw.
-    if (g.faulted() && read_late(rec.pid, g.addr, g.max, late_[i]))
-      copies_[i] =
-          CopiedString{g.addr, g.max, static_cast<int32_t>(late_[i].size()), late_[i].data()};
+    if (c.len < 0 && read_late(rec.pid, c.addr, c.max, late_[i]))
+      c = CopiedString{c.addr, c.max, static_cast<int32_t>(late_[i].size()), late_[i].data()};
   }
-  rec.copies = copies_.data();
-  rec.ncopies = static_cast<uint32_t>(copies_.size());
-  auto frames = [](const bpf::GatherFrames& f, int32_t got, std::vector<uint64_t>& buf,
-                   GatheredStack& out) {
-    buf.resize(f.size());
-    for (size_t i = 0; i < f.size(); ++i) buf[i] = f[i];
-    while (!buf.empty() && buf.back() == 0) buf.pop_back();  // where the unwind ended
-    out = gathered(buf, got < 0 ? got : 0);
-  };
-  if (src.plan.kernel_frames > 0) frames(view_.kstack, h.kstack_len, kframes_, rec.kstack);
-  if (src.plan.user_frames > 0) frames(view_.ustack, h.ustack_len, uframes_, rec.ustack);
   for (uint32_t probe : src.probe_ids) {
     rec.probe = probe;
     run(rec);

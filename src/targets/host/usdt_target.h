@@ -29,6 +29,7 @@
 #include "bpf/kernel_layout.h"
 #include "engine/catalog.h"
 #include "sys/unique_fd.h"
+#include "targets/host/gathered_context.h"
 #include "targets/host/perf_ring.h"
 #include "targets/host/usdt_args.h"
 #include "targets/host/usdt_notes.h"
@@ -138,10 +139,9 @@ class UsdtTargets {
   std::vector<std::string> paths_done_;  // files named by usdt:PATH descriptions
   std::vector<std::unique_ptr<Source>> sources_;
   std::unique_ptr<bpf::GatherRing> ring_;
-  bpf::GatherView view_;              // the record being emitted
-  std::vector<CopiedString> copies_;  // its strings, for the engine
-  std::vector<std::string> late_;     // strings the probe could not read, read at poll()
-  std::vector<uint64_t> kframes_, uframes_;
+  bpf::GatherView view_;           // the record being emitted
+  GatheredContext context_;        // its context, strings and stacks, for the engine
+  std::vector<std::string> late_;  // strings the probe could not read, read at poll()
   mutable UsdtStats stats_;
   int pmu_type_ = -1;
   std::vector<uint64_t> site_tp_;  // site -> its uprobe trace event's id; 0 = the uprobe PMU
