@@ -1,12 +1,14 @@
 // End to end: USDT probes of unmodified programs through the real vtrace binary — the sdt test
 // program (-c, -p, the usdt:PATH spelling), libstdc++'s own probes, a file without notes. Needs
 // root (uprobes through perf_event_open); skipped with the reason otherwise.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -176,6 +178,35 @@ TEST(UsdtEndToEnd, FileWithoutNotesIsAClearError) {
   VRun r = vtrace("-n 'usdt:/bin/true:a:b { }'");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("/bin/true has no USDT probes (.note.stapsdt)"), std::string::npos) << r.err;
+}
+
+// A vtrace killed with SIGKILL cannot remove the uprobe events it created in tracefs; the next
+// vtrace that creates its own removes those of a vtrace that is gone, so none pile up.
+TEST(UsdtE2E, UprobeEventsOfAKilledVtraceAreRemoved) {
+  REQUIRE_ROOT();
+  const std::string events = "/sys/kernel/tracing/uprobe_events";
+  if (access(events.c_str(), W_OK) != 0) GTEST_SKIP() << "skipped: no writable " << events;
+  pid_t gone = fork();
+  if (gone == 0) _exit(0);
+  waitpid(gone, nullptr, 0);  // a pid no process has now
+  const std::string group = "vtrace_usdt_" + std::to_string(gone);
+  const std::string def = "p:" + group + "/s0 " + USDT_SAMPLE + ":0x1000\n";
+  int fd = open(events.c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0) << events << ": " << strerror(errno);
+  ASSERT_EQ(write(fd, def.data(), def.size()), static_cast<ssize_t>(def.size()))
+      << def << strerror(errno);
+  close(fd);
+  auto listed = [&] {
+    std::ifstream in(events);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str().find(group + "/s0") != std::string::npos;
+  };
+  ASSERT_TRUE(listed()) << "could not plant the stale event";
+  VRun r = vtrace("-q -n 'sample$target:::* { @ = count(); }' -c " +
+                  quote(std::string(USDT_SAMPLE) + " 1 0 0 0"));
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_FALSE(listed()) << "the dead vtrace's uprobe event is still in " << events;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <asm/ptrace.h>  // struct pt_regs: what a uprobe's BPF program gets as ctx
 #include <fcntl.h>
 #include <linux/perf_event.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -258,6 +259,7 @@ void UsdtTargets::create_tracefs_uprobe(size_t site) {
       return;
     }
     group_ = "vtrace_usdt_" + std::to_string(getpid());
+    sweep_stale_uprobes();
   }
   const UsdtSite& s = sites_[site];
   if (s.path.find_first_of(" \t\n:") != std::string::npos) return;
@@ -269,6 +271,26 @@ void UsdtTargets::create_tracefs_uprobe(size_t site) {
   std::ifstream in(tracefs_root_ + "/events/" + group_ + "/" + event + "/id");
   uint64_t id = 0;
   if (in >> id) site_tp_[site] = id;
+}
+
+// Events a vtrace that was killed (SIGKILL: no shutdown()) left in uprobe_events: its group
+// names its pid, and a group whose vtrace is gone is removed, so nothing piles up in tracefs.
+void UsdtTargets::sweep_stale_uprobes() {
+  std::ifstream in(tracefs_root_ + "/uprobe_events");
+  std::vector<std::string> stale;
+  for (std::string line; std::getline(in, line);) {
+    // "p:vtrace_usdt_PID/sN /path:0x..."
+    const size_t at = line.find(":vtrace_usdt_");
+    const size_t slash = line.find('/', at == std::string::npos ? 0 : at);
+    const size_t space = line.find(' ', slash == std::string::npos ? 0 : slash);
+    if (at == std::string::npos || slash == std::string::npos || space == std::string::npos)
+      continue;
+    const std::string pid = line.substr(at + 13, slash - at - 13);
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (kill(static_cast<pid_t>(std::stol(pid)), 0) == 0 || errno != ESRCH) continue;
+    stale.push_back(line.substr(at + 1, space - at - 1));  // "vtrace_usdt_PID/sN"
+  }
+  for (const std::string& e : stale) write_uprobe_events("-:" + e);
 }
 
 bool UsdtTargets::write_uprobe_events(const std::string& line) {

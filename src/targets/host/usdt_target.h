@@ -131,6 +131,7 @@ class UsdtTargets {
             const std::function<void(const Record&)>& run);
   void create_tracefs_uprobe(size_t site);
   bool write_uprobe_events(const std::string& line);
+  void sweep_stale_uprobes();
 
   std::vector<UsdtSite> sites_;
   std::vector<UsdtProbe> probes_;
