@@ -268,10 +268,11 @@ bool KernelProbes::clause_target(uint32_t id, const EventFormat*& format,
   target.current_thread = kind != Kind::OnCpu;
   target.probe_id = id;
   if (auto raw = raw_syscall(*fmt)) {
-    target.syscall.emplace();
-    target.syscall->side = raw->side;
-    target.syscall->nr = raw->nr;
-    target.syscall->record_size = fmt->fixed_size();
+    bpf::ClauseTarget::Syscall syscall;
+    syscall.side = raw->side;
+    syscall.nr = raw->nr;
+    syscall.record_size = fmt->fixed_size();
+    target.syscall = syscall;
   }
   return true;
 }
