@@ -5,6 +5,8 @@
 //   BM_EnabledAsyncStrProbe  the same with a copied string (VTRACE_PROBE_STR)
 //   BM_SyncRoundTrip       an enabled probe in sync mode: write, then wait until "the host" marks
 //                          the record done
+//   BM_SiteAggregation     an enabled probe whose clause (@c = count(); @s = sum(arg0)) runs at
+//                          the site: two slot updates in the thread's aggregation slots, no record
 //
 // The enabled cases need a channel. This program makes one ITSELF, in-process: it creates
 // /dev/shm/vtrace.<pid> with a valid header, enables the descriptors it finds between
@@ -38,6 +40,7 @@ namespace {
 
 constexpr uint32_t kRings = 4;
 constexpr uint32_t kSlots = 4096;
+constexpr uint32_t kAggSlots = 16;
 
 uint64_t round_up(uint64_t v, uint64_t a) {
   return (v + a - 1) / a * a;
@@ -51,7 +54,8 @@ class FakeHost {
     const uint64_t ring_offset = round_up(sizeof(vtrace_channel), 4096);
     const uint64_t stride =
         round_up(sizeof(vtrace_ring) + uint64_t{kSlots} * VTRACE_RECORD_SIZE, 4096);
-    size_ = ring_offset + kRings * stride;
+    agg_offset_ = round_up(ring_offset + kRings * stride, VTRACE_RING_ALIGN);
+    size_ = agg_offset_ + sizeof(vtrace_site_ops) + kRings * kAggSlots * sizeof(uint64_t);
     int fd = open(path_, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || ftruncate(fd, (off_t)size_) != 0) {
       perror(path_);
@@ -71,6 +75,9 @@ class FakeHost {
     ch_->ring_offset = (uint32_t)ring_offset;
     ch_->ring_stride = stride;
     ch_->total_size = size_;
+    ch_->agg_offset = agg_offset_;
+    ch_->nsite_ops = 1;
+    ch_->agg_slots = kAggSlots;
     ch_->go = 1;
     __atomic_store_n(&ch_->attached, 1, __ATOMIC_RELEASE);
     consumer_ = std::thread([this] { consume(); });
@@ -92,6 +99,17 @@ class FakeHost {
   vtrace_ring* ring(uint32_t i) const {
     return reinterpret_cast<vtrace_ring*>(reinterpret_cast<char*>(ch_) + ch_->ring_offset +
                                           uint64_t{i} * ch_->ring_stride);
+  }
+  vtrace_site_ops* site_ops() const {
+    return reinterpret_cast<vtrace_site_ops*>(reinterpret_cast<char*>(ch_) + agg_offset_);
+  }
+  // Slot `slot` summed over every ring.
+  uint64_t slot_total(uint32_t slot) const {
+    auto* slots = reinterpret_cast<const uint64_t*>(reinterpret_cast<const char*>(ch_) +
+                                                    agg_offset_ + sizeof(vtrace_site_ops));
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < kRings; ++i) n += slots[i * kAggSlots + slot];
+    return n;
   }
   uint64_t drops() const {
     uint64_t n = ch_->no_ring_drops;
@@ -136,6 +154,7 @@ class FakeHost {
 
   char path_[64] = {};
   uint64_t size_ = 0;
+  uint64_t agg_offset_ = 0;
   vtrace_channel* ch_ = nullptr;
   std::thread consumer_;
   std::atomic<bool> stop_{false};
@@ -230,6 +249,34 @@ void BM_SyncRoundTrip(benchmark::State& state) {
   run_enabled(state, true, false);
 }
 BENCHMARK(BM_SyncRoundTrip)->Repetitions(10)->ReportAggregatesOnly(true);
+
+void BM_SiteAggregation(benchmark::State& state) {
+  if (!host_ok) {
+    state.SkipWithError("no channel (could not create /dev/shm/vtrace.PID)");
+    return;
+  }
+  vtrace_site_ops* t = host.site_ops();
+  t->nops = 2;
+  t->ops[0] = {VTRACE_AGG_COUNT, 0, 0};
+  t->ops[1] = {VTRACE_AGG_SUM, 0, 2};
+  const uint64_t before = host.slot_total(0);
+  bool found = false;
+  for (vtrace_probe_desc* d = __start_vtrace_probes; d != nullptr && d < __stop_vtrace_probes; ++d)
+    if (d->magic == VTRACE_PROBE_MAGIC && strcmp(d->name, "site") == 0) {
+      __atomic_store_n(&d->enabled, 1u << VTRACE_EN_OPS_SHIFT, __ATOMIC_RELEASE);
+      found = true;
+    }
+  uint64_t i = 0, fired = 0;
+  for (auto _ : state) {
+    VTRACE_PROBE(bench, site, i, 2);
+    ++i;
+    ++fired;
+  }
+  set_enabled("bench", "site", false);
+  // Every firing counted in the slots: a burst loses nothing.
+  state.counters["lost"] = found ? (double)(fired - (host.slot_total(0) - before)) : -1;
+}
+BENCHMARK(BM_SiteAggregation)->Repetitions(10)->ReportAggregatesOnly(true);
 
 }  // namespace
 

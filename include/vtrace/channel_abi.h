@@ -27,6 +27,29 @@
 /* Descriptor flags. */
 #define VTRACE_DESC_STR0 1u  /* arg0 is a string the site copies into the record */
 #define VTRACE_DESC_GUARD 2u /* VTRACE_ENABLED: on while any site of provider:name is on */
+/* The site can aggregate in the process (its probe.h runs site ops, below). Programs built with
+ * an older probe.h lack it and are only ever asked for records. */
+#define VTRACE_DESC_AGG 4u
+
+/*
+ * A descriptor's `enabled` word, as the tracer writes it: 0 is off; VTRACE_EN_RECORD asks for a
+ * record in the thread's ring; a non-zero field above VTRACE_EN_OPS_SHIFT names entry
+ * (field - 1) of the channel's site ops table, which the site runs on its arguments into its
+ * thread's aggregation slots. An aggregation kept there never drops an event in a burst (DTrace
+ * and bpftrace aggregate where the event happens too); the tracer sums every ring's slots.
+ */
+#define VTRACE_EN_RECORD 1u
+#define VTRACE_EN_OPS_SHIFT 16
+
+/* Site ops: each names a kind and the slot pair [n, value] of one aggregation in the thread's
+ * slots (n counts the updates, so a value is present only when n > 0). */
+#define VTRACE_AGG_COUNT 1u /* n += 1 */
+#define VTRACE_AGG_SUM 2u   /* n += 1, value += args[arg] */
+#define VTRACE_AGG_MIN 3u   /* n += 1, value = min(value, args[arg]) (signed) */
+#define VTRACE_AGG_MAX 4u   /* n += 1, value = max(value, args[arg]) (signed) */
+#define VTRACE_MAX_SITE_OPS 8u
+#define VTRACE_MAX_SITE_ENTRIES 4096u /* limits the site checks the header against */
+#define VTRACE_MAX_AGG_SLOTS 4096u    /* per ring */
 
 /* Channel flags. */
 #define VTRACE_CHAN_SYNC 1u /* sites wait until the host has run the clauses of each record */
@@ -73,6 +96,19 @@ struct vtrace_record {
   char tail[VTRACE_TAIL_SIZE];
 };
 
+struct vtrace_agg_op {
+  uint16_t kind; /* VTRACE_AGG_* */
+  uint16_t arg;  /* argument index, < VTRACE_MAX_ARGS */
+  uint32_t slot; /* first of its two slots */
+};
+
+/* One entry of the site ops table: what a site does with its arguments when it fires. */
+struct vtrace_site_ops {
+  uint32_t nops;
+  uint32_t pad;
+  struct vtrace_agg_op ops[VTRACE_MAX_SITE_OPS];
+};
+
 /* A ring: counters on their own cache lines, then `nslots` records. */
 struct vtrace_ring {
   volatile uint64_t head; /* producer: next position to write */
@@ -110,7 +146,12 @@ struct vtrace_channel {
   volatile uint32_t host_sleeping;
   /* Sync mode: firings that ran on without waiting because the host stopped answering. */
   volatile uint64_t unsynced;
-  uint64_t pad[4];
+  /* Site aggregation: at agg_offset (after the rings) nsite_ops struct vtrace_site_ops, then per
+   * ring agg_slots uint64_t written only by the thread owning the ring. 0 entries: none. */
+  uint64_t agg_offset;
+  uint32_t nsite_ops;
+  uint32_t agg_slots;
+  uint64_t pad[2];
 };
 
 #endif /* VTRACE_CHANNEL_ABI_H */

@@ -52,34 +52,41 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
 
 /* ---- the probe macros ------------------------------------------------------------------- */
 
-#define VTRACE_PROBE(provider, name, ...)                                                      \
-  do {                                                                                         \
-    static struct vtrace_probe_desc vtrace__d VTRACE__SECTION = {                              \
-        VTRACE_PROBE_MAGIC, 0,       VTRACE__NARG(__VA_ARGS__), 0, __LINE__, #provider, #name, \
-        __func__,           __FILE__};                                                         \
-    if (__builtin_expect(vtrace__d.enabled, 0)) {                                              \
-      const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {0, VTRACE__ARGS(__VA_ARGS__)};          \
-      vtrace__fire(&vtrace__d, vtrace__a + 1, (const char*)0);                                 \
-    }                                                                                          \
+#define VTRACE_PROBE(provider, name, ...)                                                   \
+  do {                                                                                      \
+    static struct vtrace_probe_desc vtrace__d VTRACE__SECTION = {VTRACE_PROBE_MAGIC,        \
+                                                                 0,                         \
+                                                                 VTRACE__NARG(__VA_ARGS__), \
+                                                                 VTRACE_DESC_AGG,           \
+                                                                 __LINE__,                  \
+                                                                 #provider,                 \
+                                                                 #name,                     \
+                                                                 __func__,                  \
+                                                                 __FILE__};                 \
+    if (__builtin_expect(vtrace__d.enabled, 0)) {                                           \
+      const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {0, VTRACE__ARGS(__VA_ARGS__)};       \
+      vtrace__fire(&vtrace__d, vtrace__a + 1, (const char*)0);                              \
+    }                                                                                       \
   } while (0)
 
-#define VTRACE_PROBE_STR(provider, name, str, ...)                                              \
-  do {                                                                                          \
-    static struct vtrace_probe_desc vtrace__d VTRACE__SECTION = {VTRACE_PROBE_MAGIC,            \
-                                                                 0,                             \
-                                                                 1 + VTRACE__NARG(__VA_ARGS__), \
-                                                                 VTRACE_DESC_STR0,              \
-                                                                 __LINE__,                      \
-                                                                 #provider,                     \
-                                                                 #name,                         \
-                                                                 __func__,                      \
-                                                                 __FILE__};                     \
-    if (__builtin_expect(vtrace__d.enabled, 0)) {                                               \
-      const char* vtrace__s = (str);                                                            \
-      const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {(uint64_t)(uintptr_t)vtrace__s,          \
-                                                       VTRACE__ARGS(__VA_ARGS__)};              \
-      vtrace__fire(&vtrace__d, vtrace__a, vtrace__s);                                           \
-    }                                                                                           \
+#define VTRACE_PROBE_STR(provider, name, str, ...)                                     \
+  do {                                                                                 \
+    static struct vtrace_probe_desc vtrace__d VTRACE__SECTION = {                      \
+        VTRACE_PROBE_MAGIC,                                                            \
+        0,                                                                             \
+        1 + VTRACE__NARG(__VA_ARGS__),                                                 \
+        VTRACE_DESC_STR0 | VTRACE_DESC_AGG,                                            \
+        __LINE__,                                                                      \
+        #provider,                                                                     \
+        #name,                                                                         \
+        __func__,                                                                      \
+        __FILE__};                                                                     \
+    if (__builtin_expect(vtrace__d.enabled, 0)) {                                      \
+      const char* vtrace__s = (str);                                                   \
+      const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {(uint64_t)(uintptr_t)vtrace__s, \
+                                                       VTRACE__ARGS(__VA_ARGS__)};     \
+      vtrace__fire(&vtrace__d, vtrace__a, vtrace__s);                                  \
+    }                                                                                  \
   } while (0)
 
 /* True while probe provider:name is enabled at any of its sites. */
@@ -137,6 +144,9 @@ struct vtrace__link {
   uint64_t ring_stride;
   uint32_t nrings;
   uint32_t nslots;           /* a power of two */
+  uint64_t agg_offset;       /* site ops table, then each ring's aggregation slots */
+  uint32_t nsite_ops;        /* entries of the table (0: none) */
+  uint32_t agg_slots;        /* per ring */
   uint64_t dev, ino;         /* the file, for the clean-up at exit */
   struct vtrace__link* prev; /* links of earlier tracers */
 };
@@ -146,6 +156,7 @@ struct vtrace__link {
 VTRACE__WEAK struct vtrace__link* volatile vtrace__current;
 VTRACE__WEAK __thread struct vtrace_ring* vtrace__ring;
 VTRACE__WEAK __thread struct vtrace__link* vtrace__ring_link;
+VTRACE__WEAK __thread uint32_t vtrace__ring_index; /* of vtrace__ring in its link */
 VTRACE__WEAK __thread uint32_t vtrace__tid;
 VTRACE__WEAK volatile uint32_t vtrace__gave_up;      /* sync waits stopped: the tracer went away */
 VTRACE__WEAK volatile uint64_t vtrace__gave_up_beat; /* the host heartbeat when they stopped */
@@ -189,7 +200,21 @@ VTRACE__WEAK int vtrace__geometry_ok(const struct vtrace_channel* h, uint64_t si
   if (__builtin_mul_overflow((uint64_t)h->nrings, h->ring_stride, &rings_bytes) ||
       __builtin_add_overflow(rings_bytes, (uint64_t)h->ring_offset, &rings_end))
     return 0;
-  return h->total_size <= size && rings_end <= h->total_size;
+  if (h->total_size > size || rings_end > h->total_size) return 0;
+  if (h->nsite_ops != 0) { /* the site aggregation area: after the rings, within the file */
+    uint64_t slots_bytes, area_end;
+    if (h->nsite_ops > VTRACE_MAX_SITE_ENTRIES || h->agg_slots < 2 ||
+        h->agg_slots > VTRACE_MAX_AGG_SLOTS || h->agg_offset % VTRACE_RING_ALIGN != 0 ||
+        h->agg_offset < rings_end)
+      return 0;
+    slots_bytes = (uint64_t)h->nrings * h->agg_slots * 8u; /* < 2^37: no overflow */
+    if (__builtin_add_overflow(
+            h->agg_offset, (uint64_t)h->nsite_ops * sizeof(struct vtrace_site_ops) + slots_bytes,
+            &area_end) ||
+        area_end > h->total_size)
+      return 0;
+  }
+  return 1;
 }
 
 /* Maps /dev/shm/vtrace.PID if vtrace made one and it checks out (file and geometry, before any
@@ -228,6 +253,9 @@ VTRACE__WEAK struct vtrace__link* vtrace__open_link(void) {
   l->ring_stride = hdr.ring_stride;
   l->nrings = hdr.nrings;
   l->nslots = hdr.nslots;
+  l->agg_offset = hdr.agg_offset;
+  l->nsite_ops = hdr.nsite_ops;
+  l->agg_slots = hdr.agg_slots;
   l->dev = (uint64_t)st.st_dev;
   l->ino = (uint64_t)st.st_ino;
   l->prev = NULL;
@@ -335,6 +363,7 @@ VTRACE__WEAK struct vtrace_ring* vtrace__claim(struct vtrace__link* l) {
       }
       vtrace__ring = r;
       vtrace__ring_link = l;
+      vtrace__ring_index = i;
       pthread_once(&vtrace__ring_once, vtrace__make_key);
       if (vtrace__key_made) pthread_setspecific(vtrace__ring_key, r);
       return r;
@@ -373,6 +402,45 @@ VTRACE__WEAK void vtrace__wait_done(struct vtrace_channel* ch, struct vtrace_rin
   }
 }
 
+/* Runs entry `entry` of the channel's site ops table on `args` into this thread's slots (ring
+ * `ring`): only this thread writes them, so plain adds; each store is one untorn 64-bit write for
+ * the tracer, which reads n last-written-first (value, then n released). */
+VTRACE__WEAK void vtrace__aggregate(const struct vtrace__link* l, uint32_t ring, uint32_t entry,
+                                    const uint64_t* args) {
+  const struct vtrace_site_ops* t;
+  uint64_t* slots;
+  uint32_t nops;
+  if (entry >= l->nsite_ops) return;
+  t = (const struct vtrace_site_ops*)((char*)l->ch + l->agg_offset) + entry;
+  slots = (uint64_t*)((char*)l->ch + l->agg_offset +
+                      (uint64_t)l->nsite_ops * sizeof(struct vtrace_site_ops)) +
+          (uint64_t)ring * l->agg_slots;
+  nops = t->nops < VTRACE_MAX_SITE_OPS ? t->nops : VTRACE_MAX_SITE_OPS;
+  for (uint32_t i = 0; i < nops; ++i) {
+    const struct vtrace_agg_op op = t->ops[i];
+    uint64_t* s;
+    uint64_t v, n;
+    if (op.slot >= l->agg_slots - 1 || op.arg >= VTRACE_MAX_ARGS) continue;
+    s = slots + op.slot;
+    v = args[op.arg];
+    n = s[0];
+    switch (op.kind) {
+      case VTRACE_AGG_SUM:
+        __atomic_store_n(&s[1], s[1] + v, __ATOMIC_RELAXED);
+        break;
+      case VTRACE_AGG_MIN:
+        if (n == 0 || (int64_t)v < (int64_t)s[1]) __atomic_store_n(&s[1], v, __ATOMIC_RELAXED);
+        break;
+      case VTRACE_AGG_MAX:
+        if (n == 0 || (int64_t)v > (int64_t)s[1]) __atomic_store_n(&s[1], v, __ATOMIC_RELAXED);
+        break;
+      default:
+        break;
+    }
+    __atomic_store_n(&s[0], n + 1, __ATOMIC_RELEASE);
+  }
+}
+
 VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args, const char* str) {
   struct vtrace__link* l = vtrace__current;
   if (l == NULL || !l->ch->attached) {
@@ -385,6 +453,11 @@ VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args
   if (r == NULL || vtrace__ring_link != l) {
     r = vtrace__claim(l);
     if (r == NULL) return;
+  }
+  const uint32_t en = d->enabled;
+  if (en >> VTRACE_EN_OPS_SHIFT) {
+    vtrace__aggregate(l, vtrace__ring_index, (en >> VTRACE_EN_OPS_SHIFT) - 1, args);
+    if (!(en & VTRACE_EN_RECORD)) return;
   }
   const uint64_t pos = r->head;
   const uint64_t queued = pos - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);

@@ -628,13 +628,6 @@ uint32_t kernel_agg_values(const vm::AggInfo& a) {
   }
 }
 
-std::vector<uint32_t> aggregations_of(const vm::ClauseCode& clause) {
-  std::vector<uint32_t> out;
-  for (const vm::Insn& in : clause.code)
-    if (in.op == Op::Agg) out.push_back(in.imm);
-  return out;
-}
-
 std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause,
                              const ClauseTarget& target, const std::vector<bool>& placed_aggs) {
   bool aggregates = false;

@@ -53,9 +53,6 @@ inline constexpr uint32_t kSyscallDataSize = 64;
 std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause,
                              const ClauseTarget& target, const std::vector<bool>& placed_aggs);
 
-// The aggregations a clause updates (indexes into mod.aggs).
-std::vector<uint32_t> aggregations_of(const vm::ClauseCode& clause);
-
 // The program (BPF_PROG_TYPE_TRACEPOINT; BPF_PROG_TYPE_RAW_TRACEPOINT for a syscall target) of a
 // clause why_not_at_probe() accepted. agg_maps[i] is
 // the fd of aggregation i's per-CPU hash map; a full map counts into drops_fd (a per-CPU array,

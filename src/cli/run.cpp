@@ -29,6 +29,7 @@
 #include "targets/host/vmm_probes.h"
 #include "targets/process/elf_probes.h"
 #include "targets/process/process_target.h"
+#include "targets/process/site_aggregation.h"
 
 namespace vtrace::cli {
 
@@ -294,11 +295,14 @@ int run(const CommandLine& cl) {
   targets::host::AtProbeClauses at_probe;
   const std::vector<uint32_t> enabled_all = eng->enabled_probes();
   at_probe.plan(*eng, kernel, enabled_all);
+  std::vector<std::string> placement = at_probe.placement();
+  targets::SiteAggregation site_aggs;
+  site_aggs.plan(*eng, procs, enabled_all, channel_config(eng->options()).sync, placement);
   if (cl.compile_only) {
     if (cl.verbose)
-      for (size_t c = 0; c < at_probe.placement().size(); ++c)
+      for (size_t c = 0; c < placement.size(); ++c)
         std::fprintf(stderr, "vtrace: clause #%zu (%s:%u) %s\n", c + 1, src.name.c_str(),
-                     eng->module().clauses[c].loc.line, at_probe.placement()[c].c_str());
+                     eng->module().clauses[c].loc.line, placement[c].c_str());
     return 0;
   }
 
@@ -319,6 +323,11 @@ int run(const CommandLine& cl) {
   // process's enabled sites on.
   const transport::ChannelConfig chan = channel_config(eng->options());
   const std::vector<uint32_t> enabled = eng->enabled_probes();
+  site_aggs.start(*eng, procs);
+  auto site_work = [&](uint32_t probe) {
+    return targets::ProcessTarget::SiteWork{site_aggs.ops_of(probe),
+                                            !eng->clauses_on(probe).empty()};
+  };
   for (auto& t : procs.all()) {
     std::string err;
     if (!t->has_channel() && !t->open_channel(chan, err)) {
@@ -327,7 +336,7 @@ int run(const CommandLine& cl) {
       return 1;
     }
     t->set_sync(chan.sync);
-    t->enable(enabled);
+    t->enable(enabled, site_work);
   }
 
   {

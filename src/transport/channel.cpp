@@ -149,7 +149,9 @@ ChannelLayout channel_layout(uint32_t nrings, uint32_t nslots) {
   ChannelLayout l;
   l.ring_offset = static_cast<uint32_t>(round_up(sizeof(vtrace_channel), kCacheLine));
   l.ring_stride = round_up(sizeof(vtrace_ring) + uint64_t{nslots} * VTRACE_RECORD_SIZE, kCacheLine);
-  l.total_size = l.ring_offset + uint64_t{nrings} * l.ring_stride;
+  l.agg_offset = round_up(l.ring_offset + uint64_t{nrings} * l.ring_stride, kCacheLine);
+  l.total_size = l.agg_offset + uint64_t{kSiteOpsEntries} * sizeof(vtrace_site_ops) +
+                 uint64_t{nrings} * kAggSlotsPerRing * sizeof(uint64_t);
   return l;
 }
 
@@ -166,6 +168,9 @@ void init_channel(void* mem, const ChannelConfig& cfg) {
   ch->ring_offset = l.ring_offset;
   ch->ring_stride = l.ring_stride;
   ch->total_size = l.total_size;
+  ch->agg_offset = l.agg_offset;
+  ch->nsite_ops = kSiteOpsEntries;
+  ch->agg_slots = kAggSlotsPerRing;
   ch->attached = 1;
   // The magic last: a site that maps the file sees a complete header or none.
   __atomic_store_n(&ch->magic, VTRACE_CHANNEL_MAGIC, __ATOMIC_RELEASE);
@@ -258,6 +263,8 @@ std::unique_ptr<Channel> Channel::create(pid_t pid, const ChannelConfig& cfg, st
   for (uint32_t i = 0; i < nrings && err == 0; ++i)
     err = allocate(fd, c->layout_.ring_offset + uint64_t{i} * c->layout_.ring_stride,
                    sizeof(vtrace_ring));
+  if (err == 0)  // the site aggregation area, small and written by any thread
+    err = allocate(fd, c->layout_.agg_offset, c->layout_.total_size - c->layout_.agg_offset);
   if (err != 0 || channel_layout(nrings, nslots).total_size > free_bytes) {
     error = err == ENOSPC || err == 0
                 ? "no room for a channel in " + c->path_ + ": " + kib(free_bytes) +
@@ -319,6 +326,19 @@ void mark_ring_done(vtrace_ring* r, uint64_t pos) {
   // see its flag and wake it. Clearing the flag saves a syscall on the next record.
   if (__atomic_exchange_n(&r->waiting, 0u, __ATOMIC_SEQ_CST) != 0)
     syscall(SYS_futex, &r->done_futex, FUTEX_WAKE, INT32_MAX, nullptr, nullptr, 0);
+}
+
+vtrace_site_ops* Channel::site_ops(uint32_t i) const {
+  if (ch_ == nullptr || i >= kSiteOpsEntries) return nullptr;
+  return reinterpret_cast<vtrace_site_ops*>(reinterpret_cast<char*>(ch_) + layout_.agg_offset) + i;
+}
+
+uint64_t Channel::agg_slot(uint32_t ring, uint32_t slot) const {
+  if (ch_ == nullptr || ring >= nrings_ || slot >= kAggSlotsPerRing) return 0;
+  const auto* slots =
+      reinterpret_cast<const uint64_t*>(reinterpret_cast<const char*>(ch_) + layout_.agg_offset +
+                                        uint64_t{kSiteOpsEntries} * sizeof(vtrace_site_ops));
+  return __atomic_load_n(&slots[uint64_t{ring} * kAggSlotsPerRing + slot], __ATOMIC_ACQUIRE);
 }
 
 bool Channel::back_ring(uint32_t i) {

@@ -30,10 +30,16 @@ struct ChannelConfig {
 // Slots per ring for `-x bufsize=N`: N / record size, rounded down to a power of two, min 16.
 uint32_t slots_for_bufsize(uint64_t bufsize);
 
-// Layout of a channel: ring 0 starts at ring_offset; rings are ring_stride bytes apart.
+// Site aggregation area of every channel: entries of the site ops table, slots per ring.
+inline constexpr uint32_t kSiteOpsEntries = 256;
+inline constexpr uint32_t kAggSlotsPerRing = 256;
+
+// Layout of a channel: ring 0 starts at ring_offset; rings are ring_stride bytes apart; the site
+// aggregation area (ops table, then each ring's slots) follows at agg_offset.
 struct ChannelLayout {
   uint32_t ring_offset = 0;
   uint64_t ring_stride = 0;
+  uint64_t agg_offset = 0;
   uint64_t total_size = 0;
 };
 ChannelLayout channel_layout(uint32_t nrings, uint32_t nslots);
@@ -73,6 +79,11 @@ class Channel {
   uint32_t nrings() const { return nrings_; }  // the host's own copies, never re-read
   uint32_t nslots() const { return nslots_; }
   vtrace_ring* ring(uint32_t i) const { return ring_at_host(i); }
+  // Entry `i` (< kSiteOpsEntries) of the site ops table, which the host writes before it names
+  // the entry in a site's enable word.
+  vtrace_site_ops* site_ops(uint32_t i) const;
+  // Slot `slot` of ring `ring`'s aggregation slots, read untorn (the process writes it).
+  uint64_t agg_slot(uint32_t ring, uint32_t slot) const;
   const std::string& path() const { return path_; }
   // "channel cut to 8 rings of 512 records (...)" when the file system could not hold the asked
   // geometry; "" otherwise.

@@ -76,7 +76,8 @@ TEST(ElfProbesTest, DiscoversTheLiveProcessSites) {
   EXPECT_EQ(by_name["tick"]->provider, "sample");
   EXPECT_EQ(by_name["tick"]->function, "work");
   EXPECT_EQ(by_name["tick"]->nargs, 2);
-  EXPECT_EQ(by_name["query"]->flags, VTRACE_DESC_STR0);
+  EXPECT_EQ(by_name["query"]->flags, VTRACE_DESC_STR0 | VTRACE_DESC_AGG);
+  EXPECT_EQ(by_name["tick"]->flags, VTRACE_DESC_AGG);
   EXPECT_EQ(by_name["request__start"]->nargs, 10);
   EXPECT_NE(by_name["tick"]->file.find("instrumented_sample.cpp"), std::string::npos);
   // Both the guard and the site of sample:expensive.
@@ -153,6 +154,11 @@ TEST(ElfProbesTest, DescriptorValidation) {
       decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 8, 0x100, 0x200).b, 48, fake_read, &m, s));
   EXPECT_FALSE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 0, VTRACE_DESC_STR0, 0x100, 0x200).b, 48,
                                  fake_read, &m, s));
+  EXPECT_TRUE(decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, VTRACE_DESC_AGG, 0x100, 0x200).b, 48,
+                                fake_read, &m, s));
+  EXPECT_FALSE(decode_descriptor(  // a guard runs no ops
+      Image(VTRACE_PROBE_MAGIC, 0, VTRACE_DESC_GUARD | VTRACE_DESC_AGG, 0x100, 0x200).b, 48,
+      fake_read, &m, s));
   EXPECT_FALSE(
       decode_descriptor(Image(VTRACE_PROBE_MAGIC, 1, 0, 0, 0x200).b, 48, fake_read, &m, s));
   EXPECT_FALSE(

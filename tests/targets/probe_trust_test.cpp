@@ -145,6 +145,14 @@ TEST(ProbeTrust, GeometryThatDoesNotFitTheFileIsRefused) {
   EXPECT_EQ(lie([](vtrace_channel* h) { h->total_size = 1ull << 62; }), 0u);
   EXPECT_EQ(lie([](vtrace_channel* h) { h->record_size = 64; }), 0u);
   EXPECT_EQ(lie([](vtrace_channel* h) { h->version = 99; }), 0u);
+  // The site aggregation area: after the rings, within the file, of bounded size.
+  EXPECT_EQ(lie([](vtrace_channel* h) { h->agg_offset = h->ring_offset; }), 0u);
+  EXPECT_EQ(lie([](vtrace_channel* h) { h->agg_offset = h->total_size; }), 0u);
+  EXPECT_EQ(lie([](vtrace_channel* h) { h->agg_offset += 8; }), 0u);  // not aligned
+  EXPECT_EQ(lie([](vtrace_channel* h) { h->agg_offset = ~0ull - 63; }), 0u);
+  EXPECT_EQ(lie([](vtrace_channel* h) { h->nsite_ops = 1u << 20; }), 0u);
+  EXPECT_EQ(lie([](vtrace_channel* h) { h->agg_slots = 1u << 20; }), 0u);
+  EXPECT_EQ(lie([](vtrace_channel* h) { h->agg_slots = 4096; }), 0u);  // past the file's end
 }
 
 TEST(ProbeTrust, ADetachedChannelIsNotLookedForOnEveryFiring) {

@@ -171,8 +171,9 @@ TEST(ProcessE2E, SyncModeCountsExactly) {
 
 TEST(ProcessE2E, DropsAreReportedAndAccountForEveryFiring) {
   // 200000 firings in a tight loop into 16-slot rings: most are dropped, and said so.
-  Result r = vtrace(
-      {"-q", "-x", "bufsize=1", "-n", "sample:::tick { @ = count(); }", "-c", sample("200000")});
+  // (The predicate keeps the clause in vtrace: without it the site would aggregate in place.)
+  Result r = vtrace({"-q", "-x", "bufsize=1", "-n", "sample:::tick /arg0 >= 0/ { @ = count(); }",
+                     "-c", sample("200000")});
   EXPECT_EQ(r.status, 0) << r.err;
   long counted = std::atol(trim(r.out).c_str());
   size_t at = r.err.rfind(": ", r.err.find(" drops"));  // "vtrace: pidN: 199872 drops (...)"
@@ -180,6 +181,62 @@ TEST(ProcessE2E, DropsAreReportedAndAccountForEveryFiring) {
   long drops = std::atol(r.err.c_str() + at + 2);
   EXPECT_NE(r.err.find(" drops (ring full)"), std::string::npos) << r.err;
   EXPECT_EQ(counted + drops, 200000) << r.out << r.err;
+}
+
+// A burst into 16-record rings: the clause aggregates at the site, in the process's memory, so
+// nothing is dropped (before, ~70% of such a burst was lost to full rings).
+TEST(ProcessE2E, BurstAggregatesAtTheSiteWithoutDrops) {
+  Result r = vtrace({"-q", "-x", "bufsize=1", "-n",
+                     "sample:::tick { @c = count(); @s = sum(arg0); }", "-c", sample("100000")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "\n           100000\n       4999950000\n");
+  EXPECT_EQ(r.err, "");
+}
+
+TEST(ProcessE2E, SiteAggregationsMatchTheEngineAcrossThreads) {
+  // The same clause at the site and in vtrace (a predicate that is always true keeps it there).
+  const std::string body =
+      "{ @c = count(); @s = sum(arg0); @a = avg(arg1); @lo = min(arg0); "
+      "@hi = max(arg1); }";
+  Result site =
+      vtrace({"-q", "-x", "bufsize=8m", "-n", "sample:::tick " + body, "-c", sample("3000 0 4")});
+  Result engine = vtrace({"-q", "-x", "bufsize=8m", "-n", "sample:::tick /arg0 >= 0/ " + body, "-c",
+                          sample("3000 0 4")});
+  EXPECT_EQ(site.status, 0) << site.err;
+  EXPECT_EQ(engine.status, 0) << engine.err;
+  EXPECT_EQ(site.out, engine.out);
+  EXPECT_NE(site.out.find(" 12000\n"), std::string::npos) << site.out;
+  EXPECT_EQ(site.err, "");
+}
+
+TEST(ProcessE2E, SiteAggregationAndRecordsOnOneProbe) {
+  // One clause aggregates at the site, another needs the record: the site does both.
+  Result r = vtrace({"-q", "-x", "bufsize=8m", "-n", "sample:::tick { @c = count(); }", "-n",
+                     "sample:::tick /arg0 == 7/ { printf(\"seven %d\\n\", arg1); }", "-n",
+                     "END { printa(\"%@d\\n\", @c); }", "-c", sample("2000")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "seven 14\n2000\n\n");
+}
+
+TEST(ProcessE2E, PlacementIsShownWithV) {
+  Running p("-1", "1000");
+  Result r = vtrace({"-e", "-v", "-p", p.spid(), "-n", "sample:::tick { @c = count(); }", "-n",
+                     "sample:::tick /arg0 > 5/ { @x = count(); }", "-n",
+                     "sample:::query { @q[arg1] = sum(arg1); }"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("clause #1 (<command line>:1) runs at the probe (aggregates in the "
+                       "process's memory)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("clause #2 (<command line>:2) runs in vtrace: it has a predicate"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("clause #3 (<command line>:3) runs in vtrace: its aggregations have keys"),
+            std::string::npos)
+      << r.err;
+  Result sync = vtrace(
+      {"-e", "-v", "-x", "mode=sync", "-p", p.spid(), "-n", "sample:::tick { @c = count(); }"});
+  EXPECT_NE(sync.err.find("runs in vtrace: sync mode"), std::string::npos) << sync.err;
 }
 
 TEST(ProcessE2E, BuiltinsAndArgs) {

@@ -44,7 +44,11 @@ TEST(ChannelTest, LayoutIsAligned) {
   EXPECT_GE(l.ring_offset, sizeof(vtrace_channel));
   EXPECT_EQ(l.ring_stride % 64, 0u);
   EXPECT_GE(l.ring_stride, sizeof(vtrace_ring) + 1024u * VTRACE_RECORD_SIZE);
-  EXPECT_EQ(l.total_size, l.ring_offset + 64 * l.ring_stride);
+  // The site aggregation area follows the rings: the ops table, then 64 rings' slots.
+  EXPECT_EQ(l.agg_offset % 64, 0u);
+  EXPECT_GE(l.agg_offset, l.ring_offset + 64 * l.ring_stride);
+  EXPECT_EQ(l.total_size, l.agg_offset + kSiteOpsEntries * sizeof(vtrace_site_ops) +
+                              64 * kAggSlotsPerRing * sizeof(uint64_t));
 }
 
 TEST(ChannelTest, CreateFillsHeaderAndDetachUnlinks) {

@@ -69,7 +69,7 @@ void NativeProcess::set_sync(bool sync) {
 void NativeProcess::set_site(size_t i, bool on) {
   if (site_on_[i] == on) return;
   // A failed write (the process exited) leaves the flag as it was.
-  if (!targets::set_site_enabled(pid_, table_.sites[i], on)) return;
+  if (!targets::set_site_word(pid_, table_.sites[i], on ? VTRACE_EN_RECORD : 0u)) return;
   site_on_[i] = on;
   if (table_.sites[i].flags & VTRACE_DESC_GUARD) return;
   if (on)

@@ -9,6 +9,7 @@
 #include "bpf/attach.h"
 #include "bpf/program.h"
 #include "engine/engine.h"
+#include "vm/placement.h"
 
 namespace vtrace::targets::host {
 
@@ -17,68 +18,39 @@ namespace {
 constexpr uint32_t kMinMapEntries = 1024;
 constexpr uint32_t kMaxMapEntries = 1u << 20;
 
-// Aggregations no action resets or rescales: only those may be kept in the kernel.
-std::vector<bool> kernel_aggregations(const vm::Module& mod) {
-  std::vector<bool> ok(mod.aggs.size(), true);
-  for (const vm::Action& a : mod.actions) {
-    using K = vm::ActionKind;
-    if ((a.kind == K::Clear || a.kind == K::Trunc || a.kind == K::Normalize ||
-         a.kind == K::Denormalize) &&
-        a.agg < ok.size())
-      ok[a.agg] = false;
-  }
-  return ok;
-}
-
 }  // namespace
 
 void AtProbeClauses::plan(engine::Engine& eng, KernelProbes& kernel,
                           const std::vector<uint32_t>& enabled) {
   const vm::Module& mod = eng.module();
-  placement_.assign(mod.clauses.size(), "");
   // The probes each clause is enabled on.
   std::vector<std::vector<uint32_t>> probes_of(mod.clauses.size());
   for (uint32_t id : enabled)
     for (uint32_t c : eng.clauses_on(id)) probes_of[c].push_back(id);
-  std::vector<bool> placed_aggs = kernel_aggregations(mod);
-  std::vector<bool>& at_probe = at_probe_;
-  at_probe.assign(mod.clauses.size(), false);
-  std::vector<Site>& sites = sites_;
-  // A clause that stays on the host takes its aggregations with it, which may keep another
-  // clause on the host: repeat until nothing changes.
-  for (bool changed = true; changed;) {
-    changed = false;
-    sites.clear();
-    for (uint32_t c = 0; c < mod.clauses.size(); ++c) {
-      std::string why = probes_of[c].empty() ? "it is enabled on no probe" : "";
-      std::vector<Site> mine;
-      for (uint32_t id : probes_of[c]) {
-        if (!why.empty()) break;
-        Site s{c, id, nullptr, {}};
-        if (!kernel.clause_target(id, s.format, s.target)) {
-          why = "it is enabled on " + eng.catalog().probe(id).full_name() +
-                ", which is not a kernel tracepoint probe";
-          break;
+  std::vector<std::vector<Site>> sites_of(mod.clauses.size());
+  const std::vector<std::string> why =
+      vm::place_clauses(mod, [&](uint32_t c, const std::vector<bool>& placed_aggs) {
+        if (probes_of[c].empty()) return std::string("it is enabled on no probe");
+        sites_of[c].clear();
+        for (uint32_t id : probes_of[c]) {
+          Site s{c, id, nullptr, {}};
+          if (!kernel.clause_target(id, s.format, s.target))
+            return "it is enabled on " + eng.catalog().probe(id).full_name() +
+                   ", which is not a kernel tracepoint probe";
+          std::string reason = bpf::why_not_at_probe(mod, mod.clauses[c], s.target, placed_aggs);
+          if (!reason.empty()) return reason;
+          sites_of[c].push_back(std::move(s));
         }
-        why = bpf::why_not_at_probe(mod, mod.clauses[c], s.target, placed_aggs);
-        mine.push_back(std::move(s));
-      }
-      at_probe[c] = why.empty();
-      // The first reason found is the clause's own; later ones may only follow from it.
-      if (at_probe[c])
-        placement_[c] = "runs at the probe (BPF)";
-      else if (placement_[c].rfind("runs in vtrace", 0) != 0)
-        placement_[c] = "runs in vtrace: " + why;
-      if (at_probe[c]) {
-        for (Site& s : mine) sites.push_back(std::move(s));
-        continue;
-      }
-      for (uint32_t a : bpf::aggregations_of(mod.clauses[c]))
-        if (a < placed_aggs.size() && placed_aggs[a]) {
-          placed_aggs[a] = false;
-          changed = true;
-        }
-    }
+        return std::string();
+      });
+  placement_.assign(mod.clauses.size(), "");
+  at_probe_.assign(mod.clauses.size(), false);
+  sites_.clear();
+  for (uint32_t c = 0; c < mod.clauses.size(); ++c) {
+    at_probe_[c] = why[c].empty();
+    placement_[c] = at_probe_[c] ? "runs at the probe (BPF)" : "runs in vtrace: " + why[c];
+    if (at_probe_[c])
+      for (Site& s : sites_of[c]) sites_.push_back(std::move(s));
   }
 }
 
@@ -101,7 +73,7 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, std::string& e
   maps_.resize(mod.aggs.size());
   std::vector<int> fds(mod.aggs.size(), -1);
   for (const Site& s : sites)
-    for (uint32_t a : bpf::aggregations_of(mod.clauses[s.clause])) {
+    for (uint32_t a : vm::aggregations_of(mod.clauses[s.clause])) {
       if (maps_[a]) continue;
       // aggsize bytes hold this many keys of this size (and at least a useful number).
       const uint64_t per_key = 8 * (mod.aggs[a].key_types.size() + 2) + 64;

@@ -158,7 +158,8 @@ bool decode_descriptor(const unsigned char* image, size_t len, MemReader read, v
   std::memcpy(&line, image + offsetof(vtrace_probe_desc, line), 4);
   std::memcpy(ptrs, image + offsetof(vtrace_probe_desc, provider), sizeof ptrs);
   if (magic != VTRACE_PROBE_MAGIC || nargs > VTRACE_MAX_ARGS) return false;
-  if ((flags & ~(VTRACE_DESC_STR0 | VTRACE_DESC_GUARD)) != 0) return false;
+  if ((flags & ~(VTRACE_DESC_STR0 | VTRACE_DESC_GUARD | VTRACE_DESC_AGG)) != 0) return false;
+  if ((flags & VTRACE_DESC_GUARD) != 0 && (flags & VTRACE_DESC_AGG) != 0) return false;
   if ((flags & VTRACE_DESC_GUARD) != 0 && (flags & VTRACE_DESC_STR0) != 0) return false;
   if ((flags & VTRACE_DESC_STR0) != 0 && nargs == 0) return false;
   site.nargs = nargs;
@@ -187,8 +188,8 @@ bool write_process_u32(pid_t pid, uint64_t addr, uint32_t value) {
   return process_vm_writev(pid, &local, 1, &remote, 1, 0) == sizeof value;
 }
 
-bool set_site_enabled(pid_t pid, const ProbeSite& site, bool on) {
-  return write_process_u32(pid, site.address + offsetof(vtrace_probe_desc, enabled), on ? 1 : 0);
+bool set_site_word(pid_t pid, const ProbeSite& site, uint32_t word) {
+  return write_process_u32(pid, site.address + offsetof(vtrace_probe_desc, enabled), word);
 }
 
 void want_guards(const std::vector<ProbeSite>& sites, std::vector<uint8_t>& want) {

@@ -57,8 +57,9 @@ bool read_probe_string(MemReader read, void* ctx, uint64_t addr, std::string& ou
 // Writes a 32-bit word of another process (process_vm_writev): an enable flag.
 bool write_process_u32(pid_t pid, uint64_t addr, uint32_t value);
 
-// Sets or clears a site's enable flag in the live process. False when the write failed.
-bool set_site_enabled(pid_t pid, const ProbeSite& site, bool on);
+// Writes a site's enable word (VTRACE_EN_*; 0 is off) in the live process. False when the
+// write failed.
+bool set_site_word(pid_t pid, const ProbeSite& site, uint32_t word);
 
 // Marks in `want` (a flag per site) the VTRACE_ENABLED guards of each provider:name whose probe
 // site is marked: a guard is on while a probe it guards is.

@@ -83,17 +83,35 @@ bool ProcessTarget::wait_client(int timeout_ms) {
   return true;
 }
 
-size_t ProcessTarget::enable(const std::vector<uint32_t>& enabled) {
+size_t ProcessTarget::enable(const std::vector<uint32_t>& enabled, const SiteWorkOf& work_of) {
   std::set<uint32_t> on(enabled.begin(), enabled.end());
   std::vector<uint8_t> want(table_.sites.size(), 0);
   for (size_t i = 0; i < table_.sites.size(); ++i)
     want[i] = site_probe_[i] != 0 && on.count(site_probe_[i]);
   want_guards(table_.sites, want);
+  std::map<uint32_t, uint32_t> entry_of;  // probe -> its entry of the site ops table
+  auto word_of = [&](size_t i) -> uint32_t {
+    const ProbeSite& s = table_.sites[i];
+    if ((s.flags & VTRACE_DESC_GUARD) || !work_of) return VTRACE_EN_RECORD;
+    const SiteWork w = work_of(site_probe_[i]);
+    uint32_t word = w.record ? VTRACE_EN_RECORD : 0u;
+    if (w.ops == nullptr || w.ops->empty() || !(s.flags & VTRACE_DESC_AGG) || !channel_)
+      return VTRACE_EN_RECORD;  // SiteAggregation placed nothing here: the engine runs it
+    auto [it, added] = entry_of.emplace(site_probe_[i], static_cast<uint32_t>(entry_of.size()));
+    vtrace_site_ops* t = channel_->site_ops(it->second);
+    if (t == nullptr || w.ops->size() > VTRACE_MAX_SITE_OPS) return VTRACE_EN_RECORD;
+    if (added) {
+      t->nops = static_cast<uint32_t>(w.ops->size());
+      std::copy(w.ops->begin(), w.ops->end(), t->ops);
+    }
+    site_ops_on_ = true;
+    return word | ((it->second + 1) << VTRACE_EN_OPS_SHIFT);
+  };
   auto enable_where = [&](bool guard) {
     for (size_t i = 0; i < table_.sites.size(); ++i) {
       const ProbeSite& s = table_.sites[i];
       if (want[i] && ((s.flags & VTRACE_DESC_GUARD) != 0) == guard &&
-          set_site_enabled(pid_, s, true))
+          set_site_word(pid_, s, word_of(i)))
         enabled_sites_.push_back(i);
     }
   };
@@ -101,6 +119,32 @@ size_t ProcessTarget::enable(const std::vector<uint32_t>& enabled) {
   size_t n = enabled_sites_.size();
   enable_where(true);
   return n;
+}
+
+bool ProcessTarget::sites_aggregate(uint32_t probe) const {
+  bool any = false;
+  for (size_t i = 0; i < table_.sites.size(); ++i)
+    if (site_probe_[i] == probe) {
+      if (!(table_.sites[i].flags & VTRACE_DESC_AGG)) return false;
+      any = true;
+    }
+  return any;
+}
+
+void ProcessTarget::read_site_slots() {
+  if (!channel_ || !site_ops_on_) return;
+  slot_rings_ = channel_->nrings();
+  site_slots_.resize(uint64_t{slot_rings_} * transport::kAggSlotsPerRing);
+  for (uint32_t r = 0; r < slot_rings_; ++r)
+    for (uint32_t k = 0; k < transport::kAggSlotsPerRing; ++k)
+      site_slots_[uint64_t{r} * transport::kAggSlotsPerRing + k] = channel_->agg_slot(r, k);
+}
+
+uint64_t ProcessTarget::site_slot(uint32_t ring, uint32_t slot) const {
+  const uint64_t i = uint64_t{ring} * transport::kAggSlotsPerRing + slot;
+  return ring < slot_rings_ && slot < transport::kAggSlotsPerRing && i < site_slots_.size()
+             ? site_slots_[i]
+             : 0;
 }
 
 void ProcessTarget::set_sync(bool sync) {
@@ -182,6 +226,7 @@ bool ProcessTarget::check_alive() {
 void ProcessTarget::shutdown() {
   sample_counters();
   disable();
+  read_site_slots();  // the last word of the sites' aggregations, kept after detach
   if (channel_) channel_->detach();
   channel_.reset();
   readers_.clear();
@@ -189,7 +234,7 @@ void ProcessTarget::shutdown() {
 
 void ProcessTarget::disable() {
   if (!exited_)
-    for (size_t i : enabled_sites_) set_site_enabled(pid_, table_.sites[i], false);
+    for (size_t i : enabled_sites_) set_site_word(pid_, table_.sites[i], 0);
   enabled_sites_.clear();
 }
 

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -49,9 +50,25 @@ class ProcessTarget {
   }
   // Waits (bounded) until the program has mapped the channel; false on timeout.
   bool wait_client(int timeout_ms);
-  // Turns on the sites of the catalog probes in `enabled` (and their VTRACE_ENABLED guards).
-  // Returns how many sites were enabled.
-  size_t enable(const std::vector<uint32_t>& enabled);
+  // What the sites of a probe do when they fire: run site ops into the process's aggregation
+  // slots (site_aggregation.h), write a record for the engine, or both.
+  struct SiteWork {
+    const std::vector<vtrace_agg_op>* ops = nullptr;
+    bool record = true;
+  };
+  using SiteWorkOf = std::function<SiteWork(uint32_t probe)>;
+  // Turns on the sites of the catalog probes in `enabled` (and their VTRACE_ENABLED guards),
+  // each with the work `work_of` gives its probe (a record when none). Returns how many sites
+  // were enabled.
+  size_t enable(const std::vector<uint32_t>& enabled, const SiteWorkOf& work_of = {});
+  // True when `probe` is one of this process's and every site of it can run site ops.
+  bool sites_aggregate(uint32_t probe) const;
+  // Re-reads the aggregation slots of every ring while the channel is attached; the copy stays
+  // for site_slot() after the process is gone.
+  void read_site_slots();
+  // Slot `slot` of ring `ring` as last read (0 when never read).
+  uint64_t site_slot(uint32_t ring, uint32_t slot) const;
+  uint32_t slot_rings() const { return slot_rings_; }
   void set_sync(bool sync);
   void open_gate();
 
@@ -92,6 +109,9 @@ class ProcessTarget {
   std::vector<uint32_t> site_probe_;  // site index -> catalog id (0 for guards)
   std::vector<uint32_t> probe_ids_;   // every catalog probe of this process
   std::vector<size_t> enabled_sites_;
+  std::vector<uint64_t> site_slots_;  // every ring's aggregation slots, as last read
+  uint32_t slot_rings_ = 0;
+  bool site_ops_on_ = false;  // some site runs ops: its slots are worth reading
   transport::ProbeMap probe_map_;
   std::unique_ptr<transport::Channel> channel_;
   std::vector<transport::RingReader> readers_;

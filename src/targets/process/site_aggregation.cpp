@@ -1,0 +1,234 @@
+#include "targets/process/site_aggregation.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "engine/engine.h"
+#include "targets/process/process_target.h"
+#include "transport/channel.h"
+#include "vm/placement.h"
+
+namespace vtrace::targets {
+
+namespace {
+
+constexpr uint32_t kMaxPlacedAggs = transport::kAggSlotsPerRing / 2;  // a slot pair each
+
+// What a register of the clause holds, as far as site ops can tell.
+struct Known {
+  enum Kind : uint8_t { Unknown, Constant, Argument } kind = Unknown;
+  int64_t value = 0;  // the constant, or the argument's index
+};
+
+}  // namespace
+
+std::string clause_site_ops(const vm::Module& mod, const vm::ClauseCode& clause,
+                            std::vector<vtrace_agg_op>& ops) {
+  using vm::Op;
+  ops.clear();
+  if (clause.predicate_end != 0) return "it has a predicate";
+  std::vector<Known> reg(clause.nregs);
+  bool keys = false, aggregates = false;
+  for (const vm::Insn& in : clause.code) {
+    if (in.a >= reg.size() && in.op != Op::Ret && in.op != Op::Tclr) return "its code is malformed";
+    switch (in.op) {
+      case Op::Ret:
+        return aggregates ? "" : "it does not aggregate";
+      case Op::Ldi:
+        if (in.imm >= mod.consts.size()) return "its code is malformed";
+        reg[in.a] = {Known::Constant, mod.consts[in.imm]};
+        break;
+      case Op::Ldb: {
+        const auto b = static_cast<vm::Builtin>(in.imm);
+        if (b < vm::Builtin::Arg0 || b > vm::Builtin::Arg9)
+          return "it reads built-in variables other than arguments";
+        reg[in.a] = {Known::Argument,
+                     static_cast<int64_t>(in.imm) - static_cast<int64_t>(vm::Builtin::Arg0)};
+        break;
+      }
+      case Op::Mov:
+        if (in.b >= reg.size()) return "its code is malformed";
+        reg[in.a] = reg[in.b];
+        break;
+      case Op::Tclr:
+        keys = false;
+        break;
+      case Op::Tpush:
+        keys = true;
+        break;
+      case Op::Agg: {
+        if (keys) return "its aggregations have keys";
+        if (in.imm >= mod.aggs.size() || in.b >= reg.size()) return "its code is malformed";
+        const Known v = reg[in.b];
+        vtrace_agg_op op{};
+        op.slot = in.imm;
+        switch (mod.aggs[in.imm].func) {
+          case vm::AggFunc::Count:
+            op.kind = VTRACE_AGG_COUNT;
+            break;
+          case vm::AggFunc::Sum:
+          case vm::AggFunc::Avg:
+            op.kind = VTRACE_AGG_SUM;
+            break;
+          case vm::AggFunc::Min:
+            op.kind = VTRACE_AGG_MIN;
+            break;
+          case vm::AggFunc::Max:
+            op.kind = VTRACE_AGG_MAX;
+            break;
+          default:
+            return "it uses an aggregating function other than count, sum, avg, min, max";
+        }
+        if (op.kind != VTRACE_AGG_COUNT) {
+          if (v.kind != Known::Argument)
+            return "its aggregated value is not an argument (arg0 .. arg9)";
+          op.arg = static_cast<uint16_t>(v.value);
+        }
+        ops.push_back(op);
+        aggregates = true;
+        break;
+      }
+      default:
+        return "it does more than aggregate arguments";
+    }
+  }
+  return "its code is malformed";  // no Ret
+}
+
+void SiteAggregation::plan(engine::Engine& eng, ProcessTargets& procs,
+                           const std::vector<uint32_t>& enabled, bool sync,
+                           std::vector<std::string>& placement) {
+  const vm::Module& mod = eng.module();
+  std::vector<std::vector<uint32_t>> probes_of(mod.clauses.size());
+  for (uint32_t id : enabled)
+    for (uint32_t c : eng.clauses_on(id)) probes_of[c].push_back(id);
+  auto owner = [&](uint32_t probe) -> ProcessTarget* {
+    for (auto& t : procs.all())
+      if (std::find(t->probe_ids().begin(), t->probe_ids().end(), probe) != t->probe_ids().end())
+        return t.get();
+    return nullptr;
+  };
+  std::vector<std::vector<vtrace_agg_op>> ops_of(mod.clauses.size());
+  // Only the clauses enabled on probe.h sites alone are this target's to place.
+  std::vector<bool> mine(mod.clauses.size(), false);
+  for (uint32_t c = 0; c < mod.clauses.size(); ++c)
+    mine[c] =
+        !probes_of[c].empty() && std::all_of(probes_of[c].begin(), probes_of[c].end(),
+                                             [&](uint32_t id) { return owner(id) != nullptr; });
+  // A clause that would overflow a site's ops or the slots is kept in vtrace (rare: dozens of
+  // aggregations on one probe), and the placement runs again without it.
+  std::map<uint32_t, std::string> kept;
+  std::vector<std::string> why;
+  for (bool again = true; again;) {
+    again = false;
+    why = vm::place_clauses(mod, [&](uint32_t c, const std::vector<bool>& placed_aggs) {
+      if (!mine[c]) return std::string("it is enabled on probes other than probe.h sites");
+      if (kept.count(c)) return kept[c];
+      if (sync) return std::string("sync mode runs every firing in vtrace, in order");
+      std::string reason = clause_site_ops(mod, mod.clauses[c], ops_of[c]);
+      if (!reason.empty()) return reason;
+      for (const vtrace_agg_op& op : ops_of[c])
+        if (!placed_aggs[op.slot])
+          return "its aggregation @" + mod.aggs[op.slot].name +
+                 " is updated or reset in vtrace too";
+      for (uint32_t id : probes_of[c])
+        if (!owner(id)->sites_aggregate(id))
+          return "the program of " + eng.catalog().probe(id).full_name() +
+                 " was built with a probe.h that cannot aggregate at its sites";
+      return std::string();
+    });
+    // Slot pairs for the placed aggregations, then every probe's ops.
+    slot_of_.assign(mod.aggs.size(), -1);
+    ops_.clear();
+    uint32_t next = 0;
+    std::map<const ProcessTarget*, uint32_t> entries;  // probes with ops, per process
+    for (uint32_t c = 0; c < mod.clauses.size() && !again; ++c) {
+      if (!why[c].empty()) continue;
+      for (const vtrace_agg_op& op : ops_of[c])
+        if (slot_of_[op.slot] < 0 && next < kMaxPlacedAggs) slot_of_[op.slot] = 2 * next++;
+      for (const vtrace_agg_op& op : ops_of[c])
+        if (slot_of_[op.slot] < 0) kept[c] = "the processes' aggregation slots are all taken";
+      for (uint32_t id : probes_of[c])
+        if (ops_[id].size() + ops_of[c].size() > VTRACE_MAX_SITE_OPS)
+          kept[c] = "its probe would run more than " + std::to_string(VTRACE_MAX_SITE_OPS) +
+                    " aggregations at a site";
+        else if (ops_[id].empty() && ++entries[owner(id)] > transport::kSiteOpsEntries)
+          kept[c] = "its process has more than " + std::to_string(transport::kSiteOpsEntries) +
+                    " probes aggregating at their sites";
+      again = kept.count(c) != 0;
+      for (uint32_t id : probes_of[c])
+        for (vtrace_agg_op op : ops_of[c]) {
+          op.slot = static_cast<uint32_t>(slot_of_[op.slot]);
+          ops_[id].push_back(op);
+        }
+    }
+  }
+  placed_.assign(mod.clauses.size(), false);
+  for (uint32_t c = 0; c < mod.clauses.size(); ++c) {
+    placed_[c] = why[c].empty();
+    if (mine[c])  // the lines of the clauses on probe.h sites alone are this target's
+      placement[c] = placed_[c] ? "runs at the probe (aggregates in the process's memory)"
+                                : "runs in vtrace: " + why[c];
+  }
+}
+
+const std::vector<vtrace_agg_op>* SiteAggregation::ops_of(uint32_t probe) const {
+  auto it = ops_.find(probe);
+  return it == ops_.end() ? nullptr : &it->second;
+}
+
+void SiteAggregation::start(engine::Engine& eng, ProcessTargets& procs) {
+  std::vector<uint32_t> held;
+  for (uint32_t a = 0; a < slot_of_.size(); ++a)
+    if (slot_of_[a] >= 0) held.push_back(a);
+  if (held.empty()) return;
+  for (uint32_t c = 0; c < placed_.size(); ++c)
+    if (placed_[c]) eng.run_at_probe(c);
+  eng.add_aggregation_source(std::move(held), [this, &eng, &procs] { merge(eng, procs); });
+}
+
+void SiteAggregation::merge(engine::Engine& eng, ProcessTargets& procs) const {
+  for (auto& t : procs.all()) t->read_site_slots();
+  for (uint32_t a = 0; a < slot_of_.size(); ++a) {
+    if (slot_of_[a] < 0) continue;
+    const auto slot = static_cast<uint32_t>(slot_of_[a]);
+    const vm::AggFunc func = eng.module().aggs[a].func;
+    uint64_t n = 0, sum = 0;
+    int64_t low = std::numeric_limits<int64_t>::max(), high = std::numeric_limits<int64_t>::min();
+    for (auto& t : procs.all())
+      for (uint32_t r = 0; r < t->slot_rings(); ++r) {
+        const uint64_t rn = t->site_slot(r, slot);
+        if (rn == 0) continue;
+        const uint64_t v = t->site_slot(r, slot + 1);
+        n += rn;
+        sum += v;  // wraps as the engine's sums do
+        low = std::min(low, static_cast<int64_t>(v));
+        high = std::max(high, static_cast<int64_t>(v));
+      }
+    if (n == 0) continue;  // never fired: no entry, as in the engine
+    int64_t values[2] = {0, 0};
+    switch (func) {
+      case vm::AggFunc::Count:
+        values[0] = static_cast<int64_t>(n);
+        break;
+      case vm::AggFunc::Sum:
+        values[0] = static_cast<int64_t>(sum);
+        break;
+      case vm::AggFunc::Avg:
+        values[0] = static_cast<int64_t>(n);
+        values[1] = static_cast<int64_t>(sum);
+        break;
+      case vm::AggFunc::Min:
+        values[0] = low;
+        break;
+      case vm::AggFunc::Max:
+        values[0] = high;
+        break;
+      default:
+        continue;
+    }
+    eng.aggregation(a).merge_partial("", values);
+  }
+}
+
+}  // namespace vtrace::targets

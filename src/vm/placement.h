@@ -1,0 +1,31 @@
+// Where a clause runs: in the engine, or where its probe fires (a BPF program in the kernel, site
+// ops in a probe.h process) with its aggregations kept there as partial states the engine merges
+// when it prints them. Shared by every target that can take clauses away from the engine.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "vm/module.h"
+
+namespace vtrace::vm {
+
+// The aggregations `clause` updates (Agg instructions), in code order, with repeats.
+std::vector<uint32_t> aggregations_of(const ClauseCode& clause);
+
+// Per aggregation: true unless an action resets or rescales it (clear, trunc, normalize,
+// denormalize). Only those may be kept outside the engine.
+std::vector<bool> aggregations_kept_whole(const Module& mod);
+
+// Decides which clauses leave the engine. `why_not(c, placed_aggs)` says why clause c cannot
+// ("" when it can), given which aggregations may still be kept outside. Every update of a kept
+// aggregation must happen where it is kept, so a clause that stays takes its aggregations with
+// it, which may keep another clause in the engine: repeated until nothing changes. Returns per
+// clause "" (it leaves) or the first reason found (the clause's own; later ones follow from it).
+std::vector<std::string> place_clauses(
+    const Module& mod,
+    const std::function<std::string(uint32_t clause, const std::vector<bool>& placed_aggs)>&
+        why_not);
+
+}  // namespace vtrace::vm
