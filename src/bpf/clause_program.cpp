@@ -135,8 +135,8 @@ bool agg_func_ok(const vm::AggInfo& a) {
 class Emitter {
  public:
   Emitter(const vm::Module& m, const vm::ClauseCode& c, const ClauseTarget& t,
-          const std::vector<int>& maps, int drops, int zeros)
-      : mod_(m), clause_(c), target_(t), maps_(maps), drops_(drops), zeros_(zeros) {}
+          const ClauseMaps& maps)
+      : mod_(m), clause_(c), target_(t), maps_(maps) {}
 
   bool run(std::vector<bpf_insn>& out, std::string& err) {
     const auto& code = clause_.code;
@@ -276,7 +276,7 @@ class Emitter {
   }
 
   bool aggregate(const vm::Insn& in, std::string& err) {
-    if (in.imm >= mod_.aggs.size() || in.imm >= maps_.size() || maps_[in.imm] < 0) {
+    if (in.imm >= mod_.aggs.size() || in.imm >= maps_.aggs.size() || maps_.aggs[in.imm] < 0) {
       err = "aggregation without a map";
       return false;
     }
@@ -285,7 +285,7 @@ class Emitter {
     // A new key starts as zeros (min/max: "not seen yet"), copied from the zeros map: a
     // quantize value is larger than the stack.
     emit(st(4, R10, static_cast<int16_t>(val_off_), 0));
-    emit2(ld_map_fd(R1, zeros_));
+    emit2(ld_map_fd(R1, maps_.zeros));
     emit(mov64(R2, R10));
     emit(alu64(BPF_ADD, R2, val_off_));
     emit(call(BPF_FUNC_map_lookup_elem));
@@ -293,7 +293,7 @@ class Emitter {
     emit(jmp(BPF_JEQ, R0, 0, 0));  // patched: to the drop (cannot happen: an array)
     emit(mov64(R7, R0));
     auto lookup = [&] {
-      emit2(ld_map_fd(R1, maps_[in.imm]));
+      emit2(ld_map_fd(R1, maps_.aggs[in.imm]));
       emit(mov64(R2, R10));
       emit(alu64(BPF_ADD, R2, key_base_));
       emit(call(BPF_FUNC_map_lookup_elem));
@@ -301,7 +301,7 @@ class Emitter {
     lookup();
     const size_t have = out_.size();
     emit(jmp(BPF_JNE, R0, 0, 0));  // patched: to the update
-    emit2(ld_map_fd(R1, maps_[in.imm]));
+    emit2(ld_map_fd(R1, maps_.aggs[in.imm]));
     emit(mov64(R2, R10));
     emit(alu64(BPF_ADD, R2, key_base_));
     emit(mov64(R3, R7));
@@ -351,15 +351,66 @@ class Emitter {
     const size_t over = out_.size() - 1;
     out_[full].off = static_cast<int16_t>(out_.size() - full - 1);
     out_[no_zeros].off = static_cast<int16_t>(out_.size() - no_zeros - 1);
-    // A full map: count the drop (DTrace's "aggregation drops").
-    emit(st(4, R10, static_cast<int16_t>(val_off_), 0));
-    emit2(ld_map_fd(R1, drops_));
+    count_drop(kAggDropsKey);  // a full map: DTrace's "aggregation drops"
+    out_[over].off = static_cast<int16_t>(out_.size() - over - 1);
+    return true;
+  }
+
+  // Adds one to drops counter `key` of this CPU.
+  void count_drop(uint32_t key) {
+    emit(st(4, R10, static_cast<int16_t>(val_off_), static_cast<int32_t>(key)));
+    emit2(ld_map_fd(R1, maps_.drops));
     emit(mov64(R2, R10));
     emit(alu64(BPF_ADD, R2, val_off_));
     emit(call(BPF_FUNC_map_lookup_elem));
     emit(jmp(BPF_JEQ, R0, 0, 2));
     emit(mov64(R1, 1));
     emit(atomic_add64(R0, 0, R1));
+  }
+
+  // self->VAR: its map is keyed by the thread id, at val_off_ (8 bytes); the value to store goes
+  // at val_off_ + 8. A missing key reads 0, as in the engine.
+  bool thread_var(const vm::Insn& in, std::string& err) {
+    if (in.imm >= mod_.dynvars.size() || in.imm >= maps_.vars.size() || maps_.vars[in.imm] < 0) {
+      err = "self-> variable without a map";
+      return false;
+    }
+    const int fd = maps_.vars[in.imm];
+    emit(call(BPF_FUNC_get_current_pid_tgid));
+    emit(mov32(R0, R0));
+    emit(stx(8, R10, static_cast<int16_t>(val_off_), R0));
+    if (in.op == Op::Ldd) {
+      emit2(ld_map_fd(R1, fd));
+      emit(mov64(R2, R10));
+      emit(alu64(BPF_ADD, R2, val_off_));
+      emit(call(BPF_FUNC_map_lookup_elem));
+      emit(mov64(R1, 0));
+      emit(jmp(BPF_JEQ, R0, 0, 1));
+      emit(ldx(8, R1, R0, 0));
+      store(in.a, R1);
+      return true;
+    }
+    const lang::Type& t = mod_.dynvars[in.imm].type;
+    load(R0, in.a);
+    extend(R0, t.size, t.is_signed);  // the variable's type, as the engine narrows it
+    emit(stx(8, R10, static_cast<int16_t>(val_off_ + 8), R0));
+    emit2(ld_map_fd(R1, fd));
+    emit(mov64(R2, R10));
+    emit(alu64(BPF_ADD, R2, val_off_));
+    const size_t zero = out_.size();
+    emit(jmp(BPF_JEQ, R0, 0, 0));  // patched: storing 0 frees it
+    emit(mov64(R3, R10));
+    emit(alu64(BPF_ADD, R3, val_off_ + 8));
+    emit(mov64(R4, BPF_ANY));
+    emit(call(BPF_FUNC_map_update_elem));
+    const size_t stored = out_.size();
+    emit(jmp(BPF_JSGE, R0, 0, 0));  // patched: done
+    count_drop(kDynvarDropsKey);    // a full map: DTrace's "dynamic variable drops"
+    const size_t over = out_.size();
+    emit(ja(0));
+    out_[zero].off = static_cast<int16_t>(out_.size() - zero - 1);
+    emit(call(BPF_FUNC_map_delete_elem));
+    out_[stored].off = static_cast<int16_t>(out_.size() - stored - 1);
     out_[over].off = static_cast<int16_t>(out_.size() - over - 1);
     return true;
   }
@@ -592,6 +643,10 @@ class Emitter {
         return true;
       case Op::Agg:
         return aggregate(in, err);
+      case Op::Ldd:
+      case Op::Std:
+        if (in.op == Op::Ldd) str_[in.a] = kNoStr;
+        return thread_var(in, err);
       default:
         err = "an operation only the host runs";
         return false;
@@ -601,8 +656,7 @@ class Emitter {
   const vm::Module& mod_;
   const vm::ClauseCode& clause_;
   const ClauseTarget& target_;
-  const std::vector<int>& maps_;
-  int drops_, zeros_;
+  const ClauseMaps& maps_;
   std::vector<bpf_insn> out_;
   std::vector<size_t> at_;                         // bytecode pc -> first BPF insn
   std::vector<std::pair<size_t, size_t>> fixups_;  // BPF jump -> bytecode pc
@@ -629,8 +683,8 @@ uint32_t kernel_agg_values(const vm::AggInfo& a) {
 }
 
 std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause,
-                             const ClauseTarget& target, const std::vector<bool>& placed_aggs) {
-  bool aggregates = false;
+                             const ClauseTarget& target, const vm::Kept& kept) {
+  bool aggregates = false, stores = false;
   if (8 * clause.nregs + kMaxKeys * kCommLen + 16 + kCommLen > static_cast<uint32_t>(kStackBytes))
     return "it needs more registers than a BPF stack holds";
   // What each string register holds (StrState); at a merge point it is not known any more.
@@ -703,25 +757,37 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
         if (!agg_func_ok(a))
           return "@" + a.name + " is not count, sum, avg, min, max, quantize or a small lquantize";
         if (a.key_types.size() > kMaxKeys) return "@" + a.name + " has too many keys";
-        if (in.imm >= placed_aggs.size() || !placed_aggs[in.imm])
+        if (in.imm >= kept.aggs.size() || !kept.aggs[in.imm])
           return "@" + a.name + " is also used on the host";
         aggregates = true;
+        continue;
+      }
+      case Op::Ldd:
+      case Op::Std: {
+        if (in.imm >= mod.dynvars.size()) return "it uses an unknown variable";
+        const vm::VarInfo& v = mod.dynvars[in.imm];
+        if (v.scope != vm::VarScope::Thread || v.is_array)
+          return "it uses associative arrays (global state)";
+        if (!v.type.is_int()) return "self->" + v.name + " is not an integer";
+        if (in.imm >= kept.thread_vars.size() || !kept.thread_vars[in.imm])
+          return "self->" + v.name + " is also used on the host";
+        if (!target.current_thread) return "it uses self-> of another thread";
+        stores = stores || in.op == Op::Std;
         continue;
       }
       default:
         return "it has actions, variables or strings";
     }
   }
-  if (!aggregates) return "it does not aggregate";
+  if (!aggregates && !stores) return "it neither aggregates nor sets self-> variables";
   return "";
 }
 
 std::vector<bpf_insn> emit_clause_program(const vm::Module& mod, const vm::ClauseCode& clause,
-                                          const ClauseTarget& target,
-                                          const std::vector<int>& agg_maps, int drops_fd,
-                                          int zeros_fd, std::string& err) {
+                                          const ClauseTarget& target, const ClauseMaps& maps,
+                                          std::string& err) {
   std::vector<bpf_insn> out;
-  Emitter e(mod, clause, target, agg_maps, drops_fd, zeros_fd);
+  Emitter e(mod, clause, target, maps);
   if (!e.run(out, err)) return {};
   return out;
 }

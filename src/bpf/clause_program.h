@@ -7,7 +7,8 @@
 //
 // What may run at the probe: integer arithmetic but division (a zero divisor must fault, as on
 // the host), comparisons, casts, forward jumps, args (as fields of the tracepoint record), pid,
-// tid, cpu, uid, gid, timestamp, id; tuple keys of integers; count, sum, avg, min, max, quantize,
+// tid, cpu, uid, gid, timestamp, id; tuple keys of integers; self-> integer scalars (a hash map
+// per variable keyed by thread id, bounded by dynvarsize); count, sum, avg, min, max, quantize,
 // and lquantize of at most 1022 levels.
 #pragma once
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include "bpf/kernel_layout.h"
 #include "bpf/syscall_program.h"
 #include "vm/module.h"
+#include "vm/placement.h"
 
 namespace vtrace::bpf {
 
@@ -47,22 +49,28 @@ struct ClauseTarget {
 };
 inline constexpr uint32_t kSyscallDataSize = 64;
 
-// Why `clause` cannot run whole at this probe, or "" when it can. `placed_aggs[i]` says whether
-// aggregation i may live in the kernel (no clear/trunc/normalize, no clause on the host updates
-// it); the caller decides that across the program.
+// Why `clause` cannot run whole at this probe, or "" when it can. `kept` says which
+// aggregations and self-> variables may live in the kernel (no clause on the host uses them, no
+// clear/trunc/normalize); the caller decides that across the program (vm::place_clauses).
 std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause,
-                             const ClauseTarget& target, const std::vector<bool>& placed_aggs);
+                             const ClauseTarget& target, const vm::Kept& kept);
+
+// The maps a clause program uses.
+struct ClauseMaps {
+  std::vector<int> aggs;  // per aggregation: its per-CPU hash map (kernel_aggregation.h), or -1
+  std::vector<int> vars;  // per dynamic variable: a self-> scalar's hash map (tid -> value), or -1
+  int drops = -1;  // per-CPU array: [0] aggregation drops (a full map), [1] dynamic variable drops
+  int zeros = -1;  // an array of one zeroed value of kMaxKernelAggValue bytes: a new key's value
+};
+inline constexpr uint32_t kAggDropsKey = 0, kDynvarDropsKey = 1;
 
 // The program (BPF_PROG_TYPE_TRACEPOINT; BPF_PROG_TYPE_RAW_TRACEPOINT for a syscall target) of a
-// clause why_not_at_probe() accepted. agg_maps[i] is
-// the fd of aggregation i's per-CPU hash map; a full map counts into drops_fd (a per-CPU array,
-// key 0); a new key's value is copied from zeros_fd (an array of one zeroed value at least as
-// large as every aggregation's, kMaxKernelAggValue). Nothing, with err set, on a clause it
-// cannot translate.
+// clause why_not_at_probe() accepted, with the maps of its aggregations and self-> variables.
+// Storing 0 into a self-> variable frees it, as in the engine; a full map counts a drop. Nothing,
+// with err set, on a clause it cannot translate.
 std::vector<bpf_insn> emit_clause_program(const vm::Module& mod, const vm::ClauseCode& clause,
-                                          const ClauseTarget& target,
-                                          const std::vector<int>& agg_maps, int drops_fd,
-                                          int zeros_fd, std::string& err);
+                                          const ClauseTarget& target, const ClauseMaps& maps,
+                                          std::string& err);
 inline constexpr uint32_t kMaxKernelAggValue = 1024 * 8;
 
 // Value slots per key of an aggregation kept in the kernel: count, sum: [n]; avg: [count, sum];

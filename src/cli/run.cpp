@@ -358,7 +358,7 @@ int run(const CommandLine& cl) {
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
       return 1;
     }
-    if (!at_probe.start(*eng, eng->options().aggsize, err)) {
+    if (!at_probe.start(*eng, eng->options().aggsize, eng->options().dynvarsize, err)) {
       child.abandon();
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
       return 1;

@@ -61,10 +61,10 @@ TEST(AtProbe, AggregationsEqualThoseTheEngineComputes) {
       "@n[(int8_t)(arg2 << 4)] = sum(-1); @q = quantize(arg2 * 1000 - 6000); "
       "@l[id] = lquantize(arg2 - 8, -3, 6, 2); @z = quantize(0); "
       "@e[arg0 > 1, execname] = count(); @f[execname] = sum(arg2); %s }";
-  // The same clause with a thread-local store stays in the engine.
+  // The same clause with a global store stays in the engine.
   char at[2048], host[2048];
   std::snprintf(at, sizeof at, clause.c_str(), "");
-  std::snprintf(host, sizeof host, clause.c_str(), "self->x = 1;");
+  std::snprintf(host, sizeof host, clause.c_str(), "g = 1;");
   VtraceRun v = run_vtrace("-e -v -n " + quote(at));
   EXPECT_NE(v.err.find("runs at the probe (BPF)"), std::string::npos) << v.err;
   const std::string writes = quote(std::string(WRITES_PROGRAM) + " 2000");
@@ -89,7 +89,7 @@ TEST(AtProbe, ExecnameComparisonsEqualTheEngines) {
       "execname < \"writesaaaaaaaaaaaaaaaaaaaaaaaaaaa\"/ { @d = count(); %s }";
   char at[2048], host[2048];
   std::snprintf(at, sizeof at, script.c_str(), "", "", "", "");
-  const char* h = "self->x = 1;";
+  const char* h = "g = 1;";
   std::snprintf(host, sizeof host, script.c_str(), h, h, h, h);
   VtraceRun v = run_vtrace("-e -v -n " + quote(at));
   EXPECT_EQ(v.err.find("runs in vtrace"), std::string::npos) << v.err;
@@ -101,6 +101,53 @@ TEST(AtProbe, ExecnameComparisonsEqualTheEngines) {
   EXPECT_NE(a.out.find("writes                                                          300"),
             std::string::npos)
       << a.out;
+}
+
+// self-> scalars at the probe: a hash map per variable keyed by thread id; reads of a missing
+// key give 0, storing 0 frees it, stores narrow to the variable's type, as in the engine.
+TEST(AtProbe, SelfVariablesEqualTheEngines) {
+  REQUIRE_BPF();
+  const std::string script =
+      "self int8_t small; "
+      "syscall::write:entry /pid == $target/ "
+      "{ self->fd = arg0; self->len = arg2; self->small = arg2 * 16; %s } "
+      "syscall::write:return /self->len/ { @w[self->fd] = sum(self->len); "
+      "@ok = sum(arg0 == self->len); @s = sum(self->small); self->len = 0; %s } "
+      "syscall::write:return /pid == $target && self->len == 0/ { @cleared = count(); %s }";
+  char at[2048], host[2048];
+  std::snprintf(at, sizeof at, script.c_str(), "", "", "");
+  const char* h = "g = 1;";  // a global keeps the clauses, and so their self-> variables, in vtrace
+  std::snprintf(host, sizeof host, script.c_str(), h, h, h);
+  VtraceRun v = run_vtrace("-e -v -n " + quote(at));
+  EXPECT_EQ(v.err.find("runs in vtrace"), std::string::npos) << v.err;
+  VtraceRun hv = run_vtrace("-e -v -n " + quote(host));
+  EXPECT_NE(hv.err.find("clause #2 (<command line>:1) runs in vtrace: self->len is also used on "
+                        "the host"),
+            std::string::npos)
+      << hv.err;
+  const std::string writes = quote(std::string(WRITES_PROGRAM) + " 2000");
+  VtraceRun a = run_vtrace("-q -n " + quote(at) + " -c " + writes);
+  VtraceRun e = run_vtrace("-q -n " + quote(host) + " -c " + writes);
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(e.status, 0) << e.err;
+  EXPECT_EQ(a.out, e.out);
+  // 2000 writes of "buffer-I" (8 to 11 bytes), all complete; (int8_t)(len * 16) sums negative.
+  EXPECT_NE(a.out.find("             2000\n          -177760\n             2000"),
+            std::string::npos)
+      << a.out;
+  EXPECT_EQ(a.err, "");
+}
+
+TEST(AtProbe, FullSelfVariableMapsCountDrops) {
+  REQUIRE_BPF();
+  // dynvarsize=1024 (its least) leaves a map of 16 threads; 40 threads each keep a variable set.
+  VtraceRun r = run_vtrace(
+      "-q -x dynvarsize=1024 -n 'syscall::clock_nanosleep:entry /pid == $target/ "
+      "{ self->t = 1; @n = count(); }' -c " +
+      quote(std::string(SAMPLE_BINARY) + " 20 1000 40"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("800"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("dynamic variable drops on CPU"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -17,6 +17,8 @@ namespace {
 
 constexpr uint32_t kMinMapEntries = 1024;
 constexpr uint32_t kMaxMapEntries = 1u << 20;
+constexpr uint64_t kDynvarEntryBytes = 64;  // a hash map entry of two u64s, with its overhead
+constexpr uint32_t kMinVarEntries = 16;
 
 }  // namespace
 
@@ -29,7 +31,7 @@ void AtProbeClauses::plan(engine::Engine& eng, KernelProbes& kernel,
     for (uint32_t c : eng.clauses_on(id)) probes_of[c].push_back(id);
   std::vector<std::vector<Site>> sites_of(mod.clauses.size());
   const std::vector<std::string> why =
-      vm::place_clauses(mod, [&](uint32_t c, const std::vector<bool>& placed_aggs) {
+      vm::place_clauses(mod, [&](uint32_t c, const vm::Kept& kept) {
         if (probes_of[c].empty()) return std::string("it is enabled on no probe");
         sites_of[c].clear();
         for (uint32_t id : probes_of[c]) {
@@ -37,7 +39,7 @@ void AtProbeClauses::plan(engine::Engine& eng, KernelProbes& kernel,
           if (!kernel.clause_target(id, s.format, s.target))
             return "it is enabled on " + eng.catalog().probe(id).full_name() +
                    ", which is not a kernel tracepoint probe";
-          std::string reason = bpf::why_not_at_probe(mod, mod.clauses[c], s.target, placed_aggs);
+          std::string reason = bpf::why_not_at_probe(mod, mod.clauses[c], s.target, kept);
           if (!reason.empty()) return reason;
           sites_of[c].push_back(std::move(s));
         }
@@ -54,7 +56,8 @@ void AtProbeClauses::plan(engine::Engine& eng, KernelProbes& kernel,
   }
 }
 
-bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, std::string& err) {
+bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, uint64_t dynvarsize,
+                           std::string& err) {
   const vm::Module& mod = eng.module();
   const std::vector<Site>& sites = sites_;
   const std::vector<bool>& at_probe = at_probe_;
@@ -63,15 +66,18 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, std::string& e
     err = "host: kernel probes run BPF programs, which needs root (CAP_BPF and CAP_PERFMON)";
     return false;
   }
-  drops_ = bpf::create_map(BPF_MAP_TYPE_PERCPU_ARRAY, "vt_agg_drops", 4, 8, 1,
-                           "the aggregation drop counter", err);
+  drops_ = bpf::create_map(BPF_MAP_TYPE_PERCPU_ARRAY, "vt_drops", 4, 8, 2,
+                           "the aggregation and dynamic variable drop counters", err);
   if (!drops_.valid()) return false;
   zeros_ = bpf::create_map(BPF_MAP_TYPE_ARRAY, "vt_agg_zeros", 4, bpf::kMaxKernelAggValue, 1,
                            "the aggregations' initial value", err);
   if (!zeros_.valid()) return false;
   maps_.clear();
   maps_.resize(mod.aggs.size());
-  std::vector<int> fds(mod.aggs.size(), -1);
+  bpf::ClauseMaps fds;
+  fds.aggs.assign(mod.aggs.size(), -1);
+  fds.drops = drops_.get();
+  fds.zeros = zeros_.get();
   for (const Site& s : sites)
     for (uint32_t a : vm::aggregations_of(mod.clauses[s.clause])) {
       if (maps_[a]) continue;
@@ -81,8 +87,24 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, std::string& e
           std::clamp<uint64_t>(aggsize / per_key, kMinMapEntries, kMaxMapEntries);
       maps_[a] = bpf::KernelAggregation::create(mod.aggs[a], static_cast<uint32_t>(entries), err);
       if (!maps_[a]) return false;
-      fds[a] = maps_[a]->fd();
+      fds.aggs[a] = maps_[a]->fd();
     }
+  // self-> scalars: a hash map each (thread id -> value), sharing dynvarsize as the engine's do.
+  vars_.clear();
+  vars_.resize(mod.dynvars.size());
+  fds.vars.assign(mod.dynvars.size(), -1);
+  std::vector<uint32_t> used;
+  for (const Site& s : sites)
+    for (uint32_t v : vm::thread_vars_of(mod, mod.clauses[s.clause]))
+      if (std::find(used.begin(), used.end(), v) == used.end()) used.push_back(v);
+  for (uint32_t v : used) {
+    const uint64_t entries = std::clamp<uint64_t>(dynvarsize / kDynvarEntryBytes / used.size(),
+                                                  kMinVarEntries, kMaxMapEntries);
+    vars_[v] = bpf::create_map(BPF_MAP_TYPE_HASH, "vt_self", 8, 8, static_cast<uint32_t>(entries),
+                               "the map of self->" + mod.dynvars[v].name, err);
+    if (!vars_[v].valid()) return false;
+    fds.vars[v] = vars_[v].get();
+  }
   std::optional<bpf::KernelLayout> layout;  // for syscall probes' registers
   for (const Site& s : sites) {
     const vm::ClauseCode& clause = mod.clauses[s.clause];
@@ -95,8 +117,7 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, std::string& e
       target.syscall->data_fd = syscalls_.data_fd(s.clause, target.syscall->side, *layout, err);
       if (target.syscall->data_fd < 0) return false;
     }
-    std::vector<bpf_insn> insns =
-        bpf::emit_clause_program(mod, clause, target, fds, drops_.get(), zeros_.get(), err);
+    std::vector<bpf_insn> insns = bpf::emit_clause_program(mod, clause, target, fds, err);
     if (insns.empty()) return false;
     if (target.syscall) {
       if (!syscalls_.route(s.clause, target.syscall->side, target.syscall->nr, insns,
@@ -139,12 +160,14 @@ void AtProbeClauses::report(std::FILE* out) const {
   const int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) return;
   std::vector<uint64_t> v(static_cast<size_t>(ncpu));
-  const uint32_t key = 0;
-  if (bpf_map_lookup_elem(drops_.get(), &key, v.data()) != 0) return;
-  for (int c = 0; c < ncpu; ++c)
-    if (v[c] > 0)
-      std::fprintf(out, "vtrace: %llu aggregation drops on CPU %d (a kernel map was full)\n",
-                   static_cast<unsigned long long>(v[c]), c);
+  for (uint32_t key : {bpf::kAggDropsKey, bpf::kDynvarDropsKey}) {
+    if (bpf_map_lookup_elem(drops_.get(), &key, v.data()) != 0) continue;
+    for (int c = 0; c < ncpu; ++c)
+      if (v[c] > 0)
+        std::fprintf(out, "vtrace: %llu %s drops on CPU %d (a kernel map was full)\n",
+                     static_cast<unsigned long long>(v[c]),
+                     key == bpf::kAggDropsKey ? "aggregation" : "dynamic variable", c);
+  }
 }
 
 }  // namespace vtrace::targets::host

@@ -27,8 +27,9 @@ class AtProbeClauses {
   void plan(engine::Engine& eng, KernelProbes& kernel, const std::vector<uint32_t>& enabled);
   // Loads and attaches the planned clauses' programs and tells the engine. False with a message
   // on a failure of BPF itself; a clause that cannot run at the probe is not a failure (it runs
-  // in the engine). `aggsize` bounds the keys of each aggregation map (bytes, as the option).
-  bool start(engine::Engine& eng, uint64_t aggsize, std::string& err);
+  // in the engine). `aggsize` bounds the keys of each aggregation map, `dynvarsize` the
+  // self-> variables' maps together (bytes, as the options).
+  bool start(engine::Engine& eng, uint64_t aggsize, uint64_t dynvarsize, std::string& err);
   // Why each clause runs where it does, for `vtrace -e -v` ("clause #1 runs at the probe", or
   // the reason it does not).
   const std::vector<std::string>& placement() const { return placement_; }
@@ -37,7 +38,7 @@ class AtProbeClauses {
     links_.clear();
     syscalls_.detach();
   }
-  // "vtrace: N aggregation drops in the kernel (a map was full)".
+  // "vtrace: N aggregation drops on CPU c (a kernel map was full)", and dynamic variable drops.
   void report(std::FILE* out) const;
 
  private:
@@ -51,6 +52,7 @@ class AtProbeClauses {
   std::vector<Site> sites_;
   std::vector<bool> at_probe_;                                 // per clause
   std::vector<std::unique_ptr<bpf::KernelAggregation>> maps_;  // per module aggregation
+  std::vector<sys::UniqueFd> vars_;                            // per dynamic variable (self->)
   sys::UniqueFd drops_, zeros_;
   std::vector<sys::UniqueFd> progs_, links_;
   bpf::SyscallRoutes syscalls_;  // clauses on syscall probes: through raw sys_enter/sys_exit

@@ -117,18 +117,18 @@ void SiteAggregation::plan(engine::Engine& eng, ProcessTargets& procs,
                                              [&](uint32_t id) { return owner(id) != nullptr; });
   // A clause that would overflow a site's ops or the slots is kept in vtrace (rare: dozens of
   // aggregations on one probe), and the placement runs again without it.
-  std::map<uint32_t, std::string> kept;
+  std::map<uint32_t, std::string> in_vtrace;
   std::vector<std::string> why;
   for (bool again = true; again;) {
     again = false;
-    why = vm::place_clauses(mod, [&](uint32_t c, const std::vector<bool>& placed_aggs) {
+    why = vm::place_clauses(mod, [&](uint32_t c, const vm::Kept& kept) {
       if (!mine[c]) return std::string("it is enabled on probes other than probe.h sites");
-      if (kept.count(c)) return kept[c];
+      if (in_vtrace.count(c)) return in_vtrace[c];
       if (sync) return std::string("sync mode runs every firing in vtrace, in order");
       std::string reason = clause_site_ops(mod, mod.clauses[c], ops_of[c]);
       if (!reason.empty()) return reason;
       for (const vtrace_agg_op& op : ops_of[c])
-        if (!placed_aggs[op.slot])
+        if (!kept.aggs[op.slot])
           return "its aggregation @" + mod.aggs[op.slot].name +
                  " is updated or reset in vtrace too";
       for (uint32_t id : probes_of[c])
@@ -147,15 +147,15 @@ void SiteAggregation::plan(engine::Engine& eng, ProcessTargets& procs,
       for (const vtrace_agg_op& op : ops_of[c])
         if (slot_of_[op.slot] < 0 && next < kMaxPlacedAggs) slot_of_[op.slot] = 2 * next++;
       for (const vtrace_agg_op& op : ops_of[c])
-        if (slot_of_[op.slot] < 0) kept[c] = "the processes' aggregation slots are all taken";
+        if (slot_of_[op.slot] < 0) in_vtrace[c] = "the processes' aggregation slots are all taken";
       for (uint32_t id : probes_of[c])
         if (ops_[id].size() + ops_of[c].size() > VTRACE_MAX_SITE_OPS)
-          kept[c] = "its probe would run more than " + std::to_string(VTRACE_MAX_SITE_OPS) +
-                    " aggregations at a site";
+          in_vtrace[c] = "its probe would run more than " + std::to_string(VTRACE_MAX_SITE_OPS) +
+                         " aggregations at a site";
         else if (ops_[id].empty() && ++entries[owner(id)] > transport::kSiteOpsEntries)
-          kept[c] = "its process has more than " + std::to_string(transport::kSiteOpsEntries) +
-                    " probes aggregating at their sites";
-      again = kept.count(c) != 0;
+          in_vtrace[c] = "its process has more than " + std::to_string(transport::kSiteOpsEntries) +
+                         " probes aggregating at their sites";
+      again = in_vtrace.count(c) != 0;
       for (uint32_t id : probes_of[c])
         for (vtrace_agg_op op : ops_of[c]) {
           op.slot = static_cast<uint32_t>(slot_of_[op.slot]);
