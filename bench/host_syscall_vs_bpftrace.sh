@@ -2,7 +2,7 @@
 # Side by side: the cost per event of a host syscall tracepoint (getppid entry) traced by bpftrace
 # (in-kernel BPF, `@ = count()`) and by vtrace, on the same workload: a program calling getppid()
 # N times, timing its own loop. vtrace runs twice: the clause placed at the probe (translated to
-# BPF, the count in a per-CPU map) and the same clause kept in vtrace (`self->` forces it: every
+# BPF, the count in a per-CPU map) and the same clause kept in vtrace (a global store forces it: every
 # event gathered into the BPF ring and finished by the engine).
 #
 #   bench/host_syscall_vs_bpftrace.sh [N]      N calls per run (default 1000000)
@@ -81,7 +81,7 @@ run_vtrace() {  # $1: label, $2: the clause body
 if [ -x "$VTRACE" ]; then
   VT=$(run_vtrace "at the probe" '@ = count();')
   echo "vtrace:    $VT ns/call (the clause at the probe)"
-  VT_GATHERED=$(run_vtrace "gathered" '@ = count(); self->x = 1;')
+  VT_GATHERED=$(run_vtrace "gathered" '@ = count(); x = 1;')
   echo "vtrace:    $VT_GATHERED ns/call (the clause in vtrace, events gathered)"
 else
   echo "vtrace: SKIPPED (no binary; set VTRACE)"

@@ -108,6 +108,9 @@ bool builtin_ok(Builtin b, const ClauseTarget& t, std::string& why) {
     case Builtin::Timestamp:
     case Builtin::Id:
       return true;
+    case Builtin::Errno:
+      if (!t.errno_from_arg0) why = "errno outside a syscall's return";
+      return t.errno_from_arg0 && builtin_ok(Builtin::Arg0, t, why);
     default:
       why = "a built-in variable only the host has";
       return false;
@@ -226,6 +229,17 @@ class Emitter {
   }
 
   bool builtin(Builtin b, uint8_t a, std::string& err) {
+    if (b == Builtin::Errno) {  // -ret for -4095 <= ret <= -1, as the host computes it
+      if (!builtin(Builtin::Arg0, a, err)) return false;
+      load(R0, a);
+      emit(jmp(BPF_JSLT, R0, -4095, 2));
+      emit(jmp(BPF_JSGT, R0, -1, 1));
+      emit(ja(1));
+      emit(mov64(R0, 0));
+      emit(neg64(R0));  // (0 stays 0)
+      store(a, R0);
+      return true;
+    }
     if (b >= Builtin::Arg0 && b <= Builtin::Arg9) {
       auto f = target_.arg(static_cast<int>(b) - static_cast<int>(Builtin::Arg0));
       if (!f) {

@@ -34,6 +34,8 @@ struct ClauseTarget {
   // The probe runs in the thread its record describes (false for sched:::on-cpu).
   bool current_thread = true;
   uint32_t probe_id = 0;  // the `id` built-in
+  // A syscall's return: `errno` is -arg0 when arg0 is an error (-4095 .. -1), else 0.
+  bool errno_from_arg0 = false;
   // A syscall probe run from the raw sys_enter/sys_exit tracepoint (syscall_program.h): the
   // program first rebuilds the syscall's tracepoint record (record_size bytes) in the value of
   // data_fd (a per-CPU array of one kSyscallDataSize-byte value, one per dispatcher: the

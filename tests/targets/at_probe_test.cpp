@@ -138,6 +138,22 @@ TEST(AtProbe, SelfVariablesEqualTheEngines) {
   EXPECT_EQ(a.err, "");
 }
 
+TEST(AtProbe, ErrnoOfASyscallReturnEqualsTheEngines) {
+  REQUIRE_BPF();
+  const std::string clause =
+      "syscall::openat:return /pid == $target/ { @[errno, arg0 < 0] = count(); %s }";
+  char at[512], host[512];
+  std::snprintf(at, sizeof at, clause.c_str(), "");
+  std::snprintf(host, sizeof host, clause.c_str(), "g = 1;");
+  VtraceRun v = run_vtrace("-e -v -n " + quote(at));
+  EXPECT_NE(v.err.find("runs at the probe (BPF)"), std::string::npos) << v.err;
+  const std::string cat = quote("cat /nonexistent/a /nonexistent/b /etc/hostname");
+  VtraceRun a = run_vtrace("-q -n " + quote(at) + " -c " + cat);
+  VtraceRun e = run_vtrace("-q -n " + quote(host) + " -c " + cat);
+  EXPECT_EQ(a.out, e.out);
+  EXPECT_NE(a.out.find("        2        1 "), std::string::npos) << a.out;  // ENOENT, failed
+}
+
 TEST(AtProbe, FullSelfVariableMapsCountDrops) {
   REQUIRE_BPF();
   // dynvarsize=1024 (its least) leaves a map of 16 threads; 40 threads each keep a variable set.

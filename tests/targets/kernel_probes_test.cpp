@@ -197,7 +197,7 @@ TEST(KernelProbes, LostEventsAreReportedPerCpu) {
   REQUIRE_HOST();
   VtraceRun r = vtrace(
       "-q -x bufsize=4k -n 'syscall::getppid:entry /pid == $target/ "
-      "{ self->n = 1; }' -c " +
+      "{ n = 1; }' -c " +
       loop(300000));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("events lost on cpu"), std::string::npos) << r.err;

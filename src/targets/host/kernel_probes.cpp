@@ -266,6 +266,7 @@ bool KernelProbes::clause_target(uint32_t id, const EventFormat*& format,
   const EventFormat* fmt = format;
   target.arg = [kind, fmt](int64_t i) { return arg_op(kind, *fmt, i); };
   target.current_thread = kind != Kind::OnCpu;
+  target.errno_from_arg0 = kind == Kind::SyscallReturn;
   target.probe_id = id;
   if (auto raw = raw_syscall(*fmt)) {
     bpf::ClauseTarget::Syscall syscall;
