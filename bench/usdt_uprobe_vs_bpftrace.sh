@@ -84,7 +84,7 @@ fi
 
 echo "== summary (N = $N, untraced $BASE ns/iteration)"
 printf '  bpftrace (uprobe + BPF):        %s ns/event\n' "${BPF_OVER:-n/a}"
-printf '  vtrace (uprobe + perf sample): %s ns/event\n' "${VT_OVER:-n/a}"
+printf '  vtrace (uprobe + BPF):          %s ns/event\n' "${VT_OVER:-n/a}"
 if [ -n "$BPF_OVER" ] && [ -n "$VT_OVER" ]; then
   awk -v b="$BPF_OVER" -v v="$VT_OVER" 'BEGIN { printf "  ratio vtrace/bpftrace: %.2fx\n", v / b }'
 fi

@@ -91,7 +91,9 @@ bool builtin_ok(Builtin b, const ClauseTarget& t, std::string& why) {
       why = "an argument only the host computes";
       return false;
     }
-    if (f->offset < 8 || f->offset % f->size != 0) {
+    // A tracepoint record's first 8 bytes are not the program's to read; a USDT site's arguments
+    // are on the program's stack from offset 0.
+    if (f->offset < (t.usdt ? 0u : 8u) || f->offset % f->size != 0) {
       why = "an argument at an offset the kernel does not let a program read";
       return false;
     }
@@ -146,15 +148,18 @@ class Emitter {
     key_base_ = -8 * static_cast<int>(clause_.nregs) - kMaxKeys * kCommLen;
     val_off_ = key_base_ - 16;
     comm_off_ = val_off_ - kCommLen;
+    args_off_ = comm_off_ - (target_.usdt ? static_cast<int>(kUsdtDataSize) : 0);
     merge_ = merge_points(clause_);
     str_.assign(vm::kMaxRegs, kNoStr);
-    if (-comm_off_ > kStackBytes) {
+    if (-args_off_ > kStackBytes) {
       err = "the clause needs more than the 512 bytes of stack a BPF program has";
       return false;
     }
     at_.assign(code.size() + 1, 0);
     if (target_.syscall) {
       if (!syscall_record(err)) return false;
+    } else if (target_.usdt) {
+      usdt_record();
     } else {
       emit(mov64(R6, R1));
     }
@@ -207,6 +212,17 @@ class Emitter {
     for (const bpf_insn& i : emit_syscall_record(sc.side, sc.layout, R7, R6, 0, sc.record_size))
       emit(i);
     return true;
+  }
+  // r6 = the USDT site's arguments, evaluated from the pt_regs in ctx into the stack, after the
+  // process check (a program that is not for this process returns at once).
+  void usdt_record() {
+    const ClauseTarget::Usdt& u = *target_.usdt;
+    emit(mov64(R7, R1));
+    if (u.pid != 0)  // its 16 bytes of scratch lie in the registers' slots, written later
+      for (const bpf_insn& i : emit_process_check(u.pid, u.layout, -8)) emit(i);
+    emit(mov64(R6, R10));
+    emit(alu64(BPF_ADD, R6, args_off_));
+    for (const bpf_insn& i : emit_usdt_args(u.args, R7, R6, 0)) emit(i);
   }
   void emit(bpf_insn i) { out_.push_back(i); }
   void emit2(const std::array<bpf_insn, 2>& i) {
@@ -674,7 +690,7 @@ class Emitter {
   std::vector<bpf_insn> out_;
   std::vector<size_t> at_;                         // bytecode pc -> first BPF insn
   std::vector<std::pair<size_t, size_t>> fixups_;  // BPF jump -> bytecode pc
-  int key_base_ = 0, val_off_ = 0, comm_off_ = 0;
+  int key_base_ = 0, val_off_ = 0, comm_off_ = 0, args_off_ = 0;
   int key_bytes_ = 0;
   std::vector<bool> merge_;
   std::vector<int> str_;  // StrState of each register
@@ -699,7 +715,8 @@ uint32_t kernel_agg_values(const vm::AggInfo& a) {
 std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause,
                              const ClauseTarget& target, const vm::Kept& kept) {
   bool aggregates = false, stores = false;
-  if (8 * clause.nregs + kMaxKeys * kCommLen + 16 + kCommLen > static_cast<uint32_t>(kStackBytes))
+  if (8 * clause.nregs + kMaxKeys * kCommLen + 16 + kCommLen + (target.usdt ? kUsdtDataSize : 0) >
+      static_cast<uint32_t>(kStackBytes))
     return "it needs more registers than a BPF stack holds";
   // What each string register holds (StrState); at a merge point it is not known any more.
   std::vector<int> str(vm::kMaxRegs, kNoStr);

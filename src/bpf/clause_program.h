@@ -22,6 +22,7 @@
 #include "bpf/gather_plan.h"
 #include "bpf/kernel_layout.h"
 #include "bpf/syscall_program.h"
+#include "bpf/usdt_program.h"
 #include "vm/module.h"
 #include "vm/placement.h"
 
@@ -48,6 +49,16 @@ struct ClauseTarget {
     KernelLayout layout;
   };
   std::optional<Syscall> syscall;
+  // A USDT probe site (BPF_PROG_TYPE_KPROBE on its uprobe; ctx is the thread's pt_regs): the
+  // program first evaluates the site's arguments into kUsdtArgs int64s on its stack and reads
+  // argument N there (arg(N) must be Field(8 N, 8)). With a pid, only that process and its
+  // descendants run the clause (a uprobe fires in every process mapping the file).
+  struct Usdt {
+    std::vector<RegArg> args;
+    uint32_t pid = 0;
+    KernelLayout layout;
+  };
+  std::optional<Usdt> usdt;
 };
 inline constexpr uint32_t kSyscallDataSize = 64;
 

@@ -294,7 +294,7 @@ int run(const CommandLine& cl) {
   eng->set_symbolizer(&symbolizer);
   targets::host::AtProbeClauses at_probe;
   const std::vector<uint32_t> enabled_all = eng->enabled_probes();
-  at_probe.plan(*eng, kernel, enabled_all);
+  at_probe.plan(*eng, kernel, usdt, enabled_all);
   std::vector<std::string> placement = at_probe.placement();
   targets::SiteAggregation site_aggs;
   site_aggs.plan(*eng, procs, enabled_all, channel_config(eng->options()).sync, placement);
@@ -347,12 +347,6 @@ int run(const CommandLine& cl) {
         n.merge(bpf::clause_needs(eng->module(), eng->module().clauses[c]));
       return n;
     };
-    if (!usdt.enable(enabled, needs, eng->options().bufsize,
-                     static_cast<uint32_t>(eng->options().strsize), err)) {
-      child.abandon();
-      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
-      return 1;
-    }
     if (!vmm.start(enabled, targets::host::VmmProbes::uses_vcpustolen(eng->module()), err)) {
       child.abandon();
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
@@ -367,6 +361,12 @@ int run(const CommandLine& cl) {
     std::vector<uint32_t> gathered;
     for (uint32_t id : enabled)
       if (!eng->clauses_on(id).empty()) gathered.push_back(id);
+    if (!usdt.enable(gathered, needs, eng->options().bufsize,
+                     static_cast<uint32_t>(eng->options().strsize), err)) {
+      child.abandon();
+      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
+      return 1;
+    }
     if (kernel.wants(gathered) &&
         !kernel.start(gathered, needs, eng->options().bufsize,
                       static_cast<uint32_t>(eng->options().strsize), err)) {

@@ -36,7 +36,7 @@ TEST(AtProbe, PlacementIsShownWithItsReason) {
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("clause #4 (<command line>:3) runs in vtrace: it is enabled on "
-                       "profile:::tick-1s, which is not a kernel tracepoint probe"),
+                       "profile:::tick-1s, which is not a kernel tracepoint or USDT probe"),
             std::string::npos)
       << r.err;
 }

@@ -128,6 +128,52 @@ TEST(UsdtEndToEnd, SampleProgramUnderP) {
   EXPECT_EQ(m["s"], n * (n - 1) / 2);
 }
 
+// Clauses on USDT probes that touch only arguments and aggregations run at the probe, in the
+// uprobe's BPF program (registers, stack operands, a semaphore-guarded site): the same numbers as
+// when vtrace runs them.
+TEST(UsdtEndToEnd, ClausesRunAtTheProbe) {
+  if (!USDT_SAMPLE_BY_GCC)
+    GTEST_SKIP() << "skipped: the sample's USDT operand checks assume gcc's code generation";
+  REQUIRE_ROOT();
+  const long n = 300;
+  const std::string script =
+      "sample:::ints { @ints = count(); @ints0 = sum(arg0); @ints1 = min(arg1); %s }"
+      "sample:::consts /arg0 == 42 && arg1 == -7 && arg2 == 1/ { @consts = count(); %s }"
+      "sample:::regs /arg1 == -arg0 && arg2 == arg0/ { @regs = quantize(arg0); %s }"
+      "sample:::guarded { @guarded = sum(arg0); %s }"
+      "END { printa(\"ints %@d\\n\", @ints); printa(\"ints0 %@d\\n\", @ints0); "
+      "printa(\"ints1 %@d\\n\", @ints1); "
+      "printa(\"consts %@d\\n\", @consts); printa(\"guarded %@d\\n\", @guarded); "
+      "printa(@regs); }";
+  char at[2048], host[2048];
+  std::snprintf(at, sizeof at, script.c_str(), "", "", "", "");
+  const char* h = "g = 1;";  // a global keeps a clause in vtrace
+  std::snprintf(host, sizeof host, script.c_str(), h, h, h, h);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl(USDT_SAMPLE, USDT_SAMPLE, "1", "5000", "0", "0", nullptr);
+    _exit(127);
+  }
+  usleep(100000);
+  VRun v = vtrace("-e -v -p " + std::to_string(pid) + " -n " + quote(at));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  for (int c = 1; c <= 4; ++c)
+    EXPECT_NE(v.err.find("clause #" + std::to_string(c) + " (<command line>:1) runs at the probe"),
+              std::string::npos)
+        << v.err;
+  const std::string cmd = " -c " + quote(std::string(USDT_SAMPLE) + " " + std::to_string(n));
+  VRun a = vtrace("-q -n " + quote(at) + cmd);
+  VRun e = vtrace("-q -n " + quote(host) + cmd);
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(e.status, 0) << e.err;
+  EXPECT_EQ(a.out, e.out);
+  EXPECT_NE(a.out.find("ints 300\nints0 44850\nints1 -300\n"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("consts 300\n"), std::string::npos) << a.out;
+  EXPECT_NE(a.out.find("guarded 44850\n"), std::string::npos) << a.out;
+}
+
 // copyinstr() of a USDT argument is read at the probe, while the thread is stopped there: each
 // of 200 stack buffers, overwritten right after its probe, comes back exactly once. (Arguments
 // read from a sample afterwards saw "ZZZ...".)

@@ -22,8 +22,9 @@ constexpr uint32_t kMinVarEntries = 16;
 
 }  // namespace
 
-void AtProbeClauses::plan(engine::Engine& eng, KernelProbes& kernel,
+void AtProbeClauses::plan(engine::Engine& eng, KernelProbes& kernel, UsdtTargets& usdt,
                           const std::vector<uint32_t>& enabled) {
+  usdt_ = &usdt;
   const vm::Module& mod = eng.module();
   // The probes each clause is enabled on.
   std::vector<std::vector<uint32_t>> probes_of(mod.clauses.size());
@@ -35,13 +36,23 @@ void AtProbeClauses::plan(engine::Engine& eng, KernelProbes& kernel,
         if (probes_of[c].empty()) return std::string("it is enabled on no probe");
         sites_of[c].clear();
         for (uint32_t id : probes_of[c]) {
-          Site s{c, id, nullptr, {}};
-          if (!kernel.clause_target(id, s.format, s.target))
-            return "it is enabled on " + eng.catalog().probe(id).full_name() +
-                   ", which is not a kernel tracepoint probe";
-          std::string reason = bpf::why_not_at_probe(mod, mod.clauses[c], s.target, kept);
-          if (!reason.empty()) return reason;
-          sites_of[c].push_back(std::move(s));
+          std::vector<Site> here(1, Site{c, id, nullptr, {}});
+          if (!kernel.clause_target(id, here[0].format, here[0].target)) {
+            std::vector<UsdtTargets::ClauseSite> at;
+            std::string why_not;
+            if (!usdt.clause_sites(id, at, why_not))
+              return "it is enabled on " + eng.catalog().probe(id).full_name() + ", " +
+                     (why_not.empty() ? "which is not a kernel tracepoint or USDT probe"
+                                      : "where " + why_not);
+            here.clear();
+            for (UsdtTargets::ClauseSite& u : at)
+              here.push_back(Site{c, id, nullptr, std::move(u.target), u.site, u.pid});
+          }
+          for (Site& s : here) {
+            std::string reason = bpf::why_not_at_probe(mod, mod.clauses[c], s.target, kept);
+            if (!reason.empty()) return reason;
+            sites_of[c].push_back(std::move(s));
+          }
         }
         return std::string();
       });
@@ -111,8 +122,10 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, uint64_t dynva
     const std::string what = "clause #" + std::to_string(s.clause + 1) + " on " +
                              eng.catalog().probe(s.probe).full_name();
     bpf::ClauseTarget target = s.target;
-    if (target.syscall) {
+    if (target.syscall || target.usdt)
       if (!layout && !(layout = bpf::read_kernel_layout(err))) return false;
+    if (target.usdt) target.usdt->layout = *layout;
+    if (target.syscall) {
       target.syscall->layout = *layout;
       target.syscall->data_fd = syscalls_.data_fd(s.clause, target.syscall->side, *layout, err);
       if (target.syscall->data_fd < 0) return false;
@@ -125,9 +138,17 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, uint64_t dynva
         return false;
       continue;
     }
-    sys::UniqueFd prog = bpf::load_program(BPF_PROG_TYPE_TRACEPOINT, insns, "vt_clause",
-                                           "the BPF program of " + what, err);
+    sys::UniqueFd prog =
+        bpf::load_program(target.usdt ? BPF_PROG_TYPE_KPROBE : BPF_PROG_TYPE_TRACEPOINT, insns,
+                          "vt_clause", "the BPF program of " + what, err);
     if (!prog.valid()) return false;
+    if (target.usdt) {
+      uprobes_.push_back(std::make_unique<PerfRing>());
+      if (!usdt_->attach_clause(s.usdt_site, s.usdt_pid, prog.get(), *uprobes_.back(), err))
+        return false;
+      progs_.push_back(std::move(prog));
+      continue;
+    }
     sys::UniqueFd link = bpf::attach_tracepoint(prog.get(), s.format->id, what, err);
     if (!link.valid()) return false;
     progs_.push_back(std::move(prog));

@@ -14,6 +14,8 @@
 #include "bpf/syscall_routes.h"
 #include "sys/unique_fd.h"
 #include "targets/host/kernel_probes.h"
+#include "targets/host/perf_ring.h"
+#include "targets/host/usdt_target.h"
 
 namespace vtrace::engine {
 class Engine;
@@ -24,7 +26,9 @@ namespace vtrace::targets::host {
 class AtProbeClauses {
  public:
   // Decides which of the clauses enabled on `enabled` run at their probes (no BPF yet).
-  void plan(engine::Engine& eng, KernelProbes& kernel, const std::vector<uint32_t>& enabled);
+  // Kernel tracepoints (`kernel`) and USDT sites (`usdt`) can run clauses.
+  void plan(engine::Engine& eng, KernelProbes& kernel, UsdtTargets& usdt,
+            const std::vector<uint32_t>& enabled);
   // Loads and attaches the planned clauses' programs and tells the engine. False with a message
   // on a failure of BPF itself; a clause that cannot run at the probe is not a failure (it runs
   // in the engine). `aggsize` bounds the keys of each aggregation map, `dynvarsize` the
@@ -36,6 +40,7 @@ class AtProbeClauses {
   // Stops the programs firing.
   void stop() {
     links_.clear();
+    uprobes_.clear();
     syscalls_.detach();
   }
   // "vtrace: N aggregation drops on CPU c (a kernel map was full)", and dynamic variable drops.
@@ -46,8 +51,10 @@ class AtProbeClauses {
 
   struct Site {
     uint32_t clause, probe;
-    const EventFormat* format;
+    const EventFormat* format;  // a tracepoint's (nullptr for a USDT site)
     bpf::ClauseTarget target;
+    size_t usdt_site = 0;  // a USDT site (target.usdt): its index and process in UsdtTargets
+    pid_t usdt_pid = 0;
   };
   std::vector<Site> sites_;
   std::vector<bool> at_probe_;                                 // per clause
@@ -55,6 +62,8 @@ class AtProbeClauses {
   std::vector<sys::UniqueFd> vars_;                            // per dynamic variable (self->)
   sys::UniqueFd drops_, zeros_;
   std::vector<sys::UniqueFd> progs_, links_;
+  std::vector<std::unique_ptr<PerfRing>> uprobes_;  // USDT sites' uprobe events
+  UsdtTargets* usdt_ = nullptr;
   bpf::SyscallRoutes syscalls_;  // clauses on syscall probes: through raw sys_enter/sys_exit
   std::vector<std::string> placement_;
 };

@@ -133,11 +133,18 @@ bool UsdtTargets::open_source(Source& src, const bpf::KernelLayout& layout, std:
     error = err;
     return false;
   }
+  return open_event(src.site, src.pid, src.prog.get(), src.event, error);
+}
+
+bool UsdtTargets::open_event(size_t site, pid_t pid, int prog, PerfRing& event,
+                             std::string& error) {
+  const UsdtSite& s = sites_[site];
+  const std::string what = "uprobe " + s.path + ":" + hex(s.offset);
   perf_event_attr a;
   std::memset(&a, 0, sizeof a);
-  if (site_tp_[src.site] != 0) {
+  if (site_tp_[site] != 0) {
     a.type = PERF_TYPE_TRACEPOINT;
-    a.config = site_tp_[src.site];
+    a.config = site_tp_[site];
   } else {
     // The uprobe PMU: its config1 is a path in this process, which the kernel reads again when
     // it copies the event into a forked child — from the child's memory. So no inherit here.
@@ -151,14 +158,84 @@ bool UsdtTargets::open_source(Source& src, const bpf::KernelLayout& layout, std:
   // One event decides which processes the site's uprobe fires in: the process (the kernel
   // filters by its memory map, so every thread) and, inherited, the children it forks; or every
   // process. The program records; the event itself records nothing (it has no ring).
-  a.inherit = src.pid > 0 && site_tp_[src.site] != 0 ? 1 : 0;
-  int e = src.event.open(a, src.pid > 0 ? src.pid : -1, src.pid > 0 ? -1 : 0, 0);
-  if (e == ESRCH && src.pid > 0) return true;  // the process has exited meanwhile
+  a.inherit = pid > 0 && site_tp_[site] != 0 ? 1 : 0;
+  int e = event.open(a, pid > 0 ? pid : -1, pid > 0 ? -1 : 0, 0);
+  if (e == ESRCH && pid > 0) return true;  // the process has exited meanwhile
   if (e != 0) {
     error = perf_error_message(e, what);
     return false;
   }
-  return bpf::attach_perf_event(src.event.fd(), src.prog.get(), what, error);
+  return bpf::attach_perf_event(event.fd(), prog, what, error);
+}
+
+bool UsdtTargets::prepare(std::string& error) {
+  if (geteuid() != 0) {
+    error = "usdt: probes run BPF programs on uprobes, which needs root (CAP_BPF, CAP_PERFMON)";
+    return false;
+  }
+  if (pmu_type_ < 0) pmu_type_ = uprobe_pmu_type();
+  if (pmu_type_ < 0) {
+    error =
+        "uprobes are not available: /sys/bus/event_source/devices/uprobe/type is missing (a "
+        "kernel built with CONFIG_UPROBE_EVENTS is needed)";
+    return false;
+  }
+  if (!layout_) {
+    std::string why;
+    layout_ = bpf::read_kernel_layout(why);
+    if (!layout_) {
+      error = "usdt: probes need the kernel's BTF: " + why;
+      return false;
+    }
+  }
+  site_tp_.resize(sites_.size(), 0);
+  return true;
+}
+
+bool UsdtTargets::clause_sites(uint32_t id, std::vector<ClauseSite>& out, std::string& why) const {
+  out.clear();
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return false;
+  const UsdtProbe& p = probes_[it->second];
+  for (size_t site : p.sites) {
+    const UsdtSite& s = sites_[site];
+    std::vector<bpf::RegArg> args = reg_args(s);
+    std::string err;
+    bool lost = !s.args_ok;
+    for (size_t i = 0; i < s.args.size() && i < args.size() && !lost; ++i)
+      lost = !s.args[i].symbol.empty() ||
+             (s.args[i].kind != UsdtArg::Kind::Imm && args[i].kind == bpf::RegArg::Imm);
+    if (lost || !bpf::check_usdt_args(args, err)) {
+      why = "an argument of a site of it cannot be read from the registers";
+      return false;
+    }
+    ClauseSite c;
+    c.site = site;
+    c.pid = p.pid;
+    c.target.arg = [](int64_t i) -> std::optional<bpf::ExprOp> {
+      bpf::ExprOp o;  // Const 0 beyond the arguments
+      if (i < 0 || i >= static_cast<int64_t>(bpf::kUsdtArgs)) return o;
+      o.kind = bpf::ExprOp::Field;
+      o.offset = static_cast<uint32_t>(8 * i);
+      o.size = 8;
+      o.is_signed = true;
+      return o;
+    };
+    c.target.probe_id = id;
+    bpf::ClauseTarget::Usdt u;
+    u.args = std::move(args);
+    u.pid = static_cast<uint32_t>(p.pid);
+    c.target.usdt = std::move(u);  // the layout is set when the program is loaded
+    out.push_back(std::move(c));
+  }
+  return true;
+}
+
+bool UsdtTargets::attach_clause(size_t site, pid_t pid, int prog, PerfRing& event,
+                                std::string& error) {
+  if (!prepare(error)) return false;
+  create_tracefs_uprobe(site);
+  return open_event(site, pid, prog, event, error);
 }
 
 bool UsdtTargets::enable(const std::vector<uint32_t>& enabled, const NeedsFn& needs,
@@ -176,29 +253,14 @@ bool UsdtTargets::enable(const std::vector<uint32_t>& enabled, const NeedsFn& ne
     }
   }
   if (groups.empty()) return true;
-  if (geteuid() != 0) {
-    error = "usdt: probes run BPF programs on uprobes, which needs root (CAP_BPF, CAP_PERFMON)";
-    return false;
-  }
-  if (pmu_type_ < 0) pmu_type_ = uprobe_pmu_type();
-  if (pmu_type_ < 0) {
-    error =
-        "uprobes are not available: /sys/bus/event_source/devices/uprobe/type is missing (a "
-        "kernel built with CONFIG_UPROBE_EVENTS is needed)";
-    return false;
-  }
+  if (!prepare(error)) return false;
+  const bpf::KernelLayout& layout = *layout_;
   std::string why;
-  auto layout = bpf::read_kernel_layout(why);
-  if (!layout) {
-    error = "usdt: probes need the kernel's BTF: " + why;
-    return false;
-  }
   ring_ = bpf::GatherRing::create(bufsize, why);
   if (!ring_) {
     error = "usdt: " + why;
     return false;
   }
-  site_tp_.resize(sites_.size(), 0);
   for (const auto& [key, g] : groups) create_tracefs_uprobe(key.first);
   // The arguments are the record's data: argument i is the int64 at 8 i.
   auto arg = [](int64_t i) -> std::optional<bpf::ExprOp> {
@@ -234,7 +296,7 @@ bool UsdtTargets::enable(const std::vector<uint32_t>& enabled, const NeedsFn& ne
     src->plan.kernel_frames = all.kernel_frames;
     src->plan.user_frames = all.user_frames;
     sources_.push_back(std::move(src));
-    if (!open_source(*sources_.back(), *layout, error)) {
+    if (!open_source(*sources_.back(), layout, error)) {
       shutdown();
       return false;
     }

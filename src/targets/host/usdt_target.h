@@ -17,12 +17,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "bpf/clause_needs.h"
+#include "bpf/clause_program.h"
 #include "bpf/gather_parse.h"
 #include "bpf/gather_plan.h"
 #include "bpf/gather_ring.h"
@@ -92,6 +94,19 @@ class UsdtTargets {
   // Lost samples and decoding problems, as lines for stderr.
   void report(std::FILE* err) const;
 
+  // Where probe `id` fires, for clauses that run there (at_probe_clauses.h): one target per
+  // (site, process), its arguments evaluated from the registers. False, with `why`, when `id`
+  // is not a USDT probe or an argument of a site cannot be evaluated there.
+  struct ClauseSite {
+    size_t site = 0;
+    pid_t pid = 0;
+    bpf::ClauseTarget target;
+  };
+  bool clause_sites(uint32_t id, std::vector<ClauseSite>& out, std::string& why) const;
+  // Opens the uprobe event of (site, pid), as enable() does for its own programs, carrying
+  // program `prog` (BPF_PROG_TYPE_KPROBE). The event closes with `event`.
+  bool attach_clause(size_t site, pid_t pid, int prog, PerfRing& event, std::string& error);
+
   bool has_process(pid_t pid) const;
   // Every catalog probe of a process (for -l -p).
   std::vector<uint32_t> probe_ids(pid_t pid) const;
@@ -127,6 +142,11 @@ class UsdtTargets {
   void on_demand(const vm::ProbeSpec& spec, engine::Catalog& catalog);
   size_t add_site(const std::string& path, const UsdtNote& n);
   bool open_source(Source& src, const bpf::KernelLayout& layout, std::string& error);
+  // The uprobe perf event of (site, pid), carrying `prog`: false with `error`; true with the
+  // event closed when the process has exited.
+  bool open_event(size_t site, pid_t pid, int prog, PerfRing& event, std::string& error);
+  // pmu_type_, the tracefs events and the kernel layout, once: false with `error`.
+  bool prepare(std::string& error);
   void emit(uint32_t source, const uint8_t* bytes, size_t len,
             const std::function<void(const Record&)>& run);
   void create_tracefs_uprobe(size_t site);
@@ -149,6 +169,7 @@ class UsdtTargets {
   std::string tracefs_root_, group_;
   std::vector<std::string> created_;  // events this run added to uprobe_events
   bool tracefs_failed_ = false;
+  std::optional<bpf::KernelLayout> layout_;
 };
 
 }  // namespace vtrace::targets::host
