@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -108,10 +109,30 @@ std::vector<bpf::RegArg> reg_args(const UsdtSite& s) {
   return out;
 }
 
-// The NUL-terminated string of at most `max` bytes at addr in process pid, or false.
+// How many bytes from addr lie in a mapping of process pid nobody can write to (text, constants:
+// what the probe saw is still there); 0 when addr is in a writable mapping, or none.
+uint64_t read_only_span(pid_t pid, uint64_t addr) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  for (std::string line; std::getline(maps, line);) {
+    unsigned long long start = 0, end = 0;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%llx-%llx %4s", &start, &end, perms) != 3) continue;
+    if (addr < start || addr >= end) continue;
+    return perms[0] == 'r' && perms[1] != 'w' ? end - addr : 0;
+  }
+  return 0;
+}
+
+// The NUL-terminated string of at most `max` bytes at addr in process pid, or false. Only from
+// a read-only mapping: a page the probe could not read there has not changed since; a writable
+// one may have, and its string is reported as not gathered rather than read late.
 bool read_late(pid_t pid, uint64_t addr, uint32_t max, std::string& out) {
+  const uint64_t span = read_only_span(pid, addr);
+  if (span == 0) return false;
+  max = static_cast<uint32_t>(std::min<uint64_t>(max, span));
   out.resize(size_t{max} + 1);
-  const size_t n = transport::read_process_memory(pid, addr, out.data(), out.size(), true);
+  const size_t n = transport::read_process_memory(pid, addr, out.data(),
+                                                  std::min<uint64_t>(out.size(), span), true);
   const size_t len = strnlen(out.data(), std::min<size_t>(n, max));
   if (n == 0 || (len == n && n < max)) return false;  // unreadable before the NUL
   out.resize(len);
@@ -383,8 +404,7 @@ void UsdtTargets::emit(uint32_t source, const uint8_t* bytes, size_t len,
   for (size_t i = 0; i < view_.strings.size(); ++i) {
     CopiedString& c = context_.copy(i);
     // A page the process never touched (a string constant of a fresh binary) is not in memory,
-    // and BPF cannot fault it in: read it now. Such a page was not written since it was
-    // mapped, so it most likely still holds what the probe saw.
+    // and BPF cannot fault it in: read it now if nobody can have written it since (read_late).
     if (c.len < 0 && read_late(rec.pid, c.addr, c.max, late_[i]))
       c = CopiedString{c.addr, c.max, static_cast<int32_t>(late_[i].size()), late_[i].data()};
   }
