@@ -97,6 +97,13 @@ std::optional<KernelLayout> read_kernel_layout(std::string& err, const std::stri
   k.regs_r9 = l.field(regs, "pt_regs", "r9", 8);
   k.regs_ax = l.field(regs, "pt_regs", "ax", 8);
   k.regs_orig_ax = l.field(regs, "pt_regs", "orig_ax", 8);
+  // Optional: x86-64's thread_info (in the task) says when a syscall is an ia32 one.
+  if (int ti = btf__find_by_name_kind(b.get(), "thread_info", BTF_KIND_STRUCT); ti > 0 && l.ok) {
+    uint32_t size = 0, status_size = 0;
+    auto at = member_offset(b.get(), task, "thread_info", size);
+    auto status = member_offset(b.get(), static_cast<uint32_t>(ti), "status", status_size);
+    if (at && status && status_size == 4) k.task_ti_status = *at + *status;
+  }
   if (!l.ok) {
     err = "reading kernel type information from " + btf_path + ": " + err;
     return std::nullopt;

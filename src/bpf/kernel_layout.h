@@ -14,6 +14,8 @@ struct KernelLayout {
   uint32_t task_tgid = 0;            // pid_t tgid
   uint32_t task_se = 0;              // struct sched_entity se
   uint32_t se_sum_exec_runtime = 0;  // u64 sched_entity.sum_exec_runtime
+  // u32 task_struct.thread_info.status (TS_COMPAT: an ia32 syscall); 0 when the kernel has none
+  uint32_t task_ti_status = 0;
   // pt_regs (x86-64): the syscall argument registers and the return value
   uint32_t regs_di = 0, regs_si = 0, regs_dx = 0, regs_r10 = 0, regs_r8 = 0, regs_r9 = 0;
   uint32_t regs_ax = 0, regs_orig_ax = 0;

@@ -4,8 +4,8 @@
 // the syscalls added since linux-libc-dev 6.1 (up to Linux 6.17's file_setattr) after it; a
 // syscall newer than both has no number here, and its probes keep their own tracepoint.
 // x86-64 only. x32 numbers carry bit 30 and fall outside every table (they are not traced); an
-// ia32 (compat) syscall of a 32-bit process is not told apart and reads as the x86-64 syscall of
-// its number, where the syscalls:* tracepoints skip it.
+// ia32 (compat) syscall of a 32-bit process is skipped by the dispatchers (TS_COMPAT in the
+// task's thread_info), as the syscalls:* tracepoints skip it.
 #pragma once
 #include <cstdint>
 #include <optional>

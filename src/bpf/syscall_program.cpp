@@ -17,6 +17,8 @@ using namespace insn;
 void put(std::vector<bpf_insn>& out, bpf_insn i) {
   out.push_back(i);
 }
+constexpr int32_t kTsCompat = 0x0002;  // arch/x86/include/asm/thread_info.h
+
 void put(std::vector<bpf_insn>& out, const std::array<bpf_insn, 2>& pair) {
   out.push_back(pair[0]);
   out.push_back(pair[1]);
@@ -113,6 +115,22 @@ std::unique_ptr<SyscallDispatch> SyscallDispatch::create(SyscallSide side, const
   if (!d->sources_.valid()) return nullptr;
   std::vector<bpf_insn> code;
   put(code, mov64(R6, R1));
+  if (k.task_ti_status != 0) {
+    // An ia32 syscall of a 32-bit process numbers its syscalls otherwise: the syscalls:*
+    // tracepoints skip it, and so does the dispatcher.
+    put(code, call(BPF_FUNC_get_current_task));
+    put(code, mov64(R3, R0));
+    put(code, alu64(BPF_ADD, R3, static_cast<int32_t>(k.task_ti_status)));
+    put(code, mov64(R1, R10));
+    put(code, alu64(BPF_ADD, R1, -8));
+    put(code, mov64(R2, 4));
+    put(code, call(BPF_FUNC_probe_read_kernel));
+    put(code, ldx(4, R1, R10, -8));
+    put(code, alu64(BPF_AND, R1, kTsCompat));
+    put(code, jmp(BPF_JEQ, R1, 0, 2));
+    put(code, mov64(R0, 0));
+    put(code, exit_insn());
+  }
   syscall_nr(code, side, k, R6, R3, -8);
   put(code, mov64(R1, R6));
   put(code, ld_map_fd(R2, d->progs_.get()));
