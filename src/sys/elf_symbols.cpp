@@ -3,9 +3,13 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -70,11 +74,32 @@ bool ElfSymbols::lookup(uint64_t vaddr, std::string& name, uint64_t& offset) con
   return true;
 }
 
+namespace {
+
+// The start time of process pid (clock ticks since boot), 0 when it is gone.
+uint64_t start_time(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return 0;
+  const size_t close = stat.rfind(')');  // the name may hold spaces and parentheses
+  if (close == std::string::npos) return 0;
+  std::istringstream f(stat.substr(close + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && (f >> field); ++i)
+    if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
+  return 0;
+}
+
+}  // namespace
+
 const std::vector<ProcessSymbols::Mapping>* ProcessSymbols::mappings(pid_t pid, bool refresh) {
   auto it = procs_.find(pid);
-  if (it != procs_.end() && !refresh) return &it->second;
+  if (it != procs_.end() && !refresh) return &it->second.maps;
+  const uint64_t started = start_time(pid);
   std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
-  if (!in) return it != procs_.end() ? &it->second : nullptr;  // gone: keep the last snapshot
+  // Gone, or another process under the same pid: keep the last snapshot, which is its own.
+  if (!in || started == 0 || (it != procs_.end() && it->second.start_time != started))
+    return it != procs_.end() ? &it->second.maps : nullptr;
   std::vector<Mapping> maps;
   for (std::string line; std::getline(in, line);) {
     // start-end perms offset dev inode path
@@ -91,9 +116,12 @@ const std::vector<ProcessSymbols::Mapping>* ProcessSymbols::mappings(pid_t pid, 
     m.start = std::stoull(range.substr(0, dash), nullptr, 16);
     m.end = std::stoull(range.substr(dash + 1), nullptr, 16);
     m.offset = std::stoull(offset, nullptr, 16);
+    m.inode = std::strtoull(inode.c_str(), nullptr, 10);
+    m.file_id = dev + " " + inode;
     m.path = path;
     maps.push_back(std::move(m));
   }
+  if (start_time(pid) != started) return it != procs_.end() ? &it->second.maps : nullptr;
   if (it == procs_.end()) {
     if (procs_.size() >= kMaxProcesses) {
       procs_.erase(proc_order_.front());
@@ -101,20 +129,39 @@ const std::vector<ProcessSymbols::Mapping>* ProcessSymbols::mappings(pid_t pid, 
     }
     proc_order_.push_back(pid);
   }
-  auto& slot = procs_[pid];
-  slot = std::move(maps);
-  return &slot;
+  Snapshot& slot = procs_[pid];
+  slot.start_time = started;
+  slot.maps = std::move(maps);
+  return &slot.maps;
 }
 
-const ElfSymbols& ProcessSymbols::file(const std::string& path) {
-  auto it = files_.find(path);
-  if (it != files_.end()) return *it->second;
+const ElfSymbols* ProcessSymbols::file(pid_t pid, const Mapping& m) {
+  auto it = files_.find(m.file_id);
+  if (it != files_.end()) return it->second.get();
+  char mapped[64];
+  std::snprintf(mapped, sizeof mapped, "/proc/%d/map_files/%llx-%llx", static_cast<int>(pid),
+                static_cast<unsigned long long>(m.start), static_cast<unsigned long long>(m.end));
+  std::string path = mapped;
+  struct stat st;
+  if (access(mapped, R_OK) != 0) {
+    // Gone: the path, unless another file is there now (an overlay file system shows other
+    // inode numbers in maps than stat() does: only a different inode on the same device says
+    // the file was replaced).
+    path = m.path;
+    if (stat(path.c_str(), &st) != 0) return nullptr;
+    char dev[32];
+    std::snprintf(dev, sizeof dev, "%02x:%02x", major(st.st_dev), minor(st.st_dev));
+    if (m.file_id.rfind(std::string(dev) + " ", 0) == 0 && st.st_ino != m.inode) return nullptr;
+  }
   if (files_.size() >= kMaxFiles) files_.clear();
-  return *files_.emplace(path, std::make_unique<ElfSymbols>(path)).first->second;
+  return files_.emplace(m.file_id, std::make_unique<ElfSymbols>(path)).first->second.get();
 }
 
 void ProcessSymbols::snapshot(pid_t pid) {
-  mappings(pid, false);
+  const std::vector<Mapping>* maps = mappings(pid, false);
+  if (maps != nullptr)
+    for (const Mapping& m : *maps)
+      if (m.path[0] == '/') file(pid, m);
 }
 
 UserSymbol ProcessSymbols::lookup(pid_t pid, uint64_t addr) {
@@ -126,9 +173,10 @@ UserSymbol ProcessSymbols::lookup(pid_t pid, uint64_t addr) {
       if (addr < m.start || addr >= m.end) continue;
       out.module = m.path.substr(m.path.rfind('/') + 1);
       if (m.path[0] != '/') return out;
-      const ElfSymbols& elf = file(m.path);
+      const ElfSymbols* elf = file(pid, m);
       uint64_t vaddr;
-      if (elf.vaddr_of(addr - m.start + m.offset, vaddr)) elf.lookup(vaddr, out.name, out.offset);
+      if (elf != nullptr && elf->vaddr_of(addr - m.start + m.offset, vaddr))
+        elf->lookup(vaddr, out.name, out.offset);
       return out;
     }
   }

@@ -44,22 +44,34 @@ class ElfSymbols {
 
 class ProcessSymbols {
  public:
-  // Takes the snapshot of pid's mappings now (a later lookup uses it, even once pid is gone).
+  // Takes the snapshot of pid's mappings and reads their files' symbols now (a later lookup uses
+  // them, even once pid is gone or a file was replaced).
   void snapshot(pid_t pid);
   UserSymbol lookup(pid_t pid, uint64_t addr);
 
  private:
   struct Mapping {
     uint64_t start, end, offset;
+    std::string file_id;  // "dev inode" as maps shows them: the mapped file, whatever its path
+    uint64_t inode;
     std::string path;
   };
+  // A snapshot belongs to one process: a pid used again by another (its start time differs)
+  // never gets the first one's mappings, nor they its own.
+  struct Snapshot {
+    uint64_t start_time = 0;  // /proc/PID/stat field 22
+    std::vector<Mapping> maps;
+  };
   const std::vector<Mapping>* mappings(pid_t pid, bool refresh);
-  const ElfSymbols& file(const std::string& path);
+  // The symbols of the file mapped at `m` in pid: read through /proc/PID/map_files (the mapped
+  // file itself) while the process lives, else through its path unless a file with another
+  // inode is there now; nullptr when neither is the file. Cached by file_id.
+  const ElfSymbols* file(pid_t pid, const Mapping& m);
 
   static constexpr size_t kMaxProcesses = 256, kMaxFiles = 256;
-  std::unordered_map<pid_t, std::vector<Mapping>> procs_;
+  std::unordered_map<pid_t, Snapshot> procs_;
   std::list<pid_t> proc_order_;  // oldest first, for eviction
-  std::unordered_map<std::string, std::unique_ptr<ElfSymbols>> files_;
+  std::unordered_map<std::string, std::unique_ptr<ElfSymbols>> files_;  // by file_id
 };
 
 }  // namespace vtrace::sys

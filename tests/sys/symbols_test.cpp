@@ -3,11 +3,14 @@
 // process has exited; and dtrace's text for them, against the expected outputs of Oracle's
 // dtrace-utils tests (test/unittest/..., branch devel).
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -81,6 +84,57 @@ TEST(ProcessSymbols, AnExitedProcessStillSymbolizesFromItsSnapshot) {
   UserSymbol s = p.lookup(child, reinterpret_cast<uint64_t>(&symbols_test_function));
   EXPECT_NE(s.name.find("symbols_test_function"), std::string::npos) << s.name;
   EXPECT_TRUE(p.lookup(child, 0x10).module.empty());
+}
+
+// This test binary's path, as its maps show it.
+std::string base_of_self_path() {
+  char path[4096];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  return n > 0 ? std::string(path, static_cast<size_t>(n)) : std::string();
+}
+
+// The load address of the first mapping of `path` in pid (its ELF header), or 0.
+uint64_t base_of(pid_t pid, const std::string& path) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  for (std::string line; std::getline(maps, line);)
+    if (line.size() > path.size() &&
+        line.compare(line.size() - path.size(), path.size(), path) == 0)
+      return std::stoull(line.substr(0, line.find('-')), nullptr, 16);
+  return 0;
+}
+
+// A program that exited and whose file was then replaced at its path still symbolizes with the
+// file it ran (read when its mappings were snapshotted), never with the new file's symbols.
+TEST(ProcessSymbols, AReplacedBinaryIsNotReadForAnExitedProcess) {
+  char dir[] = "/tmp/vtrace-symbols-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string copy = std::string(dir) + "/prog";
+  ASSERT_EQ(std::system(("cp /proc/" + std::to_string(getpid()) + "/exe " + copy).c_str()), 0);
+  pid_t child = fork();
+  if (child == 0) {  // this test binary, busy in one quick test until killed
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(copy.c_str(), copy.c_str(), "--gtest_filter=Kallsyms.FindsTheFunctionAndOffset",
+          "--gtest_repeat=-1", nullptr);
+    _exit(127);
+  }
+  uint64_t base = 0;
+  for (int i = 0; i < 200 && base == 0; ++i, usleep(10000)) base = base_of(child, copy);
+  ASSERT_NE(base, 0u);
+  const uint64_t own = reinterpret_cast<uint64_t>(&symbols_test_function);
+  const uint64_t there = base + (own - base_of(getpid(), base_of_self_path()));
+  ProcessSymbols p;
+  p.snapshot(child);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  ASSERT_EQ(std::system(("cp /bin/true " + copy + ".new && mv " + copy + ".new " + copy).c_str()),
+            0);
+  UserSymbol s = p.lookup(child, there + 1);
+  EXPECT_EQ(s.module, "prog");
+  EXPECT_NE(s.name.find("symbols_test_function"), std::string::npos) << s.name;
+  EXPECT_EQ(s.offset, 1u);
+  std::system(("rm -rf " + std::string(dir)).c_str());
 }
 
 // The running kernel: a syscall's address from /proc/kallsyms, looked up 5 bytes in.
