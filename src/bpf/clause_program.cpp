@@ -37,6 +37,31 @@ std::vector<bool> merge_points(const vm::ClauseCode& clause) {
   return m;
 }
 
+// Per instruction: which this-> variables are written on every path that reaches it (jumps only
+// go forward, so one pass in order sees every predecessor first).
+std::vector<std::vector<bool>> locals_written(const vm::ClauseCode& clause, size_t nlocals) {
+  const size_t n = clause.code.size();
+  std::vector<std::vector<bool>> in(n + 1);  // empty: not reached yet
+  in[0].assign(nlocals, false);
+  auto flow = [&](size_t to, const std::vector<bool>& out) {
+    if (to > n) return;
+    if (in[to].empty()) {
+      in[to] = out;
+      return;
+    }
+    for (size_t v = 0; v < nlocals; ++v) in[to][v] = in[to][v] && out[v];
+  };
+  for (size_t pc = 0; pc < n; ++pc) {
+    if (in[pc].empty()) continue;  // unreachable
+    const vm::Insn& i = clause.code[pc];
+    std::vector<bool> out = in[pc];
+    if (i.op == Op::Stl && i.imm < nlocals) out[i.imm] = true;
+    if (is_jump(i.op)) flow(pc + 1 + i.imm, out);
+    if (i.op != Op::Ret && i.op != Op::Jmp) flow(pc + 1, out);
+  }
+  return in;
+}
+
 // BPF_ALU64 op of a binary bytecode op, or 0xff.
 uint8_t alu_of(Op op) {
   switch (op) {
@@ -149,9 +174,10 @@ class Emitter {
     val_off_ = key_base_ - 16;
     comm_off_ = val_off_ - kCommLen;
     args_off_ = comm_off_ - (target_.usdt ? static_cast<int>(kUsdtDataSize) : 0);
+    locals_off_ = args_off_ - 8 * static_cast<int>(mod_.locals.size());
     merge_ = merge_points(clause_);
     str_.assign(vm::kMaxRegs, kNoStr);
-    if (-args_off_ > kStackBytes) {
+    if (-locals_off_ > kStackBytes) {
       err = "the clause needs more than the 512 bytes of stack a BPF program has";
       return false;
     }
@@ -677,6 +703,19 @@ class Emitter {
       case Op::Std:
         if (in.op == Op::Ldd) str_[in.a] = kNoStr;
         return thread_var(in, err);
+      case Op::Ldl: {  // this->: a stack slot (written before it is read: why_not_at_probe)
+        emit(ldx(8, R0, R10, static_cast<int16_t>(locals_off_ + 8 * static_cast<int>(in.imm))));
+        store(in.a, R0);
+        str_[in.a] = kNoStr;
+        return true;
+      }
+      case Op::Stl: {
+        const lang::Type& t = mod_.locals[in.imm].type;
+        load(R0, in.a);
+        extend(R0, t.size, t.is_signed);  // the variable's type, as the engine narrows it
+        emit(stx(8, R10, static_cast<int16_t>(locals_off_ + 8 * static_cast<int>(in.imm)), R0));
+        return true;
+      }
       default:
         err = "an operation only the host runs";
         return false;
@@ -690,7 +729,7 @@ class Emitter {
   std::vector<bpf_insn> out_;
   std::vector<size_t> at_;                         // bytecode pc -> first BPF insn
   std::vector<std::pair<size_t, size_t>> fixups_;  // BPF jump -> bytecode pc
-  int key_base_ = 0, val_off_ = 0, comm_off_ = 0, args_off_ = 0;
+  int key_base_ = 0, val_off_ = 0, comm_off_ = 0, args_off_ = 0, locals_off_ = 0;
   int key_bytes_ = 0;
   std::vector<bool> merge_;
   std::vector<int> str_;  // StrState of each register
@@ -715,12 +754,16 @@ uint32_t kernel_agg_values(const vm::AggInfo& a) {
 std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause,
                              const ClauseTarget& target, const vm::Kept& kept) {
   bool aggregates = false, stores = false;
-  if (8 * clause.nregs + kMaxKeys * kCommLen + 16 + kCommLen + (target.usdt ? kUsdtDataSize : 0) >
+  if (8 * (clause.nregs + mod.locals.size()) + kMaxKeys * kCommLen + 16 + kCommLen +
+          (target.usdt ? kUsdtDataSize : 0) >
       static_cast<uint32_t>(kStackBytes))
-    return "it needs more registers than a BPF stack holds";
+    return "it needs more registers and this-> variables than a BPF stack holds";
   // What each string register holds (StrState); at a merge point it is not known any more.
   std::vector<int> str(vm::kMaxRegs, kNoStr);
   const std::vector<bool> merge = merge_points(clause);
+  // this-> at the probe lives in the program's own stack, so a clause may read one only after
+  // writing it on every path (another clause's value, or the engine's, is not there).
+  const std::vector<std::vector<bool>> written = locals_written(clause, mod.locals.size());
   for (size_t pc = 0; pc < clause.code.size(); ++pc) {
     const vm::Insn& in = clause.code[pc];
     if (merge[pc]) std::fill(str.begin(), str.end(), kNoStr);
@@ -791,6 +834,17 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
         if (in.imm >= kept.aggs.size() || !kept.aggs[in.imm])
           return "@" + a.name + " is also used on the host";
         aggregates = true;
+        continue;
+      }
+      case Op::Ldl:
+      case Op::Stl: {
+        if (in.imm >= mod.locals.size()) return "it uses an unknown variable";
+        const vm::VarInfo& v = mod.locals[in.imm];
+        if (!v.type.is_int()) return "this->" + v.name + " is not an integer";
+        if (in.imm >= kept.locals.size() || !kept.locals[in.imm])
+          return "this->" + v.name + " is also used on the host";
+        if (in.op == Op::Ldl && !written[pc].empty() && !written[pc][in.imm])
+          return "it reads this->" + v.name + " before it surely wrote it";
         continue;
       }
       case Op::Ldd:

@@ -30,6 +30,13 @@ std::vector<uint32_t> thread_vars_of(const Module& mod, const ClauseCode& clause
   return out;
 }
 
+std::vector<uint32_t> locals_of(const ClauseCode& clause) {
+  std::vector<uint32_t> out;
+  for (const Insn& in : clause.code)
+    if (in.op == Op::Ldl || in.op == Op::Stl) out.push_back(in.imm);
+  return out;
+}
+
 std::vector<std::string> place_clauses(
     const Module& mod,
     const std::function<std::string(uint32_t clause, const Kept& kept)>& why_not) {
@@ -38,6 +45,7 @@ std::vector<std::string> place_clauses(
   kept.thread_vars.assign(mod.dynvars.size(), false);
   for (size_t v = 0; v < mod.dynvars.size(); ++v)
     kept.thread_vars[v] = mod.dynvars[v].scope == VarScope::Thread && !mod.dynvars[v].is_array;
+  kept.locals.assign(mod.locals.size(), true);
   std::vector<std::string> why(mod.clauses.size());
   std::vector<bool> stays(mod.clauses.size(), false);
   auto take = [](std::vector<bool>& kept_set, uint32_t i, bool& changed) {
@@ -56,6 +64,7 @@ std::vector<std::string> place_clauses(
       why[c] = std::move(reason);
       for (uint32_t a : aggregations_of(mod.clauses[c])) take(kept.aggs, a, changed);
       for (uint32_t v : thread_vars_of(mod, mod.clauses[c])) take(kept.thread_vars, v, changed);
+      for (uint32_t v : locals_of(mod.clauses[c])) take(kept.locals, v, changed);
     }
   }
   return why;

@@ -19,20 +19,25 @@ std::vector<uint32_t> aggregations_of(const ClauseCode& clause);
 std::vector<bool> aggregations_kept_whole(const Module& mod);
 
 // What may still be kept outside the engine, as the placement goes: aggregations (no action
-// resets them) and self-> variables (thread-local: scalar, per thread).
+// resets them), self-> variables (thread-local: scalar, per thread) and this-> variables (they
+// live for one firing, shared by the clauses of the probe).
 struct Kept {
   std::vector<bool> aggs;         // per aggregation
   std::vector<bool> thread_vars;  // per dynamic variable: a self-> scalar
+  std::vector<bool> locals;       // per this-> variable
 };
 
 // The self-> scalars `clause` reads or writes (indexes into mod.dynvars), with repeats.
 std::vector<uint32_t> thread_vars_of(const Module& mod, const ClauseCode& clause);
 
+// The this-> variables `clause` reads or writes (indexes into mod.locals), with repeats.
+std::vector<uint32_t> locals_of(const ClauseCode& clause);
+
 // Decides which clauses leave the engine. `why_not(c, kept)` says why clause c cannot ("" when
 // it can), given what may still be kept outside. Every update of a kept aggregation, and every
-// use of a kept self-> variable, must happen where it is kept, so a clause that stays takes its
-// aggregations and variables with it, which may keep another clause in the engine: repeated
-// until nothing changes. Returns per clause "" (it leaves) or the first reason found (the
+// use of a kept self-> or this-> variable, must happen where it is kept, so a clause that stays
+// takes its aggregations and variables with it, which may keep another clause in the engine:
+// repeated until nothing changes. Returns per clause "" (it leaves) or the first reason found (the
 // clause's own; later ones follow from it).
 std::vector<std::string> place_clauses(
     const Module& mod,

@@ -138,6 +138,45 @@ TEST(AtProbe, SelfVariablesEqualTheEngines) {
   EXPECT_EQ(a.err, "");
 }
 
+// this-> at the probe: a slot of the clause's own program, so only where the clause writes it on
+// every path before reading it (another clause's value is not in its program).
+TEST(AtProbe, ThisVariablesEqualTheEngines) {
+  REQUIRE_BPF();
+  const std::string script =
+      "syscall::write:entry /pid == $target/ { this->n = arg2 * 2; "
+      "this->b = (uint8_t)(arg2 + 250); if (arg2 > 9) { this->n = 0; } @s = sum(this->n); "
+      "@b = max(this->b); %s } "
+      "syscall::write:entry /pid == $target/ { this->n = arg2; @t = sum(this->n); %s }";
+  char at[2048], host[2048];
+  std::snprintf(at, sizeof at, script.c_str(), "", "");
+  std::snprintf(host, sizeof host, script.c_str(), "g = 1;", "g = 1;");
+  VtraceRun v = run_vtrace("-e -v -n " + quote(at));
+  EXPECT_EQ(v.err.find("runs in vtrace"), std::string::npos) << v.err;
+  const std::string writes = quote(std::string(WRITES_PROGRAM) + " 300");
+  VtraceRun a = run_vtrace("-q -n " + quote(at) + " -c " + writes);
+  VtraceRun e = run_vtrace("-q -n " + quote(host) + " -c " + writes);
+  ASSERT_EQ(a.status, 0) << a.err;
+  EXPECT_EQ(a.out, e.out);
+  // "buffer-I": 10 of 8 bytes and 90 of 9 doubled, 200 of 10 zeroed; (uint8_t)(10 + 250) = 4.
+  EXPECT_EQ(a.out, "\n             1780\n                4\n             2890\n");
+  VtraceRun r = run_vtrace(
+      "-e -v -n 'syscall::write:entry { this->x = 1; @a = count(); } "
+      "syscall::write:entry /this->x/ { @b = count(); }' "
+      "-n 'syscall::write:entry { if (arg0 > 1) { this->y = 1; } @c[this->y] = count(); }'");
+  EXPECT_NE(r.err.find("clause #2 (<command line>:1) runs in vtrace: it reads this->x before it "
+                       "surely wrote it"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("clause #1 (<command line>:1) runs in vtrace: this->x is also used on the "
+                       "host"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("clause #3 (<command line>:2) runs in vtrace: it reads this->y before it "
+                       "surely wrote it"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(AtProbe, ErrnoOfASyscallReturnEqualsTheEngines) {
   REQUIRE_BPF();
   const std::string clause =
