@@ -30,6 +30,7 @@ PACKAGES=(
   busybox-static     # the guest userland (initramfs)
   libbpf-dev         # loads the BPF gather programs (src/bpf/), with the kernel's BTF
   libdw-dev          # elfutils: symbols and DWARF of traced binaries
+  libc6-dbg          # libc's full symbol table (ustack() through its static functions)
   libelf-dev         # ELF symbol tables for ustack()/usym() (src/sys/elf_symbols.cpp)
 )
 

@@ -10,17 +10,78 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
 namespace vtrace::sys {
 
-ElfSymbols::ElfSymbols(const std::string& path) {
+namespace {
+
+// Appends the function symbols of the first section of type `want` (SHT_SYMTAB, SHT_DYNSYM).
+template <typename Sym>
+void read_functions(Elf* elf, Elf64_Word want, std::vector<Sym>& out) {
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == nullptr || sh.sh_type != want || sh.sh_entsize == 0) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    if (data == nullptr) continue;
+    const size_t n = sh.sh_size / sh.sh_entsize;
+    for (size_t i = 0; i < n; ++i) {
+      GElf_Sym sym;
+      if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
+      if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value == 0) continue;
+      const char* name = elf_strptr(elf, sh.sh_link, sym.st_name);
+      if (name == nullptr || *name == '\0') continue;
+      out.push_back({sym.st_value, sym.st_size, name});
+    }
+    return;
+  }
+}
+
+// The file's GNU build id as hex ("" when it has none).
+std::string build_id(Elf* elf) {
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == nullptr || sh.sh_type != SHT_NOTE) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    if (data == nullptr) continue;
+    GElf_Nhdr nh;
+    size_t off = 0, name_off = 0, desc_off = 0;
+    while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+      if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+          std::memcmp(static_cast<const char*>(data->d_buf) + name_off, "GNU", 4) != 0)
+        continue;
+      std::string hex;
+      const auto* id = static_cast<const unsigned char*>(data->d_buf) + desc_off;
+      for (size_t i = 0; i < nh.n_descsz; ++i) {
+        char b[3];
+        std::snprintf(b, sizeof b, "%02x", id[i]);
+        hex += b;
+      }
+      return hex;
+    }
+  }
+  return "";
+}
+
+// Calls fn(elf) for the ELF file at path (nothing when it cannot be read).
+template <typename Fn>
+void with_elf(const std::string& path, Fn fn) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
   elf_version(EV_CURRENT);
   Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
-  if (elf != nullptr && elf_kind(elf) == ELF_K_ELF) {
+  if (elf != nullptr && elf_kind(elf) == ELF_K_ELF) fn(elf);
+  if (elf != nullptr) elf_end(elf);
+  close(fd);
+}
+
+}  // namespace
+
+ElfSymbols::ElfSymbols(const std::string& path) {
+  std::string id;
+  with_elf(path, [&](Elf* elf) {
     size_t nphdr = 0;
     if (elf_getphdrnum(elf, &nphdr) == 0)
       for (size_t i = 0; i < nphdr; ++i) {
@@ -29,27 +90,18 @@ ElfSymbols::ElfSymbols(const std::string& path) {
           segments_.push_back({ph.p_offset, ph.p_filesz, ph.p_vaddr});
       }
     // .symtab has every function; a stripped file keeps .dynsym (the exported ones).
-    for (Elf64_Word want : {SHT_SYMTAB, SHT_DYNSYM}) {
-      for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
-        GElf_Shdr sh;
-        if (gelf_getshdr(scn, &sh) == nullptr || sh.sh_type != want || sh.sh_entsize == 0) continue;
-        Elf_Data* data = elf_getdata(scn, nullptr);
-        if (data == nullptr) continue;
-        const size_t n = sh.sh_size / sh.sh_entsize;
-        for (size_t i = 0; i < n; ++i) {
-          GElf_Sym sym;
-          if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
-          if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value == 0) continue;
-          const char* name = elf_strptr(elf, sh.sh_link, sym.st_name);
-          if (name == nullptr || *name == '\0') continue;
-          syms_.push_back({sym.st_value, sym.st_size, name});
-        }
-      }
-      if (!syms_.empty()) break;
-    }
+    read_functions(elf, SHT_SYMTAB, syms_);
+    if (syms_.empty()) id = build_id(elf);
+    if (syms_.empty()) read_functions(elf, SHT_DYNSYM, syms_);
+  });
+  // A stripped file's full table may be in its debug file (Debian's -dbg/-dbgsym packages),
+  // found by build id; same link-time addresses.
+  if (id.size() > 2) {
+    std::vector<Sym> full;
+    with_elf(kDebugDir + id.substr(0, 2) + "/" + id.substr(2) + ".debug",
+             [&](Elf* elf) { read_functions(elf, SHT_SYMTAB, full); });
+    if (!full.empty()) syms_ = std::move(full);
   }
-  if (elf != nullptr) elf_end(elf);
-  close(fd);
   std::sort(syms_.begin(), syms_.end(), [](const Sym& a, const Sym& b) { return a.addr < b.addr; });
 }
 

@@ -23,7 +23,10 @@ struct UserSymbol {
 // The function symbols of one ELF file, by address in the file's own (link-time) space.
 class ElfSymbols {
  public:
-  // Reads the file; an unreadable or stripped file gives an empty table.
+  // Where debug files are found by build id (DIR/ab/cdef....debug).
+  static constexpr const char* kDebugDir = "/usr/lib/debug/.build-id/";
+  // Reads the file: .symtab, else its debug file's .symtab, else .dynsym; an unreadable file
+  // gives an empty table.
   explicit ElfSymbols(const std::string& path);
   // The symbol containing vaddr (or the nearest one below it).
   bool lookup(uint64_t vaddr, std::string& name, uint64_t& offset) const;

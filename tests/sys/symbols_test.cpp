@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -135,6 +136,42 @@ TEST(ProcessSymbols, AReplacedBinaryIsNotReadForAnExitedProcess) {
   EXPECT_NE(s.name.find("symbols_test_function"), std::string::npos) << s.name;
   EXPECT_EQ(s.offset, 1u);
   std::system(("rm -rf " + std::string(dir)).c_str());
+}
+
+// A stripped library's static functions come from its debug file (found by build id): libc's
+// __libc_start_call_main is in no dynamic symbol table. Skipped without libc6-dbg (setup.sh
+// installs it).
+TEST(ElfSymbols, AStrippedLibrarysDebugFileGivesItsStaticFunctions) {
+  void* fn = dlsym(RTLD_DEFAULT, "getppid");
+  Dl_info info;
+  ASSERT_NE(fn, nullptr);
+  ASSERT_NE(dladdr(fn, &info), 0);
+  std::string id;
+  FILE* p = popen(("readelf -n " + std::string(info.dli_fname) + " 2>/dev/null").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char line[512];
+  while (std::fgets(line, sizeof line, p) != nullptr)
+    if (const char* at = std::strstr(line, "Build ID: ")) id = std::string(at + 10);
+  pclose(p);
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  const std::string debug = std::string(ElfSymbols::kDebugDir) + id.substr(0, 2) + "/" +
+                            (id.size() > 2 ? id.substr(2) : "") + ".debug";
+  if (id.size() < 3 || access(debug.c_str(), R_OK) != 0)
+    GTEST_SKIP() << "skipped: no debug file for libc (" << debug << "): install libc6-dbg";
+  p = popen(("readelf -Ws " + debug + " 2>/dev/null").c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  uint64_t addr = 0;
+  while (std::fgets(line, sizeof line, p) != nullptr)
+    if (std::strstr(line, " __libc_start_call_main\n") != nullptr)
+      std::sscanf(line, " %*[0-9]: %lx", &addr);
+  pclose(p);
+  ASSERT_NE(addr, 0u) << "no __libc_start_call_main in " << debug;
+  ElfSymbols e(info.dli_fname);
+  std::string name;
+  uint64_t off = 0;
+  ASSERT_TRUE(e.lookup(addr + 3, name, off));
+  EXPECT_EQ(name, "__libc_start_call_main");
+  EXPECT_EQ(off, 3u);
 }
 
 // The running kernel: a syscall's address from /proc/kallsyms, looked up 5 bytes in.
