@@ -448,29 +448,26 @@ void GuestTarget::report(std::FILE* err) const {
 GuestTarget& GuestTargets::add(const std::string& vm_name) {
   guests_.push_back(
       std::make_unique<GuestTarget>(vm_name, kFirstIndex + static_cast<uint32_t>(guests_.size())));
+  merge_.add_source();
   return *guests_.back();
 }
 
 void GuestTargets::collect(uint64_t now_ns) {
-  const size_t before = held_.size();
-  for (auto& g : guests_) g->poll(held_, 4096);
-  for (size_t i = before; i < held_.size(); ++i) {
-    held_[i].arrival_ns = now_ns;
-    std::push_heap(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(i) + 1, later);
-  }
-}
-
-uint64_t GuestTargets::release_point() const {
-  uint64_t release = UINT64_MAX;
-  for (const auto& g : guests_) {
-    if (g->stopped()) continue;
+  for (uint32_t k = 0; k < guests_.size(); ++k) {
+    GuestTarget& g = *guests_[k];
+    polled_.clear();
+    g.poll(polled_, 4096);
+    for (GuestPending& p : polled_) {
+      const uint64_t ts = p.rec.timestamp;
+      merge_.push(k, ts, std::move(p), now_ns);
+    }
     // Sync: a guest stopped at its probe has written everything before it, so arrival order is
     // global order, except past a poll's batch limit: a sync wait that gave up (the host stalled)
     // let the guest run on, and what it wrote beyond the limit may be older than other guests'
     // records (or this guest's own kernel events) already read.
-    release = std::min(release, sync_ ? g->read_limit_ns() : g->watermark_ns());
+    merge_.set_live(k, !g.stopped());
+    merge_.set_watermark(k, sync_ ? g.read_limit_ns() : g.watermark_ns());
   }
-  return release;
 }
 
 uint32_t GuestTargets::refresh_tables(engine::Catalog& catalog) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "clock/guest_clock.h"
+#include "clock/time_merge.h"
 #include "clock/tsc_clock.h"
 #include "engine/catalog.h"
 #include "transport/guest_channel.h"
@@ -27,7 +28,6 @@ struct GuestPending {
   Record rec;
   uint32_t ring = 0;
   uint64_t pos = 0;
-  uint64_t arrival_ns = 0;  // host time it was read
   char tail[VTRACE_GUEST_TAIL_SIZE];
 };
 
@@ -160,27 +160,20 @@ class GuestTargets {
   template <typename Run>
   size_t round(Run&& run, uint64_t now_ns, bool flush = false) {
     collect(now_ns);
-    size_t n = 0;
-    const uint64_t release = flush ? UINT64_MAX : release_point();
-    while (!held_.empty()) {
-      const GuestPending& top = held_.front();
-      if (top.rec.timestamp > release && now_ns - top.arrival_ns < kMaxHoldNs) break;
-      std::pop_heap(held_.begin(), held_.end(), later);
-      GuestPending& p = held_.back();
-      p.rec.tail = p.rec.tail_len > 0 ? p.tail : nullptr;
-      GuestTarget* g = guests_[p.rec.target - kFirstIndex].get();
-      if (p.rec.timestamp < last_run_ns_) g->count_late();
-      last_run_ns_ = std::max(last_run_ns_, p.rec.timestamp);
-      run(p.rec);
-      g->mark_done(p.ring, p.pos);
-      held_.pop_back();
-      ++n;
-    }
-    return n;
+    return merge_.release(
+        now_ns,
+        [&](GuestPending& p, uint32_t source, bool late) {
+          p.rec.tail = p.rec.tail_len > 0 ? p.tail : nullptr;
+          GuestTarget* g = guests_[source].get();
+          if (late) g->count_late();
+          run(p.rec);
+          g->mark_done(p.ring, p.pos);
+        },
+        flush);
   }
-  size_t held() const { return held_.size(); }
+  size_t held() const { return merge_.held(); }
   // Whether every live guest's watermark (as of the last round) has passed host time `t`.
-  bool caught_up(uint64_t t) const { return release_point() >= t; }
+  bool caught_up(uint64_t t) const { return merge_.release_point() >= t; }
   // Adds new table entries of every guest to the catalog; returns the first new catalog id,
   // or 0 when none was added.
   uint32_t refresh_tables(engine::Catalog& catalog);
@@ -192,16 +185,13 @@ class GuestTargets {
   static constexpr uint64_t kMaxHoldNs = 500'000'000;
 
  private:
+  // Reads every guest's rings into the merge, with each guest's watermark.
   void collect(uint64_t now_ns);
-  uint64_t release_point() const;
-  static bool later(const GuestPending& a, const GuestPending& b) {
-    return a.rec.timestamp > b.rec.timestamp;
-  }
 
   std::vector<std::unique_ptr<GuestTarget>> guests_;
   bool sync_ = false;
-  std::vector<GuestPending> held_;  // a min-heap on rec.timestamp
-  uint64_t last_run_ns_ = 0;
+  clock::TimeMerge<GuestPending> merge_{kMaxHoldNs};  // source k: guests_[k]
+  std::vector<GuestPending> polled_;                  // one round's records, before the merge
 };
 
 }  // namespace vtrace::targets::qemu
