@@ -52,35 +52,19 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
 
 /* ---- the probe macros ------------------------------------------------------------------- */
 
-#define VTRACE_PROBE(provider, name, ...)                                                   \
-  do {                                                                                      \
-    static struct vtrace_probe_desc vtrace__d VTRACE__SECTION = {VTRACE_PROBE_MAGIC,        \
-                                                                 0,                         \
-                                                                 VTRACE__NARG(__VA_ARGS__), \
-                                                                 VTRACE_DESC_AGG,           \
-                                                                 __LINE__,                  \
-                                                                 #provider,                 \
-                                                                 #name,                     \
-                                                                 __func__,                  \
-                                                                 __FILE__};                 \
-    if (__builtin_expect(vtrace__d.enabled, 0)) {                                           \
-      const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {0, VTRACE__ARGS(__VA_ARGS__)};       \
-      vtrace__fire(&vtrace__d, vtrace__a + 1, (const char*)0);                              \
-    }                                                                                       \
+#define VTRACE_PROBE(provider, name, ...)                                                \
+  do {                                                                                   \
+    VTRACE__DESC(vtrace__d, provider, name, VTRACE__NARG(__VA_ARGS__), VTRACE_DESC_AGG); \
+    if (__builtin_expect(vtrace__d.enabled, 0)) {                                        \
+      const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {0, VTRACE__ARGS(__VA_ARGS__)};    \
+      vtrace__fire(&vtrace__d, vtrace__a + 1, (const char*)0);                           \
+    }                                                                                    \
   } while (0)
 
 #define VTRACE_PROBE_STR(provider, name, str, ...)                                     \
   do {                                                                                 \
-    static struct vtrace_probe_desc vtrace__d VTRACE__SECTION = {                      \
-        VTRACE_PROBE_MAGIC,                                                            \
-        0,                                                                             \
-        1 + VTRACE__NARG(__VA_ARGS__),                                                 \
-        VTRACE_DESC_STR0 | VTRACE_DESC_AGG,                                            \
-        __LINE__,                                                                      \
-        #provider,                                                                     \
-        #name,                                                                         \
-        __func__,                                                                      \
-        __FILE__};                                                                     \
+    VTRACE__DESC(vtrace__d, provider, name, 1 + VTRACE__NARG(__VA_ARGS__),             \
+                 VTRACE_DESC_STR0 | VTRACE_DESC_AGG);                                  \
     if (__builtin_expect(vtrace__d.enabled, 0)) {                                      \
       const char* vtrace__s = (str);                                                   \
       const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {(uint64_t)(uintptr_t)vtrace__s, \
@@ -90,17 +74,19 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
   } while (0)
 
 /* True while probe provider:name is enabled at any of its sites. */
-#define VTRACE_ENABLED(provider, name)                                    \
-  __extension__({                                                         \
-    static struct vtrace_probe_desc vtrace__g VTRACE__SECTION = {         \
-        VTRACE_PROBE_MAGIC, 0,     0,        VTRACE_DESC_GUARD, __LINE__, \
-        #provider,          #name, __func__, __FILE__};                   \
-    __builtin_expect(vtrace__g.enabled != 0, 0);                          \
+#define VTRACE_ENABLED(provider, name)                             \
+  __extension__({                                                  \
+    VTRACE__DESC(vtrace__g, provider, name, 0, VTRACE_DESC_GUARD); \
+    __builtin_expect(vtrace__g.enabled != 0, 0);                   \
   })
 
 /* ---- internals ---------------------------------------------------------------------------- */
 
 #define VTRACE__SECTION __attribute__((section("vtrace_probes"), used, aligned(8)))
+/* A site's descriptor `var`, in the probe section. */
+#define VTRACE__DESC(var, provider, name, nargs, flags)   \
+  static struct vtrace_probe_desc var VTRACE__SECTION = { \
+      VTRACE_PROBE_MAGIC, 0, (nargs), (flags), __LINE__, #provider, #name, __func__, __FILE__}
 #define VTRACE__WEAK __attribute__((weak))
 
 #if defined(__cplusplus) && __cplusplus >= 202002L

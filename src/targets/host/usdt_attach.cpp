@@ -109,6 +109,18 @@ std::vector<bpf::RegArg> reg_args(const UsdtSite& s) {
   return out;
 }
 
+// Argument i of a site as its programs read it: the int64 at 8 i of the arguments the program
+// evaluated (the gather record's data, or a clause program's stack); 0 beyond them.
+std::optional<bpf::ExprOp> usdt_arg(int64_t i) {
+  bpf::ExprOp o;  // Const 0
+  if (i < 0 || i >= static_cast<int64_t>(bpf::kUsdtArgs)) return o;
+  o.kind = bpf::ExprOp::Field;
+  o.offset = static_cast<uint32_t>(8 * i);
+  o.size = 8;
+  o.is_signed = true;
+  return o;
+}
+
 // How many bytes from addr lie in a mapping of process pid nobody can write to (text, constants:
 // what the probe saw is still there); 0 when addr is in a writable mapping, or none.
 uint64_t read_only_span(pid_t pid, uint64_t addr) {
@@ -233,15 +245,7 @@ bool UsdtTargets::clause_sites(uint32_t id, std::vector<ClauseSite>& out, std::s
     ClauseSite c;
     c.site = site;
     c.pid = p.pid;
-    c.target.arg = [](int64_t i) -> std::optional<bpf::ExprOp> {
-      bpf::ExprOp o;  // Const 0 beyond the arguments
-      if (i < 0 || i >= static_cast<int64_t>(bpf::kUsdtArgs)) return o;
-      o.kind = bpf::ExprOp::Field;
-      o.offset = static_cast<uint32_t>(8 * i);
-      o.size = 8;
-      o.is_signed = true;
-      return o;
-    };
+    c.target.arg = usdt_arg;
     c.target.probe_id = id;
     bpf::ClauseTarget::Usdt u;
     u.args = std::move(args);
@@ -283,16 +287,7 @@ bool UsdtTargets::enable(const std::vector<uint32_t>& enabled, const NeedsFn& ne
     return false;
   }
   for (const auto& [key, g] : groups) create_tracefs_uprobe(key.first);
-  // The arguments are the record's data: argument i is the int64 at 8 i.
-  auto arg = [](int64_t i) -> std::optional<bpf::ExprOp> {
-    bpf::ExprOp o;  // Const 0 beyond the arguments
-    if (i < 0 || i >= static_cast<int64_t>(bpf::kUsdtArgs)) return o;
-    o.kind = bpf::ExprOp::Field;
-    o.offset = static_cast<uint32_t>(8 * i);
-    o.size = 8;
-    o.is_signed = true;
-    return o;
-  };
+  const auto arg = usdt_arg;
   for (const auto& [key, g] : groups) {
     auto src = std::make_unique<Source>();
     src->site = key.first;
