@@ -33,7 +33,7 @@ int64_t StackTable::intern(bool user, uint32_t target, int32_t pid, const uint64
     ++drops_;
     return 0;
   }
-  if (user && symbolizer_ != nullptr) symbolizer_->remember(target, pid);
+  if (user && symbolizer_ != nullptr) symbolizer_->remember(target, pid, frames, n);
   stacks_.push_back(Stack{user, target, pid, error, std::vector<uint64_t>(frames, frames + n)});
   const int64_t id = static_cast<int64_t>(stacks_.size());
   ids_.emplace(std::move(key), id);

@@ -2,6 +2,7 @@
 // The engine asks; a target supplies the implementation that knows its address spaces (the host
 // kernel's kallsyms and host processes' ELF files; a guest's, later).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -20,9 +21,11 @@ class Symbolizer {
   virtual Symbol kernel(uint32_t target, uint64_t addr) = 0;
   // A user address in process `pid` of `target`.
   virtual Symbol user(uint32_t target, int32_t pid, uint64_t addr) = 0;
-  // A stack of `pid` was gathered and will print later: keep what its addresses need now (the
-  // process's mappings), while the process still runs.
-  virtual void remember(uint32_t target, int32_t pid) { (void)target, (void)pid; }
+  // A stack of `pid` (its `n` return addresses) was gathered and will print later: keep what
+  // its addresses need now (the process's mappings), while the process still runs.
+  virtual void remember(uint32_t target, int32_t pid, const uint64_t* frames, size_t n) {
+    (void)target, (void)pid, (void)frames, (void)n;
+  }
 };
 
 }  // namespace vtrace::engine

@@ -209,8 +209,14 @@ const ElfSymbols* ProcessSymbols::file(pid_t pid, const Mapping& m) {
   return files_.emplace(m.file_id, std::make_unique<ElfSymbols>(path)).first->second.get();
 }
 
-void ProcessSymbols::snapshot(pid_t pid) {
+void ProcessSymbols::snapshot(pid_t pid, const uint64_t* addrs, size_t n) {
   const std::vector<Mapping>* maps = mappings(pid, false);
+  auto covered = [&](uint64_t a) {
+    return a == 0 || std::any_of(maps->begin(), maps->end(),
+                                 [a](const Mapping& m) { return a >= m.start && a < m.end; });
+  };
+  if (maps != nullptr && addrs != nullptr && !std::all_of(addrs, addrs + n, covered))
+    maps = mappings(pid, true);
   if (maps != nullptr)
     for (const Mapping& m : *maps)
       if (m.path[0] == '/') file(pid, m);

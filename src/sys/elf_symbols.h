@@ -5,6 +5,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <list>
 #include <memory>
@@ -48,8 +49,9 @@ class ElfSymbols {
 class ProcessSymbols {
  public:
   // Takes the snapshot of pid's mappings and reads their files' symbols now (a later lookup uses
-  // them, even once pid is gone or a file was replaced).
-  void snapshot(pid_t pid);
+  // them, even once pid is gone or a file was replaced). A snapshot that does not cover one of
+  // `addrs` (a library mapped since it was taken: one taken while ld.so ran) is taken again.
+  void snapshot(pid_t pid, const uint64_t* addrs = nullptr, size_t n = 0);
   UserSymbol lookup(pid_t pid, uint64_t addr);
 
  private:

@@ -87,6 +87,41 @@ TEST(ProcessSymbols, AnExitedProcessStillSymbolizesFromItsSnapshot) {
   EXPECT_TRUE(p.lookup(child, 0x10).module.empty());
 }
 
+// A library the process maps after its first snapshot (dlopen; or libc, mapped after a stack
+// taken while ld.so ran): a stack with its addresses takes the snapshot again, so it still
+// symbolizes once the process is gone.
+TEST(ProcessSymbols, AStackOutsideTheSnapshotTakesItAgain) {
+  int go[2], back[2];
+  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(back), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    char c;
+    (void)!read(go[0], &c, 1);
+    void* lib = dlopen("libcrypt.so.1", RTLD_NOW);
+    uint64_t addr = lib != nullptr ? reinterpret_cast<uint64_t>(dlsym(lib, "crypt")) : 0;
+    (void)!write(back[1], &addr, sizeof addr);
+    pause();
+    _exit(0);
+  }
+  ProcessSymbols p;
+  p.snapshot(child);  // before libcrypt is mapped
+  ASSERT_EQ(write(go[1], "x", 1), 1);
+  uint64_t addr = 0;
+  ASSERT_EQ(read(back[0], &addr, sizeof addr), static_cast<ssize_t>(sizeof addr));
+  if (addr == 0) {
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    GTEST_SKIP() << "skipped: no libcrypt.so.1 to dlopen";
+  }
+  p.snapshot(child, &addr, 1);  // a stack through the new library
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  UserSymbol s = p.lookup(child, addr);
+  EXPECT_EQ(s.module.rfind("libcrypt.so.1", 0), 0u) << s.module;
+  EXPECT_NE(s.name.find("crypt"), std::string::npos) << s.name;
+}
+
 // This test binary's path, as its maps show it.
 std::string base_of_self_path() {
   char path[4096];

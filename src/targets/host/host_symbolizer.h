@@ -12,8 +12,8 @@ class HostSymbolizer : public engine::Symbolizer {
  public:
   engine::Symbol kernel(uint32_t target, uint64_t addr) override;
   engine::Symbol user(uint32_t target, int32_t pid, uint64_t addr) override;
-  void remember(uint32_t target, int32_t pid) override {
-    if (target == 0 && pid > 0) processes_.snapshot(pid);
+  void remember(uint32_t target, int32_t pid, const uint64_t* frames, size_t n) override {
+    if (target == 0 && pid > 0) processes_.snapshot(pid, frames, n);
   }
 
  private:
