@@ -338,6 +338,15 @@ class Emitter {
     }
     const vm::AggInfo& agg = mod_.aggs[in.imm];
     if (key_bytes_ == 0) emit(st(8, R10, static_cast<int16_t>(key_base_), 0));
+    auto lookup = [&] {
+      emit2(ld_map_fd(R1, maps_.aggs[in.imm]));
+      emit(mov64(R2, R10));
+      emit(alu64(BPF_ADD, R2, key_base_));
+      emit(call(BPF_FUNC_map_lookup_elem));
+    };
+    lookup();
+    const size_t have = out_.size();
+    emit(jmp(BPF_JNE, R0, 0, 0));  // patched: to the update (the common case: one lookup)
     // A new key starts as zeros (min/max: "not seen yet"), copied from the zeros map: a
     // quantize value is larger than the stack.
     emit(st(4, R10, static_cast<int16_t>(val_off_), 0));
@@ -347,20 +356,10 @@ class Emitter {
     emit(call(BPF_FUNC_map_lookup_elem));
     const size_t no_zeros = out_.size();
     emit(jmp(BPF_JEQ, R0, 0, 0));  // patched: to the drop (cannot happen: an array)
-    emit(mov64(R7, R0));
-    auto lookup = [&] {
-      emit2(ld_map_fd(R1, maps_.aggs[in.imm]));
-      emit(mov64(R2, R10));
-      emit(alu64(BPF_ADD, R2, key_base_));
-      emit(call(BPF_FUNC_map_lookup_elem));
-    };
-    lookup();
-    const size_t have = out_.size();
-    emit(jmp(BPF_JNE, R0, 0, 0));  // patched: to the update
+    emit(mov64(R3, R0));
     emit2(ld_map_fd(R1, maps_.aggs[in.imm]));
     emit(mov64(R2, R10));
     emit(alu64(BPF_ADD, R2, key_base_));
-    emit(mov64(R3, R7));
     emit(mov64(R4, BPF_NOEXIST));
     emit(call(BPF_FUNC_map_update_elem));
     lookup();
