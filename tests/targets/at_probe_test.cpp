@@ -18,6 +18,37 @@ std::string loop(long n) {
   return quote(std::string(GETPPID_LOOP) + " " + std::to_string(n));
 }
 
+// A script run both ways: each %s empty (its clauses run at the probe) and holding a global
+// store (which keeps a clause, and so its aggregations and variables, in vtrace), on `command`;
+// and `vtrace -e -v` of the first, which says where each clause runs.
+struct BothWays {
+  std::string at_script, host_script;
+  VtraceRun placement, at, host;
+};
+
+std::string fill(const std::string& script, const std::string& with) {
+  std::string out;
+  for (size_t i = 0; i < script.size(); ++i) {
+    if (script.compare(i, 2, "%s") == 0) {
+      out += with;
+      ++i;
+    } else {
+      out += script[i];
+    }
+  }
+  return out;
+}
+
+BothWays run_both_ways(const std::string& script, const std::string& command) {
+  BothWays b;
+  b.at_script = fill(script, "");
+  b.host_script = fill(script, "g = 1;");
+  b.placement = run_vtrace("-e -v -n " + quote(b.at_script));
+  b.at = run_vtrace("-q -n " + quote(b.at_script) + " -c " + quote(command));
+  b.host = run_vtrace("-q -n " + quote(b.host_script) + " -c " + quote(command));
+  return b;
+}
+
 TEST(AtProbe, PlacementIsShownWithItsReason) {
   VtraceRun r = run_vtrace(
       "-e -v -n 'syscall::write:entry /pid == 1/ { @c = count(); @s[tid, cpu] = sum(arg2); }' "
@@ -61,19 +92,12 @@ TEST(AtProbe, AggregationsEqualThoseTheEngineComputes) {
       "@n[(int8_t)(arg2 << 4)] = sum(-1); @q = quantize(arg2 * 1000 - 6000); "
       "@l[id] = lquantize(arg2 - 8, -3, 6, 2); @z = quantize(0); "
       "@e[arg0 > 1, execname] = count(); @f[execname] = sum(arg2); %s }";
-  // The same clause with a global store stays in the engine.
-  char at[2048], host[2048];
-  std::snprintf(at, sizeof at, clause.c_str(), "");
-  std::snprintf(host, sizeof host, clause.c_str(), "g = 1;");
-  VtraceRun v = run_vtrace("-e -v -n " + quote(at));
-  EXPECT_NE(v.err.find("runs at the probe (BPF)"), std::string::npos) << v.err;
-  const std::string writes = quote(std::string(WRITES_PROGRAM) + " 2000");
-  VtraceRun a = run_vtrace("-q -n " + quote(at) + " -c " + writes);
-  VtraceRun h = run_vtrace("-q -n " + quote(host) + " -c " + writes);
-  ASSERT_EQ(a.status, 0) << a.err;
-  ASSERT_EQ(h.status, 0) << h.err;
-  EXPECT_EQ(a.out, h.out);
-  EXPECT_NE(a.out.find("2000"), std::string::npos) << a.out;
+  BothWays b = run_both_ways(clause, std::string(WRITES_PROGRAM) + " 2000");
+  EXPECT_NE(b.placement.err.find("runs at the probe (BPF)"), std::string::npos) << b.placement.err;
+  ASSERT_EQ(b.at.status, 0) << b.at.err;
+  ASSERT_EQ(b.host.status, 0) << b.host.err;
+  EXPECT_EQ(b.at.out, b.host.out);
+  EXPECT_NE(b.at.out.find("2000"), std::string::npos) << b.at.out;
 }
 
 TEST(AtProbe, ExecnameComparisonsEqualTheEngines) {
@@ -87,20 +111,13 @@ TEST(AtProbe, ExecnameComparisonsEqualTheEngines) {
       "{ @c = count(); %s } "
       "syscall::write:entry /pid == $target && \"writer\" < execname && "
       "execname < \"writesaaaaaaaaaaaaaaaaaaaaaaaaaaa\"/ { @d = count(); %s }";
-  char at[2048], host[2048];
-  std::snprintf(at, sizeof at, script.c_str(), "", "", "", "");
-  const char* h = "g = 1;";
-  std::snprintf(host, sizeof host, script.c_str(), h, h, h, h);
-  VtraceRun v = run_vtrace("-e -v -n " + quote(at));
-  EXPECT_EQ(v.err.find("runs in vtrace"), std::string::npos) << v.err;
-  const std::string writes = quote(std::string(WRITES_PROGRAM) + " 300");
-  VtraceRun a = run_vtrace("-q -n " + quote(at) + " -c " + writes);
-  VtraceRun e = run_vtrace("-q -n " + quote(host) + " -c " + writes);
-  ASSERT_EQ(a.status, 0) << a.err;
-  EXPECT_EQ(a.out, e.out);
-  EXPECT_NE(a.out.find("writes                                                          300"),
+  BothWays b = run_both_ways(script, std::string(WRITES_PROGRAM) + " 300");
+  EXPECT_EQ(b.placement.err.find("runs in vtrace"), std::string::npos) << b.placement.err;
+  ASSERT_EQ(b.at.status, 0) << b.at.err;
+  EXPECT_EQ(b.at.out, b.host.out);
+  EXPECT_NE(b.at.out.find("writes                                                          300"),
             std::string::npos)
-      << a.out;
+      << b.at.out;
 }
 
 // self-> scalars at the probe: a hash map per variable keyed by thread id; reads of a missing
@@ -114,28 +131,21 @@ TEST(AtProbe, SelfVariablesEqualTheEngines) {
       "syscall::write:return /self->len/ { @w[self->fd] = sum(self->len); "
       "@ok = sum(arg0 == self->len); @s = sum(self->small); self->len = 0; %s } "
       "syscall::write:return /pid == $target && self->len == 0/ { @cleared = count(); %s }";
-  char at[2048], host[2048];
-  std::snprintf(at, sizeof at, script.c_str(), "", "", "");
-  const char* h = "g = 1;";  // a global keeps the clauses, and so their self-> variables, in vtrace
-  std::snprintf(host, sizeof host, script.c_str(), h, h, h);
-  VtraceRun v = run_vtrace("-e -v -n " + quote(at));
-  EXPECT_EQ(v.err.find("runs in vtrace"), std::string::npos) << v.err;
-  VtraceRun hv = run_vtrace("-e -v -n " + quote(host));
+  BothWays b = run_both_ways(script, std::string(WRITES_PROGRAM) + " 2000");
+  EXPECT_EQ(b.placement.err.find("runs in vtrace"), std::string::npos) << b.placement.err;
+  VtraceRun hv = run_vtrace("-e -v -n " + quote(b.host_script));
   EXPECT_NE(hv.err.find("clause #2 (<command line>:1) runs in vtrace: self->len is also used on "
                         "the host"),
             std::string::npos)
       << hv.err;
-  const std::string writes = quote(std::string(WRITES_PROGRAM) + " 2000");
-  VtraceRun a = run_vtrace("-q -n " + quote(at) + " -c " + writes);
-  VtraceRun e = run_vtrace("-q -n " + quote(host) + " -c " + writes);
-  ASSERT_EQ(a.status, 0) << a.err;
-  ASSERT_EQ(e.status, 0) << e.err;
-  EXPECT_EQ(a.out, e.out);
+  ASSERT_EQ(b.at.status, 0) << b.at.err;
+  ASSERT_EQ(b.host.status, 0) << b.host.err;
+  EXPECT_EQ(b.at.out, b.host.out);
   // 2000 writes of "buffer-I" (8 to 11 bytes), all complete; (int8_t)(len * 16) sums negative.
-  EXPECT_NE(a.out.find("             2000\n          -177760\n             2000"),
+  EXPECT_NE(b.at.out.find("             2000\n          -177760\n             2000"),
             std::string::npos)
-      << a.out;
-  EXPECT_EQ(a.err, "");
+      << b.at.out;
+  EXPECT_EQ(b.at.err, "");
 }
 
 // this-> at the probe: a slot of the clause's own program, so only where the clause writes it on
@@ -147,18 +157,12 @@ TEST(AtProbe, ThisVariablesEqualTheEngines) {
       "this->b = (uint8_t)(arg2 + 250); if (arg2 > 9) { this->n = 0; } @s = sum(this->n); "
       "@b = max(this->b); %s } "
       "syscall::write:entry /pid == $target/ { this->n = arg2; @t = sum(this->n); %s }";
-  char at[2048], host[2048];
-  std::snprintf(at, sizeof at, script.c_str(), "", "");
-  std::snprintf(host, sizeof host, script.c_str(), "g = 1;", "g = 1;");
-  VtraceRun v = run_vtrace("-e -v -n " + quote(at));
-  EXPECT_EQ(v.err.find("runs in vtrace"), std::string::npos) << v.err;
-  const std::string writes = quote(std::string(WRITES_PROGRAM) + " 300");
-  VtraceRun a = run_vtrace("-q -n " + quote(at) + " -c " + writes);
-  VtraceRun e = run_vtrace("-q -n " + quote(host) + " -c " + writes);
-  ASSERT_EQ(a.status, 0) << a.err;
-  EXPECT_EQ(a.out, e.out);
+  BothWays b = run_both_ways(script, std::string(WRITES_PROGRAM) + " 300");
+  EXPECT_EQ(b.placement.err.find("runs in vtrace"), std::string::npos) << b.placement.err;
+  ASSERT_EQ(b.at.status, 0) << b.at.err;
+  EXPECT_EQ(b.at.out, b.host.out);
   // "buffer-I": 10 of 8 bytes and 90 of 9 doubled, 200 of 10 zeroed; (uint8_t)(10 + 250) = 4.
-  EXPECT_EQ(a.out, "\n             1780\n                4\n             2890\n");
+  EXPECT_EQ(b.at.out, "\n             1780\n                4\n             2890\n");
   VtraceRun r = run_vtrace(
       "-e -v -n 'syscall::write:entry { this->x = 1; @a = count(); } "
       "syscall::write:entry /this->x/ { @b = count(); }' "
@@ -181,16 +185,10 @@ TEST(AtProbe, ErrnoOfASyscallReturnEqualsTheEngines) {
   REQUIRE_BPF();
   const std::string clause =
       "syscall::openat:return /pid == $target/ { @[errno, arg0 < 0] = count(); %s }";
-  char at[512], host[512];
-  std::snprintf(at, sizeof at, clause.c_str(), "");
-  std::snprintf(host, sizeof host, clause.c_str(), "g = 1;");
-  VtraceRun v = run_vtrace("-e -v -n " + quote(at));
-  EXPECT_NE(v.err.find("runs at the probe (BPF)"), std::string::npos) << v.err;
-  const std::string cat = quote("cat /nonexistent/a /nonexistent/b /etc/hostname");
-  VtraceRun a = run_vtrace("-q -n " + quote(at) + " -c " + cat);
-  VtraceRun e = run_vtrace("-q -n " + quote(host) + " -c " + cat);
-  EXPECT_EQ(a.out, e.out);
-  EXPECT_NE(a.out.find("        2        1 "), std::string::npos) << a.out;  // ENOENT, failed
+  BothWays b = run_both_ways(clause, "cat /nonexistent/a /nonexistent/b /etc/hostname");
+  EXPECT_NE(b.placement.err.find("runs at the probe (BPF)"), std::string::npos) << b.placement.err;
+  EXPECT_EQ(b.at.out, b.host.out);
+  EXPECT_NE(b.at.out.find("        2        1 "), std::string::npos) << b.at.out;  // ENOENT
 }
 
 TEST(AtProbe, FullSelfVariableMapsCountDrops) {
