@@ -180,8 +180,7 @@ int64_t scalar_value(const AggState& im, const int64_t* d) {
 void print_key_elem(std::string& out, const TupleElem& e, const StackTable* stacks) {
   if (e.type.is_stack() && stacks != nullptr) {
     // dt_print_stack(): the frames on lines of their own; the value follows on the next line.
-    out.push_back('\n');
-    out += stacks->text(e.i, kStackIndent);
+    out += stacks->format(e.i);
     return;
   }
   if (e.type.is_string()) {
@@ -270,11 +269,7 @@ void Aggregation::printa(std::string& out, const PrintfFormat& fmt,
       a.type = e.type;
       a.i = e.i;
       a.s = e.s;
-      std::string frames;
-      if (e.type.is_stack() && stacks_ != nullptr) {
-        frames = stacks_->text(e.i, kStackIndent);
-        a.s = frames;
-      }
+      if (e.type.is_stack()) a.stacks = stacks_;  // %k: the conversion lays out the frames
       detail::format_conv(out, c, a, width, prec);
     }
   }

@@ -481,13 +481,12 @@ vm::Fault Engine::symbol(vm::Subr which, uint64_t addr, std::string& out) {
 void Engine::collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out) {
   const vm::Action& a = mod_.actions[action];
   out.resize(a.arg_types.size());
-  stack_text_.resize(a.arg_types.size());
   for (size_t i = 0; i < a.arg_types.size(); ++i) {
     FormatArg& f = out[i];
     f.type = a.arg_types[i];
+    f.stacks = nullptr;
     if (f.type.is_stack()) {
-      stack_text_[i] = stacks_.text(args[i], kStackIndent);
-      f.s = stack_text_[i];
+      f.stacks = &stacks_;  // trace() and %k format the frames
       f.i = args[i];
     } else if (f.type.is_string()) {
       const char* s = as_str(args[i]);

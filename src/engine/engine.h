@@ -144,7 +144,6 @@ class Engine : public vm::Host {
   vm::ExecContext ctx_;
   std::string key_buf_;
   std::vector<FormatArg> fmt_args_;
-  std::vector<std::string> stack_text_;  // the text fmt_args_ of type stack point into
 
   // Output of the clause now running, written out when it completes without a fault.
   const Ecb* cur_ecb_ = nullptr;

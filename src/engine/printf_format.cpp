@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/printf_format_detail.h"
+#include "engine/stack_table.h"
 
 namespace vtrace::engine {
 
@@ -196,8 +197,10 @@ void format_conv(std::string& out, const PrintfFormat::Conv& c, const FormatArg&
     return t.size >= 8 ? u : u & ((uint64_t{1} << (t.size * 8)) - 1);
   };
   switch (c.conv) {
-    case 'k':  // a stack: its frames, one per line (the text collect_args made)
-      out.append(arg.s);
+    case 'k':  // a stack: pfprint_stack(), the conversion's width lays out each frame
+      if (arg.stacks != nullptr)
+        out += arg.stacks->format(
+            arg.i, sys::printf_stack_layout(width, c.flags.find('-') != std::string::npos));
       return;
     case 's': {
       f += 's';
@@ -406,9 +409,8 @@ bool PrintfFormat::has_agg_conversion() const {
 
 void format_trace(std::string& out, const FormatArg& arg, bool quiet) {
   if (arg.type.is_stack()) {
-    // dt_print_stack(): the frames start on the line after the probe line.
-    out.push_back('\n');
-    out.append(arg.s);
+    // dt_print_stack(): its leading "\n" ends the probe line, the frames follow (indent 14).
+    if (arg.stacks != nullptr) out += arg.stacks->format(arg.i);
     return;
   }
   if (arg.type.is_string()) {

@@ -11,11 +11,14 @@
 
 namespace vtrace::engine {
 
+class StackTable;
+
 // One runtime argument of printf/printa/trace.
 struct FormatArg {
   lang::Type type;     // Int (with its size/signedness) or String
-  int64_t i = 0;       // Int value, already narrowed to its type
+  int64_t i = 0;       // Int value, already narrowed to its type; a stack's id in `stacks`
   std::string_view s;  // String value
+  const StackTable* stacks = nullptr;  // where a stack value's frames are (nullptr: not printed)
 };
 
 class Aggregation;

@@ -1,17 +1,12 @@
 #include "engine/stack_table.h"
 
-#include <cinttypes>
-#include <cstdio>
-#include <cstring>
-
 namespace vtrace::engine {
 
 namespace {
 
-std::string hex(uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
+// A looked-up symbol as sys::stack_format takes it (views into `s`).
+sys::Symbol view(const Symbol& s, uint64_t addr) {
+  return sys::Symbol{addr, s.module, s.name, s.offset};
 }
 
 }  // namespace
@@ -40,39 +35,29 @@ int64_t StackTable::intern(bool user, uint32_t target, int32_t pid, const uint64
   return id;
 }
 
-std::string StackTable::frame_text(const Stack& s, uint64_t pc) const {
-  if (symbolizer_ == nullptr) return hex(pc);
-  Symbol sym = s.user ? symbolizer_->user(s.target, s.pid, pc) : symbolizer_->kernel(s.target, pc);
-  if (sym.name.empty()) return sym.module.empty() ? hex(pc) : sym.module + "`" + hex(pc);
-  std::string t = sym.module + "`" + sym.name;
-  if (sym.offset != 0) t += "+" + hex(sym.offset);
-  return t;
+Symbol StackTable::lookup(bool user, uint32_t target, int32_t pid, uint64_t addr) const {
+  if (symbolizer_ == nullptr) return {};
+  return user ? symbolizer_->user(target, pid, addr) : symbolizer_->kernel(target, addr);
 }
 
-std::string StackTable::text(int64_t id, int indent) const {
-  std::string out;
-  const std::string pad(static_cast<size_t>(indent), ' ');
-  if (id <= 0 || static_cast<size_t>(id) > stacks_.size()) {
-    out += pad + "<stack dropped: too many distinct stacks>\n";
-    return out;
-  }
+std::string StackTable::format(int64_t id, sys::StackLayout layout) const {
+  if (id <= 0 || static_cast<size_t>(id) > stacks_.size())
+    return sys::format_stack({}, layout, "<stack dropped: too many distinct stacks>");
   const Stack& s = stacks_[static_cast<size_t>(id - 1)];
-  for (uint64_t pc : s.frames) out += pad + frame_text(s, pc) + "\n";
-  if (s.error < 0)
-    out += pad + "<" + (s.user ? "user" : "kernel") +
-           " stack not unwound: " + std::strerror(-s.error) + ">\n";
-  return out;
+  std::vector<Symbol> found;  // owns the text the views below point into
+  found.reserve(s.frames.size());
+  for (uint64_t pc : s.frames) found.push_back(lookup(s.user, s.target, s.pid, pc));
+  std::vector<sys::Symbol> frames;
+  frames.reserve(found.size());
+  for (size_t i = 0; i < found.size(); ++i) frames.push_back(view(found[i], s.frames[i]));
+  return sys::format_stack(frames, layout, sys::unwind_note(s.user, s.error, s.frames.size()));
 }
 
 std::string StackTable::symbol_text(char kind, bool user, uint32_t target, int32_t pid,
                                     uint64_t addr, bool with_offset) const {
-  if (symbolizer_ == nullptr) return hex(addr);
-  Symbol sym = user ? symbolizer_->user(target, pid, addr) : symbolizer_->kernel(target, addr);
-  if (kind == 'm') return sym.module.empty() ? hex(addr) : sym.module;
-  if (sym.name.empty()) return hex(addr);
-  std::string t = sym.module + "`" + sym.name;
-  if (with_offset && sym.offset != 0) t += "+" + hex(sym.offset);
-  return t;
+  const Symbol found = lookup(user, target, pid, addr);
+  const sys::Symbol sym = view(found, addr);
+  return kind == 'm' ? sys::format_module(sym) : sys::format_frame(sym, with_offset);
 }
 
 }  // namespace vtrace::engine

@@ -1,6 +1,7 @@
 // The stacks that stack() and ustack() gathered, interned: a D value of type stack is an id in
 // this table (so stacks are aggregation keys like integers) and prints as symbolized frames,
-// the way dtrace keeps program counters in its buffers and symbolizes when it prints.
+// the way dtrace keeps program counters in its buffers and symbolizes when it prints. The text
+// is sys::stack_format's (dtrace's layouts); this table only looks the symbols up.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -8,11 +9,9 @@
 #include <vector>
 
 #include "engine/symbolizer.h"
+#include "sys/stack_format.h"
 
 namespace vtrace::engine {
-
-// dtrace's default stackindent: the spaces before each frame.
-inline constexpr int kStackIndent = 14;
 
 class StackTable {
  public:
@@ -24,12 +23,16 @@ class StackTable {
   int64_t intern(bool user, uint32_t target, int32_t pid, const uint64_t* frames, size_t n,
                  int32_t error);
 
-  // The frames of stack `id` in dtrace's layout: one line per frame, `indent` spaces first,
-  // `module`function+0xoffset` (the address in hex when it has no symbol); a stack that could
-  // not be unwound says so on its last line.
-  std::string text(int64_t id, int indent) const;
+  // Stack `id` as sys::format_stack prints it: "\n", then one line per frame in `layout`
+  // (trace() and aggregation keys: the default, 14 spaces; printf's %k:
+  // sys::printf_stack_layout), `module`function+0xoffset`; a stack that could not be unwound
+  // (or was dropped) says so on its last line.
+  std::string format(int64_t id, sys::StackLayout layout = {}) const;
 
-  // Symbols of func(), sym(), mod(), ufunc(), usym(), umod(), uaddr() (dtrace's spellings).
+  // The value of func(), sym(), mod(), ufunc(), usym(), umod(), uaddr() (kind 'm': mod/umod;
+  // with_offset: uaddr), as sys::format_frame and sys::format_module spell it. The D type of
+  // these values is string, so as aggregation keys they are dtrace's "  %-50s" field (a
+  // string key's), but trace() prints them as strings ("  %-33s"), not as dt_print_sym does.
   std::string symbol_text(char kind, bool user, uint32_t target, int32_t pid, uint64_t addr,
                           bool with_offset) const;
 
@@ -44,7 +47,8 @@ class StackTable {
     int32_t error;
     std::vector<uint64_t> frames;
   };
-  std::string frame_text(const Stack& s, uint64_t pc) const;
+  // What the symbolizer knows of addr (nothing without one).
+  Symbol lookup(bool user, uint32_t target, int32_t pid, uint64_t addr) const;
 
   size_t capacity_;
   Symbolizer* symbolizer_ = nullptr;

@@ -28,8 +28,15 @@
 //
 // dtrace says nothing when a stack could not be unwound. vtrace does (see unwind_note): a last
 // line, indented as the frames, in angle brackets so that no tool takes it for a frame.
+//
+// The one implementation of these layouts: the engine prints stack() values, symbols and %k with
+// it (engine/stack_table.h). Header-only, so the engine uses it without linking this layer's
+// library (and its libelf).
 #pragma once
+#include <cinttypes>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,28 +56,92 @@ inline constexpr int kStackIndent = 14;
 // The column width of sym()/mod()/usym()/umod()/uaddr() values in trace() and aggregation keys.
 inline constexpr int kSymbolFieldWidth = 50;
 
+namespace stack_format_detail {
+
+inline std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+}  // namespace stack_format_detail
+
 // A frame, uaddr(), %a, %A (with_offset), or sym()/func()/usym()/ufunc() (without).
-std::string format_frame(const Symbol& sym, bool with_offset);
+inline std::string format_frame(const Symbol& sym, bool with_offset) {
+  using stack_format_detail::hex;
+  // dtrace_addr2str(): the module alone still places an address ("libc.so.6`0x7f..").
+  if (sym.name.empty())
+    return sym.module.empty() ? hex(sym.addr) : std::string(sym.module) + "`" + hex(sym.addr);
+  std::string out;
+  out.reserve(sym.module.size() + sym.name.size() + 20);
+  out.append(sym.module).push_back('`');
+  out.append(sym.name);
+  // dtrace tests pc > st_value: a function's first instruction prints without "+0x0".
+  if (with_offset && sym.offset != 0) out += "+" + hex(sym.offset);
+  return out;
+}
+
 // mod(), umod().
-std::string format_module(const Symbol& sym);
+inline std::string format_module(const Symbol& sym) {
+  return sym.module.empty() ? stack_format_detail::hex(sym.addr) : std::string(sym.module);
+}
+
 // The trace()/aggregation-key field of a symbol value: "  %-50s".
-std::string symbol_field(std::string_view text);
+inline std::string symbol_field(std::string_view text) {
+  std::string out = "  ";
+  out.append(text);
+  if (text.size() < kSymbolFieldWidth) out.append(kSymbolFieldWidth - text.size(), ' ');
+  return out;
+}
 
 struct StackLayout {
   int indent = kStackIndent;  // spaces before each frame
   int width = 0;              // > 0: each frame right-aligned in this many columns
 };
+
 // The layout of printf's %k with this width: "%-Nk" indents by N, "%Nk" right-aligns in N.
-StackLayout printf_stack_layout(int width, bool left_aligned);
+inline StackLayout printf_stack_layout(int width, bool left_aligned) {
+  // pfprint_stack(): a left-aligned width becomes the indent and is dropped from the format.
+  if (left_aligned) return {width < 0 ? -width : width, 0};
+  if (width < 0) return {-width, 0};  // "%*k" given a negative width: left-aligned too
+  return {0, width};
+}
 
 // Why a stack is shorter than it should be, for its last line. error: the unwinder's -errno
 // (bpf_get_stack, perf's callchain); 0 (a complete stack) gives "", nothing to say.
 //   "<kernel stack not unwound: Bad address>"   no frame at all (frames_before == 0)
 //   "<user stack unwind stopped: Bad address>"  some frames, then the unwinder failed
-std::string unwind_note(bool user, int error, size_t frames_before);
+inline std::string unwind_note(bool user, int error, size_t frames_before) {
+  if (error == 0) return {};
+  std::string out = "<";
+  out += user ? "user" : "kernel";
+  out += frames_before == 0 ? " stack not unwound: " : " stack unwind stopped: ";
+  out += std::strerror(error < 0 ? -error : error);
+  out += ">";
+  return out;
+}
 
 // A whole stack as dt_print_stack prints it, then `note` (if any) on a line of its own.
-std::string format_stack(std::span<const Symbol> frames, StackLayout layout,
-                         std::string_view note = {});
+inline std::string format_stack(std::span<const Symbol> frames, StackLayout layout,
+                                std::string_view note = {}) {
+  const std::string pad(layout.indent > 0 ? static_cast<size_t>(layout.indent) : 0, ' ');
+  std::string out = "\n";
+  for (const Symbol& f : frames) {
+    if (f.addr == 0) break;  // dt_print_stack(): a zero pc ends the stack
+    out += pad;
+    const size_t start = out.size();
+    out += format_frame(f, true);
+    const size_t len = out.size() - start;
+    if (layout.width > 0 && len < static_cast<size_t>(layout.width))
+      out.insert(start, static_cast<size_t>(layout.width) - len, ' ');
+    out.push_back('\n');
+  }
+  if (!note.empty()) {
+    out += pad;
+    out.append(note);
+    out.push_back('\n');
+  }
+  return out;
+}
 
 }  // namespace vtrace::sys
