@@ -83,6 +83,9 @@ class TimeMerge {
   // Times `source` held the others back past max_hold (each stall counted once).
   uint64_t stalls(uint32_t source) const { return sources_.at(source).stalls; }
   uint64_t max_hold_ns() const { return max_hold_ns_; }
+  // The latest timestamp released so far: a merge that gave up waiting for a stalled source has
+  // delivered everything up to here all the same.
+  uint64_t last_released() const { return last_released_; }
 
  private:
   struct Source {

@@ -1,0 +1,56 @@
+// What every kind of target does for the trace loop (DESIGN.md: one global timeline): the host
+// kernel's tracepoints, USDT probes, instrumented host processes, QEMU guests and the profile
+// timers are each a Target. The loop polls a list of them through one Timeline (timeline.h),
+// which merges their records by host time; it knows no kind by name.
+//
+// Finding probes and enabling them still differ by kind (each takes what its probes need: BPF
+// programs, channels, guest enable tables) and are wired in cli::run.
+#pragma once
+#include <cstdint>
+#include <cstdio>
+
+#include "transport/record_sink.h"
+
+namespace vtrace::engine {
+class Engine;
+}
+
+namespace vtrace::targets {
+
+class Target {
+ public:
+  virtual ~Target() = default;
+
+  // Its name in reports ("host kernel", "usdt", "processes", "guests", "profile").
+  virtual const char* name() const = 0;
+  // Whether it traces anything: an inactive target is not polled and holds nothing back.
+  virtual bool active() const = 0;
+  // Reads what waits in its buffers into `sink`, each record stamped in host time, and moves
+  // its watermark. `now_ns` is the host time taken before the read. Returns how many it read.
+  virtual size_t poll(RecordSink& sink, uint64_t now_ns) = 0;
+  // The host time before which it will deliver nothing more, as of its last poll.
+  virtual uint64_t watermark() const = 0;
+  // Upkeep, called about every 50 ms: heartbeats, clock measurements, probes that appeared.
+  virtual void tick(uint64_t now_ns, engine::Engine& eng) {
+    (void)now_ns;
+    (void)eng;
+  }
+  // The host time of its next timer firing (profile ticks), UINT64_MAX when it has none: the
+  // loop sleeps no longer.
+  virtual uint64_t next_deadline() const { return UINT64_MAX; }
+  // In sync mode, how long the loop may sleep while this target's sites may be waiting at a
+  // probe (0: spin), UINT64_MAX when none of its sites waits for the host.
+  virtual uint64_t sync_poll_ns() const { return UINT64_MAX; }
+  // Sleeps up to `ns` on something a filling buffer rings (a process's doorbell); false, at
+  // once, when it has nothing to sleep on.
+  virtual bool wait(uint64_t ns) {
+    (void)ns;
+    return false;
+  }
+  // Tracing ends: its probes go off and what its buffers still hold goes to `sink`.
+  virtual void drain(RecordSink& sink) = 0;
+  // Its counters at the end (drops, rejects, clock bounds), as lines for stderr.
+  virtual void report(std::FILE* err) const = 0;
+};
+
+}  // namespace vtrace::targets
