@@ -13,7 +13,6 @@
 #include <set>
 
 #include "cli/child.h"
-#include "cli/guest_session.h"
 #include "cli/output_file.h"
 #include "cli/pid_access.h"
 #include "cli/trace_loop.h"
@@ -25,11 +24,14 @@
 #include "targets/host/at_probe_clauses.h"
 #include "targets/host/host_symbolizer.h"
 #include "targets/host/kernel_probes.h"
+#include "targets/host/profile_ticks.h"
 #include "targets/host/usdt_target.h"
 #include "targets/host/vmm_probes.h"
 #include "targets/process/elf_probes.h"
 #include "targets/process/process_target.h"
 #include "targets/process/site_aggregation.h"
+#include "targets/qemu/guest_session.h"
+#include "targets/timeline.h"
 
 namespace vtrace::cli {
 
@@ -172,7 +174,7 @@ int run(const CommandLine& cl) {
   }
 
   // Guests: the --vm ones are started; every running guest's probes join the catalog.
-  GuestSession guests;
+  targets::qemu::GuestSession guests;
   {
     std::string err;
     if (!guests.open(cl.vms, catalog, cl.quiet, err)) {
@@ -385,15 +387,21 @@ int run(const CommandLine& cl) {
     }
   }
 
+  // One timeline: every target's records reach the engine in host-time order (equal
+  // timestamps in this order of targets).
+  targets::host::ProfileTicks ticks(profile);
+  guests.set_annotate([&vmm](Record& r) { vmm.annotate(r); });
+  targets::Timeline timeline;
+  for (targets::Target* t : std::initializer_list<targets::Target*>{&ticks, &procs, &usdt, &kernel,
+                                                                    &guests})
+    timeline.add(*t);
+  timeline.set_sync(chan.sync);
+
   TraceSession session;
-  session.guests = &guests;
   session.engine = eng.get();
-  session.usdt = &usdt;
-  session.kernel = &kernel;
-  session.vmm = &vmm;
-  session.usdt_pids = usdt_only;
-  session.profile = &profile;
+  session.timeline = &timeline;
   session.procs = &procs;
+  session.usdt_pids = usdt_only;
   session.sync = chan.sync;
   session.stop_without_procs = !cl.pids.empty();
   sigemptyset(&session.signals);
@@ -421,16 +429,15 @@ int run(const CommandLine& cl) {
   sigemptyset(&interrupt);
   sigaddset(&interrupt, SIGINT);
   sigprocmask(SIG_UNBLOCK, &interrupt, nullptr);
-  stop_processes(session);
+  // Every target's probes off and what they still hold run, in time order, before END.
+  engine::EngineSink sink(*eng);
+  timeline.drain(clock::host_now_ns(), sink);
   at_probe.stop();
-  kernel.stop(*eng);
   eng->finish();
   std::fflush(out);
-  procs.report(stderr);
-  usdt.report(stderr);
-  kernel.report(stderr);
+  for (const targets::Target* t : timeline.targets()) t->report(stderr);
+  timeline.report(stderr);
   at_probe.report(stderr);
-  guests.report(stderr);
   guests.finish();
   if (out != stdout) std::fclose(out);
   // The -c command ends with vtrace, as dtrace kills the process it created (exit(), ^C, a

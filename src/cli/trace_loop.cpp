@@ -20,7 +20,7 @@ constexpr uint64_t kHeartbeatNs = 50'000'000;  // sync sites give up after ~1 s 
 constexpr uint64_t kMinSleepNs = 200'000;      // async: first sleep after an empty poll
 constexpr uint64_t kMaxSleepNs = 5'000'000;    // async: the back-off stops here
 constexpr uint32_t kSpinsPerSignalCheck = 4096;
-constexpr uint64_t kGuestSyncPollNs = 20'000;  // sync mode with guests only: poll period
+constexpr uint64_t kHeldSleepNs = 1'000'000;   // async, records held in the merge
 constexpr uint64_t kStatusNs = 1'000'000'000;  // drops reported as they happen, as dtrace's
                                                // statusrate (1 Hz) does
 
@@ -39,23 +39,24 @@ bool process_alive(pid_t pid) {
 
 class Loop {
  public:
-  explicit Loop(TraceSession& s) : s_(s) {}
+  explicit Loop(TraceSession& s) : s_(s), sink_(*s.engine) {}
 
   void run() {
     uint64_t next_beat = 0;
     uint64_t next_status = clock::host_now_ns() + kStatusNs;
     uint64_t sleep_ns = 0;
     uint32_t spins = 0;
-    if (s_.sync && guests_active()) prctl(PR_SET_TIMERSLACK, 1000UL);  // short polls stay short
+    const auto& targets = s_.timeline->targets();
+    if (sync_poll_ns() != UINT64_MAX && sync_poll_ns() > 0)
+      prctl(PR_SET_TIMERSLACK, 1000UL);  // short polls stay short
     while (!s_.engine->exited()) {
       uint64_t now = clock::host_now_ns();
-      if (!fire_profile(now)) return;
-      size_t n = drain_once();
+      size_t n = s_.timeline->round(now, sink_);
       if (s_.engine->exited()) return;
       if (now >= next_beat) {
         next_beat = now + kHeartbeatNs;
-        s_.procs->heartbeat();
-        if (guests_active()) check_guests(now);
+        for (targets::Target* t : targets)
+          if (t->active()) t->tick(now, *s_.engine);
         if (!check_processes()) return;
         if (now >= next_status) {
           next_status = now + kStatusNs;
@@ -63,20 +64,21 @@ class Loop {
         }
         if (!s_.engine->flush_output()) return;  // nobody reads the output any more
       }
+      const uint64_t sync_poll = sync_poll_ns();
       uint64_t wait_ns;
-      if (n > 0 || (s_.sync && !s_.procs->empty())) {
+      if (n > 0 || sync_poll == 0) {
         // Busy (or sync: a site may be waiting right now): no sleep, but look at signals now
         // and then so ^C always works.
         sleep_ns = 0;
         if (++spins < kSpinsPerSignalCheck) continue;
         wait_ns = 0;
-      } else if (s_.sync && guests_active()) {
-        // Sync guests: a guest's vCPU waits for the next poll, but spinning here would take a
-        // host CPU from the vCPUs (TCG guests need them to get to the next probe at all).
+      } else if (sync_poll != UINT64_MAX) {
         sleep_ns = 0;
-        wait_ns = kGuestSyncPollNs;
-      } else if (!s_.procs->empty() || usdt_active() || kernel_active() || guests_active()) {
+        wait_ns = sync_poll;
+      } else if (polled()) {
         sleep_ns = sleep_ns == 0 ? kMinSleepNs : std::min(sleep_ns * 2, kMaxSleepNs);
+        // Records held for the others' watermarks go out at the next rounds.
+        if (s_.timeline->held() > 0) sleep_ns = std::min(sleep_ns, kHeldSleepNs);
         wait_ns = sleep_ns;
       } else {
         wait_ns = 1'000'000'000;
@@ -86,66 +88,42 @@ class Loop {
       // disk ends tracing: what follows has nowhere to go.
       if (!s_.engine->flush_output()) return;
       std::fflush(nullptr);
-      uint64_t deadline = s_.profile->next_deadline();
+      uint64_t deadline = UINT64_MAX;
+      for (targets::Target* t : targets)
+        if (t->active()) deadline = std::min(deadline, t->next_deadline());
       now = clock::host_now_ns();
       if (deadline != UINT64_MAX) wait_ns = deadline > now ? std::min(wait_ns, deadline - now) : 0;
-      if (!s_.procs->empty() && !s_.sync && wait_ns > 0) {
-        // Async processes: sleep on their doorbell, so a filling ring wakes the loop at once.
-        s_.procs->wait_doorbell(wait_ns);
-        wait_ns = 0;
-      }
+      if (sync_poll == UINT64_MAX && wait_ns > 0)
+        // Sleep on a doorbell if a target has one, so a filling ring wakes the loop at once.
+        for (targets::Target* t : targets)
+          if (t->active() && t->wait(wait_ns)) {
+            wait_ns = 0;
+            break;
+          }
       if (!wait_signal(wait_ns)) return;
     }
   }
 
  private:
-  bool fire_profile(uint64_t now) {
-    due_.clear();
-    s_.profile->collect_due(now, due_);
-    for (uint32_t id : due_) {
-      Record rec = engine::Engine::host_record(id);
-      s_.engine->process(rec);
-      if (s_.engine->exited()) return false;
-    }
-    return true;
+  // In sync mode, how long the loop may sleep (0: spin; UINT64_MAX: no site waits for it).
+  uint64_t sync_poll_ns() const {
+    uint64_t ns = UINT64_MAX;
+    if (s_.sync)
+      for (const targets::Target* t : s_.timeline->targets())
+        if (t->active()) ns = std::min(ns, t->sync_poll_ns());
+    return ns;
   }
 
-  bool usdt_active() const { return s_.usdt != nullptr && s_.usdt->active(); }
-  bool guests_active() const { return s_.guests != nullptr && s_.guests->active(); }
-
-  // Guests that stopped, clocks to re-measure, and probes that appeared in a guest since (a
-  // program started there after the script): the engine enables its clauses on them.
-  void check_guests(uint64_t now) {
-    s_.guests->tick(now);
-    uint32_t first = s_.guests->targets().refresh_tables(s_.engine->catalog());
-    if (first == 0) return;
-    s_.engine->enable_new(first);
-    // Always re-written: it also tells the agent the host has seen its table (table_seen).
-    s_.guests->enable(s_.engine->enabled_probes());
-  }
-  bool kernel_active() const { return s_.kernel != nullptr && s_.kernel->active(); }
-
-  size_t drain_once() {
-    size_t n = 0;
-    if (kernel_active()) n += s_.kernel->poll(*s_.engine);
-    if (usdt_active())
-      n += s_.usdt->poll([this](const Record& r) {
-        if (!s_.engine->exited()) s_.engine->process(r);
-      });
-    if (guests_active())
-      n += s_.guests->targets().round(
-          [this](Record& r) {
-            if (s_.engine->exited()) return;
-            if (s_.vmm != nullptr) s_.vmm->annotate(r);
-            s_.engine->process(r);
-          },
-          clock::host_now_ns());
-    if (s_.procs->empty()) return n;
-    return n + s_.procs->round([this](const Record& r) { s_.engine->process(r); });
+  // Whether a target must be polled to see its records (one that only fires at its deadlines,
+  // the profile ticks, is woken by them).
+  bool polled() const {
+    for (const targets::Target* t : s_.timeline->targets())
+      if (t->active() && t->next_deadline() == UINT64_MAX) return true;
+    return false;
   }
 
   void drain_all() {
-    for (int i = 0; i < 1000 && drain_once() > 0; ++i) {
+    for (int i = 0; i < 1000 && s_.timeline->round(clock::host_now_ns(), sink_) > 0; ++i) {
     }
   }
 
@@ -199,42 +177,13 @@ class Loop {
   }
 
   TraceSession& s_;
-  std::vector<uint32_t> due_;
+  engine::EngineSink sink_;
 };
 
 }  // namespace
 
 void trace_loop(TraceSession& s) {
   Loop(s).run();
-}
-
-void stop_processes(TraceSession& s) {
-  if (s.usdt != nullptr && s.usdt->active()) {
-    // Samples taken before the events close still count.
-    for (int i = 0; i < 1000 && !s.engine->exited() &&
-                    s.usdt->poll([&](const Record& r) { s.engine->process(r); }) > 0;
-         ++i) {
-    }
-    s.usdt->shutdown();
-  }
-  if (s.guests != nullptr && s.guests->active()) {
-    // Records the guests wrote before the end still count, in order (after exit() nothing
-    // runs: no need to wait for them).
-    if (!s.engine->exited())
-      s.guests->drain([&](Record& r) {
-        if (s.engine->exited()) return;
-        if (s.vmm != nullptr) s.vmm->annotate(r);
-        s.engine->process(r);
-      });
-    s.guests->targets().detach();
-  }
-  if (s.procs->empty()) return;
-  for (auto& t : s.procs->all()) t->disable();
-  // Records published before the probes went off still count.
-  for (int i = 0; i < 1000 && s.procs->round([&](const Record& r) { s.engine->process(r); }) > 0;
-       ++i) {
-  }
-  s.procs->shutdown();
 }
 
 }  // namespace vtrace::cli

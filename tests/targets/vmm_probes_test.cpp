@@ -1,6 +1,7 @@
 // The hypervisor layer's probes as a D program sees them: NAME:vmm:::preempt/resume/halt made
 // from synthetic sched_switch samples of fake vCPU threads (laid out as this host's tracefs
 // format says), and vcpustolen of guest records. Needs tracefs (root); skipped otherwise.
+#include "engine/engine_sink.h"
 #include "targets/host/vmm_probes.h"
 
 #include <gtest/gtest.h>
@@ -78,7 +79,8 @@ struct Harness {
     put_int(d, "next_pid", next);
     put_str(d, "next_comm", next_comm);
     KernelProbes::Sample s{fmt, time, cpu, prev, prev, d.data(), static_cast<uint32_t>(d.size())};
-    vmm.on_sample(s, *eng);
+    engine::EngineSink sink(*eng);
+    vmm.on_sample(s, sink);
   }
   // A record from inside guest A at host time `time` on vCPU `vcpu`.
   void guest(uint64_t time, int32_t vcpu, int64_t id) {
@@ -205,7 +207,8 @@ TEST(VmmProbes, KvmExitsOfVcpuThreads) {
     put("isa", 1);  // VMX
     put("vcpu_id", 1);
     KernelProbes::Sample s{fmt, 100, 0, tid, tid, d.data(), static_cast<uint32_t>(d.size())};
-    h.vmm.on_sample(s, *h.eng);
+    engine::EngineSink sink(*h.eng);
+    h.vmm.on_sample(s, sink);
   };
   exit_sample(kA1, 30);   // A's vCPU 1: an I/O instruction
   exit_sample(kHog, 30);  // not a vCPU thread of a traced VM

@@ -17,6 +17,8 @@ namespace {
 
 constexpr const char* kGroups[] = {"syscall", "sched", "proc", "kvm", "tracepoint"};
 constexpr size_t kMaxRecordsPerRing = 8192;  // per poll round, so a round stays bounded
+// A record stamped before a poll began may still be being written by another CPU.
+constexpr uint64_t kInFlightNs = 1'000'000;
 constexpr size_t kMaxTasks = 1 << 16;        // the comm cache is dropped when it grows past this
 
 // Pending types that are not perf record types: a profile-N sample (arena holds arg0, arg1) and
@@ -450,12 +452,14 @@ void KernelProbes::queue_side_band(uint32_t type, const uint8_t* body, size_t le
   arena_.insert(arena_.end(), body, body + len - 32);
 }
 
-size_t KernelProbes::poll(engine::Engine& eng) {
+size_t KernelProbes::poll(RecordSink& sink, uint64_t now_ns) {
   if (!active()) return 0;
   pending_.clear();
   arena_.clear();
-  for (size_t c = 0; c < sampler_.rings(); ++c)
-    sampler_.read(
+  uint64_t watermark = now_ns > kInFlightNs ? now_ns - kInFlightNs : 0;
+  for (size_t c = 0; c < sampler_.rings(); ++c) {
+    const size_t first = pending_.size();
+    const size_t n = sampler_.read(
         c,
         [&](const ProfileSampler::Sample& s) {
           // arena: arg0, arg1, the number of kernel and user frames, the frames.
@@ -473,6 +477,11 @@ size_t KernelProbes::poll(engine::Engine& eng) {
         },
         [&](uint32_t type, const uint8_t* body, size_t len) { queue_side_band(type, body, len); },
         kMaxRecordsPerRing);
+    // A ring left unread past the cap: only what it delivered is surely complete.
+    if (n >= kMaxRecordsPerRing && pending_.size() > first)
+      watermark = std::min(watermark, pending_.back().time);
+  }
+  watermark_ = std::max(watermark_, watermark);
   gatherer_.read([&](uint32_t tp, const uint8_t* bytes, size_t len) {
     bpf::GatherHeader h;
     std::memcpy(&h, bytes, sizeof h);
@@ -483,18 +492,18 @@ size_t KernelProbes::poll(engine::Engine& eng) {
   std::stable_sort(pending_.begin(), pending_.end(),
                    [](const Pending& a, const Pending& b) { return a.time < b.time; });
   for (const Pending& p : pending_) {
-    if (eng.exited()) break;
+    if (sink.closed()) break;
     if (p.type == kGatherRecord)
-      emit(p, eng);
+      emit(p, sink);
     else if (p.type == kProfileSample)
-      emit_profile(p, eng);
+      emit_profile(p, sink);
     else
       side_band(p.type, arena_.data() + p.off, p.len);
   }
   return pending_.size();
 }
 
-void KernelProbes::emit(const Pending& p, engine::Engine& eng) {
+void KernelProbes::emit(const Pending& p, RecordSink& sink) {
   const Tp& tp = tps_[p.tp];
   if (!gatherer_.parse(p.tp, arena_.data() + p.off, p.len, view_)) {
     gatherer_.count_malformed();
@@ -508,20 +517,20 @@ void KernelProbes::emit(const Pending& p, engine::Engine& eng) {
     const Sample s{
         tp.format, p.time, p.cpu, p.pid, p.tid, view_.data, static_cast<uint32_t>(view_.data_len)};
     for (Listener* l : tp.listeners) {
-      l->on_sample(s, eng);
-      if (eng.exited()) return;
+      l->on_sample(s, sink);
+      if (sink.closed()) return;
     }
   }
   for (const auto& [id, kind] : tp.probes) {
     Record rec;
     rec.probe = id;
     fill(rec, kind, tp, view_);
-    eng.process(rec);
-    if (eng.exited()) return;
+    sink.deliver(rec);
+    if (sink.closed()) return;
   }
 }
 
-void KernelProbes::emit_profile(const Pending& p, engine::Engine& eng) {
+void KernelProbes::emit_profile(const Pending& p, RecordSink& sink) {
   Record rec;
   rec.probe = p.tp;
   rec.pid = p.pid;
@@ -537,7 +546,7 @@ void KernelProbes::emit_profile(const Pending& p, engine::Engine& eng) {
   // The interrupted thread's stacks, as the kernel unwound them when it took the sample.
   const auto* frames = reinterpret_cast<const uint64_t*>(arena_.data() + p.off + sizeof head);
   context_.set_stacks(rec, frames, head[2], frames + head[2], head[3]);
-  eng.process(rec);
+  sink.deliver(rec);
 }
 
 void KernelProbes::fill(Record& rec, Kind kind, const Tp& tp, const bpf::GatherView& v) {
@@ -647,11 +656,11 @@ void KernelProbes::kvm_exit_fields(Record& rec, const EventFormat& fmt, const ui
   rec.data_len = static_cast<uint32_t>(data_buf_.size());
 }
 
-void KernelProbes::stop(engine::Engine& eng) {
+void KernelProbes::drain(RecordSink& sink) {
   if (!active()) return;
   gatherer_.detach();
   sampler_.disable();
-  for (int i = 0; i < 1000 && poll(eng) > 0; ++i) {
+  for (int i = 0; i < 1000 && poll(sink, UINT64_MAX) > 0; ++i) {
   }
 }
 

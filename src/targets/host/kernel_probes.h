@@ -53,6 +53,7 @@
 #include "targets/host/profile_sampler.h"
 #include "targets/host/tracefs.h"
 #include "targets/host/tracepoint_gatherer.h"
+#include "targets/target.h"
 #include "transport/record.h"
 
 namespace vtrace::engine {
@@ -61,7 +62,7 @@ class Engine;
 
 namespace vtrace::targets::host {
 
-class KernelProbes {
+class KernelProbes : public Target {
  public:
   // One sample of a tracepoint, for a Listener.
   struct Sample {
@@ -77,7 +78,7 @@ class KernelProbes {
   class Listener {
    public:
     virtual ~Listener() = default;
-    virtual void on_sample(const Sample& s, engine::Engine& eng) = 0;
+    virtual void on_sample(const Sample& s, RecordSink& sink) = 0;
   };
 
   // Registers an on-demand hook: the kernel providers' probes join the catalog only when a
@@ -119,13 +120,17 @@ class KernelProbes {
   // fix) on failure.
   bool start(const std::vector<uint32_t>& enabled, const NeedsFn& needs, uint64_t bufsize,
              uint32_t strsize, std::string& err);
-  bool active() const { return gatherer_.active() || sampler_.active(); }
-  // Drains every ring once; records merged by timestamp go to the engine. Returns how many.
-  size_t poll(engine::Engine& eng);
+  const char* name() const override { return "host kernel"; }
+  bool active() const override { return gatherer_.active() || sampler_.active(); }
+  // Drains every ring once; records merged by timestamp go to `sink`. Returns how many.
+  size_t poll(RecordSink& sink, uint64_t now_ns) override;
+  // Everything stamped before the last poll began has been read, but for a record a CPU was
+  // writing at that moment (a BPF program runs for microseconds): kInFlightNs covers it.
+  uint64_t watermark() const override { return watermark_; }
   // Disables the events and drains what they wrote.
-  void stop(engine::Engine& eng);
+  void drain(RecordSink& sink) override;
   // "vtrace: host: N events lost on cpu C (BPF ring full)" per CPU that lost any.
-  void report(std::FILE* out) const;
+  void report(std::FILE* out) const override;
   uint64_t lost() const;
   // Why the kernel providers have no probes (tracefs unusable), or "".
   const std::string& unavailable() const { return fs_err_; }
@@ -184,8 +189,8 @@ class KernelProbes {
   bpf::GatherPlan plan_for(const Tp& tp, const NeedsFn& needs, uint32_t strsize) const;
   void side_band(uint32_t type, const uint8_t* body, size_t len);
   const Task& task(int32_t tid, int32_t pid_hint);
-  void emit(const Pending& p, engine::Engine& eng);
-  void emit_profile(const Pending& p, engine::Engine& eng);
+  void emit(const Pending& p, RecordSink& sink);
+  void emit_profile(const Pending& p, RecordSink& sink);
   void queue_side_band(uint32_t type, const uint8_t* body, size_t len);
   void fill(Record& rec, Kind kind, const Tp& tp, const bpf::GatherView& v);
   void kvm_exit_fields(Record& rec, const EventFormat& fmt, const uint8_t* d, uint32_t len);
@@ -205,6 +210,7 @@ class KernelProbes {
   GatheredContext context_;  // its context, strings and stacks, for the engine
   std::unordered_map<int32_t, Task> tasks_;
   std::vector<Pending> pending_;
+  uint64_t watermark_ = 0;
   std::vector<uint8_t> arena_;
   std::vector<uint8_t> data_buf_;
   std::map<int64_t, std::string> vmx_reasons_, svm_reasons_;

@@ -380,8 +380,7 @@ bool UsdtTargets::write_uprobe_events(const std::string& line) {
   return ok;
 }
 
-void UsdtTargets::emit(uint32_t source, const uint8_t* bytes, size_t len,
-                       const std::function<void(const Record&)>& run) {
+void UsdtTargets::emit(uint32_t source, const uint8_t* bytes, size_t len, RecordSink& sink) {
   if (source >= sources_.size() ||
       !bpf::parse_gather_record(bytes, len, sources_[source]->plan, view_) ||
       view_.data_len != bpf::kUsdtDataSize) {
@@ -404,15 +403,18 @@ void UsdtTargets::emit(uint32_t source, const uint8_t* bytes, size_t len,
       c = CopiedString{c.addr, c.max, static_cast<int32_t>(late_[i].size()), late_[i].data()};
   }
   for (uint32_t probe : src.probe_ids) {
+    if (sink.closed()) return;
     rec.probe = probe;
-    run(rec);
+    sink.deliver(rec);
   }
 }
 
-size_t UsdtTargets::poll(const std::function<void(const Record&)>& run, size_t max_per_ring) {
+size_t UsdtTargets::poll(RecordSink& sink, uint64_t now_ns) {
   if (!ring_) return 0;
   std::string err;
-  (void)max_per_ring;  // a BPF ring hands over what waits at once (its size bounds a round)
+  // A BPF ring hands over what waits at once (its size bounds a round).
+  constexpr uint64_t kInFlightNs = 1'000'000;  // a CPU may still be writing an older record
+  watermark_ = std::max(watermark_, now_ns > kInFlightNs ? now_ns - kInFlightNs : 0);
   // The ring's records are valid during the callback only: each is emitted at once.
   long got = ring_->consume(
       [&](const uint8_t* bytes, size_t len) {
@@ -422,10 +424,17 @@ size_t UsdtTargets::poll(const std::function<void(const Record&)>& run, size_t m
           return;
         }
         std::memcpy(&h, bytes, sizeof h);
-        emit(h.probe, bytes, len, run);
+        emit(h.probe, bytes, len, sink);
       },
       err);
   return got > 0 ? static_cast<size_t>(got) : 0;
+}
+
+void UsdtTargets::drain(RecordSink& sink) {
+  // Samples taken before the events close still count.
+  for (int i = 0; i < 1000 && !sink.closed() && poll(sink, UINT64_MAX) > 0; ++i) {
+  }
+  shutdown();
 }
 
 void UsdtTargets::shutdown() {

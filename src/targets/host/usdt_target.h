@@ -35,6 +35,7 @@
 #include "targets/host/perf_ring.h"
 #include "targets/host/usdt_args.h"
 #include "targets/host/usdt_notes.h"
+#include "targets/target.h"
 #include "transport/record.h"
 
 namespace vtrace::targets::host {
@@ -61,7 +62,7 @@ struct UsdtStats {
   uint64_t bad_specs = 0;
 };
 
-class UsdtTargets {
+class UsdtTargets : public Target {
  public:
   UsdtTargets();
   ~UsdtTargets();
@@ -86,13 +87,17 @@ class UsdtTargets {
   // perf_event_open failure, with its cause and fix).
   bool enable(const std::vector<uint32_t>& enabled, const NeedsFn& needs, uint64_t bufsize,
               uint32_t strsize, std::string& error);
-  bool active() const { return ring_ != nullptr; }
-  // Reads the records waiting (at most max_per_ring) and hands each one to `run`.
-  size_t poll(const std::function<void(const Record&)>& run, size_t max_per_ring = 4096);
-  // Disables and closes every event (the kernel drops the semaphore counts).
-  void shutdown();
+  const char* name() const override { return "usdt"; }
+  bool active() const override { return ring_ != nullptr; }
+  // Reads every record waiting in the ring into `sink`.
+  size_t poll(RecordSink& sink, uint64_t now_ns) override;
+  // All stamped before the last poll began, but for a record a CPU was writing then.
+  uint64_t watermark() const override { return watermark_; }
+  // Reads what is left, then disables and closes every event (the kernel drops the semaphore
+  // counts).
+  void drain(RecordSink& sink) override;
   // Lost samples and decoding problems, as lines for stderr.
-  void report(std::FILE* err) const;
+  void report(std::FILE* err) const override;
 
   // Where probe `id` fires, for clauses that run there (at_probe_clauses.h): one target per
   // (site, process), its arguments evaluated from the registers. False, with `why`, when `id`
@@ -147,8 +152,8 @@ class UsdtTargets {
   bool open_event(size_t site, pid_t pid, int prog, PerfRing& event, std::string& error);
   // pmu_type_, the tracefs events and the kernel layout, once: false with `error`.
   bool prepare(std::string& error);
-  void emit(uint32_t source, const uint8_t* bytes, size_t len,
-            const std::function<void(const Record&)>& run);
+  void emit(uint32_t source, const uint8_t* bytes, size_t len, RecordSink& sink);
+  void shutdown();
   void create_tracefs_uprobe(size_t site);
   bool write_uprobe_events(const std::string& line);
   void sweep_stale_uprobes();
@@ -163,6 +168,7 @@ class UsdtTargets {
   bpf::GatherView view_;           // the record being emitted
   GatheredContext context_;        // its context, strings and stacks, for the engine
   std::vector<std::string> late_;  // strings the probe could not read, read at poll()
+  uint64_t watermark_ = 0;
   mutable UsdtStats stats_;
   int pmu_type_ = -1;
   std::vector<uint64_t> site_tp_;  // site -> its uprobe trace event's id; 0 = the uprobe PMU

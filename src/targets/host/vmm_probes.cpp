@@ -130,23 +130,23 @@ Record VmmProbes::base(uint32_t slot, uint32_t probe, const KernelProbes::Sample
   return rec;
 }
 
-void VmmProbes::on_sample(const KernelProbes::Sample& s, engine::Engine& eng) {
-  if (s.format == switch_fmt_) return on_switch(s, eng);
+void VmmProbes::on_sample(const KernelProbes::Sample& s, RecordSink& sink) {
+  if (s.format == switch_fmt_) return on_switch(s, sink);
   const std::string& name = s.format->name;
   if (name == "sched_switch") {
     switch_fmt_ = s.format;
     prev_pid_ = s.format->field("prev_pid");
     prev_state_ = s.format->field("prev_state");
     next_pid_ = s.format->field("next_pid");
-    on_switch(s, eng);
+    on_switch(s, sink);
   } else if (name == "kvm_exit") {
-    on_kvm(s, Exit, eng);
+    on_kvm(s, Exit, sink);
   } else if (name == "kvm_entry") {
-    on_kvm(s, Entry, eng);
+    on_kvm(s, Entry, sink);
   }
 }
 
-void VmmProbes::on_switch(const KernelProbes::Sample& s, engine::Engine& eng) {
+void VmmProbes::on_switch(const KernelProbes::Sample& s, RecordSink& sink) {
   const auto prev = static_cast<int32_t>(read_int(prev_pid_, s.data, s.len));
   const auto next = static_cast<int32_t>(read_int(next_pid_, s.data, s.len));
   if (!tracker_.tracks(prev) && !tracker_.tracks(next)) return;
@@ -171,15 +171,15 @@ void VmmProbes::on_switch(const KernelProbes::Sample& s, engine::Engine& eng) {
       rec.args[4] = static_cast<int64_t>(t.off_ns);
       rec.args[5] = static_cast<int64_t>(t.stolen);
     }
-    eng.process(rec);
-    if (eng.exited()) return;
+    sink.deliver(rec);
+    if (sink.closed()) return;
   }
 }
 
-void VmmProbes::on_kvm(const KernelProbes::Sample& s, Probe which, engine::Engine& eng) {
+void VmmProbes::on_kvm(const KernelProbes::Sample& s, Probe which, RecordSink& sink) {
   tracker_.for_each_slot(s.tid, [&](uint32_t slot) {
     const uint32_t id = vms_[threads_[slot].vm].enabled[which];
-    if (id == 0 || eng.exited()) return;
+    if (id == 0 || sink.closed()) return;
     Record rec = base(slot, id, s);
     if (which == Exit) {
       kernel_.fill_kvm_exit(rec, s);
@@ -187,7 +187,7 @@ void VmmProbes::on_kvm(const KernelProbes::Sample& s, Probe which, engine::Engin
       rec.args[0] = read_int(s.format->field("vcpu_id"), s.data, s.len);
       rec.args[1] = read_int(s.format->field("rip"), s.data, s.len);
     }
-    eng.process(rec);
+    sink.deliver(rec);
   });
 }
 

@@ -72,7 +72,7 @@ class VmmProbes : public KernelProbes::Listener {
           tracker_.stolen_since_last(rec.target, static_cast<uint32_t>(rec.cpu), rec.timestamp);
   }
 
-  void on_sample(const KernelProbes::Sample& s, engine::Engine& eng) override;
+  void on_sample(const KernelProbes::Sample& s, RecordSink& sink) override;
 
   const VmmTracker& tracker() const { return tracker_; }
 
@@ -92,8 +92,8 @@ class VmmProbes : public KernelProbes::Listener {
   };
 
   void on_demand(const vm::ProbeSpec& spec, engine::Catalog& cat);
-  void on_switch(const KernelProbes::Sample& s, engine::Engine& eng);
-  void on_kvm(const KernelProbes::Sample& s, Probe which, engine::Engine& eng);
+  void on_switch(const KernelProbes::Sample& s, RecordSink& sink);
+  void on_kvm(const KernelProbes::Sample& s, Probe which, RecordSink& sink);
   Record base(uint32_t slot, uint32_t probe, const KernelProbes::Sample& s) const;
 
   KernelProbes& kernel_;

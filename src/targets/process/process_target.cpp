@@ -156,7 +156,8 @@ void ProcessTarget::open_gate() {
   if (channel_) channel_->open_gate();
 }
 
-size_t ProcessTarget::poll(std::vector<PendingRecord>& out, size_t max_per_ring) {
+size_t ProcessTarget::poll(std::vector<PendingRecord>& out, size_t max_per_ring,
+                           uint64_t& complete_to) {
   size_t n = 0;
   for (uint32_t i = 0; i < readers_.size(); ++i) {
     if (transport::Channel::RingState s = channel_->ready_ring(i);
@@ -166,7 +167,8 @@ size_t ProcessTarget::poll(std::vector<PendingRecord>& out, size_t max_per_ring)
       continue;
     }
     scratch_.clear();
-    if (readers_[i].poll(scratch_, max_per_ring) == 0) continue;
+    const size_t got = readers_[i].poll(scratch_, max_per_ring);
+    if (got == 0) continue;
     for (const auto& r : scratch_) {
       PendingRecord& p = out.emplace_back();
       Record& rec = p.rec;
@@ -186,6 +188,9 @@ size_t ProcessTarget::poll(std::vector<PendingRecord>& out, size_t max_per_ring)
       p.pos = r.pos;
       ++n;
     }
+    // A ring left unread past the cap: only what it delivered is surely complete.
+    if (got >= max_per_ring && !scratch_.empty())
+      complete_to = std::min(complete_to, out.back().rec.timestamp);
   }
   return n;
 }
@@ -304,10 +309,14 @@ ProcessTarget* ProcessTargets::find(pid_t pid) {
   return nullptr;
 }
 
-size_t ProcessTargets::collect() {
+size_t ProcessTargets::collect(uint64_t now_ns) {
+  // A thread may have stamped a record just before the poll and publish it just after.
+  constexpr uint64_t kInFlightNs = 1'000'000;
+  uint64_t complete_to = now_ns > kInFlightNs ? now_ns - kInFlightNs : 0;
   pending_.clear();
   for (auto& t : targets_)
-    if (t->has_channel()) t->poll(pending_, 4096);
+    if (t->has_channel()) t->poll(pending_, 4096, complete_to);
+  watermark_ = std::max(watermark_, complete_to);
   order_.clear();
   bool one_run = true;  // every record from one ring: already in timestamp order
   for (auto& p : pending_) {
@@ -316,9 +325,8 @@ size_t ProcessTargets::collect() {
       one_run = false;
     order_.push_back(&p);
   }
-  // The simple merge: sort what this round read. Exact across rings for records already
-  // published when the round started; a later record may carry an earlier timestamp than one
-  // of this round (k-way merge with watermarks is later work, DESIGN.md section 2).
+  // Sort what this round read: exact across rings for records already published when the round
+  // started; the timeline's watermark holds other targets' records until they are in order.
   if (!one_run)
     std::stable_sort(order_.begin(), order_.end(), [](const auto* a, const auto* b) {
       return a->rec.timestamp < b->rec.timestamp;
@@ -326,7 +334,30 @@ size_t ProcessTargets::collect() {
   return order_.size();
 }
 
-void ProcessTargets::wait_doorbell(uint64_t ns) {
+size_t ProcessTargets::poll(RecordSink& sink, uint64_t now_ns) {
+  const size_t n = collect(now_ns);
+  for (size_t i = 0; i < n; ++i) {
+    PendingRecord& p = *order_[i];
+    sink.deliver(p.rec);
+    p.target->mark_done(p.ring, p.pos);
+  }
+  for (auto& t : targets_) t->finish_round();
+  return n;
+}
+
+void ProcessTargets::tick(uint64_t, engine::Engine&) {
+  heartbeat();
+}
+
+void ProcessTargets::drain(RecordSink& sink) {
+  for (auto& t : targets_) t->disable();
+  // Records published before the probes went off still count.
+  for (int i = 0; i < 1000 && poll(sink, UINT64_MAX) > 0; ++i) {
+  }
+  shutdown();
+}
+
+bool ProcessTargets::wait(uint64_t ns) {
   ProcessTarget* first = nullptr;
   for (auto& t : targets_)
     if (t->has_channel() && !t->exited()) {
@@ -336,7 +367,9 @@ void ProcessTargets::wait_doorbell(uint64_t ns) {
       }
       first = t.get();
     }
-  if (first != nullptr) first->wait_doorbell(ns);
+  if (first == nullptr) return false;
+  first->wait_doorbell(ns);
+  return true;
 }
 
 void ProcessTargets::heartbeat() {

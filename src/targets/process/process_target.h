@@ -16,6 +16,7 @@
 #include "engine/catalog.h"
 #include "targets/process/elf_probes.h"
 #include "targets/process/target_counter.h"
+#include "targets/target.h"
 #include "transport/channel.h"
 #include "transport/record.h"
 #include "transport/ring_reader.h"
@@ -73,7 +74,9 @@ class ProcessTarget {
   void open_gate();
 
   // Reads up to `max_per_ring` records from each ring into `out`.
-  size_t poll(std::vector<PendingRecord>& out, size_t max_per_ring);
+  // Appends what its rings hold (at most max_per_ring each) to `out`. `complete_to` drops to the
+  // last timestamp of a ring it left unread past the cap.
+  size_t poll(std::vector<PendingRecord>& out, size_t max_per_ring, uint64_t& complete_to);
   // Sync mode: the engine is done with the record at `pos` of ring `ring`.
   void mark_done(uint32_t ring, uint64_t pos);
   // Sync mode: after a round, every position read (valid or rejected) is done.
@@ -130,8 +133,8 @@ class ProcessTarget {
   bool exited_ = false;
 };
 
-// Every traced process, polled together.
-class ProcessTargets {
+// Every traced process, polled together: one target of the timeline.
+class ProcessTargets : public Target {
  public:
   // Removes the channels dead tracers left in /dev/shm first (a killed vtrace could not).
   ProcessTargets();
@@ -140,34 +143,33 @@ class ProcessTargets {
   bool empty() const { return targets_.empty(); }
   ProcessTarget* find(pid_t pid);
 
-  // One poll round: reads every ring of every live process, sorts the round by timestamp (the
-  // simple merge: records published after the round's reads wait for the next round), and
-  // hands each to `run` in order; in sync mode each record is marked done right after `run`.
-  // Returns the number of records run.
-  template <typename Run>
-  size_t round(Run&& run) {
-    size_t n = collect();
-    for (size_t i = 0; i < n; ++i) {
-      PendingRecord& p = *order_[i];
-      run(p.rec);
-      p.target->mark_done(p.ring, p.pos);
-    }
-    for (auto& t : targets_) t->finish_round();
-    return n;
-  }
+  const char* name() const override { return "processes"; }
+  bool active() const override { return !targets_.empty(); }
+  // One poll round: reads every ring of every live process and hands the records to `sink` in
+  // timestamp order; in sync mode each record is marked done right after (its site waits).
+  size_t poll(RecordSink& sink, uint64_t now_ns) override;
+  // Everything published before the last poll began was read (but for a ring left past its cap);
+  // a thread between stamping a record and publishing it is covered by kInFlightNs.
+  uint64_t watermark() const override { return watermark_; }
   // Bumps the heartbeat of every channel (sync sites stop waiting without one).
+  void tick(uint64_t now_ns, engine::Engine& eng) override;
+  // Sync sites wait at the probe for vtrace: the loop does not sleep.
+  uint64_t sync_poll_ns() const override { return targets_.empty() ? UINT64_MAX : 0; }
   // Sleeps up to `ns`; a traced process whose ring fills up wakes it early. With several
   // processes only the first one's doorbell is watched, so the sleep is capped at 1 ms.
-  void wait_doorbell(uint64_t ns);
-  void heartbeat();
-  void shutdown();
-  void report(std::FILE* err) const;
+  bool wait(uint64_t ns) override;
+  // Turns every process's probes off and reads what they published before, then detaches.
+  void drain(RecordSink& sink) override;
+  void report(std::FILE* err) const override;
   bool any_alive() const;
 
  private:
-  size_t collect();
+  size_t collect(uint64_t now_ns);
+  void heartbeat();
+  void shutdown();
 
   std::vector<std::unique_ptr<ProcessTarget>> targets_;
+  uint64_t watermark_ = 0;
   std::vector<PendingRecord> pending_;
   std::vector<PendingRecord*> order_;
 };

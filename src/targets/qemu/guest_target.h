@@ -174,6 +174,9 @@ class GuestTargets {
   size_t held() const { return merge_.held(); }
   // Whether every live guest's watermark (as of the last round) has passed host time `t`.
   bool caught_up(uint64_t t) const { return merge_.release_point() >= t; }
+  // Host time up to which the guests' records have all gone out: every live guest's watermark,
+  // or further where a stalled guest was given up on.
+  uint64_t watermark() const { return std::max(merge_.release_point(), merge_.last_released()); }
   // Adds new table entries of every guest to the catalog; returns the first new catalog id,
   // or 0 when none was added.
   uint32_t refresh_tables(engine::Catalog& catalog);

@@ -1,15 +1,18 @@
-#include "cli/guest_session.h"
+#include "targets/qemu/guest_session.h"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <set>
+#include <thread>
 
 #include "clock/host_clock.h"
+#include "engine/engine.h"
 #include "engine/glob.h"
 #include "guest/image_builder.h"
 #include "targets/qemu/vm_manager.h"
 
-namespace vtrace::cli {
+namespace vtrace::targets::qemu {
 
 namespace {
 
@@ -38,21 +41,20 @@ GuestSession::~GuestSession() {
 
 bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& catalog, bool quiet,
                         std::string& error) {
-  namespace q = targets::qemu;
-  std::vector<q::VmConfig> configs;
+  std::vector<VmConfig> configs;
   for (const auto& name : start) {
-    if (std::string bad = q::check_vm_name(name); !bad.empty()) {
+    if (std::string bad = check_vm_name(name); !bad.empty()) {
       error = "bad VM name '" + name + "': " + bad;
       return false;
     }
-    q::VmInfo info;
+    VmInfo info;
     try {
-      if (q::find_vm(name, &info) && info.running) continue;
+      if (find_vm(name, &info) && info.running) continue;
     } catch (const std::exception& e) {
       error = e.what();
       return false;
     }
-    q::VmConfig c;
+    VmConfig c;
     c.name = name;
     configs.push_back(c);
   }
@@ -66,7 +68,7 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
         c.kernel = img.kernel;
         c.initrd = img.initrd;
       }
-      for (const q::VmInfo& v : q::start_vms(configs)) {
+      for (const VmInfo& v : start_vms(configs)) {
         started_.push_back(v.name);
         if (!quiet)
           std::fprintf(stderr, "vtrace: started VM %s (booted in %.1f s)\n", v.name.c_str(),
@@ -77,9 +79,9 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
       return false;
     }
   }
-  std::vector<q::VmInfo> vms;
+  std::vector<VmInfo> vms;
   try {
-    vms = q::list_vms();
+    vms = list_vms();
   } catch (const std::exception& e) {
     // Guests are optional for a script that does not start any: it runs, and says why they
     // are left out.
@@ -93,14 +95,14 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
   // Every guest's agent is waited for at once, each up to its own deadline: a guest that was
   // just started may still be bringing its agent up, one that was running has no excuse.
   struct Opening {
-    q::GuestTarget* g;
+    GuestTarget* g;
     uint64_t deadline;
   };
   std::vector<Opening> opening;
   const uint64_t now = clock::host_now_ns();
-  for (const q::VmInfo& v : vms) {
+  for (const VmInfo& v : vms) {
     if (!v.running) continue;
-    q::GuestTarget& g = guests_.add(v.name);
+    GuestTarget& g = guests_.add(v.name);
     bool ours = std::find(started_.begin(), started_.end(), v.name) != started_.end();
     std::string err;
     g.set_kvm(v.accel == "kvm");
@@ -192,7 +194,7 @@ void GuestSession::wait_ready() {
   for (auto* g : attached_) g->agent_silent_ns(start);
   settle_all(
       attached_,
-      [&](targets::qemu::GuestTarget* g) {
+      [&](GuestTarget* g) {
         if (g->enable_acked()) return true;
         const uint64_t now = clock::host_now_ns();
         std::string why;
@@ -217,7 +219,7 @@ void GuestSession::enable(const std::vector<uint32_t>& enabled) {
   for (auto* g : attached_) g->enable(enabled);
 }
 
-void GuestSession::tick(uint64_t now_ns) {
+void GuestSession::heartbeats(uint64_t now_ns) {
   for (auto* g : attached_) {
     if (g->stopped()) continue;
     if (!g->check_alive(now_ns)) {
@@ -240,12 +242,54 @@ void GuestSession::tick(uint64_t now_ns) {
   }
 }
 
+size_t GuestSession::poll(RecordSink& sink, uint64_t now_ns) {
+  return guests_.round(
+      [&](Record& r) {
+        if (annotate_) annotate_(r);
+        sink.deliver(r);
+      },
+      now_ns);
+}
+
+void GuestSession::tick(uint64_t now_ns, engine::Engine& eng) {
+  heartbeats(now_ns);
+  const uint32_t first = guests_.refresh_tables(eng.catalog());
+  if (first == 0) return;
+  eng.enable_new(first);
+  // Always re-written: it also tells the agent the host has seen its table (table_seen).
+  enable(eng.enabled_probes());
+}
+
+void GuestSession::drain(RecordSink& sink) {
+  const uint64_t stop = clock::host_now_ns();
+  auto run = [&](Record& r) {
+    if (annotate_) annotate_(r);
+    sink.deliver(r);
+  };
+  enable({});
+  // Records the guests wrote before the end still count, in order (after exit() nothing runs:
+  // no need to wait for them).
+  if (!sink.closed()) {
+    for (auto* g : attached_)
+      if (!g->stopped()) g->wait_enabled(1000);
+    const uint64_t deadline = clock::host_now_ns() + 1'000'000'000;
+    while (clock::host_now_ns() < deadline) {
+      guests_.round(run, clock::host_now_ns());
+      if (guests_.caught_up(stop)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    for (int i = 0; i < 1000 && guests_.round(run, clock::host_now_ns(), true) > 0; ++i) {
+    }
+  }
+  guests_.detach();
+}
+
 void GuestSession::finish() {
   guests_.detach();
   attached_.clear();
   for (const auto& name : started_) {
     try {
-      targets::qemu::stop_vm(name);
+      stop_vm(name);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "vtrace: %s\n", e.what());
     }
@@ -266,4 +310,4 @@ void GuestSession::report(std::FILE* err) const {
                    g->name().c_str(), static_cast<unsigned long long>(g->late_records()));
 }
 
-}  // namespace vtrace::cli
+}  // namespace vtrace::targets::qemu
