@@ -87,7 +87,12 @@ CommandLine parse_command_line(int argc, char** argv) {
       }
       throw UsageError{std::string("unknown option ") + arg};
     }
-    if (arg[0] != '-' || arg[1] == '\0') break;  // first operand
+    if (arg[0] != '-' || arg[1] == '\0') {
+      // An operand (a macro argument). Options may follow, as dtrace(1) takes them:
+      // `vtrace -s x.d 100 -c cmd` runs cmd, it does not pass "-c" as $2.
+      cl.macro_args.push_back(arg);
+      continue;
+    }
     for (const char* p = arg + 1; *p != '\0'; ++p) {
       char f = *p;
       switch (f) {

@@ -76,10 +76,12 @@ TEST(CliOptionsTest, XOptionNameValue) {
   EXPECT_EQ(cl.xopts[2].second, "b=c");
 }
 
-TEST(CliOptionsTest, OperandsBecomeMacroArgs) {
-  CommandLine cl = parse({"-s", "x.d", "42", "hello", "-q"});
-  EXPECT_EQ(cl.macro_args, (std::vector<std::string>{"42", "hello", "-q"}));
-  EXPECT_FALSE(cl.quiet) << "options after the first operand are operands";
+TEST(CliOptionsTest, OperandsBecomeMacroArgsAndOptionsMayFollowThem) {
+  // As dtrace(1)'s option loop: an operand does not end the options (`-s x.d 100 -c cmd`).
+  CommandLine cl = parse({"-s", "x.d", "42", "hello", "-q", "-c", "ls -l"});
+  EXPECT_EQ(cl.macro_args, (std::vector<std::string>{"42", "hello"}));
+  EXPECT_TRUE(cl.quiet);
+  EXPECT_EQ(cl.command, "ls -l");
 }
 
 TEST(CliOptionsTest, DoubleDashEndsOptions) {

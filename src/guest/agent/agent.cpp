@@ -158,8 +158,13 @@ int Agent::run(const std::atomic<bool>& stop) {
     if (enable_dirty_ || gen != enable_gen_seen_) {
       enable_gen_seen_ = gen;
       enable_dirty_ = false;
-      std::lock_guard<std::mutex> lock(mu_);
-      apply_enablings_locked();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        apply_enablings_locked();
+      }
+      // Counters first: a host that disabled everything to end its run reads the final drops
+      // once it sees the ack (else drops of the last 50 ms would go unreported).
+      write_counters();
       __atomic_store_n(&h_->enable_ack, gen, __ATOMIC_RELEASE);  // the host may go on
     }
     size_t n = relay_round();
