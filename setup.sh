@@ -31,6 +31,7 @@ PACKAGES=(
   libbpf-dev         # loads the BPF gather programs (src/bpf/), with the kernel's BTF
   libdw-dev          # elfutils: symbols and DWARF of traced binaries
   libc6-dbg          # libc's full symbol table (ustack() through its static functions)
+  nlohmann-json3-dev # JSON (QMP, QEMU's control and event sockets)
   libelf-dev         # ELF symbol tables for ustack()/usym() (src/sys/elf_symbols.cpp)
 )
 

@@ -25,6 +25,7 @@ const char* kGuestUsage =
     "                               [--share NAME] [-v]\n"
     "       vtrace vm list [-v]\n"
     "       vtrace vm exec NAME [--timeout SEC] [--no-wait] -- COMMAND [ARG]...\n"
+    "       vtrace vm pause NAME... | vtrace vm resume NAME...\n"
     "       vtrace vm stop NAME... | --all\n";
 
 struct Usage {
@@ -237,6 +238,28 @@ int vm_stop(const std::vector<std::string>& args) {
   return rc;
 }
 
+// vm pause / vm resume NAME...: QMP stop / cont. A tracer following the VM holds its records
+// across the pause and measures its clock again after it.
+int vm_pause_resume(const std::vector<std::string>& args, bool pause) {
+  const char* verb = pause ? "pause" : "resume";
+  if (args.empty()) throw Usage{std::string("vm ") + verb + " needs a VM name"};
+  int rc = 0;
+  for (const auto& n : args) {
+    if (!n.empty() && n[0] == '-') throw Usage{std::string("unknown option to vm ") + verb + ": " + n};
+    try {
+      const std::string reply =
+          qemu::qmp_execute(n, pause ? R"({"execute": "stop"})" : R"({"execute": "cont"})");
+      if (reply.find("\"return\"") == std::string::npos)
+        throw std::runtime_error("vm " + n + ": QEMU refused: " + reply);
+      std::printf("%s %s\n", pause ? "paused" : "resumed", n.c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "vtrace: %s\n", e.what());
+      rc = 1;
+    }
+  }
+  return rc;
+}
+
 }  // namespace
 
 bool is_guest_subcommand(int argc, char** argv) {
@@ -255,6 +278,8 @@ int run_guest_subcommand(int argc, char** argv) {
     if (group == "vm" && verb == "list") return vm_list(args);
     if (group == "vm" && verb == "stop") return vm_stop(args);
     if (group == "vm" && verb == "exec") return vm_exec(args);
+    if (group == "vm" && verb == "pause") return vm_pause_resume(args, true);
+    if (group == "vm" && verb == "resume") return vm_pause_resume(args, false);
     return usage(verb.empty() ? group + " needs a subcommand"
                               : "unknown subcommand: " + group + " " + verb);
   } catch (const Usage& u) {

@@ -217,6 +217,7 @@ TEST(VmManager, QemuCommandHasTheChannelAndSharedRam) {
   v.ram = "/dev/shm/vtrace-vm-web1.ram";
   v.console = v.dir + "/console.log";
   v.qmp = v.dir + "/qmp.sock";
+  v.events = v.dir + "/events.sock";
   auto cmd = qemu::qemu_command(c, v);
   std::string all;
   for (const auto& a : cmd) all += a + " ";
@@ -226,7 +227,8 @@ TEST(VmManager, QemuCommandHasTheChannelAndSharedRam) {
         "-machine memory-backend=ram ", "-device ivshmem-plain,memdev=ivsh,addr=0x4 ",
         "memory-backend-file,id=ivsh,size=16M,mem-path=/dev/shm/vtrace-vm-web1,share=on ",
         "-serial file:/run/vtrace/web1/console.log ",
-        "-qmp unix:/run/vtrace/web1/qmp.sock,server,nowait ", "-daemonize ",
+        "-qmp unix:/run/vtrace/web1/qmp.sock,server,nowait ",
+        "-qmp unix:/run/vtrace/web1/events.sock,server,nowait ", "-daemonize ",
         "-pidfile /run/vtrace/web1/qemu.pid ", "console=ttyS0 acpi=off panic=-1"})
     EXPECT_NE(all.find(want), std::string::npos) << want << "\nin: " << all;
   EXPECT_EQ(all.find("memdev=share"), std::string::npos) << all;

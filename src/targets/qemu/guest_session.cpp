@@ -106,6 +106,7 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
     bool ours = std::find(started_.begin(), started_.end(), v.name) != started_.end();
     std::string err;
     g.set_kvm(v.accel == "kvm");
+    g.set_events_socket(v.events);
     if (!g.open(v.ivshmem, v.pid, -1, err)) {
       if (!quiet)
         std::fprintf(stderr, "vtrace: %s: not a target: %s\n", v.name.c_str(), err.c_str());

@@ -162,6 +162,12 @@ GuestTarget::Counters GuestTarget::read_counters() const {
 
 void GuestTarget::attach(bool sync) {
   vtrace_guest_header* h = header();
+  // QEMU's events, for pauses. A VM an older vtrace started has no event socket: said once.
+  if (!events_path_.empty() && !events_.is_open()) {
+    std::string err;
+    if (!events_.open(events_path_, 1000, err))
+      clock_note_ = "pauses not followed: " + err + " (restart the VM with this vtrace)";
+  }
   // The agent's counters run for the life of the guest: this run reports what it added.
   at_attach_ = read_counters();
   __atomic_store_n(&h->host_attached, 0u, __ATOMIC_SEQ_CST);
@@ -208,6 +214,10 @@ bool GuestTarget::wait_enabled(int timeout_ms) {
 }
 
 bool GuestTarget::measure_clock(std::string& error) {
+  if (pause_.awaiting() && !pause_.resumed()) {
+    error = "VM " + name_ + " is paused";
+    return false;
+  }
   vtrace_guest_header* h = header();
   __atomic_store_n(&h->ping_request, 1u, __ATOMIC_SEQ_CST);
   auto until = [](auto pred, uint64_t ns) {
@@ -242,6 +252,14 @@ bool GuestTarget::measure_clock(std::string& error) {
   if (burst.empty()) {
     error = "the agent of VM " + name_ + " answered no ping";
     return false;
+  }
+  if (pause_.awaiting()) measure_jump(burst);
+  // The model lives on the timeline without pauses: host readings lose every jump so far.
+  const double ticks = static_cast<double>(pause_.total_jump_ns()) / host_tsc_.ns_per_tick();
+  const auto shift = static_cast<int64_t>(ticks);
+  for (auto& s : burst) {
+    s.host_before -= static_cast<uint64_t>(shift);
+    s.host_after -= static_cast<uint64_t>(shift);
   }
   clock_.add_burst(burst);
   if (kvm_ && !kvm_checked_) try_exact_clock(burst);
@@ -287,7 +305,41 @@ void GuestTarget::try_exact_clock(const std::vector<clock::HandshakeSample>& bur
 
 uint64_t GuestTarget::to_host_ns(uint64_t guest_tsc) const {
   if (!clock_.ready()) return clock::host_now_ns();  // no translation yet: arrival time
-  return host_tsc_.to_ns(clock_.to_host_tsc(guest_tsc));
+  return pause_.to_real(host_tsc_.to_ns(clock_.to_host_tsc(guest_tsc)));
+}
+
+void GuestTarget::measure_jump(const std::vector<clock::HandshakeSample>& burst) {
+  if (!clock_.ready()) {  // nothing was translated before the pause: nothing to move
+    pause_.measured(0, static_cast<uint64_t>(pause_.total_jump_ns()), 0);
+    return;
+  }
+  const clock::HandshakeSample* best = nullptr;
+  for (const auto& s : burst)
+    if (s.host_after >= s.host_before &&
+        (best == nullptr || s.host_after - s.host_before < best->host_after - best->host_before))
+      best = &s;
+  if (best == nullptr) return;  // every bracket inverted: measured again at the next round
+  const uint64_t mid = best->host_before + (best->host_after - best->host_before) / 2;
+  const double half_ns =
+      static_cast<double>(best->host_after - best->host_before) / 2 * host_tsc_.ns_per_tick();
+  const double bound_ns = static_cast<double>(clock_.bound_ticks()) * host_tsc_.ns_per_tick();
+  pause_.measured(host_tsc_.to_ns(clock_.to_host_tsc(best->guest)), host_tsc_.to_ns(mid),
+                  static_cast<uint64_t>(half_ns + bound_ns));
+}
+
+bool GuestTarget::follow_pauses() {
+  if (!events_.is_open()) return true;
+  event_buf_.clear();
+  events_.poll(event_buf_);
+  for (const QmpEvent& e : event_buf_) {
+    if (e.name == "STOP" && !pause_.awaiting()) pause_.stop(e.host_ns);
+    if (e.name == "RESUME") pause_.resume(e.host_ns);
+  }
+  if (!pause_.awaiting()) return true;
+  if (!pause_.resumed()) return false;
+  // Resumed: one burst measures the jump (a busy guest may not answer yet: next round).
+  std::string err;
+  return measure_clock(err) && !pause_.awaiting();
 }
 
 std::string GuestTarget::clock_description() const {
@@ -297,6 +349,8 @@ std::string GuestTarget::clock_description() const {
 
 size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
   if (!attached_ || stopped_) return 0;
+  // Events first: a record the guest wrote after a resume must not be read before its STOP.
+  if (!follow_pauses()) return 0;
   // The watermark is read before the rings: read after, it could already cover a record the
   // agent published after this poll read its ring.
   watermark_ = __atomic_load_n(&header()->watermark, __ATOMIC_ACQUIRE);
@@ -375,6 +429,10 @@ uint64_t GuestTarget::agent_silent_ns(uint64_t now_ns) {
 bool GuestTarget::check_alive(uint64_t now_ns) {
   if (stopped_) return false;
   if (qemu_pid_ > 0 && !qemu_running(qemu_pid_)) return false;
+  if (pause_.awaiting()) {  // paused on purpose: silence counts from the resume
+    last_beat_change_ns_ = now_ns;
+    return true;
+  }
   return agent_silent_ns(now_ns) < kAgentStallNs;
 }
 
@@ -441,6 +499,23 @@ void GuestTarget::report(std::FILE* err) const {
                  name_.c_str(), bad, bad == 1 ? "" : "s");
   std::string rejected = rejects_.summary();
   if (!rejected.empty()) std::fprintf(err, "vtrace: %s: %s\n", name_.c_str(), rejected.c_str());
+  // Each pause: its length, and how far the guest clock fell behind (the translation of what
+  // came after it moved by that much).
+  for (const auto& p : pause_.pauses()) {
+    const double len = p.resume_real_ns > p.stop_real_ns
+                           ? static_cast<double>(p.resume_real_ns - p.stop_real_ns) * 1e-9
+                           : -1;
+    if (!p.measured) {
+      std::fprintf(err, "vtrace: %s: paused at the end of the run (%s)\n", name_.c_str(),
+                   len < 0 ? "not resumed" : "its clock not measured since");
+      continue;
+    }
+    std::fprintf(err,
+                 "vtrace: %s: paused for %.3f s; its clock fell %.6f s behind the host's "
+                 "(+-%.1f us), records after the pause translated accordingly\n",
+                 name_.c_str(), len, static_cast<double>(p.jump_ns) * 1e-9,
+                 static_cast<double>(p.jump_error_ns) * 1e-3);
+  }
 }
 
 // --- GuestTargets ------------------------------------------------------------------------------

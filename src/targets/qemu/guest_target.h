@@ -14,9 +14,11 @@
 #include <vector>
 
 #include "clock/guest_clock.h"
+#include "clock/pause_correction.h"
 #include "clock/time_merge.h"
 #include "clock/tsc_clock.h"
 #include "engine/catalog.h"
+#include "targets/qemu/qmp_events.h"
 #include "transport/guest_channel.h"
 #include "transport/record.h"
 #include "transport/ring_reader.h"
@@ -40,6 +42,11 @@ class GuestTarget {
 
   // Under KVM (`kvm`), the first clock measurement also tries KVM's exact translation.
   void set_kvm(bool kvm) { kvm_ = kvm; }
+  // The VM's QMP event socket (vm_manager.h), read while attached: a pause (STOP ... RESUME)
+  // holds the guest's records until its clock translation is measured again after it.
+  void set_events_socket(std::string path) { events_path_ = std::move(path); }
+  // Paused now (a STOP seen, its translation not re-measured since).
+  bool paused() const { return pause_.awaiting(); }
   // Maps the VM's channel file and checks it; waits up to `ready_ms` for the agent (< 0: does
   // not look; see agent_ready()).
   bool open(const std::string& path, int qemu_pid, int ready_ms, std::string& error);
@@ -104,6 +111,11 @@ class GuestTarget {
   bool accept_entry(const vtrace_guest_probe& e, engine::Catalog& catalog, uint32_t& id);
   uint64_t to_host_ns(uint64_t guest_tsc) const;
   void try_exact_clock(const std::vector<clock::HandshakeSample>& burst);
+  // STOP and RESUME events since the last call. False while the guest's records must wait: it
+  // is paused, or it resumed and its translation could not be re-measured yet.
+  bool follow_pauses();
+  // After a resume: how far the guest clock fell behind, from the tightest ping of `burst`.
+  void measure_jump(const std::vector<clock::HandshakeSample>& burst);
 
   std::string name_;
   uint32_t index_;
@@ -133,7 +145,11 @@ class GuestTarget {
   uint64_t watermark_ = 0;            // guest TSC, read by poll() before the rings
   uint64_t read_limit_ = UINT64_MAX;  // guest TSC: read_limit_ns()
   clock::TscClock host_tsc_;
-  clock::GuestClock clock_;
+  clock::GuestClock clock_;  // on the timeline without pauses (pause_ maps it to real time)
+  clock::PauseCorrection pause_;
+  std::string events_path_;
+  QmpEvents events_;
+  std::vector<QmpEvent> event_buf_;
   bool kvm_ = false, kvm_checked_ = false;
   std::string clock_note_;  // why the translation is measured, not exact
   transport::RejectCounts rejects_;

@@ -110,6 +110,7 @@ VmInfo paths_for(const std::string& name, const std::string& shm_id) {
   v.dir = runtime_dir() + "/" + name;
   v.console = v.dir + "/console.log";
   v.qmp = v.dir + "/qmp.sock";
+  v.events = v.dir + "/events.sock";
   if (valid_shm_id(shm_id)) {
     v.shm_id = shm_id;
     v.ivshmem = shm_dir() + "/" + name + "-" + shm_id + ".channel";
@@ -379,6 +380,7 @@ std::vector<std::string> qemu_command(const VmConfig& c, const VmInfo& v) {
           "-display", "none",
           "-no-reboot",
           "-qmp", "unix:" + v.qmp + ",server,nowait",
+          "-qmp", "unix:" + v.events + ",server,nowait",
           "-daemonize",
           "-pidfile", v.dir + "/qemu.pid"};
   // clang-format on
@@ -546,6 +548,10 @@ std::vector<VmInfo> list_vms() {
   std::sort(vms.begin(), vms.end(),
             [](const VmInfo& a, const VmInfo& b) { return a.name < b.name; });
   return vms;
+}
+
+int qmp_open(const std::string& sock_path, int timeout_ms) {
+  return qmp_connect(sock_path, Clock::now() + std::chrono::milliseconds(timeout_ms));
 }
 
 std::string qmp_execute(const std::string& name, const std::string& command_json) {

@@ -60,7 +60,8 @@ struct VmInfo {
   std::string ivshmem;     // the channel: SHM_DIR/NAME-ID.channel
   std::string ram;         // guest RAM backing file: SHM_DIR/NAME-ID.ram
   std::string console;     // console.log
-  std::string qmp;         // qmp.sock
+  std::string qmp;         // qmp.sock: vm commands (one client at a time)
+  std::string events;      // events.sock: a second monitor, the tracer's (QEMU's STOP/RESUME)
   std::string share;       // --share NAME, "" for none
   std::string share_path;  // SHM_DIR/share-NAME
   double boot_seconds = 0;
@@ -96,6 +97,8 @@ void stop_vm(const std::string& name);
 // Runs one QMP command (a JSON object) on a running VM and returns QEMU's reply line
 // ({"return": ...} or {"error": ...}). Throws std::runtime_error when the VM is not reachable.
 std::string qmp_execute(const std::string& name, const std::string& command_json);
+// Connects to a QMP socket and negotiates capabilities (waiting up to timeout_ms); -1 on failure.
+int qmp_open(const std::string& sock_path, int timeout_ms);
 
 // True while pid is a live (not zombie) QEMU process.
 bool qemu_running(int pid);

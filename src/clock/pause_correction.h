@@ -1,0 +1,72 @@
+// A guest whose VM was paused (QMP stop/cont, a debugger, a snapshot) comes back with its clock
+// behind the host's: under TCG the guest TSC stands still while the VM is stopped, so the
+// translation measured before the pause places every later reading too early by the pause's
+// length. The guest clock model (GuestClock) is kept on a "virtual" host timeline that never saw
+// the pauses; this maps its results to real host time: a reading translated past a pause's stop
+// really happened that pause's jump later. The jump is measured (a ping after the resume), not
+// taken from the pause's length: under KVM the guest TSC may run on through a pause.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace vtrace::clock {
+
+class PauseCorrection {
+ public:
+  struct Pause {
+    uint64_t stop_real_ns = 0;     // when the VM stopped (host time)
+    uint64_t stop_virtual_ns = 0;  // the same moment on the virtual timeline
+    uint64_t resume_real_ns = 0;   // when it went on (0 until known)
+    int64_t jump_ns = 0;           // how far its clock fell behind the host's
+    uint64_t jump_error_ns = 0;    // the measurement's uncertainty
+    bool measured = false;
+  };
+
+  // The VM stopped at host time `stop_real_ns`.
+  void stop(uint64_t stop_real_ns) {
+    Pause p;
+    p.stop_real_ns = stop_real_ns;
+    const int64_t v = static_cast<int64_t>(stop_real_ns) - total_jump_ns();
+    p.stop_virtual_ns = v > 0 ? static_cast<uint64_t>(v) : 0;
+    pauses_.push_back(p);
+  }
+  void resume(uint64_t resume_real_ns) {
+    if (!pauses_.empty() && pauses_.back().resume_real_ns == 0)
+      pauses_.back().resume_real_ns = resume_real_ns;
+  }
+  // A stop whose jump is not measured yet: readings past it cannot be translated.
+  bool awaiting() const { return !pauses_.empty() && !pauses_.back().measured; }
+  bool resumed() const { return !pauses_.empty() && pauses_.back().resume_real_ns != 0; }
+
+  // After the resume: a guest reading the model translates to `virtual_ns` was taken at real
+  // host time `real_ns` (+- error_ns). Sets the last pause's jump.
+  void measured(uint64_t virtual_ns, uint64_t real_ns, uint64_t error_ns) {
+    if (!awaiting()) return;
+    const int64_t before = total_jump_ns();  // the pauses before this one
+    Pause& p = pauses_.back();
+    p.jump_ns = static_cast<int64_t>(real_ns) - before - static_cast<int64_t>(virtual_ns);
+    p.jump_error_ns = error_ns;
+    p.measured = true;
+  }
+
+  // Real host time of a reading the model translates to `virtual_ns`.
+  uint64_t to_real(uint64_t virtual_ns) const {
+    int64_t t = static_cast<int64_t>(virtual_ns);
+    for (const Pause& p : pauses_)
+      if (p.measured && virtual_ns > p.stop_virtual_ns) t += p.jump_ns;
+    return t > 0 ? static_cast<uint64_t>(t) : 0;
+  }
+  // Every measured jump: what to take off real host readings before they reach the model.
+  int64_t total_jump_ns() const {
+    int64_t j = 0;
+    for (const Pause& p : pauses_)
+      if (p.measured) j += p.jump_ns;
+    return j;
+  }
+  const std::vector<Pause>& pauses() const { return pauses_; }
+
+ private:
+  std::vector<Pause> pauses_;
+};
+
+}  // namespace vtrace::clock

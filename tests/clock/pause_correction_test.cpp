@@ -1,0 +1,57 @@
+// The translation across pauses: readings before a pause keep their time, readings after it move
+// by the measured jump; several pauses add up; a pause whose guest clock ran on (KVM) moves
+// nothing.
+#include "clock/pause_correction.h"
+
+#include <gtest/gtest.h>
+
+namespace vtrace::clock {
+namespace {
+
+// A guest clock that stands still while paused (TCG): the model, fit before the pause,
+// translates a reading taken at real time r after a pause [s, s + len) to r - len.
+TEST(PauseCorrection, ReadingsAfterAPauseMoveByTheMeasuredJump) {
+  PauseCorrection pc;
+  EXPECT_EQ(pc.to_real(5000), 5000u);
+  pc.stop(10'000);
+  EXPECT_TRUE(pc.awaiting());
+  EXPECT_FALSE(pc.resumed());
+  pc.resume(12'000);
+  EXPECT_TRUE(pc.resumed());
+  // The first ping after the resume: real 12'500, the model says 10'500.
+  pc.measured(10'500, 12'500, 30);
+  EXPECT_FALSE(pc.awaiting());
+  EXPECT_EQ(pc.pauses()[0].jump_ns, 2000);
+  EXPECT_EQ(pc.to_real(9'999), 9'999u);    // before the stop: as it was
+  EXPECT_EQ(pc.to_real(10'700), 12'700u);  // after: 2 us later
+  EXPECT_EQ(pc.total_jump_ns(), 2000);
+}
+
+TEST(PauseCorrection, PausesAddUp) {
+  PauseCorrection pc;
+  pc.stop(10'000);
+  pc.resume(12'000);
+  pc.measured(10'100, 12'100, 0);  // jump 2000
+  // Second pause at real 20'000 (virtual 18'000), 5000 long.
+  pc.stop(20'000);
+  EXPECT_EQ(pc.pauses()[1].stop_virtual_ns, 18'000u);
+  pc.resume(25'000);
+  // Real 25'100 is virtual 18'100 in the model (it saw neither pause).
+  pc.measured(18'100, 25'100, 0);
+  EXPECT_EQ(pc.pauses()[1].jump_ns, 5000);
+  EXPECT_EQ(pc.to_real(15'000), 17'000u);  // between the pauses
+  EXPECT_EQ(pc.to_real(18'500), 25'500u);  // after both
+  EXPECT_EQ(pc.total_jump_ns(), 7000);
+}
+
+TEST(PauseCorrection, AClockThatRanOnMovesNothing) {
+  PauseCorrection pc;
+  pc.stop(10'000);
+  pc.resume(12'000);
+  pc.measured(12'500, 12'500, 40);  // KVM: the guest TSC kept running
+  EXPECT_EQ(pc.pauses()[0].jump_ns, 0);
+  EXPECT_EQ(pc.to_real(12'600), 12'600u);
+}
+
+}  // namespace
+}  // namespace vtrace::clock
