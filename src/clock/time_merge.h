@@ -39,7 +39,16 @@ class TimeMerge {
 
   // A record of `source` stamped `ts` (host ns), read at host time `arrival_ns`.
   void push(uint32_t source, uint64_t ts, Item item, uint64_t arrival_ns) {
-    held_.push_back(Held{ts, next_seq_++, arrival_ns, source, std::move(item)});
+    uint32_t slot;
+    if (free_.empty()) {
+      slot = static_cast<uint32_t>(items_.size());
+      items_.push_back(std::move(item));
+    } else {
+      slot = free_.back();
+      free_.pop_back();
+      items_[slot] = std::move(item);
+    }
+    held_.push_back(Held{ts, next_seq_++, arrival_ns, source, slot});
     std::push_heap(held_.begin(), held_.end(), later);
   }
 
@@ -66,12 +75,14 @@ class TimeMerge {
       if (top.ts > point && !overdue && !too_late) break;
       if (top.ts > point && !too_late) note_stalls(top.ts);
       std::pop_heap(held_.begin(), held_.end(), later);
-      Held h = std::move(held_.back());
+      const Held h = held_.back();
       held_.pop_back();
       const bool late = h.ts < last_released_;
       if (late) ++sources_[h.source].late;
       last_released_ = std::max(last_released_, h.ts);
-      run(h.item, h.source, late);
+      run(items_[h.slot], h.source, late);
+      items_[h.slot] = Item();  // what it owns goes now, not when the slot is reused
+      free_.push_back(h.slot);
       ++n;
     }
     return n;
@@ -94,10 +105,11 @@ class TimeMerge {
     bool stalled = false;  // it held the others past max_hold, and has not caught up since
     uint64_t late = 0, stalls = 0;
   };
+  // The heap orders small keys; the items stay where they were put (a record is hundreds of
+  // bytes: moving it at every heap step cost more than the merge itself).
   struct Held {
     uint64_t ts, seq, arrival_ns;
-    uint32_t source;
-    Item item;
+    uint32_t source, slot;
   };
   // The heap's order: earliest timestamp first, then arrival.
   static bool later(const Held& a, const Held& b) {
@@ -115,6 +127,8 @@ class TimeMerge {
   uint64_t max_hold_ns_;
   std::vector<Source> sources_;
   std::vector<Held> held_;  // a heap by later()
+  std::vector<Item> items_;     // held items by slot
+  std::vector<uint32_t> free_;  // slots of items_ released
   uint64_t next_seq_ = 0;
   uint64_t last_released_ = 0;
 };
