@@ -67,7 +67,8 @@ order:::recv
 	exit(0);
 }
 
-/* Should records be lost (drops vtrace reports), end two seconds after the last one. */
+/* Should records be lost (drops vtrace reports), end five seconds after the last one (a VM
+ * paused for a few seconds is not the end). */
 order:::send,
 order:::recv
 {
@@ -75,7 +76,7 @@ order:::recv
 }
 
 profile:::tick-100ms
-/last != 0 && timestamp - last > 2000000000/
+/last != 0 && timestamp - last > 5000000000/
 {
 	exit(0);
 }

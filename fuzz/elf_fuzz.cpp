@@ -1,5 +1,5 @@
 // libFuzzer target: arbitrary bytes as the executable of a traced program, read by
-// targets::find_probe_section (src/targets/process/elf_probes.h): the ELF header, section
+// vtrace::sys::find_probe_section (src/sys/elf_probes.h): the ELF header, section
 // headers, section name table and program headers, to find the "vtrace_probes" section. Host
 // processes and the guest agent's process scanner call it on /proc/PID/exe: the file is
 // whatever the traced user put there.
@@ -23,7 +23,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "targets/process/elf_probes.h"
+#include "sys/elf_probes.h"
 
 namespace {
 
@@ -48,15 +48,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CHECK(n > 0);
     done += static_cast<size_t>(n);
   }
-  vtrace::targets::ProbeSection sec;
+  vtrace::sys::ProbeSection sec;
   std::string err;
-  const bool found = vtrace::targets::find_probe_section(file.path, sec, err);
+  const bool found = vtrace::sys::find_probe_section(file.path, sec, err);
   if (found) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
     CHECK(text.find("vtrace_probes") != std::string_view::npos);
   } else {
     CHECK(!err.empty());
   }
-  CHECK(vtrace::targets::has_probe_section(file.path) == (found && sec.size >= 48));
+  CHECK(vtrace::sys::has_probe_section(file.path) == (found && sec.size >= 48));
   return 0;
 }

@@ -1,4 +1,4 @@
-// libFuzzer target: arbitrary bytes as a perf_event ring (src/targets/host/perf_ring.h): the
+// libFuzzer target: arbitrary bytes as a perf_event ring (src/sys/perf_ring.h): the
 // records between data_tail and data_head, walked by PerfRing::read_all over a synthetic ring
 // (PerfRing::attach), and each PERF_RECORD_SAMPLE body decoded by parse_sample for a sample
 // layout the input chooses. The kernel writes these rings, but their sizes and counts must never
@@ -31,11 +31,9 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "targets/host/perf_ring.h"
+#include "sys/perf_ring.h"
 
 namespace {
-
-namespace host = vtrace::targets::host;
 
 struct Control {
   uint64_t sample_type = 0;
@@ -52,10 +50,10 @@ bool within(const uint8_t* p, uint64_t n, const uint8_t* body, size_t len) {
   return p >= body && p <= body + len && n <= static_cast<uint64_t>(body + len - p);
 }
 
-void check_sample(const uint8_t* body, size_t len, const host::SampleLayout& layout) {
-  host::SampleView v;
-  if (!host::parse_sample(body, len, layout, v)) return;
-  CHECK((layout.sample_type & ~host::kSupportedSampleType) == 0);
+void check_sample(const uint8_t* body, size_t len, const vtrace::sys::SampleLayout& layout) {
+  vtrace::sys::SampleView v;
+  if (!vtrace::sys::parse_sample(body, len, layout, v)) return;
+  CHECK((layout.sample_type & ~vtrace::sys::kSupportedSampleType) == 0);
   const uint8_t* at = body;
   if (v.callchain != nullptr) {
     CHECK(within(v.callchain, v.callchain_nr * 8, body, len) && v.callchain >= at);
@@ -104,9 +102,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   header.data_tail = c.tail;
   header.data_head = head;
 
-  host::PerfRing r;
+  vtrace::sys::PerfRing r;
   CHECK(r.attach(&header, ring.data(), data_size));
-  const host::SampleLayout layout{c.sample_type, c.regs_mask};
+  const vtrace::sys::SampleLayout layout{c.sample_type, c.regs_mask};
   const size_t max = c.max_records == 0 ? SIZE_MAX : c.max_records;
   size_t delivered = 0;
   const size_t n = r.read_all(
@@ -138,7 +136,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (r.read([&](const uint8_t*, size_t len) { CHECK(len < data_size); }, 1) == 0) break;
     CHECK(r.pending() < before);
   }
-  const host::RingStats& st = r.stats();
+  const vtrace::sys::RingStats& st = r.stats();
   CHECK(st.samples + st.other <= n + (c.avail / sizeof(perf_event_header)) + 1);
   return 0;
 }

@@ -4,7 +4,7 @@
 //   even: a ring image (ring header + 16 record slots) read by transport::RingReader, polled
 //         several times (the head as the image gives it, then pushed along), with a probe map
 //         of two descriptors (one a string probe);
-//   odd:  a probe-table image: 48-byte descriptors decoded by targets::decode_descriptor, whose
+//   odd:  a probe-table image: 48-byte descriptors decoded by sys::decode_descriptor, whose
 //         string pointers are offsets into the input itself.
 //
 // Invariant: no crash, hang or sanitizer report for any input; what the reader returns always
@@ -17,7 +17,7 @@
 #include <cstring>
 #include <vector>
 
-#include "targets/process/elf_probes.h"
+#include "sys/elf_probes.h"
 #include "transport/ring_reader.h"
 
 namespace {
@@ -66,10 +66,10 @@ size_t read_input(void* ctx, uint64_t addr, void* buf, size_t len) {
 void fuzz_table(const uint8_t* data, size_t size) {
   Input in{data, size};
   for (size_t off = 0; off + 48 <= size && off < 48 * 64; off += 48) {
-    vtrace::targets::ProbeSite site;
-    if (vtrace::targets::decode_descriptor(data + off, 48, read_input, &in, site)) {
+    vtrace::sys::ProbeSite site;
+    if (vtrace::sys::decode_descriptor(data + off, 48, read_input, &in, site)) {
       if (site.nargs > VTRACE_MAX_ARGS || site.provider.empty() || site.name.empty() ||
-          site.provider.size() >= vtrace::targets::kMaxProbeString)
+          site.provider.size() >= vtrace::sys::kMaxProbeString)
         std::abort();
     }
   }

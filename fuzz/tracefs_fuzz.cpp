@@ -19,7 +19,7 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "targets/host/tracefs.h"
+#include "sys/tracefs.h"
 
 namespace {
 
@@ -30,7 +30,7 @@ size_t occurrences(std::string_view text, std::string_view what) {
 }
 
 void check_tables(std::string_view text) {
-  const auto tables = vtrace::targets::host::print_symbolic_tables(text);
+  const auto tables = vtrace::sys::print_symbolic_tables(text);
   CHECK(tables.size() <= occurrences(text, "__print_symbolic("));
 }
 
@@ -39,7 +39,7 @@ void check_tables(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   std::string err;
-  auto fmt = vtrace::targets::host::parse_format(text, err);
+  auto fmt = vtrace::sys::parse_format(text, err);
   check_tables(text);
   if (!fmt) {
     CHECK(!err.empty());

@@ -21,13 +21,13 @@
 #include "engine/profile_provider.h"
 #include "lang/compiler.h"
 #include "lang/parser.h"
+#include "sys/elf_probes.h"
 #include "targets/host/at_probe_clauses.h"
 #include "targets/host/host_symbolizer.h"
 #include "targets/host/kernel_probes.h"
 #include "targets/host/profile_ticks.h"
 #include "targets/host/usdt_target.h"
 #include "targets/host/vmm_probes.h"
-#include "targets/process/elf_probes.h"
 #include "targets/process/process_target.h"
 #include "targets/process/site_aggregation.h"
 #include "targets/qemu/guest_session.h"
@@ -162,7 +162,7 @@ int run(const CommandLine& cl) {
       return 1;
     }
     // A process without vtrace probe sites is traced through its USDT probes only.
-    if (!targets::has_probe_section("/proc/" + std::to_string(pid) + "/exe") &&
+    if (!sys::has_probe_section("/proc/" + std::to_string(pid) + "/exe") &&
         !usdt.probe_ids(pid).empty()) {
       usdt_only.push_back(pid);
       continue;
@@ -205,7 +205,7 @@ int run(const CommandLine& cl) {
   targets::ProcessTarget* child_target = nullptr;
   if (!cl.command.empty() && !cl.list && !cl.compile_only) {
     std::string path = GatedChild::resolve(cl.command);
-    bool instrumented = !path.empty() && targets::has_probe_section(path);
+    bool instrumented = !path.empty() && sys::has_probe_section(path);
     std::string err;
     if (!child.start(cl.command, err,
                      instrumented ? std::vector<std::string>{"VTRACE_WAIT=1"}
@@ -392,8 +392,8 @@ int run(const CommandLine& cl) {
   targets::host::ProfileTicks ticks(profile);
   guests.set_annotate([&vmm](Record& r) { vmm.annotate(r); });
   targets::Timeline timeline;
-  for (targets::Target* t : std::initializer_list<targets::Target*>{&ticks, &procs, &usdt, &kernel,
-                                                                    &guests})
+  for (targets::Target* t :
+       std::initializer_list<targets::Target*>{&ticks, &procs, &usdt, &kernel, &guests})
     timeline.add(*t);
   timeline.set_sync(chan.sync);
 

@@ -4,20 +4,6 @@
 
 namespace vtrace::engine {
 
-std::string d_probe_name(const std::string& raw) {
-  std::string out;
-  out.reserve(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '_' && i + 1 < raw.size() && raw[i + 1] == '_') {
-      out += '-';
-      ++i;
-    } else {
-      out += raw[i];
-    }
-  }
-  return out;
-}
-
 Catalog::Catalog() {
   add("host", "dtrace", "", "", "BEGIN");
   add("host", "dtrace", "", "", "END");

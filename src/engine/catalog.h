@@ -27,10 +27,6 @@ inline constexpr uint32_t kProbeBegin = 1;
 inline constexpr uint32_t kProbeEnd = 2;
 inline constexpr uint32_t kProbeError = 3;
 
-// A probe name as D spells it: "__" becomes "-" (request__start -> request-start), as dtrace
-// maps USDT note names and provider-header names.
-std::string d_probe_name(const std::string& raw);
-
 class Catalog {
  public:
   Catalog();  // registers dtrace:::BEGIN, END, ERROR

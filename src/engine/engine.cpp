@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "clock/host_clock.h"
-#include "transport/process_memory.h"
+#include "sys/process_memory.h"
 
 namespace vtrace::engine {
 
@@ -451,7 +451,7 @@ vm::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& out) {
   }
   if (rec.guest) return vm::Fault::BadAddress;
   out.resize(max_len + 1);
-  size_t n = transport::read_process_memory(rec.pid, addr, out.data(), max_len + 1, true);
+  size_t n = sys::read_process_memory(rec.pid, addr, out.data(), max_len + 1, true);
   if (n == 0) return vm::Fault::BadAddress;
   size_t len = strnlen(out.data(), std::min(n, max_len));
   if (len == n && n < max_len) return vm::Fault::BadAddress;  // unreadable before the NUL

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engine/tuple.h"
 #include "vm/subr.h"
+#include "vm/tuple.h"
 
 namespace vtrace::vm {
 
@@ -123,9 +123,9 @@ Fault load_builtin(Builtin b, ExecContext& ctx, int64_t& v) {
 inline void push_tuple(std::string& tuple, int64_t v, bool is_string, uint32_t strsize) {
   if (is_string) {
     const char* s = as_str(v);
-    engine::tuple_put_str(tuple, std::string_view(s, strnlen(s, strsize - 1)));
+    vm::tuple_put_str(tuple, std::string_view(s, strnlen(s, strsize - 1)));
   } else {
-    engine::tuple_put_int(tuple, v);
+    vm::tuple_put_int(tuple, v);
   }
 }
 

@@ -6,23 +6,22 @@
 #include <set>
 
 #include "agent_host.h"
-#include "targets/process/elf_probes.h"
+#include "sys/elf_probes.h"
 
 namespace agent_test {
 namespace {
 
 // Reads the enable flags of pid's sites named provider:name (raw name, "__" form).
 std::vector<uint32_t> site_flags(pid_t pid, const std::string& provider, const std::string& name) {
-  vtrace::targets::ProbeTable t;
+  vtrace::sys::ProbeTable t;
   std::string err;
   std::vector<uint32_t> flags;
-  if (!vtrace::targets::discover_probes(pid, t, err)) return flags;
+  if (!vtrace::sys::discover_probes(pid, t, err)) return flags;
   for (const auto& s : t.sites) {
     if (s.provider != provider || s.name != name || (s.flags & VTRACE_DESC_GUARD)) continue;
     uint32_t v = 0;
     pid_t p = pid;
-    vtrace::targets::process_reader(&p, s.address + offsetof(vtrace_probe_desc, enabled), &v,
-                                    sizeof v);
+    vtrace::sys::process_reader(&p, s.address + offsetof(vtrace_probe_desc, enabled), &v, sizeof v);
     flags.push_back(v);
   }
   return flags;

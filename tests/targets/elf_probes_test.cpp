@@ -1,4 +1,4 @@
-#include "targets/process/elf_probes.h"
+#include "sys/elf_probes.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "engine/catalog.h"
+#include "sys/process_memory.h"
 #include "targets/process/process_target.h"
-#include "transport/process_memory.h"
 #include "vtrace/channel_abi.h"
 
 namespace vtrace::targets {
@@ -38,9 +38,9 @@ class Sample {
     // And until the dynamic loader has relocated it: before that, the descriptors' string
     // pointers are link-time values and no site validates (slow under ASan).
     for (int i = 0; i < 200; ++i) {
-      ProbeTable t;
+      sys::ProbeTable t;
       std::string err;
-      if (discover_probes(pid_, t, err) && !t.sites.empty()) break;
+      if (sys::discover_probes(pid_, t, err) && !t.sites.empty()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
@@ -55,19 +55,19 @@ class Sample {
 };
 
 TEST(ElfProbesTest, FindsTheSectionInTheFile) {
-  EXPECT_TRUE(has_probe_section(SAMPLE_BINARY));
-  EXPECT_FALSE(has_probe_section("/bin/sh"));
-  EXPECT_FALSE(has_probe_section("/nonexistent"));
-  EXPECT_FALSE(has_probe_section("/etc/passwd"));
+  EXPECT_TRUE(sys::has_probe_section(SAMPLE_BINARY));
+  EXPECT_FALSE(sys::has_probe_section("/bin/sh"));
+  EXPECT_FALSE(sys::has_probe_section("/nonexistent"));
+  EXPECT_FALSE(sys::has_probe_section("/etc/passwd"));
 }
 
 TEST(ElfProbesTest, DiscoversTheLiveProcessSites) {
   Sample s;
-  ProbeTable t;
+  sys::ProbeTable t;
   std::string err;
-  ASSERT_TRUE(discover_probes(s.pid(), t, err)) << err;
+  ASSERT_TRUE(sys::discover_probes(s.pid(), t, err)) << err;
   EXPECT_EQ(t.invalid, 0u);
-  std::map<std::string, const ProbeSite*> by_name;
+  std::map<std::string, const sys::ProbeSite*> by_name;
   for (const auto& site : t.sites) by_name[site.name] = &site;
   ASSERT_TRUE(by_name.count("tick"));
   ASSERT_TRUE(by_name.count("query"));
@@ -86,14 +86,14 @@ TEST(ElfProbesTest, DiscoversTheLiveProcessSites) {
   EXPECT_EQ(expensive, 2);
   // The magic read at the address we computed: the bias is right.
   uint32_t magic = 0;
-  ASSERT_EQ(transport::read_process_memory(s.pid(), by_name["tick"]->address, &magic, 4), 4u);
+  ASSERT_EQ(sys::read_process_memory(s.pid(), by_name["tick"]->address, &magic, 4), 4u);
   EXPECT_EQ(magic, VTRACE_PROBE_MAGIC);
 }
 
 TEST(ElfProbesTest, ClearErrors) {
-  ProbeTable t;
+  sys::ProbeTable t;
   std::string err;
-  EXPECT_FALSE(discover_probes(0x3ffffff0, t, err));
+  EXPECT_FALSE(sys::discover_probes(0x3ffffff0, t, err));
   EXPECT_NE(err.find("no such process"), std::string::npos) << err;
   pid_t p = fork();
   if (p == 0) {
@@ -101,7 +101,7 @@ TEST(ElfProbesTest, ClearErrors) {
     _exit(127);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_FALSE(discover_probes(p, t, err));
+  EXPECT_FALSE(sys::discover_probes(p, t, err));
   EXPECT_EQ(err,
             "pid " + std::to_string(p) + " has no vtrace probes (not built with vtrace/probe.h)");
   kill(p, SIGKILL);
@@ -141,7 +141,7 @@ TEST(ElfProbesTest, DescriptorValidation) {
   m.at[0x500] = std::string(200, 'x');            // no NUL within the bound
   m.at[0x600] = std::string("bad\x01name\0", 9);  // not printable
   m.at[0x700] = std::string("has space\0", 10);   // not an identifier
-  ProbeSite s;
+  sys::ProbeSite s;
   EXPECT_TRUE(
       decode_descriptor(Image(VTRACE_PROBE_MAGIC, 2, 0, 0x100, 0x200).b, 48, fake_read, &m, s));
   EXPECT_EQ(s.provider, "app");
@@ -204,13 +204,13 @@ TEST(ProcessTargetTest, CatalogNamesAndEnableFlags) {
   EXPECT_EQ(t.enable(exp), 1u);
   for (const auto& site : t.table().sites) {
     uint32_t on = 7;
-    ASSERT_EQ(transport::read_process_memory(s.pid(), site.address + 4, &on, 4), 4u);
+    ASSERT_EQ(sys::read_process_memory(s.pid(), site.address + 4, &on, 4), 4u);
     EXPECT_EQ(on, site.name == "expensive" ? 1u : 0u) << site.name << " " << site.flags;
   }
   t.disable();
   for (const auto& site : t.table().sites) {
     uint32_t on = 7;
-    ASSERT_EQ(transport::read_process_memory(s.pid(), site.address + 4, &on, 4), 4u);
+    ASSERT_EQ(sys::read_process_memory(s.pid(), site.address + 4, &on, 4), 4u);
     EXPECT_EQ(on, 0u);
   }
 }

@@ -145,19 +145,18 @@ TEST(ProbeContext, KernelStacksShowTheSyscallPathBySymbol) {
 TEST(ProbeContext, ProfileSamplesABusyProgramWithItsOwnFunctionNames) {
   REQUIRE_BPF();
   VtraceRun r = run_vtrace(
-      "-q -n 'profile-997 /execname == \"vtrace\"/ { @tracer = count(); } "
-      "profile-997 /execname == \"spin\"/ { @spin = count(); @[ustack()] = count(); } "
-      "END { printa(\"tracer=%@d\\n\", @tracer); printa(\"spin=%@d\\n\", @spin); }' -c " +
+      "-q -n 'profile-997 /execname == \"spin\"/ { @spin = count(); @[ustack()] = count(); } "
+      "END { printa(\"spin=%@d\\n\", @spin); }' -c " +
       quote(std::string(SPIN_PROGRAM) + " 500"));
   ASSERT_EQ(r.status, 0) << r.err;
   auto number = [&](const std::string& tag) {
     size_t at = r.out.find(tag + "=");
     return at == std::string::npos ? -1L : std::stol(r.out.substr(at + tag.size() + 1));
   };
-  // One busy thread for 500 ms: hundreds of samples (fewer when parallel tests share the CPUs),
-  // far more than of the tracer, which mostly sleeps (profile-N once sampled only vtrace).
+  // One busy thread for 500 ms: hundreds of samples at 997 Hz, fewer when parallel tests share
+  // the CPUs (profile-N once sampled only vtrace itself: none). Comparisons with other
+  // processes' samples depend on what the other tests run at the same time.
   EXPECT_GT(number("spin"), 200) << r.out;
-  EXPECT_GT(number("spin"), 3 * std::max(number("tracer"), 0L)) << r.out;
   EXPECT_NE(r.out.find("spin`spin+0x"), std::string::npos) << r.out;
 }
 

@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "targets/process/elf_probes.h"
-#include "transport/process_memory.h"
+#include "sys/elf_probes.h"
+#include "sys/process_memory.h"
 
 namespace {
 
@@ -94,7 +94,7 @@ class Running {
       execl(SAMPLE_BINARY, SAMPLE_BINARY, n, delay_us, nullptr);
       _exit(127);
     }
-    for (int i = 0; i < 200 && !vtrace::targets::has_probe_section(exe()); ++i)
+    for (int i = 0; i < 200 && !vtrace::sys::has_probe_section(exe()); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ~Running() {
@@ -293,12 +293,12 @@ TEST(ProcessE2E, AttachWithP) {
   }
   EXPECT_EQ(seen, 2) << r.out;
   // vtrace left every enable flag off and no channel behind.
-  vtrace::targets::ProbeTable t;
+  vtrace::sys::ProbeTable t;
   std::string err;
-  ASSERT_TRUE(vtrace::targets::discover_probes(p.pid(), t, err)) << err;
+  ASSERT_TRUE(vtrace::sys::discover_probes(p.pid(), t, err)) << err;
   for (const auto& site : t.sites) {
     uint32_t on = 7;
-    vtrace::transport::read_process_memory(p.pid(), site.address + 4, &on, 4);
+    vtrace::sys::read_process_memory(p.pid(), site.address + 4, &on, 4);
     EXPECT_EQ(on, 0u) << site.name;
   }
   EXPECT_TRUE(no_channel_left());

@@ -25,7 +25,7 @@ constexpr uint64_t kKernelPc = 0xffffffff81234567ull;
 constexpr uint64_t kUserPc = 0x55555555a123ull;
 
 TEST(ProfileSampler, UserModeSampleHasOnlyTheUserPc) {
-  SampleView s;
+  sys::SampleView s;
   s.ip = kUserPc;
   s.pid = 10;
   s.tid = 11;
@@ -42,7 +42,7 @@ TEST(ProfileSampler, UserModeSampleHasOnlyTheUserPc) {
 }
 
 TEST(ProfileSampler, KernelModeSampleHasOnlyTheKernelPc) {
-  SampleView s;
+  sys::SampleView s;
   s.ip = kKernelPc;
   ProfileSampler::Sample out = ProfileSampler::decode(s, 7);
   EXPECT_EQ(out.kernel_pc, kKernelPc);
@@ -61,7 +61,7 @@ TEST(ProfileSampler, AttrSamplesEveryPeriodOnTheHostClock) {
   const uint64_t need = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
                         PERF_SAMPLE_TIME | PERF_SAMPLE_CPU;
   EXPECT_EQ(a.sample_type & need, need);
-  EXPECT_EQ(a.sample_type & ~kSupportedSampleType, 0u);  // parse_sample() can walk it
+  EXPECT_EQ(a.sample_type & ~sys::kSupportedSampleType, 0u);  // parse_sample() can walk it
 }
 
 // ---- end to end -------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include <iterator>
 #include <random>
 
+#include "sys/probe_name.h"
 #include "targets/host/usdt_notes.h"
 
 namespace vtrace::targets::host {
@@ -26,10 +27,10 @@ std::vector<uint8_t> slurp(const std::string& path) {
 }
 
 TEST(UsdtNotes, DashedNames) {
-  EXPECT_EQ(vtrace::engine::d_probe_name("query__start"), "query-start");
-  EXPECT_EQ(vtrace::engine::d_probe_name("a___b"), "a-_b");
-  EXPECT_EQ(vtrace::engine::d_probe_name("plain_name"), "plain_name");
-  EXPECT_EQ(vtrace::engine::d_probe_name("__"), "-");
+  EXPECT_EQ(vtrace::sys::d_probe_name("query__start"), "query-start");
+  EXPECT_EQ(vtrace::sys::d_probe_name("a___b"), "a-_b");
+  EXPECT_EQ(vtrace::sys::d_probe_name("plain_name"), "plain_name");
+  EXPECT_EQ(vtrace::sys::d_probe_name("__"), "-");
 }
 
 TEST(UsdtNotes, SampleProgram) {

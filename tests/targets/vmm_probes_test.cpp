@@ -1,8 +1,8 @@
 // The hypervisor layer's probes as a D program sees them: NAME:vmm:::preempt/resume/halt made
 // from synthetic sched_switch samples of fake vCPU threads (laid out as this host's tracefs
 // format says), and vcpustolen of guest records. Needs tracefs (root); skipped otherwise.
-#include "engine/engine_sink.h"
 #include "targets/host/vmm_probes.h"
+#include "engine/engine_sink.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -60,12 +60,12 @@ struct Harness {
   }
 
   void put_int(std::vector<uint8_t>& d, const char* name, int64_t v) {
-    const EventField* f = fmt->field(name);
+    const sys::EventField* f = fmt->field(name);
     ASSERT_NE(f, nullptr) << name;
     std::memcpy(d.data() + f->offset, &v, f->size);
   }
   void put_str(std::vector<uint8_t>& d, const char* name, const char* s) {
-    const EventField* f = fmt->field(name);
+    const sys::EventField* f = fmt->field(name);
     ASSERT_NE(f, nullptr) << name;
     std::strncpy(reinterpret_cast<char*>(d.data() + f->offset), s, f->size - 1);
   }
@@ -99,8 +99,8 @@ struct Harness {
   engine::Catalog catalog;
   KernelProbes kernel{catalog};
   VmmProbes vmm{catalog, kernel, fake_query};
-  Tracefs fs;
-  const EventFormat* fmt = nullptr;
+  sys::Tracefs fs;
+  const sys::EventFormat* fmt = nullptr;
   uint32_t done = 0;
   bool stolen = false, started = false;
   lang::Source src;
@@ -110,7 +110,7 @@ struct Harness {
 
 std::string skip_reason() {
   if (geteuid() != 0) return "needs root (tracefs)";
-  Tracefs fs;
+  sys::Tracefs fs;
   std::string err;
   if (!fs.open(err)) return err;
   if (!fs.exists("sched", "sched_switch")) return "no sched:sched_switch tracepoint";
@@ -183,7 +183,7 @@ TEST(VmmProbes, VcpustolenOfGuestRecords) {
 TEST(VmmProbes, KvmExitsOfVcpuThreads) {
   REQUIRE_TRACEFS();
   {
-    Tracefs fs;
+    sys::Tracefs fs;
     std::string err;
     if (!fs.open(err) || !fs.exists("kvm", "kvm_exit"))
       GTEST_SKIP() << "skipped: no kvm:kvm_exit tracepoint on this host";
@@ -193,12 +193,12 @@ TEST(VmmProbes, KvmExitsOfVcpuThreads) {
       "vcpu, arg0, args->reason_name, arg1, arg2, tid); }");
   ASSERT_TRUE(h.started);
   std::string err;
-  const EventFormat* fmt = h.fs.format("kvm", "kvm_exit", err);
+  const sys::EventFormat* fmt = h.fs.format("kvm", "kvm_exit", err);
   ASSERT_NE(fmt, nullptr) << err;
   auto exit_sample = [&](int32_t tid, int64_t reason) {
     std::vector<uint8_t> d(fmt->fixed_size(), 0);
     auto put = [&](const char* name, uint64_t v) {
-      const EventField* f = fmt->field(name);
+      const sys::EventField* f = fmt->field(name);
       ASSERT_NE(f, nullptr) << name;
       std::memcpy(d.data() + f->offset, &v, f->size);
     };

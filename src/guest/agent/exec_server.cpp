@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "guest/agent/agent_log.h"
-#include "targets/process/elf_probes.h"
+#include "sys/elf_probes.h"
 
 extern char** environ;
 
@@ -107,7 +107,7 @@ ExecResult run_command(const std::vector<std::string>& argv, size_t cap, TraceHo
     if (res.output.size() > cap) res.output.resize(cap);
     return res;  // 127, as a shell says
   }
-  if (hooks != nullptr && !targets::has_probe_section(path)) hooks = nullptr;
+  if (hooks != nullptr && !sys::has_probe_section(path)) hooks = nullptr;
 
   // Everything the child needs is built before fork: the agent has threads.
   std::vector<std::string> env;

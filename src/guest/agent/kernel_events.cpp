@@ -13,23 +13,23 @@
 #include <unordered_map>
 
 #include "guest/agent/kernel_task_cache.h"
-#include "targets/host/perf_ring.h"
-#include "targets/host/tracefs.h"
+#include "sys/perf_ring.h"
+#include "sys/tracefs.h"
 #include "vtrace/guest_abi.h"
 
 namespace vtrace::guest {
 
-using targets::host::EventField;
-using targets::host::EventFormat;
-using targets::host::online_cpu_list;
-using targets::host::open_cpu_event;
-using targets::host::parse_sample;
-using targets::host::perf_error_message;
-using targets::host::PerfRing;
-using targets::host::SampleLayout;
-using targets::host::SampleView;
-using targets::host::Tracefs;
-using targets::host::tracepoint_attr;
+using sys::EventField;
+using sys::EventFormat;
+using sys::online_cpu_list;
+using sys::open_cpu_event;
+using sys::parse_sample;
+using sys::perf_error_message;
+using sys::PerfRing;
+using sys::SampleLayout;
+using sys::SampleView;
+using sys::Tracefs;
+using sys::tracepoint_attr;
 
 namespace {
 
@@ -60,9 +60,9 @@ struct Field {
   bool present = false, is_signed = false, data_loc = false, char_array = false;
 };
 
-Field field_of(const EventFormat& fmt, const char* name) {
+Field field_of(const sys::EventFormat& fmt, const char* name) {
   Field f;
-  if (const EventField* e = fmt.field(name)) {
+  if (const sys::EventField* e = fmt.field(name)) {
     f = {e->offset, e->size, true, e->is_signed, e->data_loc, e->char_array};
   }
   return f;
@@ -117,7 +117,7 @@ struct KernelEvents::Impl {
     std::vector<std::pair<uint32_t, Kind>> probes;
     std::vector<Field> args;  // syscall entry arguments
     Field ret, prev_comm, prev_pid, next_comm, next_pid, filename, comm, group_dead;
-    std::vector<PerfRing> events;
+    std::vector<sys::PerfRing> events;
     std::vector<uint64_t> ids;
   };
   // A record read from a ring, waiting to be sorted and emitted. tp is null for side-band
@@ -131,7 +131,7 @@ struct KernelEvents::Impl {
     uint32_t len;
   };
 
-  Tracefs fs;
+  sys::Tracefs fs;
   bool inited = false;
   std::vector<KernelProbe> probes;
   std::vector<Def> defs;
@@ -139,7 +139,7 @@ struct KernelEvents::Impl {
   size_t ring_pages = 64;
 
   std::vector<uint32_t> cpus;
-  std::vector<PerfRing> rings;  // per CPU: a dummy event owning the ring, with side-band on
+  std::vector<sys::PerfRing> rings;  // per CPU: a dummy event owning the ring, with side-band on
   std::map<std::string, std::unique_ptr<Tp>> open;
   // Closed tracepoints whose records may still sit in the rings: kept until the rings drain.
   std::vector<std::unique_ptr<Tp>> retired;
@@ -164,7 +164,7 @@ struct KernelEvents::Impl {
   void retire(std::unique_ptr<Tp> tp);
   void close_all();
   size_t poll(const std::function<void(const KernelEvent&)>& emit);
-  void read_ring(PerfRing& ring, uint64_t& cutoff);
+  void read_ring(sys::PerfRing& ring, uint64_t& cutoff);
   void side_band(const Pending& p);
   size_t emit_sample(const Pending& p, const std::function<void(const KernelEvent&)>& emit);
 };
@@ -192,9 +192,9 @@ std::string KernelEvents::Impl::init() {
     // nargs: the tracepoint's integer arguments (the D program sees them as arg0..).
     uint16_t nargs = 6;
     std::string ferr;
-    if (const EventFormat* fmt = fs.format("syscalls", "sys_enter_" + name, ferr)) {
+    if (const sys::EventFormat* fmt = fs.format("syscalls", "sys_enter_" + name, ferr)) {
       nargs = 0;
-      for (const EventField* f : fmt->args())
+      for (const sys::EventField* f : fmt->args())
         if (!f->is_string() && int_sized(f->size) && nargs < kMaxArgs) ++nargs;
     }
     add_probe("syscall", name, "entry", nargs, 0, Kind::SyscallEntry, "syscalls",
@@ -266,19 +266,19 @@ std::string KernelEvents::Impl::apply(const std::vector<bool>& enabled) {
 }
 
 std::string KernelEvents::Impl::open_rings() {
-  cpus = online_cpu_list();
+  cpus = sys::online_cpu_list();
   // A software dummy event per CPU owns the ring (so tracepoints come and go without losing
   // it) and reports comm changes, forks and exits for the task cache.
-  perf_event_attr attr = tracepoint_attr(0);
+  perf_event_attr attr = sys::tracepoint_attr(0);
   attr.type = PERF_TYPE_SOFTWARE;
   attr.config = PERF_COUNT_SW_DUMMY;
   attr.sample_type = kSampleType;
-  targets::host::want_task_records(attr);
+  sys::want_task_records(attr);
   attr.disabled = 0;
   for (uint32_t cpu : cpus) {
-    PerfRing ring;
+    sys::PerfRing ring;
     if (int e = open_cpu_event(ring, attr, cpu, ring_pages, true); e != 0)
-      return perf_error_message(e, "guest: perf ring of cpu " + std::to_string(cpu));
+      return sys::perf_error_message(e, "guest: perf ring of cpu " + std::to_string(cpu));
     rings.push_back(std::move(ring));
   }
   return "";
@@ -287,12 +287,12 @@ std::string KernelEvents::Impl::open_rings() {
 std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
                                         std::vector<std::pair<uint32_t, Kind>> ps) {
   std::string err;
-  const EventFormat* fmt = fs.format(def.system, def.event, err);
+  const sys::EventFormat* fmt = fs.format(def.system, def.event, err);
   if (!fmt) return "guest: " + err;
   auto tp = std::make_unique<Tp>();
   tp->key = key;
   tp->probes = std::move(ps);
-  for (const EventField* f : fmt->args())
+  for (const sys::EventField* f : fmt->args())
     if (!f->is_string() && int_sized(f->size) && tp->args.size() < kMaxArgs)
       tp->args.push_back(field_of(*fmt, f->name.c_str()));
   tp->ret = field_of(*fmt, "ret");
@@ -304,12 +304,12 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
   tp->comm = field_of(*fmt, "comm");
   tp->group_dead = field_of(*fmt, "group_dead");
 
-  perf_event_attr attr = tracepoint_attr(fmt->id);
+  perf_event_attr attr = sys::tracepoint_attr(fmt->id);
   attr.sample_type = kSampleType;
   for (size_t c = 0; c < cpus.size(); ++c) {
     const std::string what = "guest: perf_event_open of tracepoint " + def.system + ":" +
                              def.event + " on cpu " + std::to_string(cpus[c]);
-    PerfRing ev;
+    sys::PerfRing ev;
     uint64_t id = 0;
     int e = open_cpu_event(ev, attr, cpus[c], 0, true);
     if (e == 0 && (e = ev.redirect_to(rings[c])) != 0) err = " (PERF_EVENT_IOC_SET_OUTPUT)";
@@ -321,7 +321,7 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
     if (e == 0 && (e = ev.enable()) != 0) err = " (PERF_EVENT_IOC_ENABLE)";
     if (e != 0) {
       for (uint64_t done : tp->ids) by_id.erase(done);
-      return perf_error_message(e, what + err);
+      return sys::perf_error_message(e, what + err);
     }
     tp->events.push_back(std::move(ev));
     tp->ids.push_back(id);
@@ -332,7 +332,7 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
 }
 
 void KernelEvents::Impl::retire(std::unique_ptr<Tp> tp) {
-  for (PerfRing& e : tp->events) e.disable();
+  for (sys::PerfRing& e : tp->events) e.disable();
   tp->events.clear();  // no new records; those in the rings are still emitted
   retired.push_back(std::move(tp));
 }
@@ -342,7 +342,7 @@ void KernelEvents::Impl::close_all() {
   open.clear();
   retired.clear();
   by_id.clear();
-  for (const PerfRing& r : rings) lost_closed += r.stats().lost;
+  for (const sys::PerfRing& r : rings) lost_closed += r.stats().lost;
   rings.clear();
   cpus.clear();
   pending.clear();
@@ -350,8 +350,8 @@ void KernelEvents::Impl::close_all() {
   tasks.clear();
 }
 
-void KernelEvents::Impl::read_ring(PerfRing& ring, uint64_t& cutoff) {
-  const SampleLayout layout{kSampleType, 0};
+void KernelEvents::Impl::read_ring(sys::PerfRing& ring, uint64_t& cutoff) {
+  const sys::SampleLayout layout{kSampleType, 0};
   uint64_t newest = 0;
   size_t n = ring.read_all(
       [&](uint32_t type, const uint8_t* body, size_t len) {
@@ -369,9 +369,9 @@ void KernelEvents::Impl::read_ring(PerfRing& ring, uint64_t& cutoff) {
           return;
         }
         if (type != PERF_RECORD_SAMPLE) return;
-        SampleView s;
+        sys::SampleView s;
         auto it = by_id.end();
-        if (!parse_sample(body, len, layout, s) || (it = by_id.find(s.id)) == by_id.end()) {
+        if (!sys::parse_sample(body, len, layout, s) || (it = by_id.find(s.id)) == by_id.end()) {
           ++malformed;
           return;
         }
@@ -475,7 +475,7 @@ size_t KernelEvents::Impl::poll(const std::function<void(const KernelEvent&)>& e
   // Records stamped after `start` may still be on their way into rings read earlier: they wait
   // for the next poll, so the stream stays time-ordered across CPUs and polls.
   uint64_t cutoff = start;
-  for (PerfRing& ring : rings) read_ring(ring, cutoff);
+  for (sys::PerfRing& ring : rings) read_ring(ring, cutoff);
   std::stable_sort(pending.begin(), pending.end(),
                    [](const Pending& a, const Pending& b) { return a.time < b.time; });
   const auto split = std::upper_bound(pending.begin(), pending.end(), cutoff,
@@ -500,7 +500,8 @@ size_t KernelEvents::Impl::poll(const std::function<void(const KernelEvent&)>& e
   pending.swap(held);
   arena.swap(held_arena);
   if (!retired.empty() && pending.empty() &&
-      std::all_of(rings.begin(), rings.end(), [](const PerfRing& r) { return r.pending() == 0; })) {
+      std::all_of(rings.begin(), rings.end(),
+                  [](const sys::PerfRing& r) { return r.pending() == 0; })) {
     for (const auto& tp : retired)
       for (uint64_t id : tp->ids) by_id.erase(id);
     retired.clear();
@@ -535,7 +536,7 @@ size_t KernelEvents::poll(const std::function<void(const KernelEvent&)>& emit) {
 
 uint64_t KernelEvents::lost() const {
   uint64_t n = impl_->lost_closed;
-  for (const PerfRing& r : impl_->rings) n += r.stats().lost;
+  for (const sys::PerfRing& r : impl_->rings) n += r.stats().lost;
   return n;
 }
 
@@ -545,7 +546,7 @@ uint64_t KernelEvents::watermark() const {
 
 uint64_t KernelEvents::malformed() const {
   uint64_t n = impl_->malformed;
-  for (const PerfRing& r : impl_->rings) n += r.stats().malformed;
+  for (const sys::PerfRing& r : impl_->rings) n += r.stats().malformed;
   return n;
 }
 

@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-#include "targets/process/elf_probes.h"
+#include "sys/elf_probes.h"
 
 namespace vtrace::guest {
 
@@ -27,7 +27,7 @@ std::vector<pid_t> ProcScanner::scan(pid_t self) {
     const bool changed = it == seen_.end() || it->second.exe != s.exe;
     if (!changed) s.retries = it->second.retries;  // an exec starts the count over
     // Kernel threads have no executable; a process whose exe cannot be read is retried as new.
-    if ((changed && !s.exe.empty() && targets::has_probe_section(link)) ||
+    if ((changed && !s.exe.empty() && sys::has_probe_section(link)) ||
         (!changed && it->second.again))
       found.push_back(static_cast<pid_t>(pid));
     now.emplace(static_cast<pid_t>(pid), std::move(s));

@@ -5,8 +5,8 @@
 #include <cstring>
 #include <map>
 
-#include "engine/catalog.h"
-#include "targets/process/process_facts.h"
+#include "sys/probe_name.h"
+#include "sys/process_facts.h"
 
 namespace vtrace::guest {
 
@@ -15,9 +15,9 @@ NativeProcess::~NativeProcess() {
 }
 
 bool NativeProcess::discover(std::string& error) {
-  if (!targets::discover_probes(pid_, table_, error)) return false;
-  module_ = targets::exe_basename(table_.exe);
-  targets::read_proc_comm(pid_, comm_, sizeof comm_);
+  if (!sys::discover_probes(pid_, table_, error)) return false;
+  module_ = sys::exe_basename(table_.exe);
+  sys::read_proc_comm(pid_, comm_, sizeof comm_);
   site_entry_.assign(table_.sites.size(), kNoEntry);
   site_on_.assign(table_.sites.size(), 0);
   return true;
@@ -26,13 +26,13 @@ bool NativeProcess::discover(std::string& error) {
 void NativeProcess::add_entries(GuestProbeTable& table) {
   std::map<std::string, uint32_t> by_key;  // provider, function, name -> entry
   for (size_t i = 0; i < table_.sites.size(); ++i) {
-    const targets::ProbeSite& s = table_.sites[i];
+    const sys::ProbeSite& s = table_.sites[i];
     if (s.flags & VTRACE_DESC_GUARD) continue;
     std::string key = s.provider + '\0' + s.function + '\0' + s.name;
     auto it = by_key.find(key);
     if (it == by_key.end()) {
       uint32_t e = table.add(VTRACE_GPROBE_NATIVE, pid_, s.nargs, s.flags & VTRACE_DESC_STR0,
-                             s.provider, module_, s.function, engine::d_probe_name(s.name));
+                             s.provider, module_, s.function, sys::d_probe_name(s.name));
       if (e == kNoEntry) continue;
       entries_.push_back(e);
       it = by_key.emplace(key, e).first;
@@ -69,7 +69,7 @@ void NativeProcess::set_sync(bool sync) {
 void NativeProcess::set_site(size_t i, bool on) {
   if (site_on_[i] == on) return;
   // A failed write (the process exited) leaves the flag as it was.
-  if (!targets::set_site_word(pid_, table_.sites[i], on ? VTRACE_EN_RECORD : 0u)) return;
+  if (!sys::set_site_word(pid_, table_.sites[i], on ? VTRACE_EN_RECORD : 0u)) return;
   site_on_[i] = on;
   if (table_.sites[i].flags & VTRACE_DESC_GUARD) return;
   if (on)
@@ -89,7 +89,7 @@ bool NativeProcess::apply(const volatile uint8_t* enabled, uint32_t count, bool 
     want[i] = 1;
     any = true;
   }
-  targets::want_guards(table_.sites, want);
+  sys::want_guards(table_.sites, want);
   // The channel exists before the first site can fire (a site without one drops its record).
   if (any && !channel_ && !open_channel(sync, error)) return false;
   for (size_t i = 0; i < want.size(); ++i) set_site(i, want[i] != 0);
@@ -188,8 +188,8 @@ uint64_t NativeProcess::drops() const {
 
 bool NativeProcess::check_alive() {
   if (exited_) return false;
-  if (!targets::process_alive(pid_)) return !(exited_ = true);
-  targets::read_proc_comm(pid_, comm_, sizeof comm_);
+  if (!sys::process_alive(pid_)) return !(exited_ = true);
+  sys::read_proc_comm(pid_, comm_, sizeof comm_);
   return true;
 }
 

@@ -12,7 +12,7 @@
 
 #include "guest/agent/guest_ring.h"
 #include "guest/agent/probe_table.h"
-#include "targets/process/elf_probes.h"
+#include "sys/elf_probes.h"
 #include "transport/channel.h"
 #include "transport/ring_reader.h"
 
@@ -82,7 +82,7 @@ class NativeProcess {
   void set_site(size_t i, bool on);
 
   pid_t pid_;
-  targets::ProbeTable table_;
+  sys::ProbeTable table_;
   std::string module_;
   char comm_[VTRACE_GUEST_COMM_LEN] = {};
   std::vector<uint32_t> site_entry_;  // site -> table entry (kNoEntry for guards, full table)

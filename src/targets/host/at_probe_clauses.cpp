@@ -143,7 +143,7 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, uint64_t dynva
                           "vt_clause", "the BPF program of " + what, err);
     if (!prog.valid()) return false;
     if (target.usdt) {
-      uprobes_.push_back(std::make_unique<PerfRing>());
+      uprobes_.push_back(std::make_unique<sys::PerfRing>());
       if (!usdt_->attach_clause(s.usdt_site, s.usdt_pid, prog.get(), *uprobes_.back(), err))
         return false;
       progs_.push_back(std::move(prog));

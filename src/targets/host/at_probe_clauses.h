@@ -12,9 +12,9 @@
 
 #include "bpf/kernel_aggregation.h"
 #include "bpf/syscall_routes.h"
+#include "sys/perf_ring.h"
 #include "sys/unique_fd.h"
 #include "targets/host/kernel_probes.h"
-#include "targets/host/perf_ring.h"
 #include "targets/host/usdt_target.h"
 
 namespace vtrace::engine {
@@ -51,7 +51,7 @@ class AtProbeClauses {
 
   struct Site {
     uint32_t clause, probe;
-    const EventFormat* format;  // a tracepoint's (nullptr for a USDT site)
+    const sys::EventFormat* format;  // a tracepoint's (nullptr for a USDT site)
     bpf::ClauseTarget target;
     size_t usdt_site = 0;  // a USDT site (target.usdt): its index and process in UsdtTargets
     pid_t usdt_pid = 0;
@@ -62,7 +62,7 @@ class AtProbeClauses {
   std::vector<sys::UniqueFd> vars_;                            // per dynamic variable (self->)
   sys::UniqueFd drops_, zeros_;
   std::vector<sys::UniqueFd> progs_, links_;
-  std::vector<std::unique_ptr<PerfRing>> uprobes_;  // USDT sites' uprobe events
+  std::vector<std::unique_ptr<sys::PerfRing>> uprobes_;  // USDT sites' uprobe events
   UsdtTargets* usdt_ = nullptr;
   bpf::SyscallRoutes syscalls_;  // clauses on syscall probes: through raw sys_enter/sys_exit
   std::vector<std::string> placement_;

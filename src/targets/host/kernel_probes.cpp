@@ -19,7 +19,7 @@ constexpr const char* kGroups[] = {"syscall", "sched", "proc", "kvm", "tracepoin
 constexpr size_t kMaxRecordsPerRing = 8192;  // per poll round, so a round stays bounded
 // A record stamped before a poll began may still be being written by another CPU.
 constexpr uint64_t kInFlightNs = 1'000'000;
-constexpr size_t kMaxTasks = 1 << 16;        // the comm cache is dropped when it grows past this
+constexpr size_t kMaxTasks = 1 << 16;  // the comm cache is dropped when it grows past this
 
 // Pending types that are not perf record types: a profile-N sample (arena holds arg0, arg1) and
 // a tracepoint's gather record (arena holds its bytes).
@@ -29,8 +29,8 @@ constexpr uint32_t kDataLocExtra =
     512;  // bytes gathered past the fixed part for __data_loc strings
 
 // An integer field of a record, 0 when absent or outside the record.
-int64_t int_field(const EventFormat& fmt, const char* name, const uint8_t* d, uint32_t len) {
-  const EventField* f = fmt.field(name);
+int64_t int_field(const sys::EventFormat& fmt, const char* name, const uint8_t* d, uint32_t len) {
+  const sys::EventField* f = fmt.field(name);
   if (!f || f->is_string() || (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8) ||
       uint64_t{f->offset} + f->size > len)
     return 0;
@@ -50,7 +50,7 @@ uint32_t align4(uint32_t v) {
   return (v + 3) & ~3u;
 }
 
-bool is_int_field(const EventField* f) {
+bool is_int_field(const sys::EventField* f) {
   return f && !f->is_string() && (f->size == 1 || f->size == 2 || f->size == 4 || f->size == 8);
 }
 
@@ -63,19 +63,19 @@ struct RawSyscall {
   bpf::SyscallSide side;
   uint32_t nr;
 };
-std::optional<RawSyscall> raw_syscall(const EventFormat& f) {
+std::optional<RawSyscall> raw_syscall(const sys::EventFormat& f) {
   if (f.system != "syscalls") return std::nullopt;
   const bool enter = f.name.rfind("sys_enter_", 0) == 0;
   if (!enter && f.name.rfind("sys_exit_", 0) != 0) return std::nullopt;
   auto nr = bpf::syscall_number(std::string_view(f.name).substr(enter ? 10 : 9));
-  const EventField* n = f.field("__syscall_nr");
+  const sys::EventField* n = f.field("__syscall_nr");
   if (!nr || !n || n->offset != 8 || n->size != 4) return std::nullopt;
   const auto args = f.args();
   if (args.size() > (enter ? 6u : 1u) || (!enter && args.empty())) return std::nullopt;
   for (size_t i = 0; i < args.size(); ++i)
     if (args[i]->offset != 16 + 8 * i || args[i]->size != 8 || args[i]->is_string())
       return std::nullopt;
-  for (const EventField& field : f.fields)
+  for (const sys::EventField& field : f.fields)
     if (field.is_common() && field.offset + field.size > 8) return std::nullopt;
   return RawSyscall{enter ? bpf::SyscallSide::Enter : bpf::SyscallSide::Exit, *nr};
 }
@@ -84,7 +84,7 @@ std::optional<RawSyscall> raw_syscall(const EventFormat& f) {
 
 // The tracepoint field that argument i of a probe of `kind` is, or nullptr when the host computes
 // it (another task's pid) or the probe has no such argument.
-const EventField* KernelProbes::arg_field(Kind kind, const EventFormat& fmt, int64_t i) {
+const sys::EventField* KernelProbes::arg_field(Kind kind, const sys::EventFormat& fmt, int64_t i) {
   if (kind == Kind::SyscallEntry || kind == Kind::Tracepoint) {
     auto args = fmt.args();
     return i >= 0 && i < static_cast<int64_t>(args.size()) && is_int_field(args[i]) ? args[i]
@@ -105,17 +105,17 @@ const EventField* KernelProbes::arg_field(Kind kind, const EventFormat& fmt, int
   if (it == names.end() || i < 0 || i >= static_cast<int64_t>(it->second.size()) ||
       it->second[i] == nullptr)
     return nullptr;
-  const EventField* f = fmt.field(it->second[i]);
+  const sys::EventField* f = fmt.field(it->second[i]);
   return is_int_field(f) ? f : nullptr;
 }
 
 // Argument i as a Field of the tracepoint record, for programs that read it at the probe.
 // An argument the probe does not have reads 0, as in fill(); one the host computes from its own
 // tables (another task's pid) cannot be read at the probe.
-std::optional<bpf::ExprOp> KernelProbes::arg_op(Kind kind, const EventFormat& fmt, int64_t i) {
+std::optional<bpf::ExprOp> KernelProbes::arg_op(Kind kind, const sys::EventFormat& fmt, int64_t i) {
   if (i == 1 && (kind == Kind::OffCpu || kind == Kind::OnCpu || kind == Kind::Wakeup))
     return std::nullopt;
-  const EventField* f = arg_field(kind, fmt, i);
+  const sys::EventField* f = arg_field(kind, fmt, i);
   bpf::ExprOp o;
   if (!f) return o;  // Const 0
   o.kind = bpf::ExprOp::Field;
@@ -193,7 +193,7 @@ void KernelProbes::subscribe(const std::string& system, const std::string& event
   subs_.push_back({system, event, listener});
 }
 
-const EventFormat* KernelProbes::format_of(const Def& d, std::string& err) {
+const sys::EventFormat* KernelProbes::format_of(const Def& d, std::string& err) {
   return fs_.format(d.system, d.event, err);
 }
 
@@ -215,7 +215,7 @@ std::optional<vm::FieldRef> KernelProbes::resolve(const std::vector<vm::ProbeSpe
         err = "args->" + field + ": " + name + " is not a kernel tracepoint probe";
         return std::nullopt;
       }
-      const EventFormat* fmt = format_of(it->second, err);
+      const sys::EventFormat* fmt = format_of(it->second, err);
       if (!fmt) return std::nullopt;
       vm::FieldRef ref;
       ref.name = field;
@@ -225,7 +225,7 @@ std::optional<vm::FieldRef> KernelProbes::resolve(const std::vector<vm::ProbeSpe
         ref.offset = align4(fmt->fixed_size());
         ref.size = 4;
       } else {
-        const EventField* f = fmt->field(field);
+        const sys::EventField* f = fmt->field(field);
         if (!f) {
           err = name + " has no field " + field;
           return std::nullopt;
@@ -256,7 +256,7 @@ std::optional<vm::FieldRef> KernelProbes::resolve(const std::vector<vm::ProbeSpe
   return out;
 }
 
-bool KernelProbes::clause_target(uint32_t id, const EventFormat*& format,
+bool KernelProbes::clause_target(uint32_t id, const sys::EventFormat*& format,
                                  bpf::ClauseTarget& target) {
   auto it = defs_.find(id);
   if (it == defs_.end() || it->second.kind == Kind::Derived || it->second.kind == Kind::KvmExit)
@@ -265,7 +265,7 @@ bool KernelProbes::clause_target(uint32_t id, const EventFormat*& format,
   format = format_of(it->second, err);
   if (!format) return false;
   const Kind kind = it->second.kind;
-  const EventFormat* fmt = format;
+  const sys::EventFormat* fmt = format;
   target.arg = [kind, fmt](int64_t i) { return arg_op(kind, *fmt, i); };
   target.current_thread = kind != Kind::OnCpu;
   target.errno_from_arg0 = kind == Kind::SyscallReturn;
@@ -288,10 +288,10 @@ bool KernelProbes::wants(const std::vector<uint32_t>& ids) const {
 }
 
 bpf::GatherPlan KernelProbes::plan_for(const Tp& tp, const NeedsFn& needs, uint32_t strsize) const {
-  const EventFormat& fmt = *tp.format;
+  const sys::EventFormat& fmt = *tp.format;
   bpf::GatherPlan plan;
   plan.data_size = fmt.fixed_size();
-  for (const EventField& f : fmt.fields)
+  for (const sys::EventField& f : fmt.fields)
     if (f.data_loc) plan.data_extra = kDataLocExtra;
   plan.strsize = strsize;
   bpf::ClauseNeeds all;
@@ -324,7 +324,7 @@ bool KernelProbes::start(const std::vector<uint32_t>& enabled, const NeedsFn& ne
   std::sort(ids.begin(), ids.end());
   // The Tp of a tracepoint (added on first use), or nullptr with err set.
   auto tp_of = [&](const Def& d) -> Tp* {
-    const EventFormat* fmt = format_of(d, err);
+    const sys::EventFormat* fmt = format_of(d, err);
     if (!fmt) return nullptr;
     auto [slot, added] =
         index.try_emplace(d.system + "/" + d.event, static_cast<uint32_t>(tps_.size()));
@@ -362,7 +362,7 @@ bool KernelProbes::start(const std::vector<uint32_t>& enabled, const NeedsFn& ne
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   size_t pages = 1;
   while (pages * 2 * page <= bufsize && pages < (size_t{1} << 16)) pages *= 2;
-  cpus_ = online_cpu_list();
+  cpus_ = sys::online_cpu_list();
   if (!tps_.empty()) {
     std::vector<TracepointGatherer::Source> sources;
     for (const Tp& tp : tps_) {
@@ -381,7 +381,7 @@ bool KernelProbes::start(const std::vector<uint32_t>& enabled, const NeedsFn& ne
     return false;
   }
   if (int e = sampler_.enable(); e != 0) {
-    err = perf_error_message(e, "host: enabling a profile-N (cpu-clock) event");
+    err = sys::perf_error_message(e, "host: enabling a profile-N (cpu-clock) event");
     return false;
   }
   return true;
@@ -550,7 +550,7 @@ void KernelProbes::emit_profile(const Pending& p, RecordSink& sink) {
 }
 
 void KernelProbes::fill(Record& rec, Kind kind, const Tp& tp, const bpf::GatherView& v) {
-  const EventFormat& fmt = *tp.format;
+  const sys::EventFormat& fmt = *tp.format;
   const uint8_t* d = v.data;
   const uint32_t len = static_cast<uint32_t>(v.data_len);
   const bpf::GatherHeader& h = v.header;
@@ -560,7 +560,7 @@ void KernelProbes::fill(Record& rec, Kind kind, const Tp& tp, const bpf::GatherV
   rec.data_len = len;
   auto field = [&](const char* name) { return int_field(fmt, name, d, len); };
   auto arg = [&](int i) {
-    const EventField* f = arg_field(kind, fmt, i);
+    const sys::EventField* f = arg_field(kind, fmt, i);
     return f ? int_field(fmt, f->name.c_str(), d, len) : 0;
   };
   switch (kind) {
@@ -589,7 +589,7 @@ void KernelProbes::fill(Record& rec, Kind kind, const Tp& tp, const bpf::GatherV
       const Task& t = task(next, 0);
       rec.tid = next;
       rec.pid = t.pid != 0 ? t.pid : next;
-      const EventField* comm = fmt.field("next_comm");
+      const sys::EventField* comm = fmt.field("next_comm");
       if (comm && comm->char_array && uint64_t{comm->offset} + comm->size <= len)
         set_comm(rec.execname, reinterpret_cast<const char*>(d + comm->offset), comm->size);
       else
@@ -625,11 +625,11 @@ void KernelProbes::fill_kvm_exit(Record& rec, const Sample& s) {
   kvm_exit_fields(rec, *s.format, s.data, s.len);
 }
 
-void KernelProbes::kvm_exit_fields(Record& rec, const EventFormat& fmt, const uint8_t* d,
+void KernelProbes::kvm_exit_fields(Record& rec, const sys::EventFormat& fmt, const uint8_t* d,
                                    uint32_t len) {
   if (!reasons_loaded_) {  // from the format's print fmt, on the first exit
     reasons_loaded_ = true;
-    auto tables = print_symbolic_tables(fmt.print_fmt);
+    auto tables = sys::print_symbolic_tables(fmt.print_fmt);
     if (tables.size() >= 1) vmx_reasons_ = tables[0];
     if (tables.size() >= 2) svm_reasons_ = tables[1];
   }
@@ -680,7 +680,7 @@ void KernelProbes::report(std::FILE* out) const {
     std::fprintf(out, "vtrace: host: %llu malformed BPF records\n",
                  static_cast<unsigned long long>(gatherer_.malformed()));
   for (size_t c = 0; c < sampler_.rings(); ++c) {
-    const RingStats& s = sampler_.stats(c);
+    const sys::RingStats& s = sampler_.stats(c);
     if (s.lost > 0)
       std::fprintf(out, "vtrace: host: %llu profile samples lost on cpu %u (perf ring overflow)\n",
                    static_cast<unsigned long long>(s.lost), sampler_.cpu_of(c));

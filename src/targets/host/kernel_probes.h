@@ -48,10 +48,10 @@
 #include "bpf/clause_program.h"
 #include "engine/catalog.h"
 #include "lang/compiler.h"
+#include "sys/perf_ring.h"
+#include "sys/tracefs.h"
 #include "targets/host/gathered_context.h"
-#include "targets/host/perf_ring.h"
 #include "targets/host/profile_sampler.h"
-#include "targets/host/tracefs.h"
 #include "targets/host/tracepoint_gatherer.h"
 #include "targets/target.h"
 #include "transport/record.h"
@@ -66,7 +66,7 @@ class KernelProbes : public Target {
  public:
   // One sample of a tracepoint, for a Listener.
   struct Sample {
-    const EventFormat* format;
+    const sys::EventFormat* format;
     uint64_t time;  // CLOCK_MONOTONIC ns
     uint32_t cpu;
     int32_t pid, tid;  // the task the sample was taken in
@@ -108,7 +108,7 @@ class KernelProbes : public Target {
 
   // Probe `id` as a clause placed at the probe sees it (bpf/clause_program.h): its tracepoint and
   // arguments. False for probes that are not plain tracepoint probes.
-  bool clause_target(uint32_t id, const EventFormat*& format, bpf::ClauseTarget& target);
+  bool clause_target(uint32_t id, const sys::EventFormat*& format, bpf::ClauseTarget& target);
 
   // Whether any of these probes is a kernel probe, profile-N included (or a listener subscribed).
   bool wants(const std::vector<uint32_t>& probe_ids) const;
@@ -156,7 +156,7 @@ class KernelProbes : public Target {
     Listener* listener = nullptr;  // Derived
   };
   struct Tp {  // one tracepoint in use
-    const EventFormat* format = nullptr;
+    const sys::EventFormat* format = nullptr;
     std::vector<std::pair<uint32_t, Kind>> probes;  // enabled probes it fires, in id order
     std::vector<Listener*> listeners;
   };
@@ -178,11 +178,11 @@ class KernelProbes : public Target {
     char comm[kExecnameLen] = {};
   };
 
-  static const EventField* arg_field(Kind kind, const EventFormat& fmt, int64_t i);
-  static std::optional<bpf::ExprOp> arg_op(Kind kind, const EventFormat& fmt, int64_t i);
+  static const sys::EventField* arg_field(Kind kind, const sys::EventFormat& fmt, int64_t i);
+  static std::optional<bpf::ExprOp> arg_op(Kind kind, const sys::EventFormat& fmt, int64_t i);
   void on_demand(const vm::ProbeSpec& spec, engine::Catalog& cat);
   bool open_tracefs();
-  const EventFormat* format_of(const Def& d, std::string& err);
+  const sys::EventFormat* format_of(const Def& d, std::string& err);
   void register_group(const std::string& provider, engine::Catalog& cat);
   std::optional<vm::FieldRef> resolve(const std::vector<vm::ProbeSpec>& probes,
                                       const std::string& field, std::string& err);
@@ -193,10 +193,10 @@ class KernelProbes : public Target {
   void emit_profile(const Pending& p, RecordSink& sink);
   void queue_side_band(uint32_t type, const uint8_t* body, size_t len);
   void fill(Record& rec, Kind kind, const Tp& tp, const bpf::GatherView& v);
-  void kvm_exit_fields(Record& rec, const EventFormat& fmt, const uint8_t* d, uint32_t len);
+  void kvm_exit_fields(Record& rec, const sys::EventFormat& fmt, const uint8_t* d, uint32_t len);
 
   engine::Catalog& catalog_;
-  Tracefs fs_;
+  sys::Tracefs fs_;
   int fs_state_ = 0;  // 0 unknown, 1 usable, -1 not
   std::string fs_err_;
   std::map<std::string, bool> groups_;      // providers registered

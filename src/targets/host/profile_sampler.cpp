@@ -17,7 +17,7 @@ constexpr uint16_t kMaxFrames = 127;  // the kernel's default perf_event_max_sta
 
 // Splits a callchain at PERF_CONTEXT_KERNEL / PERF_CONTEXT_USER (other contexts: guest frames,
 // which a host sample does not have, are skipped).
-void split_callchain(const SampleView& s, std::vector<uint64_t>& k, std::vector<uint64_t>& u) {
+void split_callchain(const sys::SampleView& s, std::vector<uint64_t>& k, std::vector<uint64_t>& u) {
   k.clear();
   u.clear();
   std::vector<uint64_t>* into = nullptr;
@@ -58,7 +58,7 @@ perf_event_attr ProfileSampler::attr(uint64_t period_ns) {
   return a;
 }
 
-ProfileSampler::Sample ProfileSampler::decode(const SampleView& s, uint32_t probe) {
+ProfileSampler::Sample ProfileSampler::decode(const sys::SampleView& s, uint32_t probe) {
   Sample out{probe, s.time, s.cpu, static_cast<int32_t>(s.pid), static_cast<int32_t>(s.tid), 0, 0};
   // DTrace's profile arguments: exactly one of them is the PC, the other 0 (scripts test
   // `/arg0/` for kernel samples and `/arg1/` for user ones).
@@ -76,9 +76,9 @@ bool ProfileSampler::open(const std::vector<Probe>& probes, const std::vector<ui
   for (uint32_t cpu : cpus) {
     for (size_t i = 0; i < probes.size(); ++i) {
       perf_event_attr a = attr(probes[i].period_ns);
-      if (i == 0 && side_band) want_task_records(a);
-      PerfRing ev;
-      int e = open_cpu_event(ev, a, cpu, i == 0 ? pages : 0);
+      if (i == 0 && side_band) sys::want_task_records(a);
+      sys::PerfRing ev;
+      int e = sys::open_cpu_event(ev, a, cpu, i == 0 ? pages : 0);
       const std::string what = "host: " + probes[i].name +
                                " samples every CPU and needs perf events: perf_event_open of "
                                "cpu-clock on cpu " +
@@ -87,7 +87,7 @@ bool ProfileSampler::open(const std::vector<Probe>& probes, const std::vector<ui
       uint64_t sid = 0;
       if (e == 0) e = ev.event_id(sid);
       if (e != 0) {
-        err = perf_error_message(e, what);
+        err = sys::perf_error_message(e, what);
         close();
         return false;
       }
@@ -125,10 +125,10 @@ size_t ProfileSampler::read(size_t c, const std::function<void(const Sample&)>& 
                             const std::function<void(uint32_t, const uint8_t*, size_t)>& on_other,
                             size_t max_records) {
   if (c >= rings_.size()) return 0;
-  const SampleLayout layout{attr(1).sample_type, 0};
+  const sys::SampleLayout layout{attr(1).sample_type, 0};
   return rings_[c].read_identified(
       layout, by_id_, malformed_,
-      [&](const SampleView& s, uint32_t probe) {
+      [&](const sys::SampleView& s, uint32_t probe) {
         Sample out = decode(s, probe);
         split_callchain(s, kstack_, ustack_);
         out.kstack = &kstack_;

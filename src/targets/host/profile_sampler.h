@@ -16,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "targets/host/perf_ring.h"
+#include "sys/perf_ring.h"
 
 namespace vtrace::targets::host {
 
@@ -41,7 +41,7 @@ class ProfileSampler {
   };
 
   // The sample of `probe` a decoded perf sample makes (arg0/arg1 as above).
-  static Sample decode(const SampleView& s, uint32_t probe);
+  static Sample decode(const sys::SampleView& s, uint32_t probe);
   // The perf_event_attr of a profile-N probe's per-CPU event (disabled until enable()).
   static perf_event_attr attr(uint64_t period_ns);
 
@@ -67,15 +67,15 @@ class ProfileSampler {
 
   size_t rings() const { return rings_.size(); }
   uint32_t cpu_of(size_t c) const { return cpus_[c]; }
-  const RingStats& stats(size_t c) const { return rings_[c].stats(); }
+  const sys::RingStats& stats(size_t c) const { return rings_[c].stats(); }
   uint64_t lost() const;
   // Samples whose record could not be decoded or whose event is unknown.
   uint64_t malformed() const { return malformed_; }
 
  private:
   std::vector<uint32_t> cpus_;
-  std::vector<PerfRing> rings_;                   // one per CPU
-  std::vector<PerfRing> events_;                  // events writing into rings_
+  std::vector<sys::PerfRing> rings_;              // one per CPU
+  std::vector<sys::PerfRing> events_;             // events writing into rings_
   std::unordered_map<uint64_t, uint32_t> by_id_;  // perf sample id -> probe id
   uint64_t malformed_ = 0;
   std::vector<uint64_t> kstack_, ustack_;  // the sample being delivered

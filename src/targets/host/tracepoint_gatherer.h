@@ -17,15 +17,15 @@
 #include "bpf/gather_plan.h"
 #include "bpf/gather_ring.h"
 #include "bpf/syscall_program.h"
+#include "sys/tracefs.h"
 #include "sys/unique_fd.h"
-#include "targets/host/tracefs.h"
 
 namespace vtrace::targets::host {
 
 class TracepointGatherer {
  public:
   struct Source {
-    const EventFormat* format;
+    const sys::EventFormat* format;
     bpf::GatherPlan plan;  // plan.probe is set to the source's index
     // A syscalls:sys_enter_NAME / sys_exit_NAME tracepoint read through the raw syscall
     // tracepoints: its side and syscall number. Its format's record is what the program rebuilds.

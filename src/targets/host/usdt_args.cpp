@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "transport/process_memory.h"
+#include "sys/process_memory.h"
 
 namespace vtrace::targets::host {
 
@@ -303,7 +303,7 @@ int64_t eval_usdt_arg(const UsdtArg& arg, const UsdtSampleRegs& s, UsdtEvalStats
       s.stack_size - (addr - sp) >= arg.size) {
     std::memcpy(&out, s.stack + (addr - sp), arg.size);
     ++stats.stack_reads;
-  } else if (s.pid > 0 && transport::read_process_memory(s.pid, addr, &out, arg.size) == arg.size) {
+  } else if (s.pid > 0 && sys::read_process_memory(s.pid, addr, &out, arg.size) == arg.size) {
     ++stats.process_reads;
   } else {
     ++stats.failed_reads;

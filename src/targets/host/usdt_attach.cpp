@@ -20,8 +20,8 @@
 #include "bpf/attach.h"
 #include "bpf/gather_program.h"
 #include "bpf/usdt_program.h"
+#include "sys/process_memory.h"
 #include "targets/host/usdt_target.h"
-#include "transport/process_memory.h"
 
 namespace vtrace::targets::host {
 
@@ -143,8 +143,8 @@ bool read_late(pid_t pid, uint64_t addr, uint32_t max, std::string& out) {
   if (span == 0) return false;
   max = static_cast<uint32_t>(std::min<uint64_t>(max, span));
   out.resize(size_t{max} + 1);
-  const size_t n = transport::read_process_memory(pid, addr, out.data(),
-                                                  std::min<uint64_t>(out.size(), span), true);
+  const size_t n =
+      sys::read_process_memory(pid, addr, out.data(), std::min<uint64_t>(out.size(), span), true);
   const size_t len = strnlen(out.data(), std::min<size_t>(n, max));
   if (n == 0 || (len == n && n < max)) return false;  // unreadable before the NUL
   out.resize(len);
@@ -169,7 +169,7 @@ bool UsdtTargets::open_source(Source& src, const bpf::KernelLayout& layout, std:
   return open_event(src.site, src.pid, src.prog.get(), src.event, error);
 }
 
-bool UsdtTargets::open_event(size_t site, pid_t pid, int prog, PerfRing& event,
+bool UsdtTargets::open_event(size_t site, pid_t pid, int prog, sys::PerfRing& event,
                              std::string& error) {
   const UsdtSite& s = sites_[site];
   const std::string what = "uprobe " + s.path + ":" + hex(s.offset);
@@ -195,7 +195,7 @@ bool UsdtTargets::open_event(size_t site, pid_t pid, int prog, PerfRing& event,
   int e = event.open(a, pid > 0 ? pid : -1, pid > 0 ? -1 : 0, 0);
   if (e == ESRCH && pid > 0) return true;  // the process has exited meanwhile
   if (e != 0) {
-    error = perf_error_message(e, what);
+    error = sys::perf_error_message(e, what);
     return false;
   }
   return bpf::attach_perf_event(event.fd(), prog, what, error);
@@ -256,7 +256,7 @@ bool UsdtTargets::clause_sites(uint32_t id, std::vector<ClauseSite>& out, std::s
   return true;
 }
 
-bool UsdtTargets::attach_clause(size_t site, pid_t pid, int prog, PerfRing& event,
+bool UsdtTargets::attach_clause(size_t site, pid_t pid, int prog, sys::PerfRing& event,
                                 std::string& error) {
   if (!prepare(error)) return false;
   create_tracefs_uprobe(site);

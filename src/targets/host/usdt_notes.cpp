@@ -13,6 +13,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "sys/probe_name.h"
 #include "targets/host/usdt_args.h"
 
 namespace vtrace::targets::host {
@@ -195,7 +196,7 @@ class Parser {
       return;
     }
     if (n.semaphore != 0 && !to_offset(n.semaphore, n.semaphore_offset)) n.semaphore_offset = 0;
-    n.name = engine::d_probe_name(n.raw_name);
+    n.name = sys::d_probe_name(n.raw_name);
     out_.notes.push_back(std::move(n));
   }
 

@@ -30,9 +30,9 @@
 #include "bpf/gather_ring.h"
 #include "bpf/kernel_layout.h"
 #include "engine/catalog.h"
+#include "sys/perf_ring.h"
 #include "sys/unique_fd.h"
 #include "targets/host/gathered_context.h"
-#include "targets/host/perf_ring.h"
 #include "targets/host/usdt_args.h"
 #include "targets/host/usdt_notes.h"
 #include "targets/target.h"
@@ -110,7 +110,7 @@ class UsdtTargets : public Target {
   bool clause_sites(uint32_t id, std::vector<ClauseSite>& out, std::string& why) const;
   // Opens the uprobe event of (site, pid), as enable() does for its own programs, carrying
   // program `prog` (BPF_PROG_TYPE_KPROBE). The event closes with `event`.
-  bool attach_clause(size_t site, pid_t pid, int prog, PerfRing& event, std::string& error);
+  bool attach_clause(size_t site, pid_t pid, int prog, sys::PerfRing& event, std::string& error);
 
   bool has_process(pid_t pid) const;
   // Every catalog probe of a process (for -l -p).
@@ -139,7 +139,7 @@ class UsdtTargets : public Target {
     std::vector<uint32_t> probe_ids;
     bpf::GatherPlan plan;
     sys::UniqueFd prog;
-    PerfRing event;  // the uprobe perf event carrying the program (no ring of its own)
+    sys::PerfRing event;  // the uprobe perf event carrying the program (no ring of its own)
   };
 
   Proc& new_proc(pid_t pid);
@@ -149,7 +149,7 @@ class UsdtTargets : public Target {
   bool open_source(Source& src, const bpf::KernelLayout& layout, std::string& error);
   // The uprobe perf event of (site, pid), carrying `prog`: false with `error`; true with the
   // event closed when the process has exited.
-  bool open_event(size_t site, pid_t pid, int prog, PerfRing& event, std::string& error);
+  bool open_event(size_t site, pid_t pid, int prog, sys::PerfRing& event, std::string& error);
   // pmu_type_, the tracefs events and the kernel layout, once: false with `error`.
   bool prepare(std::string& error);
   void emit(uint32_t source, const uint8_t* bytes, size_t len, RecordSink& sink);

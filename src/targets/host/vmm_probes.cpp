@@ -14,7 +14,7 @@ namespace {
 constexpr const char* kNames[] = {"preempt", "resume", "halt", "exit", "entry"};
 
 // An integer field of a sample, 0 when absent or outside it.
-int64_t read_int(const EventField* f, const uint8_t* d, uint32_t len) {
+int64_t read_int(const sys::EventField* f, const uint8_t* d, uint32_t len) {
   if (f == nullptr || (f->size != 4 && f->size != 8) || uint64_t{f->offset} + f->size > len)
     return 0;
   if (f->size == 4) {

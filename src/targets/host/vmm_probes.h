@@ -104,8 +104,8 @@ class VmmProbes : public KernelProbes::Listener {
   std::vector<VmmTracker::Transition> transitions_;
   bool stolen_ = false;
   // Field offsets of sched_switch (from its format, on the first sample).
-  const EventFormat* switch_fmt_ = nullptr;
-  const EventField *prev_pid_ = nullptr, *prev_state_ = nullptr, *next_pid_ = nullptr;
+  const sys::EventFormat* switch_fmt_ = nullptr;
+  const sys::EventField *prev_pid_ = nullptr, *prev_state_ = nullptr, *next_pid_ = nullptr;
 };
 
 }  // namespace vtrace::targets::host

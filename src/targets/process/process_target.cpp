@@ -10,7 +10,8 @@
 #include <set>
 #include <thread>
 
-#include "targets/process/process_facts.h"
+#include "sys/probe_name.h"
+#include "sys/process_facts.h"
 
 namespace vtrace::targets {
 
@@ -29,20 +30,20 @@ ProcessTarget::~ProcessTarget() {
 }
 
 bool ProcessTarget::discover(engine::Catalog& catalog, std::string& error) {
-  if (!discover_probes(pid_, table_, error)) return false;
+  if (!sys::discover_probes(pid_, table_, error)) return false;
   target_ = "pid" + std::to_string(pid_);
-  module_ = exe_basename(table_.exe);
-  read_proc_comm(pid_, comm_, sizeof comm_);
+  module_ = sys::exe_basename(table_.exe);
+  sys::read_proc_comm(pid_, comm_, sizeof comm_);
   std::map<std::string, uint32_t> by_key;  // provider, function, name -> catalog id
   site_probe_.assign(table_.sites.size(), 0);
   for (size_t i = 0; i < table_.sites.size(); ++i) {
-    const ProbeSite& s = table_.sites[i];
+    const sys::ProbeSite& s = table_.sites[i];
     if (s.flags & VTRACE_DESC_GUARD) continue;
     std::string key = s.provider + '\0' + s.function + '\0' + s.name;
     auto it = by_key.find(key);
     if (it == by_key.end()) {
-      uint32_t id = catalog.add(target_, s.provider, module_, s.function,
-                                engine::d_probe_name(s.name), module_, "host");
+      uint32_t id = catalog.add(target_, s.provider, module_, s.function, sys::d_probe_name(s.name),
+                                module_, "host");
       // dtrace names a process's USDT provider PROVIDERPID: "sample$target:::tick" works too.
       catalog.set_provider_alias(id, s.provider + std::to_string(pid_));
       it = by_key.emplace(key, id).first;
@@ -88,10 +89,10 @@ size_t ProcessTarget::enable(const std::vector<uint32_t>& enabled, const SiteWor
   std::vector<uint8_t> want(table_.sites.size(), 0);
   for (size_t i = 0; i < table_.sites.size(); ++i)
     want[i] = site_probe_[i] != 0 && on.count(site_probe_[i]);
-  want_guards(table_.sites, want);
+  sys::want_guards(table_.sites, want);
   std::map<uint32_t, uint32_t> entry_of;  // probe -> its entry of the site ops table
   auto word_of = [&](size_t i) -> uint32_t {
-    const ProbeSite& s = table_.sites[i];
+    const sys::ProbeSite& s = table_.sites[i];
     if ((s.flags & VTRACE_DESC_GUARD) || !work_of) return VTRACE_EN_RECORD;
     const SiteWork w = work_of(site_probe_[i]);
     uint32_t word = w.record ? VTRACE_EN_RECORD : 0u;
@@ -109,9 +110,9 @@ size_t ProcessTarget::enable(const std::vector<uint32_t>& enabled, const SiteWor
   };
   auto enable_where = [&](bool guard) {
     for (size_t i = 0; i < table_.sites.size(); ++i) {
-      const ProbeSite& s = table_.sites[i];
+      const sys::ProbeSite& s = table_.sites[i];
       if (want[i] && ((s.flags & VTRACE_DESC_GUARD) != 0) == guard &&
-          set_site_word(pid_, s, word_of(i)))
+          sys::set_site_word(pid_, s, word_of(i)))
         enabled_sites_.push_back(i);
     }
   };
@@ -223,8 +224,8 @@ void ProcessTarget::sample_counters() {
 }
 
 bool ProcessTarget::check_alive() {
-  if (exited_ || !process_alive(pid_)) return false;
-  read_proc_comm(pid_, comm_, sizeof comm_);
+  if (exited_ || !sys::process_alive(pid_)) return false;
+  sys::read_proc_comm(pid_, comm_, sizeof comm_);
   return true;
 }
 
@@ -239,7 +240,7 @@ void ProcessTarget::shutdown() {
 
 void ProcessTarget::disable() {
   if (!exited_)
-    for (size_t i : enabled_sites_) set_site_word(pid_, table_.sites[i], 0);
+    for (size_t i : enabled_sites_) sys::set_site_word(pid_, table_.sites[i], 0);
   enabled_sites_.clear();
 }
 

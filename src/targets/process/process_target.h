@@ -14,7 +14,7 @@
 
 #include "clock/tsc_clock.h"
 #include "engine/catalog.h"
-#include "targets/process/elf_probes.h"
+#include "sys/elf_probes.h"
 #include "targets/process/target_counter.h"
 #include "targets/target.h"
 #include "transport/channel.h"
@@ -96,7 +96,7 @@ class ProcessTarget {
   uint32_t index() const { return index_; }
   const std::string& target_name() const { return target_; }
   const std::string& module() const { return module_; }
-  const ProbeTable& table() const { return table_; }
+  const sys::ProbeTable& table() const { return table_; }
   const std::vector<uint32_t>& probe_ids() const { return probe_ids_; }
   bool exited() const { return exited_; }
   void set_exited() { exited_ = true; }
@@ -108,7 +108,7 @@ class ProcessTarget {
   std::string target_;  // "pid1234"
   std::string module_;  // basename of the executable
   char comm_[kExecnameLen] = {};
-  ProbeTable table_;
+  sys::ProbeTable table_;
   std::vector<uint32_t> site_probe_;  // site index -> catalog id (0 for guards)
   std::vector<uint32_t> probe_ids_;   // every catalog probe of this process
   std::vector<size_t> enabled_sites_;

@@ -16,6 +16,7 @@
 #include "clock/host_clock.h"
 #include "clock/kvm_tsc.h"
 #include "sys/private_file.h"
+#include "sys/probe_name.h"
 #include "targets/process/target_counter.h"
 #include "targets/qemu/vm_manager.h"
 
@@ -110,7 +111,7 @@ bool GuestTarget::accept_entry(const vtrace_guest_probe& e, engine::Catalog& cat
       !valid_field(e.function, sizeof e.function, true, function) ||
       !valid_field(e.name, sizeof e.name, false, name))
     return false;
-  id = catalog.add(name_, provider, module, function, engine::d_probe_name(name), "", name_);
+  id = catalog.add(name_, provider, module, function, sys::d_probe_name(name), "", name_);
   return true;
 }
 

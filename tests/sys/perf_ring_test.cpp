@@ -1,6 +1,6 @@
 // The perf ring reader on synthetic rings in memory (wrap-around, truncated and corrupt records,
 // PERF_RECORD_LOST) and the sample parser; one real tracepoint ring when perf is available.
-#include "targets/host/perf_ring.h"
+#include "sys/perf_ring.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace vtrace::targets::host {
+namespace vtrace::sys {
 namespace {
 
 // A ring the test writes as the kernel would.
@@ -233,4 +233,4 @@ TEST(PerfRing, RealTracepointWhenAvailable) {
 }
 
 }  // namespace
-}  // namespace vtrace::targets::host
+}  // namespace vtrace::sys

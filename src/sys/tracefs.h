@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace vtrace::targets::host {
+namespace vtrace::sys {
 
 // One field of a trace event record, as its format file describes it.
 struct EventField {
@@ -65,4 +65,4 @@ class Tracefs {
   std::map<std::string, EventFormat> formats_;
 };
 
-}  // namespace vtrace::targets::host
+}  // namespace vtrace::sys

@@ -16,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace vtrace::targets::host {
+namespace vtrace::sys {
 
 // The sample_type bits parse_sample() knows how to walk, in the kernel's layout order.
 inline constexpr uint64_t kSupportedSampleType =
@@ -204,4 +204,4 @@ inline void want_task_records(perf_event_attr& attr) {
 int open_cpu_event(PerfRing& ev, const perf_event_attr& attr, uint32_t cpu, size_t pages,
                    bool raise_hard = false);
 
-}  // namespace vtrace::targets::host
+}  // namespace vtrace::sys

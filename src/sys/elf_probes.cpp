@@ -1,4 +1,4 @@
-#include "targets/process/elf_probes.h"
+#include "sys/elf_probes.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -14,11 +14,11 @@
 #include <set>
 #include <sstream>
 
+#include "sys/process_memory.h"
 #include "sys/unique_fd.h"
-#include "transport/process_memory.h"
 #include "vtrace/channel_abi.h"
 
-namespace vtrace::targets {
+namespace vtrace::sys {
 
 namespace {
 
@@ -61,7 +61,7 @@ bool load_bias(pid_t pid, const ProbeSection& sec, uint64_t& bias, std::string& 
     if (!(ls >> range >> perms >> offset >> dev >> inode)) continue;
     if (inode != st.st_ino || std::strtoull(offset.c_str(), nullptr, 16) != 0) continue;
     uint64_t start = std::strtoull(range.c_str(), nullptr, 16);
-    bias = start - (sec.first_load & ~(transport::kPageSize - 1));
+    bias = start - (sec.first_load & ~(kPageSize - 1));
     return true;
   }
   error = "cannot find the executable's mapping in " + proc + "/maps";
@@ -179,7 +179,7 @@ bool decode_descriptor(const unsigned char* image, size_t len, MemReader read, v
 }
 
 size_t process_reader(void* ctx, uint64_t addr, void* buf, size_t len) {
-  return transport::read_process_memory(*static_cast<pid_t*>(ctx), addr, buf, len, true);
+  return read_process_memory(*static_cast<pid_t*>(ctx), addr, buf, len, true);
 }
 
 bool write_process_u32(pid_t pid, uint64_t addr, uint32_t value) {
@@ -235,8 +235,7 @@ bool discover_probes(pid_t pid, ProbeTable& table, std::string& error) {
   table.section = sec.addr + bias;
   table.section_size = sec.size;
   std::vector<unsigned char> image(sec.size);
-  if (transport::read_process_memory(pid, table.section, image.data(), image.size()) !=
-      image.size()) {
+  if (read_process_memory(pid, table.section, image.data(), image.size()) != image.size()) {
     error = who + ": cannot read its probe table: " +
             (errno == EPERM ? "permission denied (run vtrace as root or as its user)"
                             : std::string(strerror(errno)));
@@ -256,4 +255,4 @@ bool discover_probes(pid_t pid, ProbeTable& table, std::string& error) {
   return true;
 }
 
-}  // namespace vtrace::targets
+}  // namespace vtrace::sys

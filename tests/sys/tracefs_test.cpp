@@ -1,6 +1,6 @@
 // tracefs format parsing from canned format files (tests/targets/data, copied from a 6.x kernel),
 // and the live tracefs when mounted.
-#include "targets/host/tracefs.h"
+#include "sys/tracefs.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace vtrace::targets::host {
+namespace vtrace::sys {
 namespace {
 
 std::string canned(const std::string& name) {
@@ -128,4 +128,4 @@ TEST(Tracefs, LiveFormats) {
 }
 
 }  // namespace
-}  // namespace vtrace::targets::host
+}  // namespace vtrace::sys

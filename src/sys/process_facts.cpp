@@ -1,4 +1,4 @@
-#include "targets/process/process_facts.h"
+#include "sys/process_facts.h"
 
 #include <signal.h>
 
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <fstream>
 
-namespace vtrace::targets {
+namespace vtrace::sys {
 
 std::string exe_basename(std::string path) {
   const std::string deleted = " (deleted)";
@@ -39,4 +39,4 @@ bool process_alive(pid_t pid) {
   return state != 'Z' && state != 'X';
 }
 
-}  // namespace vtrace::targets
+}  // namespace vtrace::sys

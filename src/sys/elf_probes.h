@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace vtrace::targets {
+namespace vtrace::sys {
 
 inline constexpr size_t kMaxProbeString = 128;  // longest provider/name/function/file read
 
@@ -68,4 +68,4 @@ void want_guards(const std::vector<ProbeSite>& sites, std::vector<uint8_t>& want
 // The MemReader for a live process (ctx points at its pid_t).
 size_t process_reader(void* ctx, uint64_t addr, void* buf, size_t len);
 
-}  // namespace vtrace::targets
+}  // namespace vtrace::sys

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string>
 
-namespace vtrace::targets {
+namespace vtrace::sys {
 
 // The file name of an executable path, without the " (deleted)" /proc/PID/exe appends.
 std::string exe_basename(std::string path);
@@ -18,4 +18,4 @@ void read_proc_comm(pid_t pid, char* comm, size_t size);
 // False when the process is gone: no such pid, or a zombie (Z) or dead (X) task.
 bool process_alive(pid_t pid);
 
-}  // namespace vtrace::targets
+}  // namespace vtrace::sys

@@ -1,4 +1,4 @@
-#include "targets/host/perf_ring.h"
+#include "sys/perf_ring.h"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -16,7 +16,7 @@
 #include <sstream>
 #include <utility>
 
-namespace vtrace::targets::host {
+namespace vtrace::sys {
 
 namespace {
 
@@ -366,4 +366,4 @@ int open_cpu_event(PerfRing& ev, const perf_event_attr& attr, uint32_t cpu, size
   return e;
 }
 
-}  // namespace vtrace::targets::host
+}  // namespace vtrace::sys

@@ -1,4 +1,4 @@
-#include "targets/host/tracefs.h"
+#include "sys/tracefs.h"
 
 #include <dirent.h>
 #include <sys/mount.h>
@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace vtrace::targets::host {
+namespace vtrace::sys {
 
 namespace {
 
@@ -311,4 +311,4 @@ const EventFormat* Tracefs::format(const std::string& system, const std::string&
   return &formats_.emplace(key, std::move(*fmt)).first->second;
 }
 
-}  // namespace vtrace::targets::host
+}  // namespace vtrace::sys

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
-namespace vtrace::transport {
+namespace vtrace::sys {
 
 inline constexpr uint64_t kPageSize = 4096;
 
@@ -37,4 +37,4 @@ inline size_t read_process_memory(pid_t pid, uint64_t addr, void* buf, size_t le
   return done;
 }
 
-}  // namespace vtrace::transport
+}  // namespace vtrace::sys
