@@ -19,6 +19,7 @@ class SyntheticTarget : public vtrace::targets::Target {
  public:
   SyntheticTarget(uint64_t phase, uint64_t stride) : next_(phase), stride_(stride) {}
   const char* name() const override { return "synthetic"; }
+  bool enable(const vtrace::targets::EnableRequest&, std::string&) override { return true; }
   bool active() const override { return true; }
   size_t poll(RecordSink& sink, uint64_t) override {
     Record rec;

@@ -321,66 +321,42 @@ int run(const CommandLine& cl) {
   }
   eng->set_output(out);
 
-  // Channels of -p processes (their options may come from the script's pragmas), then every
-  // process's enabled sites on.
+  // Every target enabled: channels of -p processes (their options may come from the script's
+  // pragmas) and their sites, the BPF programs of kernel and USDT probes that send records, the
+  // guests' probes, the tick timers (last: the first tick comes N after tracing starts).
   const transport::ChannelConfig chan = channel_config(eng->options());
-  const std::vector<uint32_t> enabled = eng->enabled_probes();
+  targets::EnableRequest req;
+  req.engine = eng.get();
+  // Before the site aggregations start: a probe whose clauses all run at its sites is still
+  // enabled, though the engine runs nothing for it.
+  req.enabled = eng->enabled_probes();
   site_aggs.start(*eng, procs);
-  auto site_work = [&](uint32_t probe) {
-    return targets::ProcessTarget::SiteWork{site_aggs.ops_of(probe),
-                                            !eng->clauses_on(probe).empty()};
+  procs.set_site_ops([&](uint32_t probe) { return site_aggs.ops_of(probe); });
+  // Probes whose every clause runs at the probe send nothing to vtrace.
+  for (uint32_t id : req.enabled)
+    if (!eng->clauses_on(id).empty()) req.gathered.push_back(id);
+  req.needs = [&](uint32_t probe) {
+    bpf::ClauseNeeds n;
+    for (uint32_t c : eng->clauses_on(probe))
+      n.merge(bpf::clause_needs(eng->module(), eng->module().clauses[c]));
+    return n;
   };
-  for (auto& t : procs.all()) {
-    std::string err;
-    if (!t->has_channel() && !t->open_channel(chan, err)) {
-      child.abandon();
-      std::fprintf(stderr, "vtrace: pid %d: %s\n", t->pid(), err.c_str());
-      return 1;
-    }
-    t->set_sync(chan.sync);
-    t->enable(enabled, site_work);
-  }
-
+  req.channel = chan;
+  targets::host::ProfileTicks ticks(profile);
   {
     std::string err;
-    auto needs = [&](uint32_t probe) {
-      bpf::ClauseNeeds n;
-      for (uint32_t c : eng->clauses_on(probe))
-        n.merge(bpf::clause_needs(eng->module(), eng->module().clauses[c]));
-      return n;
-    };
-    if (!vmm.start(enabled, targets::host::VmmProbes::uses_vcpustolen(eng->module()), err)) {
-      child.abandon();
-      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
-      return 1;
+    // The hypervisor layer listens to the kernel's events, and clauses placed at the probe are
+    // loaded before the targets that send records.
+    bool ok =
+        vmm.start(req.enabled, targets::host::VmmProbes::uses_vcpustolen(eng->module()), err) &&
+        at_probe.start(*eng, eng->options().aggsize, eng->options().dynvarsize, err);
+    for (targets::Target* t :
+         std::initializer_list<targets::Target*>{&procs, &usdt, &kernel, &guests, &ticks}) {
+      if (!ok) break;
+      req.now_ns = clock::host_now_ns();
+      ok = t->enable(req, err);
     }
-    if (!at_probe.start(*eng, eng->options().aggsize, eng->options().dynvarsize, err)) {
-      child.abandon();
-      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
-      return 1;
-    }
-    // Probes whose every clause runs at the probe send nothing to vtrace.
-    std::vector<uint32_t> gathered;
-    for (uint32_t id : enabled)
-      if (!eng->clauses_on(id).empty()) gathered.push_back(id);
-    if (!usdt.enable(gathered, needs, eng->options().bufsize,
-                     static_cast<uint32_t>(eng->options().strsize), err)) {
-      child.abandon();
-      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
-      return 1;
-    }
-    if (kernel.wants(gathered) &&
-        !kernel.start(gathered, needs, eng->options().bufsize,
-                      static_cast<uint32_t>(eng->options().strsize), err)) {
-      child.abandon();
-      std::fprintf(stderr, "vtrace: %s\n", err.c_str());
-      return 1;
-    }
-  }
-
-  {
-    std::string err;
-    if (!guests.start(eng->module(), enabled, chan.sync, err)) {
+    if (!ok) {
       child.abandon();
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
       return 1;
@@ -389,7 +365,6 @@ int run(const CommandLine& cl) {
 
   // One timeline: every target's records reach the engine in host-time order (equal
   // timestamps in this order of targets).
-  targets::host::ProfileTicks ticks(profile);
   guests.set_annotate([&vmm](Record& r) { vmm.annotate(r); });
   targets::Timeline timeline;
   for (targets::Target* t :
@@ -409,7 +384,6 @@ int run(const CommandLine& cl) {
   sigprocmask(SIG_BLOCK, &session.signals, nullptr);
 
   eng->begin();
-  profile.arm(enabled, clock::host_now_ns());
   if (child_target != nullptr) {
     child_target->open_gate();  // the program was waiting before main()
   } else if (child.pid() > 0) {

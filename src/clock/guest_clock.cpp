@@ -197,16 +197,16 @@ double GuestClock::scale() const {
   return static_cast<double>(static_cast<long double>(b_.guest - a_.guest) / dh);
 }
 
-std::string GuestClock::describe(double ns_per_tick) const {
+std::string GuestClock::describe(double ns_per_tick, double extra_ns) const {
   char buf[96];
   if (exact_) {
-    const uint64_t b = bound_ticks();
+    const double b = static_cast<double>(bound_ticks()) * ns_per_tick + extra_ns;
     if (b == 0) return "kvm, exact";
-    std::snprintf(buf, sizeof buf, "kvm, +-%.1f ns", static_cast<double>(b) * ns_per_tick);
+    std::snprintf(buf, sizeof buf, "kvm, +-%.1f ns", b);
     return buf;
   }
   if (!pair_ok_) return "measured, not calibrated";
-  const double ns = static_cast<double>(bound_ticks()) * ns_per_tick;
+  const double ns = static_cast<double>(bound_ticks()) * ns_per_tick + extra_ns;
   if (ns < 1000.0)
     std::snprintf(buf, sizeof buf, "measured, +-%.0f ns", ns);
   else

@@ -47,8 +47,9 @@ class GuestClock {
 
   double scale() const;  // guest ticks per host tick
   std::string source() const { return exact_ ? "kvm" : "measured"; }
-  // e.g. "measured, +-3.2 us" or "kvm, exact".
-  std::string describe(double ns_per_tick) const;
+  // e.g. "measured, +-3.2 us" or "kvm, exact"; `extra_ns` widens the bound (a pause's jump,
+  // measured less exactly than the model).
+  std::string describe(double ns_per_tick, double extra_ns = 0) const;
 
   size_t bursts() const { return bursts_; }
   size_t rejected_bursts() const { return rejected_; }  // bursts the translation did not bracket

@@ -64,6 +64,13 @@ class PauseCorrection {
     return j;
   }
   const std::vector<Pause>& pauses() const { return pauses_; }
+  // The largest uncertainty a measured jump adds to a translation.
+  uint64_t max_jump_error_ns() const {
+    uint64_t e = 0;
+    for (const Pause& p : pauses_)
+      if (p.measured && p.jump_error_ns > e) e = p.jump_error_ns;
+    return e;
+  }
 
  private:
   std::vector<Pause> pauses_;

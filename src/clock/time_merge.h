@@ -126,7 +126,7 @@ class TimeMerge {
 
   uint64_t max_hold_ns_;
   std::vector<Source> sources_;
-  std::vector<Held> held_;  // a heap by later()
+  std::vector<Held> held_;      // a heap by later()
   std::vector<Item> items_;     // held items by slot
   std::vector<uint32_t> free_;  // slots of items_ released
   uint64_t next_seq_ = 0;

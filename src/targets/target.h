@@ -3,12 +3,18 @@
 // timers are each a Target. The loop polls a list of them through one Timeline (timeline.h),
 // which merges their records by host time; it knows no kind by name.
 //
-// Finding probes and enabling them still differ by kind (each takes what its probes need: BPF
-// programs, channels, guest enable tables) and are wired in cli::run.
+// Finding probes still differs by kind (the kernel's and USDT's probes join the catalog on
+// demand, a process's when it is named, a guest's when its agent publishes them) and is wired in
+// cli::run; enabling goes through enable().
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
 
+#include "bpf/clause_needs.h"
+#include "transport/channel.h"
 #include "transport/record_sink.h"
 
 namespace vtrace::engine {
@@ -17,12 +23,25 @@ class Engine;
 
 namespace vtrace::targets {
 
+// What every target is told when tracing starts.
+struct EnableRequest {
+  const engine::Engine* engine = nullptr;  // the program (its module, its options)
+  std::vector<uint32_t> enabled;           // every enabled probe, ascending
+  std::vector<uint32_t> gathered;          // those with clauses that run in vtrace (records wanted)
+  std::function<bpf::ClauseNeeds(uint32_t probe)> needs;  // what those clauses read at the probe
+  transport::ChannelConfig channel;                       // ring geometry and mode (sync/async)
+  uint64_t now_ns = 0;
+};
+
 class Target {
  public:
   virtual ~Target() = default;
 
   // Its name in reports ("host kernel", "usdt", "processes", "guests", "profile").
   virtual const char* name() const = 0;
+  // Turns on its probes among `req.enabled`. False with `error` (the cause, and the fix where
+  // there is one): the run does not start.
+  virtual bool enable(const EnableRequest& req, std::string& error) = 0;
   // Whether it traces anything: an inactive target is not polled and holds nothing back.
   virtual bool active() const = 0;
   // Reads what waits in its buffers into `sink`, each record stamped in host time, and moves

@@ -43,9 +43,10 @@ HeldRecord::HeldRecord(const Record& rec) : rec_(rec) {
   if (ncopies > 0) {
     auto* copies = reinterpret_cast<CopiedString*>(put(rec.copies, ncopies * sizeof(CopiedString)));
     for (size_t i = 0; i < ncopies; ++i)
-      copies[i].str = string_bytes(copies[i]) > 0
-                          ? reinterpret_cast<const char*>(put(copies[i].str, string_bytes(copies[i])))
-                          : nullptr;  // never a pointer into the ring it came from
+      copies[i].str =
+          string_bytes(copies[i]) > 0
+              ? reinterpret_cast<const char*>(put(copies[i].str, string_bytes(copies[i])))
+              : nullptr;  // never a pointer into the ring it came from
     rec_.copies = copies;
   }
   rec_.tail = rec.tail != nullptr && rec.tail_len > 0

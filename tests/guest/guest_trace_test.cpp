@@ -144,17 +144,17 @@ TEST_F(GuestTraceTest, OrderHoldsInAsyncModeAcrossAPause) {
   const int n = 100000;
   const std::string count = std::to_string(n);
   TempDir tmp("order-pause");
-  Background tracer(vms_.env,
-                    "-Z -s " + std::string(EXAMPLES_DIR) + "/guest_order.d " + count,
-                    tmp.path + "/out");
+  Background tracer(
+      vms_.env, "-Z -x dynvarsize=64m -s " + std::string(EXAMPLES_DIR) + "/guest_order.d " + count,
+      tmp.path + "/out");
   ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a, vms_.b}, 60)) << tracer.output();
   ASSERT_TRUE(wait_output(tracer, "waiting for", 60)) << tracer.output();
   Background recv(vms_.env, "vm exec --timeout 1200 " + vms_.b + " -- /bin/order_recv " + count,
                   tmp.path + "/recv");
-  Background send(vms_.env,
-                  "vm exec --timeout 1200 " + vms_.a + " -- /bin/order_send " + count +
-                      " --timeout 60",
-                  tmp.path + "/send");
+  Background send(
+      vms_.env,
+      "vm exec --timeout 1200 " + vms_.a + " -- /bin/order_send " + count + " --timeout 60",
+      tmp.path + "/send");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   Result pause = run_vtrace(vms_.env, "vm pause " + vms_.b);
   ASSERT_EQ(pause.status, 0) << pause.output;
@@ -170,8 +170,7 @@ TEST_F(GuestTraceTest, OrderHoldsInAsyncModeAcrossAPause) {
   // The pause and the jump it caused, about 2 s.
   std::smatch m;
   ASSERT_TRUE(std::regex_search(
-      out, m,
-      std::regex(vms_.b + ": paused for ([0-9.]+) s; its clock fell ([0-9.]+) s behind")))
+      out, m, std::regex(vms_.b + ": paused for ([0-9.]+) s; its clock fell ([0-9.]+) s behind")))
       << out;
   EXPECT_GT(std::stod(m[1]), 1.9) << out;
   EXPECT_GT(std::stod(m[2]), 1.9) << out;
@@ -216,8 +215,7 @@ TEST_F(GuestTraceTest, OrderHoldsBetweenAHostProcessAndAGuestInAsyncMode) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("order_send: sent " + count), std::string::npos) << r.output;
   EXPECT_EQ(count_line(r.output, "host", "send"), n) << r.output;
-  EXPECT_EQ(count_line(r.output, vms_.b, "recv") + reported_drops(r.output, vms_.b), n)
-      << r.output;
+  EXPECT_EQ(count_line(r.output, vms_.b, "recv") + reported_drops(r.output, vms_.b), n) << r.output;
   // The host process's clock is the host's; the guest's is translated within its bound.
   const double bound = clock_bound_ns(r.output, vms_.b);
   ASSERT_GE(bound, 0) << r.output;
@@ -231,8 +229,8 @@ TEST_F(GuestTraceTest, OrderHoldsBetweenAHostProcessAndAGuestInAsyncMode) {
   }
   EXPECT_EQ(r.output.find("too late to be merged"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("records ran after later ones"), std::string::npos) << r.output;
-  std::cout << "[ order host->guest async ] bound " << bound << " ns, worst inversion "
-            << inverted << " ns\n"
+  std::cout << "[ order host->guest async ] bound " << bound << " ns, worst inversion " << inverted
+            << " ns\n"
             << r.output << "\n";
 }
 

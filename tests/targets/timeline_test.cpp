@@ -28,6 +28,7 @@ class FakeTarget : public Target {
   void set_active(bool a) { active_ = a; }
 
   const char* name() const override { return name_; }
+  bool enable(const EnableRequest&, std::string&) override { return true; }
   bool active() const override { return active_; }
   size_t poll(RecordSink& sink, uint64_t) override {
     if (batches_.empty()) return 0;

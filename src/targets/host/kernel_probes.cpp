@@ -656,6 +656,12 @@ void KernelProbes::kvm_exit_fields(Record& rec, const sys::EventFormat& fmt, con
   rec.data_len = static_cast<uint32_t>(data_buf_.size());
 }
 
+bool KernelProbes::enable(const EnableRequest& req, std::string& error) {
+  if (!wants(req.gathered)) return true;
+  const engine::Options& o = req.engine->options();
+  return start(req.gathered, req.needs, o.bufsize, static_cast<uint32_t>(o.strsize), error);
+}
+
 void KernelProbes::drain(RecordSink& sink) {
   if (!active()) return;
   gatherer_.detach();

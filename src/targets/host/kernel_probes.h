@@ -121,6 +121,8 @@ class KernelProbes : public Target {
   bool start(const std::vector<uint32_t>& enabled, const NeedsFn& needs, uint64_t bufsize,
              uint32_t strsize, std::string& err);
   const char* name() const override { return "host kernel"; }
+  // start() for the probes among req.gathered that are kernel probes (none: nothing to do).
+  bool enable(const EnableRequest& req, std::string& error) override;
   bool active() const override { return gatherer_.active() || sampler_.active(); }
   // Drains every ring once; records merged by timestamp go to `sink`. Returns how many.
   size_t poll(RecordSink& sink, uint64_t now_ns) override;

@@ -15,6 +15,11 @@ class ProfileTicks : public Target {
   explicit ProfileTicks(engine::ProfileProvider& provider) : provider_(provider) {}
 
   const char* name() const override { return "profile"; }
+  // Arms the tick-N timers among the enabled probes (the first fires N after now).
+  bool enable(const EnableRequest& req, std::string&) override {
+    provider_.arm(req.enabled, req.now_ns);
+    return true;
+  }
   bool active() const override { return provider_.armed(); }
   size_t poll(RecordSink& sink, uint64_t now_ns) override {
     due_.clear();

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "engine/engine.h"
 #include "lang/source.h"
 #include "targets/host/usdt_target.h"
 
@@ -259,6 +260,11 @@ void UsdtTargets::on_demand(const vm::ProbeSpec& spec, engine::Catalog& catalog)
     if (std::find(probe->sites.begin(), probe->sites.end(), site) == probe->sites.end())
       probe->sites.push_back(site);
   }
+}
+
+bool UsdtTargets::enable(const EnableRequest& req, std::string& error) {
+  const engine::Options& o = req.engine->options();
+  return enable(req.gathered, req.needs, o.bufsize, static_cast<uint32_t>(o.strsize), error);
 }
 
 }  // namespace vtrace::targets::host

@@ -88,6 +88,7 @@ class UsdtTargets : public Target {
   bool enable(const std::vector<uint32_t>& enabled, const NeedsFn& needs, uint64_t bufsize,
               uint32_t strsize, std::string& error);
   const char* name() const override { return "usdt"; }
+  bool enable(const EnableRequest& req, std::string& error) override;
   bool active() const override { return ring_ != nullptr; }
   // Reads every record waiting in the ring into `sink`.
   size_t poll(RecordSink& sink, uint64_t now_ns) override;

@@ -346,6 +346,24 @@ size_t ProcessTargets::poll(RecordSink& sink, uint64_t now_ns) {
   return n;
 }
 
+bool ProcessTargets::enable(const EnableRequest& req, std::string& error) {
+  auto work = [&](uint32_t probe) {
+    return ProcessTarget::SiteWork{
+        site_ops_ ? site_ops_(probe) : nullptr,
+        std::binary_search(req.gathered.begin(), req.gathered.end(), probe)};
+  };
+  for (auto& t : targets_) {
+    std::string err;
+    if (!t->has_channel() && !t->open_channel(req.channel, err)) {
+      error = "pid " + std::to_string(t->pid()) + ": " + err;
+      return false;
+    }
+    t->set_sync(req.channel.sync);
+    t->enable(req.enabled, work);
+  }
+  return true;
+}
+
 void ProcessTargets::tick(uint64_t, engine::Engine&) {
   heartbeat();
 }

@@ -144,6 +144,12 @@ class ProcessTargets : public Target {
   ProcessTarget* find(pid_t pid);
 
   const char* name() const override { return "processes"; }
+  // Site operations of each probe (site_aggregation.h), for enable(); none when unset.
+  using SiteOpsOf = std::function<const std::vector<vtrace_agg_op>*(uint32_t probe)>;
+  void set_site_ops(SiteOpsOf ops) { site_ops_ = std::move(ops); }
+  // Every process gets its channel (a -p process: now), the mode, and its sites on: records
+  // for probes in req.gathered, site operations where set_site_ops() gave some.
+  bool enable(const EnableRequest& req, std::string& error) override;
   bool active() const override { return !targets_.empty(); }
   // One poll round: reads every ring of every live process and hands the records to `sink` in
   // timestamp order; in sync mode each record is marked done right after (its site waits).
@@ -170,6 +176,7 @@ class ProcessTargets : public Target {
 
   std::vector<std::unique_ptr<ProcessTarget>> targets_;
   uint64_t watermark_ = 0;
+  SiteOpsOf site_ops_;
   std::vector<PendingRecord> pending_;
   std::vector<PendingRecord*> order_;
 };

@@ -243,6 +243,10 @@ void GuestSession::heartbeats(uint64_t now_ns) {
   }
 }
 
+bool GuestSession::enable(const EnableRequest& req, std::string& error) {
+  return start(req.engine->module(), req.enabled, req.channel.sync, error);
+}
+
 size_t GuestSession::poll(RecordSink& sink, uint64_t now_ns) {
   return guests_.round(
       [&](Record& r) {

@@ -34,6 +34,7 @@ class GuestSession : public Target {
 
   targets::qemu::GuestTargets& targets() { return guests_; }
   const char* name() const override { return "guests"; }
+  bool enable(const EnableRequest& req, std::string& error) override;
   bool active() const override { return !attached_.empty(); }
   // Reads every guest's rings; delivers their records merged by translated time (async: each
   // once every live guest's watermark has passed it; sync: at once).

@@ -26,6 +26,10 @@ namespace {
 
 constexpr uint64_t kAgentStallNs = 3'000'000'000;  // no agent heartbeat this long: stopped
 constexpr int kPingsPerBurst = 24;
+// A pause's jump is measured again while its best ping bracket is wider than this (at most
+// kJumpAttempts bursts, over as many poll rounds).
+constexpr uint64_t kGoodJumpErrorNs = 20'000;
+constexpr int kJumpAttempts = 8;
 
 // A string field of a table entry: NUL-terminated within the field, printable, no ':' (it
 // would make the probe unnameable), not empty unless `may_be_empty`.
@@ -254,7 +258,12 @@ bool GuestTarget::measure_clock(std::string& error) {
     error = "the agent of VM " + name_ + " answered no ping";
     return false;
   }
-  if (pause_.awaiting()) measure_jump(burst);
+  if (pause_.awaiting()) {
+    measure_jump(burst);
+    // Not settled yet: the model must not see a burst across the jump (it would take it for
+    // a step of the guest's clock).
+    if (pause_.awaiting()) return true;
+  }
   // The model lives on the timeline without pauses: host readings lose every jump so far.
   const double ticks = static_cast<double>(pause_.total_jump_ns()) / host_tsc_.ns_per_tick();
   const auto shift = static_cast<int64_t>(ticks);
@@ -324,8 +333,15 @@ void GuestTarget::measure_jump(const std::vector<clock::HandshakeSample>& burst)
   const double half_ns =
       static_cast<double>(best->host_after - best->host_before) / 2 * host_tsc_.ns_per_tick();
   const double bound_ns = static_cast<double>(clock_.bound_ticks()) * host_tsc_.ns_per_tick();
-  pause_.measured(host_tsc_.to_ns(clock_.to_host_tsc(best->guest)), host_tsc_.to_ns(mid),
-                  static_cast<uint64_t>(half_ns + bound_ns));
+  const auto error = static_cast<uint64_t>(half_ns + bound_ns);
+  if (!jump_.valid || error < jump_.error_ns)
+    jump_ = {true, host_tsc_.to_ns(clock_.to_host_tsc(best->guest)), host_tsc_.to_ns(mid), error};
+  // A busy guest answers pings slowly: a wide bracket is measured again (its records wait),
+  // a few times at most, and the tightest one is kept.
+  if (jump_.error_ns > kGoodJumpErrorNs && ++jump_attempts_ < kJumpAttempts) return;
+  pause_.measured(jump_.virtual_ns, jump_.real_ns, jump_.error_ns);
+  jump_ = {};
+  jump_attempts_ = 0;
 }
 
 bool GuestTarget::follow_pauses() {
@@ -344,7 +360,10 @@ bool GuestTarget::follow_pauses() {
 }
 
 std::string GuestTarget::clock_description() const {
-  std::string d = clock_.ready() ? clock_.describe(host_tsc_.ns_per_tick()) : "not measured";
+  // After a pause, readings carry the jump's uncertainty too: the bound says so.
+  std::string d = clock_.ready() ? clock_.describe(host_tsc_.ns_per_tick(),
+                                                   static_cast<double>(pause_.max_jump_error_ns()))
+                                 : "not measured";
   return clock_note_.empty() ? d : d + " (" + clock_note_ + ")";
 }
 
@@ -443,7 +462,8 @@ uint64_t GuestTarget::watermark_ns() const {
   // may place it up to a bound earlier (or the watermark a bound later) than this one does.
   const uint64_t w = to_host_ns(watermark_);
   const uint64_t margin = static_cast<uint64_t>(2.0 * static_cast<double>(clock_.bound_ticks()) *
-                                                host_tsc_.ns_per_tick());
+                                                host_tsc_.ns_per_tick()) +
+                          2 * pause_.max_jump_error_ns();
   return w > margin ? w - margin : 0;
 }
 

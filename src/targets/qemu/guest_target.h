@@ -147,6 +147,11 @@ class GuestTarget {
   clock::TscClock host_tsc_;
   clock::GuestClock clock_;  // on the timeline without pauses (pause_ maps it to real time)
   clock::PauseCorrection pause_;
+  struct JumpCandidate {  // the best measurement of the current pause's jump so far
+    bool valid = false;
+    uint64_t virtual_ns = 0, real_ns = 0, error_ns = 0;
+  } jump_;
+  int jump_attempts_ = 0;
   std::string events_path_;
   QmpEvents events_;
   std::vector<QmpEvent> event_buf_;
