@@ -1,12 +1,13 @@
 // libFuzzer target: arbitrary bytes as what a VM's QMP socket sends back (src/targets/qemu/
 // qmp.h): the bytes arrive in reads of a size the first byte picks, take_qmp_reply takes the
 // reply lines out of what has arrived (skipping events), and each reply goes through the
-// parser of the one reply vtrace reads fields from, query-cpus-fast (targets/host/vmm_vcpus.h).
+// parser of the one reply vtrace reads fields from, query-cpus-fast (targets/host/vmm_vcpus.h);
+// every line also goes through the event parser of the tracer's event socket (qmp_events.h).
 //
-// Invariants: no crash, hang or sanitizer report; a reply is one whole line (no newline in it)
-// with "return" or "error" in it, lines skipped before it have neither, and every byte is either
-// in a line taken or still buffered; a parsed vCPU has an index <= 4095 and a thread id > 0, and
-// a parse with no vCPU says why.
+// Invariants: no crash, hang or sanitizer report; a reply is one whole line (no newline in it),
+// a JSON object with "return" or "error", lines skipped before it are not, and every byte is
+// either in a line taken or still buffered; a parsed vCPU has an index <= 4095 and a thread id
+// > 0, and a parse with no vCPU says why; a parsed event has a name.
 //
 // Seeds: fuzz/corpus/qmp/ (fuzz/make_seeds.py). Run: see fuzz/CMakeLists.txt.
 #include <algorithm>
@@ -16,15 +17,23 @@
 #include <cstdlib>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "fuzz_check.h"
 #include "targets/host/vmm_vcpus.h"
 #include "targets/qemu/qmp.h"
+#include "targets/qemu/qmp_events.h"
 
 namespace {
 
 bool is_reply(const std::string& line) {
-  return line.find("\"return\"") != std::string::npos ||
-         line.find("\"error\"") != std::string::npos;
+  const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  return j.is_object() && (j.contains("return") || j.contains("error"));
+}
+
+void check_event(const std::string& line) {
+  vtrace::targets::qemu::QmpEvent ev;
+  if (vtrace::targets::qemu::parse_qmp_event(line, 1'000'000'000, ev)) CHECK(!ev.name.empty());
 }
 
 void check_vcpus(const std::string& reply) {
@@ -58,6 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const size_t nl = input.find('\n', at);
         CHECK(nl != std::string::npos && nl < end - reply.size());
         CHECK(!is_reply(input.substr(at, nl - at)));
+        check_event(input.substr(at, nl - at));
         at = nl + 1;
       }
       taken = end + 1;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "targets/qemu/qmp.h"
+#include "targets/qemu/qmp_events.h"
 #include "targets/qemu/vm_conf.h"
 
 namespace vtrace::targets::qemu {
@@ -62,6 +63,22 @@ TEST(Qmp, EventsAreSkippedAndPartialLinesKept) {
   buf = "{\"error\": {\"class\": \"GenericError\"}}\n";
   ASSERT_TRUE(take_qmp_reply(buf, reply));
   EXPECT_EQ(reply, "{\"error\": {\"class\": \"GenericError\"}}");
+}
+
+// The tracer's event socket: STOP/RESUME with QEMU's wall-clock stamp, turned into host
+// monotonic time; replies and garbage are not events.
+TEST(Qmp, EventsCarryTheirTimeInHostMonotonicNs) {
+  QmpEvent ev;
+  ASSERT_TRUE(parse_qmp_event(
+      R"({"timestamp": {"seconds": 1700000002, "microseconds": 500}, "event": "STOP"})",
+      1'700'000'000'000'000'000, ev));
+  EXPECT_EQ(ev.name, "STOP");
+  EXPECT_EQ(ev.host_ns, 2'000'500'000u);
+  EXPECT_FALSE(parse_qmp_event(R"({"return": {}})", 0, ev));
+  EXPECT_FALSE(parse_qmp_event(R"({"event": "RESUME"})", 0, ev));  // no timestamp
+  EXPECT_FALSE(
+      parse_qmp_event(R"({"event": "", "timestamp": {"seconds": 1, "microseconds": 0}})", 0, ev));
+  EXPECT_FALSE(parse_qmp_event("{\"event\": \"STOP\", \"timestamp\": {", 0, ev));
 }
 
 }  // namespace

@@ -22,7 +22,9 @@ bool parse_qmp_event(const std::string& line, int64_t realtime_minus_mono, QmpEv
   if (j.is_discarded() || !j.is_object()) return false;
   const auto name = j.find("event");
   const auto ts = j.find("timestamp");
-  if (name == j.end() || !name->is_string() || ts == j.end() || !ts->is_object()) return false;
+  if (name == j.end() || !name->is_string() || name->get_ref<const std::string&>().empty() ||
+      ts == j.end() || !ts->is_object())
+    return false;
   const auto sec = ts->find("seconds"), usec = ts->find("microseconds");
   if (sec == ts->end() || usec == ts->end() || !sec->is_number_integer() ||
       !usec->is_number_integer())
