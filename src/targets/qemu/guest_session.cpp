@@ -247,13 +247,13 @@ bool GuestSession::enable(const EnableRequest& req, std::string& error) {
   return start(req.engine->module(), req.enabled, req.channel.sync, error);
 }
 
+void GuestSession::deliver(Record& rec, RecordSink& sink) {
+  if (annotate_) annotate_(rec);
+  sink.deliver(rec);
+}
+
 size_t GuestSession::poll(RecordSink& sink, uint64_t now_ns) {
-  return guests_.round(
-      [&](Record& r) {
-        if (annotate_) annotate_(r);
-        sink.deliver(r);
-      },
-      now_ns);
+  return guests_.round([&](Record& r) { deliver(r, sink); }, now_ns);
 }
 
 void GuestSession::tick(uint64_t now_ns, engine::Engine& eng) {
@@ -267,10 +267,7 @@ void GuestSession::tick(uint64_t now_ns, engine::Engine& eng) {
 
 void GuestSession::drain(RecordSink& sink) {
   const uint64_t stop = clock::host_now_ns();
-  auto run = [&](Record& r) {
-    if (annotate_) annotate_(r);
-    sink.deliver(r);
-  };
+  auto run = [&](Record& r) { deliver(r, sink); };
   enable({});
   // Records the guests wrote before the end still count, in order (after exit() nothing runs:
   // no need to wait for them).

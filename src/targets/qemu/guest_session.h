@@ -60,6 +60,7 @@ class GuestSession : public Target {
  private:
   void wait_ready();
   void heartbeats(uint64_t now_ns);
+  void deliver(Record& rec, RecordSink& sink);  // annotated first
 
   targets::qemu::GuestTargets guests_;
   std::vector<targets::qemu::GuestTarget*> attached_;
