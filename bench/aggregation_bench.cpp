@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/aggregation.h"
-#include "vm/tuple.h"
+#include "bytecode/tuple.h"
 
 namespace {
 
@@ -23,7 +23,7 @@ void BM_CountStringKey(benchmark::State& state) {
   std::vector<std::string> keys;
   for (const char* f : kFuncs) {
     std::string k;
-    vtrace::vm::tuple_put_str(k, f);
+    vtrace::bytecode::tuple_put_str(k, f);
     keys.push_back(std::move(k));
   }
   AggDef def;
@@ -52,7 +52,7 @@ void BM_CountIntKeysMemory(benchmark::State& state) {
     std::string k;
     for (int64_t v = 0; v < n; v++) {
       k.clear();
-      vtrace::vm::tuple_put_int(k, v * 2654435761LL);
+      vtrace::bytecode::tuple_put_int(k, v * 2654435761LL);
       agg.update(k, 0);
     }
     bytes = agg.memory_bytes();

@@ -60,7 +60,7 @@ void BM_Compile100Clauses(benchmark::State& state) {
   vtrace::lang::Source src{"bench.d", make_script(100)};
   size_t insns = 0;
   for (auto _ : state) {
-    vtrace::vm::Module m = vtrace::lang::compile_source(src, vtrace::lang::MacroArgs{});
+    vtrace::bytecode::Module m = vtrace::lang::compile_source(src, vtrace::lang::MacroArgs{});
     if (m.clauses.size() != 100) throw std::runtime_error("expected 100 clauses");
     insns = 0;
     for (const auto& c : m.clauses) insns += c.code.size();

@@ -30,7 +30,7 @@ void run(const vtrace::lang::Source& src, bool defaultargs) {
   macros.defaultargs = defaultargs;
   try {
     vtrace::lang::ast::Program program = vtrace::lang::parse(src, macros);
-    vtrace::vm::Module module = vtrace::lang::compile(program, src);
+    vtrace::bytecode::Module module = vtrace::lang::compile(program, src);
 
     vtrace::engine::Options opts;
     opts.quiet = true;

@@ -6,23 +6,23 @@
 set -uo pipefail
 cd "${1:-$(dirname "${BASH_SOURCE[0]}")/..}"
 
-# layer: the layers it may include (lowest first: sys, clock, transport, vm, lang, bpf, engine,
+# layer: the layers it may include (lowest first: sys, clock, transport, bytecode, lang, bpf, engine,
 # guest, targets, cli).
 declare -A ALLOWED=(
   [sys]="vtrace"
   [clock]="vtrace sys"
   [transport]="vtrace sys clock"
-  [vm]="vtrace sys clock transport"
-  [lang]="vtrace sys vm"
-  [bpf]="vtrace sys clock transport vm"
-  [engine]="vtrace sys clock transport vm lang bpf"
+  [bytecode]="vtrace sys clock transport"
+  [lang]="vtrace sys bytecode"
+  [bpf]="vtrace sys clock transport bytecode"
+  [engine]="vtrace sys clock transport bytecode lang bpf"
   [guest]="vtrace sys clock transport"
-  [targets]="vtrace sys clock transport vm lang bpf engine guest"
-  [cli]="vtrace sys clock transport vm lang bpf engine guest targets"
+  [targets]="vtrace sys clock transport bytecode lang bpf engine guest"
+  [cli]="vtrace sys clock transport bytecode lang bpf engine guest targets"
 )
 # The one arrow that still runs up: the bytecode module carries D types and source locations
 # (to move down with those two headers).
-EXCEPTIONS="vm:lang/types.h vm:lang/source.h"
+EXCEPTIONS="bytecode:lang/types.h bytecode:lang/source.h"
 
 status=0
 for dir in src/*/; do

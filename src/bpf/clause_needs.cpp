@@ -7,7 +7,7 @@ namespace vtrace::bpf {
 
 namespace {
 
-using vm::Op;
+using bytecode::Op;
 
 std::optional<ExprOp::Kind> binary_of(Op op) {
   switch (op) {
@@ -92,19 +92,19 @@ void ClauseNeeds::merge(const ClauseNeeds& o) {
   user_frames = std::max(user_frames, o.user_frames);
 }
 
-ClauseNeeds clause_needs(const vm::Module& mod, const vm::ClauseCode& clause) {
+ClauseNeeds clause_needs(const bytecode::Module& mod, const bytecode::ClauseCode& clause) {
   ClauseNeeds needs;
   const auto& code = clause.code;
   // Where control flow merges, a register may hold either path's value: forget them all there.
   std::vector<bool> merge_point(code.size() + 1, false);
   for (size_t pc = 0; pc < code.size(); ++pc) {
-    const vm::Insn& in = code[pc];
+    const bytecode::Insn& in = code[pc];
     if (in.op == Op::Jmp || in.op == Op::Jz || in.op == Op::Jnz) {
       size_t to = pc + 1 + in.imm;
       if (to <= code.size()) merge_point[to] = true;
     }
   }
-  std::array<std::optional<Expr>, vm::kMaxRegs> reg;
+  std::array<std::optional<Expr>, bytecode::kMaxRegs> reg;
   auto copy_of = [&](uint8_t r, const std::optional<Expr>& len) {
     if (!reg[r] || depth(*reg[r]) > kMaxExprDepth) return;
     if (len && depth(*len) > kMaxExprDepth) return;
@@ -115,24 +115,24 @@ ClauseNeeds clause_needs(const vm::Module& mod, const vm::ClauseCode& clause) {
   for (size_t pc = 0; pc < code.size(); ++pc) {
     if (merge_point[pc])
       for (auto& r : reg) r.reset();
-    const vm::Insn& in = code[pc];
+    const bytecode::Insn& in = code[pc];
     std::optional<Expr> result;
     switch (in.op) {
       case Op::Ldi:
         if (in.imm < mod.consts.size()) result = Expr{constant(mod.consts[in.imm])};
         break;
       case Op::Ldb: {
-        const auto b = static_cast<vm::Builtin>(in.imm);
-        if (b >= vm::Builtin::Arg0 && b <= vm::Builtin::Arg9) {
+        const auto b = static_cast<bytecode::Builtin>(in.imm);
+        if (b >= bytecode::Builtin::Arg0 && b <= bytecode::Builtin::Arg9) {
           ExprOp o = op_of(ExprOp::Arg);
-          o.value = static_cast<int>(b) - static_cast<int>(vm::Builtin::Arg0);
+          o.value = static_cast<int>(b) - static_cast<int>(bytecode::Builtin::Arg0);
           result = Expr{o};
         }
         break;
       }
       case Op::Ldf:
-        if (in.imm < mod.fields.size() && mod.fields[in.imm].kind == vm::FieldRef::Int) {
-          const vm::FieldRef& f = mod.fields[in.imm];
+        if (in.imm < mod.fields.size() && mod.fields[in.imm].kind == bytecode::FieldRef::Int) {
+          const bytecode::FieldRef& f = mod.fields[in.imm];
           ExprOp o = op_of(ExprOp::Field);
           o.offset = f.offset;
           o.size = static_cast<uint8_t>(f.size);
@@ -165,16 +165,16 @@ ClauseNeeds clause_needs(const vm::Module& mod, const vm::ClauseCode& clause) {
         }
         break;
       case Op::Call: {
-        const auto s = static_cast<vm::Subr>(in.imm);
-        if (s == vm::Subr::Copyinstr1) copy_of(in.b, std::nullopt);
-        if (s == vm::Subr::Copyinstr2) copy_of(in.b, reg[in.b + 1]);
-        if (s == vm::Subr::Stack0)
+        const auto s = static_cast<bytecode::Subr>(in.imm);
+        if (s == bytecode::Subr::Copyinstr1) copy_of(in.b, std::nullopt);
+        if (s == bytecode::Subr::Copyinstr2) copy_of(in.b, reg[in.b + 1]);
+        if (s == bytecode::Subr::Stack0)
           needs.kernel_frames = std::max(needs.kernel_frames, kDefaultStackFrames);
-        if (s == vm::Subr::Ustack0)
+        if (s == bytecode::Subr::Ustack0)
           needs.user_frames = std::max(needs.user_frames, kDefaultStackFrames);
-        if (s == vm::Subr::Stack1)
+        if (s == bytecode::Subr::Stack1)
           needs.kernel_frames = std::max(needs.kernel_frames, frames_of(reg[in.b]));
-        if (s == vm::Subr::Ustack1)
+        if (s == bytecode::Subr::Ustack1)
           needs.user_frames = std::max(needs.user_frames, frames_of(reg[in.b]));
         break;
       }

@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "bpf/gather_plan.h"
-#include "vm/module.h"
+#include "bytecode/module.h"
 
 namespace vtrace::bpf {
 
@@ -24,7 +24,7 @@ struct ClauseNeeds {
   void merge(const ClauseNeeds& other);
 };
 
-ClauseNeeds clause_needs(const vm::Module& mod, const vm::ClauseCode& clause);
+ClauseNeeds clause_needs(const bytecode::Module& mod, const bytecode::ClauseCode& clause);
 
 // Replaces every Arg op of `e` by what `arg` says argument N is at this probe (a Field of its
 // record or a Const); false when some argument has no such meaning (the expression cannot be

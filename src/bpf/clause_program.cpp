@@ -11,8 +11,8 @@ namespace vtrace::bpf {
 namespace {
 
 using namespace insn;
-using vm::Builtin;
-using vm::Op;
+using bytecode::Builtin;
+using bytecode::Op;
 
 constexpr int kMaxKeys = 8;
 constexpr int kCommLen = 16;  // an execname key: bpf_get_current_comm()'s NUL-padded bytes
@@ -28,10 +28,10 @@ bool is_jump(Op op) {
 }
 
 // The instructions a jump lands on: where two paths meet.
-std::vector<bool> merge_points(const vm::ClauseCode& clause) {
+std::vector<bool> merge_points(const bytecode::ClauseCode& clause) {
   std::vector<bool> m(clause.code.size() + 1, false);
   for (size_t pc = 0; pc < clause.code.size(); ++pc) {
-    const vm::Insn& in = clause.code[pc];
+    const bytecode::Insn& in = clause.code[pc];
     if (is_jump(in.op) && pc + 1 + in.imm <= clause.code.size()) m[pc + 1 + in.imm] = true;
   }
   return m;
@@ -39,7 +39,7 @@ std::vector<bool> merge_points(const vm::ClauseCode& clause) {
 
 // Per instruction: which this-> variables are written on every path that reaches it (jumps only
 // go forward, so one pass in order sees every predecessor first).
-std::vector<std::vector<bool>> locals_written(const vm::ClauseCode& clause, size_t nlocals) {
+std::vector<std::vector<bool>> locals_written(const bytecode::ClauseCode& clause, size_t nlocals) {
   const size_t n = clause.code.size();
   std::vector<std::vector<bool>> in(n + 1);  // empty: not reached yet
   in[0].assign(nlocals, false);
@@ -53,7 +53,7 @@ std::vector<std::vector<bool>> locals_written(const vm::ClauseCode& clause, size
   };
   for (size_t pc = 0; pc < n; ++pc) {
     if (in[pc].empty()) continue;  // unreachable
-    const vm::Insn& i = clause.code[pc];
+    const bytecode::Insn& i = clause.code[pc];
     std::vector<bool> out = in[pc];
     if (i.op == Op::Stl && i.imm < nlocals) out[i.imm] = true;
     if (is_jump(i.op)) flow(pc + 1 + i.imm, out);
@@ -145,7 +145,7 @@ bool builtin_ok(Builtin b, const ClauseTarget& t, std::string& why) {
 }
 
 // lquantize's levels, as the engine computes them (AggState::layout).
-int64_t lquantize_levels(const vm::AggInfo& a) {
+int64_t lquantize_levels(const bytecode::AggInfo& a) {
   const int64_t step = a.step <= 0 ? 1 : a.step;
   return std::clamp<int64_t>(a.limit > a.base ? (a.limit - a.base) / step : 0, 1, 65535);
 }
@@ -154,8 +154,8 @@ constexpr int kQuantizeBuckets = 127;  // the engine's (aggregation_table.h)
 constexpr int kQuantizeZero = 63;
 constexpr int64_t kMaxKernelBins = 1024;  // a per-CPU map value is at most 32 KiB
 
-bool agg_func_ok(const vm::AggInfo& a) {
-  using F = vm::AggFunc;
+bool agg_func_ok(const bytecode::AggInfo& a) {
+  using F = bytecode::AggFunc;
   if (a.func == F::Lquantize)
     return lquantize_levels(a) + 2 <= kMaxKernelBins && a.step > 0 && a.step <= INT32_MAX;
   return a.func == F::Count || a.func == F::Sum || a.func == F::Avg || a.func == F::Min ||
@@ -164,7 +164,7 @@ bool agg_func_ok(const vm::AggInfo& a) {
 
 class Emitter {
  public:
-  Emitter(const vm::Module& m, const vm::ClauseCode& c, const ClauseTarget& t,
+  Emitter(const bytecode::Module& m, const bytecode::ClauseCode& c, const ClauseTarget& t,
           const ClauseMaps& maps)
       : mod_(m), clause_(c), target_(t), maps_(maps) {}
 
@@ -176,7 +176,7 @@ class Emitter {
     args_off_ = comm_off_ - (target_.usdt ? static_cast<int>(kUsdtDataSize) : 0);
     locals_off_ = args_off_ - 8 * static_cast<int>(mod_.locals.size());
     merge_ = merge_points(clause_);
-    str_.assign(vm::kMaxRegs, kNoStr);
+    str_.assign(bytecode::kMaxRegs, kNoStr);
     if (-locals_off_ > kStackBytes) {
       err = "the clause needs more than the 512 bytes of stack a BPF program has";
       return false;
@@ -331,12 +331,12 @@ class Emitter {
     return true;
   }
 
-  bool aggregate(const vm::Insn& in, std::string& err) {
+  bool aggregate(const bytecode::Insn& in, std::string& err) {
     if (in.imm >= mod_.aggs.size() || in.imm >= maps_.aggs.size() || maps_.aggs[in.imm] < 0) {
       err = "aggregation without a map";
       return false;
     }
-    const vm::AggInfo& agg = mod_.aggs[in.imm];
+    const bytecode::AggInfo& agg = mod_.aggs[in.imm];
     if (key_bytes_ == 0) emit(st(8, R10, static_cast<int16_t>(key_base_), 0));
     auto lookup = [&] {
       emit2(ld_map_fd(R1, maps_.aggs[in.imm]));
@@ -368,33 +368,33 @@ class Emitter {
     out_[have].off = static_cast<int16_t>(out_.size() - have - 1);
     load(R1, in.b);  // the value
     switch (agg.func) {
-      case vm::AggFunc::Count:
+      case bytecode::AggFunc::Count:
         emit(mov64(R1, 1));
         emit(atomic_add64(R0, 0, R1));
         break;
-      case vm::AggFunc::Sum:
+      case bytecode::AggFunc::Sum:
         emit(atomic_add64(R0, 0, R1));
         break;
-      case vm::AggFunc::Avg:
+      case bytecode::AggFunc::Avg:
         emit(atomic_add64(R0, 8, R1));
         emit(mov64(R1, 1));
         emit(atomic_add64(R0, 0, R1));
         break;
-      case vm::AggFunc::Min:
-      case vm::AggFunc::Max:
+      case bytecode::AggFunc::Min:
+      case bytecode::AggFunc::Max:
         // [value, seen]: a key another CPU created starts here as zeros, not as a value.
         emit(ldx(8, R2, R0, 8));
         emit(jmp(BPF_JEQ, R2, 0, 2));
         emit(ldx(8, R2, R0, 0));
-        emit(jmp(agg.func == vm::AggFunc::Min ? BPF_JSGE : BPF_JSLE, R1, R2, 2));
+        emit(jmp(agg.func == bytecode::AggFunc::Min ? BPF_JSGE : BPF_JSLE, R1, R2, 2));
         emit(stx(8, R0, 0, R1));
         emit(st(8, R0, 8, 1));
         break;
-      case vm::AggFunc::Quantize:
+      case bytecode::AggFunc::Quantize:
         quantize_bucket();
         add_to_bin(in.c, kQuantizeBuckets - 1);
         break;
-      case vm::AggFunc::Lquantize:
+      case bytecode::AggFunc::Lquantize:
         lquantize_bucket(agg);
         add_to_bin(in.c, static_cast<int32_t>(lquantize_levels(agg) + 1));
         break;
@@ -425,7 +425,7 @@ class Emitter {
 
   // self->VAR: its map is keyed by the thread id, at val_off_ (8 bytes); the value to store goes
   // at val_off_ + 8. A missing key reads 0, as in the engine.
-  bool thread_var(const vm::Insn& in, std::string& err) {
+  bool thread_var(const bytecode::Insn& in, std::string& err) {
     if (in.imm >= mod_.dynvars.size() || in.imm >= maps_.vars.size() || maps_.vars[in.imm] < 0) {
       err = "self-> variable without a map";
       return false;
@@ -510,7 +510,7 @@ class Emitter {
   }
 
   // R4 = lquantize()'s bucket of the value in R1: 0 below base, level + 1, levels + 1 above.
-  void lquantize_bucket(const vm::AggInfo& a) {
+  void lquantize_bucket(const bytecode::AggInfo& a) {
     const int64_t levels = lquantize_levels(a);
     emit(mov64(R4, 0));
     emit2(ld_imm64(R2, static_cast<uint64_t>(a.base)));
@@ -538,7 +538,7 @@ class Emitter {
   // Scmp of execname and a constant (either order), as strncmp(): -1, 0 or 1 by the first byte
   // that differs, compared unsigned. execname has at most 15 bytes and a NUL, so 16 bytes of the
   // constant decide it.
-  bool compare_strings(const vm::Insn& in, std::string& err) {
+  bool compare_strings(const bytecode::Insn& in, std::string& err) {
     const int b = str_[in.b], c = str_[in.c];
     str_[in.a] = kNoStr;
     if (b == kNoStr || c == kNoStr) {
@@ -591,7 +591,7 @@ class Emitter {
     return true;
   }
 
-  bool one(const vm::Insn& in, size_t pc, std::string& err) {
+  bool one(const bytecode::Insn& in, size_t pc, std::string& err) {
     if (uint8_t alu = alu_of(in.op); alu != 0xff) {
       load(R0, in.b);
       load(R1, in.c);
@@ -670,7 +670,7 @@ class Emitter {
         str_[in.a] = kNoStr;
         return builtin(static_cast<Builtin>(in.imm), in.a, err);
       case Op::Ldf: {
-        const vm::FieldRef& f = mod_.fields[in.imm];
+        const bytecode::FieldRef& f = mod_.fields[in.imm];
         emit(ldx(f.size, R0, R6, static_cast<int16_t>(f.offset)));
         extend(R0, f.size, f.is_signed);
         store(in.a, R0);
@@ -721,8 +721,8 @@ class Emitter {
     }
   }
 
-  const vm::Module& mod_;
-  const vm::ClauseCode& clause_;
+  const bytecode::Module& mod_;
+  const bytecode::ClauseCode& clause_;
   const ClauseTarget& target_;
   const ClauseMaps& maps_;
   std::vector<bpf_insn> out_;
@@ -736,35 +736,35 @@ class Emitter {
 
 }  // namespace
 
-uint32_t kernel_agg_values(const vm::AggInfo& a) {
+uint32_t kernel_agg_values(const bytecode::AggInfo& a) {
   switch (a.func) {
-    case vm::AggFunc::Count:
-    case vm::AggFunc::Sum:
+    case bytecode::AggFunc::Count:
+    case bytecode::AggFunc::Sum:
       return 1;
-    case vm::AggFunc::Quantize:
+    case bytecode::AggFunc::Quantize:
       return kQuantizeBuckets;
-    case vm::AggFunc::Lquantize:
+    case bytecode::AggFunc::Lquantize:
       return static_cast<uint32_t>(lquantize_levels(a) + 2);
     default:
       return 2;
   }
 }
 
-std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause,
-                             const ClauseTarget& target, const vm::Kept& kept) {
+std::string why_not_at_probe(const bytecode::Module& mod, const bytecode::ClauseCode& clause,
+                             const ClauseTarget& target, const bytecode::Kept& kept) {
   bool aggregates = false, stores = false;
   if (8 * (clause.nregs + mod.locals.size()) + kMaxKeys * kCommLen + 16 + kCommLen +
           (target.usdt ? kUsdtDataSize : 0) >
       static_cast<uint32_t>(kStackBytes))
     return "it needs more registers and this-> variables than a BPF stack holds";
   // What each string register holds (StrState); at a merge point it is not known any more.
-  std::vector<int> str(vm::kMaxRegs, kNoStr);
+  std::vector<int> str(bytecode::kMaxRegs, kNoStr);
   const std::vector<bool> merge = merge_points(clause);
   // this-> at the probe lives in the program's own stack, so a clause may read one only after
   // writing it on every path (another clause's value, or the engine's, is not there).
   const std::vector<std::vector<bool>> written = locals_written(clause, mod.locals.size());
   for (size_t pc = 0; pc < clause.code.size(); ++pc) {
-    const vm::Insn& in = clause.code[pc];
+    const bytecode::Insn& in = clause.code[pc];
     if (merge[pc]) std::fill(str.begin(), str.end(), kNoStr);
     if (in.op == Op::Mov && str[in.b] != kNoStr) {  // a copy of a string is that string
       str[in.a] = str[in.b];
@@ -782,8 +782,8 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
     // Agg reads its value (not count's) and the quantize family's weight.
     auto is_str = [&](uint8_t r) { return str[r] != kNoStr; };
     const bool agg_reads = in.op == Op::Agg && in.imm < mod.aggs.size() &&
-                           ((mod.aggs[in.imm].func != vm::AggFunc::Count && is_str(in.b)) ||
-                            (mod.aggs[in.imm].func >= vm::AggFunc::Quantize && is_str(in.c)));
+                           ((mod.aggs[in.imm].func != bytecode::AggFunc::Count && is_str(in.b)) ||
+                            (mod.aggs[in.imm].func >= bytecode::AggFunc::Quantize && is_str(in.c)));
     if (((binary || unary) && is_str(in.b)) || (binary && is_str(in.c)) || agg_reads ||
         ((in.op == Op::Jz || in.op == Op::Jnz) && is_str(in.a)))
       return "it uses strings other than execname keys and comparisons";
@@ -819,14 +819,14 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
         continue;
       case Op::Ldf: {
         if (in.imm >= mod.fields.size()) return "it reads an unknown field";
-        const vm::FieldRef& f = mod.fields[in.imm];
-        if (f.kind != vm::FieldRef::Int || f.offset < 8 || f.offset % f.size != 0)
+        const bytecode::FieldRef& f = mod.fields[in.imm];
+        if (f.kind != bytecode::FieldRef::Int || f.offset < 8 || f.offset % f.size != 0)
           return "it reads args->" + f.name + " (a string, or where a program may not read)";
         continue;
       }
       case Op::Agg: {
         if (in.imm >= mod.aggs.size()) return "it updates an unknown aggregation";
-        const vm::AggInfo& a = mod.aggs[in.imm];
+        const bytecode::AggInfo& a = mod.aggs[in.imm];
         if (!agg_func_ok(a))
           return "@" + a.name + " is not count, sum, avg, min, max, quantize or a small lquantize";
         if (a.key_types.size() > kMaxKeys) return "@" + a.name + " has too many keys";
@@ -838,7 +838,7 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
       case Op::Ldl:
       case Op::Stl: {
         if (in.imm >= mod.locals.size()) return "it uses an unknown variable";
-        const vm::VarInfo& v = mod.locals[in.imm];
+        const bytecode::VarInfo& v = mod.locals[in.imm];
         if (!v.type.is_int()) return "this->" + v.name + " is not an integer";
         if (in.imm >= kept.locals.size() || !kept.locals[in.imm])
           return "this->" + v.name + " is also used on the host";
@@ -849,8 +849,8 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
       case Op::Ldd:
       case Op::Std: {
         if (in.imm >= mod.dynvars.size()) return "it uses an unknown variable";
-        const vm::VarInfo& v = mod.dynvars[in.imm];
-        if (v.scope != vm::VarScope::Thread || v.is_array)
+        const bytecode::VarInfo& v = mod.dynvars[in.imm];
+        if (v.scope != bytecode::VarScope::Thread || v.is_array)
           return "it uses associative arrays (global state)";
         if (!v.type.is_int()) return "self->" + v.name + " is not an integer";
         if (in.imm >= kept.thread_vars.size() || !kept.thread_vars[in.imm])
@@ -867,7 +867,7 @@ std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause
   return "";
 }
 
-std::vector<bpf_insn> emit_clause_program(const vm::Module& mod, const vm::ClauseCode& clause,
+std::vector<bpf_insn> emit_clause_program(const bytecode::Module& mod, const bytecode::ClauseCode& clause,
                                           const ClauseTarget& target, const ClauseMaps& maps,
                                           std::string& err) {
   std::vector<bpf_insn> out;

@@ -23,8 +23,8 @@
 #include "bpf/kernel_layout.h"
 #include "bpf/syscall_program.h"
 #include "bpf/usdt_program.h"
-#include "vm/module.h"
-#include "vm/placement.h"
+#include "bytecode/module.h"
+#include "bytecode/placement.h"
 
 namespace vtrace::bpf {
 
@@ -64,9 +64,9 @@ inline constexpr uint32_t kSyscallDataSize = 64;
 
 // Why `clause` cannot run whole at this probe, or "" when it can. `kept` says which
 // aggregations and self-> variables may live in the kernel (no clause on the host uses them, no
-// clear/trunc/normalize); the caller decides that across the program (vm::place_clauses).
-std::string why_not_at_probe(const vm::Module& mod, const vm::ClauseCode& clause,
-                             const ClauseTarget& target, const vm::Kept& kept);
+// clear/trunc/normalize); the caller decides that across the program (bytecode::place_clauses).
+std::string why_not_at_probe(const bytecode::Module& mod, const bytecode::ClauseCode& clause,
+                             const ClauseTarget& target, const bytecode::Kept& kept);
 
 // The maps a clause program uses.
 struct ClauseMaps {
@@ -81,7 +81,7 @@ inline constexpr uint32_t kAggDropsKey = 0, kDynvarDropsKey = 1;
 // clause why_not_at_probe() accepted, with the maps of its aggregations and self-> variables.
 // Storing 0 into a self-> variable frees it, as in the engine; a full map counts a drop. Nothing,
 // with err set, on a clause it cannot translate.
-std::vector<bpf_insn> emit_clause_program(const vm::Module& mod, const vm::ClauseCode& clause,
+std::vector<bpf_insn> emit_clause_program(const bytecode::Module& mod, const bytecode::ClauseCode& clause,
                                           const ClauseTarget& target, const ClauseMaps& maps,
                                           std::string& err);
 inline constexpr uint32_t kMaxKernelAggValue = 1024 * 8;
@@ -89,6 +89,6 @@ inline constexpr uint32_t kMaxKernelAggValue = 1024 * 8;
 // Value slots per key of an aggregation kept in the kernel: count, sum: [n]; avg: [count, sum];
 // min, max: [value, seen] (a per-CPU slot another CPU's first update created is all zeros);
 // quantize, lquantize: the engine's bins.
-uint32_t kernel_agg_values(const vm::AggInfo& agg);
+uint32_t kernel_agg_values(const bytecode::AggInfo& agg);
 
 }  // namespace vtrace::bpf

@@ -12,7 +12,7 @@
 
 namespace vtrace::bpf {
 
-std::unique_ptr<KernelAggregation> KernelAggregation::create(const vm::AggInfo& agg,
+std::unique_ptr<KernelAggregation> KernelAggregation::create(const bytecode::AggInfo& agg,
                                                              uint32_t max_entries,
                                                              std::string& err) {
   std::unique_ptr<KernelAggregation> k(new KernelAggregation());
@@ -62,7 +62,7 @@ bool KernelAggregation::read(const PartialFn& fn, std::string& err) const {
     }
     for (int c = 0; c < ncpu; ++c) {
       const int64_t* v = &values[static_cast<size_t>(c) * nvalues_];
-      if (func_ == vm::AggFunc::Min || func_ == vm::AggFunc::Max) {
+      if (func_ == bytecode::AggFunc::Min || func_ == bytecode::AggFunc::Max) {
         if (v[1] != 0) fn(tuple, v);  // [value, seen]: the engine's layout is [value]
       } else if (c == 0 || std::any_of(v, v + nvalues_, [](int64_t x) { return x != 0; })) {
         fn(tuple, v);  // CPU 0 always: a key whose values are all zero still exists

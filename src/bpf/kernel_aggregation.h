@@ -11,14 +11,14 @@
 #include <vector>
 
 #include "sys/unique_fd.h"
-#include "vm/module.h"
+#include "bytecode/module.h"
 
 namespace vtrace::bpf {
 
 class KernelAggregation {
  public:
   // A map for `agg` holding at most max_entries keys. Nothing, with err set, on failure.
-  static std::unique_ptr<KernelAggregation> create(const vm::AggInfo& agg, uint32_t max_entries,
+  static std::unique_ptr<KernelAggregation> create(const bytecode::AggInfo& agg, uint32_t max_entries,
                                                    std::string& err);
   int fd() const { return map_.get(); }
 
@@ -30,7 +30,7 @@ class KernelAggregation {
  private:
   KernelAggregation() = default;
   sys::UniqueFd map_;
-  vm::AggFunc func_{};
+  bytecode::AggFunc func_{};
   std::vector<bool> string_keys_;
   uint32_t key_size_ = 8, nvalues_ = 1;
 };

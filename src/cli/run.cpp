@@ -248,7 +248,7 @@ int run(const CommandLine& cl) {
   std::unique_ptr<engine::Engine> eng;
   std::vector<size_t> matched;
   try {
-    vm::Module module = lang::compile_source(src, macros, kernel.field_resolver());
+    bytecode::Module module = lang::compile_source(src, macros, kernel.field_resolver());
     for (const auto& p : module.pragmas) {
       std::string err = opts.set(p.name, p.value);
       if (!err.empty()) throw lang::CompileError(src, p.loc, err);

@@ -5,7 +5,7 @@
 #include "engine/aggregation.h"
 #include "engine/aggregation_table.h"
 #include "engine/printf_format_detail.h"
-#include "vm/tuple.h"
+#include "bytecode/tuple.h"
 
 namespace vtrace::engine {
 
@@ -177,7 +177,7 @@ int64_t scalar_value(const AggState& im, const int64_t* d) {
 
 // dt_print_datum() for one key element: integers right-aligned in a width per size (1- and 2-byte
 // values as their unsigned bits), strings left-aligned in 50 columns.
-void print_key_elem(std::string& out, const vm::TupleElem& e, const StackTable* stacks) {
+void print_key_elem(std::string& out, const bytecode::TupleElem& e, const StackTable* stacks) {
   if (e.type.is_stack() && stacks != nullptr) {
     // dt_print_stack(): the frames on lines of their own; the value follows on the next line.
     out += stacks->format(e.i);
@@ -215,9 +215,9 @@ void Aggregation::print_default(std::string& out, const AggSortOptions& sort) co
 
 void Aggregation::print_rows(std::string& out, const AggSortOptions& sort) const {
   const Impl& im = *impl_;
-  std::vector<vm::TupleElem> elems;
+  std::vector<bytecode::TupleElem> elems;
   for (uint32_t i : im.sorted(sort)) {
-    if (vm::tuple_decode(im.table.key(i), im.def.key_types, elems))
+    if (bytecode::tuple_decode(im.table.key(i), im.def.key_types, elems))
       for (const auto& e : elems) print_key_elem(out, e, stacks_);
     const int64_t* d = im.table.values(i);
     if (is_quantize(im.def.func))
@@ -234,9 +234,9 @@ void Aggregation::printa(std::string& out, const PrintfFormat& fmt,
                          const AggSortOptions& sort) const {
   const Impl& im = *impl_;
   const bool unsigned_value = im.def.func == AggFunc::Count || im.def.func == AggFunc::Stddev;
-  std::vector<vm::TupleElem> elems;
+  std::vector<bytecode::TupleElem> elems;
   for (uint32_t i : im.sorted(sort)) {
-    if (!vm::tuple_decode(im.table.key(i), im.def.key_types, elems)) elems.clear();
+    if (!bytecode::tuple_decode(im.table.key(i), im.def.key_types, elems)) elems.clear();
     const int64_t* d = im.table.values(i);
     size_t k = 0;  // next key a conversion consumes
     auto dyn = [&](int spec) -> int {
@@ -264,7 +264,7 @@ void Aggregation::printa(std::string& out, const PrintfFormat& fmt,
         continue;
       }
       if (k >= elems.size()) break;  // more key conversions than keys: checked at compile time
-      const vm::TupleElem& e = elems[k++];
+      const bytecode::TupleElem& e = elems[k++];
       FormatArg a;
       a.type = e.type;
       a.i = e.i;

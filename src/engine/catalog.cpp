@@ -26,7 +26,7 @@ uint32_t Catalog::add(std::string target, std::string provider, std::string modu
   return probes_.back().id;
 }
 
-bool Catalog::matches(const vm::ProbeSpec& s, const ProbeInfo& p) {
+bool Catalog::matches(const bytecode::ProbeSpec& s, const ProbeInfo& p) {
   auto field = [](const std::string& pat, const std::string& value) {
     return pat.empty() || glob_match(pat, value);
   };
@@ -37,7 +37,7 @@ bool Catalog::matches(const vm::ProbeSpec& s, const ProbeInfo& p) {
          field(s.name, p.name);
 }
 
-std::vector<uint32_t> Catalog::match(const vm::ProbeSpec& spec) {
+std::vector<uint32_t> Catalog::match(const bytecode::ProbeSpec& spec) {
   for (auto& hook : on_demand_) hook(spec, *this);
   std::vector<uint32_t> ids;
   for (const auto& p : probes_)

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "vm/module.h"
+#include "bytecode/module.h"
 
 namespace vtrace::engine {
 
@@ -44,15 +44,15 @@ class Catalog {
   uint32_t next_id() const { return static_cast<uint32_t>(probes_.size() + 1); }
 
   // A provider hook called before matching, to create probes the description names.
-  using OnDemand = std::function<void(const vm::ProbeSpec&, Catalog&)>;
+  using OnDemand = std::function<void(const bytecode::ProbeSpec&, Catalog&)>;
   void add_on_demand(OnDemand hook) { on_demand_.push_back(std::move(hook)); }
 
   // Probes matching a description (empty fields match anything), in id order.
-  std::vector<uint32_t> match(const vm::ProbeSpec& spec);
+  std::vector<uint32_t> match(const bytecode::ProbeSpec& spec);
 
   // Whether a probe matches a description (no on-demand creation). The target field matches the
   // probe's target or its alias.
-  static bool matches(const vm::ProbeSpec& spec, const ProbeInfo& p);
+  static bool matches(const bytecode::ProbeSpec& spec, const ProbeInfo& p);
 
  private:
   std::vector<ProbeInfo> probes_;

@@ -14,7 +14,7 @@ namespace vtrace::engine {
 
 namespace {
 
-AggDef to_agg_def(const vm::AggInfo& a) {
+AggDef to_agg_def(const bytecode::AggInfo& a) {
   AggDef d;
   d.name = a.name;
   d.func = static_cast<AggFunc>(a.func);
@@ -31,16 +31,16 @@ inline const char* as_str(int64_t v) {
 // The DTRACEFLT_* code ERROR's arg4 carries, as in dtrace's <sys/dtrace.h>: DTRACEFLT_ILLOP (3),
 // DTRACEFLT_DIVZERO (4), DTRACEFLT_NOSCRATCH (5); faults dtrace has no code for are
 // DTRACEFLT_ILLOP, except a full speculation buffer (a drop in dtrace): DTRACEFLT_UNKNOWN (0).
-int64_t dtrace_fault_code(vm::Fault f) {
+int64_t dtrace_fault_code(bytecode::Fault f) {
   switch (f) {
-    case vm::Fault::DivideByZero:
+    case bytecode::Fault::DivideByZero:
       return 4;
-    case vm::Fault::OutOfScratch:
+    case bytecode::Fault::OutOfScratch:
       return 5;
-    case vm::Fault::BadAddress:
+    case bytecode::Fault::BadAddress:
       return 1;  // DTRACEFLT_BADADDR
-    case vm::Fault::SpecExhausted:
-    case vm::Fault::None:
+    case bytecode::Fault::SpecExhausted:
+    case bytecode::Fault::None:
       return 0;
     default:
       return 3;
@@ -48,14 +48,14 @@ int64_t dtrace_fault_code(vm::Fault f) {
 }
 
 // A description in dtrace's provider:module:function:name spelling, with the target when given.
-std::string describe(const vm::ProbeSpec& s) {
+std::string describe(const bytecode::ProbeSpec& s) {
   std::string d = s.provider + ":" + s.module + ":" + s.function + ":" + s.name;
   return s.target.empty() ? d : s.target + ":" + d;
 }
 
 }  // namespace
 
-Engine::Engine(vm::Module module, const lang::Source& src, Options options, Catalog& catalog)
+Engine::Engine(bytecode::Module module, const lang::Source& src, Options options, Catalog& catalog)
     : mod_(std::move(module)),
       src_(src),
       opts_(options),
@@ -82,14 +82,14 @@ Engine::~Engine() = default;
 std::vector<size_t> Engine::enable() {
   formats_.resize(mod_.actions.size());
   for (size_t i = 0; i < mod_.actions.size(); ++i) {
-    const vm::Action& a = mod_.actions[i];
+    const bytecode::Action& a = mod_.actions[i];
     std::string err;
-    if (a.kind == vm::ActionKind::System && !opts_.destructive)
+    if (a.kind == bytecode::ActionKind::System && !opts_.destructive)
       throw lang::CompileError(
           src_, a.loc, "system( ) is a destructive action: allow destructive actions with -w");
     if (!a.has_format) continue;
     if (!formats_[i].parse(a.format, err)) throw lang::CompileError(src_, a.loc, err);
-    bool ok = a.kind == vm::ActionKind::Printa
+    bool ok = a.kind == bytecode::ActionKind::Printa
                   ? formats_[i].check_printa(mod_.aggs[a.agg].key_types, err)
                   : formats_[i].check_args(a.arg_types, err);
     if (!ok) throw lang::CompileError(src_, a.loc, err);
@@ -98,7 +98,7 @@ std::vector<size_t> Engine::enable() {
   std::vector<size_t> per_clause;
   uint32_t epid = 0;
   for (uint32_t ci = 0; ci < mod_.clauses.size(); ++ci) {
-    const vm::ClauseCode& c = mod_.clauses[ci];
+    const bytecode::ClauseCode& c = mod_.clauses[ci];
     std::vector<bool> seen(catalog_.probes().size() + 1, false);
     size_t count = 0;
     for (const auto& spec : c.probes) {
@@ -214,7 +214,7 @@ void Engine::fire(uint32_t probe, const Record& rec) {
 }
 
 void Engine::run_ecb(const Ecb& ecb, const Record& rec) {
-  const vm::ClauseCode& clause = mod_.clauses[ecb.clause];
+  const bytecode::ClauseCode& clause = mod_.clauses[ecb.clause];
   cur_ecb_ = &ecb;
   ctx_.epid = ecb.epid;
   scratch_.reset();
@@ -222,8 +222,8 @@ void Engine::run_ecb(const Ecb& ecb, const Record& rec) {
   committed_.clear();
   line_emitted_ = false;
   spec_id_ = 0;
-  vm::ExecResult res = vm::execute(clause, ctx_);
-  if (res.fault != vm::Fault::None) {
+  bytecode::ExecResult res = bytecode::execute(clause, ctx_);
+  if (res.fault != bytecode::Fault::None) {
     report_fault(ecb, rec, res);
     return;
   }
@@ -232,8 +232,8 @@ void Engine::run_ecb(const Ecb& ecb, const Record& rec) {
   if (line_emitted_) clause_out_ += '\n';
   if (spec_id_ > 0) {
     if (!clause_out_.empty() && !specs_.append(spec_id_, clause_out_)) {
-      vm::ExecResult full;
-      full.fault = vm::Fault::SpecExhausted;
+      bytecode::ExecResult full;
+      full.fault = bytecode::Fault::SpecExhausted;
       full.pc = static_cast<uint32_t>(clause.code.size() - 1);
       report_fault(ecb, rec, full);
     }
@@ -302,17 +302,17 @@ void Engine::begin_data() {
   clause_out_ += line;
 }
 
-void Engine::report_fault(const Ecb& ecb, const Record& rec, const vm::ExecResult& res) {
+void Engine::report_fault(const Ecb& ecb, const Record& rec, const bytecode::ExecResult& res) {
   ++errors_;
-  const vm::ClauseCode& clause = mod_.clauses[ecb.clause];
+  const bytecode::ClauseCode& clause = mod_.clauses[ecb.clause];
   const ProbeInfo& p = catalog_.probe(ecb.probe);
   const char* where = res.pc < clause.predicate_end ? "predicate" : "action";
   std::fprintf(err_,
                "vtrace: error on enabled probe ID %u (ID %u: %s): %s in %s of clause #%u "
                "(%s:%u) at DIF offset %u\n",
-               ecb.epid, p.id, p.full_name().c_str(), vm::fault_name(res.fault), where,
+               ecb.epid, p.id, p.full_name().c_str(), bytecode::fault_name(res.fault), where,
                ecb.clause + 1, src_.name.c_str(), clause.loc.line, res.pc);
-  if (spec_id_ > 0 && res.fault == vm::Fault::SpecExhausted) specs_.discard(spec_id_);
+  if (spec_id_ > 0 && res.fault == bytecode::Fault::SpecExhausted) specs_.discard(spec_id_);
   if (in_error_) return;  // a fault in an ERROR clause does not fire ERROR again
   Record er = host_record(kProbeError);
   er.timestamp = rec.timestamp;
@@ -323,7 +323,7 @@ void Engine::report_fault(const Ecb& ecb, const Record& rec, const vm::ExecResul
   in_error_ = true;
   // Save the interrupted firing's state: ERROR runs clauses of its own.
   const Record* saved_rec = ctx_.record;
-  vm::ProbeNames saved_names = ctx_.names;
+  bytecode::ProbeNames saved_names = ctx_.names;
   fire(kProbeError, er);
   ctx_.record = saved_rec;
   ctx_.names = saved_names;
@@ -354,49 +354,49 @@ void Engine::finish() {
   report_drops();
 }
 
-// --- vm::Host -------------------------------------------------------------------------------
+// --- bytecode::Host -------------------------------------------------------------------------------
 
-vm::Fault Engine::builtin(vm::Builtin b, int64_t& v) {
+bytecode::Fault Engine::builtin(bytecode::Builtin b, int64_t& v) {
   const Record& rec = *ctx_.record;
   v = 0;
-  if (b == vm::Builtin::Walltimestamp) {
+  if (b == bytecode::Builtin::Walltimestamp) {
     v = static_cast<int64_t>(clock::wall_now_ns());
-    return vm::Fault::None;
+    return bytecode::Fault::None;
   }
-  if (b != vm::Builtin::Vtimestamp && b != vm::Builtin::Ppid && b != vm::Builtin::Uid &&
-      b != vm::Builtin::Gid)
-    return vm::Fault::None;
+  if (b != bytecode::Builtin::Vtimestamp && b != bytecode::Builtin::Ppid && b != bytecode::Builtin::Uid &&
+      b != bytecode::Builtin::Gid)
+    return bytecode::Fault::None;
   // Read at the probe when the record carries its context; without it the probe fired in
   // vtrace itself (BEGIN, END, tick-N) and these are vtrace's own.
   if (rec.context) {
-    if (rec.other_thread) return vm::Fault::NotGathered;
-    v = b == vm::Builtin::Vtimestamp ? static_cast<int64_t>(rec.vtime)
-        : b == vm::Builtin::Ppid     ? rec.ppid
-        : b == vm::Builtin::Uid      ? rec.uid
+    if (rec.other_thread) return bytecode::Fault::NotGathered;
+    v = b == bytecode::Builtin::Vtimestamp ? static_cast<int64_t>(rec.vtime)
+        : b == bytecode::Builtin::Ppid     ? rec.ppid
+        : b == bytecode::Builtin::Uid      ? rec.uid
                                      : rec.gid;
-    return vm::Fault::None;
+    return bytecode::Fault::None;
   }
   switch (b) {
-    case vm::Builtin::Vtimestamp:
+    case bytecode::Builtin::Vtimestamp:
       v = static_cast<int64_t>(clock::read_ns(CLOCK_THREAD_CPUTIME_ID));
       break;
-    case vm::Builtin::Ppid:
+    case bytecode::Builtin::Ppid:
       v = rec.target == 0 && rec.pid == getpid() ? getppid() : 0;
       break;
-    case vm::Builtin::Uid:
+    case bytecode::Builtin::Uid:
       v = getuid();
       break;
     default:
       v = getgid();
       break;
   }
-  return vm::Fault::None;
+  return bytecode::Fault::None;
 }
 
 const std::string& Engine::dyn_key(uint32_t var, std::string_view tuple) {
   key_buf_.clear();
   key_buf_.append(reinterpret_cast<const char*>(&var), sizeof var);
-  if (mod_.dynvars[var].scope == vm::VarScope::Thread) {
+  if (mod_.dynvars[var].scope == bytecode::VarScope::Thread) {
     // self-> variables are per (target, thread): two guests never share one.
     key_buf_.append(reinterpret_cast<const char*>(&ctx_.record->target), sizeof(uint32_t));
     key_buf_.append(reinterpret_cast<const char*>(&ctx_.record->tid), sizeof(int32_t));
@@ -432,54 +432,54 @@ int64_t Engine::speculation() {
 
 // The firing process's memory: the string the site copied when addr is that argument, else
 // process_vm_readv of the target (vtrace itself for the dtrace provider), never a plain load.
-vm::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& out) {
+bytecode::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& out) {
   const Record& rec = *ctx_.record;
   if (rec.context) {
     // Only what the probe copied: the memory may have changed since it fired.
     for (uint32_t i = 0; i < rec.ncopies; ++i) {
       const CopiedString& c = rec.copies[i];
       if (c.addr != addr || c.max != max_len) continue;
-      if (c.len < 0) return vm::Fault::BadAddress;
+      if (c.len < 0) return bytecode::Fault::BadAddress;
       out.assign(c.str, static_cast<size_t>(c.len));
-      return vm::Fault::None;
+      return bytecode::Fault::None;
     }
-    return vm::Fault::NotGathered;
+    return bytecode::Fault::NotGathered;
   }
   if (rec.tail != nullptr && rec.tail_len > 0 && addr == static_cast<uint64_t>(rec.args[0])) {
     out.assign(rec.tail, strnlen(rec.tail, std::min<size_t>(rec.tail_len - 1, max_len)));
-    return vm::Fault::None;
+    return bytecode::Fault::None;
   }
-  if (rec.guest) return vm::Fault::BadAddress;
+  if (rec.guest) return bytecode::Fault::BadAddress;
   out.resize(max_len + 1);
   size_t n = sys::read_process_memory(rec.pid, addr, out.data(), max_len + 1, true);
-  if (n == 0) return vm::Fault::BadAddress;
+  if (n == 0) return bytecode::Fault::BadAddress;
   size_t len = strnlen(out.data(), std::min(n, max_len));
-  if (len == n && n < max_len) return vm::Fault::BadAddress;  // unreadable before the NUL
+  if (len == n && n < max_len) return bytecode::Fault::BadAddress;  // unreadable before the NUL
   out.resize(len);
-  return vm::Fault::None;
+  return bytecode::Fault::None;
 }
 
-vm::Fault Engine::stack(bool user, uint32_t frames, int64_t& id) {
+bytecode::Fault Engine::stack(bool user, uint32_t frames, int64_t& id) {
   const Record& rec = *ctx_.record;
   const GatheredStack& g = user ? rec.ustack : rec.kstack;
-  if (rec.other_thread || (g.frames == nullptr && g.n >= 0)) return vm::Fault::NotGathered;
+  if (rec.other_thread || (g.frames == nullptr && g.n >= 0)) return bytecode::Fault::NotGathered;
   size_t n = g.n > 0 && g.frames != nullptr ? static_cast<size_t>(g.n) : 0;
   if (frames != 0 && frames < n) n = frames;
   id = stacks_.intern(user, rec.target, rec.pid, g.frames, n, g.n < 0 ? g.n : 0);
-  return vm::Fault::None;
+  return bytecode::Fault::None;
 }
 
-vm::Fault Engine::symbol(vm::Subr which, uint64_t addr, std::string& out) {
-  using S = vm::Subr;
+bytecode::Fault Engine::symbol(bytecode::Subr which, uint64_t addr, std::string& out) {
+  using S = bytecode::Subr;
   const Record& rec = *ctx_.record;
   const bool user = which == S::Ufunc || which == S::Usym || which == S::Umod || which == S::Uaddr;
   const char kind = which == S::Mod || which == S::Umod ? 'm' : 's';
   out = stacks_.symbol_text(kind, user, rec.target, rec.pid, addr, which == S::Uaddr);
-  return vm::Fault::None;
+  return bytecode::Fault::None;
 }
 
 void Engine::collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out) {
-  const vm::Action& a = mod_.actions[action];
+  const bytecode::Action& a = mod_.actions[action];
   out.resize(a.arg_types.size());
   for (size_t i = 0; i < a.arg_types.size(); ++i) {
     FormatArg& f = out[i];
@@ -498,20 +498,20 @@ void Engine::collect_args(uint32_t action, const int64_t* args, std::vector<Form
   }
 }
 
-vm::Fault Engine::action(uint32_t index, const int64_t* args) {
-  const vm::Action& a = mod_.actions[index];
+bytecode::Fault Engine::action(uint32_t index, const int64_t* args) {
+  const bytecode::Action& a = mod_.actions[index];
   switch (a.kind) {
-    case vm::ActionKind::Trace:
+    case bytecode::ActionKind::Trace:
       collect_args(index, args, fmt_args_);
       begin_data();
       format_trace(clause_out_, fmt_args_[0], opts_.quiet);
       break;
-    case vm::ActionKind::Printf:
+    case bytecode::ActionKind::Printf:
       collect_args(index, args, fmt_args_);
       begin_data();
       formats_[index].format(clause_out_, fmt_args_);
       break;
-    case vm::ActionKind::Printa:
+    case bytecode::ActionKind::Printa:
       sync_aggregations();
       begin_data();
       if (a.has_format) {
@@ -525,7 +525,7 @@ vm::Fault Engine::action(uint32_t index, const int64_t* args) {
       }
       agg_printed_[a.agg] = true;
       break;
-    case vm::ActionKind::System: {
+    case bytecode::ActionKind::System: {
       collect_args(index, args, fmt_args_);
       std::string cmd;
       formats_[index].format(cmd, fmt_args_);
@@ -537,51 +537,51 @@ vm::Fault Engine::action(uint32_t index, const int64_t* args) {
       (void)rc;
       break;
     }
-    case vm::ActionKind::Exit:
+    case bytecode::ActionKind::Exit:
       begin_data();
       exited_ = true;
       exit_status_ = static_cast<int>(args[0]);
       break;
-    case vm::ActionKind::Speculate:
-      if (spec_id_ != 0 || !clause_out_.empty()) return vm::Fault::IllegalOp;
+    case bytecode::ActionKind::Speculate:
+      if (spec_id_ != 0 || !clause_out_.empty()) return bytecode::Fault::IllegalOp;
       if (args[0] == 0) {
         spec_id_ = -1;  // speculation() found no buffer: this clause's data is dropped
       } else {
-        if (!specs_.valid(args[0])) return vm::Fault::BadSpeculation;
+        if (!specs_.valid(args[0])) return bytecode::Fault::BadSpeculation;
         // An inactive buffer (committed or discarded): dtrace drops the clause's data.
         spec_id_ = specs_.active(args[0]) ? args[0] : -1;
       }
       break;
-    case vm::ActionKind::Commit:
-    case vm::ActionKind::Discard:
+    case bytecode::ActionKind::Commit:
+    case bytecode::ActionKind::Discard:
       if (args[0] == 0) break;  // the ID of a failed speculation(): nothing to do
-      if (!specs_.valid(args[0])) return vm::Fault::BadSpeculation;
+      if (!specs_.valid(args[0])) return bytecode::Fault::BadSpeculation;
       if (!specs_.active(args[0])) break;  // committed or discarded already: a no-op in dtrace
-      if (a.kind == vm::ActionKind::Commit) {
+      if (a.kind == bytecode::ActionKind::Commit) {
         committed_ += specs_.commit(args[0]);
       } else {
         specs_.discard(args[0]);
       }
       break;
-    case vm::ActionKind::Clear:
+    case bytecode::ActionKind::Clear:
       aggs_[a.agg]->clear();
       break;
-    case vm::ActionKind::Trunc:
+    case bytecode::ActionKind::Trunc:
       if (a.arg_types.empty()) {
         aggs_[a.agg]->trunc_all();
       } else {
         aggs_[a.agg]->trunc(args[0]);
       }
       break;
-    case vm::ActionKind::Normalize:
-      if (args[0] <= 0) return vm::Fault::BadArgument;
+    case bytecode::ActionKind::Normalize:
+      if (args[0] <= 0) return bytecode::Fault::BadArgument;
       aggs_[a.agg]->normalize(args[0]);
       break;
-    case vm::ActionKind::Denormalize:
+    case bytecode::ActionKind::Denormalize:
       aggs_[a.agg]->denormalize();
       break;
   }
-  return vm::Fault::None;
+  return bytecode::Fault::None;
 }
 
 }  // namespace vtrace::engine

@@ -19,15 +19,15 @@
 #include "engine/symbolizer.h"
 #include "lang/source.h"
 #include "transport/record.h"
-#include "vm/interpreter.h"
-#include "vm/module.h"
+#include "bytecode/interpreter.h"
+#include "bytecode/module.h"
 
 namespace vtrace::engine {
 
-class Engine : public vm::Host {
+class Engine : public bytecode::Host {
  public:
   // `src` must outlive the engine (errors point into it).
-  Engine(vm::Module module, const lang::Source& src, Options options, Catalog& catalog);
+  Engine(bytecode::Module module, const lang::Source& src, Options options, Catalog& catalog);
   ~Engine() override;
 
   // Checks formats and destructive actions, and enables every clause on the probes its
@@ -82,7 +82,7 @@ class Engine : public vm::Host {
   uint64_t error_count() const { return errors_; }
   const Options& options() const { return opts_; }
   Catalog& catalog() { return catalog_; }
-  const vm::Module& module() const { return mod_; }
+  const bytecode::Module& module() const { return mod_; }
   Aggregation& aggregation(size_t i) { return *aggs_[i]; }
 
   // A record for a probe fired by the consumer itself (BEGIN, END, ERROR, profile ticks).
@@ -95,26 +95,26 @@ class Engine : public vm::Host {
     uint32_t probe;
   };
 
-  // vm::Host
-  vm::Fault builtin(vm::Builtin b, int64_t& value) override;
+  // bytecode::Host
+  bytecode::Fault builtin(bytecode::Builtin b, int64_t& value) override;
   int64_t load_dyn(uint32_t var, std::string_view tuple) override;
   void store_dyn(uint32_t var, std::string_view tuple, int64_t value) override;
-  vm::Fault action(uint32_t index, const int64_t* args) override;
+  bytecode::Fault action(uint32_t index, const int64_t* args) override;
   void aggregate(uint32_t agg, std::string_view tuple, int64_t value, int64_t incr) override;
   int64_t speculation() override;
-  vm::Fault copyinstr(uint64_t addr, size_t max_len, std::string& out) override;
-  vm::Fault stack(bool user, uint32_t frames, int64_t& id) override;
-  vm::Fault symbol(vm::Subr which, uint64_t addr, std::string& out) override;
+  bytecode::Fault copyinstr(uint64_t addr, size_t max_len, std::string& out) override;
+  bytecode::Fault stack(bool user, uint32_t frames, int64_t& id) override;
+  bytecode::Fault symbol(bytecode::Subr which, uint64_t addr, std::string& out) override;
 
   void fire(uint32_t probe, const Record& rec);
   void run_ecb(const Ecb& ecb, const Record& rec);
-  void report_fault(const Ecb& ecb, const Record& rec, const vm::ExecResult& res);
+  void report_fault(const Ecb& ecb, const Record& rec, const bytecode::ExecResult& res);
   void begin_data();  // before an action's output: the probe line when not quiet
   void write(const std::string& text);
   const std::string& dyn_key(uint32_t var, std::string_view tuple);
   void collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out);
 
-  vm::Module mod_;
+  bytecode::Module mod_;
   const lang::Source& src_;
   Options opts_;
   Catalog& catalog_;
@@ -122,7 +122,7 @@ class Engine : public vm::Host {
   std::FILE* err_ = stderr;
 
   std::vector<std::vector<Ecb>> by_probe_;  // probe id -> ECBs in program order
-  std::vector<vm::ProbeNames> names_;       // probe id -> names for built-ins
+  std::vector<bytecode::ProbeNames> names_;       // probe id -> names for built-ins
   uint32_t next_epid_ = 1;
   void refresh_names();
   AggBudget agg_budget_;  // aggsize, shared by every aggregation (declared before them)
@@ -137,11 +137,11 @@ class Engine : public vm::Host {
   std::vector<bool> agg_printed_;
   std::vector<PrintfFormat> formats_;  // per action (printf, printa with format, system)
 
-  vm::VarStore globals_, locals_;
+  bytecode::VarStore globals_, locals_;
   DynVarStore dynvars_;
   Speculations specs_;
-  vm::Scratch scratch_;
-  vm::ExecContext ctx_;
+  bytecode::Scratch scratch_;
+  bytecode::ExecContext ctx_;
   std::string key_buf_;
   std::vector<FormatArg> fmt_args_;
 

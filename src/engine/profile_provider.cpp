@@ -51,7 +51,7 @@ ProfileProvider::ProfileProvider(Catalog& catalog) : catalog_(catalog) {
         "profile-4999", "tick-1", "tick-10", "tick-100", "tick-500", "tick-1000", "tick-5000",
         "tick-1sec", "tick-10sec"})
     catalog.add("host", "profile", "", "", name);
-  catalog.add_on_demand([](const vm::ProbeSpec& spec, Catalog& cat) {
+  catalog.add_on_demand([](const bytecode::ProbeSpec& spec, Catalog& cat) {
     // Only a literal name can create a probe, and only if the provider field can be "profile".
     if (spec.name.empty() || has_glob_chars(spec.name)) return;
     if (!spec.provider.empty() && !glob_match(spec.provider, "profile")) return;

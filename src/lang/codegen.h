@@ -10,7 +10,7 @@
 #include "lang/ast.h"
 #include "lang/compiler.h"
 #include "lang/source.h"
-#include "vm/module.h"
+#include "bytecode/module.h"
 
 namespace vtrace::lang {
 
@@ -33,7 +33,7 @@ class Codegen {
  public:
   explicit Codegen(const Source& src, const FieldResolver* fields = nullptr)
       : src_(src), fields_(fields) {}
-  vm::Module run(const ast::Program& prog);
+  bytecode::Module run(const ast::Program& prog);
 
   // expressions (codegen_expr.cpp)
   Val gen(const ast::Expr& e);
@@ -49,11 +49,11 @@ class Codegen {
   void release_to(uint8_t mark) { next_reg_ = mark; }
 
   // emission
-  size_t emit(vm::Op op, uint8_t a = 0, uint8_t b = 0, uint8_t c = 0, uint32_t imm = 0);
+  size_t emit(bytecode::Op op, uint8_t a = 0, uint8_t b = 0, uint8_t c = 0, uint32_t imm = 0);
   void patch_to_here(size_t jump_at);
   uint32_t const_index(int64_t v);
   uint32_t string_index(const std::string& s);
-  void load_int(uint8_t reg, int64_t v) { emit(vm::Op::Ldi, reg, 0, 0, const_index(v)); }
+  void load_int(uint8_t reg, int64_t v) { emit(bytecode::Op::Ldi, reg, 0, 0, const_index(v)); }
   void narrow_to(uint8_t reg, Type t);
 
   // expressions
@@ -77,8 +77,8 @@ class Codegen {
   void push_keys(const LvalueRef& ref);
   void load(const LvalueRef& ref, uint8_t dst);
   void store(const LvalueRef& ref, uint8_t src);
-  uint32_t var_slot(std::vector<vm::VarInfo>& vars, std::map<std::string, uint32_t>& index,
-                    const std::string& name, vm::VarInfo info);
+  uint32_t var_slot(std::vector<bytecode::VarInfo>& vars, std::map<std::string, uint32_t>& index,
+                    const std::string& name, bytecode::VarInfo info);
 
   // statements (compiler.cpp)
   void gen_clause(const ast::Clause& c);
@@ -86,16 +86,16 @@ class Codegen {
   void gen_action(const ast::Expr& call);
   void gen_aggregation(const ast::Stmt& s);
   uint32_t agg_ref(const ast::Expr& e);
-  uint32_t add_action(vm::Action a);
+  uint32_t add_action(bytecode::Action a);
   void declare(const ast::Decl& d);
 
   const Source& src_;
   const FieldResolver* fields_ = nullptr;
-  vm::Module mod_;
+  bytecode::Module mod_;
   std::map<int64_t, uint32_t> consts_;
   std::map<std::string, uint32_t> strings_;
   std::map<std::string, uint32_t> globals_, locals_, dynvars_, aggs_;
-  vm::ClauseCode* clause_ = nullptr;
+  bytecode::ClauseCode* clause_ = nullptr;
   ActionOrder action_order_;  // of the clause being compiled
   uint32_t next_reg_ = 0;
 };

@@ -2,14 +2,14 @@
 #include <unordered_map>
 
 #include "lang/codegen.h"
-#include "vm/verifier.h"
+#include "bytecode/verifier.h"
 
 namespace vtrace::lang {
 
 using ast::Expr;
 using ast::ExprKind;
 using ast::Op;
-using vm::Builtin;
+using bytecode::Builtin;
 
 namespace {
 
@@ -114,37 +114,37 @@ const char* op_text(Op op) {
 }
 
 // The integer instruction for a binary operator on operands of (promoted) type t.
-bool int_binary_op(Op op, Type t, vm::Op& out) {
+bool int_binary_op(Op op, Type t, bytecode::Op& out) {
   switch (op) {
     case Op::Add:
-      out = vm::Op::Add;
+      out = bytecode::Op::Add;
       return true;
     case Op::Sub:
-      out = vm::Op::Sub;
+      out = bytecode::Op::Sub;
       return true;
     case Op::Mul:
-      out = vm::Op::Mul;
+      out = bytecode::Op::Mul;
       return true;
     case Op::Div:
-      out = t.is_signed ? vm::Op::Sdiv : vm::Op::Udiv;
+      out = t.is_signed ? bytecode::Op::Sdiv : bytecode::Op::Udiv;
       return true;
     case Op::Mod:
-      out = t.is_signed ? vm::Op::Srem : vm::Op::Urem;
+      out = t.is_signed ? bytecode::Op::Srem : bytecode::Op::Urem;
       return true;
     case Op::Shl:
-      out = vm::Op::Shl;
+      out = bytecode::Op::Shl;
       return true;
     case Op::Shr:
-      out = t.is_signed ? vm::Op::Asr : vm::Op::Lsr;
+      out = t.is_signed ? bytecode::Op::Asr : bytecode::Op::Lsr;
       return true;
     case Op::BitAnd:
-      out = vm::Op::And;
+      out = bytecode::Op::And;
       return true;
     case Op::BitOr:
-      out = vm::Op::Or;
+      out = bytecode::Op::Or;
       return true;
     case Op::BitXor:
-      out = vm::Op::Xor;
+      out = bytecode::Op::Xor;
       return true;
     default:
       return false;
@@ -161,14 +161,14 @@ Type arith_type(Type a, Type b) {
 }
 
 uint8_t Codegen::alloc(Loc loc) {
-  if (next_reg_ >= vm::kMaxRegs) fail(loc, "expression too complex: out of registers");
+  if (next_reg_ >= bytecode::kMaxRegs) fail(loc, "expression too complex: out of registers");
   uint8_t r = static_cast<uint8_t>(next_reg_++);
   if (next_reg_ > clause_->nregs) clause_->nregs = next_reg_;
   return r;
 }
 
-size_t Codegen::emit(vm::Op op, uint8_t a, uint8_t b, uint8_t c, uint32_t imm) {
-  clause_->code.push_back(vm::Insn{op, a, b, c, imm});
+size_t Codegen::emit(bytecode::Op op, uint8_t a, uint8_t b, uint8_t c, uint32_t imm) {
+  clause_->code.push_back(bytecode::Insn{op, a, b, c, imm});
   return clause_->code.size() - 1;
 }
 
@@ -190,7 +190,7 @@ uint32_t Codegen::string_index(const std::string& s) {
 
 void Codegen::narrow_to(uint8_t reg, Type t) {
   if (t.is_int() && t.size < 8)
-    emit(vm::Op::Narrow, reg, reg, 0, vm::narrow_code(t.size, t.is_signed));
+    emit(bytecode::Op::Narrow, reg, reg, 0, bytecode::narrow_code(t.size, t.is_signed));
 }
 
 Val Codegen::gen(const Expr& e) {
@@ -218,7 +218,7 @@ Val Codegen::gen_into(const Expr& e, uint8_t dst) {
       return {dst, t};
     }
     case ExprKind::StrLit:
-      emit(vm::Op::Lds, dst, 0, 0, string_index(e.sval));
+      emit(bytecode::Op::Lds, dst, 0, 0, string_index(e.sval));
       return {dst, Type::str()};
     case ExprKind::Ident:
       return gen_ident(e, dst);
@@ -235,17 +235,17 @@ Val Codegen::gen_into(const Expr& e, uint8_t dst) {
     case ExprKind::Unary: {
       if (e.op == Op::LogNot) {
         Val v = require_int(*e.kids[0], "!");
-        emit(vm::Op::LNot, dst, v.reg);
+        emit(bytecode::Op::LNot, dst, v.reg);
         return {dst, Type::i32()};
       }
       Val v = require_int(*e.kids[0], op_text(e.op));
       Type t = promote(v.type);
       if (e.op == Op::Neg)
-        emit(vm::Op::Neg, dst, v.reg);
+        emit(bytecode::Op::Neg, dst, v.reg);
       else if (e.op == Op::BitNot)
-        emit(vm::Op::Not, dst, v.reg);
+        emit(bytecode::Op::Not, dst, v.reg);
       else
-        emit(vm::Op::Mov, dst, v.reg);
+        emit(bytecode::Op::Mov, dst, v.reg);
       narrow_to(dst, t);
       return {dst, t};
     }
@@ -284,7 +284,7 @@ Val Codegen::gen_into(const Expr& e, uint8_t dst) {
 
 Val Codegen::gen_field(const Expr& e, uint8_t dst) {
   std::string err;
-  std::optional<vm::FieldRef> f;
+  std::optional<bytecode::FieldRef> f;
   if (fields_ != nullptr && *fields_) f = (*fields_)(clause_->probes, e.name, err);
   if (!f) {
     if (err.empty()) err = "args->" + e.name + " needs a tracepoint probe with a field " + e.name;
@@ -293,7 +293,7 @@ Val Codegen::gen_field(const Expr& e, uint8_t dst) {
   uint32_t index = 0;
   while (index < mod_.fields.size() && !(mod_.fields[index] == *f)) ++index;
   if (index == mod_.fields.size()) mod_.fields.push_back(*f);
-  emit(vm::Op::Ldf, dst, 0, 0, index);
+  emit(bytecode::Op::Ldf, dst, 0, 0, index);
   if (f->is_string()) return {dst, Type::str()};
   return {dst, Type::int_of(static_cast<uint8_t>(f->size), f->is_signed)};
 }
@@ -318,7 +318,7 @@ Val Codegen::gen_ident(const Expr& e, uint8_t dst) {
   }
   auto b = builtin_vars().find(e.name);
   if (b != builtin_vars().end()) {
-    emit(vm::Op::Ldb, dst, 0, 0, static_cast<uint32_t>(b->second.id));
+    emit(bytecode::Op::Ldb, dst, 0, 0, static_cast<uint32_t>(b->second.id));
     return {dst, b->second.type};
   }
   LvalueRef ref = resolve(e, std::nullopt);
@@ -335,7 +335,7 @@ Val Codegen::gen_binary(const Expr& e, uint8_t dst) {
       fail(e.loc, std::string("operands have incompatible types: \"") + l.type.name() + "\" " +
                       op_text(e.op) + " \"" + r.type.name() + "\"");
     Type t = arith_type(l.type, r.type);
-    emit(e.op == Op::Add ? vm::Op::Add : vm::Op::Sub, dst, l.reg, r.reg);
+    emit(e.op == Op::Add ? bytecode::Op::Add : bytecode::Op::Sub, dst, l.reg, r.reg);
     narrow_to(dst, t);
     return {dst, t};
   }
@@ -345,7 +345,7 @@ Val Codegen::gen_binary(const Expr& e, uint8_t dst) {
   Val l = require_int(*e.kids[0], op_text(e.op));
   Val r = require_int(*e.kids[1], op_text(e.op));
   Type t = (e.op == Op::Shl || e.op == Op::Shr) ? promote(l.type) : arith_type(l.type, r.type);
-  vm::Op op = vm::Op::Add;
+  bytecode::Op op = bytecode::Op::Add;
   if (!int_binary_op(e.op, t, op))
     fail(e.loc, std::string("unsupported operator ") + op_text(e.op));
   emit(op, dst, l.reg, r.reg);
@@ -362,7 +362,7 @@ Val Codegen::gen_compare(const Expr& e, uint8_t dst) {
   uint8_t lhs = l.reg, rhs = r.reg;
   bool is_signed = true;
   if (l.type.is_string()) {
-    emit(vm::Op::Scmp, dst, l.reg, r.reg);
+    emit(bytecode::Op::Scmp, dst, l.reg, r.reg);
     uint8_t zero = alloc(e.loc);
     load_int(zero, 0);
     lhs = dst;
@@ -372,22 +372,22 @@ Val Codegen::gen_compare(const Expr& e, uint8_t dst) {
   }
   switch (e.op) {
     case Op::Eq:
-      emit(vm::Op::Eq, dst, lhs, rhs);
+      emit(bytecode::Op::Eq, dst, lhs, rhs);
       break;
     case Op::Ne:
-      emit(vm::Op::Ne, dst, lhs, rhs);
+      emit(bytecode::Op::Ne, dst, lhs, rhs);
       break;
     case Op::Lt:
-      emit(is_signed ? vm::Op::Slt : vm::Op::Ult, dst, lhs, rhs);
+      emit(is_signed ? bytecode::Op::Slt : bytecode::Op::Ult, dst, lhs, rhs);
       break;
     case Op::Le:
-      emit(is_signed ? vm::Op::Sle : vm::Op::Ule, dst, lhs, rhs);
+      emit(is_signed ? bytecode::Op::Sle : bytecode::Op::Ule, dst, lhs, rhs);
       break;
     case Op::Gt:
-      emit(is_signed ? vm::Op::Slt : vm::Op::Ult, dst, rhs, lhs);
+      emit(is_signed ? bytecode::Op::Slt : bytecode::Op::Ult, dst, rhs, lhs);
       break;
     case Op::Ge:
-      emit(is_signed ? vm::Op::Sle : vm::Op::Ule, dst, rhs, lhs);
+      emit(is_signed ? bytecode::Op::Sle : bytecode::Op::Ule, dst, rhs, lhs);
       break;
     default:
       break;
@@ -397,19 +397,19 @@ Val Codegen::gen_compare(const Expr& e, uint8_t dst) {
 
 Val Codegen::gen_logical(const Expr& e, uint8_t dst) {
   Val l = require_int(*e.kids[0], op_text(e.op));
-  emit(vm::Op::LNot, dst, l.reg);
-  emit(vm::Op::LNot, dst, dst);  // dst = !!lhs
+  emit(bytecode::Op::LNot, dst, l.reg);
+  emit(bytecode::Op::LNot, dst, dst);  // dst = !!lhs
   size_t skip = 0;
-  if (e.op == Op::LogAnd) skip = emit(vm::Op::Jz, dst);
-  if (e.op == Op::LogOr) skip = emit(vm::Op::Jnz, dst);
+  if (e.op == Op::LogAnd) skip = emit(bytecode::Op::Jz, dst);
+  if (e.op == Op::LogOr) skip = emit(bytecode::Op::Jnz, dst);
   Val r = require_int(*e.kids[1], op_text(e.op));
   uint8_t rb = alloc(e.loc);
-  emit(vm::Op::LNot, rb, r.reg);
-  emit(vm::Op::LNot, rb, rb);
+  emit(bytecode::Op::LNot, rb, r.reg);
+  emit(bytecode::Op::LNot, rb, rb);
   if (e.op == Op::LogXor) {
-    emit(vm::Op::Ne, dst, dst, rb);
+    emit(bytecode::Op::Ne, dst, dst, rb);
   } else {
-    emit(vm::Op::Mov, dst, rb);
+    emit(bytecode::Op::Mov, dst, rb);
     patch_to_here(skip);
   }
   return {dst, Type::i32()};
@@ -417,15 +417,15 @@ Val Codegen::gen_logical(const Expr& e, uint8_t dst) {
 
 Val Codegen::gen_ternary(const Expr& e, uint8_t dst) {
   Val c = require_int(*e.kids[0], "?:");
-  size_t to_else = emit(vm::Op::Jz, c.reg);
+  size_t to_else = emit(bytecode::Op::Jz, c.reg);
   uint8_t mark = next_reg_;
   Val a = gen(*e.kids[1]);
-  emit(vm::Op::Mov, dst, a.reg);
-  size_t to_end = emit(vm::Op::Jmp);
+  emit(bytecode::Op::Mov, dst, a.reg);
+  size_t to_end = emit(bytecode::Op::Jmp);
   patch_to_here(to_else);
   release_to(mark);
   Val b = gen(*e.kids[2]);
-  emit(vm::Op::Mov, dst, b.reg);
+  emit(bytecode::Op::Mov, dst, b.reg);
   patch_to_here(to_end);
   if (a.type.kind != b.type.kind)
     fail(e.loc, "operator ?: operands must have compatible types: " + a.type.name() + " and " +
@@ -447,7 +447,7 @@ Val Codegen::gen_assign(const Expr& e, uint8_t dst) {
                       v.type.name() + "\"");
     if (ref.type.is_int() && ref.type.size < 8) narrow_to(v.reg, ref.type);
     store(ref, v.reg);
-    emit(vm::Op::Mov, dst, v.reg);
+    emit(bytecode::Op::Mov, dst, v.reg);
     return {dst, ref.type};
   }
   // x += 1 and x++ on a variable not seen yet define it as an int64 (which reads 0 first).
@@ -459,13 +459,13 @@ Val Codegen::gen_assign(const Expr& e, uint8_t dst) {
   Val r = require_int(*e.kids[1], op_text(e.op2));
   Type t = arith_type(ref.type, r.type);
   // The result keeps the variable's type; >>= shifts as the variable's signedness says.
-  vm::Op op = vm::Op::Add;
+  bytecode::Op op = bytecode::Op::Add;
   if (!int_binary_op(e.op2, e.op2 == Op::Shr ? ref.type : t, op))
     fail(e.loc, "unsupported compound assignment");
   emit(op, cur, cur, r.reg);
   narrow_to(cur, ref.type);
   store(ref, cur);
-  emit(vm::Op::Mov, dst, cur);
+  emit(bytecode::Op::Mov, dst, cur);
   return {dst, ref.type};
 }
 
@@ -481,11 +481,11 @@ Val Codegen::gen_incdec(const Expr& e, uint8_t dst) {
   uint8_t one = alloc(e.loc);
   load(ref, cur);
   load_int(one, 1);
-  emit(vm::Op::Mov, dst, cur);  // postfix value
-  emit(e.op == Op::Inc ? vm::Op::Add : vm::Op::Sub, cur, cur, one);
+  emit(bytecode::Op::Mov, dst, cur);  // postfix value
+  emit(e.op == Op::Inc ? bytecode::Op::Add : bytecode::Op::Sub, cur, cur, one);
   narrow_to(cur, ref.type);
   store(ref, cur);
-  if (e.prefix) emit(vm::Op::Mov, dst, cur);
+  if (e.prefix) emit(bytecode::Op::Mov, dst, cur);
   return {dst, ref.type};
 }
 
@@ -493,52 +493,52 @@ Val Codegen::gen_cast(const Expr& e, uint8_t dst) {
   Val v = gen(*e.kids[0]);
   const Type& t = e.cast_type;
   if (t.is_string() && v.type.is_string()) {
-    emit(vm::Op::Mov, dst, v.reg);
+    emit(bytecode::Op::Mov, dst, v.reg);
     return {dst, t};
   }
   if (!t.is_int() || !v.type.is_int())
     fail(e.loc, "invalid cast from " + v.type.name() + " to " + t.name());
-  emit(vm::Op::Mov, dst, v.reg);
+  emit(bytecode::Op::Mov, dst, v.reg);
   narrow_to(dst, t);
   return {dst, t};
 }
 
 Val Codegen::gen_call(const Expr& e, uint8_t dst) {
-  static const std::unordered_map<std::string, std::vector<vm::Subr>> subrs = {
-      {"strlen", {vm::Subr::Strlen}},
-      {"strjoin", {vm::Subr::Strjoin}},
-      {"substr", {vm::Subr::Substr2, vm::Subr::Substr3}},
-      {"index", {vm::Subr::Index2, vm::Subr::Index3}},
-      {"rindex", {vm::Subr::Rindex2, vm::Subr::Rindex3}},
-      {"strstr", {vm::Subr::Strstr}},
-      {"lltostr", {vm::Subr::Lltostr1, vm::Subr::Lltostr2}},
-      {"basename", {vm::Subr::Basename}},
-      {"dirname", {vm::Subr::Dirname}},
-      {"speculation", {vm::Subr::Speculation}},
-      {"rand", {vm::Subr::Rand}},
-      {"toupper", {vm::Subr::Toupper}},
-      {"tolower", {vm::Subr::Tolower}},
-      {"strtoll", {vm::Subr::Strtoll}},
-      {"copyinstr", {vm::Subr::Copyinstr1, vm::Subr::Copyinstr2}},
-      {"strchr", {vm::Subr::Strchr}},
-      {"strrchr", {vm::Subr::Strrchr}},
-      {"stack", {vm::Subr::Stack0, vm::Subr::Stack1}},
-      {"ustack", {vm::Subr::Ustack0, vm::Subr::Ustack1}},
-      {"func", {vm::Subr::Func}},
-      {"sym", {vm::Subr::Sym}},
-      {"mod", {vm::Subr::Mod}},
-      {"ufunc", {vm::Subr::Ufunc}},
-      {"usym", {vm::Subr::Usym}},
-      {"umod", {vm::Subr::Umod}},
-      {"uaddr", {vm::Subr::Uaddr}},
+  static const std::unordered_map<std::string, std::vector<bytecode::Subr>> subrs = {
+      {"strlen", {bytecode::Subr::Strlen}},
+      {"strjoin", {bytecode::Subr::Strjoin}},
+      {"substr", {bytecode::Subr::Substr2, bytecode::Subr::Substr3}},
+      {"index", {bytecode::Subr::Index2, bytecode::Subr::Index3}},
+      {"rindex", {bytecode::Subr::Rindex2, bytecode::Subr::Rindex3}},
+      {"strstr", {bytecode::Subr::Strstr}},
+      {"lltostr", {bytecode::Subr::Lltostr1, bytecode::Subr::Lltostr2}},
+      {"basename", {bytecode::Subr::Basename}},
+      {"dirname", {bytecode::Subr::Dirname}},
+      {"speculation", {bytecode::Subr::Speculation}},
+      {"rand", {bytecode::Subr::Rand}},
+      {"toupper", {bytecode::Subr::Toupper}},
+      {"tolower", {bytecode::Subr::Tolower}},
+      {"strtoll", {bytecode::Subr::Strtoll}},
+      {"copyinstr", {bytecode::Subr::Copyinstr1, bytecode::Subr::Copyinstr2}},
+      {"strchr", {bytecode::Subr::Strchr}},
+      {"strrchr", {bytecode::Subr::Strrchr}},
+      {"stack", {bytecode::Subr::Stack0, bytecode::Subr::Stack1}},
+      {"ustack", {bytecode::Subr::Ustack0, bytecode::Subr::Ustack1}},
+      {"func", {bytecode::Subr::Func}},
+      {"sym", {bytecode::Subr::Sym}},
+      {"mod", {bytecode::Subr::Mod}},
+      {"ufunc", {bytecode::Subr::Ufunc}},
+      {"usym", {bytecode::Subr::Usym}},
+      {"umod", {bytecode::Subr::Umod}},
+      {"uaddr", {bytecode::Subr::Uaddr}},
   };
   if (e.name == "stringof") {
     if (e.kids.size() != 1) fail(e.loc, "stringof( ) requires exactly one argument");
     Val v = gen(*e.kids[0]);
     if (v.type.is_string()) {
-      emit(vm::Op::Mov, dst, v.reg);
+      emit(bytecode::Op::Mov, dst, v.reg);
     } else {
-      emit(vm::Op::Call, dst, v.reg, 1, static_cast<uint32_t>(vm::Subr::Lltostr1));
+      emit(bytecode::Op::Call, dst, v.reg, 1, static_cast<uint32_t>(bytecode::Subr::Lltostr1));
     }
     return {dst, Type::str()};
   }
@@ -552,11 +552,11 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
         fail(e.loc, e.name + "( ) is an action and may not be used in an expression");
     fail(e.loc, "failed to resolve " + e.name + ": Unknown function name");
   }
-  const vm::SubrSig* sig = nullptr;
-  vm::Subr chosen{};
-  for (vm::Subr s : it->second) {
-    if (vm::subr_signature(s).args.size() == e.kids.size()) {
-      sig = &vm::subr_signature(s);
+  const bytecode::SubrSig* sig = nullptr;
+  bytecode::Subr chosen{};
+  for (bytecode::Subr s : it->second) {
+    if (bytecode::subr_signature(s).args.size() == e.kids.size()) {
+      sig = &bytecode::subr_signature(s);
       chosen = s;
     }
   }
@@ -572,15 +572,15 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
                                (sig->args[i] == Kind::String ? "string" : "an integer"));
     next_reg_ = a.reg + 1;  // keep the argument registers consecutive and live
   }
-  emit(vm::Op::Call, dst, first, static_cast<uint8_t>(e.kids.size()),
+  emit(bytecode::Op::Call, dst, first, static_cast<uint8_t>(e.kids.size()),
        static_cast<uint32_t>(chosen));
-  const bool is_stack = chosen >= vm::Subr::Stack0 && chosen <= vm::Subr::Ustack1;
+  const bool is_stack = chosen >= bytecode::Subr::Stack0 && chosen <= bytecode::Subr::Ustack1;
   Type rt =
-      is_stack                      ? Type::stack(chosen >= vm::Subr::Ustack0)
+      is_stack                      ? Type::stack(chosen >= bytecode::Subr::Ustack0)
       : sig->result == Kind::String ? Type::str()
-      : chosen == vm::Subr::Strlen  ? Type::u64()
-      : (chosen == vm::Subr::Index2 || chosen == vm::Subr::Index3 || chosen == vm::Subr::Rindex2 ||
-         chosen == vm::Subr::Rindex3 || chosen == vm::Subr::Speculation || chosen == vm::Subr::Rand)
+      : chosen == bytecode::Subr::Strlen  ? Type::u64()
+      : (chosen == bytecode::Subr::Index2 || chosen == bytecode::Subr::Index3 || chosen == bytecode::Subr::Rindex2 ||
+         chosen == bytecode::Subr::Rindex3 || chosen == bytecode::Subr::Speculation || chosen == bytecode::Subr::Rand)
           ? Type::i32()
           : Type::i64();
   return {dst, rt};

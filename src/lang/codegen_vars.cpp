@@ -8,8 +8,8 @@ using ast::Expr;
 using ast::ExprKind;
 using ast::Scope;
 
-uint32_t Codegen::var_slot(std::vector<vm::VarInfo>& vars, std::map<std::string, uint32_t>& index,
-                           const std::string& key, vm::VarInfo info) {
+uint32_t Codegen::var_slot(std::vector<bytecode::VarInfo>& vars, std::map<std::string, uint32_t>& index,
+                           const std::string& key, bytecode::VarInfo info) {
   auto [it, added] = index.try_emplace(key, static_cast<uint32_t>(vars.size()));
   if (added) vars.push_back(std::move(info));
   return it->second;
@@ -42,7 +42,7 @@ LvalueRef Codegen::resolve(const Expr& e, std::optional<Type> define_as) {
     auto it = locals_.find(e.name);
     if (it == locals_.end()) {
       // An unknown this-> variable reads as an int64 0, as in DTrace.
-      vm::VarInfo info{e.name, define_as.value_or(Type::i64()), vm::VarScope::Clause, false, {}};
+      bytecode::VarInfo info{e.name, define_as.value_or(Type::i64()), bytecode::VarScope::Clause, false, {}};
       it = locals_.emplace(e.name, var_slot(mod_.locals, locals_, e.name, info)).first;
     }
     ref.where = LvalueRef::Local;
@@ -57,7 +57,7 @@ LvalueRef Codegen::resolve(const Expr& e, std::optional<Type> define_as) {
       if (dynvars_.count("g:" + e.name))
         fail(e.loc, e.name + " is an associative array and must be indexed: " + e.name + "[...]");
       if (!define_as) fail(e.loc, "failed to resolve " + e.name + ": Unknown variable name");
-      vm::VarInfo info{e.name, *define_as, vm::VarScope::Global, false, {}};
+      bytecode::VarInfo info{e.name, *define_as, bytecode::VarScope::Global, false, {}};
       it = globals_.emplace(e.name, var_slot(mod_.globals, globals_, e.name, info)).first;
     }
     ref.where = LvalueRef::Global;
@@ -74,12 +74,12 @@ LvalueRef Codegen::resolve(const Expr& e, std::optional<Type> define_as) {
       fail(e.loc, e.name + " is a scalar variable and cannot be indexed");
     if (!define_as && e.scope == Scope::Global)
       fail(e.loc, "failed to resolve " + e.name + ": Unknown variable name");
-    vm::VarInfo info{e.name, define_as.value_or(Type::i64()),
-                     e.scope == Scope::Thread ? vm::VarScope::Thread : vm::VarScope::Global,
+    bytecode::VarInfo info{e.name, define_as.value_or(Type::i64()),
+                     e.scope == Scope::Thread ? bytecode::VarScope::Thread : bytecode::VarScope::Global,
                      indexed, key_types};
     it = dynvars_.emplace(key, var_slot(mod_.dynvars, dynvars_, key, info)).first;
   }
-  const vm::VarInfo& info = mod_.dynvars[it->second];
+  const bytecode::VarInfo& info = mod_.dynvars[it->second];
   if (info.is_array != indexed)
     fail(e.loc, indexed ? shown + " is not an associative array"
                         : shown + " is an associative array and must be indexed");
@@ -98,23 +98,23 @@ LvalueRef Codegen::resolve(const Expr& e, std::optional<Type> define_as) {
 }
 
 void Codegen::push_keys(const LvalueRef& ref) {
-  emit(vm::Op::Tclr);
+  emit(bytecode::Op::Tclr);
   for (size_t i = 0; i < ref.key_types.size(); ++i)
-    emit(vm::Op::Tpush, static_cast<uint8_t>(ref.first_key + i), 0, 0,
+    emit(bytecode::Op::Tpush, static_cast<uint8_t>(ref.first_key + i), 0, 0,
          ref.key_types[i].is_string() ? 1 : 0);
 }
 
 void Codegen::load(const LvalueRef& ref, uint8_t dst) {
   switch (ref.where) {
     case LvalueRef::Global:
-      emit(vm::Op::Ldg, dst, 0, 0, ref.index);
+      emit(bytecode::Op::Ldg, dst, 0, 0, ref.index);
       break;
     case LvalueRef::Local:
-      emit(vm::Op::Ldl, dst, 0, 0, ref.index);
+      emit(bytecode::Op::Ldl, dst, 0, 0, ref.index);
       break;
     case LvalueRef::Dyn:
       push_keys(ref);
-      emit(vm::Op::Ldd, dst, 0, 0, ref.index);
+      emit(bytecode::Op::Ldd, dst, 0, 0, ref.index);
       break;
   }
 }
@@ -122,14 +122,14 @@ void Codegen::load(const LvalueRef& ref, uint8_t dst) {
 void Codegen::store(const LvalueRef& ref, uint8_t src) {
   switch (ref.where) {
     case LvalueRef::Global:
-      emit(vm::Op::Stg, src, 0, 0, ref.index);
+      emit(bytecode::Op::Stg, src, 0, 0, ref.index);
       break;
     case LvalueRef::Local:
-      emit(vm::Op::Stl, src, 0, 0, ref.index);
+      emit(bytecode::Op::Stl, src, 0, 0, ref.index);
       break;
     case LvalueRef::Dyn:
       push_keys(ref);
-      emit(vm::Op::Std, src, 0, 0, ref.index);
+      emit(bytecode::Op::Std, src, 0, 0, ref.index);
       break;
   }
 }
@@ -139,7 +139,7 @@ void Codegen::declare(const ast::Decl& d) {
   if (d.scope == Scope::Clause) {
     if (d.is_array) fail(d.loc, "this-> variables may not be associative arrays");
     if (locals_.count(d.name)) fail(d.loc, "this->" + d.name + " is already declared");
-    var_slot(mod_.locals, locals_, d.name, {d.name, d.type, vm::VarScope::Clause, false, {}});
+    var_slot(mod_.locals, locals_, d.name, {d.name, d.type, bytecode::VarScope::Clause, false, {}});
     return;
   }
   std::vector<Type> keys;
@@ -150,14 +150,14 @@ void Codegen::declare(const ast::Decl& d) {
   if (d.scope == Scope::Global && !d.is_array) {
     if (globals_.count(d.name) || dynvars_.count("g:" + d.name))
       fail(d.loc, d.name + " is already declared");
-    var_slot(mod_.globals, globals_, d.name, {d.name, d.type, vm::VarScope::Global, false, {}});
+    var_slot(mod_.globals, globals_, d.name, {d.name, d.type, bytecode::VarScope::Global, false, {}});
     return;
   }
   const std::string key = (d.scope == Scope::Thread ? "t:" : "g:") + d.name;
   if (dynvars_.count(key) || (d.scope == Scope::Global && globals_.count(d.name)))
     fail(d.loc, d.name + " is already declared");
   var_slot(mod_.dynvars, dynvars_, key,
-           {d.name, d.type, d.scope == Scope::Thread ? vm::VarScope::Thread : vm::VarScope::Global,
+           {d.name, d.type, d.scope == Scope::Thread ? bytecode::VarScope::Thread : bytecode::VarScope::Global,
             d.is_array, keys});
 }
 

@@ -10,7 +10,7 @@
 
 #include "lang/codegen.h"
 #include "lang/parser.h"
-#include "vm/verifier.h"
+#include "bytecode/verifier.h"
 
 namespace vtrace::lang {
 
@@ -22,26 +22,26 @@ using ast::StmtKind;
 namespace {
 
 struct AggFuncInfo {
-  vm::AggFunc func;
+  bytecode::AggFunc func;
   size_t min_args, max_args;  // including the value
 };
 
 const std::unordered_map<std::string, AggFuncInfo>& agg_funcs() {
   static const std::unordered_map<std::string, AggFuncInfo> m = {
-      {"count", {vm::AggFunc::Count, 0, 0}},
-      {"sum", {vm::AggFunc::Sum, 1, 1}},
-      {"avg", {vm::AggFunc::Avg, 1, 1}},
-      {"min", {vm::AggFunc::Min, 1, 1}},
-      {"max", {vm::AggFunc::Max, 1, 1}},
-      {"stddev", {vm::AggFunc::Stddev, 1, 1}},
-      {"quantize", {vm::AggFunc::Quantize, 1, 2}},
-      {"lquantize", {vm::AggFunc::Lquantize, 3, 5}},  // step defaults to 1
-      {"llquantize", {vm::AggFunc::Llquantize, 5, 6}},
+      {"count", {bytecode::AggFunc::Count, 0, 0}},
+      {"sum", {bytecode::AggFunc::Sum, 1, 1}},
+      {"avg", {bytecode::AggFunc::Avg, 1, 1}},
+      {"min", {bytecode::AggFunc::Min, 1, 1}},
+      {"max", {bytecode::AggFunc::Max, 1, 1}},
+      {"stddev", {bytecode::AggFunc::Stddev, 1, 1}},
+      {"quantize", {bytecode::AggFunc::Quantize, 1, 2}},
+      {"lquantize", {bytecode::AggFunc::Lquantize, 3, 5}},  // step defaults to 1
+      {"llquantize", {bytecode::AggFunc::Llquantize, 5, 6}},
   };
   return m;
 }
 
-std::string agg_func_name(vm::AggFunc f) {
+std::string agg_func_name(bytecode::AggFunc f) {
   for (const auto& [name, info] : agg_funcs())
     if (info.func == f) return name;
   return "?";
@@ -57,7 +57,7 @@ std::string prototype_mismatch(const std::string& name, size_t given, size_t lo,
 }
 
 // DTrace's rules for llquantize() steps, which make every decade split into whole buckets.
-std::string llquantize_steps_error(const vm::AggInfo& d) {
+std::string llquantize_steps_error(const bytecode::AggInfo& d) {
   const std::string steps = std::to_string(d.nsteps), factor = std::to_string(d.factor);
   if (d.nsteps <= 0) return "llquantize( ) number of steps must be positive";
   if (d.nsteps < d.factor) {
@@ -96,7 +96,7 @@ bool is_action(const std::string& name) {
 
 }  // namespace
 
-vm::Module Codegen::run(const ast::Program& prog) {
+bytecode::Module Codegen::run(const ast::Program& prog) {
   mod_.source_name = src_.name;
   for (const auto& p : prog.pragmas) mod_.pragmas.push_back({p.name, p.value, p.loc});
   for (const auto& d : prog.decls) declare(d);
@@ -113,7 +113,7 @@ vm::Module Codegen::run(const ast::Program& prog) {
   }
   for (const auto& c : prog.clauses) gen_clause(c);
   for (auto& c : mod_.clauses) {
-    std::string err = vm::verify(mod_, c);
+    std::string err = bytecode::verify(mod_, c);
     if (!err.empty())
       throw CompileError(src_, c.loc, "internal error: generated code failed verification: " + err);
   }
@@ -137,7 +137,7 @@ void Codegen::gen_clause(const ast::Clause& c) {
     Val v = gen(*c.predicate);
     if (!v.type.is_int())
       fail(c.predicate->loc, "predicate result must be of scalar type, not " + v.type.name());
-    size_t skip = emit(vm::Op::Jz, v.reg);
+    size_t skip = emit(bytecode::Op::Jz, v.reg);
     clause_->predicate_end = static_cast<uint32_t>(clause_->code.size());
     release_to(0);
     for (const auto& s : c.body) gen_stmt(*s);
@@ -164,7 +164,7 @@ void Codegen::gen_clause(const ast::Clause& c) {
   };
   for (const auto& s : c.body) scan(*s);
   clause_->prints_probe_line = c.body.empty() || data || speculates;
-  emit(vm::Op::Ret);
+  emit(bytecode::Op::Ret);
 }
 
 void Codegen::gen_stmt(const Stmt& s) {
@@ -177,11 +177,11 @@ void Codegen::gen_stmt(const Stmt& s) {
         if (std::string err = action_order_.next(ActionClass::DataRecording); !err.empty())
           fail(s.loc, err);
         Val v = gen(*s.expr);
-        vm::Action act;
-        act.kind = vm::ActionKind::Trace;
+        bytecode::Action act;
+        act.kind = bytecode::ActionKind::Trace;
         act.loc = s.expr->loc;
         act.arg_types.push_back(v.type);
-        emit(vm::Op::Act, 0, v.reg, 1, add_action(std::move(act)));
+        emit(bytecode::Op::Act, 0, v.reg, 1, add_action(std::move(act)));
       } else {
         gen(*s.expr);
       }
@@ -195,13 +195,13 @@ void Codegen::gen_stmt(const Stmt& s) {
     case StmtKind::If: {
       Val c = gen(*s.expr);
       if (!c.type.is_int()) fail(s.expr->loc, "if condition must be of scalar type");
-      size_t to_else = emit(vm::Op::Jz, c.reg);
+      size_t to_else = emit(bytecode::Op::Jz, c.reg);
       release_to(mark);
       for (const auto& b : s.body) gen_stmt(*b);
       if (s.else_body.empty()) {
         patch_to_here(to_else);
       } else {
-        size_t to_end = emit(vm::Op::Jmp);
+        size_t to_end = emit(bytecode::Op::Jmp);
         patch_to_here(to_else);
         for (const auto& b : s.else_body) gen_stmt(*b);
         patch_to_here(to_end);
@@ -212,7 +212,7 @@ void Codegen::gen_stmt(const Stmt& s) {
   release_to(static_cast<uint8_t>(mark));
 }
 
-uint32_t Codegen::add_action(vm::Action a) {
+uint32_t Codegen::add_action(bytecode::Action a) {
   mod_.actions.push_back(std::move(a));
   return static_cast<uint32_t>(mod_.actions.size() - 1);
 }
@@ -227,7 +227,7 @@ uint32_t Codegen::agg_ref(const Expr& e) {
 void Codegen::gen_action(const Expr& call) {
   const std::string& name = call.name;
   const auto& args = call.kids;
-  vm::Action act;
+  bytecode::Action act;
   act.loc = call.loc;
   auto need_args = [&](size_t lo, size_t hi) {
     if (args.size() < lo || args.size() > hi)
@@ -240,16 +240,16 @@ void Codegen::gen_action(const Expr& call) {
   size_t first_value = 0;  // index of the first argument evaluated into registers
   if (name == "trace") {
     need_args(1, 1);
-    act.kind = vm::ActionKind::Trace;
+    act.kind = bytecode::ActionKind::Trace;
   } else if (name == "printf" || name == "system") {
     if (args.empty()) fail(call.loc, name + "( ) requires a format string");
-    act.kind = name == "printf" ? vm::ActionKind::Printf : vm::ActionKind::System;
+    act.kind = name == "printf" ? bytecode::ActionKind::Printf : bytecode::ActionKind::System;
     act.format = format_arg(*args[0]);
     act.has_format = true;
     first_value = 1;
   } else if (name == "printa") {
     need_args(1, 2);
-    act.kind = vm::ActionKind::Printa;
+    act.kind = bytecode::ActionKind::Printa;
     if (args.size() == 2) {
       act.format = format_arg(*args[0]);
       act.has_format = true;
@@ -258,27 +258,27 @@ void Codegen::gen_action(const Expr& call) {
     first_value = args.size();
   } else if (name == "exit" || name == "speculate" || name == "commit" || name == "discard") {
     need_args(1, 1);
-    act.kind = name == "exit"        ? vm::ActionKind::Exit
-               : name == "speculate" ? vm::ActionKind::Speculate
-               : name == "commit"    ? vm::ActionKind::Commit
-                                     : vm::ActionKind::Discard;
+    act.kind = name == "exit"        ? bytecode::ActionKind::Exit
+               : name == "speculate" ? bytecode::ActionKind::Speculate
+               : name == "commit"    ? bytecode::ActionKind::Commit
+                                     : bytecode::ActionKind::Discard;
   } else if (name == "clear" || name == "denormalize") {
     need_args(1, 1);
-    act.kind = name == "clear" ? vm::ActionKind::Clear : vm::ActionKind::Denormalize;
+    act.kind = name == "clear" ? bytecode::ActionKind::Clear : bytecode::ActionKind::Denormalize;
     act.agg = agg_ref(*args[0]);
     first_value = 1;
   } else if (name == "trunc") {
     need_args(1, 2);
-    act.kind = vm::ActionKind::Trunc;
+    act.kind = bytecode::ActionKind::Trunc;
     act.agg = agg_ref(*args[0]);
     first_value = 1;
   } else if (name == "normalize") {
     need_args(2, 2);
-    act.kind = vm::ActionKind::Normalize;
+    act.kind = bytecode::ActionKind::Normalize;
     act.agg = agg_ref(*args[0]);
     first_value = 1;
   }
-  using K = vm::ActionKind;
+  using K = bytecode::ActionKind;
   ActionClass order = act.kind == K::Speculate ? ActionClass::Speculate
                       : act.kind == K::Commit  ? ActionClass::Commit
                       : act.kind == K::Discard ? ActionClass::Discard
@@ -295,13 +295,13 @@ void Codegen::gen_action(const Expr& call) {
     next_reg_ = v.reg + 1;
     act.arg_types.push_back(v.type);
   }
-  bool int_arg = act.kind == vm::ActionKind::Exit || act.kind == vm::ActionKind::Speculate ||
-                 act.kind == vm::ActionKind::Commit || act.kind == vm::ActionKind::Discard ||
-                 act.kind == vm::ActionKind::Trunc || act.kind == vm::ActionKind::Normalize;
+  bool int_arg = act.kind == bytecode::ActionKind::Exit || act.kind == bytecode::ActionKind::Speculate ||
+                 act.kind == bytecode::ActionKind::Commit || act.kind == bytecode::ActionKind::Discard ||
+                 act.kind == bytecode::ActionKind::Trunc || act.kind == bytecode::ActionKind::Normalize;
   if (int_arg && !act.arg_types.empty() && !act.arg_types[0].is_int())
     fail(args[first_value]->loc, name + "( ) argument must be an integer");
   uint8_t count = static_cast<uint8_t>(act.arg_types.size());
-  emit(vm::Op::Act, 0, first, count, add_action(std::move(act)));
+  emit(bytecode::Op::Act, 0, first, count, add_action(std::move(act)));
 }
 
 void Codegen::gen_aggregation(const Stmt& s) {
@@ -316,7 +316,7 @@ void Codegen::gen_aggregation(const Stmt& s) {
     fail(s.agg_func_loc,
          prototype_mismatch(s.agg_func, s.agg_args.size(), info.min_args, info.max_args));
 
-  vm::AggInfo def;
+  bytecode::AggInfo def;
   def.name = s.agg_name;
   def.func = info.func;
   def.loc = s.loc;
@@ -328,7 +328,7 @@ void Codegen::gen_aggregation(const Stmt& s) {
     return *v;
   };
   size_t weight_arg = 1;
-  if (info.func == vm::AggFunc::Lquantize) {
+  if (info.func == bytecode::AggFunc::Lquantize) {
     def.base = param(1), def.limit = param(2), def.step = s.agg_args.size() > 3 ? param(3) : 1;
     if (def.step <= 0) fail(s.agg_args[3]->loc, "lquantize( ) step must be greater than zero");
     // DTrace's bounds (dt_cg_agg_lquantize): 32-bit base and limit, a 16-bit step, at least one
@@ -348,7 +348,7 @@ void Codegen::gen_aggregation(const Stmt& s) {
       fail(s.agg_args.back()->loc,
            "lquantize( ) range divided by step must not exceed 10000 levels");
     weight_arg = 4;
-  } else if (info.func == vm::AggFunc::Llquantize) {
+  } else if (info.func == bytecode::AggFunc::Llquantize) {
     def.factor = param(1), def.low = param(2), def.high = param(3), def.nsteps = param(4);
     if (def.factor < 2) fail(s.agg_args[1]->loc, "llquantize( ) factor must be greater than one");
     if (def.low < 0) fail(s.agg_args[2]->loc, "llquantize( ) low magnitude must be non-negative");
@@ -378,15 +378,15 @@ void Codegen::gen_aggregation(const Stmt& s) {
   } else {
     Val v = gen(*s.agg_args[0]);
     if (!v.type.is_int()) fail(s.agg_args[0]->loc, s.agg_func + "( ) value must be an integer");
-    emit(vm::Op::Mov, value, v.reg);
+    emit(bytecode::Op::Mov, value, v.reg);
   }
   next_reg_ = value + 1;
   uint8_t weight = alloc(s.loc);
-  bool weighted = info.func >= vm::AggFunc::Quantize && s.agg_args.size() > weight_arg;
+  bool weighted = info.func >= bytecode::AggFunc::Quantize && s.agg_args.size() > weight_arg;
   if (weighted) {
     Val w = gen(*s.agg_args[weight_arg]);
     if (!w.type.is_int()) fail(s.agg_args[weight_arg]->loc, "weight must be an integer");
-    emit(vm::Op::Mov, weight, w.reg);
+    emit(bytecode::Op::Mov, weight, w.reg);
   } else {
     load_int(weight, 1);
   }
@@ -400,7 +400,7 @@ void Codegen::gen_aggregation(const Stmt& s) {
     mod_.aggs.push_back(def);
   } else {
     index = it->second;
-    const vm::AggInfo& old = mod_.aggs[index];
+    const bytecode::AggInfo& old = mod_.aggs[index];
     if (old.func != def.func)
       fail(s.agg_func_loc, "aggregation redefined: " + shown + "\n\t current: " + shown + " = " +
                                s.agg_func + "( )\n\tprevious: " + shown + " = " +
@@ -419,17 +419,17 @@ void Codegen::gen_aggregation(const Stmt& s) {
         fail(s.agg_keys[i]->loc, shown + " key #" + std::to_string(i + 1) + " is of type " +
                                      key_types[i].name() + ", expected " + old.key_types[i].name());
   }
-  emit(vm::Op::Tclr);
+  emit(bytecode::Op::Tclr);
   for (size_t i = 0; i < key_types.size(); ++i)
-    emit(vm::Op::Tpush, static_cast<uint8_t>(mark + i), 0, 0, key_types[i].is_string() ? 1 : 0);
-  emit(vm::Op::Agg, 0, value, weight, index);
+    emit(bytecode::Op::Tpush, static_cast<uint8_t>(mark + i), 0, 0, key_types[i].is_string() ? 1 : 0);
+  emit(bytecode::Op::Agg, 0, value, weight, index);
 }
 
-vm::Module compile(const ast::Program& program, const Source& src, const FieldResolver& fields) {
+bytecode::Module compile(const ast::Program& program, const Source& src, const FieldResolver& fields) {
   return Codegen(src, &fields).run(program);
 }
 
-vm::Module compile_source(const Source& src, const MacroArgs& macros, const FieldResolver& fields) {
+bytecode::Module compile_source(const Source& src, const MacroArgs& macros, const FieldResolver& fields) {
   return compile(parse(src, macros), src, fields);
 }
 

@@ -7,7 +7,7 @@
 
 #include "lang/ast.h"
 #include "lang/source.h"
-#include "vm/module.h"
+#include "bytecode/module.h"
 
 namespace vtrace::lang {
 
@@ -15,15 +15,15 @@ namespace vtrace::lang {
 // the verifier.
 // Resolves args->FIELD for a clause's probe descriptions: the field's place in the record, or
 // nothing with `err` saying why ("tracepoint:sched::sched_switch has no field foo").
-using FieldResolver = std::function<std::optional<vm::FieldRef>(
-    const std::vector<vm::ProbeSpec>& probes, const std::string& field, std::string& err)>;
+using FieldResolver = std::function<std::optional<bytecode::FieldRef>(
+    const std::vector<bytecode::ProbeSpec>& probes, const std::string& field, std::string& err)>;
 
-vm::Module compile(const ast::Program& program, const Source& src,
+bytecode::Module compile(const ast::Program& program, const Source& src,
                    const FieldResolver& fields = {});
 
 // parse() + compile().
 struct MacroArgs;
-vm::Module compile_source(const Source& src, const MacroArgs& macros,
+bytecode::Module compile_source(const Source& src, const MacroArgs& macros,
                           const FieldResolver& fields = {});
 
 }  // namespace vtrace::lang

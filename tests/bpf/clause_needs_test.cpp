@@ -12,9 +12,9 @@ namespace {
 
 ClauseNeeds needs_of(const std::string& text) {
   lang::Source src{"<test>", text};
-  vm::Module mod = lang::compile_source(src, lang::MacroArgs{});
+  bytecode::Module mod = lang::compile_source(src, lang::MacroArgs{});
   ClauseNeeds all;
-  for (const vm::ClauseCode& c : mod.clauses) all.merge(clause_needs(mod, c));
+  for (const bytecode::ClauseCode& c : mod.clauses) all.merge(clause_needs(mod, c));
   return all;
 }
 

@@ -6,7 +6,7 @@
 #include <map>
 #include <sstream>
 
-#include "vm/tuple.h"
+#include "bytecode/tuple.h"
 
 namespace vtrace::engine {
 namespace {
@@ -22,12 +22,12 @@ std::string at(size_t n) {
 
 std::string skey(std::string_view s) {
   std::string k;
-  vm::tuple_put_str(k, s);
+  bytecode::tuple_put_str(k, s);
   return k;
 }
 std::string ikey(int64_t v) {
   std::string k;
-  vm::tuple_put_int(k, v);
+  bytecode::tuple_put_int(k, v);
   return k;
 }
 
@@ -171,8 +171,8 @@ TEST(Aggregation, MultipleKeys) {
   Aggregation a(def_of(AggFunc::Count, {Type::str(), Type::i64()}));
   auto key = [](std::string_view s, int64_t i) {
     std::string k;
-    vm::tuple_put_str(k, s);
-    vm::tuple_put_int(k, i);
+    bytecode::tuple_put_str(k, s);
+    bytecode::tuple_put_int(k, i);
     return k;
   };
   a.update(key("x", 2), 0);
@@ -284,8 +284,8 @@ TEST(Aggregation, PrintaFormats) {
   EXPECT_EQ(printa(a, "%@02d%%\n"), "01%\n03%\n03%\n");
   Aggregation w(def_of(AggFunc::Count, {Type::i32(), Type::str()}));
   std::string k;
-  vm::tuple_put_int(k, 6);
-  vm::tuple_put_str(k, "ab");
+  bytecode::tuple_put_int(k, 6);
+  bytecode::tuple_put_str(k, "ab");
   w.update(k, 0);
   EXPECT_EQ(printa(w, "%*s|%@d\n"), "    ab|1\n");  // '*' takes its width from a key
   Aggregation avg(def_of(AggFunc::Avg, {Type::str()}));

@@ -9,9 +9,9 @@
 namespace vtrace::engine {
 namespace {
 
-vm::ProbeSpec spec(std::string target, std::string provider, std::string module,
+bytecode::ProbeSpec spec(std::string target, std::string provider, std::string module,
                    std::string function, std::string name) {
-  vm::ProbeSpec s;
+  bytecode::ProbeSpec s;
   s.target = std::move(target);
   s.provider = std::move(provider);
   s.module = std::move(module);
@@ -92,7 +92,7 @@ TEST(CatalogTest, TargetField) {
 TEST(CatalogTest, OnDemandHookRunsBeforeMatching) {
   Catalog c;
   int calls = 0;
-  c.add_on_demand([&](const vm::ProbeSpec& s, Catalog& cat) {
+  c.add_on_demand([&](const bytecode::ProbeSpec& s, Catalog& cat) {
     ++calls;
     if (s.provider == "lazy" && calls == 1) cat.add("host", "lazy", "", "", "x");
   });

@@ -32,7 +32,7 @@ struct Harness {
     guest_tick = catalog.add("vm1", "test", "mod", "func", "tick");
     src.name = "t.d";
     src.text = text;
-    vm::Module m = lang::compile_source(src, macros);
+    bytecode::Module m = lang::compile_source(src, macros);
     for (const auto& p : m.pragmas) EXPECT_EQ(opts.set(p.name, p.value), "");
     eng = std::make_unique<Engine>(std::move(m), src, opts, catalog);
     eng->set_output(out.file());

@@ -59,7 +59,7 @@ struct Fixture {
   Catalog cat;
   ProfileProvider prof{cat};
   uint32_t id(const std::string& name) {
-    vm::ProbeSpec s;
+    bytecode::ProbeSpec s;
     s.provider = "profile";
     s.name = name;
     auto ids = cat.match(s);

@@ -180,7 +180,7 @@ TEST(ProcessTargetTest, CatalogNamesAndEnableFlags) {
   std::string err;
   ASSERT_TRUE(t.discover(catalog, err)) << err;
   const std::string pid = std::to_string(s.pid());
-  vm::ProbeSpec spec;
+  bytecode::ProbeSpec spec;
   spec.target = "pid" + pid;
   spec.provider = "sample";
   spec.name = "request-start";

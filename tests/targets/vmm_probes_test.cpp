@@ -44,7 +44,7 @@ struct Harness {
     engine::Options o;
     o.quiet = true;
     o.zdefs = true;
-    vm::Module m = lang::compile_source(src, {}, kernel.field_resolver());
+    bytecode::Module m = lang::compile_source(src, {}, kernel.field_resolver());
     stolen = VmmProbes::uses_vcpustolen(m);
     eng = std::make_unique<engine::Engine>(std::move(m), src, o, catalog);
     eng->set_output(out.file());

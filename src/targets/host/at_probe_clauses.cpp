@@ -9,7 +9,7 @@
 #include "bpf/attach.h"
 #include "bpf/program.h"
 #include "engine/engine.h"
-#include "vm/placement.h"
+#include "bytecode/placement.h"
 
 namespace vtrace::targets::host {
 
@@ -25,14 +25,14 @@ constexpr uint32_t kMinVarEntries = 16;
 void AtProbeClauses::plan(engine::Engine& eng, KernelProbes& kernel, UsdtTargets& usdt,
                           const std::vector<uint32_t>& enabled) {
   usdt_ = &usdt;
-  const vm::Module& mod = eng.module();
+  const bytecode::Module& mod = eng.module();
   // The probes each clause is enabled on.
   std::vector<std::vector<uint32_t>> probes_of(mod.clauses.size());
   for (uint32_t id : enabled)
     for (uint32_t c : eng.clauses_on(id)) probes_of[c].push_back(id);
   std::vector<std::vector<Site>> sites_of(mod.clauses.size());
   const std::vector<std::string> why =
-      vm::place_clauses(mod, [&](uint32_t c, const vm::Kept& kept) {
+      bytecode::place_clauses(mod, [&](uint32_t c, const bytecode::Kept& kept) {
         if (probes_of[c].empty()) return std::string("it is enabled on no probe");
         sites_of[c].clear();
         for (uint32_t id : probes_of[c]) {
@@ -69,7 +69,7 @@ void AtProbeClauses::plan(engine::Engine& eng, KernelProbes& kernel, UsdtTargets
 
 bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, uint64_t dynvarsize,
                            std::string& err) {
-  const vm::Module& mod = eng.module();
+  const bytecode::Module& mod = eng.module();
   const std::vector<Site>& sites = sites_;
   const std::vector<bool>& at_probe = at_probe_;
   if (sites.empty()) return true;
@@ -90,7 +90,7 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, uint64_t dynva
   fds.drops = drops_.get();
   fds.zeros = zeros_.get();
   for (const Site& s : sites)
-    for (uint32_t a : vm::aggregations_of(mod.clauses[s.clause])) {
+    for (uint32_t a : bytecode::aggregations_of(mod.clauses[s.clause])) {
       if (maps_[a]) continue;
       // aggsize bytes hold this many keys of this size (and at least a useful number).
       const uint64_t per_key = 8 * (mod.aggs[a].key_types.size() + 2) + 64;
@@ -106,7 +106,7 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, uint64_t dynva
   fds.vars.assign(mod.dynvars.size(), -1);
   std::vector<uint32_t> used;
   for (const Site& s : sites)
-    for (uint32_t v : vm::thread_vars_of(mod, mod.clauses[s.clause]))
+    for (uint32_t v : bytecode::thread_vars_of(mod, mod.clauses[s.clause]))
       if (std::find(used.begin(), used.end(), v) == used.end()) used.push_back(v);
   for (uint32_t v : used) {
     const uint64_t entries = std::clamp<uint64_t>(dynvarsize / kDynvarEntryBytes / used.size(),
@@ -118,7 +118,7 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, uint64_t dynva
   }
   std::optional<bpf::KernelLayout> layout;  // for syscall probes' registers
   for (const Site& s : sites) {
-    const vm::ClauseCode& clause = mod.clauses[s.clause];
+    const bytecode::ClauseCode& clause = mod.clauses[s.clause];
     const std::string what = "clause #" + std::to_string(s.clause + 1) + " on " +
                              eng.catalog().probe(s.probe).full_name();
     bpf::ClauseTarget target = s.target;

@@ -127,7 +127,7 @@ std::optional<bpf::ExprOp> KernelProbes::arg_op(Kind kind, const sys::EventForma
 
 KernelProbes::KernelProbes(engine::Catalog& catalog) : catalog_(catalog) {
   catalog.add_on_demand(
-      [this](const vm::ProbeSpec& spec, engine::Catalog& cat) { on_demand(spec, cat); });
+      [this](const bytecode::ProbeSpec& spec, engine::Catalog& cat) { on_demand(spec, cat); });
 }
 
 KernelProbes::~KernelProbes() = default;
@@ -137,7 +137,7 @@ bool KernelProbes::open_tracefs() {
   return fs_state_ == 1;
 }
 
-void KernelProbes::on_demand(const vm::ProbeSpec& spec, engine::Catalog& cat) {
+void KernelProbes::on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& cat) {
   if (!spec.target.empty() && !engine::glob_match(spec.target, "host")) return;
   if (spec.provider.empty()) return;  // only descriptions that name a kernel provider
   for (const char* g : kGroups)
@@ -198,13 +198,13 @@ const sys::EventFormat* KernelProbes::format_of(const Def& d, std::string& err) 
 }
 
 lang::FieldResolver KernelProbes::field_resolver() {
-  return [this](const std::vector<vm::ProbeSpec>& probes, const std::string& field,
+  return [this](const std::vector<bytecode::ProbeSpec>& probes, const std::string& field,
                 std::string& err) { return resolve(probes, field, err); };
 }
 
-std::optional<vm::FieldRef> KernelProbes::resolve(const std::vector<vm::ProbeSpec>& probes,
+std::optional<bytecode::FieldRef> KernelProbes::resolve(const std::vector<bytecode::ProbeSpec>& probes,
                                                   const std::string& field, std::string& err) {
-  std::optional<vm::FieldRef> out;
+  std::optional<bytecode::FieldRef> out;
   std::string first;
   for (const auto& spec : probes) {
     for (uint32_t id : catalog_.match(spec)) {
@@ -217,11 +217,11 @@ std::optional<vm::FieldRef> KernelProbes::resolve(const std::vector<vm::ProbeSpe
       }
       const sys::EventFormat* fmt = format_of(it->second, err);
       if (!fmt) return std::nullopt;
-      vm::FieldRef ref;
+      bytecode::FieldRef ref;
       ref.name = field;
       const bool kvm_exit = it->second.system == "kvm" && it->second.event == "kvm_exit";
       if (kvm_exit && field == "reason_name") {
-        ref.kind = vm::FieldRef::DataLoc;  // appended to the record by fill()
+        ref.kind = bytecode::FieldRef::DataLoc;  // appended to the record by fill()
         ref.offset = align4(fmt->fixed_size());
         ref.size = 4;
       } else {
@@ -235,9 +235,9 @@ std::optional<vm::FieldRef> KernelProbes::resolve(const std::vector<vm::ProbeSpe
         ref.is_signed = f->is_signed;
         if (f->data_loc) {
           ref.kind =
-              f->type.rfind("__rel_loc", 0) == 0 ? vm::FieldRef::RelLoc : vm::FieldRef::DataLoc;
+              f->type.rfind("__rel_loc", 0) == 0 ? bytecode::FieldRef::RelLoc : bytecode::FieldRef::DataLoc;
         } else if (f->char_array) {
-          ref.kind = vm::FieldRef::CharArray;
+          ref.kind = bytecode::FieldRef::CharArray;
         } else if (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8) {
           err = "args->" + field + " of " + name + " (" + f->type +
                 ") is neither an integer nor a string";

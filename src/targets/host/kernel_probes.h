@@ -182,11 +182,11 @@ class KernelProbes : public Target {
 
   static const sys::EventField* arg_field(Kind kind, const sys::EventFormat& fmt, int64_t i);
   static std::optional<bpf::ExprOp> arg_op(Kind kind, const sys::EventFormat& fmt, int64_t i);
-  void on_demand(const vm::ProbeSpec& spec, engine::Catalog& cat);
+  void on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& cat);
   bool open_tracefs();
   const sys::EventFormat* format_of(const Def& d, std::string& err);
   void register_group(const std::string& provider, engine::Catalog& cat);
-  std::optional<vm::FieldRef> resolve(const std::vector<vm::ProbeSpec>& probes,
+  std::optional<bytecode::FieldRef> resolve(const std::vector<bytecode::ProbeSpec>& probes,
                                       const std::string& field, std::string& err);
   bpf::GatherPlan plan_for(const Tp& tp, const NeedsFn& needs, uint32_t strsize) const;
   void side_band(uint32_t type, const uint8_t* body, size_t len);

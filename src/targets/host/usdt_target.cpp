@@ -209,10 +209,10 @@ std::vector<uint32_t> UsdtTargets::probe_ids(pid_t pid) const {
 
 void UsdtTargets::install_on_demand(engine::Catalog& catalog) {
   catalog.add_on_demand(
-      [this](const vm::ProbeSpec& spec, engine::Catalog& c) { on_demand(spec, c); });
+      [this](const bytecode::ProbeSpec& spec, engine::Catalog& c) { on_demand(spec, c); });
 }
 
-void UsdtTargets::on_demand(const vm::ProbeSpec& spec, engine::Catalog& catalog) {
+void UsdtTargets::on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog) {
   // DTrace's "PROVIDERpid": the probes of a traced process under that provider name.
   if (!spec.provider.empty() && !has_glob(spec.provider) && spec.provider != "usdt") {
     for (auto& proc : procs_) {

@@ -145,7 +145,7 @@ class UsdtTargets : public Target {
 
   Proc& new_proc(pid_t pid);
   void add_file(Proc& proc, const UsdtFile& file, engine::Catalog& catalog);
-  void on_demand(const vm::ProbeSpec& spec, engine::Catalog& catalog);
+  void on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog);
   size_t add_site(const std::string& path, const UsdtNote& n);
   bool open_source(Source& src, const bpf::KernelLayout& layout, std::string& error);
   // The uprobe perf event of (site, pid), carrying `prog`: false with `error`; true with the

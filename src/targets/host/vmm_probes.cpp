@@ -46,22 +46,22 @@ void read_thread(int32_t tid, int32_t& pid, char (&comm)[kExecnameLen]) {
 VmmProbes::VmmProbes(engine::Catalog& catalog, KernelProbes& kernel, VcpuQuery query)
     : kernel_(kernel), query_(std::move(query)) {
   catalog.add_on_demand(
-      [this](const vm::ProbeSpec& spec, engine::Catalog& cat) { on_demand(spec, cat); });
+      [this](const bytecode::ProbeSpec& spec, engine::Catalog& cat) { on_demand(spec, cat); });
 }
 
 void VmmProbes::add_vm(const std::string& name, uint32_t target) {
   vms_.push_back(Vm{name, target});
 }
 
-bool VmmProbes::uses_vcpustolen(const vm::Module& module) {
+bool VmmProbes::uses_vcpustolen(const bytecode::Module& module) {
   for (const auto& c : module.clauses)
-    for (const vm::Insn& in : c.code)
-      if (in.op == vm::Op::Ldb && in.imm == static_cast<uint32_t>(vm::Builtin::Vcpustolen))
+    for (const bytecode::Insn& in : c.code)
+      if (in.op == bytecode::Op::Ldb && in.imm == static_cast<uint32_t>(bytecode::Builtin::Vcpustolen))
         return true;
   return false;
 }
 
-void VmmProbes::on_demand(const vm::ProbeSpec& spec, engine::Catalog& cat) {
+void VmmProbes::on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& cat) {
   if (spec.provider.empty() || !engine::glob_match(spec.provider, "vmm")) return;
   for (Vm& vm : vms_) {
     if (vm.registered || (!spec.target.empty() && !engine::glob_match(spec.target, vm.name)))

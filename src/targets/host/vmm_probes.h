@@ -39,7 +39,7 @@
 #include "targets/host/kernel_probes.h"
 #include "targets/host/vmm_tracker.h"
 #include "targets/host/vmm_vcpus.h"
-#include "vm/module.h"
+#include "bytecode/module.h"
 
 namespace vtrace::targets::host {
 
@@ -57,7 +57,7 @@ class VmmProbes : public KernelProbes::Listener {
   void add_vm(const std::string& name, uint32_t target);
 
   // Whether a compiled program reads vcpustolen.
-  static bool uses_vcpustolen(const vm::Module& module);
+  static bool uses_vcpustolen(const bytecode::Module& module);
 
   // Finds the vCPU threads of every VM with an enabled vmm probe (of every VM when `stolen`),
   // and has the kernel probes feed their samples here. Call before KernelProbes::start. False
@@ -91,7 +91,7 @@ class VmmProbes : public KernelProbes::Listener {
     char comm[kExecnameLen];
   };
 
-  void on_demand(const vm::ProbeSpec& spec, engine::Catalog& cat);
+  void on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& cat);
   void on_switch(const KernelProbes::Sample& s, RecordSink& sink);
   void on_kvm(const KernelProbes::Sample& s, Probe which, RecordSink& sink);
   Record base(uint32_t slot, uint32_t probe, const KernelProbes::Sample& s) const;

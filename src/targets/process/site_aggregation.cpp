@@ -6,7 +6,7 @@
 #include "engine/engine.h"
 #include "targets/process/process_target.h"
 #include "transport/channel.h"
-#include "vm/placement.h"
+#include "bytecode/placement.h"
 
 namespace vtrace::targets {
 
@@ -22,14 +22,14 @@ struct Known {
 
 }  // namespace
 
-std::string clause_site_ops(const vm::Module& mod, const vm::ClauseCode& clause,
+std::string clause_site_ops(const bytecode::Module& mod, const bytecode::ClauseCode& clause,
                             std::vector<vtrace_agg_op>& ops) {
-  using vm::Op;
+  using bytecode::Op;
   ops.clear();
   if (clause.predicate_end != 0) return "it has a predicate";
   std::vector<Known> reg(clause.nregs);
   bool keys = false, aggregates = false;
-  for (const vm::Insn& in : clause.code) {
+  for (const bytecode::Insn& in : clause.code) {
     if (in.a >= reg.size() && in.op != Op::Ret && in.op != Op::Tclr) return "its code is malformed";
     switch (in.op) {
       case Op::Ret:
@@ -39,11 +39,11 @@ std::string clause_site_ops(const vm::Module& mod, const vm::ClauseCode& clause,
         reg[in.a] = {Known::Constant, mod.consts[in.imm]};
         break;
       case Op::Ldb: {
-        const auto b = static_cast<vm::Builtin>(in.imm);
-        if (b < vm::Builtin::Arg0 || b > vm::Builtin::Arg9)
+        const auto b = static_cast<bytecode::Builtin>(in.imm);
+        if (b < bytecode::Builtin::Arg0 || b > bytecode::Builtin::Arg9)
           return "it reads built-in variables other than arguments";
         reg[in.a] = {Known::Argument,
-                     static_cast<int64_t>(in.imm) - static_cast<int64_t>(vm::Builtin::Arg0)};
+                     static_cast<int64_t>(in.imm) - static_cast<int64_t>(bytecode::Builtin::Arg0)};
         break;
       }
       case Op::Mov:
@@ -63,17 +63,17 @@ std::string clause_site_ops(const vm::Module& mod, const vm::ClauseCode& clause,
         vtrace_agg_op op{};
         op.slot = in.imm;
         switch (mod.aggs[in.imm].func) {
-          case vm::AggFunc::Count:
+          case bytecode::AggFunc::Count:
             op.kind = VTRACE_AGG_COUNT;
             break;
-          case vm::AggFunc::Sum:
-          case vm::AggFunc::Avg:
+          case bytecode::AggFunc::Sum:
+          case bytecode::AggFunc::Avg:
             op.kind = VTRACE_AGG_SUM;
             break;
-          case vm::AggFunc::Min:
+          case bytecode::AggFunc::Min:
             op.kind = VTRACE_AGG_MIN;
             break;
-          case vm::AggFunc::Max:
+          case bytecode::AggFunc::Max:
             op.kind = VTRACE_AGG_MAX;
             break;
           default:
@@ -98,7 +98,7 @@ std::string clause_site_ops(const vm::Module& mod, const vm::ClauseCode& clause,
 void SiteAggregation::plan(engine::Engine& eng, ProcessTargets& procs,
                            const std::vector<uint32_t>& enabled, bool sync,
                            std::vector<std::string>& placement) {
-  const vm::Module& mod = eng.module();
+  const bytecode::Module& mod = eng.module();
   std::vector<std::vector<uint32_t>> probes_of(mod.clauses.size());
   for (uint32_t id : enabled)
     for (uint32_t c : eng.clauses_on(id)) probes_of[c].push_back(id);
@@ -121,7 +121,7 @@ void SiteAggregation::plan(engine::Engine& eng, ProcessTargets& procs,
   std::vector<std::string> why;
   for (bool again = true; again;) {
     again = false;
-    why = vm::place_clauses(mod, [&](uint32_t c, const vm::Kept& kept) {
+    why = bytecode::place_clauses(mod, [&](uint32_t c, const bytecode::Kept& kept) {
       if (!mine[c]) return std::string("it is enabled on probes other than probe.h sites");
       if (in_vtrace.count(c)) return in_vtrace[c];
       if (sync) return std::string("sync mode runs every firing in vtrace, in order");
@@ -192,7 +192,7 @@ void SiteAggregation::merge(engine::Engine& eng, ProcessTargets& procs) const {
   for (uint32_t a = 0; a < slot_of_.size(); ++a) {
     if (slot_of_[a] < 0) continue;
     const auto slot = static_cast<uint32_t>(slot_of_[a]);
-    const vm::AggFunc func = eng.module().aggs[a].func;
+    const bytecode::AggFunc func = eng.module().aggs[a].func;
     uint64_t n = 0, sum = 0;
     int64_t low = std::numeric_limits<int64_t>::max(), high = std::numeric_limits<int64_t>::min();
     for (auto& t : procs.all())
@@ -208,20 +208,20 @@ void SiteAggregation::merge(engine::Engine& eng, ProcessTargets& procs) const {
     if (n == 0) continue;  // never fired: no entry, as in the engine
     int64_t values[2] = {0, 0};
     switch (func) {
-      case vm::AggFunc::Count:
+      case bytecode::AggFunc::Count:
         values[0] = static_cast<int64_t>(n);
         break;
-      case vm::AggFunc::Sum:
+      case bytecode::AggFunc::Sum:
         values[0] = static_cast<int64_t>(sum);
         break;
-      case vm::AggFunc::Avg:
+      case bytecode::AggFunc::Avg:
         values[0] = static_cast<int64_t>(n);
         values[1] = static_cast<int64_t>(sum);
         break;
-      case vm::AggFunc::Min:
+      case bytecode::AggFunc::Min:
         values[0] = low;
         break;
-      case vm::AggFunc::Max:
+      case bytecode::AggFunc::Max:
         values[0] = high;
         break;
       default:

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "vm/module.h"
+#include "bytecode/module.h"
 #include "vtrace/channel_abi.h"
 
 namespace vtrace::engine {
@@ -25,7 +25,7 @@ class ProcessTargets;
 
 // The site ops `clause` compiles to (slot = the aggregation's index, to be placed), or "" and
 // why it cannot run at a site.
-std::string clause_site_ops(const vm::Module& mod, const vm::ClauseCode& clause,
+std::string clause_site_ops(const bytecode::Module& mod, const bytecode::ClauseCode& clause,
                             std::vector<vtrace_agg_op>& ops);
 
 class SiteAggregation {

@@ -133,7 +133,7 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
   return true;
 }
 
-bool GuestSession::start(const vm::Module& module, const std::vector<uint32_t>& enabled, bool sync,
+bool GuestSession::start(const bytecode::Module& module, const std::vector<uint32_t>& enabled, bool sync,
                          std::string& error) {
   std::set<uint32_t> on(enabled.begin(), enabled.end());
   guests_.set_sync(sync);

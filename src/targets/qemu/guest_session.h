@@ -11,7 +11,7 @@
 #include "engine/catalog.h"
 #include "targets/qemu/guest_target.h"
 #include "targets/target.h"
-#include "vm/module.h"
+#include "bytecode/module.h"
 
 namespace vtrace::targets::qemu {
 
@@ -24,7 +24,7 @@ class GuestSession : public Target {
   bool open(const std::vector<std::string>& start_vms, engine::Catalog& catalog, bool quiet,
             std::string& error);
   // Attaches the guests the program can reach, measures their clocks, enables their probes.
-  bool start(const vm::Module& module, const std::vector<uint32_t>& enabled, bool sync,
+  bool start(const bytecode::Module& module, const std::vector<uint32_t>& enabled, bool sync,
              std::string& error);
   // Re-writes the enable bytes (after the engine enabled probes that appeared later).
   void enable(const std::vector<uint32_t>& enabled);

@@ -8,9 +8,9 @@
 
 #include "lang/source.h"
 #include "lang/types.h"
-#include "vm/isa.h"
+#include "bytecode/isa.h"
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 
 enum class VarScope : uint8_t { Global, Thread, Clause };
 
@@ -110,4 +110,4 @@ struct Module {
   std::vector<FieldRef> fields;  // Ldf
 };
 
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

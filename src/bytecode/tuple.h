@@ -11,7 +11,7 @@
 
 #include "lang/types.h"
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 
 inline void tuple_put_int(std::string& key, int64_t v) {
   char b[8];
@@ -54,4 +54,4 @@ inline bool tuple_decode(std::string_view key, const std::vector<lang::Type>& ty
   return pos == key.size();
 }
 
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

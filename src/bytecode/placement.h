@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "vm/module.h"
+#include "bytecode/module.h"
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 
 // The aggregations `clause` updates (Agg instructions), in code order, with repeats.
 std::vector<uint32_t> aggregations_of(const ClauseCode& clause);
@@ -43,4 +43,4 @@ std::vector<std::string> place_clauses(
     const Module& mod,
     const std::function<std::string(uint32_t clause, const Kept& kept)>& why_not);
 
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

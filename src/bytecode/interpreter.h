@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "transport/record.h"
-#include "vm/module.h"
+#include "bytecode/module.h"
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 
 enum class Fault : uint8_t {
   None,
@@ -122,4 +122,4 @@ struct ExecResult {
 // Runs a clause. The clause must have passed verify().
 ExecResult execute(const ClauseCode& clause, ExecContext& ctx);
 
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

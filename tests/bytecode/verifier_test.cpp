@@ -1,7 +1,7 @@
 // The verifier: it accepts what the compiler generates and rejects hand-built programs that would
 // jump out of the program, index outside a table, read an unset register or mix integers and
 // strings.
-#include "vm/verifier.h"
+#include "bytecode/verifier.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include "lang/compiler.h"
 #include "lang/parser.h"
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 namespace {
 
 using lang::Type;
@@ -300,4 +300,4 @@ TEST(VerifierTest, SubroutineSignaturesCoverEverySubroutine) {
 }
 
 }  // namespace
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

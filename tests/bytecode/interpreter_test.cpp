@@ -1,7 +1,7 @@
 // The interpreter: hand-built and compiled clauses run against a fake host. Arithmetic has a
 // defined result for every input, faults stop the clause with the faulting pc, and string
 // subroutines respect their bounds.
-#include "vm/interpreter.h"
+#include "bytecode/interpreter.h"
 
 #include <gtest/gtest.h>
 
@@ -13,9 +13,9 @@
 
 #include "lang/compiler.h"
 #include "lang/parser.h"
-#include "vm/verifier.h"
+#include "bytecode/verifier.h"
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 namespace {
 
 using lang::Type;
@@ -505,4 +505,4 @@ TEST(InterpreterTest, JumpsOnlyForward) {
 }
 
 }  // namespace
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

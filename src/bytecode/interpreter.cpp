@@ -1,12 +1,12 @@
-#include "vm/interpreter.h"
+#include "bytecode/interpreter.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "vm/subr.h"
-#include "vm/tuple.h"
+#include "bytecode/subr.h"
+#include "bytecode/tuple.h"
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 
 const char* fault_name(Fault f) {
   switch (f) {
@@ -123,9 +123,9 @@ Fault load_builtin(Builtin b, ExecContext& ctx, int64_t& v) {
 inline void push_tuple(std::string& tuple, int64_t v, bool is_string, uint32_t strsize) {
   if (is_string) {
     const char* s = as_str(v);
-    vm::tuple_put_str(tuple, std::string_view(s, strnlen(s, strsize - 1)));
+    bytecode::tuple_put_str(tuple, std::string_view(s, strnlen(s, strsize - 1)));
   } else {
-    vm::tuple_put_int(tuple, v);
+    bytecode::tuple_put_int(tuple, v);
   }
 }
 
@@ -358,4 +358,4 @@ ExecResult execute(const ClauseCode& clause, ExecContext& ctx) {
   return res;
 }
 
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

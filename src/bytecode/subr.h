@@ -3,10 +3,10 @@
 #pragma once
 #include <cstdint>
 
-#include "vm/interpreter.h"
+#include "bytecode/interpreter.h"
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 
 Fault call_subr(Subr s, const int64_t* args, int64_t& result, ExecContext& ctx);
 
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

@@ -5,7 +5,7 @@
 #pragma once
 #include <cstdint>
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 
 enum class Op : uint8_t {
   Ret,  // stop: the clause is done
@@ -148,4 +148,4 @@ enum class Subr : uint8_t {
   Count_
 };
 
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

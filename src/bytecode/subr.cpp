@@ -1,11 +1,11 @@
-#include "vm/subr.h"
+#include "bytecode/subr.h"
 
 #include <algorithm>
 #include <cstring>
 #include <random>
 #include <string>
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 
 namespace {
 
@@ -208,4 +208,4 @@ Fault call_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
   return Fault::None;
 }
 
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

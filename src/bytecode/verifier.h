@@ -4,9 +4,9 @@
 #pragma once
 #include <string>
 
-#include "vm/module.h"
+#include "bytecode/module.h"
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 
 // Returns "" when the clause is valid, else a description of the first problem.
 std::string verify(const Module& module, const ClauseCode& clause);
@@ -19,4 +19,4 @@ struct SubrSig {
 };
 const SubrSig& subr_signature(Subr s);
 
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

@@ -1,6 +1,6 @@
-#include "vm/placement.h"
+#include "bytecode/placement.h"
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 
 std::vector<uint32_t> aggregations_of(const ClauseCode& clause) {
   std::vector<uint32_t> out;
@@ -70,4 +70,4 @@ std::vector<std::string> place_clauses(
   return why;
 }
 
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

@@ -1,10 +1,10 @@
-#include "vm/verifier.h"
+#include "bytecode/verifier.h"
 
 #include <array>
 #include <optional>
 #include <string>
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 
 namespace {
 
@@ -281,4 +281,4 @@ std::string verify(const Module& module, const ClauseCode& clause) {
   return Verifier(module, clause).run();
 }
 
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode

@@ -7,10 +7,10 @@
 
 #include "lang/compiler.h"
 #include "lang/parser.h"
-#include "vm/interpreter.h"
-#include "vm/verifier.h"
+#include "bytecode/interpreter.h"
+#include "bytecode/verifier.h"
 
-namespace vtrace::vm {
+namespace vtrace::bytecode {
 namespace {
 
 class TraceHost : public Host {
@@ -159,4 +159,4 @@ TEST(FieldTest, VerifierChecksLdf) {
 }
 
 }  // namespace
-}  // namespace vtrace::vm
+}  // namespace vtrace::bytecode
