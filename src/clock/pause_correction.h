@@ -5,7 +5,14 @@
 // the pauses; this maps its results to real host time: a reading translated past a pause's stop
 // really happened that pause's jump later. The jump is measured (a ping after the resume), not
 // taken from the pause's length: under KVM the guest TSC may run on through a pause.
+//
+// Where the guest clock froze is known to within a window: after the last reading vtrace had
+// seen before the STOP event, and before the event (QEMU freezes the clock, stops the vCPUs,
+// then sends STOP). A reading the model places inside that window may have been taken just
+// before the freeze or just after the resume: it is translated as before the pause and counted
+// as ambiguous (ambiguous()), so the run says how many records are placed less exactly.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -16,18 +23,21 @@ class PauseCorrection {
   struct Pause {
     uint64_t stop_real_ns = 0;     // when the VM stopped (host time)
     uint64_t stop_virtual_ns = 0;  // the same moment on the virtual timeline
+    uint64_t seen_virtual_ns = 0;  // the latest reading seen before it (virtual timeline)
     uint64_t resume_real_ns = 0;   // when it went on (0 until known)
     int64_t jump_ns = 0;           // how far its clock fell behind the host's
     uint64_t jump_error_ns = 0;    // the measurement's uncertainty
     bool measured = false;
   };
 
-  // The VM stopped at host time `stop_real_ns`.
-  void stop(uint64_t stop_real_ns) {
+  // The VM stopped at host time `stop_real_ns`; the latest reading seen before was translated
+  // to `seen_virtual_ns` by the model.
+  void stop(uint64_t stop_real_ns, uint64_t seen_virtual_ns) {
     Pause p;
     p.stop_real_ns = stop_real_ns;
     const int64_t v = static_cast<int64_t>(stop_real_ns) - total_jump_ns();
     p.stop_virtual_ns = v > 0 ? static_cast<uint64_t>(v) : 0;
+    p.seen_virtual_ns = std::min(seen_virtual_ns, p.stop_virtual_ns);
     pauses_.push_back(p);
   }
   void resume(uint64_t resume_real_ns) {
@@ -55,6 +65,13 @@ class PauseCorrection {
     for (const Pause& p : pauses_)
       if (p.measured && virtual_ns > p.stop_virtual_ns) t += p.jump_ns;
     return t > 0 ? static_cast<uint64_t>(t) : 0;
+  }
+  // Whether a reading the model translates to `virtual_ns` falls where a pause's freeze may be
+  // (see above): placed before the pause, possibly off by its jump.
+  bool ambiguous(uint64_t virtual_ns) const {
+    for (const Pause& p : pauses_)
+      if (virtual_ns > p.seen_virtual_ns && virtual_ns <= p.stop_virtual_ns) return true;
+    return false;
   }
   // Every measured jump: what to take off real host readings before they reach the model.
   int64_t total_jump_ns() const {

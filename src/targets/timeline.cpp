@@ -26,12 +26,6 @@ void Timeline::add(Target& target) {
   merge_.add_source();
 }
 
-bool Timeline::any_active() const {
-  for (const Target* t : targets_)
-    if (t->active()) return true;
-  return false;
-}
-
 bool Timeline::direct() const {
   if (sync_) return true;
   size_t active = 0;

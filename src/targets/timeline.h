@@ -29,7 +29,6 @@ class Timeline {
   void add(Target& target);
   const std::vector<Target*>& targets() const { return targets_; }
   void set_sync(bool sync) { sync_ = sync; }
-  bool any_active() const;
 
   // Polls every active target once and runs, in time order, what every watermark has passed.
   // Returns the number of records read (not necessarily run yet).

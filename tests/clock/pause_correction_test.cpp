@@ -13,7 +13,7 @@ namespace {
 TEST(PauseCorrection, ReadingsAfterAPauseMoveByTheMeasuredJump) {
   PauseCorrection pc;
   EXPECT_EQ(pc.to_real(5000), 5000u);
-  pc.stop(10'000);
+  pc.stop(10'000, 9'990);
   EXPECT_TRUE(pc.awaiting());
   EXPECT_FALSE(pc.resumed());
   pc.resume(12'000);
@@ -25,15 +25,20 @@ TEST(PauseCorrection, ReadingsAfterAPauseMoveByTheMeasuredJump) {
   EXPECT_EQ(pc.to_real(9'999), 9'999u);    // before the stop: as it was
   EXPECT_EQ(pc.to_real(10'700), 12'700u);  // after: 2 us later
   EXPECT_EQ(pc.total_jump_ns(), 2000);
+  // Between the last reading seen before the stop and the stop: it may be either side.
+  EXPECT_FALSE(pc.ambiguous(9'990));
+  EXPECT_TRUE(pc.ambiguous(9'995));
+  EXPECT_TRUE(pc.ambiguous(10'000));
+  EXPECT_FALSE(pc.ambiguous(10'001));
 }
 
 TEST(PauseCorrection, PausesAddUp) {
   PauseCorrection pc;
-  pc.stop(10'000);
+  pc.stop(10'000, 9'990);
   pc.resume(12'000);
   pc.measured(10'100, 12'100, 0);  // jump 2000
   // Second pause at real 20'000 (virtual 18'000), 5000 long.
-  pc.stop(20'000);
+  pc.stop(20'000, 17'990);
   EXPECT_EQ(pc.pauses()[1].stop_virtual_ns, 18'000u);
   pc.resume(25'000);
   // Real 25'100 is virtual 18'100 in the model (it saw neither pause).
@@ -46,7 +51,7 @@ TEST(PauseCorrection, PausesAddUp) {
 
 TEST(PauseCorrection, AClockThatRanOnMovesNothing) {
   PauseCorrection pc;
-  pc.stop(10'000);
+  pc.stop(10'000, 9'990);
   pc.resume(12'000);
   pc.measured(12'500, 12'500, 40);  // KVM: the guest TSC kept running
   EXPECT_EQ(pc.pauses()[0].jump_ns, 0);

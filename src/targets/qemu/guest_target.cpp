@@ -318,6 +318,14 @@ uint64_t GuestTarget::to_host_ns(uint64_t guest_tsc) const {
   return pause_.to_real(host_tsc_.to_ns(clock_.to_host_tsc(guest_tsc)));
 }
 
+uint64_t GuestTarget::translate(uint64_t guest_tsc) {
+  if (!clock_.ready()) return clock::host_now_ns();
+  const uint64_t v = host_tsc_.to_ns(clock_.to_host_tsc(guest_tsc));
+  seen_virtual_ns_ = std::max(seen_virtual_ns_, v);
+  if (pause_.ambiguous(v)) ++ambiguous_;
+  return pause_.to_real(v);
+}
+
 void GuestTarget::measure_jump(const std::vector<clock::HandshakeSample>& burst) {
   if (!clock_.ready()) {  // nothing was translated before the pause: nothing to move
     pause_.measured(0, static_cast<uint64_t>(pause_.total_jump_ns()), 0);
@@ -349,7 +357,13 @@ bool GuestTarget::follow_pauses() {
   event_buf_.clear();
   events_.poll(event_buf_);
   for (const QmpEvent& e : event_buf_) {
-    if (e.name == "STOP" && !pause_.awaiting()) pause_.stop(e.host_ns);
+    if (e.name == "STOP" && !pause_.awaiting()) {
+      // The agent's last published watermark: what it relayed before the freeze is older.
+      const uint64_t wm = __atomic_load_n(&header()->watermark, __ATOMIC_ACQUIRE);
+      if (clock_.ready())
+        seen_virtual_ns_ = std::max(seen_virtual_ns_, host_tsc_.to_ns(clock_.to_host_tsc(wm)));
+      pause_.stop(e.host_ns, seen_virtual_ns_);
+    }
     if (e.name == "RESUME") pause_.resume(e.host_ns);
   }
   if (!pause_.awaiting()) return true;
@@ -374,6 +388,8 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
   // The watermark is read before the rings: read after, it could already cover a record the
   // agent published after this poll read its ring.
   watermark_ = __atomic_load_n(&header()->watermark, __ATOMIC_ACQUIRE);
+  if (clock_.ready() && !pause_.awaiting())  // the guest ran up to here (pauses' window)
+    seen_virtual_ns_ = std::max(seen_virtual_ns_, host_tsc_.to_ns(clock_.to_host_tsc(watermark_)));
   read_limit_ = UINT64_MAX;
   size_t n = 0;
   for (uint32_t ring = 0; ring < VTRACE_GUEST_NRINGS; ++ring) {
@@ -402,7 +418,7 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
           rec.tid = static_cast<int32_t>(g.tid);
           rec.cpu = g.vcpu;
           rec.raw_timestamp = g.timestamp;
-          rec.timestamp = to_host_ns(g.timestamp);
+          rec.timestamp = translate(g.timestamp);
           for (uint32_t a = 0; a < g.nargs; ++a) rec.args[a] = static_cast<int64_t>(g.args[a]);
           for (size_t c = 0; c + 1 < sizeof rec.execname && c < sizeof g.comm; ++c) {
             char ch = g.comm[c];
@@ -537,6 +553,15 @@ void GuestTarget::report(std::FILE* err) const {
                  name_.c_str(), len, static_cast<double>(p.jump_ns) * 1e-9,
                  static_cast<double>(p.jump_error_ns) * 1e-3);
   }
+  // Where the guest clock froze is known to within the agent's last round before the STOP:
+  // records stamped there are placed before the pause, though some may come from just after it.
+  if (ambiguous_ > 0)
+    std::fprintf(err,
+                 "vtrace: %s: %llu record%s stamped in the last agent round before a pause "
+                 "placed before it (any from just after the pause would be early by its "
+                 "length)\n",
+                 name_.c_str(), static_cast<unsigned long long>(ambiguous_),
+                 ambiguous_ == 1 ? "" : "s");
 }
 
 // --- GuestTargets ------------------------------------------------------------------------------

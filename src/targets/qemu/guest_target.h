@@ -110,6 +110,9 @@ class GuestTarget {
   Counters read_counters() const;
   bool accept_entry(const vtrace_guest_probe& e, engine::Catalog& catalog, uint32_t& id);
   uint64_t to_host_ns(uint64_t guest_tsc) const;
+  // to_host_ns() of a record read now: also follows the latest reading and counts records a
+  // pause makes ambiguous.
+  uint64_t translate(uint64_t guest_tsc);
   void try_exact_clock(const std::vector<clock::HandshakeSample>& burst);
   // STOP and RESUME events since the last call. False while the guest's records must wait: it
   // is paused, or it resumed and its translation could not be re-measured yet.
@@ -152,6 +155,8 @@ class GuestTarget {
     uint64_t virtual_ns = 0, real_ns = 0, error_ns = 0;
   } jump_;
   int jump_attempts_ = 0;
+  uint64_t seen_virtual_ns_ = 0;  // the latest guest reading seen (model's timeline)
+  uint64_t ambiguous_ = 0;        // records placed where a pause's freeze may be
   std::string events_path_;
   QmpEvents events_;
   std::vector<QmpEvent> event_buf_;
