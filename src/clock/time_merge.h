@@ -52,6 +52,17 @@ class TimeMerge {
     std::push_heap(held_.begin(), held_.end(), later);
   }
 
+  // Whether a record of `source` stamped `ts`, just read, can run at once instead of being held
+  // (no copy): nothing held is as early, every other live source has delivered everything
+  // before it, and nothing later has run. The caller then runs it and calls passed(ts).
+  bool may_pass(uint32_t source, uint64_t ts) const {
+    if (ts < last_released_ || (!held_.empty() && held_.front().ts <= ts)) return false;
+    for (uint32_t i = 0; i < sources_.size(); ++i)
+      if (i != source && sources_[i].live && sources_[i].watermark < ts) return false;
+    return true;
+  }
+  void passed(uint64_t ts) { last_released_ = std::max(last_released_, ts); }
+
   // The time up to which every live source has delivered everything.
   uint64_t release_point() const {
     uint64_t t = UINT64_MAX;

@@ -49,6 +49,9 @@ class Target {
   virtual size_t poll(RecordSink& sink, uint64_t now_ns) = 0;
   // The host time before which it will deliver nothing more, as of its last poll.
   virtual uint64_t watermark() const = 0;
+  // Whether each poll delivers its records in time order (the timeline then runs a record at
+  // once when every other target is past it, without holding a copy).
+  virtual bool ordered() const { return true; }
   // Upkeep, called about every 50 ms: heartbeats, clock measurements, probes that appeared.
   virtual void tick(uint64_t now_ns, engine::Engine& eng) {
     (void)now_ns;

@@ -2,14 +2,20 @@
 
 namespace vtrace::targets {
 
-// What a target delivers into while the merge is on: a copy of each record (its ring moves
-// on), stamped with the time it arrived.
+// What a target delivers into while the merge is on. A record every other target has already
+// passed (and nothing held precedes) runs at once; any other is copied (its ring moves on) and
+// held, stamped with the time it arrived.
 class Timeline::Intake : public RecordSink {
  public:
-  Intake(clock::TimeMerge<HeldRecord>& merge, uint32_t source, uint64_t now_ns,
-         const RecordSink& out)
-      : merge_(merge), source_(source), now_ns_(now_ns), out_(out) {}
+  Intake(clock::TimeMerge<HeldRecord>& merge, uint32_t source, bool ordered, uint64_t now_ns,
+         RecordSink& out)
+      : merge_(merge), source_(source), ordered_(ordered), now_ns_(now_ns), out_(out) {}
   void deliver(const Record& rec) override {
+    if (ordered_ && merge_.may_pass(source_, rec.timestamp)) {
+      merge_.passed(rec.timestamp);
+      out_.deliver(rec);
+      return;
+    }
     merge_.push(source_, rec.timestamp, HeldRecord(rec), now_ns_);
   }
   bool closed() const override { return out_.closed(); }
@@ -17,8 +23,9 @@ class Timeline::Intake : public RecordSink {
  private:
   clock::TimeMerge<HeldRecord>& merge_;
   uint32_t source_;
+  bool ordered_;  // the target delivers in time order (else a later record could come earlier)
   uint64_t now_ns_;
-  const RecordSink& out_;
+  RecordSink& out_;
 };
 
 void Timeline::add(Target& target) {
@@ -54,7 +61,7 @@ size_t Timeline::round(uint64_t now_ns, RecordSink& out) {
     if (direct_now) {
       n += t.poll(out, now_ns);
     } else {
-      Intake in(merge_, i, now_ns, out);
+      Intake in(merge_, i, t.ordered(), now_ns, out);
       n += t.poll(in, now_ns);
     }
     merge_.set_watermark(i, t.watermark());
@@ -72,7 +79,7 @@ void Timeline::drain(uint64_t now_ns, RecordSink& out) {
     if (direct_now) {
       t.drain(out);
     } else {
-      Intake in(merge_, i, now_ns, out);
+      Intake in(merge_, i, false, now_ns, out);  // drained records all wait for the end
       t.drain(in);
     }
   }

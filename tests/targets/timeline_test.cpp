@@ -206,5 +206,25 @@ TEST(Timeline, AClosedSinkStopsTheRound) {
   EXPECT_EQ(out.seen, (Tags{"a1", "b1"}));
 }
 
+// A record every other target has passed runs during the poll, without a copy; one that another
+// target may still precede, or that a held record precedes, waits.
+TEST(Timeline, ARecordTheOthersHavePassedRunsAtOnceInOrder) {
+  FakeTarget a("a"), b("b");
+  Timeline tl;
+  tl.add(a);
+  tl.add(b);
+  a.queue({{}, 0});
+  b.queue({{{3, "b3"}}, 100});  // b is far ahead, but a has said nothing yet: b3 waits
+  Collect out;
+  tl.round(0, out);
+  EXPECT_TRUE(out.seen.empty());
+  a.queue({{{1, "a1"}, {4, "a4"}}, 2});  // a1 precedes everything: at once; a4 after b3: waits
+  tl.round(1, out);
+  EXPECT_EQ(out.seen, (Tags{"a1"}));
+  a.queue({{}, 10});
+  tl.round(2, out);
+  EXPECT_EQ(out.seen, (Tags{"a1", "b3", "a4"}));
+}
+
 }  // namespace
 }  // namespace vtrace::targets

@@ -2,6 +2,7 @@
 // the tracer's context) as a target of the timeline: each poll fires the ticks that are due.
 // profile-N samples of what each CPU runs come from the host kernel target instead.
 #pragma once
+#include <algorithm>
 #include <vector>
 
 #include "engine/engine.h"
@@ -28,7 +29,8 @@ class ProfileTicks : public Target {
       if (sink.closed()) break;
       sink.deliver(engine::Engine::host_record(id));
     }
-    watermark_ = now_ns;  // the next tick is stamped when it fires, after now
+    // Nothing comes before the next tick's deadline (it is stamped when it fires, after it).
+    watermark_ = std::max(now_ns, provider_.next_deadline());
     return due_.size();
   }
   uint64_t watermark() const override { return watermark_; }

@@ -94,6 +94,8 @@ class UsdtTargets : public Target {
   size_t poll(RecordSink& sink, uint64_t now_ns) override;
   // All stamped before the last poll began, but for a record a CPU was writing then.
   uint64_t watermark() const override { return watermark_; }
+  // One BPF ring for every CPU: records come in reservation order, not quite time order.
+  bool ordered() const override { return false; }
   // Reads what is left, then disables and closes every event (the kernel drops the semaphore
   // counts).
   void drain(RecordSink& sink) override;
