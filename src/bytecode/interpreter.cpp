@@ -113,7 +113,9 @@ Fault load_builtin(Builtin b, ExecContext& ctx, int64_t& v) {
       break;
   }
   if (b >= Builtin::Arg0 && b <= Builtin::Arg9) {
-    v = rec.args[static_cast<int>(b) - static_cast<int>(Builtin::Arg0)];
+    const int i = static_cast<int>(b) - static_cast<int>(Builtin::Arg0);
+    if ((rec.unread_args >> i) & 1) return Fault::NotGathered;
+    v = rec.args[i];
     return Fault::None;
   }
   return ctx.host->builtin(b, v);

@@ -33,6 +33,10 @@ struct Record {
   uint64_t timestamp = 0;      // host timebase: CLOCK_MONOTONIC ns (translated for guests)
   uint64_t raw_timestamp = 0;  // the target's own clock
   int64_t args[kRecordArgs] = {};
+  // Bit i: argi could not be read where the probe fired (a USDT operand naming a symbol the
+  // binary's symbol table does not have, a register a uprobe does not save). A clause reading it
+  // faults ("not gathered at the probe") instead of seeing 0.
+  uint16_t unread_args = 0;
   char execname[kExecnameLen] = {};  // always NUL-terminated (validated by the transport)
   // A string the site copied (VTRACE_DESC_STR0: the string arg0 points to), NUL-terminated
   // within tail_len bytes (validated by the transport); nullptr when none. copyinstr(arg0)

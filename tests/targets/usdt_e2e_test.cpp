@@ -219,6 +219,30 @@ TEST(UsdtEndToEnd, LibstdcxxThrowAndCatch) {
   EXPECT_NE(r.out.find("caught=1000"), std::string::npos);
 }
 
+// A stripped copy of the sample has no symbol table: the operand of sample:::global
+// ("-4@g_counter(%rip)") names a symbol vtrace cannot resolve. The probe still fires and counts,
+// but a clause reading that argument faults ("not gathered at the probe"), never sums zeros.
+TEST(UsdtEndToEnd, AnArgumentTheProbeCannotReadFaultsInsteadOfReadingZero) {
+  if (!USDT_SAMPLE_BY_GCC)
+    GTEST_SKIP() << "skipped: the sample's USDT operand checks assume gcc's code generation";
+  REQUIRE_ROOT();
+  char dir[] = "/tmp/vtrace-usdt-strip-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string stripped = std::string(dir) + "/usdt_sample";
+  ASSERT_EQ(
+      std::system(("objcopy --strip-all " + quote(USDT_SAMPLE) + " " + quote(stripped)).c_str()),
+      0);
+  VRun r = vtrace(
+      "-q -n 'sample:::global { @n = count(); } sample:::global { @s = sum(arg0); } "
+      "END { printa(\"n=%@d\\n\", @n); printa(\"s=%@d\\n\", @s); }' -c " +
+      quote(stripped + " 20 0 0 0"));
+  unlink(stripped.c_str());
+  rmdir(dir);
+  EXPECT_NE(r.out.find("n=20\n"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(r.out.find("s="), std::string::npos) << r.out << r.err;  // no sum of zeros
+  EXPECT_NE(r.err.find("not gathered at the probe"), std::string::npos) << r.err;
+}
+
 TEST(UsdtEndToEnd, FileWithoutNotesIsAClearError) {
   REQUIRE_ROOT();
   VRun r = vtrace("-n 'usdt:/bin/true:a:b { }'");

@@ -82,8 +82,26 @@ int16_t regs_offset(uint8_t r) {
   }
 }
 
-// A site's arguments as its BPF program evaluates them. An operand it cannot evaluate (a symbol
-// the notes did not resolve, a register a uprobe does not have) reads 0, as before.
+// Whether the probe cannot evaluate an operand: a symbol the binary's symbol table did not
+// resolve (a stripped binary), a register a uprobe does not save.
+bool unreadable(const UsdtArg& a) {
+  if (a.kind == UsdtArg::Kind::Imm) return false;
+  return !a.symbol.empty() || (a.reg != kRegNone && regs_offset(a.reg) < 0) ||
+         (a.index != kRegNone && regs_offset(a.index) < 0);
+}
+
+// The arguments of a site its probe cannot read, as Record::unread_args bits (all of them when
+// its argument spec did not parse).
+uint16_t unread_args(const UsdtSite& s) {
+  if (!s.args_ok) return static_cast<uint16_t>((1u << kRecordArgs) - 1);
+  uint16_t bits = 0;
+  for (size_t i = 0; i < s.args.size() && i < static_cast<size_t>(kRecordArgs); ++i)
+    if (unreadable(s.args[i])) bits = static_cast<uint16_t>(bits | (1u << i));
+  return bits;
+}
+
+// A site's arguments as its BPF program evaluates them. An operand it cannot evaluate reads 0
+// there, and its records say so (unread_args): a clause reading it faults.
 std::vector<bpf::RegArg> reg_args(const UsdtSite& s) {
   std::vector<bpf::RegArg> out;
   for (size_t i = 0; i < s.args.size() && i < bpf::kUsdtArgs; ++i) {
@@ -96,10 +114,9 @@ std::vector<bpf::RegArg> reg_args(const UsdtSite& s) {
     r.shift = a.shift;
     r.reg = a.reg == kRegNone ? -1 : regs_offset(a.reg);
     r.index = a.index == kRegNone ? -1 : regs_offset(a.index);
-    const bool lost = (a.reg != kRegNone && r.reg < 0) || (a.index != kRegNone && r.index < 0);
     if (a.kind == UsdtArg::Kind::Imm) {
       r.kind = bpf::RegArg::Imm;
-    } else if (lost || !a.symbol.empty()) {
+    } else if (unreadable(a)) {
       r = bpf::RegArg{};  // Imm 0
     } else {
       r.kind = a.kind == UsdtArg::Kind::Reg ? bpf::RegArg::Reg : bpf::RegArg::Mem;
@@ -234,11 +251,7 @@ bool UsdtTargets::clause_sites(uint32_t id, std::vector<ClauseSite>& out, std::s
     const UsdtSite& s = sites_[site];
     std::vector<bpf::RegArg> args = reg_args(s);
     std::string err;
-    bool lost = !s.args_ok;
-    for (size_t i = 0; i < s.args.size() && i < args.size() && !lost; ++i)
-      lost = !s.args[i].symbol.empty() ||
-             (s.args[i].kind != UsdtArg::Kind::Imm && args[i].kind == bpf::RegArg::Imm);
-    if (lost || !bpf::check_usdt_args(args, err)) {
+    if (!s.args_ok || unread_args(s) != 0 || !bpf::check_usdt_args(args, err)) {
       why = "an argument of a site of it cannot be read from the registers";
       return false;
     }
@@ -394,6 +407,7 @@ void UsdtTargets::emit(uint32_t source, const uint8_t* bytes, size_t len, Record
   context_.fill(rec, view_, src.plan.kernel_frames > 0, src.plan.user_frames > 0);
   const size_t n = std::min(sites_[src.site].args.size(), static_cast<size_t>(kRecordArgs));
   for (size_t i = 0; i < n; ++i) std::memcpy(&rec.args[i], view_.data + 8 * i, 8);
+  rec.unread_args = unread_args(sites_[src.site]);
   late_.resize(view_.strings.size());
   for (size_t i = 0; i < view_.strings.size(); ++i) {
     CopiedString& c = context_.copy(i);
