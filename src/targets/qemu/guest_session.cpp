@@ -133,8 +133,8 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
   return true;
 }
 
-bool GuestSession::start(const bytecode::Module& module, const std::vector<uint32_t>& enabled, bool sync,
-                         std::string& error) {
+bool GuestSession::start(const bytecode::Module& module, const std::vector<uint32_t>& enabled,
+                         bool sync, std::string& error) {
   std::set<uint32_t> on(enabled.begin(), enabled.end());
   guests_.set_sync(sync);
   for (auto& g : guests_.all()) {
@@ -301,11 +301,12 @@ void GuestSession::finish() {
 
 void GuestSession::report(std::FILE* err) const {
   guests_.report(err);
-  // Translated time is only as good as its bound: say what it was (even when quiet: it says
-  // how far timestamps of different guests can be trusted, like drops say what is missing).
+  // Translated time is only as good as its bound: say what it was over the run (even when
+  // quiet: it says how far timestamps of different guests can be trusted, like drops say what
+  // is missing).
   for (const auto* g : attached_)
     std::fprintf(err, "vtrace: %s: guest clock %s\n", g->name().c_str(),
-                 g->clock_description().c_str());
+                 g->clock_description(true).c_str());
   for (const auto& g : guests_.all())
     if (g->late_records() > 0)
       std::fprintf(err, "vtrace: %s: %llu records ran after later ones (out of time order)\n",

@@ -322,6 +322,8 @@ uint64_t GuestTarget::translate(uint64_t guest_tsc) {
   if (!clock_.ready()) return clock::host_now_ns();
   const uint64_t v = host_tsc_.to_ns(clock_.to_host_tsc(guest_tsc));
   seen_virtual_ns_ = std::max(seen_virtual_ns_, v);
+  // The bound of this reading (it grows away from the anchors the model had then).
+  worst_bound_ticks_ = std::max(worst_bound_ticks_, clock_.bound_ticks(guest_tsc));
   if (pause_.ambiguous(v)) ++ambiguous_;
   return pause_.to_real(v);
 }
@@ -373,11 +375,15 @@ bool GuestTarget::follow_pauses() {
   return measure_clock(err) && !pause_.awaiting();
 }
 
-std::string GuestTarget::clock_description() const {
-  // After a pause, readings carry the jump's uncertainty too: the bound says so.
-  std::string d = clock_.ready() ? clock_.describe(host_tsc_.ns_per_tick(),
-                                                   static_cast<double>(pause_.max_jump_error_ns()))
-                                 : "not measured";
+std::string GuestTarget::clock_description(bool over_run) const {
+  if (!clock_.ready()) return clock_note_.empty() ? "not measured" : clock_note_;
+  // After a pause, readings carry the jump's uncertainty too; over a run, the worst bound of
+  // any record translated (an early model extrapolated further than the last one does).
+  double extra = static_cast<double>(pause_.max_jump_error_ns());
+  if (over_run && worst_bound_ticks_ > clock_.bound_ticks())
+    extra +=
+        static_cast<double>(worst_bound_ticks_ - clock_.bound_ticks()) * host_tsc_.ns_per_tick();
+  std::string d = clock_.describe(host_tsc_.ns_per_tick(), extra);
   return clock_note_.empty() ? d : d + " (" + clock_note_ + ")";
 }
 

@@ -97,8 +97,9 @@ class GuestTarget {
   bool stopped() const { return stopped_; }
   void set_stopped() { stopped_ = true; }
   const clock::GuestClock& clock() const { return clock_; }
-  // "measured, +-3.2 us" (or why there is no translation yet).
-  std::string clock_description() const;
+  // "measured, +-3.2 us" (or why there is no translation yet): the bound readings taken now
+  // have, or with `over_run` the worst any record of this run was translated with.
+  std::string clock_description(bool over_run = false) const;
   uint64_t late_records() const { return late_; }
   void count_late() { ++late_; }
 
@@ -155,8 +156,9 @@ class GuestTarget {
     uint64_t virtual_ns = 0, real_ns = 0, error_ns = 0;
   } jump_;
   int jump_attempts_ = 0;
-  uint64_t seen_virtual_ns_ = 0;  // the latest guest reading seen (model's timeline)
-  uint64_t ambiguous_ = 0;        // records placed where a pause's freeze may be
+  uint64_t seen_virtual_ns_ = 0;    // the latest guest reading seen (model's timeline)
+  uint64_t ambiguous_ = 0;          // records placed where a pause's freeze may be
+  uint64_t worst_bound_ticks_ = 0;  // the largest bound a translated record had
   std::string events_path_;
   QmpEvents events_;
   std::vector<QmpEvent> event_buf_;
