@@ -24,10 +24,11 @@
 // preemption since that vCPU's previous guest record (vmm_tracker.h says how exact it is). It
 // needs the sched_switch stream, so a program that reads it tracks every guest's vCPU threads.
 //
-// vmm records run as the host's kernel rings are read, guest records once every guest's
-// watermark has passed them: the two streams are each in time order, not merged with each other
-// (compare their timestamps, not the order clauses ran in). vtrace's own polling thread is a
-// host task too, and shows up now and then as the one that preempted a vCPU.
+// vmm records come with the host kernel's records and guest records with the guests': the one
+// timeline (targets/timeline.h) runs both in host-time order, within the guests' clock bounds.
+// vcpustolen is computed as a guest record is read, from the sched_switch events read by then.
+// vtrace's own polling thread is a host task too, and shows up now and then as the one that
+// preempted a vCPU.
 #pragma once
 #include <cstdint>
 #include <cstdio>
