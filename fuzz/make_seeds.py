@@ -380,6 +380,9 @@ def qmp_seeds():
     write("qmp", "event_then_cpus_small_reads", b"\x06" + event + cpus)
     write("qmp", "error", b"\x20" + b'{"error": {"class": "CommandNotFound", "desc": "x"}}\n')
     write("qmp", "status_partial", b"\x10" + b'{"return": {"status": "running", "running": true}}\n{"ret')
+    # An event time whose seconds * 1e9 overflowed int64 (found by qmp_fuzz).
+    write("qmp", "regress_event_time_overflow",
+          b"\x06" + b'{"timestamp": {"seconds": 17000000000, "microseconds": 1}, "event": "STOP"}\r\n')
 
 
 # --- vm_conf ----------------------------------------------------------------------------------

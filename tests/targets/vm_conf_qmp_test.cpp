@@ -79,6 +79,13 @@ TEST(Qmp, EventsCarryTheirTimeInHostMonotonicNs) {
   EXPECT_FALSE(
       parse_qmp_event(R"({"event": "", "timestamp": {"seconds": 1, "microseconds": 0}})", 0, ev));
   EXPECT_FALSE(parse_qmp_event("{\"event\": \"STOP\", \"timestamp\": {", 0, ev));
+  // Times no clock gives (the fuzzer's: seconds * 1e9 overflowed) are not events.
+  EXPECT_FALSE(parse_qmp_event(
+      R"({"timestamp": {"seconds": 17000000000, "microseconds": 1}, "event": "STOP"})", 0, ev));
+  EXPECT_FALSE(parse_qmp_event(
+      R"({"timestamp": {"seconds": 1, "microseconds": -5}, "event": "STOP"})", 0, ev));
+  EXPECT_FALSE(parse_qmp_event(
+      R"({"timestamp": {"seconds": 1, "microseconds": 1000000}, "event": "STOP"})", 0, ev));
 }
 
 }  // namespace

@@ -29,7 +29,10 @@ bool parse_qmp_event(const std::string& line, int64_t realtime_minus_mono, QmpEv
   if (sec == ts->end() || usec == ts->end() || !sec->is_number_integer() ||
       !usec->is_number_integer())
     return false;
-  const int64_t real_ns = sec->get<int64_t>() * 1'000'000'000 + usec->get<int64_t>() * 1000;
+  // QEMU's wall clock, from a socket: a time in ns must fit (up to the year 2242).
+  const int64_t s = sec->get<int64_t>(), us = usec->get<int64_t>();
+  if (s < 0 || s >= (int64_t{1} << 33) || us < 0 || us >= 1'000'000) return false;
+  const int64_t real_ns = s * 1'000'000'000 + us * 1000;
   const int64_t mono_ns = real_ns - realtime_minus_mono;
   ev.name = name->get<std::string>();
   ev.host_ns = mono_ns > 0 ? static_cast<uint64_t>(mono_ns) : 0;
