@@ -23,6 +23,14 @@ class Engine;
 
 namespace vtrace::targets {
 
+// The watermark of a ring polled at host time `now_ns` and read empty: everything stamped before
+// then was read, but for a record a writer (a BPF program, a probe site) had stamped and not yet
+// published at that moment; 1 ms covers such a record.
+inline uint64_t settled_before(uint64_t now_ns) {
+  constexpr uint64_t kInFlightNs = 1'000'000;
+  return now_ns > kInFlightNs ? now_ns - kInFlightNs : 0;
+}
+
 // What every target is told when tracing starts.
 struct EnableRequest {
   const engine::Engine* engine = nullptr;  // the program (its module, its options)

@@ -17,9 +17,7 @@ namespace {
 
 constexpr const char* kGroups[] = {"syscall", "sched", "proc", "kvm", "tracepoint"};
 constexpr size_t kMaxRecordsPerRing = 8192;  // per poll round, so a round stays bounded
-// A record stamped before a poll began may still be being written by another CPU.
-constexpr uint64_t kInFlightNs = 1'000'000;
-constexpr size_t kMaxTasks = 1 << 16;  // the comm cache is dropped when it grows past this
+constexpr size_t kMaxTasks = 1 << 16;        // the comm cache is dropped when it grows past this
 
 // Pending types that are not perf record types: a profile-N sample (arena holds arg0, arg1) and
 // a tracepoint's gather record (arena holds its bytes).
@@ -202,8 +200,8 @@ lang::FieldResolver KernelProbes::field_resolver() {
                 std::string& err) { return resolve(probes, field, err); };
 }
 
-std::optional<bytecode::FieldRef> KernelProbes::resolve(const std::vector<bytecode::ProbeSpec>& probes,
-                                                  const std::string& field, std::string& err) {
+std::optional<bytecode::FieldRef> KernelProbes::resolve(
+    const std::vector<bytecode::ProbeSpec>& probes, const std::string& field, std::string& err) {
   std::optional<bytecode::FieldRef> out;
   std::string first;
   for (const auto& spec : probes) {
@@ -234,8 +232,8 @@ std::optional<bytecode::FieldRef> KernelProbes::resolve(const std::vector<byteco
         ref.size = f->size;
         ref.is_signed = f->is_signed;
         if (f->data_loc) {
-          ref.kind =
-              f->type.rfind("__rel_loc", 0) == 0 ? bytecode::FieldRef::RelLoc : bytecode::FieldRef::DataLoc;
+          ref.kind = f->type.rfind("__rel_loc", 0) == 0 ? bytecode::FieldRef::RelLoc
+                                                        : bytecode::FieldRef::DataLoc;
         } else if (f->char_array) {
           ref.kind = bytecode::FieldRef::CharArray;
         } else if (f->size != 1 && f->size != 2 && f->size != 4 && f->size != 8) {
@@ -456,7 +454,7 @@ size_t KernelProbes::poll(RecordSink& sink, uint64_t now_ns) {
   if (!active()) return 0;
   pending_.clear();
   arena_.clear();
-  uint64_t watermark = now_ns > kInFlightNs ? now_ns - kInFlightNs : 0;
+  uint64_t watermark = settled_before(now_ns);
   for (size_t c = 0; c < sampler_.rings(); ++c) {
     const size_t first = pending_.size();
     const size_t n = sampler_.read(

@@ -127,7 +127,7 @@ class KernelProbes : public Target {
   // Drains every ring once; records merged by timestamp go to `sink`. Returns how many.
   size_t poll(RecordSink& sink, uint64_t now_ns) override;
   // Everything stamped before the last poll began has been read, but for a record a CPU was
-  // writing at that moment (a BPF program runs for microseconds): kInFlightNs covers it.
+  // writing at that moment (a BPF program runs for microseconds): settled_before() covers it.
   uint64_t watermark() const override { return watermark_; }
   // Disables the events and drains what they wrote.
   void drain(RecordSink& sink) override;
@@ -187,7 +187,7 @@ class KernelProbes : public Target {
   const sys::EventFormat* format_of(const Def& d, std::string& err);
   void register_group(const std::string& provider, engine::Catalog& cat);
   std::optional<bytecode::FieldRef> resolve(const std::vector<bytecode::ProbeSpec>& probes,
-                                      const std::string& field, std::string& err);
+                                            const std::string& field, std::string& err);
   bpf::GatherPlan plan_for(const Tp& tp, const NeedsFn& needs, uint32_t strsize) const;
   void side_band(uint32_t type, const uint8_t* body, size_t len);
   const Task& task(int32_t tid, int32_t pid_hint);

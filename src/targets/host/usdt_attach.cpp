@@ -427,8 +427,7 @@ size_t UsdtTargets::poll(RecordSink& sink, uint64_t now_ns) {
   if (!ring_) return 0;
   std::string err;
   // A BPF ring hands over what waits at once (its size bounds a round).
-  constexpr uint64_t kInFlightNs = 1'000'000;  // a CPU may still be writing an older record
-  watermark_ = std::max(watermark_, now_ns > kInFlightNs ? now_ns - kInFlightNs : 0);
+  watermark_ = std::max(watermark_, settled_before(now_ns));
   // The ring's records are valid during the callback only: each is emitted at once.
   long got = ring_->consume(
       [&](const uint8_t* bytes, size_t len) {

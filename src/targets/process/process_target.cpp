@@ -312,8 +312,7 @@ ProcessTarget* ProcessTargets::find(pid_t pid) {
 
 size_t ProcessTargets::collect(uint64_t now_ns) {
   // A thread may have stamped a record just before the poll and publish it just after.
-  constexpr uint64_t kInFlightNs = 1'000'000;
-  uint64_t complete_to = now_ns > kInFlightNs ? now_ns - kInFlightNs : 0;
+  uint64_t complete_to = settled_before(now_ns);
   pending_.clear();
   for (auto& t : targets_)
     if (t->has_channel()) t->poll(pending_, 4096, complete_to);

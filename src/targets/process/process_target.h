@@ -155,7 +155,7 @@ class ProcessTargets : public Target {
   // timestamp order; in sync mode each record is marked done right after (its site waits).
   size_t poll(RecordSink& sink, uint64_t now_ns) override;
   // Everything published before the last poll began was read (but for a ring left past its cap);
-  // a thread between stamping a record and publishing it is covered by kInFlightNs.
+  // a thread between stamping a record and publishing it is covered (settled_before()).
   uint64_t watermark() const override { return watermark_; }
   // Bumps the heartbeat of every channel (sync sites stop waiting without one).
   void tick(uint64_t now_ns, engine::Engine& eng) override;

@@ -313,14 +313,18 @@ void GuestTarget::try_exact_clock(const std::vector<clock::HandshakeSample>& bur
   clock_.set_exact(vcpus.front().offset, vcpus.front().ratio, vcpus.front().frac_bits);
 }
 
+uint64_t GuestTarget::model_ns(uint64_t guest_tsc) const {
+  return host_tsc_.to_ns(clock_.to_host_tsc(guest_tsc));
+}
+
 uint64_t GuestTarget::to_host_ns(uint64_t guest_tsc) const {
   if (!clock_.ready()) return clock::host_now_ns();  // no translation yet: arrival time
-  return pause_.to_real(host_tsc_.to_ns(clock_.to_host_tsc(guest_tsc)));
+  return pause_.to_real(model_ns(guest_tsc));
 }
 
 uint64_t GuestTarget::translate(uint64_t guest_tsc) {
   if (!clock_.ready()) return clock::host_now_ns();
-  const uint64_t v = host_tsc_.to_ns(clock_.to_host_tsc(guest_tsc));
+  const uint64_t v = model_ns(guest_tsc);
   seen_virtual_ns_ = std::max(seen_virtual_ns_, v);
   // The bound of this reading (it grows away from the anchors the model had then).
   worst_bound_ticks_ = std::max(worst_bound_ticks_, clock_.bound_ticks(guest_tsc));
@@ -345,7 +349,7 @@ void GuestTarget::measure_jump(const std::vector<clock::HandshakeSample>& burst)
   const double bound_ns = static_cast<double>(clock_.bound_ticks()) * host_tsc_.ns_per_tick();
   const auto error = static_cast<uint64_t>(half_ns + bound_ns);
   if (!jump_.valid || error < jump_.error_ns)
-    jump_ = {true, host_tsc_.to_ns(clock_.to_host_tsc(best->guest)), host_tsc_.to_ns(mid), error};
+    jump_ = {true, model_ns(best->guest), host_tsc_.to_ns(mid), error};
   // A busy guest answers pings slowly: a wide bracket is measured again (its records wait),
   // a few times at most, and the tightest one is kept.
   if (jump_.error_ns > kGoodJumpErrorNs && ++jump_attempts_ < kJumpAttempts) return;
@@ -362,8 +366,7 @@ bool GuestTarget::follow_pauses() {
     if (e.name == "STOP" && !pause_.awaiting()) {
       // The agent's last published watermark: what it relayed before the freeze is older.
       const uint64_t wm = __atomic_load_n(&header()->watermark, __ATOMIC_ACQUIRE);
-      if (clock_.ready())
-        seen_virtual_ns_ = std::max(seen_virtual_ns_, host_tsc_.to_ns(clock_.to_host_tsc(wm)));
+      if (clock_.ready()) seen_virtual_ns_ = std::max(seen_virtual_ns_, model_ns(wm));
       pause_.stop(e.host_ns, seen_virtual_ns_);
     }
     if (e.name == "RESUME") pause_.resume(e.host_ns);
@@ -395,7 +398,7 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
   // agent published after this poll read its ring.
   watermark_ = __atomic_load_n(&header()->watermark, __ATOMIC_ACQUIRE);
   if (clock_.ready() && !pause_.awaiting())  // the guest ran up to here (pauses' window)
-    seen_virtual_ns_ = std::max(seen_virtual_ns_, host_tsc_.to_ns(clock_.to_host_tsc(watermark_)));
+    seen_virtual_ns_ = std::max(seen_virtual_ns_, model_ns(watermark_));
   read_limit_ = UINT64_MAX;
   size_t n = 0;
   for (uint32_t ring = 0; ring < VTRACE_GUEST_NRINGS; ++ring) {

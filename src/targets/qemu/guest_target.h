@@ -110,6 +110,8 @@ class GuestTarget {
   };
   Counters read_counters() const;
   bool accept_entry(const vtrace_guest_probe& e, engine::Catalog& catalog, uint32_t& id);
+  // Host ns of a guest reading by the clock model, on its timeline without pauses.
+  uint64_t model_ns(uint64_t guest_tsc) const;
   uint64_t to_host_ns(uint64_t guest_tsc) const;
   // to_host_ns() of a record read now: also follows the latest reading and counts records a
   // pause makes ambiguous.
