@@ -54,8 +54,10 @@ step() {
   echo "==> $1"
 }
 
+# dpkg-query prints one word; piping `dpkg -s` into `grep -q` failed at random under pipefail
+# (grep exits at the match, dpkg dies of SIGPIPE on a long entry such as libc6-dbg's).
 installed() {
-  dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed$'
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = installed ]
 }
 
 # 1. packages ------------------------------------------------------------------------------------
