@@ -33,6 +33,8 @@ PACKAGES=(
   libc6-dbg          # libc's full symbol table (ustack() through its static functions)
   nlohmann-json3-dev # JSON (QMP, QEMU's control and event sockets)
   libelf-dev         # ELF symbol tables for ustack()/usym() (src/sys/elf_symbols.cpp)
+  libbabeltrace-dev  # babeltrace's CTF writer (-x oformat=ctf, src/export/ctf_trace.cpp)
+  babeltrace2        # reads the CTF output back in tests
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")"

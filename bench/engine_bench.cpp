@@ -163,6 +163,10 @@ void BM_PrintfClause(benchmark::State& state) {
   feed(state, rig, recs);
 }
 BENCHMARK(BM_PrintfClause);
+void BM_PrintfClauseFixed(benchmark::State& state) {
+  BM_PrintfClause(state);
+}
+BENCHMARK(BM_PrintfClauseFixed)->Iterations(kFixedRecords);
 
 void BM_QuantizeClause(benchmark::State& state) {
   Rig rig("test:::tick { @ = quantize(arg0); }", kFuncs, Options{});

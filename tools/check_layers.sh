@@ -7,7 +7,7 @@ set -uo pipefail
 cd "${1:-$(dirname "${BASH_SOURCE[0]}")/..}"
 
 # layer: the layers it may include (lowest first: sys, clock, transport, bytecode, lang, bpf, engine,
-# guest, targets, cli).
+# export, guest, targets, cli).
 declare -A ALLOWED=(
   [sys]="vtrace"
   [clock]="vtrace sys"
@@ -16,9 +16,10 @@ declare -A ALLOWED=(
   [lang]="vtrace sys bytecode"
   [bpf]="vtrace sys clock transport bytecode"
   [engine]="vtrace sys clock transport bytecode lang bpf"
+  [export]="vtrace sys clock transport bytecode lang bpf engine"
   [guest]="vtrace sys clock transport"
   [targets]="vtrace sys clock transport bytecode lang bpf engine guest"
-  [cli]="vtrace sys clock transport bytecode lang bpf engine guest targets"
+  [cli]="vtrace sys clock transport bytecode lang bpf engine export guest targets"
 )
 # The one arrow that still runs up: the bytecode module carries D types and source locations
 # (to move down with those two headers).

@@ -19,6 +19,7 @@
 #include "clock/host_clock.h"
 #include "engine/engine.h"
 #include "engine/profile_provider.h"
+#include "export/exporter.h"
 #include "lang/compiler.h"
 #include "lang/parser.h"
 #include "sys/elf_probes.h"
@@ -309,7 +310,8 @@ int run(const CommandLine& cl) {
   }
 
   std::FILE* out = stdout;
-  if (!cl.output.empty()) {
+  const bool to_directory = exporters::writes_directory(eng->options().oformat);
+  if (!cl.output.empty() && !to_directory) {
     std::string why;
     out = open_output_file(cl.output, why);
     if (out == nullptr) {
@@ -320,6 +322,16 @@ int run(const CommandLine& cl) {
     }
   }
   eng->set_output(out);
+  // -x oformat: an exporter takes the engine's output instead of the text.
+  std::string why;
+  std::unique_ptr<engine::Consumer> exporter =
+      exporters::make_exporter(*eng, out, cl.output, stderr, why);
+  if (!why.empty()) {
+    child.abandon();
+    std::fprintf(stderr, "vtrace: %s\n", why.c_str());
+    return 1;
+  }
+  eng->set_consumer(exporter.get());
 
   // Every target enabled: channels of -p processes (their options may come from the script's
   // pragmas) and their sites, the BPF programs of kernel and USDT probes that send records, the
@@ -408,6 +420,8 @@ int run(const CommandLine& cl) {
   timeline.drain(clock::host_now_ns(), sink);
   at_probe.stop();
   eng->finish();
+  eng->set_consumer(nullptr);
+  exporter.reset();  // a CTF trace writes its metadata as it closes
   std::fflush(out);
   for (const targets::Target* t : timeline.targets()) t->report(stderr);
   timeline.report(stderr);

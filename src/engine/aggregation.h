@@ -40,6 +40,8 @@ struct AggSortOptions {
 // shares, as the aggregations of a dtrace consumer share one aggregation buffer: bytes of keys
 // and values (AggTable::entry_cost). A new key that does not fit is dropped and counted ("N
 // aggregation drops"); keys already held keep aggregating.
+class AggSnapshot;
+
 struct AggBudget {
   uint64_t capacity = UINT64_MAX;
   uint64_t used = 0;
@@ -80,6 +82,10 @@ class Aggregation {
   // normalize(@a, n): values printed divided by n; denormalize(@a) undoes it.
   void normalize(int64_t n);
   void denormalize();
+
+  // The rows as they are now, in output order (printa, the end of the run); `id` is the
+  // aggregation's index in the program.
+  std::shared_ptr<const AggSnapshot> snapshot(uint32_t id, const AggSortOptions& sort) const;
 
   // Appends the aggregation in dtrace's default layout (as printed at exit and by printa(@a)),
   // including the leading blank line dtrace prints before each aggregation.

@@ -1,11 +1,14 @@
-// Aggregation output: dtrace's default layout (dt_print_aggs / dt_print_datum), the ASCII
-// distributions of the quantize family (dt_print_quantize & co.) and printa() with a format.
+// Aggregation output, from a snapshot (agg_snapshot.h): dtrace's default layout (dt_print_aggs /
+// dt_print_datum), the ASCII distributions of the quantize family (dt_print_quantize & co.) and
+// printa() with a format.
+#include <algorithm>
 #include <cmath>
 
+#include "bytecode/tuple.h"
+#include "engine/agg_snapshot.h"
 #include "engine/aggregation.h"
 #include "engine/aggregation_table.h"
 #include "engine/printf_format_detail.h"
-#include "bytecode/tuple.h"
 
 namespace vtrace::engine {
 
@@ -57,8 +60,6 @@ void dist_header(std::string& out) {
 // logic, including its treatment of an all-zero distribution).
 struct Range {
   int first, last;
-  long double total = 0;
-  bool positives = false, negatives = false;
 };
 
 Range shown_range(const int64_t* d, int n, int empty_first, int empty_last, bool scan_last) {
@@ -73,65 +74,54 @@ Range shown_range(const int64_t* d, int n, int empty_first, int empty_last, bool
     while (r.last > 0 && d[r.last] == 0) r.last--;
     if (r.last < n - 1) r.last++;
   }
-  for (int i = r.first; i <= r.last; i++) {
-    r.positives |= d[i] > 0;
-    r.negatives |= d[i] < 0;
-    r.total += std::fabs(static_cast<long double>(d[i]));
-  }
   return r;
 }
 
-void print_quantize(std::string& out, const int64_t* d, int64_t normal) {
+// A shown bucket with its raw count (the bars are drawn from raw counts, the numbers normalized).
+struct Shown {
+  AggSnapshot::Bucket b;
+  int64_t raw;
+};
+
+void add_shown(std::vector<Shown>& out, const int64_t* d, int i, int64_t bound, int64_t normal,
+               bool below = false, bool above = false) {
+  out.push_back({{bound, d[i] / normal, below, above}, d[i]});
+}
+
+std::vector<Shown> quantize_buckets(const int64_t* d, int64_t normal) {
   const Range r = shown_range(d, kQuantizeBuckets, kQuantizeZero - 1, kQuantizeZero + 1, false);
-  dist_header(out);
-  for (int i = r.first; i <= r.last; i++) {
-    appendf(out, "%16lld ", static_cast<long long>(quantize_bucket_value(i)));
-    quantline(out, d[i], normal, r.total, r.positives, r.negatives);
-  }
+  std::vector<Shown> out;
+  for (int i = r.first; i <= r.last; i++) add_shown(out, d, i, quantize_bucket_value(i), normal);
+  return out;
 }
 
-void print_lquantize(std::string& out, const AggState& im, const int64_t* d) {
-  const int64_t levels = im.levels;
-  const int n = static_cast<int>(levels + 2);
+std::vector<Shown> lquantize_buckets(const AggState& im, const int64_t* d) {
+  const int n = static_cast<int>(im.levels + 2);
   const Range r = shown_range(d, n, 0, 2, true);
-  dist_header(out);
+  std::vector<Shown> out;
   for (int i = r.first; i <= r.last; i++) {
-    char c[48];
-    if (i == 0) {
-      std::snprintf(c, sizeof c, "< %lld", static_cast<long long>(im.def.base));
-      appendf(out, "%16s ", c);
-    } else if (i == n - 1) {
-      std::snprintf(c, sizeof c, ">= %lld",
-                    static_cast<long long>(im.def.base + levels * im.def.step));
-      appendf(out, "%16s ", c);
-    } else {
-      appendf(out, "%16lld ", static_cast<long long>(im.def.base + (i - 1) * im.def.step));
-    }
-    quantline(out, d[i], im.normal, r.total, r.positives, r.negatives);
+    if (i == 0)
+      add_shown(out, d, i, im.def.base, im.normal, true);
+    else if (i == n - 1)
+      add_shown(out, d, i, im.def.base + im.levels * im.def.step, im.normal, false, true);
+    else
+      add_shown(out, d, i, im.def.base + (i - 1) * im.def.step, im.normal);
   }
+  return out;
 }
 
-void print_llquantize(std::string& out, const AggState& im, const int64_t* d) {
+std::vector<Shown> llquantize_buckets(const AggState& im, const int64_t* d) {
   const AggDef& def = im.def;
-  const int n = static_cast<int>(im.nbins);
-  const Range r = shown_range(d, n, 0, 1, true);
-  dist_header(out);
+  const Range r = shown_range(d, static_cast<int>(im.nbins), 0, 1, true);
+  std::vector<Shown> out;
   int64_t value = 1;
   for (int64_t o = 0; o < def.low; o++) value *= def.factor;
   int64_t next = value * def.factor;
   int64_t step = next > def.nsteps ? next / def.nsteps : 1;
-  char c[48];
-  if (r.first == 0) {
-    std::snprintf(c, sizeof c, "< %lld", static_cast<long long>(value));
-    appendf(out, "%16s ", c);
-    quantline(out, d[0], im.normal, r.total, r.positives, r.negatives);
-  }
+  if (r.first == 0) add_shown(out, d, 0, value, im.normal, true);
   int bin = 1;
   for (int64_t order = def.low; order <= def.high;) {
-    if (bin >= r.first && bin <= r.last) {
-      appendf(out, "%16lld ", static_cast<long long>(value));
-      quantline(out, d[bin], im.normal, r.total, r.positives, r.negatives);
-    }
+    if (bin >= r.first && bin <= r.last) add_shown(out, d, bin, value, im.normal);
     bin++;
     if ((value += step) < next) continue;
     value = next;  // a step that does not divide the decade must still end it
@@ -139,28 +129,47 @@ void print_llquantize(std::string& out, const AggState& im, const int64_t* d) {
     step = next > def.nsteps ? next / def.nsteps : 1;
     order++;
   }
-  if (r.last < bin) return;
-  std::snprintf(c, sizeof c, ">= %lld", static_cast<long long>(value));
-  appendf(out, "%16s ", c);
-  quantline(out, d[bin], im.normal, r.total, r.positives, r.negatives);
+  if (r.last >= bin) add_shown(out, d, bin, value, im.normal, false, true);
+  return out;
+}
+
+std::vector<Shown> shown_buckets(const AggState& im, const int64_t* d) {
+  switch (im.def.func) {
+    case AggFunc::Quantize:
+      return quantize_buckets(d, im.normal);
+    case AggFunc::Lquantize:
+      return lquantize_buckets(im, d);
+    default:
+      return llquantize_buckets(im, d);
+  }
+}
+
+// dt_print_quantize & co.: the header, then one labelled bar per shown bucket.
+void print_distribution(std::string& out, const AggState& im, const int64_t* d) {
+  const std::vector<Shown> rows = shown_buckets(im, d);
+  long double total = 0;
+  bool positives = false, negatives = false;
+  for (const Shown& s : rows) {
+    positives |= s.raw > 0;
+    negatives |= s.raw < 0;
+    total += std::fabs(static_cast<long double>(s.raw));
+  }
+  dist_header(out);
+  for (const Shown& s : rows) {
+    if (s.b.below || s.b.above) {
+      char c[48];
+      std::snprintf(c, sizeof c, "%s %lld",
+                    s.b.below ? "<" : ">=", static_cast<long long>(s.b.bound));
+      appendf(out, "%16s ", c);
+    } else {
+      appendf(out, "%16lld ", static_cast<long long>(s.b.bound));
+    }
+    quantline(out, s.raw, im.normal, total, positives, negatives);
+  }
 }
 
 bool is_quantize(AggFunc f) {
   return f == AggFunc::Quantize || f == AggFunc::Lquantize || f == AggFunc::Llquantize;
-}
-
-void print_distribution(std::string& out, const AggState& im, const int64_t* d) {
-  switch (im.def.func) {
-    case AggFunc::Quantize:
-      print_quantize(out, d, im.normal);
-      break;
-    case AggFunc::Lquantize:
-      print_lquantize(out, im, d);
-      break;
-    default:
-      print_llquantize(out, im, d);
-      break;
-  }
 }
 
 // The scalar an aggregation shows, normalized (avg: sum / normal / count; stddev as dt_stddev).
@@ -207,16 +216,58 @@ void print_key_elem(std::string& out, const bytecode::TupleElem& e, const StackT
 
 }  // namespace
 
-void Aggregation::print_default(std::string& out, const AggSortOptions& sort) const {
-  if (impl_->table.size() == 0) return;
-  out.push_back('\n');
-  print_rows(out, sort);
+AggSnapshot::AggSnapshot(uint32_t id, const AggState& state, const AggSortOptions& sort,
+                         const StackTable* stacks)
+    : id_(id),
+      state_(std::make_unique<AggState>(AggState::Layout{state.def, state.nbins, state.levels})),
+      stacks_(stacks) {
+  state_->normal = state.normal;
+  const uint32_t nvals = state.table.nvals();
+  for (uint32_t i : state.sorted(sort)) {
+    int64_t* v = state_->table.find_or_insert(state.table.key(i));
+    std::copy(state.table.values(i), state.table.values(i) + nvals, v);
+  }
 }
 
-void Aggregation::print_rows(std::string& out, const AggSortOptions& sort) const {
-  const Impl& im = *impl_;
+AggSnapshot::~AggSnapshot() = default;
+
+const AggDef& AggSnapshot::def() const {
+  return state_->def;
+}
+
+size_t AggSnapshot::rows() const {
+  return state_->table.size();
+}
+
+void AggSnapshot::keys(size_t row, std::vector<bytecode::TupleElem>& out) const {
+  if (!bytecode::tuple_decode(state_->table.key(row), state_->def.key_types, out)) out.clear();
+}
+
+int64_t AggSnapshot::value(size_t row) const {
+  return scalar_value(*state_, state_->table.values(row));
+}
+
+bool AggSnapshot::is_distribution() const {
+  return is_quantize(state_->def.func);
+}
+
+std::vector<AggSnapshot::Bucket> AggSnapshot::buckets(size_t row) const {
+  std::vector<Bucket> out;
+  if (!is_distribution()) return out;
+  for (const Shown& s : shown_buckets(*state_, state_->table.values(row))) out.push_back(s.b);
+  return out;
+}
+
+void AggSnapshot::print_default(std::string& out) const {
+  if (rows() == 0) return;
+  out.push_back('\n');
+  print_rows(out);
+}
+
+void AggSnapshot::print_rows(std::string& out) const {
+  const AggState& im = *state_;
   std::vector<bytecode::TupleElem> elems;
-  for (uint32_t i : im.sorted(sort)) {
+  for (size_t i = 0; i < im.table.size(); i++) {
     if (bytecode::tuple_decode(im.table.key(i), im.def.key_types, elems))
       for (const auto& e : elems) print_key_elem(out, e, stacks_);
     const int64_t* d = im.table.values(i);
@@ -230,13 +281,12 @@ void Aggregation::print_rows(std::string& out, const AggSortOptions& sort) const
   }
 }
 
-void Aggregation::printa(std::string& out, const PrintfFormat& fmt,
-                         const AggSortOptions& sort) const {
-  const Impl& im = *impl_;
+void AggSnapshot::printa(std::string& out, const PrintfFormat& fmt) const {
+  const AggState& im = *state_;
   const bool unsigned_value = im.def.func == AggFunc::Count || im.def.func == AggFunc::Stddev;
   std::vector<bytecode::TupleElem> elems;
-  for (uint32_t i : im.sorted(sort)) {
-    if (!bytecode::tuple_decode(im.table.key(i), im.def.key_types, elems)) elems.clear();
+  for (size_t i = 0; i < im.table.size(); i++) {
+    keys(i, elems);
     const int64_t* d = im.table.values(i);
     size_t k = 0;  // next key a conversion consumes
     auto dyn = [&](int spec) -> int {
@@ -273,6 +323,24 @@ void Aggregation::printa(std::string& out, const PrintfFormat& fmt,
       detail::format_conv(out, c, a, width, prec);
     }
   }
+}
+
+std::shared_ptr<const AggSnapshot> Aggregation::snapshot(uint32_t id,
+                                                         const AggSortOptions& sort) const {
+  return std::make_shared<const AggSnapshot>(id, *impl_, sort, stacks_);
+}
+
+void Aggregation::print_default(std::string& out, const AggSortOptions& sort) const {
+  snapshot(0, sort)->print_default(out);
+}
+
+void Aggregation::print_rows(std::string& out, const AggSortOptions& sort) const {
+  snapshot(0, sort)->print_rows(out);
+}
+
+void Aggregation::printa(std::string& out, const PrintfFormat& fmt,
+                         const AggSortOptions& sort) const {
+  snapshot(0, sort)->printa(out, fmt);
 }
 
 }  // namespace vtrace::engine

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "clock/host_clock.h"
+#include "engine/text_consumer.h"
 #include "sys/process_memory.h"
 
 namespace vtrace::engine {
@@ -60,11 +61,13 @@ Engine::Engine(bytecode::Module module, const lang::Source& src, Options options
       src_(src),
       opts_(options),
       catalog_(catalog),
+      text_(std::make_unique<TextConsumer>(*this, stdout)),
+      consumer_(text_.get()),
       dynvars_(options.dynvarsize),
       scratch_(std::max<size_t>(64 * 1024, size_t{16} * options.strsize)) {
   globals_.resize(mod_.globals.size());
   locals_.resize(mod_.locals.size());
-  specs_.configure(opts_.nspec, opts_.specsize);
+  specs_.configure(opts_.nspec, opts_.specsize, opts_.strsize);
   agg_budget_.capacity = opts_.aggsize;
   for (const auto& a : mod_.aggs)
     aggs_.push_back(std::make_unique<Aggregation>(to_agg_def(a), &agg_budget_, &stacks_));
@@ -78,6 +81,15 @@ Engine::Engine(bytecode::Module module, const lang::Source& src, Options options
 }
 
 Engine::~Engine() = default;
+
+void Engine::set_output(std::FILE* out) {
+  text_->set_file(out);
+}
+
+void Engine::set_consumer(Consumer* c) {
+  consumer_ = c != nullptr ? c : text_.get();
+  broken_ = consumer_->error() != 0;
+}
 
 std::vector<size_t> Engine::enable() {
   formats_.resize(mod_.actions.size());
@@ -218,7 +230,7 @@ void Engine::run_ecb(const Ecb& ecb, const Record& rec) {
   cur_ecb_ = &ecb;
   ctx_.epid = ecb.epid;
   scratch_.reset();
-  clause_out_.clear();
+  firing_.clear();
   committed_.clear();
   line_emitted_ = false;
   spec_id_ = 0;
@@ -229,32 +241,69 @@ void Engine::run_ecb(const Ecb& ecb, const Record& rec) {
   }
   if (res.predicate_false) return;
   if (!opts_.quiet && clause.prints_probe_line && !line_emitted_ && spec_id_ == 0) begin_data();
-  if (line_emitted_) clause_out_ += '\n';
-  if (spec_id_ > 0) {
-    if (!clause_out_.empty() && !specs_.append(spec_id_, clause_out_)) {
-      bytecode::ExecResult full;
-      full.fault = bytecode::Fault::SpecExhausted;
-      full.pc = static_cast<uint32_t>(clause.code.size() - 1);
-      report_fault(ecb, rec, full);
-    }
-  } else if (spec_id_ < 0) {
-    if (!clause_out_.empty()) specs_.count_drop();
-  } else {
-    write(clause_out_);
-  }
-  if (!committed_.empty()) write(committed_);
+  firing_.line_end = line_emitted_;
+  if (!firing_.empty() || !committed_.empty()) deliver(ecb, rec);
 }
 
-void Engine::write(const std::string& text) {
-  if (text.empty() || output_broken()) return;
-  if (std::fwrite(text.data(), 1, text.size(), out_) != text.size() || std::ferror(out_))
-    output_errno_ = errno != 0 ? errno : EIO;
+void Engine::deliver(const Ecb& ecb, const Record& rec) {
+  // ERROR, fired below for a full buffer, runs clauses of its own: what this clause committed
+  // is delivered after it either way.
+  std::vector<Firing> committed;
+  if (!committed_.empty()) committed.swap(committed_);
+  if (!firing_.empty()) stamp(firing_);
+  if (spec_id_ > 0) {
+    if (!firing_.empty()) {
+      firing_.own();
+      if (!specs_.append(spec_id_, std::move(firing_))) {
+        const bytecode::ClauseCode& clause = mod_.clauses[ecb.clause];
+        bytecode::ExecResult full;
+        full.fault = bytecode::Fault::SpecExhausted;
+        full.pc = static_cast<uint32_t>(clause.code.size() - 1);
+        report_fault(ecb, rec, full);
+      }
+    }
+  } else if (spec_id_ < 0) {
+    if (!firing_.empty()) specs_.count_drop();
+  } else if (!firing_.empty()) {
+    to_consumer(firing_);
+  }
+  for (const Firing& f : committed) to_consumer(f);
+}
+
+void Engine::to_consumer(const Firing& f) {
+  if (broken_) return;
+  consumer_->firing(f);
+  broken_ = consumer_->error() != 0;
 }
 
 bool Engine::flush_output() {
-  if (!output_broken() && (std::fflush(out_) != 0 || std::ferror(out_)))
-    output_errno_ = errno != 0 ? errno : EIO;
-  return !output_broken();
+  broken_ = !consumer_->flush();
+  return !broken_;
+}
+
+void Engine::stamp(Firing& f) const {
+  const Record& rec = *ctx_.record;
+  f.epid = cur_ecb_->epid;
+  f.clause = cur_ecb_->clause;
+  f.probe = cur_ecb_->probe;
+  f.target = rec.target;
+  f.pid = rec.pid;
+  f.tid = rec.tid;
+  f.cpu = rec.cpu;
+  f.timestamp = rec.timestamp;
+  f.clock_bound_ns = rec.clock_bound_ns;
+  std::memcpy(f.execname, rec.execname, sizeof f.execname);
+}
+
+void Engine::deliver_so_far() {
+  if (spec_id_ != 0) return;  // speculated: it all goes to the buffer at the end
+  if (!firing_.empty()) {
+    stamp(firing_);
+    to_consumer(firing_);
+  }
+  firing_.items.clear();
+  firing_.values.clear();
+  firing_.probe_line = false;  // delivered: the rest of the firing continues its line
 }
 
 namespace {
@@ -283,23 +332,7 @@ void Engine::report_drops() {
 void Engine::begin_data() {
   if (opts_.quiet || line_emitted_ || !mod_.clauses[cur_ecb_->clause].prints_probe_line) return;
   line_emitted_ = true;
-  if (!header_printed_) {
-    header_printed_ = true;
-    char hdr[64];
-    if (opts_.testing)
-      std::snprintf(hdr, sizeof hdr, "%32s\n", "FUNCTION:NAME");
-    else
-      std::snprintf(hdr, sizeof hdr, "%3s %6s %32s\n", "CPU", "ID", "FUNCTION:NAME");
-    write(hdr);
-  }
-  const ProbeInfo& p = catalog_.probe(cur_ecb_->probe);
-  std::string fn = p.function + ":" + p.name;
-  char line[128];
-  if (opts_.testing)
-    std::snprintf(line, sizeof line, "%32s ", fn.c_str());
-  else
-    std::snprintf(line, sizeof line, "%3d %6u %32s ", ctx_.record->cpu, p.id, fn.c_str());
-  clause_out_ += line;
+  firing_.probe_line = true;
 }
 
 void Engine::report_fault(const Ecb& ecb, const Record& rec, const bytecode::ExecResult& res) {
@@ -338,23 +371,23 @@ void Engine::finish() {
     fire(kProbeEnd, host_record(kProbeEnd));
     exited_ = was_exited || exited_;
   }
-  // dtrace(1) prints one newline at the end of the run, quiet or not, whether or not anything
-  // follows it, then every aggregation not printed yet, one after another with no blank line
-  // between them (dtrace_aggregate_print).
+  // Every aggregation not printed yet goes to the consumer at the end of the run.
   if (!output_finished_) {
     output_finished_ = true;
-    std::string text = "\n";
     sync_aggregations();
-    AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos};
+    const AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos};
+    std::vector<std::shared_ptr<const AggSnapshot>> rest;
     for (size_t i = 0; i < aggs_.size(); ++i)
-      if (!agg_printed_[i] && aggs_[i]->size() > 0) aggs_[i]->print_rows(text, sort);
-    write(text);
+      if (!agg_printed_[i] && aggs_[i]->size() > 0)
+        rest.push_back(aggs_[i]->snapshot(static_cast<uint32_t>(i), sort));
+    if (!broken_) consumer_->end(rest);
   }
   flush_output();
   report_drops();
 }
 
-// --- bytecode::Host -------------------------------------------------------------------------------
+// --- bytecode::Host
+// -------------------------------------------------------------------------------
 
 bytecode::Fault Engine::builtin(bytecode::Builtin b, int64_t& v) {
   const Record& rec = *ctx_.record;
@@ -363,8 +396,8 @@ bytecode::Fault Engine::builtin(bytecode::Builtin b, int64_t& v) {
     v = static_cast<int64_t>(clock::wall_now_ns());
     return bytecode::Fault::None;
   }
-  if (b != bytecode::Builtin::Vtimestamp && b != bytecode::Builtin::Ppid && b != bytecode::Builtin::Uid &&
-      b != bytecode::Builtin::Gid)
+  if (b != bytecode::Builtin::Vtimestamp && b != bytecode::Builtin::Ppid &&
+      b != bytecode::Builtin::Uid && b != bytecode::Builtin::Gid)
     return bytecode::Fault::None;
   // Read at the probe when the record carries its context; without it the probe fired in
   // vtrace itself (BEGIN, END, tick-N) and these are vtrace's own.
@@ -373,7 +406,7 @@ bytecode::Fault Engine::builtin(bytecode::Builtin b, int64_t& v) {
     v = b == bytecode::Builtin::Vtimestamp ? static_cast<int64_t>(rec.vtime)
         : b == bytecode::Builtin::Ppid     ? rec.ppid
         : b == bytecode::Builtin::Uid      ? rec.uid
-                                     : rec.gid;
+                                           : rec.gid;
     return bytecode::Fault::None;
   }
   switch (b) {
@@ -480,59 +513,55 @@ bytecode::Fault Engine::symbol(bytecode::Subr which, uint64_t addr, std::string&
 
 void Engine::collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out) {
   const bytecode::Action& a = mod_.actions[action];
-  out.resize(a.arg_types.size());
   for (size_t i = 0; i < a.arg_types.size(); ++i) {
-    FormatArg& f = out[i];
-    f.type = a.arg_types[i];
-    f.stacks = nullptr;
-    if (f.type.is_stack()) {
-      f.stacks = &stacks_;  // trace() and %k format the frames
-      f.i = args[i];
-    } else if (f.type.is_string()) {
+    const lang::Type& t = a.arg_types[i];
+    if (t.is_stack()) {
+      out.push_back({t, args[i], {}, &stacks_});  // trace() and %k format the frames
+    } else if (t.is_string()) {
       const char* s = as_str(args[i]);
-      f.s = std::string_view(s, strnlen(s, opts_.strsize - 1));
-      f.i = 0;
+      out.push_back({t, 0, std::string_view(s, strnlen(s, opts_.strsize - 1)), nullptr});
     } else {
-      f.i = lang::narrow(args[i], f.type);
+      out.push_back({t, lang::narrow(args[i], t), {}, nullptr});
     }
   }
+}
+
+void Engine::add_item(FiringItem::Kind kind, uint32_t action, const int64_t* args) {
+  begin_data();
+  FiringItem it;
+  it.kind = kind;
+  it.action = action;
+  it.first = static_cast<uint32_t>(firing_.values.size());
+  if (args != nullptr) collect_args(action, args, firing_.values);
+  it.count = static_cast<uint32_t>(firing_.values.size()) - it.first;
+  firing_.items.push_back(std::move(it));
 }
 
 bytecode::Fault Engine::action(uint32_t index, const int64_t* args) {
   const bytecode::Action& a = mod_.actions[index];
   switch (a.kind) {
     case bytecode::ActionKind::Trace:
-      collect_args(index, args, fmt_args_);
-      begin_data();
-      format_trace(clause_out_, fmt_args_[0], opts_.quiet);
+      add_item(FiringItem::Kind::Trace, index, args);
       break;
     case bytecode::ActionKind::Printf:
-      collect_args(index, args, fmt_args_);
-      begin_data();
-      formats_[index].format(clause_out_, fmt_args_);
+      add_item(FiringItem::Kind::Printf, index, args);
       break;
     case bytecode::ActionKind::Printa:
       sync_aggregations();
-      begin_data();
-      if (a.has_format) {
-        aggs_[a.agg]->printa(clause_out_, formats_[index],
-                             {opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos});
-      } else if (aggs_[a.agg]->size() == 0) {
-        clause_out_ += '\n';  // dtrace prints the blank separator line even for no data
-      } else {
-        aggs_[a.agg]->print_default(clause_out_,
-                                    {opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos});
-      }
+      add_item(FiringItem::Kind::Printa, index, nullptr);
+      firing_.items.back().snapshot = static_cast<uint32_t>(firing_.snapshots.size());
+      firing_.snapshots.push_back(
+          aggs_[a.agg]->snapshot(a.agg, {opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos}));
       agg_printed_[a.agg] = true;
       break;
     case bytecode::ActionKind::System: {
+      fmt_args_.clear();
       collect_args(index, args, fmt_args_);
       std::string cmd;
       formats_[index].format(cmd, fmt_args_);
       // Output so far goes first, so the command's output lands in order.
-      write(clause_out_);
-      clause_out_.clear();
-      std::fflush(out_);
+      deliver_so_far();
+      flush_output();
       int rc = std::system(cmd.c_str());
       (void)rc;
       break;
@@ -543,7 +572,7 @@ bytecode::Fault Engine::action(uint32_t index, const int64_t* args) {
       exit_status_ = static_cast<int>(args[0]);
       break;
     case bytecode::ActionKind::Speculate:
-      if (spec_id_ != 0 || !clause_out_.empty()) return bytecode::Fault::IllegalOp;
+      if (spec_id_ != 0 || !firing_.empty()) return bytecode::Fault::IllegalOp;
       if (args[0] == 0) {
         spec_id_ = -1;  // speculation() found no buffer: this clause's data is dropped
       } else {
@@ -558,7 +587,7 @@ bytecode::Fault Engine::action(uint32_t index, const int64_t* args) {
       if (!specs_.valid(args[0])) return bytecode::Fault::BadSpeculation;
       if (!specs_.active(args[0])) break;  // committed or discarded already: a no-op in dtrace
       if (a.kind == bytecode::ActionKind::Commit) {
-        committed_ += specs_.commit(args[0]);
+        for (Firing& f : specs_.commit(args[0])) committed_.push_back(std::move(f));
       } else {
         specs_.discard(args[0]);
       }

@@ -1,6 +1,7 @@
 // The engine: runs a compiled D program against the stream of records from every target.
 // It holds all D state (variables, aggregations, speculations), runs the enabled clauses of
-// each record's probe in program order, and writes the consumer output.
+// each record's probe in program order, and hands each firing's typed output to its consumer
+// (consumer.h): dtrace(1)'s text by default, an exporter when one is set.
 #pragma once
 #include <cstdint>
 #include <cstdio>
@@ -9,8 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "bytecode/interpreter.h"
+#include "bytecode/module.h"
 #include "engine/aggregation.h"
 #include "engine/catalog.h"
+#include "engine/consumer.h"
 #include "engine/dynvars.h"
 #include "engine/options.h"
 #include "engine/printf_format.h"
@@ -19,8 +23,6 @@
 #include "engine/symbolizer.h"
 #include "lang/source.h"
 #include "transport/record.h"
-#include "bytecode/interpreter.h"
-#include "bytecode/module.h"
 
 namespace vtrace::engine {
 
@@ -51,7 +53,11 @@ class Engine : public bytecode::Host {
   // process that started after the script). Returns the newly enabled probe ids.
   std::vector<uint32_t> enable_new(uint32_t first_id);
 
-  void set_output(std::FILE* out) { out_ = out; }
+  // Where dtrace(1)'s text goes (stdout by default).
+  void set_output(std::FILE* out);
+  // Another consumer instead of the text (an exporter, outliving the engine's output); nullptr
+  // goes back to the text.
+  void set_consumer(Consumer* c);
   // Who turns gathered addresses into symbols (stack(), ustack(), func(), ...); without one
   // they print as hex addresses. Must outlive the engine's output.
   void set_symbolizer(Symbolizer* s) { stacks_.set_symbolizer(s); }
@@ -73,8 +79,8 @@ class Engine : public bytecode::Host {
   // as with `vtrace ... | head -1`, or a full disk): tracing should then stop. output_error() is
   // the errno of the failed write.
   bool flush_output();
-  bool output_broken() const { return output_errno_ != 0; }
-  int output_error() const { return output_errno_; }
+  bool output_broken() const { return broken_; }
+  int output_error() const { return consumer_->error(); }
   uint64_t aggregation_drops() const { return agg_budget_.drops; }
 
   bool exited() const { return exited_; }
@@ -82,7 +88,10 @@ class Engine : public bytecode::Host {
   uint64_t error_count() const { return errors_; }
   const Options& options() const { return opts_; }
   Catalog& catalog() { return catalog_; }
+  const Catalog& catalog() const { return catalog_; }
   const bytecode::Module& module() const { return mod_; }
+  // The parsed format of action `action` (printf, printa with a format); after enable().
+  const PrintfFormat& format(uint32_t action) const { return formats_[action]; }
   Aggregation& aggregation(size_t i) { return *aggs_[i]; }
 
   // A record for a probe fired by the consumer itself (BEGIN, END, ERROR, profile ticks).
@@ -110,19 +119,29 @@ class Engine : public bytecode::Host {
   void run_ecb(const Ecb& ecb, const Record& rec);
   void report_fault(const Ecb& ecb, const Record& rec, const bytecode::ExecResult& res);
   void begin_data();  // before an action's output: the probe line when not quiet
-  void write(const std::string& text);
+  // Hands the firing so far to the consumer (before system(), whose output must come after it).
+  void deliver_so_far();
+  // The end of a clause that printed or committed something (out of run_ecb's hot path).
+  __attribute__((noinline)) void deliver(const Ecb& ecb, const Record& rec);
+  void to_consumer(const Firing& f);
+  // Fills in the running clause's probe and its record's target, time and context.
+  void stamp(Firing& f) const;
   const std::string& dyn_key(uint32_t var, std::string_view tuple);
+  // Appends the action's arguments, typed, to `out`.
   void collect_args(uint32_t action, const int64_t* args, std::vector<FormatArg>& out);
+  void add_item(FiringItem::Kind kind, uint32_t action, const int64_t* args);
 
   bytecode::Module mod_;
   const lang::Source& src_;
   Options opts_;
   Catalog& catalog_;
-  std::FILE* out_ = stdout;
+  std::unique_ptr<class TextConsumer> text_;
+  Consumer* consumer_;
+  bool broken_ = false;  // the consumer's output failed (consumer_->error() after a call)
   std::FILE* err_ = stderr;
 
-  std::vector<std::vector<Ecb>> by_probe_;  // probe id -> ECBs in program order
-  std::vector<bytecode::ProbeNames> names_;       // probe id -> names for built-ins
+  std::vector<std::vector<Ecb>> by_probe_;   // probe id -> ECBs in program order
+  std::vector<bytecode::ProbeNames> names_;  // probe id -> names for built-ins
   uint32_t next_epid_ = 1;
   void refresh_names();
   AggBudget agg_budget_;  // aggsize, shared by every aggregation (declared before them)
@@ -145,13 +164,12 @@ class Engine : public bytecode::Host {
   std::string key_buf_;
   std::vector<FormatArg> fmt_args_;
 
-  // Output of the clause now running, written out when it completes without a fault.
+  // Output of the clause now running, handed to the consumer when it completes without a fault.
   const Ecb* cur_ecb_ = nullptr;
-  std::string clause_out_;
-  std::string committed_;
-  bool line_emitted_ = false;
-  int64_t spec_id_ = 0;  // speculate(id) of the running clause; -1 = speculate(0)
-  bool header_printed_ = false;
+  Firing firing_;
+  std::vector<Firing> committed_;  // commit()ted by the running clause: delivered after it
+  bool line_emitted_ = false;      // the firing has its probe line (maybe delivered already)
+  int64_t spec_id_ = 0;            // speculate(id) of the running clause; -1 = speculate(0)
 
   bool exited_ = false;
   bool end_fired_ = false;
@@ -159,7 +177,6 @@ class Engine : public bytecode::Host {
   bool in_error_ = false;
   int exit_status_ = 0;
   uint64_t errors_ = 0;
-  int output_errno_ = 0;
 
   // Drop counts already reported by report_drops().
   struct Reported {

@@ -34,7 +34,9 @@ bool match_class(std::string_view pat, size_t& p, char c) {
 
 }  // namespace
 
-bool has_glob_chars(std::string_view s) { return s.find_first_of("*?[\\") != std::string_view::npos; }
+bool has_glob_chars(std::string_view s) {
+  return s.find_first_of("*?[\\") != std::string_view::npos;
+}
 
 bool glob_match(std::string_view pat, std::string_view text) {
   // Iterative matcher with single-star backtracking: linear in practice, never exponential.

@@ -76,6 +76,13 @@ std::string Options::set(const std::string& name, const std::string& value) {
   if (name == "dynvarsize") return size(dynvarsize, 1024, 1ull << 36);
   if (name == "aggsize") return size(aggsize, 1, 1ull << 36);
   if (name == "bufsize") return size(bufsize, 1, 1ull << 36);
+  if (name == "oformat") {
+    if (value != "text" && value != "json" && value != "perfetto" && value != "ctf" &&
+        value != "folded")
+      return "option oformat must be text, json, perfetto, ctf or folded";
+    oformat = value;
+    return "";
+  }
   if (name == "mode") {
     if (value != "async" && value != "sync") return "option mode must be async or sync";
     mode = value;

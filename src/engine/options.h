@@ -23,6 +23,9 @@ struct Options {
   bool defaultargs = false;
   bool zdefs = false;          // -Z: descriptions may match nothing
   std::string mode = "async";  // async | sync (used by process and guest targets)
+  // The output's format (FreeBSD dtrace's option): text (dtrace(1)'s), json (JSON lines),
+  // perfetto (Chrome trace JSON), ctf (a CTF trace directory: -o), folded (flame graph stacks).
+  std::string oformat = "text";
   // dtrace(1)'s testing mode, on when the environment has _DTRACE_TESTING (as dtrace-utils'
   // runtest.sh sets it): the probe lines of unquiet output leave out the CPU and ID columns,
   // which vary from run to run.

@@ -6,7 +6,8 @@ int64_t Speculations::allocate() {
   for (size_t i = 0; i < bufs_.size(); ++i) {
     if (!bufs_[i].active) {
       bufs_[i].active = true;
-      bufs_[i].data.clear();
+      bufs_[i].firings.clear();
+      bufs_[i].bytes = 0;
       return static_cast<int64_t>(i + 1);
     }
   }
@@ -14,26 +15,30 @@ int64_t Speculations::allocate() {
   return 0;
 }
 
-bool Speculations::append(int64_t id, const std::string& data) {
+bool Speculations::append(int64_t id, Firing&& f) {
   Buffer& b = bufs_[id - 1];
-  if (b.data.size() + data.size() > size_) {
+  const uint64_t bytes = f.buffer_bytes(strsize_);
+  if (b.bytes + bytes > size_) {
     ++drops_;
     return false;
   }
-  b.data += data;
+  b.bytes += bytes;
+  b.firings.push_back(std::move(f));
   return true;
 }
 
-std::string Speculations::commit(int64_t id) {
+std::vector<Firing> Speculations::commit(int64_t id) {
   Buffer& b = bufs_[id - 1];
   b.active = false;
-  return std::move(b.data);
+  b.bytes = 0;
+  return std::move(b.firings);
 }
 
 void Speculations::discard(int64_t id) {
   Buffer& b = bufs_[id - 1];
   b.active = false;
-  b.data.clear();
+  b.firings.clear();
+  b.bytes = 0;
 }
 
 }  // namespace vtrace::engine

@@ -1,18 +1,23 @@
 // Speculative tracing: nspec buffers of specsize bytes. speculation() takes a free buffer,
-// speculate(id) sends a clause's output into it, commit(id) releases it to the output and
-// discard(id) drops it.
+// speculate(id) sends a clause's firing (its typed output, consumer.h) into it, commit(id)
+// releases the firings to the consumer and discard(id) drops them.
 #pragma once
 #include <cstdint>
 #include <string>
+
 #include <vector>
+#include "engine/consumer.h"
 
 namespace vtrace::engine {
 
 class Speculations {
  public:
-  void configure(uint32_t count, uint64_t size_bytes) {
-    bufs_.assign(count, Buffer{});
+  // `strsize`: what a string takes in a buffer (Firing::buffer_bytes).
+  void configure(uint32_t count, uint64_t size_bytes, uint64_t strsize) {
+    bufs_.clear();
+    bufs_.resize(count);
     size_ = size_bytes;
+    strsize_ = strsize;
   }
   // A free buffer's id (1-based), or 0 when all are in use (counted as unavailable).
   int64_t allocate();
@@ -20,10 +25,11 @@ class Speculations {
   // (already committed or discarded) makes commit/discard a no-op and speculate drop its data.
   bool valid(int64_t id) const { return id >= 1 && id <= int64_t(bufs_.size()); }
   bool active(int64_t id) const { return valid(id) && bufs_[id - 1].active; }
-  // Appends data; false (and a drop is counted) when the buffer would exceed specsize.
-  bool append(int64_t id, const std::string& data);
+  // Appends a firing (its strings owned: Firing::own()); false (and a drop is counted) when the
+  // buffer would exceed specsize.
+  bool append(int64_t id, Firing&& f);
   // Frees the buffer and returns what it held.
-  std::string commit(int64_t id);
+  std::vector<Firing> commit(int64_t id);
   void discard(int64_t id);
 
   uint64_t unavailable() const { return unavailable_; }
@@ -33,10 +39,12 @@ class Speculations {
  private:
   struct Buffer {
     bool active = false;
-    std::string data;
+    std::vector<Firing> firings;
+    uint64_t bytes = 0;
   };
   std::vector<Buffer> bufs_;
   uint64_t size_ = 0;
+  uint64_t strsize_ = 0;
   uint64_t unavailable_ = 0;
   uint64_t drops_ = 0;
 };

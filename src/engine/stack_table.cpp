@@ -9,6 +9,8 @@ sys::Symbol view(const Symbol& s, uint64_t addr) {
   return sys::Symbol{addr, s.module, s.name, s.offset};
 }
 
+constexpr const char* kDropped = "<stack dropped: too many distinct stacks>";
+
 }  // namespace
 
 int64_t StackTable::intern(bool user, uint32_t target, int32_t pid, const uint64_t* frames,
@@ -40,17 +42,40 @@ Symbol StackTable::lookup(bool user, uint32_t target, int32_t pid, uint64_t addr
   return user ? symbolizer_->user(target, pid, addr) : symbolizer_->kernel(target, addr);
 }
 
-std::string StackTable::format(int64_t id, sys::StackLayout layout) const {
-  if (id <= 0 || static_cast<size_t>(id) > stacks_.size())
-    return sys::format_stack({}, layout, "<stack dropped: too many distinct stacks>");
-  const Stack& s = stacks_[static_cast<size_t>(id - 1)];
-  std::vector<Symbol> found;  // owns the text the views below point into
+const StackTable::Stack* StackTable::find(int64_t id) const {
+  if (id <= 0 || static_cast<size_t>(id) > stacks_.size()) return nullptr;
+  return &stacks_[static_cast<size_t>(id - 1)];
+}
+
+std::vector<Symbol> StackTable::symbols(const Stack& s) const {
+  std::vector<Symbol> found;
   found.reserve(s.frames.size());
   for (uint64_t pc : s.frames) found.push_back(lookup(s.user, s.target, s.pid, pc));
+  return found;
+}
+
+std::string StackTable::format(int64_t id, sys::StackLayout layout) const {
+  const Stack* s = find(id);
+  if (s == nullptr) return sys::format_stack({}, layout, kDropped);
+  const std::vector<Symbol> found = symbols(*s);  // owns the text the views below point into
   std::vector<sys::Symbol> frames;
   frames.reserve(found.size());
-  for (size_t i = 0; i < found.size(); ++i) frames.push_back(view(found[i], s.frames[i]));
-  return sys::format_stack(frames, layout, sys::unwind_note(s.user, s.error, s.frames.size()));
+  for (size_t i = 0; i < found.size(); ++i) frames.push_back(view(found[i], s->frames[i]));
+  return sys::format_stack(frames, layout, sys::unwind_note(s->user, s->error, s->frames.size()));
+}
+
+std::vector<std::string> StackTable::frames(int64_t id, std::string& note) const {
+  std::vector<std::string> out;
+  const Stack* s = find(id);
+  if (s == nullptr) {
+    note = kDropped;
+    return out;
+  }
+  const std::vector<Symbol> found = symbols(*s);
+  for (size_t i = 0; i < found.size(); ++i)
+    out.push_back(sys::format_frame(view(found[i], s->frames[i]), true));
+  note = sys::unwind_note(s->user, s->error, s->frames.size());
+  return out;
 }
 
 std::string StackTable::symbol_text(char kind, bool user, uint32_t target, int32_t pid,

@@ -28,6 +28,9 @@ class StackTable {
   // sys::printf_stack_layout), `module`function+0xoffset`; a stack that could not be unwound
   // (or was dropped) says so on its last line.
   std::string format(int64_t id, sys::StackLayout layout = {}) const;
+  // The frames of stack `id`, innermost first, each as format() spells it; `note` says why the
+  // stack stops early or was dropped ("" when it is whole). For exporters.
+  std::vector<std::string> frames(int64_t id, std::string& note) const;
 
   // The value of func(), sym(), mod(), ufunc(), usym(), umod(), uaddr() (kind 'm': mod/umod;
   // with_offset: uaddr), as sys::format_frame and sys::format_module spell it. The D type of
@@ -47,6 +50,8 @@ class StackTable {
     int32_t error;
     std::vector<uint64_t> frames;
   };
+  const Stack* find(int64_t id) const;  // nullptr: dropped
+  std::vector<Symbol> symbols(const Stack& s) const;
   // What the symbolizer knows of addr (nothing without one).
   Symbol lookup(bool user, uint32_t target, int32_t pid, uint64_t addr) const;
 

@@ -32,6 +32,8 @@ struct Record {
   int32_t cpu = 0;             // host CPU, or the vCPU for a guest
   uint64_t timestamp = 0;      // host timebase: CLOCK_MONOTONIC ns (translated for guests)
   uint64_t raw_timestamp = 0;  // the target's own clock
+  // +- of timestamp's translation (a guest's); 0: the host clock; UINT64_MAX: not translated.
+  uint64_t clock_bound_ns = 0;
   int64_t args[kRecordArgs] = {};
   // Bit i: argi could not be read where the probe fired (a USDT operand naming a symbol the
   // binary's symbol table does not have, a register a uprobe does not save). A clause reading it

@@ -207,8 +207,9 @@ TEST(AgentPing, AnswersEachPingWithTheTscInBetween) {
     const uint64_t t0 = __builtin_ia32_rdtsc();
     __builtin_ia32_lfence();
     __atomic_store_n(&h->ping_seq, k, __ATOMIC_RELEASE);
-    // Spin, as the host does: the round trip bounds the clock offset.
-    const auto deadline = Clock::now() + 1000ms;
+    // Spin, as the host does: the round trip bounds the clock offset. The agent may wait for a
+    // CPU a long time when the machine is loaded (1 s was once not enough under ASan).
+    const auto deadline = Clock::now() + 10s;
     while (__atomic_load_n(&h->pong_seq, __ATOMIC_ACQUIRE) != k && Clock::now() < deadline) {
     }
     ASSERT_EQ(h->pong_seq, k) << "ping " << k << " unanswered";

@@ -322,7 +322,7 @@ TEST(EngineTest, SpeculationBufferExhaustedFiresError) {
   o.specsize = 16;
   Harness h(R"D(
     test:::tick { self->spec = speculation(); }
-    test:::tick { speculate(self->spec); printf("0123456789abcdef0123\n"); }
+    test:::tick { speculate(self->spec); printf("%d\n", 1); }
   )D",
             o);
   h.fire(h.tick);

@@ -153,10 +153,11 @@ TEST(ProbeContext, ProfileSamplesABusyProgramWithItsOwnFunctionNames) {
     size_t at = r.out.find(tag + "=");
     return at == std::string::npos ? -1L : std::stol(r.out.substr(at + tag.size() + 1));
   };
-  // One busy thread for 500 ms: hundreds of samples at 997 Hz, fewer when parallel tests share
-  // the CPUs (profile-N once sampled only vtrace itself: none). Comparisons with other
-  // processes' samples depend on what the other tests run at the same time.
-  EXPECT_GT(number("spin"), 200) << r.out;
+  // One busy thread for 500 ms: ~500 samples at 997 Hz, far fewer when parallel tests (or a
+  // sanitizer build) share the two CPUs: 159 was seen so. profile-N once sampled only vtrace
+  // itself: none. Comparisons with other processes' samples depend on what the other tests run
+  // at the same time.
+  EXPECT_GT(number("spin"), 50) << r.out;
   EXPECT_NE(r.out.find("spin`spin+0x"), std::string::npos) << r.out;
 }
 

@@ -322,12 +322,16 @@ uint64_t GuestTarget::to_host_ns(uint64_t guest_tsc) const {
   return pause_.to_real(model_ns(guest_tsc));
 }
 
-uint64_t GuestTarget::translate(uint64_t guest_tsc) {
+uint64_t GuestTarget::translate(uint64_t guest_tsc, uint64_t& bound_ns) {
+  bound_ns = UINT64_MAX;
   if (!clock_.ready()) return clock::host_now_ns();
   const uint64_t v = model_ns(guest_tsc);
   seen_virtual_ns_ = std::max(seen_virtual_ns_, v);
   // The bound of this reading (it grows away from the anchors the model had then).
-  worst_bound_ticks_ = std::max(worst_bound_ticks_, clock_.bound_ticks(guest_tsc));
+  const uint64_t ticks = clock_.bound_ticks(guest_tsc);
+  worst_bound_ticks_ = std::max(worst_bound_ticks_, ticks);
+  bound_ns = static_cast<uint64_t>(static_cast<double>(ticks) * host_tsc_.ns_per_tick()) +
+             pause_.max_jump_error_ns();
   if (pause_.ambiguous(v)) ++ambiguous_;
   return pause_.to_real(v);
 }
@@ -427,7 +431,7 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
           rec.tid = static_cast<int32_t>(g.tid);
           rec.cpu = g.vcpu;
           rec.raw_timestamp = g.timestamp;
-          rec.timestamp = translate(g.timestamp);
+          rec.timestamp = translate(g.timestamp, rec.clock_bound_ns);
           for (uint32_t a = 0; a < g.nargs; ++a) rec.args[a] = static_cast<int64_t>(g.args[a]);
           for (size_t c = 0; c + 1 < sizeof rec.execname && c < sizeof g.comm; ++c) {
             char ch = g.comm[c];

@@ -115,7 +115,8 @@ class GuestTarget {
   uint64_t to_host_ns(uint64_t guest_tsc) const;
   // to_host_ns() of a record read now: also follows the latest reading and counts records a
   // pause makes ambiguous.
-  uint64_t translate(uint64_t guest_tsc);
+  // `bound_ns`: the reading's +- (UINT64_MAX: no translation yet, the arrival time is used).
+  uint64_t translate(uint64_t guest_tsc, uint64_t& bound_ns);
   void try_exact_clock(const std::vector<clock::HandshakeSample>& burst);
   // STOP and RESUME events since the last call. False while the guest's records must wait: it
   // is paused, or it resumed and its translation could not be re-measured yet.
