@@ -60,7 +60,7 @@ void TextConsumer::end(const std::vector<std::shared_ptr<const AggSnapshot>>& ag
   // dtrace(1) prints one newline at the end of the run, quiet or not, whether or not anything
   // follows it, then every aggregation not printed yet, one after another with no blank line
   // between them (dtrace_aggregate_print).
-  buf_ = "\n";
+  buf_.assign(1, '\n');  // (not = "\n": gcc 12 warns falsely, -Wrestrict)
   for (const auto& a : aggs) a->print_rows(buf_);
   out_.write(buf_);
 }

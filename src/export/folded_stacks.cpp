@@ -57,7 +57,7 @@ void FoldedStacks::fold(const engine::AggSnapshot& a) {
         for (auto f = frames.rbegin(); f != frames.rend(); ++f) add(*f);
       }
     }
-    if (line.empty()) line = "-";
+    if (line.empty()) line.assign(1, '-');  // (= "-": a false -Wrestrict of gcc 12)
     line += ' ' + std::to_string(a.value(r)) + '\n';
     out_.write(line);
   }

@@ -60,6 +60,26 @@ class Target {
   // Whether each poll delivers its records in time order (the timeline then runs a record at
   // once when every other target is past it, without holding a copy).
   virtual bool ordered() const { return true; }
+  // A target whose records come from several clocks (the guests: one VM each) has one lane per
+  // clock in the merge, each with its own watermark, held back or given up on (stalled) alone,
+  // and reported under its own name. Lanes may be added while tracing, never removed.
+  virtual size_t lanes() const { return 1; }
+  virtual size_t lane_of(const Record& rec) const {
+    (void)rec;
+    return 0;
+  }
+  virtual uint64_t lane_watermark(size_t lane) const {
+    (void)lane;
+    return watermark();
+  }
+  virtual bool lane_live(size_t lane) const {
+    (void)lane;
+    return active();
+  }
+  virtual std::string lane_name(size_t lane) const {
+    (void)lane;
+    return name();
+  }
   // Upkeep, called about every 50 ms: heartbeats, clock measurements, probes that appeared.
   virtual void tick(uint64_t now_ns, engine::Engine& eng) {
     (void)now_ns;

@@ -1,5 +1,7 @@
 #include "targets/timeline.h"
 
+#include <algorithm>
+
 namespace vtrace::targets {
 
 // What a target delivers into while the merge is on. A record every other target has already
@@ -7,22 +9,31 @@ namespace vtrace::targets {
 // held, stamped with the time it arrived.
 class Timeline::Intake : public RecordSink {
  public:
-  Intake(clock::TimeMerge<HeldRecord>& merge, uint32_t source, bool ordered, uint64_t now_ns,
-         RecordSink& out)
-      : merge_(merge), source_(source), ordered_(ordered), now_ns_(now_ns), out_(out) {}
+  Intake(clock::TimeMerge<HeldRecord>& merge, const Target& target,
+         const std::vector<uint32_t>& sources, bool ordered, uint64_t now_ns, RecordSink& out)
+      : merge_(merge),
+        target_(target),
+        sources_(sources),
+        ordered_(ordered),
+        now_ns_(now_ns),
+        out_(out) {}
   void deliver(const Record& rec) override {
-    if (ordered_ && merge_.may_pass(source_, rec.timestamp)) {
+    const size_t lane = sources_.size() == 1 ? 0 : target_.lane_of(rec);
+    // A lane the timeline has not seen yet (added during this poll): the first one's source.
+    const uint32_t source = sources_[lane < sources_.size() ? lane : 0];
+    if (ordered_ && merge_.may_pass(source, rec.timestamp)) {
       merge_.passed(rec.timestamp);
       out_.deliver(rec);
       return;
     }
-    merge_.push(source_, rec.timestamp, HeldRecord(rec), now_ns_);
+    merge_.push(source, rec.timestamp, HeldRecord(rec), now_ns_);
   }
   bool closed() const override { return out_.closed(); }
 
  private:
   clock::TimeMerge<HeldRecord>& merge_;
-  uint32_t source_;
+  const Target& target_;
+  const std::vector<uint32_t>& sources_;
   bool ordered_;  // the target delivers in time order (else a later record could come earlier)
   uint64_t now_ns_;
   RecordSink& out_;
@@ -30,14 +41,28 @@ class Timeline::Intake : public RecordSink {
 
 void Timeline::add(Target& target) {
   targets_.push_back(&target);
-  merge_.add_source();
+  lane_sources_.emplace_back();
+  sync_lanes();
 }
 
-bool Timeline::direct() const {
-  if (sync_) return true;
-  size_t active = 0;
-  for (const Target* t : targets_) active += t->active() ? 1 : 0;
-  return active <= 1;
+bool Timeline::sync_lanes() {
+  size_t live = 0;
+  bool any_unordered = false;
+  for (uint32_t i = 0; i < targets_.size(); ++i) {
+    const Target& t = *targets_[i];
+    std::vector<uint32_t>& sources = lane_sources_[i];
+    while (sources.size() < std::max<size_t>(t.lanes(), 1)) {
+      sources.push_back(merge_.add_source());
+      source_lane_.emplace_back(i, static_cast<uint32_t>(sources.size() - 1));
+    }
+    for (uint32_t k = 0; k < sources.size(); ++k) {
+      const bool lane_live = t.active() && t.lane_live(k);
+      merge_.set_live(sources[k], lane_live);
+      live += lane_live ? 1 : 0;
+    }
+    any_unordered = any_unordered || (t.active() && !t.ordered());
+  }
+  return direct(live, any_unordered);
 }
 
 void Timeline::release(uint64_t now_ns, RecordSink& out, bool flush) {
@@ -50,28 +75,29 @@ void Timeline::release(uint64_t now_ns, RecordSink& out, bool flush) {
 }
 
 size_t Timeline::round(uint64_t now_ns, RecordSink& out) {
-  const bool direct_now = direct();
+  const bool direct_now = sync_lanes();
   // Held records go first when the merge turns off (a target went inactive).
   if (direct_now && merge_.held() > 0) release(now_ns, out, true);
   size_t n = 0;
   for (uint32_t i = 0; i < targets_.size() && !out.closed(); ++i) {
     Target& t = *targets_[i];
-    merge_.set_live(i, t.active());
     if (!t.active()) continue;
     if (direct_now) {
       n += t.poll(out, now_ns);
     } else {
-      Intake in(merge_, i, t.ordered(), now_ns, out);
+      Intake in(merge_, t, lane_sources_[i], t.ordered(), now_ns, out);
       n += t.poll(in, now_ns);
     }
-    merge_.set_watermark(i, t.watermark());
+    const std::vector<uint32_t>& sources = lane_sources_[i];
+    for (uint32_t k = 0; k < sources.size(); ++k)
+      merge_.set_watermark(sources[k], t.lane_watermark(k));
   }
   if (!direct_now) release(now_ns, out, false);
   return n;
 }
 
 void Timeline::drain(uint64_t now_ns, RecordSink& out) {
-  const bool direct_now = direct();
+  const bool direct_now = sync_lanes();
   if (direct_now && merge_.held() > 0) release(now_ns, out, true);
   for (uint32_t i = 0; i < targets_.size(); ++i) {
     Target& t = *targets_[i];
@@ -79,7 +105,8 @@ void Timeline::drain(uint64_t now_ns, RecordSink& out) {
     if (direct_now) {
       t.drain(out);
     } else {
-      Intake in(merge_, i, false, now_ns, out);  // drained records all wait for the end
+      // Drained records all wait for the end.
+      Intake in(merge_, t, lane_sources_[i], false, now_ns, out);
       t.drain(in);
     }
   }
@@ -87,19 +114,21 @@ void Timeline::drain(uint64_t now_ns, RecordSink& out) {
 }
 
 void Timeline::report(std::FILE* err) const {
-  for (uint32_t i = 0; i < targets_.size(); ++i) {
-    if (uint64_t late = merge_.late(i); late > 0)
+  for (uint32_t i = 0; i < source_lane_.size(); ++i) {
+    const auto [target, lane] = source_lane_[i];
+    const uint64_t late = merge_.late(i), stalls = merge_.stalls(i);
+    if (late == 0 && stalls == 0) continue;
+    const std::string name = targets_[target]->lane_name(lane);
+    if (late > 0)
       std::fprintf(err,
                    "vtrace: %s: %llu record%s came too late to be merged by time (run after "
                    "later records of other targets)\n",
-                   targets_[i]->name(), static_cast<unsigned long long>(late),
-                   late == 1 ? "" : "s");
-    if (uint64_t stalls = merge_.stalls(i); stalls > 0)
+                   name.c_str(), static_cast<unsigned long long>(late), late == 1 ? "" : "s");
+    if (stalls > 0)
       std::fprintf(err,
                    "vtrace: %s: stalled %llu time%s (the others' records ran after waiting "
                    "%llu ms for it)\n",
-                   targets_[i]->name(), static_cast<unsigned long long>(stalls),
-                   stalls == 1 ? "" : "s",
+                   name.c_str(), static_cast<unsigned long long>(stalls), stalls == 1 ? "" : "s",
                    static_cast<unsigned long long>(merge_.max_hold_ns() / 1'000'000));
   }
 }

@@ -4,9 +4,12 @@
 // target: counted, and the others go on). A record that comes after later ones already ran is
 // run at once and counted late. Nothing is dropped.
 //
-// Shortcuts that keep the order exact: one active target delivers straight to the engine (its
-// own order is the timeline), and so does sync mode (every site waits at its probe until its
-// record has run, so arrival order is the order of events).
+// A target with several clocks (the guests) has a lane per clock: each lane is a source of the
+// merge of its own (target.h).
+//
+// Shortcuts that keep the order exact: one live lane of a target that delivers in time order
+// goes straight to the engine (its own order is the timeline), and so does sync mode (every site
+// waits at its probe until its record has run, so arrival order is the order of events).
 #pragma once
 #include <cstdint>
 #include <cstdio>
@@ -42,10 +45,20 @@ class Timeline {
 
  private:
   class Intake;
-  bool direct() const;
+  // Whether records go straight to the engine this round: in sync mode, or when one live lane
+  // of a target that delivers in time order is all there is.
+  bool direct(size_t live_lanes, bool any_unordered) const {
+    return sync_ || (live_lanes <= 1 && !any_unordered);
+  }
   void release(uint64_t now_ns, RecordSink& out, bool flush);
 
-  std::vector<Target*> targets_;  // target i is the merge's source i
+  // Adds merge sources for lanes a target gained and marks which are live. Returns whether this
+  // round goes straight through (direct()).
+  bool sync_lanes();
+
+  std::vector<Target*> targets_;
+  std::vector<std::vector<uint32_t>> lane_sources_;  // target i's lane k: merge source [i][k]
+  std::vector<std::pair<uint32_t, uint32_t>> source_lane_;  // source -> (target, lane)
   clock::TimeMerge<HeldRecord> merge_;
   bool sync_ = false;
 };

@@ -2,12 +2,15 @@
 // by VM), the ordering check across guests in sync and async mode, per-VM syscall counts, and a
 // hostile guest writing garbage into its channel while the other guest's results stay exact.
 #include <gtest/gtest.h>
+
 #include <signal.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <iostream>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -354,6 +357,43 @@ TEST_F(GuestTraceTest, BuiltinsAndThreadLocalsArePerGuest) {
       << out;
   std::cout << "[ self ] tids " << ma[1] << " and " << mb[1]
             << (ma[1] == mb[1] ? " (the same: self-> kept apart)" : "") << "\n";
+}
+
+// -x oformat=json: a guest's firings say which VM they came from, and each carries the bound
+// of its translated timestamp (the host's own records have none: 0).
+TEST_F(GuestTraceTest, JsonOutputCarriesEachGuestRecordsVmAndClockBound) {
+  TempDir tmp("json");
+  const std::string script =
+      "-x oformat=json -n 'BEGIN { printf(\"ready\\n\"); }' -n '" + vms_.a +
+      ":syscall::getppid:entry /execname == \"getppid_loop\"/ { printf(\"%d\\n\", tid); }'";
+  Background tracer(vms_.env, script, tmp.path + "/out");
+  ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
+  EXPECT_EQ(run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/getppid_loop 50").status, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  tracer.interrupt();
+  ASSERT_EQ(tracer.wait(30), 0) << tracer.output();
+  std::istringstream out(tracer.output());
+  int guest = 0, host = 0;
+  for (std::string line; std::getline(out, line);) {
+    if (line.empty() || line[0] != '{') continue;  // vtrace's own lines on stderr
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j["probe"] == "dtrace:::BEGIN") {
+      ++host;
+      EXPECT_EQ(j["vmname"], "host");
+      EXPECT_EQ(j["clock_bound_ns"], 0);
+      continue;
+    }
+    ++guest;
+    EXPECT_EQ(j["vmname"], vms_.a) << line;
+    EXPECT_EQ(j["target"], vms_.a) << line;
+    EXPECT_EQ(j["probe"], "syscall::getppid:entry") << line;
+    ASSERT_TRUE(j["clock_bound_ns"].is_number()) << line;
+    EXPECT_GT(j["clock_bound_ns"].get<uint64_t>(), 0u) << line;
+    EXPECT_LT(j["clock_bound_ns"].get<uint64_t>(), 1'000'000'000u) << line;
+    EXPECT_EQ(j["items"][0]["values"][0]["value"], j["tid"]) << line;
+  }
+  EXPECT_EQ(host, 1);
+  EXPECT_EQ(guest, 50) << tracer.output();
 }
 
 TEST_F(GuestTraceTest, ARunStartsItsOwnGuestAndGoesOnWhenItDies) {

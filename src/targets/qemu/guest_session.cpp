@@ -136,7 +136,7 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
 bool GuestSession::start(const bytecode::Module& module, const std::vector<uint32_t>& enabled,
                          bool sync, std::string& error) {
   std::set<uint32_t> on(enabled.begin(), enabled.end());
-  guests_.set_sync(sync);
+  sync_ = sync;
   for (auto& g : guests_.all()) {
     if (g->stopped()) continue;
     bool reached = false, named = false;  // named: a description names this VM
@@ -247,13 +247,73 @@ bool GuestSession::enable(const EnableRequest& req, std::string& error) {
   return start(req.engine->module(), req.enabled, req.channel.sync, error);
 }
 
-void GuestSession::deliver(Record& rec, RecordSink& sink) {
-  if (annotate_) annotate_(rec);
-  sink.deliver(rec);
+size_t GuestSession::poll_guest(GuestTarget& g, RecordSink& sink) {
+  polled_.clear();
+  const size_t n = g.poll(polled_, 4096);
+  for (GuestPending& p : polled_) {
+    if (sink.closed()) break;
+    deliver(p, g, sink);
+  }
+  return n;
+}
+
+void GuestSession::deliver(GuestPending& p, GuestTarget& g, RecordSink& sink) {
+  p.rec.tail = p.rec.tail_len > 0 ? p.tail : nullptr;
+  if (annotate_) annotate_(p.rec);
+  if (!sink.closed()) sink.deliver(p.rec);
+  g.mark_done(p.ring, p.pos);
 }
 
 size_t GuestSession::poll(RecordSink& sink, uint64_t now_ns) {
-  return guests_.round([&](Record& r) { deliver(r, sink); }, now_ns);
+  if (sync_) return poll_sync(sink, now_ns);
+  size_t n = 0;
+  for (GuestTarget* g : attached_) n += poll_guest(*g, sink);
+  return n;
+}
+
+size_t GuestSession::poll_sync(RecordSink& sink, uint64_t now_ns) {
+  auto& guests = guests_.all();
+  while (sync_merge_.sources() < guests.size()) sync_merge_.add_source();
+  size_t n = 0;
+  for (uint32_t k = 0; k < guests.size(); ++k) {
+    GuestTarget& g = *guests[k];
+    polled_.clear();
+    n += g.poll(polled_, 4096);
+    for (GuestPending& p : polled_) sync_merge_.push(k, p.rec.timestamp, std::move(p), now_ns);
+    // A guest stopped at its probe has written everything before it, so arrival order is
+    // global order, except past a poll's batch limit: a sync wait that gave up (the host
+    // stalled) let the guest run on, and what it wrote beyond the limit may be older than other
+    // guests' records (or this guest's own kernel events) already read.
+    sync_merge_.set_live(k, g.attached() && !g.stopped());
+    sync_merge_.set_watermark(k, g.read_limit_ns());
+  }
+  // Marked done after it has run: its vCPU waited until then.
+  sync_merge_.release(now_ns,
+                      [&](GuestPending& p, uint32_t k, bool) { deliver(p, *guests[k], sink); });
+  return n;
+}
+
+bool GuestSession::lane_live(size_t lane) const {
+  if (lane >= lanes()) return false;
+  const GuestTarget& g = *guests_.all()[lane];
+  return g.attached() && !g.stopped();
+}
+
+uint64_t GuestSession::lane_watermark(size_t lane) const {
+  return lane < lanes() ? guests_.all()[lane]->watermark_ns() : UINT64_MAX;
+}
+
+uint64_t GuestSession::watermark() const {
+  uint64_t w = UINT64_MAX;
+  for (size_t k = 0; k < lanes(); ++k)
+    if (lane_live(k)) w = std::min(w, lane_watermark(k));
+  return w;
+}
+
+bool GuestSession::caught_up(uint64_t t) const {
+  for (const GuestTarget* g : attached_)
+    if (!g->stopped() && g->watermark_ns() < t) return false;
+  return true;
 }
 
 void GuestSession::tick(uint64_t now_ns, engine::Engine& eng) {
@@ -267,22 +327,25 @@ void GuestSession::tick(uint64_t now_ns, engine::Engine& eng) {
 
 void GuestSession::drain(RecordSink& sink) {
   const uint64_t stop = clock::host_now_ns();
-  auto run = [&](Record& r) { deliver(r, sink); };
   enable({});
   // Records the guests wrote before the end still count, in order (after exit() nothing runs:
-  // no need to wait for them).
+  // no need to wait for them). The timeline holds what is delivered here until the end.
   if (!sink.closed()) {
     for (auto* g : attached_)
       if (!g->stopped()) g->wait_enabled(1000);
     const uint64_t deadline = clock::host_now_ns() + 1'000'000'000;
     while (clock::host_now_ns() < deadline) {
-      guests_.round(run, clock::host_now_ns());
-      if (guests_.caught_up(stop)) break;
+      poll(sink, clock::host_now_ns());
+      if (caught_up(stop)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    for (int i = 0; i < 1000 && guests_.round(run, clock::host_now_ns(), true) > 0; ++i) {
+    for (int i = 0; i < 1000 && poll(sink, clock::host_now_ns()) > 0; ++i) {
     }
   }
+  // What a sync round still holds (rings read to their batch limit) goes too, in order.
+  sync_merge_.release(
+      clock::host_now_ns(),
+      [&](GuestPending& p, uint32_t k, bool) { deliver(p, *guests_.all()[k], sink); }, true);
   guests_.detach();
 }
 
@@ -307,10 +370,11 @@ void GuestSession::report(std::FILE* err) const {
   for (const auto* g : attached_)
     std::fprintf(err, "vtrace: %s: guest clock %s\n", g->name().c_str(),
                  g->clock_description(true).c_str());
-  for (const auto& g : guests_.all())
-    if (g->late_records() > 0)
+  // Async, the timeline reports each guest's late records; sync, they are merged here.
+  for (uint32_t k = 0; k < sync_merge_.sources(); ++k)
+    if (const uint64_t late = sync_merge_.late(k); late > 0)
       std::fprintf(err, "vtrace: %s: %llu records ran after later ones (out of time order)\n",
-                   g->name().c_str(), static_cast<unsigned long long>(g->late_records()));
+                   guests_.all()[k]->name().c_str(), static_cast<unsigned long long>(late));
 }
 
 }  // namespace vtrace::targets::qemu

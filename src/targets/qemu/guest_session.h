@@ -8,10 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "bytecode/module.h"
+#include "clock/time_merge.h"
 #include "engine/catalog.h"
 #include "targets/qemu/guest_target.h"
 #include "targets/target.h"
-#include "bytecode/module.h"
 
 namespace vtrace::targets::qemu {
 
@@ -36,11 +37,25 @@ class GuestSession : public Target {
   const char* name() const override { return "guests"; }
   bool enable(const EnableRequest& req, std::string& error) override;
   bool active() const override { return !attached_.empty(); }
-  // Reads every guest's rings; delivers their records merged by translated time (async: each
-  // once every live guest's watermark has passed it; sync: at once).
+  // Reads every guest's rings and delivers their records, each in its guest's lane of the
+  // timeline, which merges them by translated time (async: each once every live lane's
+  // watermark has passed it; sync: at once).
   size_t poll(RecordSink& sink, uint64_t now_ns) override;
-  // The guests' common watermark (a stalled guest's is left behind after kMaxHoldNs).
-  uint64_t watermark() const override { return guests_.watermark(); }
+  // The earliest watermark of the guests it traces.
+  uint64_t watermark() const override;
+  // A ring per vCPU: async records come unsorted (sync ones sorted here, poll_sync()).
+  bool ordered() const override { return sync_; }
+  // A lane per guest (its clock): guest k's records are Record::target kFirstIndex + k. (The
+  // timeline keeps one lane even for no guest: it is never live.)
+  size_t lanes() const override { return guests_.all().size(); }
+  size_t lane_of(const Record& rec) const override {
+    return rec.target - GuestTargets::kFirstIndex;
+  }
+  uint64_t lane_watermark(size_t lane) const override;
+  bool lane_live(size_t lane) const override;
+  std::string lane_name(size_t lane) const override {
+    return lane < lanes() ? guests_.all()[lane]->name() : name();
+  }
   // Heartbeats, clock measurements (every second), guests that stopped, and probes that
   // appeared in a guest since the start (a program started there after the script): the
   // engine enables its clauses on them.
@@ -60,7 +75,19 @@ class GuestSession : public Target {
  private:
   void wait_ready();
   void heartbeats(uint64_t now_ns);
-  void deliver(Record& rec, RecordSink& sink);  // annotated first
+  // Async: reads the guest's rings into `sink` (its lane: the timeline sorts); returns how many
+  // records it read.
+  size_t poll_guest(GuestTarget& g, RecordSink& sink);
+  // Sync: the timeline runs records as they come, and a guest's vCPU waits at its probe until
+  // its record has run; but a guest's kernel events (relayed, not waited for) and what a guest
+  // wrote after giving up on the host are in other rings: each round is merged by time here,
+  // up to the point every guest's rings were read to (read_limit_ns), and each record is marked
+  // done once it has run.
+  size_t poll_sync(RecordSink& sink, uint64_t now_ns);
+  // Fixes its string's pointer, annotates (vcpustolen), delivers and marks it done.
+  void deliver(GuestPending& p, GuestTarget& g, RecordSink& sink);
+  // Whether every guest it traces has delivered everything stamped before host time `t`.
+  bool caught_up(uint64_t t) const;
 
   targets::qemu::GuestTargets guests_;
   std::vector<targets::qemu::GuestTarget*> attached_;
@@ -68,6 +95,9 @@ class GuestSession : public Target {
   uint64_t next_clock_ns_ = 0;
   uint64_t clock_period_ns_ = 0;
   std::function<void(Record&)> annotate_;
+  bool sync_ = false;
+  std::vector<GuestPending> polled_;                       // one guest's records of a poll
+  clock::TimeMerge<GuestPending> sync_merge_{UINT64_MAX};  // sync: source k is guest k
 };
 
 }  // namespace vtrace::targets::qemu

@@ -582,26 +582,7 @@ void GuestTarget::report(std::FILE* err) const {
 GuestTarget& GuestTargets::add(const std::string& vm_name) {
   guests_.push_back(
       std::make_unique<GuestTarget>(vm_name, kFirstIndex + static_cast<uint32_t>(guests_.size())));
-  merge_.add_source();
   return *guests_.back();
-}
-
-void GuestTargets::collect(uint64_t now_ns) {
-  for (uint32_t k = 0; k < guests_.size(); ++k) {
-    GuestTarget& g = *guests_[k];
-    polled_.clear();
-    g.poll(polled_, 4096);
-    for (GuestPending& p : polled_) {
-      const uint64_t ts = p.rec.timestamp;
-      merge_.push(k, ts, std::move(p), now_ns);
-    }
-    // Sync: a guest stopped at its probe has written everything before it, so arrival order is
-    // global order, except past a poll's batch limit: a sync wait that gave up (the host stalled)
-    // let the guest run on, and what it wrote beyond the limit may be older than other guests'
-    // records (or this guest's own kernel events) already read.
-    merge_.set_live(k, !g.stopped());
-    merge_.set_watermark(k, sync_ ? g.read_limit_ns() : g.watermark_ns());
-  }
 }
 
 uint32_t GuestTargets::refresh_tables(engine::Catalog& catalog) {

@@ -15,7 +15,6 @@
 
 #include "clock/guest_clock.h"
 #include "clock/pause_correction.h"
-#include "clock/time_merge.h"
 #include "clock/tsc_clock.h"
 #include "engine/catalog.h"
 #include "targets/qemu/qmp_events.h"
@@ -100,8 +99,7 @@ class GuestTarget {
   // "measured, +-3.2 us" (or why there is no translation yet): the bound readings taken now
   // have, or with `over_run` the worst any record of this run was translated with.
   std::string clock_description(bool over_run = false) const;
-  uint64_t late_records() const { return late_; }
-  void count_late() { ++late_; }
+  bool attached() const { return attached_; }
 
  private:
   vtrace_guest_header* header() const { return static_cast<vtrace_guest_header*>(base_); }
@@ -170,10 +168,10 @@ class GuestTarget {
   transport::RejectCounts rejects_;
   Counters at_attach_;        // the agent's counters when this run attached
   uint64_t bad_entries_ = 0;  // probe table entries rejected
-  uint64_t late_ = 0;         // records that came after later ones had been run (async merge)
 };
 
-// Every guest of a run, polled together and merged by translated time.
+// Every guest of a run. Their records are merged by translated time on the one timeline, a lane
+// per guest (targets/timeline.h, GuestSession).
 class GuestTargets {
  public:
   // Record::target of guest k is kFirstIndex + k (processes count from 1).
@@ -182,50 +180,14 @@ class GuestTargets {
   std::vector<std::unique_ptr<GuestTarget>>& all() { return guests_; }
   const std::vector<std::unique_ptr<GuestTarget>>& all() const { return guests_; }
   bool empty() const { return guests_.empty(); }
-  void set_sync(bool sync) { sync_ = sync; }
-
-  // One round: reads every guest's rings; runs records in host-time order. Async: a record
-  // runs once every live guest's watermark has passed it (or it waited kMaxHoldNs); sync: at
-  // once, in arrival order (the guest is stopped at the probe until the record is done).
-  // `flush` runs everything held. Returns the number of records run.
-  template <typename Run>
-  size_t round(Run&& run, uint64_t now_ns, bool flush = false) {
-    collect(now_ns);
-    return merge_.release(
-        now_ns,
-        [&](GuestPending& p, uint32_t source, bool late) {
-          p.rec.tail = p.rec.tail_len > 0 ? p.tail : nullptr;
-          GuestTarget* g = guests_[source].get();
-          if (late) g->count_late();
-          run(p.rec);
-          g->mark_done(p.ring, p.pos);
-        },
-        flush);
-  }
-  size_t held() const { return merge_.held(); }
-  // Whether every live guest's watermark (as of the last round) has passed host time `t`.
-  bool caught_up(uint64_t t) const { return merge_.release_point() >= t; }
-  // Host time up to which the guests' records have all gone out: every live guest's watermark,
-  // or further where a stalled guest was given up on.
-  uint64_t watermark() const { return std::max(merge_.release_point(), merge_.last_released()); }
   // Adds new table entries of every guest to the catalog; returns the first new catalog id,
   // or 0 when none was added.
   uint32_t refresh_tables(engine::Catalog& catalog);
   void detach();
   void report(std::FILE* err) const;
 
-  // A stalled guest (its vCPU not scheduled, its agent behind) holds the others this long;
-  // records run later than that out of order are counted (late_records).
-  static constexpr uint64_t kMaxHoldNs = 500'000'000;
-
  private:
-  // Reads every guest's rings into the merge, with each guest's watermark.
-  void collect(uint64_t now_ns);
-
   std::vector<std::unique_ptr<GuestTarget>> guests_;
-  bool sync_ = false;
-  clock::TimeMerge<GuestPending> merge_{kMaxHoldNs};  // source k: guests_[k]
-  std::vector<GuestPending> polled_;                  // one round's records, before the merge
 };
 
 }  // namespace vtrace::targets::qemu
