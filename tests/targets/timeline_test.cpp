@@ -74,6 +74,15 @@ class Collect : public RecordSink {
 
 using Tags = std::vector<std::string>;
 
+// What the timeline reports at the end.
+std::string report_of(const Timeline& tl) {
+  char buf[512] = {};
+  std::FILE* f = fmemopen(buf, sizeof buf, "w");
+  tl.report(f);
+  std::fclose(f);
+  return buf;
+}
+
 TEST(Timeline, InterleavesTargetsByTimeUpToTheLowestWatermark) {
   FakeTarget host("host"), guest("guest");
   Timeline tl;
@@ -127,13 +136,10 @@ TEST(Timeline, AStalledTargetHoldsTheOthersAtMostMaxHold) {
   guest.queue({{{7, "g7"}}, 50});
   tl.round(1200, out);
   EXPECT_EQ(out.seen, (Tags{"h10", "g7"}));
-  char buf[512] = {};
-  std::FILE* f = fmemopen(buf, sizeof buf, "w");
-  tl.report(f);
-  std::fclose(f);
-  EXPECT_NE(std::string(buf).find("guest: stalled 1 time"), std::string::npos) << buf;
-  EXPECT_NE(std::string(buf).find("guest: 1 record came too late"), std::string::npos) << buf;
-  EXPECT_EQ(std::string(buf).find("host:"), std::string::npos) << buf;
+  const std::string buf = report_of(tl);
+  EXPECT_NE(buf.find("guest: stalled 1 time"), std::string::npos) << buf;
+  EXPECT_NE(buf.find("guest: 1 record came too late"), std::string::npos) << buf;
+  EXPECT_EQ(buf.find("host:"), std::string::npos) << buf;
 }
 
 TEST(Timeline, AnInactiveTargetHoldsNothingBack) {
@@ -291,13 +297,10 @@ TEST(Timeline, EachLaneOfATargetIsMergedAndHeldBackAlone) {
   guests.pending = {{1, 26, "b26"}};
   guests.marks[1] = 50;
   tl.round(1200, out);
-  char buf[512] = {};
-  std::FILE* f = fmemopen(buf, sizeof buf, "w");
-  tl.report(f);
-  std::fclose(f);
-  EXPECT_NE(std::string(buf).find("vm1: stalled 1 time"), std::string::npos) << buf;
-  EXPECT_NE(std::string(buf).find("vm1: 1 record came too late"), std::string::npos) << buf;
-  EXPECT_EQ(std::string(buf).find("vm0:"), std::string::npos) << buf;
+  const std::string buf = report_of(tl);
+  EXPECT_NE(buf.find("vm1: stalled 1 time"), std::string::npos) << buf;
+  EXPECT_NE(buf.find("vm1: 1 record came too late"), std::string::npos) << buf;
+  EXPECT_EQ(buf.find("vm0:"), std::string::npos) << buf;
 }
 
 }  // namespace
