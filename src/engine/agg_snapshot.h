@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,12 @@ class AggSnapshot {
   void print_rows(std::string& out) const;
   void print_default(std::string& out) const;
   void printa(std::string& out, const PrintfFormat& fmt) const;
+  // printa() of several aggregations (printa("%d %@d %@d", @a, @b)): their rows joined by key,
+  // a key one of them lacks showing its zero value, sorted as the first's rows are by `sort`;
+  // the n-th %@ shows the n-th aggregation (the last one again past the end).
+  static void printa(std::string& out, const PrintfFormat& fmt,
+                     std::span<const std::shared_ptr<const AggSnapshot>> aggs,
+                     const AggSortOptions& sort);
 
  private:
   uint32_t id_;

@@ -330,6 +330,20 @@ std::vector<uint32_t> AggState::sorted(const AggSortOptions& sort) const {
   return by_value(sort.reverse, sort.keypos);
 }
 
+int AggState::compare(const int64_t* da, std::string_view ka, const int64_t* db,
+                      std::string_view kb, const AggSortOptions& sort) const {
+  int c = 0;
+  if (!sort.sort_by_key) {
+    const SortVal x = sort_value(*this, da), y = sort_value(*this, db);
+    if (x.v != y.v)
+      c = x.v < y.v ? -1 : 1;
+    else if (x.zero != y.zero)
+      c = x.zero < y.zero ? -1 : 1;
+  }
+  if (c == 0) c = key_cmp(ka, kb, def.key_types, sort.keypos);
+  return sort.reverse ? -c : c;
+}
+
 std::vector<uint32_t> AggState::by_value(bool reverse, uint32_t keypos) const {
   std::vector<SortVal> vals(table.size());
   for (size_t i = 0; i < vals.size(); i++) vals[i] = sort_value(*this, table.values(i));

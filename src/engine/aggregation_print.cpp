@@ -3,6 +3,7 @@
 // printa() with a format.
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 #include "bytecode/tuple.h"
 #include "engine/agg_snapshot.h"
@@ -282,13 +283,48 @@ void AggSnapshot::print_rows(std::string& out) const {
 }
 
 void AggSnapshot::printa(std::string& out, const PrintfFormat& fmt) const {
-  const AggState& im = *state_;
-  const bool unsigned_value = im.def.func == AggFunc::Count || im.def.func == AggFunc::Stddev;
+  // A snapshot owned elsewhere: an aliasing pointer that owns nothing.
+  const std::shared_ptr<const AggSnapshot> self(std::shared_ptr<const AggSnapshot>(), this);
+  printa(out, fmt, {&self, 1}, {});
+}
+
+void AggSnapshot::printa(std::string& out, const PrintfFormat& fmt,
+                         std::span<const std::shared_ptr<const AggSnapshot>> aggs,
+                         const AggSortOptions& sort) {
+  if (aggs.empty()) return;
+  // The rows of every aggregation joined by key (first seen first); a key an aggregation does
+  // not have shows its zero value, as in dtrace.
+  struct Row {
+    std::string_view key;
+    std::vector<const int64_t*> vals;
+  };
+  std::vector<Row> rows;
+  std::unordered_map<std::string_view, size_t> at;
+  std::vector<std::vector<int64_t>> zeros(aggs.size());
+  for (size_t j = 0; j < aggs.size(); ++j) {
+    const AggTable& t = aggs[j]->state_->table;
+    zeros[j].assign(t.nvals(), 0);
+    for (size_t r = 0; r < t.size(); ++r) {
+      auto [it, fresh] = at.emplace(t.key(r), rows.size());
+      if (fresh) rows.push_back({t.key(r), std::vector<const int64_t*>(aggs.size(), nullptr)});
+      rows[it->second].vals[j] = t.values(r);
+    }
+  }
+  auto vals = [&](const Row& row, size_t j) {
+    return row.vals[j] != nullptr ? row.vals[j] : zeros[j].data();
+  };
+  const AggState& first = *aggs[0]->state_;
+  // One aggregation's rows are in its output order already; joined ones sort as the first
+  // aggregation's rows would.
+  if (aggs.size() > 1)
+    std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) {
+      return first.compare(vals(a, 0), a.key, vals(b, 0), b.key, sort) < 0;
+    });
   std::vector<bytecode::TupleElem> elems;
-  for (size_t i = 0; i < im.table.size(); i++) {
-    keys(i, elems);
-    const int64_t* d = im.table.values(i);
+  for (const Row& row : rows) {
+    if (!bytecode::tuple_decode(row.key, first.def.key_types, elems)) elems.clear();
     size_t k = 0;  // next key a conversion consumes
+    size_t m = 0;  // next aggregation a %@ conversion shows (the last one again past the end)
     auto dyn = [&](int spec) -> int {
       if (spec != -2) return spec < 0 ? 0 : spec;
       return k < elems.size() ? detail::star_value(elems[k++].i) : 0;
@@ -303,11 +339,15 @@ void AggSnapshot::printa(std::string& out, const PrintfFormat& fmt) const {
       const int width = dyn(c.width);
       const int prec = dyn(c.precision);
       if (c.agg) {
+        const size_t j = std::min(m++, aggs.size() - 1);
+        const AggState& im = *aggs[j]->state_;
+        const int64_t* d = vals(row, j);
         if (is_quantize(im.def.func)) {
           print_distribution(out, im, d);
           continue;
         }
         FormatArg a;
+        const bool unsigned_value = im.def.func == AggFunc::Count || im.def.func == AggFunc::Stddev;
         a.type = unsigned_value ? lang::Type::u64() : lang::Type::i64();
         a.i = scalar_value(im, d);
         detail::format_conv(out, c, a, width, prec);
@@ -319,7 +359,7 @@ void AggSnapshot::printa(std::string& out, const PrintfFormat& fmt) const {
       a.type = e.type;
       a.i = e.i;
       a.s = e.s;
-      if (e.type.is_stack()) a.stacks = stacks_;  // %k: the conversion lays out the frames
+      if (e.type.is_stack()) a.stacks = aggs[0]->stacks_;  // %k: the conversion lays out frames
       detail::format_conv(out, c, a, width, prec);
     }
   }

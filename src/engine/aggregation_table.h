@@ -110,6 +110,9 @@ struct AggState {
 
   // Entry indices in dtrace's output order.
   std::vector<uint32_t> sorted(const AggSortOptions& sort) const;
+  // Output order of two rows (their values and keys) as sorted() orders rows: < 0, 0, > 0.
+  int compare(const int64_t* da, std::string_view ka, const int64_t* db, std::string_view kb,
+              const AggSortOptions& sort) const;
   // Sorted by value then key, ascending, ignoring the options (trunc's walk).
   std::vector<uint32_t> by_value(bool reverse, uint32_t keypos = 0) const;
 };

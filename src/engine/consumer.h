@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,9 @@ struct FiringItem {
   Kind kind = Kind::Trace;
   uint32_t action = 0;            // index into the program's actions (its format)
   uint32_t first = 0, count = 0;  // its values: Firing::values[first, first + count)
-  uint32_t snapshot = 0;          // Printa: its aggregation as it printed, Firing::snapshots[i]
+  // Printa: its aggregations as they printed, Firing::snapshots[snapshot, snapshot + nsnapshots)
+  // (several: printa("%d %@d %@d", @a, @b) joins their rows by key).
+  uint32_t snapshot = 0, nsnapshots = 0;
 };
 
 struct Firing {
@@ -43,6 +46,9 @@ struct Firing {
   std::vector<FormatArg> values;
   std::vector<std::shared_ptr<const AggSnapshot>> snapshots;  // printa()'s
   const AggSnapshot& snapshot(const FiringItem& it) const { return *snapshots[it.snapshot]; }
+  std::span<const std::shared_ptr<const AggSnapshot>> printed(const FiringItem& it) const {
+    return {snapshots.data() + it.snapshot, it.nsnapshots};
+  }
 
   void clear() {
     items.clear();

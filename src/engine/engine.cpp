@@ -48,6 +48,29 @@ int64_t dtrace_fault_code(bytecode::Fault f) {
   }
 }
 
+// printa() of several aggregations joins their rows by key: their keys must be alike
+// (dtrace's D_PRINTA_AGGKEY and D_PRINTA_AGGPROTO messages).
+std::string joined_keys_error(const bytecode::Module& mod, const bytecode::Action& a) {
+  const bytecode::AggInfo& first = mod.aggs[a.agg];
+  for (uint32_t other : a.more_aggs) {
+    const bytecode::AggInfo& o = mod.aggs[other];
+    auto keys = [](size_t n) { return std::to_string(n) + (n == 1 ? " key" : " keys"); };
+    if (o.key_types.size() != first.key_types.size())
+      return "printa( ): @" + first.name + " and @" + o.name +
+             " do not have matching key signatures: @" + first.name + " has " +
+             keys(first.key_types.size()) + ", @" + o.name + " has " + keys(o.key_types.size());
+    for (size_t k = 0; k < o.key_types.size(); ++k) {
+      const lang::Type &x = first.key_types[k], &y = o.key_types[k];
+      if (x.is_string() == y.is_string() && x.is_stack() == y.is_stack()) continue;
+      const std::string n = std::to_string(k + 1);
+      return "printa( ): @" + o.name + "[ ] key #" + n + " is incompatible with @" + first.name +
+             ":\n      " + first.name + " key #" + n + ": " + x.name() + "\n      " + o.name +
+             " key #" + n + ": " + y.name();
+    }
+  }
+  return "";
+}
+
 // A description in dtrace's provider:module:function:name spelling, with the target when given.
 std::string describe(const bytecode::ProbeSpec& s) {
   std::string d = s.provider + ":" + s.module + ":" + s.function + ":" + s.name;
@@ -105,6 +128,8 @@ std::vector<size_t> Engine::enable() {
                   ? formats_[i].check_printa(mod_.aggs[a.agg].key_types, err)
                   : formats_[i].check_args(a.arg_types, err);
     if (!ok) throw lang::CompileError(src_, a.loc, err);
+    if (std::string e = joined_keys_error(mod_, a); !e.empty())
+      throw lang::CompileError(src_, a.loc, e);
   }
 
   std::vector<size_t> per_clause;
@@ -546,14 +571,21 @@ bytecode::Fault Engine::action(uint32_t index, const int64_t* args) {
     case bytecode::ActionKind::Printf:
       add_item(FiringItem::Kind::Printf, index, args);
       break;
-    case bytecode::ActionKind::Printa:
+    case bytecode::ActionKind::Printa: {
       sync_aggregations();
       add_item(FiringItem::Kind::Printa, index, nullptr);
-      firing_.items.back().snapshot = static_cast<uint32_t>(firing_.snapshots.size());
-      firing_.snapshots.push_back(
-          aggs_[a.agg]->snapshot(a.agg, {opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos}));
-      agg_printed_[a.agg] = true;
+      FiringItem& it = firing_.items.back();
+      it.snapshot = static_cast<uint32_t>(firing_.snapshots.size());
+      const AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos};
+      auto print = [&](uint32_t agg) {
+        firing_.snapshots.push_back(aggs_[agg]->snapshot(agg, sort));
+        agg_printed_[agg] = true;
+        ++it.nsnapshots;
+      };
+      print(a.agg);
+      for (uint32_t agg : a.more_aggs) print(agg);
       break;
+    }
     case bytecode::ActionKind::System: {
       fmt_args_.clear();
       collect_args(index, args, fmt_args_);

@@ -19,7 +19,9 @@ void TextConsumer::format_items(std::string& out, const Firing& f) const {
         break;
       case FiringItem::Kind::Printa:
         if (engine_.module().actions[it.action].has_format)
-          f.snapshot(it).printa(out, engine_.format(it.action));
+          AggSnapshot::printa(out, engine_.format(it.action), f.printed(it),
+                              {engine_.options().aggsortkey, engine_.options().aggsortrev,
+                               engine_.options().aggsortkeypos});
         else if (f.snapshot(it).rows() == 0)
           out += '\n';  // dtrace prints the blank separator line even for no data
         else

@@ -228,7 +228,7 @@ void CtfTrace::append(bt_ctf_event* ev) {
 void CtfTrace::firing(const engine::Firing& f) {
   for (const engine::FiringItem& it : f.items) {
     if (it.kind == engine::FiringItem::Kind::Printa) {
-      aggregation(f.snapshot(it), f);
+      for (const auto& a : f.printed(it)) aggregation(*a, f);
       continue;
     }
     bt_ctf_event* ev = start(action_classes_[it.action], f);

@@ -22,7 +22,7 @@ std::string frame_text(std::string_view s) {
 void FoldedStacks::firing(const engine::Firing& f) {
   for (const engine::FiringItem& it : f.items) {
     if (it.kind == engine::FiringItem::Kind::Printa)
-      fold(f.snapshot(it));
+      for (const auto& a : f.printed(it)) fold(*a);
     else
       ++unfoldable_firings_;
   }

@@ -101,7 +101,9 @@ json items_json(const engine::Engine& eng, const engine::Firing& f) {
         break;
       }
       case engine::FiringItem::Kind::Printa: {
-        json p = {{"action", "printa"}, {"aggregation", aggregation_json(f.snapshot(it))}};
+        json aggs = json::array();
+        for (const auto& a : f.printed(it)) aggs.push_back(aggregation_json(*a));
+        json p = {{"action", "printa"}, {"aggregations", std::move(aggs)}};
         if (action.has_format) p["format"] = action.format;
         items.push_back(std::move(p));
         break;

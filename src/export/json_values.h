@@ -23,7 +23,8 @@ nlohmann::json value_json(const engine::FormatArg& v);
 // mark the open-ended buckets).
 nlohmann::json aggregation_json(const engine::AggSnapshot& a);
 // The items of a firing: {"action": "printf", "format": ..., "values": [...], "text": ...},
-// {"action": "trace", "value": ...}, {"action": "printa", "aggregation": ...}.
+// {"action": "trace", "value": ...}, {"action": "printa", "aggregations": [...]} (several:
+// printa("%@d %@d", @a, @b)).
 nlohmann::json items_json(const engine::Engine& eng, const engine::Firing& f);
 // Adds where and when `f` fired: "timestamp_ns", "clock_bound_ns" (null when the guest's clock
 // was not measured yet), "target", "vmname", "probe", "probe_id", "epid", "cpu", "pid", "tid",

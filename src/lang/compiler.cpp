@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <unordered_map>
 
+#include "bytecode/verifier.h"
 #include "lang/codegen.h"
 #include "lang/parser.h"
-#include "bytecode/verifier.h"
 
 namespace vtrace::lang {
 
@@ -248,13 +248,20 @@ void Codegen::gen_action(const Expr& call) {
     act.has_format = true;
     first_value = 1;
   } else if (name == "printa") {
-    need_args(1, 2);
+    // printa(@a), printa("format", @a), or several aggregations joined by their keys
+    // (printa("%d %@d %@d", @a, @b)): a format and at least one aggregation.
+    if (args.empty()) need_args(1, 2);
+    if (args[0]->kind != ExprKind::StrLit && args.size() > 1) format_arg(*args[0]);
     act.kind = bytecode::ActionKind::Printa;
-    if (args.size() == 2) {
+    size_t first_agg = 0;
+    if (args[0]->kind == ExprKind::StrLit) {
+      need_args(2, SIZE_MAX);
       act.format = format_arg(*args[0]);
       act.has_format = true;
+      first_agg = 1;
     }
-    act.agg = agg_ref(*args.back());
+    act.agg = agg_ref(*args[first_agg]);
+    for (size_t i = first_agg + 1; i < args.size(); ++i) act.more_aggs.push_back(agg_ref(*args[i]));
     first_value = args.size();
   } else if (name == "exit" || name == "speculate" || name == "commit" || name == "discard") {
     need_args(1, 1);
@@ -295,9 +302,10 @@ void Codegen::gen_action(const Expr& call) {
     next_reg_ = v.reg + 1;
     act.arg_types.push_back(v.type);
   }
-  bool int_arg = act.kind == bytecode::ActionKind::Exit || act.kind == bytecode::ActionKind::Speculate ||
-                 act.kind == bytecode::ActionKind::Commit || act.kind == bytecode::ActionKind::Discard ||
-                 act.kind == bytecode::ActionKind::Trunc || act.kind == bytecode::ActionKind::Normalize;
+  bool int_arg =
+      act.kind == bytecode::ActionKind::Exit || act.kind == bytecode::ActionKind::Speculate ||
+      act.kind == bytecode::ActionKind::Commit || act.kind == bytecode::ActionKind::Discard ||
+      act.kind == bytecode::ActionKind::Trunc || act.kind == bytecode::ActionKind::Normalize;
   if (int_arg && !act.arg_types.empty() && !act.arg_types[0].is_int())
     fail(args[first_value]->loc, name + "( ) argument must be an integer");
   uint8_t count = static_cast<uint8_t>(act.arg_types.size());
@@ -421,15 +429,18 @@ void Codegen::gen_aggregation(const Stmt& s) {
   }
   emit(bytecode::Op::Tclr);
   for (size_t i = 0; i < key_types.size(); ++i)
-    emit(bytecode::Op::Tpush, static_cast<uint8_t>(mark + i), 0, 0, key_types[i].is_string() ? 1 : 0);
+    emit(bytecode::Op::Tpush, static_cast<uint8_t>(mark + i), 0, 0,
+         key_types[i].is_string() ? 1 : 0);
   emit(bytecode::Op::Agg, 0, value, weight, index);
 }
 
-bytecode::Module compile(const ast::Program& program, const Source& src, const FieldResolver& fields) {
+bytecode::Module compile(const ast::Program& program, const Source& src,
+                         const FieldResolver& fields) {
   return Codegen(src, &fields).run(program);
 }
 
-bytecode::Module compile_source(const Source& src, const MacroArgs& macros, const FieldResolver& fields) {
+bytecode::Module compile_source(const Source& src, const MacroArgs& macros,
+                                const FieldResolver& fields) {
   return compile(parse(src, macros), src, fields);
 }
 
