@@ -30,6 +30,8 @@ const char* usage_text() {
          "  -v        with -e: say where each clause runs (at the probe, or in vtrace and why)\n"
          "  -Z        allow descriptions that match no probe\n"
          "  -w        allow destructive actions (system())\n"
+         "  -C        run the script through the C preprocessor (cpp) first; -D name[=def],\n"
+         "            -U name, -I dir are cpp's (also -x define=, undef=, incdir=, stdc=)\n"
          "  -h        this help; -V version\n"
          "  args      the script's macro arguments: $1..$9 (integers), $$1..$$9 (strings)\n"
          "\n"
@@ -111,6 +113,9 @@ CommandLine parse_command_line(int argc, char** argv) {
         case 'Z':
           cl.zdefs = true;
           continue;
+        case 'C':
+          cl.preprocess = true;
+          continue;
         case 'w':
           cl.destructive = true;
           continue;
@@ -152,9 +157,29 @@ CommandLine parse_command_line(int argc, char** argv) {
         case 'x': {
           v = value_for(f, p + 1);
           size_t eq = v.find('=');
-          cl.xopts.emplace_back(v.substr(0, eq), eq == std::string::npos ? "" : v.substr(eq + 1));
+          std::string name = v.substr(0, eq),
+                      value = eq == std::string::npos ? "" : v.substr(eq + 1);
+          // The preprocessor's options are the command's, not the engine's.
+          if (name == "cpp") {
+            cl.preprocess = true;
+          } else if (name == "define" || name == "undef" || name == "incdir") {
+            cl.cpp_args.push_back((name == "define"  ? "-D"
+                                   : name == "undef" ? "-U"
+                                                     : "-I") +
+                                  value);
+          } else if (name == "stdc" &&
+                     (value == "a" || value == "c" || value == "s" || value == "t")) {
+            cl.cpp_traditional = value == "s";
+          } else {  // (a bad stdc value too: refused as the engine's options are, status 1)
+            cl.xopts.emplace_back(name, value);
+          }
           break;
         }
+        case 'D':
+        case 'U':
+        case 'I':
+          cl.cpp_args.push_back(std::string("-") + f + value_for(f, p + 1));
+          break;
         case 'p': {
           v = value_for(f, p + 1);
           char* end = nullptr;

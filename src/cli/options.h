@@ -26,6 +26,11 @@ struct CommandLine {
   std::vector<int> pids;                // -p (repeatable)
   std::vector<std::string> vms;         // --vm NAME[,NAME]: guests this run starts and stops
   std::vector<std::string> macro_args;  // operands
+  // -C: the script goes through the C preprocessor first, with -D/-U/-I (and -x define=,
+  // undef=, incdir=) as cpp's; -x stdc=s is K&R C (no __STDC__).
+  bool preprocess = false;
+  std::vector<std::string> cpp_args;
+  bool cpp_traditional = false;
 };
 
 // Throws UsageError with a message for bad usage (exit status 2).

@@ -15,6 +15,7 @@
 #include "cli/child.h"
 #include "cli/output_file.h"
 #include "cli/pid_access.h"
+#include "cli/preprocess.h"
 #include "cli/trace_loop.h"
 #include "clock/host_clock.h"
 #include "engine/engine.h"
@@ -146,6 +147,15 @@ int run(const CommandLine& cl) {
   } else {
     src.name = "<command line>";
     for (const auto& d : cl.descriptions) src.text += d + "\n";
+  }
+  if (cl.preprocess) {
+    std::string out, why;
+    if (!preprocess(src.text, cl.cpp_args, cl.cpp_traditional, out, why)) {
+      std::fprintf(stderr, "vtrace: failed to preprocess %s: %s\n", src.name.c_str(), why.c_str());
+      return 1;
+    }
+    src.original = std::move(src.text);  // errors show the script's own lines
+    src.text = std::move(out);
   }
 
   // -p: the processes' probes join the catalog before anything is matched against it.

@@ -83,6 +83,8 @@ std::string Options::set(const std::string& name, const std::string& value) {
     oformat = value;
     return "";
   }
+  // The command line takes the valid values (the preprocessor's: cli/preprocess.h).
+  if (name == "stdc") return "option stdc must be a, c, s or t";
   if (name == "mode") {
     if (value != "async" && value != "sync") return "option mode must be async or sync";
     mode = value;

@@ -173,6 +173,14 @@ void Lexer::directive() {
     return Loc{hash.line, static_cast<uint32_t>(hash.col + (words[i].second - pos_))};
   };
   std::string name = words.empty() ? "" : words[0].first;
+  // A line marker of the C preprocessor (-C): `# LINE "file" flags`, the next line's number.
+  if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos &&
+      name.size() < 10) {
+    line_ = static_cast<uint32_t>(std::stoul(name)) - 1;  // the newline below adds one
+    col_ += static_cast<uint32_t>(eol - pos_);
+    pos_ = eol;
+    return;
+  }
   if (name != "pragma") {
     // "#include <x>" and "#define X" read as one word after '#' when written "#include".
     fail(hash, "preprocessor directive #" + printable(name) + " is not supported");

@@ -8,6 +8,7 @@ namespace vtrace::lang {
 
 std::string Source::line_text(uint32_t n) const {
   if (n == 0) return "";
+  const std::string& text = original.empty() ? this->text : original;
   size_t pos = 0;
   for (uint32_t i = 1; i < n; ++i) {
     pos = text.find('\n', pos);

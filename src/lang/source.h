@@ -14,6 +14,8 @@ struct Loc {
 struct Source {
   std::string name;  // file name, or "<command line>" for -n
   std::string text;
+  // The text as written when `text` is its preprocessed form (-C); errors show its lines.
+  std::string original = {};
 
   // The text of line n (1-based) without its newline; "" when out of range.
   std::string line_text(uint32_t n) const;

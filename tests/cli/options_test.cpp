@@ -152,3 +152,23 @@ TEST(CliOptionsTest, InvalidCombinations) {
 
 }  // namespace
 }  // namespace vtrace::cli
+
+namespace vtrace::cli {
+namespace {
+
+TEST(CliOptionsTest, PreprocessorOptionsGoToCpp) {
+  CommandLine cl = parse({"-C", "-Dprobe=BEGIN", "-U", "__linux", "-I/inc", "-xdefine=A=1",
+                          "-xundef=B", "-xincdir=/x", "-xstdc=s", "-xquiet"});
+  EXPECT_TRUE(cl.preprocess);
+  EXPECT_EQ(cl.cpp_args, (std::vector<std::string>{"-Dprobe=BEGIN", "-U__linux", "-I/inc", "-DA=1",
+                                                   "-UB", "-I/x"}));
+  EXPECT_TRUE(cl.cpp_traditional);
+  ASSERT_EQ(cl.xopts.size(), 1u);  // only the engine's options stay -x options
+  EXPECT_EQ(cl.xopts[0].first, "quiet");
+  EXPECT_TRUE(parse({"-xcpp"}).preprocess);
+  // A bad value is the engine's to refuse (status 1, as dtrace), not a usage error.
+  EXPECT_EQ(parse({"-xstdc=q"}).xopts[0].first, "stdc");
+}
+
+}  // namespace
+}  // namespace vtrace::cli
