@@ -51,6 +51,7 @@ int64_t dtrace_fault_code(bytecode::Fault f) {
 // printa() of several aggregations joins their rows by key: their keys must be alike
 // (dtrace's D_PRINTA_AGGKEY and D_PRINTA_AGGPROTO messages).
 std::string joined_keys_error(const bytecode::Module& mod, const bytecode::Action& a) {
+  if (a.more_aggs.empty()) return "";
   const bytecode::AggInfo& first = mod.aggs[a.agg];
   for (uint32_t other : a.more_aggs) {
     const bytecode::AggInfo& o = mod.aggs[other];
