@@ -81,6 +81,11 @@ void GuestClock::add_burst(const std::vector<HandshakeSample>& burst) {
     ++rejected_;
     pending_.push_back(a);
     if (pending_.size() >= kConfirmSteps) {
+      const Anchor& n = pending_.back();
+      const long double mid =
+          static_cast<long double>(n.before) + static_cast<long double>(n.width) / 2;
+      steps_.push_back(
+          {n.before, static_cast<int64_t>(static_cast<long double>(to_host_tsc(n.guest)) - mid)});
       anchors_ = std::move(pending_);
       pending_.clear();
       choose_pair();

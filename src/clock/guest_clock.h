@@ -51,6 +51,17 @@ class GuestClock {
   // measured less exactly than the model).
   std::string describe(double ns_per_tick, double extra_ns = 0) const;
 
+  // A step of the guest's clock the model followed (kConfirmSteps bursts in a row that the
+  // translation did not bracket): at host tick `at`, readings translated with the translation
+  // before were off by `ticks` (host ticks, signed: + when they came out late).
+  struct Step {
+    uint64_t at = 0;
+    int64_t ticks = 0;
+  };
+  const std::vector<Step>& steps() const { return steps_; }
+  // Bursts that did not fit are waiting for confirmation of a step.
+  bool step_pending() const { return !pending_.empty(); }
+
   size_t bursts() const { return bursts_; }
   size_t rejected_bursts() const { return rejected_; }  // bursts the translation did not bracket
   size_t ignored_samples() const { return ignored_; }   // inverted brackets, outliers
@@ -78,6 +89,7 @@ class GuestClock {
   bool pair_ok_ = false;
   Anchor a_{}, b_{};  // the pair the translation rests on, a before b
   size_t bursts_ = 0, rejected_ = 0, ignored_ = 0;
+  std::vector<Step> steps_;
 };
 
 }  // namespace vtrace::clock

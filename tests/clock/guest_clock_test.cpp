@@ -190,8 +190,13 @@ TEST(GuestClock, FollowsASteppedClock) {
   GuestClock clock;
   feed(sim, clock, 4);
   sim.offset += 2'600'000'000;  // the guest clock jumps 1 s (a VM paused and resumed)
+  EXPECT_TRUE(clock.steps().empty());
   calibrate_and_check(sim, clock, static_cast<int>(GuestClock::kConfirmSteps) + 1);
   EXPECT_EQ(clock.rejected_bursts(), GuestClock::kConfirmSteps);
+  // The step is told with its size: readings translated before it came out 2.6e9 ticks late.
+  ASSERT_EQ(clock.steps().size(), 1u);
+  EXPECT_NEAR(static_cast<double>(clock.steps()[0].ticks), 2.6e9, 1e5);
+  EXPECT_FALSE(clock.step_pending());
 }
 
 TEST(GuestClock, ExactInvertsKvmScaling) {

@@ -223,6 +223,48 @@ bool GuestTarget::measure_clock(std::string& error) {
     error = "VM " + name_ + " is paused";
     return false;
   }
+  std::vector<clock::HandshakeSample> burst;
+  if (!ping_burst(burst, error)) return false;
+  if (pause_.awaiting()) {
+    measure_jump(burst);
+    // Not settled yet: the model must not see a burst across the jump (it would take it for
+    // a step of the guest's clock).
+    if (pause_.awaiting()) return true;
+  }
+  const size_t steps = clock_.steps().size();
+  add_to_model(burst);
+  // A burst the translation does not bracket: the guest's clock stepped without a pause QEMU
+  // announced (or the model drifted). Measured again at once, nothing read meanwhile, until the
+  // step is confirmed or a burst fits again, so records read from now on are translated right.
+  for (size_t k = 1; clock_.step_pending() && k < clock::GuestClock::kConfirmSteps; ++k) {
+    if (!ping_burst(burst, error)) return false;
+    add_to_model(burst);
+  }
+  if (clock_.steps().size() > steps) {
+    // What was read since the last burst that fitted was translated with the clock before.
+    const clock::GuestClock::Step& st = clock_.steps().back();
+    unannounced_steps_.push_back(
+        {static_cast<int64_t>(static_cast<double>(st.ticks) * host_tsc_.ns_per_tick()),
+         translated_since_fit_});
+  }
+  if (!clock_.step_pending()) translated_since_fit_ = 0;
+  if (kvm_ && !kvm_checked_) try_exact_clock(burst);
+  return true;
+}
+
+void GuestTarget::add_to_model(std::vector<clock::HandshakeSample>& burst) {
+  // The model lives on the timeline without pauses: host readings lose every jump so far.
+  const double ticks = static_cast<double>(pause_.total_jump_ns()) / host_tsc_.ns_per_tick();
+  const auto shift = static_cast<int64_t>(ticks);
+  for (auto& s : burst) {
+    s.host_before -= static_cast<uint64_t>(shift);
+    s.host_after -= static_cast<uint64_t>(shift);
+  }
+  clock_.add_burst(burst);
+}
+
+bool GuestTarget::ping_burst(std::vector<clock::HandshakeSample>& burst, std::string& error) {
+  burst.clear();
   vtrace_guest_header* h = header();
   __atomic_store_n(&h->ping_request, 1u, __ATOMIC_SEQ_CST);
   auto until = [](auto pred, uint64_t ns) {
@@ -237,7 +279,6 @@ bool GuestTarget::measure_clock(std::string& error) {
     error = "the agent of VM " + name_ + " does not answer the clock handshake";
     return false;
   }
-  std::vector<clock::HandshakeSample> burst;
   // A loaded host may not schedule the guest's vCPU for milliseconds: each ping waits up to
   // 10 ms, the burst up to half a second.
   const uint64_t burst_end = clock::host_now_ns() + 500'000'000;
@@ -258,21 +299,6 @@ bool GuestTarget::measure_clock(std::string& error) {
     error = "the agent of VM " + name_ + " answered no ping";
     return false;
   }
-  if (pause_.awaiting()) {
-    measure_jump(burst);
-    // Not settled yet: the model must not see a burst across the jump (it would take it for
-    // a step of the guest's clock).
-    if (pause_.awaiting()) return true;
-  }
-  // The model lives on the timeline without pauses: host readings lose every jump so far.
-  const double ticks = static_cast<double>(pause_.total_jump_ns()) / host_tsc_.ns_per_tick();
-  const auto shift = static_cast<int64_t>(ticks);
-  for (auto& s : burst) {
-    s.host_before -= static_cast<uint64_t>(shift);
-    s.host_after -= static_cast<uint64_t>(shift);
-  }
-  clock_.add_burst(burst);
-  if (kvm_ && !kvm_checked_) try_exact_clock(burst);
   return true;
 }
 
@@ -326,6 +352,7 @@ uint64_t GuestTarget::translate(uint64_t guest_tsc, uint64_t& bound_ns) {
   bound_ns = UINT64_MAX;
   if (!clock_.ready()) return clock::host_now_ns();
   const uint64_t v = model_ns(guest_tsc);
+  ++translated_since_fit_;
   seen_virtual_ns_ = std::max(seen_virtual_ns_, v);
   // The bound of this reading (it grows away from the anchors the model had then).
   const uint64_t ticks = clock_.bound_ticks(guest_tsc);
@@ -566,6 +593,14 @@ void GuestTarget::report(std::FILE* err) const {
                  name_.c_str(), len, static_cast<double>(p.jump_ns) * 1e-9,
                  static_cast<double>(p.jump_error_ns) * 1e-3);
   }
+  // Steps of the guest clock no QEMU event announced, found by the clock measurements.
+  for (const UnannouncedStep& st : unannounced_steps_)
+    std::fprintf(err,
+                 "vtrace: %s: guest clock stepped by %+.6f s with no pause QEMU announced; the "
+                 "%llu record%s read before the next measurement were translated with the clock "
+                 "before it (off by up to that much)\n",
+                 name_.c_str(), static_cast<double>(st.ns) * 1e-9,
+                 static_cast<unsigned long long>(st.records), st.records == 1 ? "" : "s");
   // Where the guest clock froze is known to within the agent's last round before the STOP:
   // records stamped there are placed before the pause, though some may come from just after it.
   if (ambiguous_ > 0)

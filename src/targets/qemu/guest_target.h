@@ -121,6 +121,10 @@ class GuestTarget {
   bool follow_pauses();
   // After a resume: how far the guest clock fell behind, from the tightest ping of `burst`.
   void measure_jump(const std::vector<clock::HandshakeSample>& burst);
+  // One burst of pings the agent answers. False with `error` when it answers none.
+  bool ping_burst(std::vector<clock::HandshakeSample>& burst, std::string& error);
+  // Hands a burst to the clock model, on its timeline without pauses.
+  void add_to_model(std::vector<clock::HandshakeSample>& burst);
 
   std::string name_;
   uint32_t index_;
@@ -157,9 +161,17 @@ class GuestTarget {
     uint64_t virtual_ns = 0, real_ns = 0, error_ns = 0;
   } jump_;
   int jump_attempts_ = 0;
-  uint64_t seen_virtual_ns_ = 0;    // the latest guest reading seen (model's timeline)
-  uint64_t ambiguous_ = 0;          // records placed where a pause's freeze may be
-  uint64_t worst_bound_ticks_ = 0;  // the largest bound a translated record had
+  uint64_t seen_virtual_ns_ = 0;  // the latest guest reading seen (model's timeline)
+  uint64_t ambiguous_ = 0;        // records placed where a pause's freeze may be
+  // Clock steps the measurements found (no QEMU event announced them): their size and the
+  // records translated before the step was measured.
+  struct UnannouncedStep {
+    int64_t ns;
+    uint64_t records;
+  };
+  std::vector<UnannouncedStep> unannounced_steps_;
+  uint64_t translated_since_fit_ = 0;  // records translated since the last burst that fitted
+  uint64_t worst_bound_ticks_ = 0;     // the largest bound a translated record had
   std::string events_path_;
   QmpEvents events_;
   std::vector<QmpEvent> event_buf_;
