@@ -84,8 +84,10 @@ void GuestClock::add_burst(const std::vector<HandshakeSample>& burst) {
       const Anchor& n = pending_.back();
       const long double mid =
           static_cast<long double>(n.before) + static_cast<long double>(n.width) / 2;
-      steps_.push_back(
-          {n.before, static_cast<int64_t>(static_cast<long double>(to_host_tsc(n.guest)) - mid)});
+      // Saturated: a garbage reading (a hostile guest) may put it anywhere.
+      const long double off = std::clamp<long double>(
+          static_cast<long double>(to_host_tsc(n.guest)) - mid, -9.2e18L, 9.2e18L);
+      steps_.push_back({n.before, static_cast<int64_t>(off)});
       anchors_ = std::move(pending_);
       pending_.clear();
       choose_pair();

@@ -243,9 +243,9 @@ bool GuestTarget::measure_clock(std::string& error) {
   if (clock_.steps().size() > steps) {
     // What was read since the last burst that fitted was translated with the clock before.
     const clock::GuestClock::Step& st = clock_.steps().back();
-    unannounced_steps_.push_back(
-        {static_cast<int64_t>(static_cast<double>(st.ticks) * host_tsc_.ns_per_tick()),
-         translated_since_fit_});
+    const double ns = std::clamp(static_cast<double>(st.ticks) * host_tsc_.ns_per_tick(), -9.2e18,
+                                 9.2e18);  // garbage from a guest stays representable
+    unannounced_steps_.push_back({static_cast<int64_t>(ns), translated_since_fit_});
   }
   if (!clock_.step_pending()) translated_since_fit_ = 0;
   if (kvm_ && !kvm_checked_) try_exact_clock(burst);
