@@ -401,7 +401,7 @@ void Engine::finish() {
   if (!output_finished_) {
     output_finished_ = true;
     sync_aggregations();
-    const AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos};
+    const AggSortOptions sort = agg_sort();
     std::vector<std::shared_ptr<const AggSnapshot>> rest;
     for (size_t i = 0; i < aggs_.size(); ++i)
       if (!agg_printed_[i] && aggs_[i]->size() > 0)
@@ -577,7 +577,7 @@ bytecode::Fault Engine::action(uint32_t index, const int64_t* args) {
       add_item(FiringItem::Kind::Printa, index, nullptr);
       FiringItem& it = firing_.items.back();
       it.snapshot = static_cast<uint32_t>(firing_.snapshots.size());
-      const AggSortOptions sort{opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos};
+      const AggSortOptions sort = agg_sort();
       auto print = [&](uint32_t agg) {
         firing_.snapshots.push_back(aggs_[agg]->snapshot(agg, sort));
         agg_printed_[agg] = true;

@@ -87,6 +87,10 @@ class Engine : public bytecode::Host {
   int exit_status() const { return exit_status_; }
   uint64_t error_count() const { return errors_; }
   const Options& options() const { return opts_; }
+  // The order aggregations print in (-x aggsortkey, aggsortrev, aggsortkeypos).
+  AggSortOptions agg_sort() const {
+    return {opts_.aggsortkey, opts_.aggsortrev, opts_.aggsortkeypos};
+  }
   Catalog& catalog() { return catalog_; }
   const Catalog& catalog() const { return catalog_; }
   const bytecode::Module& module() const { return mod_; }

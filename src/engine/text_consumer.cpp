@@ -19,9 +19,7 @@ void TextConsumer::format_items(std::string& out, const Firing& f) const {
         break;
       case FiringItem::Kind::Printa:
         if (engine_.module().actions[it.action].has_format)
-          AggSnapshot::printa(out, engine_.format(it.action), f.printed(it),
-                              {engine_.options().aggsortkey, engine_.options().aggsortrev,
-                               engine_.options().aggsortkeypos});
+          AggSnapshot::printa(out, engine_.format(it.action), f.printed(it), engine_.agg_sort());
         else if (f.snapshot(it).rows() == 0)
           out += '\n';  // dtrace prints the blank separator line even for no data
         else

@@ -8,6 +8,7 @@
 #include <babeltrace/ctf-writer/stream.h>
 #include <babeltrace/ctf-writer/writer.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -124,6 +125,7 @@ std::unique_ptr<CtfTrace> CtfTrace::create(const engine::Engine& engine, const s
   t->writer_ = bt_ctf_writer_create(dir.c_str());
   if (t->writer_ == nullptr) {
     error = "babeltrace's CTF writer could not create a trace in " + dir;
+    ::rmdir(dir.c_str());  // ours, and still empty
     return nullptr;
   }
   if (!t->build_classes(error)) return nullptr;

@@ -12,7 +12,7 @@
 // older than one already written) keeps its exact time in timestamp_ns and is written at the
 // stream's current time, as CTF streams must not go back in time.
 #pragma once
-#include <map>
+#include <cerrno>
 #include <memory>
 #include <string>
 #include <vector>

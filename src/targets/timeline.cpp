@@ -41,8 +41,7 @@ class Timeline::Intake : public RecordSink {
 
 void Timeline::add(Target& target) {
   targets_.push_back(&target);
-  lane_sources_.emplace_back();
-  sync_lanes();
+  lane_sources_.emplace_back();  // its lanes' sources: the first round adds them
 }
 
 bool Timeline::sync_lanes() {

@@ -284,7 +284,7 @@ size_t GuestSession::poll_sync(RecordSink& sink, uint64_t now_ns) {
     // global order, except past a poll's batch limit: a sync wait that gave up (the host
     // stalled) let the guest run on, and what it wrote beyond the limit may be older than other
     // guests' records (or this guest's own kernel events) already read.
-    sync_merge_.set_live(k, g.attached() && !g.stopped());
+    sync_merge_.set_live(k, lane_live(k));
     sync_merge_.set_watermark(k, g.read_limit_ns());
   }
   // Marked done after it has run: its vCPU waited until then.
