@@ -47,6 +47,7 @@ bool writes_register(Op op) {
     case Op::Std:
     case Op::Act:
     case Op::Agg:
+    case Op::Stm:
       return false;
     default:
       return true;

@@ -354,6 +354,26 @@ ExecResult execute(const ClauseCode& clause, ExecContext& ctx) {
         if (f != Fault::None) return fault(f);
         break;
       }
+      case Op::Ldm:
+      case Op::Stm: {
+        const uint32_t size = in.imm & 0xf;
+        uint8_t* p = ctx.memory ? ctx.memory->at(static_cast<uint64_t>(r[in.b]), size) : nullptr;
+        if (p == nullptr) {
+          res.fault_addr = static_cast<uint64_t>(r[in.b]);
+          return fault(Fault::BadAddress);
+        }
+        if (in.op == Op::Stm) {
+          const uint64_t v = static_cast<uint64_t>(r[in.a]);
+          std::memcpy(p, &v, size);  // little-endian: the low bytes
+        } else {
+          uint64_t v = 0;
+          std::memcpy(&v, p, size);
+          r[in.a] =
+              lang::narrow(static_cast<int64_t>(v),
+                           lang::Type::int_of(static_cast<uint8_t>(size), (in.imm & 0x10) != 0));
+        }
+        break;
+      }
     }
     ++pc;
   }

@@ -6,8 +6,9 @@
 #include <string_view>
 #include <vector>
 
-#include "transport/record.h"
 #include "bytecode/module.h"
+#include "bytecode/scratch_memory.h"
+#include "transport/record.h"
 
 namespace vtrace::bytecode {
 
@@ -87,6 +88,12 @@ class Host {
     (void)addr, (void)max_len, (void)out;
     return Fault::BadAddress;
   }
+  // copyin(): n bytes at addr in the firing process into out, under the same rules as
+  // copyinstr(); BadAddress when they cannot all be read.
+  virtual Fault copyin(uint64_t addr, size_t n, uint8_t* out) {
+    (void)addr, (void)n, (void)out;
+    return Fault::BadAddress;
+  }
   // stack(frames) / ustack(frames): the id of the stack the probe gathered, cut to `frames`
   // frames (0: all of them).
   virtual Fault stack(bool user, uint32_t frames, int64_t& id) {
@@ -110,13 +117,15 @@ struct ExecContext {
   VarStore* globals = nullptr;
   VarStore* locals = nullptr;
   Scratch* scratch = nullptr;
-  std::string tuple;  // reused tuple buffer
+  ScratchMemory* memory = nullptr;  // alloca() and copyin(); reset with scratch
+  std::string tuple;                // reused tuple buffer
 };
 
 struct ExecResult {
   Fault fault = Fault::None;
   uint32_t pc = 0;               // offset of the faulting instruction
   bool predicate_false = false;  // the predicate failed: the body did not run
+  uint64_t fault_addr = 0;       // BadAddress: the address that could not be read
 };
 
 // Runs a clause. The clause must have passed verify().

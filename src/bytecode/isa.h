@@ -54,6 +54,10 @@ enum class Op : uint8_t {
   Act,     // action imm (arguments r[b] .. r[b+c-1])
   Agg,     // aggregation imm [tuple] updated with value r[b] and weight r[c]
   Ldf,     // r[a] = field imm (Module::fields) of the record's data; outside it: BadAddress
+  // Memory a D pointer reaches (alloca'd scratch): the integer type coded in imm (narrow_code).
+  // An address outside it is a BadAddress fault.
+  Ldm,  // r[a] = *(type *)r[b]
+  Stm,  // *(type *)r[b] = r[a]
 };
 
 struct Insn {
@@ -145,6 +149,15 @@ enum class Subr : uint8_t {
   Usym,
   Umod,
   Uaddr,
+  // Memory (scratch_memory.h).
+  Alloca,    // alloca(n): n bytes of scratch, 8-aligned; a pointer
+  Bcopy,     // bcopy(src, dst, n): n bytes from src (scratch) to dst (scratch)
+  BcopyStr,  // bcopy(src, dst, n) with a string src: its bytes, NULs after its end
+  Copyin,    // copyin(addr, n): n bytes of the firing process at addr, copied to scratch
+  Copyinto,  // copyinto(addr, n, dst)
+  Memstr,    // the NUL-terminated string at a scratch pointer, at most n bytes (stringof(p))
+  StrBytes,  // a string as bytes in scratch: what (char *) of a string points at
+  StrChar,   // s[i]: the i-th character of a string (0 past its end, within strsize)
   Count_
 };
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "bytecode/isa.h"
 #include "lang/source.h"
 #include "lang/types.h"
-#include "bytecode/isa.h"
 
 namespace vtrace::bytecode {
 
@@ -43,7 +43,7 @@ struct Action {
   std::string format;                 // Printf / Printa / System
   bool has_format = false;            // Printa with a format
   uint32_t agg = 0;                   // Printa / Clear / Trunc / Normalize / Denormalize
-  std::vector<uint32_t> more_aggs;     // Printa of several: printa("%d %@d %@d", @a, @b)
+  std::vector<uint32_t> more_aggs;    // Printa of several: printa("%d %@d %@d", @a, @b)
   lang::Loc loc;
 };
 

@@ -99,6 +99,76 @@ Fault map_case(std::string_view s, bool upper, int64_t& result, ExecContext& ctx
   return put(out, result, ctx);
 }
 
+// alloca(), bcopy(), copyin(), copyinto(), stringof(pointer), (char *)string: the subroutines
+// that hand out or move scratch memory. Every address is checked against what was handed out.
+Fault memory_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
+  if (ctx.memory == nullptr) return Fault::OutOfScratch;
+  ScratchMemory& mem = *ctx.memory;
+  auto alloc = [&](int64_t n, uint64_t& addr) {
+    return n >= 0 && mem.alloc(static_cast<uint64_t>(n), addr);
+  };
+  const uint64_t u0 = static_cast<uint64_t>(a[0]), u1 = static_cast<uint64_t>(a[1]);
+  result = 0;
+  switch (s) {
+    case Subr::Alloca: {
+      uint64_t addr = 0;
+      if (!alloc(a[0], addr)) return Fault::OutOfScratch;
+      result = static_cast<int64_t>(addr);
+      return Fault::None;
+    }
+    case Subr::Bcopy: {
+      if (a[2] < 0) return Fault::BadArgument;
+      const uint8_t* src = mem.at(u0, static_cast<uint64_t>(a[2]));
+      uint8_t* dst = mem.at(u1, static_cast<uint64_t>(a[2]));
+      if (src == nullptr || dst == nullptr) return Fault::BadAddress;
+      std::memmove(dst, src, static_cast<size_t>(a[2]));
+      return Fault::None;
+    }
+    case Subr::BcopyStr: {
+      if (a[2] < 0) return Fault::BadArgument;
+      uint8_t* dst = mem.at(u1, static_cast<uint64_t>(a[2]));
+      if (dst == nullptr) return Fault::BadAddress;
+      std::string_view str = str_arg(a, 0, ctx);
+      const size_t n = static_cast<size_t>(a[2]);
+      std::memset(dst, 0, n);
+      std::memcpy(dst, str.data(), std::min(n, str.size()));
+      return Fault::None;
+    }
+    case Subr::Copyin: {
+      uint64_t addr = 0;
+      if (!alloc(a[1], addr)) return Fault::OutOfScratch;
+      Fault f = ctx.host->copyin(u0, static_cast<size_t>(a[1]), mem.at(addr, u1));
+      if (f != Fault::None) return f;
+      result = static_cast<int64_t>(addr);
+      return Fault::None;
+    }
+    case Subr::Copyinto: {
+      if (a[1] < 0) return Fault::BadArgument;
+      uint8_t* dst = mem.at(static_cast<uint64_t>(a[2]), u1);
+      if (dst == nullptr) return Fault::BadAddress;
+      return ctx.host->copyin(u0, static_cast<size_t>(a[1]), dst);
+    }
+    case Subr::Memstr: {
+      const uint64_t avail = mem.span(u0);
+      if (avail == 0) return Fault::BadAddress;
+      uint64_t max = std::min<uint64_t>(avail, ctx.strsize - 1);
+      if (a[1] >= 0) max = std::min(max, u1);
+      const char* p = reinterpret_cast<const char*>(mem.at(u0, 1));
+      return put(std::string_view(p, strnlen(p, static_cast<size_t>(max))), result, ctx);
+    }
+    case Subr::StrBytes: {
+      std::string_view str = str_arg(a, 0, ctx);
+      uint64_t addr = 0;
+      if (!alloc(static_cast<int64_t>(str.size() + 1), addr)) return Fault::OutOfScratch;
+      std::memcpy(mem.at(addr, str.size() + 1), str.data(), str.size());
+      result = static_cast<int64_t>(addr);
+      return Fault::None;
+    }
+    default:
+      return Fault::IllegalOp;
+  }
+}
+
 int64_t to_ll(std::string_view s) {
   std::string tmp(s);
   return static_cast<int64_t>(strtoll(tmp.c_str(), nullptr, 0));
@@ -201,6 +271,21 @@ Fault call_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
       Fault f = ctx.host->symbol(s, static_cast<uint64_t>(a[0]), str);
       if (f != Fault::None) return f;
       return put(str, result, ctx);
+    }
+    case Subr::Alloca:
+    case Subr::Bcopy:
+    case Subr::BcopyStr:
+    case Subr::Copyin:
+    case Subr::Copyinto:
+    case Subr::Memstr:
+    case Subr::StrBytes:
+      return memory_subr(s, a, result, ctx);
+    case Subr::StrChar: {
+      if (a[1] < 0 || a[1] >= static_cast<int64_t>(ctx.strsize)) return Fault::BadAddress;
+      std::string_view str = str_arg(a, 0, ctx);
+      const size_t i = static_cast<size_t>(a[1]);
+      result = i < str.size() ? static_cast<signed char>(str[i]) : 0;
+      break;
     }
     case Subr::Count_:
       return Fault::IllegalOp;

@@ -68,6 +68,14 @@ const std::array<SubrSig, static_cast<size_t>(Subr::Count_)>& subr_table() {
       {"usym", Kind::String, {Kind::Int}},
       {"umod", Kind::String, {Kind::Int}},
       {"uaddr", Kind::String, {Kind::Int}},
+      {"alloca", Kind::Int, {Kind::Int}},
+      {"bcopy", Kind::Int, {Kind::Int, Kind::Int, Kind::Int}},
+      {"bcopy", Kind::Int, {Kind::String, Kind::Int, Kind::Int}},
+      {"copyin", Kind::Int, {Kind::Int, Kind::Int}},
+      {"copyinto", Kind::Int, {Kind::Int, Kind::Int, Kind::Int}},
+      {"stringof", Kind::String, {Kind::Int, Kind::Int}},
+      {"(char *)", Kind::Int, {Kind::String}},
+      {"[]", Kind::Int, {Kind::String, Kind::Int}},
   }};
   return table;
 }
@@ -255,6 +263,15 @@ class Verifier {
           return "bad field size";
         if (f.kind > FieldRef::RelLoc) return "bad field kind";
         return set(s, in.a, f.is_string() ? RegType::Str : RegType::Int);
+      }
+      case Op::Ldm:
+      case Op::Stm: {
+        uint32_t size = in.imm & 0xf;
+        if ((in.imm & ~0x1fu) != 0 || (size != 1 && size != 2 && size != 4 && size != 8))
+          return "bad integer type";
+        if (!(e = need(s, in.b, RegType::Int)).empty()) return e;
+        if (in.op == Op::Ldm) return set(s, in.a, RegType::Int);
+        return need(s, in.a, RegType::Int);
       }
       case Op::Agg:
         if (in.imm >= mod_.aggs.size()) return "aggregation index out of range";

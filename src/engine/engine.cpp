@@ -88,7 +88,8 @@ Engine::Engine(bytecode::Module module, const lang::Source& src, Options options
       text_(std::make_unique<TextConsumer>(*this, stdout)),
       consumer_(text_.get()),
       dynvars_(options.dynvarsize),
-      scratch_(std::max<size_t>(64 * 1024, size_t{16} * options.strsize)) {
+      scratch_(std::max<size_t>(64 * 1024, size_t{16} * options.strsize)),
+      memory_(options.scratchsize) {
   globals_.resize(mod_.globals.size());
   locals_.resize(mod_.locals.size());
   specs_.configure(opts_.nspec, opts_.specsize, opts_.strsize);
@@ -102,6 +103,7 @@ Engine::Engine(bytecode::Module module, const lang::Source& src, Options options
   ctx_.globals = &globals_;
   ctx_.locals = &locals_;
   ctx_.scratch = &scratch_;
+  ctx_.memory = &memory_;
 }
 
 Engine::~Engine() = default;
@@ -256,6 +258,7 @@ void Engine::run_ecb(const Ecb& ecb, const Record& rec) {
   cur_ecb_ = &ecb;
   ctx_.epid = ecb.epid;
   scratch_.reset();
+  memory_.reset();
   firing_.clear();
   committed_.clear();
   line_emitted_ = false;
@@ -515,6 +518,18 @@ bytecode::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& ou
   size_t len = strnlen(out.data(), std::min(n, max_len));
   if (len == n && n < max_len) return bytecode::Fault::BadAddress;  // unreadable before the NUL
   out.resize(len);
+  return bytecode::Fault::None;
+}
+
+// As copyinstr(): a record read at the probe has only what the probe copied, and copyin() asks
+// for bytes no probe copies yet; a process that still runs is read with process_vm_readv.
+bytecode::Fault Engine::copyin(uint64_t addr, size_t n, uint8_t* out) {
+  const Record& rec = *ctx_.record;
+  if (rec.context) return bytecode::Fault::NotGathered;
+  if (rec.guest) return bytecode::Fault::BadAddress;
+  if (n == 0) return bytecode::Fault::None;
+  if (sys::read_process_memory(rec.pid, addr, out, n, false) != n)
+    return bytecode::Fault::BadAddress;
   return bytecode::Fault::None;
 }
 

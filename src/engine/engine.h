@@ -116,6 +116,7 @@ class Engine : public bytecode::Host {
   void aggregate(uint32_t agg, std::string_view tuple, int64_t value, int64_t incr) override;
   int64_t speculation() override;
   bytecode::Fault copyinstr(uint64_t addr, size_t max_len, std::string& out) override;
+  bytecode::Fault copyin(uint64_t addr, size_t n, uint8_t* out) override;
   bytecode::Fault stack(bool user, uint32_t frames, int64_t& id) override;
   bytecode::Fault symbol(bytecode::Subr which, uint64_t addr, std::string& out) override;
 
@@ -164,6 +165,7 @@ class Engine : public bytecode::Host {
   DynVarStore dynvars_;
   Speculations specs_;
   bytecode::Scratch scratch_;
+  bytecode::ScratchMemory memory_;
   bytecode::ExecContext ctx_;
   std::string key_buf_;
   std::vector<FormatArg> fmt_args_;

@@ -76,6 +76,7 @@ std::string Options::set(const std::string& name, const std::string& value) {
   if (name == "dynvarsize") return size(dynvarsize, 1024, 1ull << 36);
   if (name == "aggsize") return size(aggsize, 1, 1ull << 36);
   if (name == "bufsize") return size(bufsize, 1, 1ull << 36);
+  if (name == "scratchsize") return size(scratchsize, 8, 64 << 20);
   if (name == "oformat") {
     if (value != "text" && value != "json" && value != "perfetto" && value != "ctf" &&
         value != "folded")

@@ -16,6 +16,7 @@ struct Options {
   // aggregation buffer by aggsize; vtrace has one table for every target and CPU, hence 16m.
   uint64_t aggsize = 16 << 20;
   uint64_t bufsize = 4 << 20;  // accepted for compatibility
+  uint64_t scratchsize = 256;  // bytes alloca() and copyin() may hand out in one clause
   bool aggsortkey = false;
   bool aggsortrev = false;
   uint32_t aggsortkeypos = 0;  // the key aggregations sort by first (0: the first key)

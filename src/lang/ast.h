@@ -15,15 +15,35 @@ enum class Scope : uint8_t { Global, Thread /* self-> */, Clause /* this-> */ };
 
 enum class Op : uint8_t {
   // binary
-  Add, Sub, Mul, Div, Mod, Shl, Shr, BitAnd, BitOr, BitXor,
-  LogAnd, LogOr, LogXor,
-  Eq, Ne, Lt, Le, Gt, Ge,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Mod,
+  Shl,
+  Shr,
+  BitAnd,
+  BitOr,
+  BitXor,
+  LogAnd,
+  LogOr,
+  LogXor,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
   // unary
-  Neg, Plus, LogNot, BitNot,
+  Neg,
+  Plus,
+  LogNot,
+  BitNot,
   // assignment: Assign is "=", compound assignments carry their binary op in Expr::op2
   Assign,
   // ++ / --
-  Inc, Dec,
+  Inc,
+  Dec,
 };
 
 enum class ExprKind : uint8_t {
@@ -43,6 +63,10 @@ enum class ExprKind : uint8_t {
   SizeofType,  // cast_type
   SizeofExpr,  // kids[0]
   Field,       // args->name: a field of the probe's event record (host tracepoints)
+  Deref,       // *kids[0]
+  AddrOf,      // &kids[0]
+  Subscript,   // kids[0][kids[1]] on a pointer, an array or a string
+  Member,      // kids[0]->name (arrow) or kids[0].name
 };
 
 struct Expr;
@@ -58,6 +82,7 @@ struct Expr {
   Op op = Op::Assign;
   Op op2 = Op::Assign;  // compound assignment's binary op
   bool prefix = false;  // IncDec
+  bool arrow = false;   // Member: -> rather than .
   Type cast_type;       // Cast / SizeofType
   std::vector<ExprPtr> kids;
 

@@ -6,17 +6,23 @@
 #include <string>
 #include <vector>
 
+#include "bytecode/module.h"
 #include "lang/action_order.h"
 #include "lang/ast.h"
 #include "lang/compiler.h"
 #include "lang/source.h"
-#include "bytecode/module.h"
 
 namespace vtrace::lang {
 
 // A value computed into a register.
 struct Val {
   uint8_t reg;
+  Type type;
+};
+
+// An object in memory: its address in a register, and its type.
+struct Place {
+  uint8_t addr;
   Type type;
 };
 
@@ -36,7 +42,11 @@ class Codegen {
   bytecode::Module run(const ast::Program& prog);
 
   // expressions (codegen_expr.cpp)
+  // A value: a char array as a string, another array as a pointer to its first element.
   Val gen(const ast::Expr& e);
+  // As gen(), but an array, struct or union stays itself (its address, typed): what ., [], &
+  // and sizeof work on.
+  Val gen_raw(const ast::Expr& e);
   std::optional<int64_t> fold(const ast::Expr& e) const;
 
  private:
@@ -69,6 +79,20 @@ class Codegen {
   Val gen_ident(const ast::Expr& e, uint8_t dst);
   Val gen_field(const ast::Expr& e, uint8_t dst);
   Val require_int(const ast::Expr& e, const char* what);
+
+  // memory: pointers, arrays, structs (codegen_memory.cpp)
+  bool is_place(const ast::Expr& e);  // *p, p[i], p->m, s.m, and x[i] on a pointer variable
+  Place gen_place(const ast::Expr& e, uint8_t dst);
+  Val load_place(const Place& p, uint8_t dst, Loc loc);
+  void store_place(const Place& p, uint8_t src, Loc loc);
+  Val gen_addr_of(const ast::Expr& e, uint8_t dst);
+  Val gen_place_value(const ast::Expr& e, uint8_t dst);  // Deref, Subscript, Member
+  Val rvalue(Val v, Loc loc);
+  Val as_string(Val v, Loc loc, const std::string& what);  // char *, char [N] -> string
+  Val gen_memory_call(const ast::Expr& e, uint8_t dst);    // alloca, bcopy, copyin, copyinto
+  std::optional<Type> scalar_var_type(const ast::Expr& e) const;
+  // p + n, p - n, p - q: scaled by the pointee's size.
+  Val gen_pointer_arith(ast::Op op, Val l, Val r, uint8_t dst, Loc loc);
 
   // variables
   // Resolves a variable reference; `define_as` creates it with that type when unknown (first

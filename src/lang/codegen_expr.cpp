@@ -1,8 +1,8 @@
 // Expressions and variable access: type checking and bytecode for every ExprKind.
 #include <unordered_map>
 
-#include "lang/codegen.h"
 #include "bytecode/verifier.h"
+#include "lang/codegen.h"
 
 namespace vtrace::lang {
 
@@ -51,8 +51,10 @@ const std::unordered_map<std::string, BuiltinVar>& builtin_vars() {
   return vars;
 }
 
+// C's integer promotions; a pointer or an enum used in arithmetic is a plain integer.
 Type promote(Type t) {
-  return t.size < 4 ? Type::i32() : t;
+  if (t.size < 4) return Type::i32();
+  return Type::int_of(t.size, t.is_signed);
 }
 
 const char* op_text(Op op) {
@@ -194,6 +196,10 @@ void Codegen::narrow_to(uint8_t reg, Type t) {
 }
 
 Val Codegen::gen(const Expr& e) {
+  return rvalue(gen_raw(e), e.loc);
+}
+
+Val Codegen::gen_raw(const Expr& e) {
   uint8_t dst = alloc(e.loc);
   Val v = gen_into(e, dst);
   release_to(dst + 1);
@@ -222,8 +228,11 @@ Val Codegen::gen_into(const Expr& e, uint8_t dst) {
       return {dst, Type::str()};
     case ExprKind::Ident:
       return gen_ident(e, dst);
-    case ExprKind::Var:
-    case ExprKind::Index: {
+    case ExprKind::Index:
+      if (auto t = scalar_var_type(e); t && (t->is_pointer() || t->is_string()))
+        return gen_place_value(e, dst);
+      [[fallthrough]];
+    case ExprKind::Var: {
       LvalueRef ref = resolve(e, std::nullopt);
       load(ref, dst);
       return {dst, ref.type};
@@ -262,22 +271,30 @@ Val Codegen::gen_into(const Expr& e, uint8_t dst) {
     case ExprKind::Cast:
       return gen_cast(e, dst);
     case ExprKind::SizeofType:
-      if (!e.cast_type.is_int()) fail(e.loc, "sizeof applies to integer types only");
-      load_int(dst, e.cast_type.size);
+      if (e.cast_type.is_string() || e.cast_type.bytes() == 0)
+        fail(e.loc, "sizeof cannot be applied to type " + e.cast_type.name());
+      load_int(dst, static_cast<int64_t>(e.cast_type.bytes()));
       return {dst, Type::u64()};
     case ExprKind::SizeofExpr: {
       // The operand is not evaluated, as in C; only its type matters.
       uint8_t mark = next_reg_;
       size_t code_mark = clause_->code.size();
-      Val v = gen(*e.kids[0]);
+      Val v = gen_raw(*e.kids[0]);
       clause_->code.resize(code_mark);
       release_to(mark);
-      if (!v.type.is_int()) fail(e.loc, "sizeof applies to integer expressions only");
-      load_int(dst, v.type.size);
+      if (v.type.is_string() || v.type.bytes() == 0)
+        fail(e.loc, "sizeof cannot be applied to an expression of type " + v.type.name());
+      load_int(dst, static_cast<int64_t>(v.type.bytes()));
       return {dst, Type::u64()};
     }
     case ExprKind::Field:
       return gen_field(e, dst);
+    case ExprKind::Deref:
+    case ExprKind::Subscript:
+    case ExprKind::Member:
+      return gen_place_value(e, dst);
+    case ExprKind::AddrOf:
+      return gen_addr_of(e, dst);
   }
   fail(e.loc, "unsupported expression");
 }
@@ -316,6 +333,10 @@ Val Codegen::gen_ident(const Expr& e, uint8_t dst) {
     load_int(dst, c->second);
     return {dst, Type::i32()};
   }
+  if (e.name == "NULL" && !globals_.count(e.name)) {
+    load_int(dst, 0);
+    return {dst, Type::pointer_to(Type::void_type())};
+  }
   auto b = builtin_vars().find(e.name);
   if (b != builtin_vars().end()) {
     emit(bytecode::Op::Ldb, dst, 0, 0, static_cast<uint32_t>(b->second.id));
@@ -334,6 +355,8 @@ Val Codegen::gen_binary(const Expr& e, uint8_t dst) {
     if (!l.type.is_int() || !r.type.is_int())
       fail(e.loc, std::string("operands have incompatible types: \"") + l.type.name() + "\" " +
                       op_text(e.op) + " \"" + r.type.name() + "\"");
+    if (l.type.is_pointer() || r.type.is_pointer())
+      return gen_pointer_arith(e.op, l, r, dst, e.loc);
     Type t = arith_type(l.type, r.type);
     emit(e.op == Op::Add ? bytecode::Op::Add : bytecode::Op::Sub, dst, l.reg, r.reg);
     narrow_to(dst, t);
@@ -433,40 +456,79 @@ Val Codegen::gen_ternary(const Expr& e, uint8_t dst) {
   return {dst, a.type.is_int() ? arith_type(a.type, b.type) : a.type};
 }
 
+namespace {
+// Whether a value of type `from` may be stored in an object of type `to`: integers and pointers
+// mix (as D allows), strings only with strings.
+bool assignable(const Type& to, const Type& from) {
+  return to.kind == from.kind;
+}
+}  // namespace
+
 Val Codegen::gen_assign(const Expr& e, uint8_t dst) {
   const Expr& lhs = *e.kids[0];
   if (lhs.kind == ExprKind::Ident && builtin_vars().count(lhs.name))
     fail(lhs.loc, "operator " + std::string(op_text(e.op2)) + (e.op2 == Op::Assign ? "" : "=") +
                       " can only be applied to a writable variable");
+  const bool in_memory = is_place(lhs);
   if (e.op2 == Op::Assign) {
     // The value first, so a first assignment can define the variable with its type.
     Val v = gen(*e.kids[1]);
-    LvalueRef ref = resolve(lhs, v.type);
-    if (ref.type.kind != v.type.kind)
-      fail(e.loc, "operands have incompatible types: \"" + ref.type.name() + "\" = \"" +
-                      v.type.name() + "\"");
-    if (ref.type.is_int() && ref.type.size < 8) narrow_to(v.reg, ref.type);
-    store(ref, v.reg);
+    next_reg_ = std::max<uint32_t>(next_reg_, v.reg + 1u);
+    std::optional<Place> place;
+    LvalueRef ref;
+    Type to;
+    if (in_memory) {
+      place = gen_place(lhs, alloc(e.loc));
+      to = place->type;
+    } else {
+      ref = resolve(lhs, v.type);
+      to = ref.type;
+    }
+    if (!assignable(to, v.type))
+      fail(e.loc,
+           "operands have incompatible types: \"" + to.name() + "\" = \"" + v.type.name() + "\"");
+    if (to.is_int() && to.size < 8) narrow_to(v.reg, to);
+    if (place)
+      store_place(*place, v.reg, e.loc);
+    else
+      store(ref, v.reg);
     emit(bytecode::Op::Mov, dst, v.reg);
-    return {dst, ref.type};
+    return {dst, to};
   }
   // x += 1 and x++ on a variable not seen yet define it as an int64 (which reads 0 first).
-  LvalueRef ref = resolve(lhs, Type::i64());
-  if (!ref.type.is_int())
+  std::optional<Place> place;
+  LvalueRef ref;
+  if (in_memory)
+    place = gen_place(lhs, alloc(e.loc));
+  else
+    ref = resolve(lhs, Type::i64());
+  const Type to = place ? place->type : ref.type;
+  if (!to.is_int())
     fail(e.loc, std::string("operator ") + op_text(e.op2) + "= requires an integer lvalue");
   uint8_t cur = alloc(e.loc);
-  load(ref, cur);
+  if (place)
+    load_place(*place, cur, e.loc);
+  else
+    load(ref, cur);
   Val r = require_int(*e.kids[1], op_text(e.op2));
-  Type t = arith_type(ref.type, r.type);
-  // The result keeps the variable's type; >>= shifts as the variable's signedness says.
-  bytecode::Op op = bytecode::Op::Add;
-  if (!int_binary_op(e.op2, e.op2 == Op::Shr ? ref.type : t, op))
-    fail(e.loc, "unsupported compound assignment");
-  emit(op, cur, cur, r.reg);
-  narrow_to(cur, ref.type);
-  store(ref, cur);
+  if (to.is_pointer() && (e.op2 == Op::Add || e.op2 == Op::Sub)) {
+    Val p = gen_pointer_arith(e.op2, Val{cur, to}, r, cur, e.loc);
+    (void)p;
+  } else {
+    Type t = arith_type(to, r.type);
+    // The result keeps the variable's type; >>= shifts as the variable's signedness says.
+    bytecode::Op op = bytecode::Op::Add;
+    if (!int_binary_op(e.op2, e.op2 == Op::Shr ? to : t, op))
+      fail(e.loc, "unsupported compound assignment");
+    emit(op, cur, cur, r.reg);
+  }
+  narrow_to(cur, to);
+  if (place)
+    store_place(*place, cur, e.loc);
+  else
+    store(ref, cur);
   emit(bytecode::Op::Mov, dst, cur);
-  return {dst, ref.type};
+  return {dst, to};
 }
 
 Val Codegen::gen_incdec(const Expr& e, uint8_t dst) {
@@ -474,26 +536,47 @@ Val Codegen::gen_incdec(const Expr& e, uint8_t dst) {
   if (lhs.kind == ExprKind::Ident && builtin_vars().count(lhs.name))
     fail(lhs.loc,
          std::string("operator ") + op_text(e.op) + " can only be applied to a writable variable");
-  LvalueRef ref = resolve(lhs, Type::i64());
-  if (!ref.type.is_int())
+  std::optional<Place> place;
+  LvalueRef ref;
+  if (is_place(lhs))
+    place = gen_place(lhs, alloc(e.loc));
+  else
+    ref = resolve(lhs, Type::i64());
+  const Type to = place ? place->type : ref.type;
+  if (!to.is_int())
     fail(e.loc, std::string("operator ") + op_text(e.op) + " requires an integer lvalue");
   uint8_t cur = alloc(e.loc);
   uint8_t one = alloc(e.loc);
-  load(ref, cur);
-  load_int(one, 1);
+  if (place)
+    load_place(*place, cur, e.loc);
+  else
+    load(ref, cur);
+  // A pointer steps by what it points at.
+  const uint64_t step = to.is_pointer() && to.target().bytes() > 0 ? to.target().bytes() : 1;
+  load_int(one, static_cast<int64_t>(step));
   emit(bytecode::Op::Mov, dst, cur);  // postfix value
   emit(e.op == Op::Inc ? bytecode::Op::Add : bytecode::Op::Sub, cur, cur, one);
-  narrow_to(cur, ref.type);
-  store(ref, cur);
+  narrow_to(cur, to);
+  if (place)
+    store_place(*place, cur, e.loc);
+  else
+    store(ref, cur);
   if (e.prefix) emit(bytecode::Op::Mov, dst, cur);
-  return {dst, ref.type};
+  return {dst, to};
 }
 
 Val Codegen::gen_cast(const Expr& e, uint8_t dst) {
-  Val v = gen(*e.kids[0]);
   const Type& t = e.cast_type;
-  if (t.is_string() && v.type.is_string()) {
+  Val v = gen(*e.kids[0]);
+  if (t.is_void()) return {v.reg, t};
+  if (t.is_string()) {
+    v = as_string(v, e.loc, "cast operand");
     emit(bytecode::Op::Mov, dst, v.reg);
+    return {dst, t};
+  }
+  if (t.is_pointer() && v.type.is_string()) {
+    // (char *)s: the string's bytes, copied to scratch memory a pointer can reach.
+    emit(bytecode::Op::Call, dst, v.reg, 1, static_cast<uint32_t>(bytecode::Subr::StrBytes));
     return {dst, t};
   }
   if (!t.is_int() || !v.type.is_int())
@@ -532,9 +615,12 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
       {"umod", {bytecode::Subr::Umod}},
       {"uaddr", {bytecode::Subr::Uaddr}},
   };
+  if (e.name == "alloca" || e.name == "bcopy" || e.name == "copyin" || e.name == "copyinto")
+    return gen_memory_call(e, dst);
   if (e.name == "stringof") {
     if (e.kids.size() != 1) fail(e.loc, "stringof( ) requires exactly one argument");
     Val v = gen(*e.kids[0]);
+    if (v.type.is_pointer()) v = as_string(v, e.kids[0]->loc, "stringof( ) argument");
     if (v.type.is_string()) {
       emit(bytecode::Op::Mov, dst, v.reg);
     } else {
@@ -566,6 +652,8 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
   uint8_t first = static_cast<uint8_t>(next_reg_);
   for (size_t i = 0; i < e.kids.size(); ++i) {
     Val a = gen(*e.kids[i]);
+    if (sig->args[i] == Kind::String && a.type.is_pointer())
+      a = as_string(a, e.kids[i]->loc, e.name + "( ) argument #" + std::to_string(i + 1));
     if (a.type.kind != sig->args[i])
       fail(e.kids[i]->loc, e.name + "( ) argument #" + std::to_string(i + 1) + " is of type " +
                                a.type.name() + ", expected " +
@@ -575,14 +663,14 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
   emit(bytecode::Op::Call, dst, first, static_cast<uint8_t>(e.kids.size()),
        static_cast<uint32_t>(chosen));
   const bool is_stack = chosen >= bytecode::Subr::Stack0 && chosen <= bytecode::Subr::Ustack1;
-  Type rt =
-      is_stack                      ? Type::stack(chosen >= bytecode::Subr::Ustack0)
-      : sig->result == Kind::String ? Type::str()
-      : chosen == bytecode::Subr::Strlen  ? Type::u64()
-      : (chosen == bytecode::Subr::Index2 || chosen == bytecode::Subr::Index3 || chosen == bytecode::Subr::Rindex2 ||
-         chosen == bytecode::Subr::Rindex3 || chosen == bytecode::Subr::Speculation || chosen == bytecode::Subr::Rand)
-          ? Type::i32()
-          : Type::i64();
+  Type rt = is_stack                           ? Type::stack(chosen >= bytecode::Subr::Ustack0)
+            : sig->result == Kind::String      ? Type::str()
+            : chosen == bytecode::Subr::Strlen ? Type::u64()
+            : (chosen == bytecode::Subr::Index2 || chosen == bytecode::Subr::Index3 ||
+               chosen == bytecode::Subr::Rindex2 || chosen == bytecode::Subr::Rindex3 ||
+               chosen == bytecode::Subr::Speculation || chosen == bytecode::Subr::Rand)
+                ? Type::i32()
+                : Type::i64();
   return {dst, rt};
 }
 
@@ -591,11 +679,13 @@ std::optional<int64_t> Codegen::fold(const Expr& e) const {
     case ExprKind::IntLit:
       return e.ival;
     case ExprKind::Ident: {
+      if (e.name == "NULL" && !globals_.count(e.name)) return 0;
       auto c = fault_constants().find(e.name);
       return c == fault_constants().end() ? std::nullopt : std::optional<int64_t>(c->second);
     }
     case ExprKind::SizeofType:
-      return e.cast_type.is_int() ? std::optional<int64_t>(e.cast_type.size) : std::nullopt;
+      if (e.cast_type.is_string() || e.cast_type.bytes() == 0) return std::nullopt;
+      return static_cast<int64_t>(e.cast_type.bytes());
     case ExprKind::Cast: {
       auto v = fold(*e.kids[0]);
       if (!v || !e.cast_type.is_int()) return std::nullopt;

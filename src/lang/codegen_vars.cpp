@@ -8,8 +8,9 @@ using ast::Expr;
 using ast::ExprKind;
 using ast::Scope;
 
-uint32_t Codegen::var_slot(std::vector<bytecode::VarInfo>& vars, std::map<std::string, uint32_t>& index,
-                           const std::string& key, bytecode::VarInfo info) {
+uint32_t Codegen::var_slot(std::vector<bytecode::VarInfo>& vars,
+                           std::map<std::string, uint32_t>& index, const std::string& key,
+                           bytecode::VarInfo info) {
   auto [it, added] = index.try_emplace(key, static_cast<uint32_t>(vars.size()));
   if (added) vars.push_back(std::move(info));
   return it->second;
@@ -42,7 +43,8 @@ LvalueRef Codegen::resolve(const Expr& e, std::optional<Type> define_as) {
     auto it = locals_.find(e.name);
     if (it == locals_.end()) {
       // An unknown this-> variable reads as an int64 0, as in DTrace.
-      bytecode::VarInfo info{e.name, define_as.value_or(Type::i64()), bytecode::VarScope::Clause, false, {}};
+      bytecode::VarInfo info{
+          e.name, define_as.value_or(Type::i64()), bytecode::VarScope::Clause, false, {}};
       it = locals_.emplace(e.name, var_slot(mod_.locals, locals_, e.name, info)).first;
     }
     ref.where = LvalueRef::Local;
@@ -74,9 +76,10 @@ LvalueRef Codegen::resolve(const Expr& e, std::optional<Type> define_as) {
       fail(e.loc, e.name + " is a scalar variable and cannot be indexed");
     if (!define_as && e.scope == Scope::Global)
       fail(e.loc, "failed to resolve " + e.name + ": Unknown variable name");
-    bytecode::VarInfo info{e.name, define_as.value_or(Type::i64()),
-                     e.scope == Scope::Thread ? bytecode::VarScope::Thread : bytecode::VarScope::Global,
-                     indexed, key_types};
+    bytecode::VarInfo info{
+        e.name, define_as.value_or(Type::i64()),
+        e.scope == Scope::Thread ? bytecode::VarScope::Thread : bytecode::VarScope::Global, indexed,
+        key_types};
     it = dynvars_.emplace(key, var_slot(mod_.dynvars, dynvars_, key, info)).first;
   }
   const bytecode::VarInfo& info = mod_.dynvars[it->second];
@@ -150,14 +153,16 @@ void Codegen::declare(const ast::Decl& d) {
   if (d.scope == Scope::Global && !d.is_array) {
     if (globals_.count(d.name) || dynvars_.count("g:" + d.name))
       fail(d.loc, d.name + " is already declared");
-    var_slot(mod_.globals, globals_, d.name, {d.name, d.type, bytecode::VarScope::Global, false, {}});
+    var_slot(mod_.globals, globals_, d.name,
+             {d.name, d.type, bytecode::VarScope::Global, false, {}});
     return;
   }
   const std::string key = (d.scope == Scope::Thread ? "t:" : "g:") + d.name;
   if (dynvars_.count(key) || (d.scope == Scope::Global && globals_.count(d.name)))
     fail(d.loc, d.name + " is already declared");
   var_slot(mod_.dynvars, dynvars_, key,
-           {d.name, d.type, d.scope == Scope::Thread ? bytecode::VarScope::Thread : bytecode::VarScope::Global,
+           {d.name, d.type,
+            d.scope == Scope::Thread ? bytecode::VarScope::Thread : bytecode::VarScope::Global,
             d.is_array, keys});
 }
 

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "bytecode/module.h"
 #include "lang/ast.h"
 #include "lang/source.h"
-#include "bytecode/module.h"
 
 namespace vtrace::lang {
 
@@ -19,11 +19,11 @@ using FieldResolver = std::function<std::optional<bytecode::FieldRef>(
     const std::vector<bytecode::ProbeSpec>& probes, const std::string& field, std::string& err)>;
 
 bytecode::Module compile(const ast::Program& program, const Source& src,
-                   const FieldResolver& fields = {});
+                         const FieldResolver& fields = {});
 
 // parse() + compile().
 struct MacroArgs;
 bytecode::Module compile_source(const Source& src, const MacroArgs& macros,
-                          const FieldResolver& fields = {});
+                                const FieldResolver& fields = {});
 
 }  // namespace vtrace::lang

@@ -41,7 +41,11 @@ const std::unordered_map<std::string_view, Tok>& keywords() {
       {"uint64_t", Tok::TypeKw}, {"uintptr_t", Tok::TypeKw},    {"size_t", Tok::TypeKw},
       {"ssize_t", Tok::TypeKw},  {"self", Tok::KwSelf},         {"this", Tok::KwThis},
       {"sizeof", Tok::KwSizeof}, {"stringof", Tok::KwStringof}, {"if", Tok::KwIf},
-      {"else", Tok::KwElse},
+      {"else", Tok::KwElse},     {"struct", Tok::KwStruct},     {"union", Tok::KwUnion},
+      {"enum", Tok::KwEnum},     {"typedef", Tok::KwTypedef},   {"const", Tok::TypeKw},
+      {"volatile", Tok::TypeKw}, {"intptr_t", Tok::TypeKw},     {"ptrdiff_t", Tok::TypeKw},
+      {"off_t", Tok::TypeKw},    {"pid_t", Tok::TypeKw},        {"uid_t", Tok::TypeKw},
+      {"gid_t", Tok::TypeKw},    {"time_t", Tok::TypeKw},
   };
   return kw;
 }
@@ -241,6 +245,8 @@ Token Lexer::scan_ident(Token t) {
   t.text = std::string(text_.substr(pos_, e - pos_));
   auto it = keywords().find(t.text);
   t.kind = it == keywords().end() ? Tok::Ident : it->second;
+  if (t.kind == Tok::Ident && type_names_ != nullptr && type_names_->count(t.text))
+    t.kind = Tok::TypeName;
   advance(e - pos_);
   return t;
 }
@@ -260,8 +266,15 @@ Token Lexer::scan_desc(Token t) {
   // A declaration keyword at top level starts a declaration, not a clause.
   auto it = keywords().find(raw);
   if (it != keywords().end() &&
-      (it->second == Tok::TypeKw || it->second == Tok::KwSelf || it->second == Tok::KwThis)) {
+      (it->second == Tok::TypeKw || it->second == Tok::KwSelf || it->second == Tok::KwThis ||
+       it->second == Tok::KwStruct || it->second == Tok::KwUnion || it->second == Tok::KwEnum ||
+       it->second == Tok::KwTypedef)) {
     t.kind = it->second;
+    advance(e - pos_);
+    return t;
+  }
+  if (type_names_ != nullptr && type_names_->count(t.text)) {
+    t.kind = Tok::TypeName;
     advance(e - pos_);
     return t;
   }

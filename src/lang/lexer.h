@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "lang/ast.h"
@@ -17,12 +18,17 @@ namespace vtrace::lang {
 
 enum class Tok : uint8_t {
   Eof,
-  Ident,   // text = name
-  Int,     // ival, type (also character constants)
-  Str,     // sval (decoded)
-  Desc,    // probe description: text as written, sval with macros expanded
-  Agg,     // @name or @: text = "@name"
-  TypeKw,  // char short int long signed unsigned string void int8_t ... size_t
+  Ident,     // text = name
+  Int,       // ival, type (also character constants)
+  Str,       // sval (decoded)
+  Desc,      // probe description: text as written, sval with macros expanded
+  Agg,       // @name or @: text = "@name"
+  TypeKw,    // char short int long signed unsigned string void int8_t ... size_t const volatile
+  TypeName,  // a name the program made a type with typedef
+  KwStruct,
+  KwUnion,
+  KwEnum,
+  KwTypedef,
   KwSelf,
   KwThis,
   KwSizeof,
@@ -109,6 +115,9 @@ class Lexer {
 
   [[noreturn]] void fail(Loc loc, const std::string& message) const;
 
+  // The parser's typedef names: the lexer returns them as TypeName tokens.
+  void set_type_names(const std::unordered_set<std::string>* names) { type_names_ = names; }
+
  private:
   bool more() const { return pos_ < text_.size(); }
   char at(size_t p) const { return p < text_.size() ? text_[p] : '\0'; }
@@ -144,6 +153,7 @@ class Lexer {
   bool line_blank_ = true;    // only blanks since the last newline: '#' starts a directive
   bool defaultargs_ = false;  // -x defaultargs, or #pragma D option defaultargs seen so far
   std::vector<ast::Pragma> pragmas_;
+  const std::unordered_set<std::string>* type_names_ = nullptr;
 };
 
 }  // namespace vtrace::lang

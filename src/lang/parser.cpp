@@ -54,7 +54,7 @@ ast::Program Parser::run() {
   ast::Program prog;
   advance(true);
   while (!at(Tok::Eof)) {
-    if (at(Tok::TypeKw) || at(Tok::KwSelf) || at(Tok::KwThis)) {
+    if (at_type_start() || at(Tok::KwSelf) || at(Tok::KwThis) || at(Tok::KwTypedef)) {
       declaration(prog);
     } else if (at(Tok::Desc)) {
       clause(prog);
@@ -116,90 +116,57 @@ void Parser::clause(ast::Program& prog) {
   prog.clauses.push_back(std::move(c));
 }
 
-// [self|this] type name [ '[' key-type {, key-type} ']' ] {, name ...} ;
+// [self|this] type declarator [ '[' key-type {, key-type} ']' ] {, declarator ...} ;
+// typedef type declarator ;   struct foo { members };   enum e { A, B };
 void Parser::declaration(ast::Program& prog) {
+  if (at(Tok::KwTypedef)) {
+    typedef_decl();
+    advance(true);
+    return;
+  }
   ast::Scope scope = ast::Scope::Global;
   if (at(Tok::KwSelf) || at(Tok::KwThis)) {
     scope = at(Tok::KwSelf) ? ast::Scope::Thread : ast::Scope::Clause;
     advance();
   }
-  if (!at(Tok::TypeKw)) syntax_error();
-  Type type = parse_type();
+  if (!at_type_start()) syntax_error();
+  const Type base = parse_type();
+  if (at(Tok::Semi) && scope == ast::Scope::Global && (base.is_record() || base.is_enum())) {
+    advance(true);  // a struct, union or enum defined (or declared ahead) without a variable
+    return;
+  }
   for (;;) {
+    Type type = pointers(base);
     if (!at(Tok::Ident)) syntax_error();
     ast::Decl d;
     d.scope = scope;
-    d.type = type;
     d.name = cur_.text;
     d.loc = cur_.loc;
     if (type.is_void()) fail(cur_.loc, "variable " + d.name + " cannot be declared void");
     advance();
-    if (at(Tok::LBracket)) {
+    if (at(Tok::LBracket) && starts_type(peek().kind)) {
       d.is_array = true;
       advance();
       for (;;) {
-        if (!at(Tok::TypeKw)) syntax_error();
+        if (!at_type_start()) syntax_error();
         Loc kl = cur_.loc;
-        Type k = parse_type();
+        Type k = parse_type_name();
         if (k.is_void()) fail(kl, "void is not a valid key type");
         d.key_types.push_back(k);
         if (!at(Tok::Comma)) break;
         advance();
       }
       expect_advance(Tok::RBracket);
+    } else {
+      type = array_dims(type);
     }
+    d.type = type;
     prog.decls.push_back(std::move(d));
     if (!at(Tok::Comma)) break;
     advance();
   }
   expect(Tok::Semi);
   advance(true);
-}
-
-// C type specifiers: [signed|unsigned] char|short|int|long|long long, or one type name.
-Type Parser::parse_type() {
-  Loc loc = cur_.loc;
-  std::string spelled;
-  int n_sign = 0, n_char = 0, n_short = 0, n_int = 0, n_long = 0, n_named = 0;
-  bool is_unsigned = false;
-  std::string named;
-  while (at(Tok::TypeKw)) {
-    const std::string& w = cur_.text;
-    if (w == "signed" || w == "unsigned") {
-      ++n_sign;
-      is_unsigned = w == "unsigned";
-    } else if (w == "char") {
-      ++n_char;
-    } else if (w == "short") {
-      ++n_short;
-    } else if (w == "int") {
-      ++n_int;
-    } else if (w == "long") {
-      ++n_long;
-    } else {
-      ++n_named;
-      named = w;
-    }
-    spelled += spelled.empty() ? w : " " + w;
-    advance();
-  }
-  const int n_base = n_sign + n_char + n_short + n_int + n_long;
-  const bool bad = (n_named > 0 && (n_named > 1 || n_base > 0)) || n_sign > 1 || n_char > 1 ||
-                   n_short > 1 || n_int > 1 || n_long > 2 ||
-                   (n_char && (n_short || n_int || n_long)) || (n_short && n_long);
-  if (bad) fail(loc, "invalid type \"" + spelled + "\"");
-  if (n_named) {
-    if (named == "string") return Type::str();
-    if (named == "void") return Type::void_type();
-    if (named == "uintptr_t" || named == "size_t") return Type::u64();
-    if (named == "ssize_t") return Type::i64();
-    // intN_t / uintN_t
-    const bool u = named[0] == 'u';
-    const int bits = std::stoi(named.substr(u ? 4 : 3));
-    return Type::int_of(static_cast<uint8_t>(bits / 8), !u);
-  }
-  uint8_t size = n_char ? 1 : n_short ? 2 : n_long ? 8 : 4;
-  return Type::int_of(size, !is_unsigned);
 }
 
 void Parser::block(std::vector<StmtPtr>& out) {
@@ -235,7 +202,8 @@ StmtPtr Parser::statement() {
     advance();
     return s;
   }
-  if (at(Tok::TypeKw) || ((at(Tok::KwSelf) || at(Tok::KwThis)) && peek().kind == Tok::TypeKw))
+  if (at_type_start() || at(Tok::KwTypedef) ||
+      ((at(Tok::KwSelf) || at(Tok::KwThis)) && starts_type(peek().kind)))
     fail(cur_.loc, "declarations are not allowed inside a clause");
   auto s = std::make_unique<Stmt>();
   s->kind = StmtKind::Expr;

@@ -1,4 +1,4 @@
-// D expressions: C's operators and precedence, minus pointers, plus ^^, self->, this-> and @.
+// D expressions: C's operators and precedence, plus ^^, self->, this-> and @.
 #include <optional>
 #include <utility>
 
@@ -142,27 +142,12 @@ ExprPtr make(ExprKind kind, Loc loc) {
   return e;
 }
 
-// How an operand is named in "operator -> is not supported on ...".
-std::string describe(const Expr& e) {
-  const char* scope = e.scope == ast::Scope::Thread ? "self->" : "this->";
-  switch (e.kind) {
-    case ExprKind::Ident:
-      return "\"" + e.name + "\"";
-    case ExprKind::Var:
-      return "\"" + std::string(scope) + e.name + "\"";
-    case ExprKind::Index:
-      return "\"" + std::string(e.scope == ast::Scope::Global ? "" : scope) + e.name + "[]\"";
-    case ExprKind::Call:
-      return "\"" + e.name + "()\"";
-    default:
-      return "this expression";
-  }
-}
-
 }  // namespace
 
 void Parser::check_lvalue(const Expr& e, const Token& op) const {
-  if (e.kind == ExprKind::Ident || e.kind == ExprKind::Var || e.kind == ExprKind::Index) return;
+  if (e.kind == ExprKind::Ident || e.kind == ExprKind::Var || e.kind == ExprKind::Index ||
+      e.kind == ExprKind::Deref || e.kind == ExprKind::Subscript || e.kind == ExprKind::Member)
+    return;
   fail(op.loc, "operator " + op.text + " requires a modifiable lvalue as an operand");
 }
 
@@ -254,14 +239,18 @@ ExprPtr Parser::unary() {
       return e;
     }
     case Tok::Star:
-    case Tok::Amp:
-      fail(t.loc, "pointer operations are not supported");
+    case Tok::Amp: {
+      advance();
+      auto e = make(t.kind == Tok::Star ? ExprKind::Deref : ExprKind::AddrOf, t.loc);
+      e->kids.push_back(unary());
+      return e;
+    }
     case Tok::KwSizeof: {
       advance();
-      if (at(Tok::LParen) && peek().kind == Tok::TypeKw) {
+      if (at(Tok::LParen) && starts_type(peek().kind)) {
         advance();
         auto e = make(ExprKind::SizeofType, t.loc);
-        e->cast_type = parse_type();
+        e->cast_type = parse_type_name();
         expect_advance(Tok::RParen);
         return e;
       }
@@ -277,10 +266,10 @@ ExprPtr Parser::unary() {
       return e;
     }
     case Tok::LParen:
-      if (peek().kind == Tok::TypeKw) {
+      if (starts_type(peek().kind)) {
         advance();
         auto e = make(ExprKind::Cast, t.loc);
-        e->cast_type = parse_type();
+        e->cast_type = parse_type_name();
         expect_advance(Tok::RParen);
         e->kids.push_back(unary());
         return e;
@@ -309,12 +298,23 @@ ExprPtr Parser::postfix() {
       f->name = cur_.text;
       advance();
       e = std::move(f);
-    } else if (at(Tok::Arrow)) {
-      fail(cur_.loc, "operator -> is not supported on " + describe(*e));
-    } else if (at(Tok::Dot)) {
-      fail(cur_.loc, "operator . is not supported on " + describe(*e));
+    } else if (at(Tok::Arrow) || at(Tok::Dot)) {
+      auto m = make(ExprKind::Member, cur_.loc);
+      m->arrow = at(Tok::Arrow);
+      advance();
+      if (!at(Tok::Ident) && !at(Tok::TypeName)) syntax_error();
+      m->name = cur_.text;
+      advance();
+      m->kids.push_back(std::move(e));
+      e = std::move(m);
     } else if (at(Tok::LBracket)) {
-      fail(cur_.loc, "operator [] may only follow an associative array name");
+      auto sub = make(ExprKind::Subscript, cur_.loc);
+      advance();
+      sub->kids.push_back(std::move(e));
+      std::vector<ExprPtr> index = expr_list(Tok::RBracket, false);
+      if (index.size() != 1) fail(sub->loc, "operator [] takes one index here");
+      sub->kids.push_back(std::move(index[0]));
+      e = std::move(sub);
     } else {
       return e;
     }
@@ -369,6 +369,10 @@ ExprPtr Parser::primary() {
         e = make(ExprKind::Index, t.loc);
         advance();
         e->kids = expr_list(Tok::RBracket, false);
+      } else if (auto en = types_.enumerators.find(t.text); en != types_.enumerators.end()) {
+        e = make(ExprKind::IntLit, t.loc);
+        e->ival = en->second.first;
+        e->type = en->second.second;
       } else {
         e = make(ExprKind::Ident, t.loc);
       }

@@ -1,7 +1,11 @@
 // The recursive-descent D parser, shared by parser.cpp (program, clauses, declarations,
 // statements) and parser_expr.cpp (expressions). Internal to src/lang.
 #pragma once
+#include <memory>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "lang/ast.h"
@@ -10,9 +14,19 @@
 
 namespace vtrace::lang {
 
+// The C type names a program declares: typedefs, struct/union/enum tags and enumerators.
+struct TypeScope {
+  std::unordered_set<std::string> typedef_names;  // what the lexer returns as TypeName
+  std::unordered_map<std::string, Type> typedefs;
+  std::unordered_map<std::string, std::shared_ptr<CType>> structs, unions, enums;
+  std::unordered_map<std::string, std::pair<int64_t, Type>> enumerators;
+};
+
 class Parser {
  public:
-  Parser(const Source& src, const MacroArgs& macros) : src_(src), lex_(src, macros) {}
+  Parser(const Source& src, const MacroArgs& macros) : src_(src), lex_(src, macros) {
+    lex_.set_type_names(&types_.typedef_names);
+  }
   ast::Program run();
 
   // Nesting beyond this is an error: the parser, and every pass after it, recurses on the tree.
@@ -38,7 +52,20 @@ class Parser {
   void clause(ast::Program& prog);
   ast::ProbeDesc probe_desc(const Token& t) const;
   void declaration(ast::Program& prog);
-  Type parse_type();
+  // parser_types.cpp: C types and declarators
+  bool at_type_start() const { return starts_type(cur_.kind); }
+  static bool starts_type(Tok k) {
+    return k == Tok::TypeKw || k == Tok::TypeName || k == Tok::KwStruct || k == Tok::KwUnion ||
+           k == Tok::KwEnum;
+  }
+  Type parse_type();                // specifiers: int, unsigned long, struct foo {...}, a typedef
+  Type parse_type_name();           // specifiers and '*'s: what a cast or sizeof names
+  Type pointers(Type base);         // '*'s (and their qualifiers) after a type
+  Type array_dims(Type element);    // [N][M] after a declarator's name
+  Type record_type(bool is_union);  // at struct/union
+  Type enum_type();                 // at enum
+  void typedef_decl();              // at typedef
+  int64_t constant_of(const ast::Expr& e) const;
   void block(std::vector<ast::StmtPtr>& out);  // after '{', through '}'
   ast::StmtPtr statement();
   ast::StmtPtr if_statement();
@@ -63,6 +90,7 @@ class Parser {
   bool has_peek_ = false;
   int depth_ = 0;
   bool in_predicate_ = false;  // a '/' outside parentheses ends the predicate
+  TypeScope types_;
 };
 
 // Counts one level of nesting for the lifetime of a parse function.

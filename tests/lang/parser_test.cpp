@@ -136,6 +136,15 @@ std::string dump(const Expr& e) {
       return "sizeof(" + e.cast_type.name() + ")";
     case ExprKind::SizeofExpr:
       return "(sizeof " + dump(*e.kids[0]) + ")";
+    case ExprKind::Deref:
+      return "(* " + dump(*e.kids[0]) + ")";
+    case ExprKind::AddrOf:
+      return "(& " + dump(*e.kids[0]) + ")";
+    case ExprKind::Subscript:
+      return "([] " + dump(*e.kids[0]) + " " + dump(*e.kids[1]) + ")";
+    case ExprKind::Member:
+      return std::string("(") + (e.arrow ? "->" : ".") + " " + dump(*e.kids[0]) + " " + e.name +
+             ")";
   }
   return "?";
 }
@@ -148,6 +157,10 @@ std::string expr_tree(const std::string& text) {
   const Stmt& s = *p.clauses[0].body[0];
   EXPECT_EQ(s.kind, StmtKind::Expr);
   return dump(*s.expr);
+}
+
+std::string expr_tree_of(const ast::Program& p, size_t clause, size_t stmt) {
+  return dump(*p.clauses.at(clause).body.at(stmt)->expr);
 }
 
 const Expr& only_expr(const ast::Program& p) {
@@ -295,6 +308,43 @@ TEST(Parser, UnaryAndPostfix) {
   const Expr& dec = *p.clauses[0].body[1]->expr;
   EXPECT_EQ(dec.op, Op::Dec);
   EXPECT_TRUE(dec.prefix);
+}
+
+TEST(Parser, PointersAndMembers) {
+  EXPECT_EQ(expr_tree("*p + 1"), "(+ (* p) 1)");
+  EXPECT_EQ(expr_tree("*p++"), "(* (p++))");
+  EXPECT_EQ(expr_tree("&p->a[2]"), "(& ([] (-> p a) 2))");
+  EXPECT_EQ(expr_tree("s.a.b"), "(. (. s a) b)");
+  EXPECT_EQ(expr_tree("this->p->a"), "(-> this->p a)");
+  EXPECT_EQ(expr_tree("f(x)[1]"), "([] f(x) 1)");
+  EXPECT_EQ(expr_tree("a * *b"), "(* a (* b))");
+  EXPECT_EQ(expr_tree("a & &b"), "(& a (& b))");
+}
+
+TEST(Parser, CTypes) {
+  EXPECT_EQ(expr_tree("(char *)x"), "(cast char * x)");
+  EXPECT_EQ(expr_tree("(unsigned long **)x"), "(cast unsigned long long ** x)");
+  EXPECT_EQ(expr_tree("sizeof(int *)"), "sizeof(int *)");
+  auto p = parse_text(
+      "struct foo { char c; int i; char name[5]; long l; } *fp;\n"
+      "union u { char c; long l; };\n"
+      "typedef struct foo foo_t;\n"
+      "enum color { RED, GREEN = 7, BLUE };\n"
+      "BEGIN { x = (foo_t *)0; y = sizeof(foo_t) + sizeof(union u) + BLUE; }");
+  ASSERT_EQ(p.decls.size(), 1u);
+  const Type& fp = p.decls[0].type;
+  ASSERT_TRUE(fp.is_pointer());
+  const Type& foo = fp.target();
+  ASSERT_TRUE(foo.is_record());
+  EXPECT_EQ(foo.name(), "struct foo");
+  ASSERT_EQ(foo.c->members.size(), 4u);
+  EXPECT_EQ(foo.c->members[1].offset, 4u);   // int after a char: aligned to 4
+  EXPECT_EQ(foo.c->members[2].offset, 8u);   // char name[5]
+  EXPECT_EQ(foo.c->members[3].offset, 16u);  // long after 13 bytes: aligned to 8
+  EXPECT_EQ(foo.bytes(), 24u);
+  EXPECT_EQ(foo.c->members[2].type.name(), "char [5]");
+  EXPECT_EQ(expr_tree_of(p, 0, 0), "(= x (cast struct foo * 0))");
+  EXPECT_EQ(expr_tree_of(p, 0, 1), "(= y (+ (+ sizeof(struct foo) sizeof(union u)) 8))");
 }
 
 TEST(Parser, CastsAndSizeof) {

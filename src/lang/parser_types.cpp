@@ -1,0 +1,309 @@
+// C types in D: integer specifiers, struct / union / enum definitions, typedef, and the '*'s and
+// [N]s of declarators. Layouts follow the C ABI of x86-64 (members at their natural alignment).
+#include <algorithm>
+#include <optional>
+
+#include "lang/parser_impl.h"
+
+namespace vtrace::lang {
+
+namespace {
+
+Type named_integer(const std::string& named) {
+  if (named == "uintptr_t" || named == "size_t") return Type::u64();
+  if (named == "ssize_t" || named == "intptr_t" || named == "ptrdiff_t" || named == "off_t" ||
+      named == "time_t")
+    return Type::i64();
+  if (named == "pid_t") return Type::i32();
+  if (named == "uid_t" || named == "gid_t") return Type::int_of(4, false);
+  // intN_t / uintN_t
+  const bool u = named[0] == 'u';
+  const int bits = std::stoi(named.substr(u ? 4 : 3));
+  return Type::int_of(static_cast<uint8_t>(bits / 8), !u);
+}
+
+uint64_t align_up(uint64_t v, uint32_t a) {
+  return a <= 1 ? v : (v + a - 1) / a * a;
+}
+
+}  // namespace
+
+// Specifiers: [signed|unsigned] char|short|int|long|long long, string, void, a named integer
+// type, a typedef name, or struct/union/enum; const and volatile are accepted and ignored.
+Type Parser::parse_type() {
+  if (at(Tok::KwStruct) || at(Tok::KwUnion)) return record_type(at(Tok::KwUnion));
+  if (at(Tok::KwEnum)) return enum_type();
+  Loc loc = cur_.loc;
+  std::string spelled;
+  int n_sign = 0, n_char = 0, n_short = 0, n_int = 0, n_long = 0, n_named = 0;
+  bool is_unsigned = false;
+  std::string named;
+  std::optional<Type> typedef_type;
+  while (at(Tok::TypeKw) || (at(Tok::TypeName) && n_named == 0 && spelled.empty())) {
+    const std::string& w = cur_.text;
+    if (at(Tok::TypeName)) {
+      typedef_type = types_.typedefs.at(w);
+      ++n_named;
+    } else if (w == "const" || w == "volatile") {
+      advance();
+      continue;
+    } else if (w == "signed" || w == "unsigned") {
+      ++n_sign;
+      is_unsigned = w == "unsigned";
+    } else if (w == "char") {
+      ++n_char;
+    } else if (w == "short") {
+      ++n_short;
+    } else if (w == "int") {
+      ++n_int;
+    } else if (w == "long") {
+      ++n_long;
+    } else {
+      ++n_named;
+      named = w;
+    }
+    spelled += spelled.empty() ? w : " " + w;
+    advance();
+  }
+  const int n_base = n_sign + n_char + n_short + n_int + n_long;
+  const bool bad = (n_named > 0 && (n_named > 1 || n_base > 0)) || n_sign > 1 || n_char > 1 ||
+                   n_short > 1 || n_int > 1 || n_long > 2 ||
+                   (n_char && (n_short || n_int || n_long)) || (n_short && n_long);
+  if (bad) fail(loc, "invalid type \"" + spelled + "\"");
+  if (spelled.empty()) syntax_error();
+  if (typedef_type) return *typedef_type;
+  if (n_named) {
+    if (named == "string") return Type::str();
+    if (named == "void") return Type::void_type();
+    return named_integer(named);
+  }
+  uint8_t size = n_char ? 1 : n_short ? 2 : n_long ? 8 : 4;
+  return Type::int_of(size, !is_unsigned);
+}
+
+Type Parser::parse_type_name() {
+  return pointers(parse_type());
+}
+
+Type Parser::pointers(Type base) {
+  while (at(Tok::Star)) {
+    base = Type::pointer_to(std::move(base));
+    advance();
+    while (at(Tok::TypeKw) && (cur_.text == "const" || cur_.text == "volatile")) advance();
+  }
+  return base;
+}
+
+Type Parser::array_dims(Type element) {
+  std::vector<std::pair<int64_t, Loc>> dims;
+  while (at(Tok::LBracket)) {
+    Loc loc = cur_.loc;
+    advance();
+    ast::ExprPtr n = expression();
+    const int64_t count = constant_of(*n);
+    if (count <= 0 || count > (int64_t{1} << 24))
+      fail(loc, "array dimension must be a positive integer constant");
+    dims.emplace_back(count, loc);
+    expect_advance(Tok::RBracket);
+  }
+  // int a[2][3]: an array of 2 arrays of 3 ints.
+  for (auto it = dims.rbegin(); it != dims.rend(); ++it) {
+    if (element.is_void() || (element.is_record() && !element.c->complete))
+      fail(it->second, "array element type " + element.name() + " is incomplete");
+    element = Type::array_of(std::move(element), static_cast<uint64_t>(it->first));
+  }
+  return element;
+}
+
+// struct [tag] [{ type declarator {, declarator} ; ... }]   (union alike)
+Type Parser::record_type(bool is_union) {
+  const Loc loc = cur_.loc;
+  const char* keyword = is_union ? "union" : "struct";
+  advance();
+  auto& tags = is_union ? types_.unions : types_.structs;
+  std::string tag;
+  if (at(Tok::Ident) || at(Tok::TypeName)) {
+    tag = cur_.text;
+    advance();
+  } else if (!at(Tok::LBrace)) {
+    syntax_error();
+  }
+  std::shared_ptr<CType> rec;
+  if (!tag.empty()) {
+    auto it = tags.find(tag);
+    if (it != tags.end()) rec = it->second;
+  }
+  if (!rec) {
+    rec = std::make_shared<CType>();
+    rec->form = is_union ? CType::Union : CType::Struct;
+    rec->tag = tag;
+    if (!tag.empty()) tags.emplace(tag, rec);
+  }
+  Type t = Type::basic(Kind::Record, 0, false);
+  t.c = rec;
+  if (!at(Tok::LBrace)) return t;
+  if (rec->complete) fail(loc, std::string(keyword) + " " + tag + " is already defined");
+  advance();
+  uint64_t offset = 0, size = 0;
+  uint32_t align = 1;
+  while (!at(Tok::RBrace)) {
+    if (!at_type_start()) syntax_error();
+    const Type base = parse_type();
+    for (;;) {
+      Type mt = pointers(base);
+      if (!at(Tok::Ident)) syntax_error();
+      const std::string name = cur_.text;
+      const Loc mloc = cur_.loc;
+      advance();
+      mt = array_dims(mt);
+      if (at(Tok::Colon)) fail(cur_.loc, "bit-field members are not supported");
+      if (mt.is_void() || (mt.is_record() && !mt.c->complete))
+        fail(mloc, "member " + name + " has incomplete type " + mt.name());
+      if (mt.is_string()) fail(mloc, "member " + name + " may not be a string");
+      if (rec->member(name)) fail(mloc, "member " + name + " is already defined");
+      const uint32_t a = std::max<uint32_t>(1, mt.align());
+      const uint64_t at_offset = is_union ? 0 : align_up(offset, a);
+      rec->members.push_back({name, mt, at_offset});
+      offset = at_offset + mt.bytes();
+      size = std::max(size, offset);
+      align = std::max(align, a);
+      if (!at(Tok::Comma)) break;
+      advance();
+    }
+    expect_advance(Tok::Semi);
+  }
+  advance();
+  rec->size = align_up(size, align);
+  rec->align = align;
+  rec->complete = true;
+  return t;
+}
+
+// enum [tag] [{ NAME [= constant] {, NAME [= constant]} }]
+Type Parser::enum_type() {
+  advance();
+  std::string tag;
+  if (at(Tok::Ident) || at(Tok::TypeName)) {
+    tag = cur_.text;
+    advance();
+  } else if (!at(Tok::LBrace)) {
+    syntax_error();
+  }
+  std::shared_ptr<CType> en;
+  if (!tag.empty()) {
+    auto it = types_.enums.find(tag);
+    if (it != types_.enums.end()) en = it->second;
+  }
+  if (!en) {
+    en = std::make_shared<CType>();
+    en->form = CType::Enum;
+    en->tag = tag;
+    en->size = 4;
+    en->align = 4;
+    if (!tag.empty()) types_.enums.emplace(tag, en);
+  }
+  Type t = Type::i32();
+  t.c = en;
+  if (!at(Tok::LBrace)) return t;
+  if (en->complete) fail(cur_.loc, "enum " + tag + " is already defined");
+  advance();
+  int64_t next = 0;
+  while (!at(Tok::RBrace)) {
+    if (!at(Tok::Ident)) syntax_error();
+    const std::string name = cur_.text;
+    const Loc nloc = cur_.loc;
+    advance();
+    if (at(Tok::Assign)) {
+      advance();
+      ast::ExprPtr v = ternary();
+      next = constant_of(*v);
+    }
+    if (types_.enumerators.count(name)) fail(nloc, "identifier redeclared: " + name);
+    if (next < INT32_MIN || next > INT32_MAX)
+      fail(nloc, "enumerator " + name + " value is out of range for type int");
+    en->enumerators.emplace_back(name, next);
+    types_.enumerators[name] = {next, t};
+    ++next;
+    if (!at(Tok::Comma)) break;
+    advance();
+  }
+  expect_advance(Tok::RBrace);
+  en->complete = true;
+  return t;
+}
+
+// typedef type declarator {, declarator} ;
+void Parser::typedef_decl() {
+  advance();
+  if (!at_type_start()) syntax_error();
+  const Type base = parse_type();
+  for (;;) {
+    Type t = pointers(base);
+    if (!at(Tok::Ident) && !at(Tok::TypeName)) syntax_error();
+    const std::string name = cur_.text;
+    const Loc loc = cur_.loc;
+    if (types_.typedefs.count(name)) fail(loc, "type redeclared: " + name);
+    advance();
+    t = array_dims(t);
+    types_.typedefs[name] = t;
+    types_.typedef_names.insert(name);
+    if (!at(Tok::Comma)) break;
+    advance();
+  }
+  expect(Tok::Semi);
+}
+
+// An integer constant expression of a declaration: literals, enumerators, sizeof of a type, and
+// C's operators on them.
+int64_t Parser::constant_of(const ast::Expr& e) const {
+  using ast::ExprKind;
+  using ast::Op;
+  switch (e.kind) {
+    case ExprKind::IntLit:
+      return e.ival;
+    case ExprKind::SizeofType:
+      return static_cast<int64_t>(e.cast_type.bytes());
+    case ExprKind::Unary: {
+      const int64_t v = constant_of(*e.kids[0]);
+      if (e.op == Op::Neg) return static_cast<int64_t>(0 - static_cast<uint64_t>(v));
+      if (e.op == Op::BitNot) return ~v;
+      if (e.op == Op::LogNot) return v == 0;
+      return v;
+    }
+    case ExprKind::Binary: {
+      const int64_t l = constant_of(*e.kids[0]), r = constant_of(*e.kids[1]);
+      const uint64_t a = static_cast<uint64_t>(l), b = static_cast<uint64_t>(r);
+      switch (e.op) {
+        case Op::Add:
+          return static_cast<int64_t>(a + b);
+        case Op::Sub:
+          return static_cast<int64_t>(a - b);
+        case Op::Mul:
+          return static_cast<int64_t>(a * b);
+        case Op::Div:
+        case Op::Mod:
+          if (r == 0) fail(e.loc, "expression contains division by zero");
+          if (r == -1) return e.op == Op::Div ? static_cast<int64_t>(0 - a) : 0;
+          return e.op == Op::Div ? l / r : l % r;
+        case Op::Shl:
+          return static_cast<int64_t>(a << (b & 63));
+        case Op::Shr:
+          return l >> (b & 63);
+        case Op::BitAnd:
+          return l & r;
+        case Op::BitOr:
+          return l | r;
+        case Op::BitXor:
+          return l ^ r;
+        default:
+          break;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  fail(e.loc, "integer constant expression expected");
+}
+
+}  // namespace vtrace::lang
