@@ -337,8 +337,16 @@ ExecResult execute(const ClauseCode& clause, ExecContext& ctx) {
         break;
       }
       case Op::Call: {
-        Fault f = call_subr(static_cast<Subr>(in.imm), &r[in.b], r[in.a], ctx);
-        if (f != Fault::None) return fault(f);
+        const auto subr = static_cast<Subr>(in.imm);
+        Fault f = call_subr(subr, &r[in.b], r[in.a], ctx);
+        if (f != Fault::None) {
+          // The address a copy could not read: the first argument of copyin and copyinstr.
+          if (f == Fault::BadAddress &&
+              (subr == Subr::Copyinstr1 || subr == Subr::Copyinstr2 || subr == Subr::Copyin ||
+               subr == Subr::Copyinto || subr == Subr::Memstr || subr == Subr::Bcopy))
+            res.fault_addr = static_cast<uint64_t>(r[in.b]);
+          return fault(f);
+        }
         break;
       }
       case Op::Act: {

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bytecode/data_memory.h"
 #include "bytecode/module.h"
-#include "bytecode/scratch_memory.h"
 #include "transport/record.h"
 
 namespace vtrace::bytecode {
@@ -117,8 +117,8 @@ struct ExecContext {
   VarStore* globals = nullptr;
   VarStore* locals = nullptr;
   Scratch* scratch = nullptr;
-  ScratchMemory* memory = nullptr;  // alloca() and copyin(); reset with scratch
-  std::string tuple;                // reused tuple buffer
+  DataMemory* memory = nullptr;  // alloca() and copyin(); reset with scratch
+  std::string tuple;             // reused tuple buffer
 };
 
 struct ExecResult {

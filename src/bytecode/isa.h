@@ -149,7 +149,7 @@ enum class Subr : uint8_t {
   Usym,
   Umod,
   Uaddr,
-  // Memory (scratch_memory.h).
+  // Memory (data_memory.h).
   Alloca,    // alloca(n): n bytes of scratch, 8-aligned; a pointer
   Bcopy,     // bcopy(src, dst, n): n bytes from src (scratch) to dst (scratch)
   BcopyStr,  // bcopy(src, dst, n) with a string src: its bytes, NULs after its end

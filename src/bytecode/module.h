@@ -109,6 +109,17 @@ struct Module {
   std::vector<ClauseCode> clauses;
   std::vector<Pragma> pragmas;
   std::vector<FieldRef> fields;  // Ldf
+  // Variables of array, struct or union type live in memory (data_memory.h): the bytes of the
+  // global ones and of the this-> ones.
+  uint64_t global_data_size = 0;
+  uint64_t local_data_size = 0;
+  // alloca() calls of a constant size: the engine checks them against scratchsize before the
+  // program runs, as dtrace does when it compiles.
+  struct ConstAlloca {
+    uint64_t size;
+    lang::Loc loc;
+  };
+  std::vector<ConstAlloca> const_allocas;
 };
 
 }  // namespace vtrace::bytecode

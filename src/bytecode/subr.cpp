@@ -103,7 +103,7 @@ Fault map_case(std::string_view s, bool upper, int64_t& result, ExecContext& ctx
 // that hand out or move scratch memory. Every address is checked against what was handed out.
 Fault memory_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
   if (ctx.memory == nullptr) return Fault::OutOfScratch;
-  ScratchMemory& mem = *ctx.memory;
+  DataMemory& mem = *ctx.memory;
   auto alloc = [&](int64_t n, uint64_t& addr) {
     return n >= 0 && mem.alloc(static_cast<uint64_t>(n), addr);
   };

@@ -89,7 +89,7 @@ Engine::Engine(bytecode::Module module, const lang::Source& src, Options options
       consumer_(text_.get()),
       dynvars_(options.dynvarsize),
       scratch_(std::max<size_t>(64 * 1024, size_t{16} * options.strsize)),
-      memory_(options.scratchsize) {
+      memory_(options.scratchsize, mod_.global_data_size, mod_.local_data_size) {
   globals_.resize(mod_.globals.size());
   locals_.resize(mod_.locals.size());
   specs_.configure(opts_.nspec, opts_.specsize, opts_.strsize);
@@ -118,6 +118,12 @@ void Engine::set_consumer(Consumer* c) {
 }
 
 std::vector<size_t> Engine::enable() {
+  for (const auto& a : mod_.const_allocas)
+    if (a.size > opts_.scratchsize)
+      throw lang::CompileError(src_, a.loc,
+                               "alloca(" + std::to_string(a.size) +
+                                   ") size larger than scratchsize " +
+                                   std::to_string(opts_.scratchsize));
   formats_.resize(mod_.actions.size());
   for (size_t i = 0; i < mod_.actions.size(); ++i) {
     const bytecode::Action& a = mod_.actions[i];
@@ -247,6 +253,7 @@ void Engine::process(const Record& rec) {
 void Engine::fire(uint32_t probe, const Record& rec) {
   if (probe >= by_probe_.size() || by_probe_[probe].empty()) return;
   if (!mod_.locals.empty()) locals_.clear();  // this-> lives for one probe firing
+  if (mod_.local_data_size != 0) memory_.reset_locals();
   ctx_.record = &rec;
   ctx_.names = names_[probe];
   // report_fault() restores these after an ERROR firing, so they hold for every ECB.
@@ -258,7 +265,7 @@ void Engine::run_ecb(const Ecb& ecb, const Record& rec) {
   cur_ecb_ = &ecb;
   ctx_.epid = ecb.epid;
   scratch_.reset();
-  memory_.reset();
+  memory_.reset_scratch();
   firing_.clear();
   committed_.clear();
   line_emitted_ = false;
@@ -369,10 +376,14 @@ void Engine::report_fault(const Ecb& ecb, const Record& rec, const bytecode::Exe
   const bytecode::ClauseCode& clause = mod_.clauses[ecb.clause];
   const ProbeInfo& p = catalog_.probe(ecb.probe);
   const char* where = res.pc < clause.predicate_end ? "predicate" : "action";
+  // As dtrace, an invalid address names itself.
+  char addr[32] = "";
+  if (res.fault == bytecode::Fault::BadAddress)
+    std::snprintf(addr, sizeof addr, " (0x%llx)", static_cast<unsigned long long>(res.fault_addr));
   std::fprintf(err_,
-               "vtrace: error on enabled probe ID %u (ID %u: %s): %s in %s of clause #%u "
+               "vtrace: error on enabled probe ID %u (ID %u: %s): %s%s in %s of clause #%u "
                "(%s:%u) at DIF offset %u\n",
-               ecb.epid, p.id, p.full_name().c_str(), bytecode::fault_name(res.fault), where,
+               ecb.epid, p.id, p.full_name().c_str(), bytecode::fault_name(res.fault), addr, where,
                ecb.clause + 1, src_.name.c_str(), clause.loc.line, res.pc);
   if (spec_id_ > 0 && res.fault == bytecode::Fault::SpecExhausted) specs_.discard(spec_id_);
   if (in_error_) return;  // a fault in an ERROR clause does not fire ERROR again
@@ -382,6 +393,7 @@ void Engine::report_fault(const Ecb& ecb, const Record& rec, const bytecode::Exe
   er.args[2] = ecb.clause + 1;
   er.args[3] = res.pc;
   er.args[4] = dtrace_fault_code(res.fault);
+  er.args[5] = static_cast<int64_t>(res.fault_addr);
   in_error_ = true;
   // Save the interrupted firing's state: ERROR runs clauses of its own.
   const Record* saved_rec = ctx_.record;
@@ -526,6 +538,13 @@ bytecode::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& ou
 bytecode::Fault Engine::copyin(uint64_t addr, size_t n, uint8_t* out) {
   const Record& rec = *ctx_.record;
   if (rec.context) return bytecode::Fault::NotGathered;
+  // The string the site copied for arg0 holds the bytes at arg0 as they were at the probe.
+  const uint64_t arg0 = static_cast<uint64_t>(rec.args[0]);
+  if (rec.tail != nullptr && addr >= arg0 && addr - arg0 <= rec.tail_len &&
+      n <= rec.tail_len - (addr - arg0)) {
+    if (n != 0) std::memcpy(out, rec.tail + (addr - arg0), n);
+    return bytecode::Fault::None;
+  }
   if (rec.guest) return bytecode::Fault::BadAddress;
   if (n == 0) return bytecode::Fault::None;
   if (sys::read_process_memory(rec.pid, addr, out, n, false) != n)
@@ -616,8 +635,10 @@ bytecode::Fault Engine::action(uint32_t index, const int64_t* args) {
     }
     case bytecode::ActionKind::Exit:
       begin_data();
+      // The first exit() decides the status, as in dtrace: later clauses of the same firing
+      // (an ERROR clause's exit(1) before them included) do not override it.
+      if (!exited_) exit_status_ = static_cast<int>(args[0]);
       exited_ = true;
-      exit_status_ = static_cast<int>(args[0]);
       break;
     case bytecode::ActionKind::Speculate:
       if (spec_id_ != 0 || !firing_.empty()) return bytecode::Fault::IllegalOp;

@@ -165,7 +165,7 @@ class Engine : public bytecode::Host {
   DynVarStore dynvars_;
   Speculations specs_;
   bytecode::Scratch scratch_;
-  bytecode::ScratchMemory memory_;
+  bytecode::DataMemory memory_;
   bytecode::ExecContext ctx_;
   std::string key_buf_;
   std::vector<FormatArg> fmt_args_;

@@ -91,6 +91,9 @@ class Codegen {
   Val as_string(Val v, Loc loc, const std::string& what);  // char *, char [N] -> string
   Val gen_memory_call(const ast::Expr& e, uint8_t dst);    // alloca, bcopy, copyin, copyinto
   std::optional<Type> scalar_var_type(const ast::Expr& e) const;
+  // A variable of array, struct or union type: its address and type; nullptr when e is not one.
+  std::optional<std::pair<uint64_t, Type>> memory_var(const ast::Expr& e) const;
+  void declare_in_memory(const ast::Decl& d);
   // p + n, p - n, p - q: scaled by the pointee's size.
   Val gen_pointer_arith(ast::Op op, Val l, Val r, uint8_t dst, Loc loc);
 
@@ -119,6 +122,8 @@ class Codegen {
   std::map<int64_t, uint32_t> consts_;
   std::map<std::string, uint32_t> strings_;
   std::map<std::string, uint32_t> globals_, locals_, dynvars_, aggs_;
+  // Variables in memory ("g:name", "l:name"): Place::addr unused, the address is mem_addrs_.
+  std::map<std::string, std::pair<uint64_t, Type>> mem_vars_;
   bytecode::ClauseCode* clause_ = nullptr;
   ActionOrder action_order_;  // of the clause being compiled
   uint32_t next_reg_ = 0;

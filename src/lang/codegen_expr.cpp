@@ -229,10 +229,14 @@ Val Codegen::gen_into(const Expr& e, uint8_t dst) {
     case ExprKind::Ident:
       return gen_ident(e, dst);
     case ExprKind::Index:
-      if (auto t = scalar_var_type(e); t && (t->is_pointer() || t->is_string()))
+      if (auto t = scalar_var_type(e); t && (t->is_pointer() || t->is_string() || t->is_array()))
         return gen_place_value(e, dst);
       [[fallthrough]];
     case ExprKind::Var: {
+      if (auto m = memory_var(e); m && e.kind == ExprKind::Var) {
+        load_int(dst, static_cast<int64_t>(m->first));
+        return {dst, m->second};
+      }
       LvalueRef ref = resolve(e, std::nullopt);
       load(ref, dst);
       return {dst, ref.type};
@@ -332,6 +336,10 @@ Val Codegen::gen_ident(const Expr& e, uint8_t dst) {
   if (auto c = fault_constants().find(e.name); c != fault_constants().end()) {
     load_int(dst, c->second);
     return {dst, Type::i32()};
+  }
+  if (auto m = memory_var(e)) {
+    load_int(dst, static_cast<int64_t>(m->first));
+    return {dst, m->second};
   }
   if (e.name == "NULL" && !globals_.count(e.name)) {
     load_int(dst, 0);
@@ -511,6 +519,9 @@ Val Codegen::gen_assign(const Expr& e, uint8_t dst) {
   else
     load(ref, cur);
   Val r = require_int(*e.kids[1], op_text(e.op2));
+  if (r.type.is_pointer() && !to.is_pointer())
+    fail(e.loc, std::string("operator ") + op_text(e.op2) +
+                    "= requires left-hand scalar operand of known size");
   if (to.is_pointer() && (e.op2 == Op::Add || e.op2 == Op::Sub)) {
     Val p = gen_pointer_arith(e.op2, Val{cur, to}, r, cur, e.loc);
     (void)p;

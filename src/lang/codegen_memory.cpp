@@ -1,6 +1,7 @@
 // Pointers, arrays, structs and unions: addresses computed into registers, loads and stores
 // through them (Ldm / Stm, checked by the interpreter against the scratch memory alloca() and
 // copyin() hand out), and the conversions C makes between arrays, pointers and D's strings.
+#include "bytecode/data_memory.h"
 #include "bytecode/verifier.h"
 #include "lang/codegen.h"
 
@@ -35,8 +36,39 @@ Val decay(Val v) {
 
 }  // namespace
 
+std::optional<std::pair<uint64_t, Type>> Codegen::memory_var(const Expr& e) const {
+  if (e.scope == Scope::Thread) return std::nullopt;
+  auto it = mem_vars_.find((e.scope == Scope::Global ? "g:" : "l:") + e.name);
+  if (it == mem_vars_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Codegen::declare_in_memory(const ast::Decl& d) {
+  if (d.scope == Scope::Thread || d.is_array)
+    fail(d.loc, (d.scope == Scope::Thread ? "self->" : "") + d.name + ": variables of type " +
+                    d.type.name() +
+                    (d.is_array ? " may not be associative arrays" : " may not be thread-local"));
+  if (d.type.is_record() && !d.type.c->complete)
+    fail(d.loc, "variable " + d.name + " has incomplete type " + d.type.name());
+  const std::string key = (d.scope == Scope::Global ? "g:" : "l:") + d.name;
+  if (mem_vars_.count(key) ||
+      (d.scope == Scope::Global ? globals_.count(d.name) || dynvars_.count("g:" + d.name)
+                                : locals_.count(d.name)))
+    fail(d.loc, d.name + " is already declared");
+  uint64_t& size = d.scope == Scope::Global ? mod_.global_data_size : mod_.local_data_size;
+  const uint64_t a = std::max<uint32_t>(1, d.type.align());
+  const uint64_t offset = (size + a - 1) / a * a;
+  if (d.type.bytes() > (uint64_t{1} << 24) || offset + d.type.bytes() > (uint64_t{1} << 26))
+    fail(d.loc, "variable " + d.name + " is too large");
+  size = offset + d.type.bytes();
+  const uint64_t base = d.scope == Scope::Global ? bytecode::DataMemory::kGlobalBase
+                                                 : bytecode::DataMemory::kLocalBase;
+  mem_vars_[key] = {base + offset, d.type};
+}
+
 std::optional<Type> Codegen::scalar_var_type(const Expr& e) const {
   if (e.kind != ExprKind::Index || e.kids.size() != 1) return std::nullopt;
+  if (auto m = memory_var(e)) return m->second;
   if (e.scope == Scope::Global) {
     auto it = globals_.find(e.name);
     if (it != globals_.end()) return mod_.globals[it->second].type;
@@ -55,7 +87,7 @@ bool Codegen::is_place(const Expr& e) {
   if (e.kind == ExprKind::Deref || e.kind == ExprKind::Subscript || e.kind == ExprKind::Member)
     return true;
   auto t = scalar_var_type(e);
-  return t && t->is_pointer();
+  return t && (t->is_pointer() || t->is_array());
 }
 
 Val Codegen::rvalue(Val v, Loc loc) {
@@ -109,8 +141,14 @@ Place Codegen::gen_place(const Expr& e, uint8_t dst) {
     }
     case ExprKind::Subscript:
     case ExprKind::Index: {
-      Val base = decay(e.kind == ExprKind::Index ? gen(as_scalar_var(e)) : gen_raw(*e.kids[0]));
+      const Expr var = e.kind == ExprKind::Index ? as_scalar_var(e) : Expr{};
+      Val base = gen_raw(e.kind == ExprKind::Index ? var : *e.kids[0]);
       const Expr& index = e.kind == ExprKind::Index ? *e.kids[0] : *e.kids[1];
+      if (base.type.is_array())
+        if (auto c = fold(index); c && (*c < 0 || static_cast<uint64_t>(*c) >= base.type.c->count))
+          fail(e.loc, "index outside array bounds: " + std::to_string(*c) + ", max is " +
+                          std::to_string(base.type.c->count));
+      base = decay(base);
       if (!base.type.is_pointer())
         fail(e.loc, "operator [] requires a pointer or an array, not " + base.type.name());
       if (base.type.target().is_void()) fail(e.loc, "cannot index a pointer to void");
@@ -167,7 +205,8 @@ Val Codegen::gen_place_value(const Expr& e, uint8_t dst) {
   if (e.kind == ExprKind::Subscript || e.kind == ExprKind::Index) {
     const uint32_t mark = next_reg_;
     const size_t code_mark = clause_->code.size();
-    Val base = e.kind == ExprKind::Index ? gen(as_scalar_var(e)) : gen_raw(*e.kids[0]);
+    const Expr var = e.kind == ExprKind::Index ? as_scalar_var(e) : Expr{};
+    Val base = gen_raw(e.kind == ExprKind::Index ? var : *e.kids[0]);
     if (base.type.is_string()) {
       next_reg_ = base.reg + 1u;
       const Expr& index = e.kind == ExprKind::Index ? *e.kids[0] : *e.kids[1];
@@ -234,6 +273,9 @@ Val Codegen::gen_memory_call(const Expr& e, uint8_t dst) {
     fail(e.loc, e.name + "( ) called with the wrong number of arguments (" +
                     std::to_string(e.kids.size()) + ")");
   Subr subr = shape.subr;
+  if (subr == Subr::Alloca)
+    if (auto n = fold(*e.kids[0]); n && *n >= 0)
+      mod_.const_allocas.push_back({static_cast<uint64_t>(*n), e.loc});
   const uint8_t first = static_cast<uint8_t>(next_reg_);
   for (size_t i = 0; i < e.kids.size(); ++i) {
     Val a = gen(*e.kids[i]);

@@ -25,6 +25,14 @@ LvalueRef Codegen::resolve(const Expr& e, std::optional<Type> define_as) {
   const std::string shown = prefix + e.name;
   if (e.kind != ExprKind::Ident && e.kind != ExprKind::Var && !indexed)
     fail(e.loc, "operator = requires a modifiable lvalue as an operand");
+  if (auto m = memory_var(e)) {
+    if (indexed)
+      fail(e.loc,
+           "cannot access " + shown + " of type " + m->second.name() + " as an associative array");
+    fail(e.loc, "a variable of type " + m->second.name() + " cannot be assigned as a whole");
+  }
+  if (define_as && (define_as->is_array() || define_as->is_record()))
+    fail(e.loc, shown + " cannot be given a value of type " + define_as->name());
 
   // Keys are evaluated into consecutive live registers before any tuple is built: evaluating a
   // key may itself use the tuple (a[b[1]]).
@@ -139,6 +147,7 @@ void Codegen::store(const LvalueRef& ref, uint8_t src) {
 
 void Codegen::declare(const ast::Decl& d) {
   if (d.type.is_void()) fail(d.loc, "variable " + d.name + " may not be of type void");
+  if (d.type.is_array() || d.type.is_record()) return declare_in_memory(d);
   if (d.scope == Scope::Clause) {
     if (d.is_array) fail(d.loc, "this-> variables may not be associative arrays");
     if (locals_.count(d.name)) fail(d.loc, "this->" + d.name + " is already declared");

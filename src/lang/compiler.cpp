@@ -1,6 +1,9 @@
 // Clauses, statements, actions and aggregations; the compiler's entry points.
 #include "lang/compiler.h"
 
+#include <cctype>
+#include <cstring>
+
 #include <functional>
 
 #include <algorithm>
@@ -134,7 +137,7 @@ void Codegen::gen_clause(const ast::Clause& c) {
   }
   next_reg_ = 0;
   if (c.predicate) {
-    Val v = gen(*c.predicate);
+    Val v = gen_raw(*c.predicate);
     if (!v.type.is_int())
       fail(c.predicate->loc, "predicate result must be of scalar type, not " + v.type.name());
     size_t skip = emit(bytecode::Op::Jz, v.reg);
@@ -224,6 +227,34 @@ uint32_t Codegen::agg_ref(const Expr& e) {
   return it->second;
 }
 
+namespace {
+// Which of a printf format's arguments are %s conversions (a '*' width or precision takes an
+// argument of its own).
+std::vector<bool> string_conversions(const std::string& f) {
+  std::vector<bool> out;
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f[i] != '%') continue;
+    if (++i < f.size() && f[i] == '%') continue;
+    while (i < f.size() && std::strchr("-+ #0'", f[i]) != nullptr) ++i;
+    for (int part = 0; part < 2; ++part) {
+      if (i < f.size() && f[i] == '*') {
+        out.push_back(false);
+        ++i;
+      }
+      while (i < f.size() && std::isdigit(static_cast<unsigned char>(f[i]))) ++i;
+      if (part == 0 && i < f.size() && f[i] == '.')
+        ++i;
+      else
+        break;
+    }
+    while (i < f.size() && std::strchr("hlLqjzt", f[i]) != nullptr) ++i;
+    if (i < f.size() && f[i] == '@') continue;  // printa's aggregation value
+    if (i < f.size()) out.push_back(f[i] == 's');
+  }
+  return out;
+}
+}  // namespace
+
 void Codegen::gen_action(const Expr& call) {
   const std::string& name = call.name;
   const auto& args = call.kids;
@@ -294,11 +325,17 @@ void Codegen::gen_action(const Expr& call) {
                                                : ActionClass::DataRecording;
   if (std::string err = action_order_.next(order); !err.empty()) fail(call.loc, err);
   uint8_t first = static_cast<uint8_t>(next_reg_);
+  const std::vector<bool> wants_string =
+      act.has_format ? string_conversions(act.format) : std::vector<bool>{};
   for (size_t i = first_value; i < args.size(); ++i) {
     if (args[i]->kind == ExprKind::AggRef)
       fail(args[i]->loc,
            name + "( ) argument #" + std::to_string(i + 1) + " may not be an aggregation");
     Val v = gen(*args[i]);
+    // printf("%s", p) with a char *: the string it points at, read now.
+    if (i - first_value < wants_string.size() && wants_string[i - first_value] &&
+        v.type.is_pointer())
+      v = as_string(v, args[i]->loc, name + "( ) argument #" + std::to_string(i + 1));
     next_reg_ = v.reg + 1;
     act.arg_types.push_back(v.type);
   }

@@ -213,14 +213,17 @@ Type Parser::enum_type() {
     const std::string name = cur_.text;
     const Loc nloc = cur_.loc;
     advance();
+    if (types_.enumerators.count(name)) fail(nloc, "identifier redeclared: " + name);
     if (at(Tok::Assign)) {
       advance();
       ast::ExprPtr v = ternary();
+      // As dtrace, a bad value is reported where the parser stands after it.
+      if (v->kind == ast::ExprKind::StrLit)
+        fail(cur_.loc, "enumerator " + name + " must be assigned an integral constant expression");
       next = constant_of(*v);
     }
-    if (types_.enumerators.count(name)) fail(nloc, "identifier redeclared: " + name);
     if (next < INT32_MIN || next > INT32_MAX)
-      fail(nloc, "enumerator " + name + " value is out of range for type int");
+      fail(cur_.loc, "enumerator " + name + " value overflows int (" + std::to_string(next) + ")");
     en->enumerators.emplace_back(name, next);
     types_.enumerators[name] = {next, t};
     ++next;

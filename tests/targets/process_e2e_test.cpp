@@ -267,6 +267,23 @@ TEST(ProcessE2E, CopyinstrOfACopiedString) {
   EXPECT_NE(words.find("select 1 sel 3 |"), std::string::npos) << r.out;
 }
 
+// copyin() and copyinto(): bytes of the traced process, from the string the site copied (async)
+// or from the process stopped at the probe (sync), into scratch memory D pointers reach.
+TEST(ProcessE2E, CopyinOfAnArgument) {
+  const std::string script =
+      "sample:::query { this->p = (char *)copyin(arg0, 3); this->q = (char *)alloca(4);"
+      " copyinto(arg0 + 1, 2, this->q); @[stringof(this->p), stringof(this->q)] = count(); }";
+  for (const char* mode : {"mode=async", "mode=sync"}) {
+    Result r = vtrace({"-q", "-x", mode, "-n", script, "-c", sample("5")});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.err.find("error"), std::string::npos) << mode << ": " << r.err;
+    std::istringstream in(r.out);
+    std::string words;
+    for (std::string w; in >> w;) words += w + " ";
+    EXPECT_EQ(words, "upd pd 2 sel el 3 ") << mode;
+  }
+}
+
 TEST(ProcessE2E, CopyinstrOfABadAddressFiresError) {
   Result r = vtrace({"-q", "-n",
                      "BEGIN { trace(copyinstr(8)); } ERROR { printf(\"fault %d\\n\", arg4); "
