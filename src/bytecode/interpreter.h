@@ -119,6 +119,7 @@ struct ExecContext {
   Scratch* scratch = nullptr;
   DataMemory* memory = nullptr;  // alloca() and copyin(); reset with scratch
   std::string tuple;             // reused tuple buffer
+  std::string strtok_rest;       // what strtok() has not returned yet (kept across clauses)
 };
 
 struct ExecResult {

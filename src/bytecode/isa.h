@@ -158,6 +158,11 @@ enum class Subr : uint8_t {
   Memstr,    // the NUL-terminated string at a scratch pointer, at most n bytes (stringof(p))
   StrBytes,  // a string as bytes in scratch: what (char *) of a string points at
   StrChar,   // s[i]: the i-th character of a string (0 past its end, within strsize)
+  Strtok2,   // strtok(s, delims): the first token of s; the rest is kept for strtok(NULL, ...)
+  Strtok1,   // strtok(NULL, delims): the next token of what the last strtok() kept
+  Htons,     // htons / ntohs: the low 16 bits byte-swapped (a little-endian host)
+  Htonl,     // htonl / ntohl
+  Htonll,    // htonll / ntohll
   Count_
 };
 

@@ -169,6 +169,22 @@ Fault memory_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
   }
 }
 
+// strtok(): skips delimiters, returns the token up to the next one, keeps what follows it.
+Fault strtok_next(std::string_view delims, int64_t& result, ExecContext& ctx) {
+  std::string& rest = ctx.strtok_rest;
+  const std::string d(delims);
+  const size_t start = rest.find_first_not_of(d);
+  if (start == std::string::npos) {
+    rest.clear();
+    return put("", result, ctx);
+  }
+  const size_t end = rest.find_first_of(d, start);
+  std::string token =
+      rest.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  rest.erase(0, end == std::string::npos ? rest.size() : end + 1);
+  return put(token, result, ctx);
+}
+
 int64_t to_ll(std::string_view s) {
   std::string tmp(s);
   return static_cast<int64_t>(strtoll(tmp.c_str(), nullptr, 0));
@@ -280,6 +296,20 @@ Fault call_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
     case Subr::Memstr:
     case Subr::StrBytes:
       return memory_subr(s, a, result, ctx);
+    case Subr::Strtok2:
+      ctx.strtok_rest.assign(str_arg(a, 0, ctx));
+      return strtok_next(str_arg(a, 1, ctx), result, ctx);
+    case Subr::Strtok1:
+      return strtok_next(str_arg(a, 0, ctx), result, ctx);
+    case Subr::Htons:
+      result = __builtin_bswap16(static_cast<uint16_t>(a[0]));
+      break;
+    case Subr::Htonl:
+      result = __builtin_bswap32(static_cast<uint32_t>(a[0]));
+      break;
+    case Subr::Htonll:
+      result = static_cast<int64_t>(__builtin_bswap64(static_cast<uint64_t>(a[0])));
+      break;
     case Subr::StrChar: {
       if (a[1] < 0 || a[1] >= static_cast<int64_t>(ctx.strsize)) return Fault::BadAddress;
       std::string_view str = str_arg(a, 0, ctx);

@@ -76,6 +76,11 @@ const std::array<SubrSig, static_cast<size_t>(Subr::Count_)>& subr_table() {
       {"stringof", Kind::String, {Kind::Int, Kind::Int}},
       {"(char *)", Kind::Int, {Kind::String}},
       {"[]", Kind::Int, {Kind::String, Kind::Int}},
+      {"strtok", Kind::String, {Kind::String, Kind::String}},
+      {"strtok", Kind::String, {Kind::String}},
+      {"htons", Kind::Int, {Kind::Int}},
+      {"htonl", Kind::Int, {Kind::Int}},
+      {"htonll", Kind::Int, {Kind::Int}},
   }};
   return table;
 }

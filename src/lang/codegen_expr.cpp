@@ -625,9 +625,24 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
       {"usym", {bytecode::Subr::Usym}},
       {"umod", {bytecode::Subr::Umod}},
       {"uaddr", {bytecode::Subr::Uaddr}},
+      {"strtok", {bytecode::Subr::Strtok2}},
+      {"htons", {bytecode::Subr::Htons}},
+      {"ntohs", {bytecode::Subr::Htons}},
+      {"htonl", {bytecode::Subr::Htonl}},
+      {"ntohl", {bytecode::Subr::Htonl}},
+      {"htonll", {bytecode::Subr::Htonll}},
+      {"ntohll", {bytecode::Subr::Htonll}},
   };
   if (e.name == "alloca" || e.name == "bcopy" || e.name == "copyin" || e.name == "copyinto")
     return gen_memory_call(e, dst);
+  // strtok(NULL, delims) goes on with the string the last strtok() was given.
+  if (e.name == "strtok" && e.kids.size() == 2 && e.kids[0]->kind == ExprKind::Ident &&
+      e.kids[0]->name == "NULL") {
+    Val d = gen(*e.kids[1]);
+    d = as_string(d, e.kids[1]->loc, "strtok( ) argument #2");
+    emit(bytecode::Op::Call, dst, d.reg, 1, static_cast<uint32_t>(bytecode::Subr::Strtok1));
+    return {dst, Type::str()};
+  }
   if (e.name == "stringof") {
     if (e.kids.size() != 1) fail(e.loc, "stringof( ) requires exactly one argument");
     Val v = gen(*e.kids[0]);
