@@ -106,11 +106,11 @@ ClauseNeeds clause_needs(const bytecode::Module& mod, const bytecode::ClauseCode
     }
   }
   std::array<std::optional<Expr>, bytecode::kMaxRegs> reg;
-  auto copy_of = [&](uint8_t r, const std::optional<Expr>& len) {
+  auto copy_of = [&](uint8_t r, const std::optional<Expr>& len, bool bytes = false) {
     if (!reg[r] || depth(*reg[r]) > kMaxExprDepth) return;
     if (len && depth(*len) > kMaxExprDepth) return;
     ClauseNeeds one;
-    one.strings.push_back(StringCopy{*reg[r], len ? *len : Expr{}});
+    one.strings.push_back(StringCopy{*reg[r], len ? *len : Expr{}, bytes});
     needs.merge(one);
   };
   for (size_t pc = 0; pc < code.size(); ++pc) {
@@ -169,6 +169,9 @@ ClauseNeeds clause_needs(const bytecode::Module& mod, const bytecode::ClauseCode
         const auto s = static_cast<bytecode::Subr>(in.imm);
         if (s == bytecode::Subr::Copyinstr1) copy_of(in.b, std::nullopt);
         if (s == bytecode::Subr::Copyinstr2) copy_of(in.b, reg[in.b + 1]);
+        // copyin(addr, n) and copyinto(addr, n, dst): n bytes at addr.
+        if ((s == bytecode::Subr::Copyin || s == bytecode::Subr::Copyinto) && reg[in.b + 1])
+          copy_of(in.b, reg[in.b + 1], true);
         if (s == bytecode::Subr::Stack0)
           needs.kernel_frames = std::max(needs.kernel_frames, kDefaultStackFrames);
         if (s == bytecode::Subr::Ustack0)

@@ -867,7 +867,8 @@ std::string why_not_at_probe(const bytecode::Module& mod, const bytecode::Clause
   return "";
 }
 
-std::vector<bpf_insn> emit_clause_program(const bytecode::Module& mod, const bytecode::ClauseCode& clause,
+std::vector<bpf_insn> emit_clause_program(const bytecode::Module& mod,
+                                          const bytecode::ClauseCode& clause,
                                           const ClauseTarget& target, const ClauseMaps& maps,
                                           std::string& err) {
   std::vector<bpf_insn> out;

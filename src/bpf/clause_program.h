@@ -81,7 +81,8 @@ inline constexpr uint32_t kAggDropsKey = 0, kDynvarDropsKey = 1;
 // clause why_not_at_probe() accepted, with the maps of its aggregations and self-> variables.
 // Storing 0 into a self-> variable frees it, as in the engine; a full map counts a drop. Nothing,
 // with err set, on a clause it cannot translate.
-std::vector<bpf_insn> emit_clause_program(const bytecode::Module& mod, const bytecode::ClauseCode& clause,
+std::vector<bpf_insn> emit_clause_program(const bytecode::Module& mod,
+                                          const bytecode::ClauseCode& clause,
                                           const ClauseTarget& target, const ClauseMaps& maps,
                                           std::string& err);
 inline constexpr uint32_t kMaxKernelAggValue = 1024 * 8;

@@ -33,8 +33,15 @@ bool parse_gather_record(const uint8_t* bytes, size_t len, const GatherPlan& pla
     GatherString s;
     memcpy(&s, slot, sizeof(s));
     GatherStringView& v = out.strings[i];
-    v = {s.addr, s.max, s.len, {}};
+    v = {s.addr, s.max, s.len, {}, plan.strings[i].bytes};
     if (plan.strsize == 0 || s.max > plan.strsize - 1) return false;
+    if (v.bytes) {
+      // All max bytes, or nothing: a partial copy would be a silently short one.
+      if (s.len > 0 && static_cast<uint32_t>(s.len) != s.max) return false;
+      if (s.len > 0)
+        v.str = std::string_view(reinterpret_cast<const char*>(slot) + sizeof(s), s.len);
+      continue;
+    }
     if (s.len > 0) {
       // The read copies at most max bytes and a NUL, and its last byte is that NUL.
       if (static_cast<uint32_t>(s.len) > s.max + 1) return false;

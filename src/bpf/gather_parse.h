@@ -30,7 +30,8 @@ struct GatherStringView {
   uint64_t addr = 0;     // the address the expression gave
   uint32_t max = 0;      // the length it was read with
   int32_t len = 0;       // what the read returned: NUL included, 0 (nothing read) or < 0 (a fault)
-  std::string_view str;  // the string without its NUL; empty when len <= 0
+  std::string_view str;  // the string without its NUL (copyin: the len bytes); empty when len <= 0
+  bool bytes = false;    // a copyin() copy
   bool faulted() const { return len < 0; }
 };
 

@@ -43,9 +43,11 @@ inline constexpr size_t kMaxExprDepth = 8;  // evaluation stack slots a program 
 
 // copyinstr(addr) or copyinstr(addr, len): read a NUL-terminated string of at most
 // min(len, strsize - 1) bytes at addr (user memory first, then kernel memory).
+// copyin(addr, len) is one too, of bytes (no NUL ends it; all len bytes or a fault).
 struct StringCopy {
   Expr addr;
-  Expr len;  // empty: no length argument
+  Expr len;            // empty: no length argument
+  bool bytes = false;  // copyin(): read exactly min(len, strsize - 1) bytes
   bool operator==(const StringCopy&) const = default;
 };
 

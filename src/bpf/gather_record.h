@@ -12,15 +12,15 @@
 namespace vtrace::bpf {
 
 struct GatherHeader {
-  uint32_t probe;  // GatherPlan::probe
-  uint32_t cpu;    // bpf_get_smp_processor_id()
-  uint64_t time;   // bpf_ktime_get_ns(): CLOCK_MONOTONIC ns, the host timebase
-  uint32_t pid, tid;  // bpf_get_current_pid_tgid()
-  uint32_t uid, gid;  // bpf_get_current_uid_gid()
-  uint32_t ppid;      // current->real_parent->tgid
-  uint32_t data_len;  // bytes of data that are valid
-  uint64_t vtime;     // current->se.sum_exec_runtime: the thread's on-CPU ns (vtimestamp)
-  char comm[16];      // bpf_get_current_comm()
+  uint32_t probe;      // GatherPlan::probe
+  uint32_t cpu;        // bpf_get_smp_processor_id()
+  uint64_t time;       // bpf_ktime_get_ns(): CLOCK_MONOTONIC ns, the host timebase
+  uint32_t pid, tid;   // bpf_get_current_pid_tgid()
+  uint32_t uid, gid;   // bpf_get_current_uid_gid()
+  uint32_t ppid;       // current->real_parent->tgid
+  uint32_t data_len;   // bytes of data that are valid
+  uint64_t vtime;      // current->se.sum_exec_runtime: the thread's on-CPU ns (vtimestamp)
+  char comm[16];       // bpf_get_current_comm()
   int32_t kstack_len;  // bytes bpf_get_stack() wrote, or its negative error
   int32_t ustack_len;
 };

@@ -10,16 +10,16 @@
 #include <string_view>
 #include <vector>
 
-#include "sys/unique_fd.h"
 #include "bytecode/module.h"
+#include "sys/unique_fd.h"
 
 namespace vtrace::bpf {
 
 class KernelAggregation {
  public:
   // A map for `agg` holding at most max_entries keys. Nothing, with err set, on failure.
-  static std::unique_ptr<KernelAggregation> create(const bytecode::AggInfo& agg, uint32_t max_entries,
-                                                   std::string& err);
+  static std::unique_ptr<KernelAggregation> create(const bytecode::AggInfo& agg,
+                                                   uint32_t max_entries, std::string& err);
   int fd() const { return map_.get(); }
 
   // Calls fn(key in the engine's tuple encoding, values in the engine's layout) once per (key,

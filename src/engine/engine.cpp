@@ -512,7 +512,7 @@ bytecode::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& ou
     // Only what the probe copied: the memory may have changed since it fired.
     for (uint32_t i = 0; i < rec.ncopies; ++i) {
       const CopiedString& c = rec.copies[i];
-      if (c.addr != addr || c.max != max_len) continue;
+      if (c.bytes || c.addr != addr || c.max != max_len) continue;
       if (c.len < 0) return bytecode::Fault::BadAddress;
       out.assign(c.str, static_cast<size_t>(c.len));
       return bytecode::Fault::None;
@@ -537,7 +537,17 @@ bytecode::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& ou
 // for bytes no probe copies yet; a process that still runs is read with process_vm_readv.
 bytecode::Fault Engine::copyin(uint64_t addr, size_t n, uint8_t* out) {
   const Record& rec = *ctx_.record;
-  if (rec.context) return bytecode::Fault::NotGathered;
+  if (rec.context) {
+    // Only what the probe copied (at most strsize - 1 bytes of each copyin()).
+    for (uint32_t i = 0; i < rec.ncopies; ++i) {
+      const CopiedString& c = rec.copies[i];
+      if (!c.bytes || c.addr != addr || c.max != n) continue;
+      if (c.len < 0 || static_cast<size_t>(c.len) != n) return bytecode::Fault::BadAddress;
+      if (n != 0) std::memcpy(out, c.str, n);
+      return bytecode::Fault::None;
+    }
+    return bytecode::Fault::NotGathered;
+  }
   // The string the site copied for arg0 holds the bytes at arg0 as they were at the probe.
   const uint64_t arg0 = static_cast<uint64_t>(rec.args[0]);
   if (rec.tail != nullptr && addr >= arg0 && addr - arg0 <= rec.tail_len &&

@@ -15,6 +15,7 @@ struct CopiedString {
   uint32_t max = 0;
   int32_t len = -1;  // bytes of str, NUL excluded
   const char* str = nullptr;
+  bool bytes = false;  // copyin()'s bytes: len of them, no NUL follows that counts
 };
 
 // Return addresses gathered at the probe. n < 0: gathering failed (-errno); frames == nullptr:

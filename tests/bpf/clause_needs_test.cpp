@@ -51,6 +51,19 @@ TEST(ClauseNeeds, AddressAndLengthExpressions) {
   EXPECT_EQ(n.strings[0].len, (Expr{arg(2), konst(2), op(ExprOp::Mul)}));
 }
 
+TEST(ClauseNeeds, CopyinAndCopyintoAreByteCopies) {
+  ClauseNeeds n = needs_of(
+      "syscall::write:entry { this->p = (char *)copyin(arg1, arg2); trace(copyinstr(arg1, arg2));"
+      " copyinto(arg1 + 1, 4, (char *)alloca(4)); }");
+  ASSERT_EQ(n.strings.size(), 3u);
+  EXPECT_TRUE(n.strings[0].bytes);
+  EXPECT_EQ(n.strings[0].addr, Expr{arg(1)});
+  EXPECT_EQ(n.strings[0].len, Expr{arg(2)});
+  EXPECT_FALSE(n.strings[1].bytes);  // the same address and length, but a string
+  EXPECT_TRUE(n.strings[2].bytes);
+  EXPECT_EQ(n.strings[2].len, Expr{konst(4)});
+}
+
 TEST(ClauseNeeds, TheSameStringOnceForTwoClauses) {
   ClauseNeeds n = needs_of(
       "syscall::openat:entry { trace(copyinstr(arg1)); } "

@@ -42,6 +42,24 @@ TEST(ProbeContext, EveryWrittenBufferIsSeenExactlyOnceWithItsLength) {
     EXPECT_EQ(seen["[buffer-" + std::to_string(i) + "]"], 1) << "buffer-" << i;
 }
 
+// copyin(): the bytes at the probe, here the buffer and the 4 bytes after it ("XXXX"), which the
+// program overwrites right after the write: read late, they would be 'Z's.
+TEST(ProbeContext, CopyinReadsTheBytesAtTheProbe) {
+  REQUIRE_BPF();
+  VtraceRun r = run_vtrace(
+      "-q -n 'syscall::write:entry /pid == $target/ "
+      "{ this->p = (char *)copyin(arg1, arg2 + 4); printf(\"[%s] %c\\n\", stringof(this->p), "
+      "this->p[arg2 + 3]); }' -c " +
+      quote(std::string(WRITES_PROGRAM) + " 200"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, int> seen;
+  for (const std::string& l : lines_of(r.out))
+    if (!l.empty()) ++seen[l];
+  EXPECT_EQ(seen.size(), 200u) << r.out.substr(0, 2000) << r.err.substr(0, 2000);
+  for (int i = 0; i < 200; ++i)
+    EXPECT_EQ(seen["[buffer-" + std::to_string(i) + "XXXX] X"], 1) << "buffer-" << i;
+}
+
 TEST(ProbeContext, CredentialsAreTheFiringProcesss) {
   REQUIRE_BPF();
   if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "skipped: no setpriv(1)";

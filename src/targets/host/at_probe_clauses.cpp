@@ -8,8 +8,8 @@
 
 #include "bpf/attach.h"
 #include "bpf/program.h"
-#include "engine/engine.h"
 #include "bytecode/placement.h"
+#include "engine/engine.h"
 
 namespace vtrace::targets::host {
 

@@ -44,7 +44,7 @@ void GatheredContext::fill(Record& rec, const bpf::GatherView& v, bool kernel_st
     const bpf::GatherStringView& g = v.strings[i];
     // A read that returned nothing (a zero length) is the empty string; a fault stays one.
     copies_[i] = CopiedString{g.addr, g.max, g.faulted() ? -1 : static_cast<int32_t>(g.str.size()),
-                              g.str.data()};
+                              g.str.data(), g.bytes};
   }
   rec.copies = copies_.data();
   rec.ncopies = static_cast<uint32_t>(copies_.size());

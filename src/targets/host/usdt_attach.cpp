@@ -413,7 +413,7 @@ void UsdtTargets::emit(uint32_t source, const uint8_t* bytes, size_t len, Record
     CopiedString& c = context_.copy(i);
     // A page the process never touched (a string constant of a fresh binary) is not in memory,
     // and BPF cannot fault it in: read it now if nobody can have written it since (read_late).
-    if (c.len < 0 && read_late(rec.pid, c.addr, c.max, late_[i]))
+    if (c.len < 0 && !c.bytes && read_late(rec.pid, c.addr, c.max, late_[i]))
       c = CopiedString{c.addr, c.max, static_cast<int32_t>(late_[i].size()), late_[i].data()};
   }
   for (uint32_t probe : src.probe_ids) {

@@ -56,7 +56,8 @@ void VmmProbes::add_vm(const std::string& name, uint32_t target) {
 bool VmmProbes::uses_vcpustolen(const bytecode::Module& module) {
   for (const auto& c : module.clauses)
     for (const bytecode::Insn& in : c.code)
-      if (in.op == bytecode::Op::Ldb && in.imm == static_cast<uint32_t>(bytecode::Builtin::Vcpustolen))
+      if (in.op == bytecode::Op::Ldb &&
+          in.imm == static_cast<uint32_t>(bytecode::Builtin::Vcpustolen))
         return true;
   return false;
 }
