@@ -278,7 +278,7 @@ Val Codegen::gen_memory_call(const Expr& e, uint8_t dst) {
       mod_.const_allocas.push_back({static_cast<uint64_t>(*n), e.loc});
   const uint8_t first = static_cast<uint8_t>(next_reg_);
   for (size_t i = 0; i < e.kids.size(); ++i) {
-    Val a = gen(*e.kids[i]);
+    Val a = decay(gen_raw(*e.kids[i]));  // an array is its address here, even a char one
     const std::string what = e.name + "( ) argument #" + std::to_string(i + 1);
     if (subr == Subr::Bcopy && i == 0 && a.type.is_string()) {
       subr = Subr::BcopyStr;  // bcopy from a D string
