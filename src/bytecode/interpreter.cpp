@@ -340,11 +340,14 @@ ExecResult execute(const ClauseCode& clause, ExecContext& ctx) {
         const auto subr = static_cast<Subr>(in.imm);
         Fault f = call_subr(subr, &r[in.b], r[in.a], ctx);
         if (f != Fault::None) {
-          // The address a copy could not read: the first argument of copyin and copyinstr.
+          // The address a read could not reach: the first argument (inet_ntop's second).
           if (f == Fault::BadAddress &&
               (subr == Subr::Copyinstr1 || subr == Subr::Copyinstr2 || subr == Subr::Copyin ||
-               subr == Subr::Copyinto || subr == Subr::Memstr || subr == Subr::Bcopy))
+               subr == Subr::Copyinto || subr == Subr::Memstr || subr == Subr::Bcopy ||
+               subr == Subr::InetNtoa || subr == Subr::InetNtoa6))
             res.fault_addr = static_cast<uint64_t>(r[in.b]);
+          if (f == Fault::BadAddress && subr == Subr::InetNtop)
+            res.fault_addr = static_cast<uint64_t>(r[in.b + 1]);
           return fault(f);
         }
         break;

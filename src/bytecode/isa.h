@@ -150,19 +150,22 @@ enum class Subr : uint8_t {
   Umod,
   Uaddr,
   // Memory (data_memory.h).
-  Alloca,    // alloca(n): n bytes of scratch, 8-aligned; a pointer
-  Bcopy,     // bcopy(src, dst, n): n bytes from src (scratch) to dst (scratch)
-  BcopyStr,  // bcopy(src, dst, n) with a string src: its bytes, NULs after its end
-  Copyin,    // copyin(addr, n): n bytes of the firing process at addr, copied to scratch
-  Copyinto,  // copyinto(addr, n, dst)
-  Memstr,    // the NUL-terminated string at a scratch pointer, at most n bytes (stringof(p))
-  StrBytes,  // a string as bytes in scratch: what (char *) of a string points at
-  StrChar,   // s[i]: the i-th character of a string (0 past its end, within strsize)
-  Strtok2,   // strtok(s, delims): the first token of s; the rest is kept for strtok(NULL, ...)
-  Strtok1,   // strtok(NULL, delims): the next token of what the last strtok() kept
-  Htons,     // htons / ntohs: the low 16 bits byte-swapped (a little-endian host)
-  Htonl,     // htonl / ntohl
-  Htonll,    // htonll / ntohll
+  Alloca,     // alloca(n): n bytes of scratch, 8-aligned; a pointer
+  Bcopy,      // bcopy(src, dst, n): n bytes from src (scratch) to dst (scratch)
+  BcopyStr,   // bcopy(src, dst, n) with a string src: its bytes, NULs after its end
+  Copyin,     // copyin(addr, n): n bytes of the firing process at addr, copied to scratch
+  Copyinto,   // copyinto(addr, n, dst)
+  Memstr,     // the NUL-terminated string at a scratch pointer, at most n bytes (stringof(p))
+  StrBytes,   // a string as bytes in scratch: what (char *) of a string points at
+  StrChar,    // s[i]: the i-th character of a string (0 past its end, within strsize)
+  Strtok2,    // strtok(s, delims): the first token of s; the rest is kept for strtok(NULL, ...)
+  Strtok1,    // strtok(NULL, delims): the next token of what the last strtok() kept
+  Htons,      // htons / ntohs: the low 16 bits byte-swapped (a little-endian host)
+  Htonl,      // htonl / ntohl
+  Htonll,     // htonll / ntohll
+  InetNtoa,   // inet_ntoa(ipaddr_t *): "a.b.c.d" of the 4 bytes (network order) in D memory
+  InetNtoa6,  // inet_ntoa6(in6_addr_t *): the IPv6 address of the 16 bytes, as inet_ntop(3)
+  InetNtop,   // inet_ntop(af, addr): AF_INET or AF_INET6
   Count_
 };
 

@@ -1,5 +1,7 @@
 #include "bytecode/subr.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cstring>
 #include <random>
@@ -156,6 +158,33 @@ Fault memory_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
       const char* p = reinterpret_cast<const char*>(mem.at(u0, 1));
       return put(std::string_view(p, strnlen(p, static_cast<size_t>(max))), result, ctx);
     }
+    case Subr::InetNtoa:
+    case Subr::InetNtoa6:
+    case Subr::InetNtop: {
+      // An address in D memory (alloca'd, copied in); AF_INET (2) or AF_INET6 (10).
+      const int af = s == Subr::InetNtoa    ? AF_INET
+                     : s == Subr::InetNtoa6 ? AF_INET6
+                                            : static_cast<int>(a[0]);
+      if (af != AF_INET && af != AF_INET6) return Fault::BadArgument;
+      const uint64_t at = s == Subr::InetNtop ? u1 : u0;
+      const uint8_t* p = mem.at(at, af == AF_INET ? 4 : 16);
+      if (p == nullptr) return Fault::BadAddress;
+      char text[INET6_ADDRSTRLEN];
+      if (s == Subr::InetNtoa6) {
+        // As dtrace's inet_ntoa6: an IPv4-mapped or -compatible address (not :: or ::1) prints
+        // as the IPv4 address it carries.
+        static const uint8_t zeros[12] = {};
+        const bool mapped = std::memcmp(p, zeros, 10) == 0 && p[10] == 0xff && p[11] == 0xff;
+        const bool compat =
+            std::memcmp(p, zeros, 12) == 0 && (p[12] != 0 || p[13] != 0 || p[14] != 0 || p[15] > 1);
+        if (mapped || compat) {
+          inet_ntop(AF_INET, p + 12, text, sizeof text);
+          return put(text, result, ctx);
+        }
+      }
+      if (inet_ntop(af, p, text, sizeof text) == nullptr) return Fault::BadArgument;
+      return put(text, result, ctx);
+    }
     case Subr::StrBytes: {
       std::string_view str = str_arg(a, 0, ctx);
       uint64_t addr = 0;
@@ -295,6 +324,9 @@ Fault call_subr(Subr s, const int64_t* a, int64_t& result, ExecContext& ctx) {
     case Subr::Copyinto:
     case Subr::Memstr:
     case Subr::StrBytes:
+    case Subr::InetNtoa:
+    case Subr::InetNtoa6:
+    case Subr::InetNtop:
       return memory_subr(s, a, result, ctx);
     case Subr::Strtok2:
       ctx.strtok_rest.assign(str_arg(a, 0, ctx));

@@ -81,6 +81,9 @@ const std::array<SubrSig, static_cast<size_t>(Subr::Count_)>& subr_table() {
       {"htons", Kind::Int, {Kind::Int}},
       {"htonl", Kind::Int, {Kind::Int}},
       {"htonll", Kind::Int, {Kind::Int}},
+      {"inet_ntoa", Kind::String, {Kind::Int}},
+      {"inet_ntoa6", Kind::String, {Kind::Int}},
+      {"inet_ntop", Kind::String, {Kind::Int, Kind::Int}},
   }};
   return table;
 }

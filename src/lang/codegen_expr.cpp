@@ -632,6 +632,9 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
       {"ntohl", {bytecode::Subr::Htonl}},
       {"htonll", {bytecode::Subr::Htonll}},
       {"ntohll", {bytecode::Subr::Htonll}},
+      {"inet_ntoa", {bytecode::Subr::InetNtoa}},
+      {"inet_ntoa6", {bytecode::Subr::InetNtoa6}},
+      {"inet_ntop", {bytecode::Subr::InetNtop}},
   };
   if (e.name == "alloca" || e.name == "bcopy" || e.name == "copyin" || e.name == "copyinto")
     return gen_memory_call(e, dst);

@@ -20,11 +20,13 @@ struct TypeScope {
   std::unordered_map<std::string, Type> typedefs;
   std::unordered_map<std::string, std::shared_ptr<CType>> structs, unions, enums;
   std::unordered_map<std::string, std::pair<int64_t, Type>> enumerators;
+  void add_builtins();  // parser_types.cpp
 };
 
 class Parser {
  public:
   Parser(const Source& src, const MacroArgs& macros) : src_(src), lex_(src, macros) {
+    types_.add_builtins();
     lex_.set_type_names(&types_.typedef_names);
   }
   ast::Program run();

@@ -26,7 +26,59 @@ uint64_t align_up(uint64_t v, uint32_t a) {
   return a <= 1 ? v : (v + a - 1) / a * a;
 }
 
+// Members at their natural alignment (all at 0 in a union), the size rounded to the largest.
+void lay_out(CType& rec) {
+  uint64_t offset = 0, size = 0;
+  uint32_t align = 1;
+  for (Member& m : rec.members) {
+    const uint32_t a = std::max<uint32_t>(1, m.type.align());
+    m.offset = rec.form == CType::Union ? 0 : align_up(offset, a);
+    offset = m.offset + m.type.bytes();
+    size = std::max(size, offset);
+    align = std::max(align, a);
+  }
+  rec.size = align_up(size, align);
+  rec.align = align;
+  rec.complete = true;
+}
+
+Type record_of(CType::Form form, std::string tag, std::vector<Member> members) {
+  auto rec = std::make_shared<CType>();
+  rec->form = form;
+  rec->tag = std::move(tag);
+  rec->members = std::move(members);
+  lay_out(*rec);
+  Type t = Type::basic(Kind::Record, 0, false);
+  t.c = std::move(rec);
+  return t;
+}
+
 }  // namespace
+
+// The types and constants D programs find defined, as dtrace has them from its libraries:
+// the network address types inet_ntoa(), inet_ntoa6() and inet_ntop() take, and AF_INET/6.
+void TypeScope::add_builtins() {
+  const Type u8 = Type::int_of(1, false), u16 = Type::int_of(2, false),
+             u32 = Type::int_of(4, false);
+  auto define = [&](const std::string& name, const Type& t) {
+    typedefs[name] = t;
+    typedef_names.insert(name);
+  };
+  define("ipaddr_t", u32);
+  define("in_addr_t", u32);
+  const Type in_addr = record_of(CType::Struct, "in_addr", {{"s_addr", u32, 0}});
+  structs["in_addr"] = std::const_pointer_cast<CType>(in_addr.c);
+  const Type in6_u = record_of(CType::Union, "",
+                               {{"u6_addr8", Type::array_of(u8, 16), 0},
+                                {"u6_addr16", Type::array_of(u16, 8), 0},
+                                {"u6_addr32", Type::array_of(u32, 4), 0}});
+  const Type in6_addr = record_of(CType::Struct, "in6_addr", {{"in6_u", in6_u, 0}});
+  structs["in6_addr"] = std::const_pointer_cast<CType>(in6_addr.c);
+  define("in6_addr_t", in6_addr);
+  for (const auto& [name, value] :
+       {std::pair<const char*, int64_t>{"AF_INET", 2}, {"AF_INET6", 10}})
+    enumerators[name] = {value, Type::i32()};
+}
 
 // Specifiers: [signed|unsigned] char|short|int|long|long long, string, void, a named integer
 // type, a typedef name, or struct/union/enum; const and volatile are accepted and ignored.
@@ -144,8 +196,6 @@ Type Parser::record_type(bool is_union) {
   if (!at(Tok::LBrace)) return t;
   if (rec->complete) fail(loc, std::string(keyword) + " " + tag + " is already defined");
   advance();
-  uint64_t offset = 0, size = 0;
-  uint32_t align = 1;
   while (!at(Tok::RBrace)) {
     if (!at_type_start()) syntax_error();
     const Type base = parse_type();
@@ -161,21 +211,14 @@ Type Parser::record_type(bool is_union) {
         fail(mloc, "member " + name + " has incomplete type " + mt.name());
       if (mt.is_string()) fail(mloc, "member " + name + " may not be a string");
       if (rec->member(name)) fail(mloc, "member " + name + " is already defined");
-      const uint32_t a = std::max<uint32_t>(1, mt.align());
-      const uint64_t at_offset = is_union ? 0 : align_up(offset, a);
-      rec->members.push_back({name, mt, at_offset});
-      offset = at_offset + mt.bytes();
-      size = std::max(size, offset);
-      align = std::max(align, a);
+      rec->members.push_back({name, mt, 0});
       if (!at(Tok::Comma)) break;
       advance();
     }
     expect_advance(Tok::Semi);
   }
   advance();
-  rec->size = align_up(size, align);
-  rec->align = align;
-  rec->complete = true;
+  lay_out(*rec);
   return t;
 }
 
