@@ -137,8 +137,13 @@ Type Parser::parse_type_name() {
   return pointers(parse_type());
 }
 
+// Deeper types than this (pointers and arrays, through typedefs too) are refused: the passes
+// after the parser recurse on them.
+constexpr uint32_t kMaxTypeDepth = 32;
+
 Type Parser::pointers(Type base) {
   while (at(Tok::Star)) {
+    if (base.depth() >= kMaxTypeDepth) fail(cur_.loc, "too many levels of pointers");
     base = Type::pointer_to(std::move(base));
     advance();
     while (at(Tok::TypeKw) && (cur_.text == "const" || cur_.text == "volatile")) advance();
@@ -150,6 +155,7 @@ Type Parser::array_dims(Type element) {
   std::vector<std::pair<int64_t, Loc>> dims;
   while (at(Tok::LBracket)) {
     Loc loc = cur_.loc;
+    if (element.depth() + dims.size() >= kMaxTypeDepth) fail(loc, "too many array dimensions");
     advance();
     ast::ExprPtr n = expression();
     const int64_t count = constant_of(*n);
@@ -170,6 +176,7 @@ Type Parser::array_dims(Type element) {
 // struct [tag] [{ type declarator {, declarator} ; ... }]   (union alike)
 Type Parser::record_type(bool is_union) {
   const Loc loc = cur_.loc;
+  DepthGuard guard(*this, loc, "struct or union");
   const char* keyword = is_union ? "union" : "struct";
   advance();
   auto& tags = is_union ? types_.unions : types_.structs;

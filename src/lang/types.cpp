@@ -5,6 +5,7 @@ namespace vtrace::lang {
 Type Type::pointer_to(Type target) {
   auto c = std::make_shared<CType>();
   c->form = CType::Pointer;
+  c->depth = target.depth() + 1;
   c->target = std::move(target);
   c->size = 8;
   c->align = 8;
@@ -20,6 +21,7 @@ Type Type::array_of(Type element, uint64_t count) {
   c->size = element.bytes() * count;
   c->align = element.align();
   c->count = count;
+  c->depth = element.depth() + 1;
   c->target = std::move(element);
   c->complete = true;
   Type t = basic(Kind::Array, 0, false);

@@ -62,6 +62,8 @@ struct Type {
   const Type& target() const;
   // sizeof: the bytes the type occupies in memory (strings: their strsize-free 8-byte handle).
   uint64_t bytes() const;
+  // How many pointer and array types nest here (0 for a plain type): what name() recurses on.
+  uint32_t depth() const;
   uint32_t align() const;
 
   // Same type: integers by size and sign, derived types by what they are made of.
@@ -87,6 +89,7 @@ struct CType {
   uint64_t size = 0;
   uint32_t align = 1;
   bool complete = false;  // a struct declared ahead ("struct foo;") is not, until defined
+  uint32_t depth = 1;     // pointers and arrays nested in this one, itself included
 
   const Member* member(const std::string& name) const {
     for (const Member& m : members)
@@ -94,6 +97,10 @@ struct CType {
     return nullptr;
   }
 };
+
+inline uint32_t Type::depth() const {
+  return c && (c->form == CType::Pointer || c->form == CType::Array) ? c->depth : 0;
+}
 
 // Truncate and re-extend a 64-bit value to an integer type (what a cast or a store does).
 inline int64_t narrow(int64_t v, const Type& t) {

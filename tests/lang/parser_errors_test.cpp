@@ -31,6 +31,18 @@ TEST(ParserErrors, DeclarationErrors) {
   EXPECT_EQ(error_of("int a[];"), "1:7: syntax error near \"]\"");
   EXPECT_EQ(error_of("self x;"), "1:6: syntax error near \"x\"");
   EXPECT_EQ(error_of("BEGIN { int x; }"), "1:9: declarations are not allowed inside a clause");
+  // Types the passes after the parser would recurse on too deeply, through typedefs too.
+  EXPECT_EQ(error_of("int " + std::string(40, '*') + "p;"), "1:37: too many levels of pointers");
+  std::string chain = "typedef int *t0;";
+  for (int i = 0; i < 20; ++i)
+    chain += " typedef t" + std::to_string(i) + " *****t" + std::to_string(i + 1) + ";";
+  EXPECT_NE(error_of(chain).find("too many levels of pointers"), std::string::npos);
+  std::string dims = "int a";
+  for (int i = 0; i < 40; ++i) dims += "[1]";
+  EXPECT_NE(error_of(dims + ";").find("too many array dimensions"), std::string::npos);
+  std::string nested;
+  for (int i = 0; i < 300; ++i) nested += "struct a { ";
+  EXPECT_NE(error_of(nested).find("struct or union nested too deeply"), std::string::npos);
   EXPECT_EQ(error_of("BEGIN { self int x; }"), "1:9: declarations are not allowed inside a clause");
 }
 
@@ -80,6 +92,18 @@ TEST(ParserErrors, CTypeDeclarations) {
   EXPECT_EQ(error_of("typedef int t; typedef long t;"), "1:29: type redeclared: t");
   EXPECT_EQ(error_of("int a[0];"), "1:6: array dimension must be a positive integer constant");
   EXPECT_EQ(error_of("BEGIN { int x; }"), "1:9: declarations are not allowed inside a clause");
+  // Types the passes after the parser would recurse on too deeply, through typedefs too.
+  EXPECT_EQ(error_of("int " + std::string(40, '*') + "p;"), "1:37: too many levels of pointers");
+  std::string chain = "typedef int *t0;";
+  for (int i = 0; i < 20; ++i)
+    chain += " typedef t" + std::to_string(i) + " *****t" + std::to_string(i + 1) + ";";
+  EXPECT_NE(error_of(chain).find("too many levels of pointers"), std::string::npos);
+  std::string dims = "int a";
+  for (int i = 0; i < 40; ++i) dims += "[1]";
+  EXPECT_NE(error_of(dims + ";").find("too many array dimensions"), std::string::npos);
+  std::string nested;
+  for (int i = 0; i < 300; ++i) nested += "struct a { ";
+  EXPECT_NE(error_of(nested).find("struct or union nested too deeply"), std::string::npos);
   EXPECT_EQ(error_of("typedef struct s { int a; } s_t; s_t *p; enum e { A = 1 << 4 } v;"),
             "no error");
 }
