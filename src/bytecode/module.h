@@ -3,6 +3,7 @@
 // checks it, the engine runs it.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,8 @@ struct FieldRef {
 };
 
 struct Module {
+  // Keeps the program's struct, union and enum definitions alive for the types below.
+  std::vector<std::shared_ptr<const lang::CType>> definitions;
   std::string source_name;
   std::vector<int64_t> consts;
   std::vector<std::string> strings;

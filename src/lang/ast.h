@@ -148,6 +148,8 @@ struct Pragma {
 };
 
 struct Program {
+  // The struct, union and enum definitions the program's types refer to (types.h).
+  std::vector<std::shared_ptr<const CType>> definitions;
   std::vector<Pragma> pragmas;
   std::vector<Decl> decls;
   std::vector<Clause> clauses;

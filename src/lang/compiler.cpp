@@ -101,6 +101,7 @@ bool is_action(const std::string& name) {
 
 bytecode::Module Codegen::run(const ast::Program& prog) {
   mod_.source_name = src_.name;
+  mod_.definitions = prog.definitions;
   for (const auto& p : prog.pragmas) mod_.pragmas.push_back({p.name, p.value, p.loc});
   for (const auto& d : prog.decls) declare(d);
   bool allow_empty = false;  // #pragma D option empty

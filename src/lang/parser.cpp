@@ -63,6 +63,7 @@ ast::Program Parser::run() {
     }
   }
   prog.pragmas = std::move(lex_.pragmas());
+  prog.definitions = std::move(types_.definitions);
   return prog;
 }
 

@@ -20,6 +20,8 @@ struct TypeScope {
   std::unordered_map<std::string, Type> typedefs;
   std::unordered_map<std::string, std::shared_ptr<CType>> structs, unions, enums;
   std::unordered_map<std::string, std::pair<int64_t, Type>> enumerators;
+  std::vector<std::shared_ptr<const CType>> definitions;  // every one, anonymous ones too
+  std::shared_ptr<CType> define(CType::Form form, const std::string& tag);
   void add_builtins();  // parser_types.cpp
 };
 

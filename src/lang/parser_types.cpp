@@ -42,18 +42,15 @@ void lay_out(CType& rec) {
   rec.complete = true;
 }
 
-Type record_of(CType::Form form, std::string tag, std::vector<Member> members) {
-  auto rec = std::make_shared<CType>();
-  rec->form = form;
-  rec->tag = std::move(tag);
-  rec->members = std::move(members);
-  lay_out(*rec);
-  Type t = Type::basic(Kind::Record, 0, false);
-  t.c = std::move(rec);
-  return t;
-}
-
 }  // namespace
+
+std::shared_ptr<CType> TypeScope::define(CType::Form form, const std::string& tag) {
+  auto def = std::make_shared<CType>();
+  def->form = form;
+  def->tag = tag;
+  definitions.push_back(def);
+  return def;
+}
 
 // The types and constants D programs find defined, as dtrace has them from its libraries:
 // the network address types inet_ntoa(), inet_ntoa6() and inet_ntop() take, and AF_INET/6.
@@ -64,17 +61,21 @@ void TypeScope::add_builtins() {
     typedefs[name] = t;
     typedef_names.insert(name);
   };
+  auto record = [&](CType::Form form, const std::string& tag, std::vector<Member> members) {
+    std::shared_ptr<CType> rec = TypeScope::define(form, tag);
+    rec->members = std::move(members);
+    lay_out(*rec);
+    if (!tag.empty()) structs[tag] = rec;
+    return defined_type(Kind::Record, 0, false, rec.get());
+  };
   define("ipaddr_t", u32);
   define("in_addr_t", u32);
-  const Type in_addr = record_of(CType::Struct, "in_addr", {{"s_addr", u32, 0}});
-  structs["in_addr"] = std::const_pointer_cast<CType>(in_addr.c);
-  const Type in6_u = record_of(CType::Union, "",
-                               {{"u6_addr8", Type::array_of(u8, 16), 0},
-                                {"u6_addr16", Type::array_of(u16, 8), 0},
-                                {"u6_addr32", Type::array_of(u32, 4), 0}});
-  const Type in6_addr = record_of(CType::Struct, "in6_addr", {{"in6_u", in6_u, 0}});
-  structs["in6_addr"] = std::const_pointer_cast<CType>(in6_addr.c);
-  define("in6_addr_t", in6_addr);
+  record(CType::Struct, "in_addr", {{"s_addr", u32, 0}});
+  const Type in6_u = record(CType::Union, "",
+                            {{"u6_addr8", Type::array_of(u8, 16), 0},
+                             {"u6_addr16", Type::array_of(u16, 8), 0},
+                             {"u6_addr32", Type::array_of(u32, 4), 0}});
+  define("in6_addr_t", record(CType::Struct, "in6_addr", {{"in6_u", in6_u, 0}}));
   for (const auto& [name, value] :
        {std::pair<const char*, int64_t>{"AF_INET", 2}, {"AF_INET6", 10}})
     enumerators[name] = {value, Type::i32()};
@@ -193,13 +194,10 @@ Type Parser::record_type(bool is_union) {
     if (it != tags.end()) rec = it->second;
   }
   if (!rec) {
-    rec = std::make_shared<CType>();
-    rec->form = is_union ? CType::Union : CType::Struct;
-    rec->tag = tag;
+    rec = types_.define(is_union ? CType::Union : CType::Struct, tag);
     if (!tag.empty()) tags.emplace(tag, rec);
   }
-  Type t = Type::basic(Kind::Record, 0, false);
-  t.c = rec;
+  const Type t = defined_type(Kind::Record, 0, false, rec.get());
   if (!at(Tok::LBrace)) return t;
   if (rec->complete) fail(loc, std::string(keyword) + " " + tag + " is already defined");
   advance();
@@ -245,15 +243,12 @@ Type Parser::enum_type() {
     if (it != types_.enums.end()) en = it->second;
   }
   if (!en) {
-    en = std::make_shared<CType>();
-    en->form = CType::Enum;
-    en->tag = tag;
+    en = types_.define(CType::Enum, tag);
     en->size = 4;
     en->align = 4;
     if (!tag.empty()) types_.enums.emplace(tag, en);
   }
-  Type t = Type::i32();
-  t.c = en;
+  const Type t = defined_type(Kind::Int, 4, true, en.get());
   if (!at(Tok::LBrace)) return t;
   if (en->complete) fail(cur_.loc, "enum " + tag + " is already defined");
   advance();

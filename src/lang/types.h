@@ -102,6 +102,15 @@ inline uint32_t Type::depth() const {
   return c && (c->form == CType::Pointer || c->form == CType::Array) ? c->depth : 0;
 }
 
+// A struct, union or enum definition is owned by the program that declared it (TypeScope while
+// parsing, then ast::Program and bytecode::Module); the Types that name it refer to it without
+// owning it, so a self-referential struct (struct node { struct node *next; }) makes no cycle.
+inline Type defined_type(Kind kind, uint8_t size, bool is_signed, const CType* def) {
+  Type t = Type::basic(kind, size, is_signed);
+  t.c = std::shared_ptr<const CType>(std::shared_ptr<const CType>(), def);
+  return t;
+}
+
 // Truncate and re-extend a 64-bit value to an integer type (what a cast or a store does).
 inline int64_t narrow(int64_t v, const Type& t) {
   if (t.kind != Kind::Int || t.size >= 8) return v;
