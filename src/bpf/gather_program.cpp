@@ -271,17 +271,18 @@ void emit_string(Emitter& e, const GatherPlan& p, const GatherLayout& l, size_t 
   e(stx(8, R1, offsetof(GatherString, addr), kAddr));
   e(stx(4, R1, offsetof(GatherString, max), kSize));
   size_t empty = e.jump(jmp(BPF_JEQ, kSize, 0, 0));
+  // helper(the slot's bytes, kSize, kAddr)
+  auto read = [&](bpf_func_id helper) {
+    e.rec_ptr(R1, at + sizeof(GatherString));
+    e(mov64(R2, kSize));
+    e(mov64(R3, kAddr));
+    e(call(helper));
+  };
   if (s.bytes) {
     // copyin(): exactly kSize bytes; len = kSize when they were all read, else the error.
-    e.rec_ptr(R1, at + sizeof(GatherString));
-    e(mov64(R2, kSize));
-    e(mov64(R3, kAddr));
-    e(call(BPF_FUNC_probe_read_user));
+    read(BPF_FUNC_probe_read_user);
     size_t user_ok = e.jump(jmp(BPF_JEQ, R0, 0, 0));
-    e.rec_ptr(R1, at + sizeof(GatherString));
-    e(mov64(R2, kSize));
-    e(mov64(R3, kAddr));
-    e(call(BPF_FUNC_probe_read_kernel));
+    read(BPF_FUNC_probe_read_kernel);
     size_t failed = e.jump(jmp(BPF_JNE, R0, 0, 0));
     e.land(user_ok);
     e(mov64(R0, kSize));
@@ -297,16 +298,10 @@ void emit_string(Emitter& e, const GatherPlan& p, const GatherLayout& l, size_t 
   }
   e(alu64(BPF_ADD, kSize, 1));  // the NUL
   // User memory first; a kernel address faults there (and a user one in the kernel read).
-  e.rec_ptr(R1, at + sizeof(GatherString));
-  e(mov64(R2, kSize));
-  e(mov64(R3, kAddr));
-  e(call(BPF_FUNC_probe_read_user_str));
-  size_t read = e.jump(jmp(BPF_JSGE, R0, 0, 0));
-  e.rec_ptr(R1, at + sizeof(GatherString));
-  e(mov64(R2, kSize));
-  e(mov64(R3, kAddr));
-  e(call(BPF_FUNC_probe_read_kernel_str));
-  e.land(read);
+  read(BPF_FUNC_probe_read_user_str);
+  size_t user_ok = e.jump(jmp(BPF_JSGE, R0, 0, 0));
+  read(BPF_FUNC_probe_read_kernel_str);
+  e.land(user_ok);
   e.rec_ptr(R1, at);
   e(stx(4, R1, offsetof(GatherString, len), R0));
   size_t done = e.jump(ja(0));

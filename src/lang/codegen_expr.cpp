@@ -3,6 +3,7 @@
 
 #include "bytecode/verifier.h"
 #include "lang/codegen.h"
+#include "lang/constant_fold.h"
 
 namespace vtrace::lang {
 
@@ -722,49 +723,11 @@ std::optional<int64_t> Codegen::fold(const Expr& e) const {
     }
     case ExprKind::Unary: {
       auto v = fold(*e.kids[0]);
-      if (!v) return std::nullopt;
-      switch (e.op) {
-        case Op::Neg:
-          return static_cast<int64_t>(0 - static_cast<uint64_t>(*v));
-        case Op::Plus:
-          return *v;
-        case Op::BitNot:
-          return ~*v;
-        case Op::LogNot:
-          return *v == 0;
-        default:
-          return std::nullopt;
-      }
+      return v ? fold_unary(e.op, *v) : std::nullopt;
     }
     case ExprKind::Binary: {
       auto l = fold(*e.kids[0]), r = fold(*e.kids[1]);
-      if (!l || !r) return std::nullopt;
-      uint64_t a = static_cast<uint64_t>(*l), b = static_cast<uint64_t>(*r);
-      switch (e.op) {
-        case Op::Add:
-          return static_cast<int64_t>(a + b);
-        case Op::Sub:
-          return static_cast<int64_t>(a - b);
-        case Op::Mul:
-          return static_cast<int64_t>(a * b);
-        case Op::Div:
-          return (*r == 0 || (*r == -1 && *l == INT64_MIN)) ? std::nullopt
-                                                            : std::optional<int64_t>(*l / *r);
-        case Op::Mod:
-          return (*r == 0 || *r == -1) ? std::nullopt : std::optional<int64_t>(*l % *r);
-        case Op::Shl:
-          return static_cast<int64_t>(a << (b & 63));
-        case Op::Shr:
-          return *l >> (b & 63);
-        case Op::BitAnd:
-          return *l & *r;
-        case Op::BitOr:
-          return *l | *r;
-        case Op::BitXor:
-          return *l ^ *r;
-        default:
-          return std::nullopt;
-      }
+      return l && r ? fold_binary(e.op, *l, *r) : std::nullopt;
     }
     default:
       return std::nullopt;

@@ -62,10 +62,11 @@ class Parser {
     return k == Tok::TypeKw || k == Tok::TypeName || k == Tok::KwStruct || k == Tok::KwUnion ||
            k == Tok::KwEnum;
   }
-  Type parse_type();                // specifiers: int, unsigned long, struct foo {...}, a typedef
-  Type parse_type_name();           // specifiers and '*'s: what a cast or sizeof names
-  Type pointers(Type base);         // '*'s (and their qualifiers) after a type
-  Type array_dims(Type element);    // [N][M] after a declarator's name
+  Type parse_type();              // specifiers: int, unsigned long, struct foo {...}, a typedef
+  Type parse_type_name();         // specifiers and '*'s: what a cast or sizeof names
+  Type pointers(Type base);       // '*'s (and their qualifiers) after a type
+  Type array_dims(Type element);  // [N][M] after a declarator's name
+  std::string keyword_and_tag();
   Type record_type(bool is_union);  // at struct/union
   Type enum_type();                 // at enum
   void typedef_decl();              // at typedef

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "lang/constant_fold.h"
 #include "lang/parser_impl.h"
 
 namespace vtrace::lang {
@@ -174,20 +175,25 @@ Type Parser::array_dims(Type element) {
   return element;
 }
 
+// Past struct, union or enum: its tag, or "" when a { follows at once (an anonymous one).
+std::string Parser::keyword_and_tag() {
+  advance();
+  if (at(Tok::Ident) || at(Tok::TypeName)) {
+    std::string tag = cur_.text;
+    advance();
+    return tag;
+  }
+  if (!at(Tok::LBrace)) syntax_error();
+  return "";
+}
+
 // struct [tag] [{ type declarator {, declarator} ; ... }]   (union alike)
 Type Parser::record_type(bool is_union) {
   const Loc loc = cur_.loc;
   DepthGuard guard(*this, loc, "struct or union");
   const char* keyword = is_union ? "union" : "struct";
-  advance();
   auto& tags = is_union ? types_.unions : types_.structs;
-  std::string tag;
-  if (at(Tok::Ident) || at(Tok::TypeName)) {
-    tag = cur_.text;
-    advance();
-  } else if (!at(Tok::LBrace)) {
-    syntax_error();
-  }
+  const std::string tag = keyword_and_tag();
   std::shared_ptr<CType> rec;
   if (!tag.empty()) {
     auto it = tags.find(tag);
@@ -229,14 +235,7 @@ Type Parser::record_type(bool is_union) {
 
 // enum [tag] [{ NAME [= constant] {, NAME [= constant]} }]
 Type Parser::enum_type() {
-  advance();
-  std::string tag;
-  if (at(Tok::Ident) || at(Tok::TypeName)) {
-    tag = cur_.text;
-    advance();
-  } else if (!at(Tok::LBrace)) {
-    syntax_error();
-  }
+  const std::string tag = keyword_and_tag();
   std::shared_ptr<CType> en;
   if (!tag.empty()) {
     auto it = types_.enums.find(tag);
@@ -311,41 +310,14 @@ int64_t Parser::constant_of(const ast::Expr& e) const {
       return e.ival;
     case ExprKind::SizeofType:
       return static_cast<int64_t>(e.cast_type.bytes());
-    case ExprKind::Unary: {
-      const int64_t v = constant_of(*e.kids[0]);
-      if (e.op == Op::Neg) return static_cast<int64_t>(0 - static_cast<uint64_t>(v));
-      if (e.op == Op::BitNot) return ~v;
-      if (e.op == Op::LogNot) return v == 0;
-      return v;
-    }
+    case ExprKind::Unary:
+      if (auto v = fold_unary(e.op, constant_of(*e.kids[0]))) return *v;
+      break;
     case ExprKind::Binary: {
       const int64_t l = constant_of(*e.kids[0]), r = constant_of(*e.kids[1]);
-      const uint64_t a = static_cast<uint64_t>(l), b = static_cast<uint64_t>(r);
-      switch (e.op) {
-        case Op::Add:
-          return static_cast<int64_t>(a + b);
-        case Op::Sub:
-          return static_cast<int64_t>(a - b);
-        case Op::Mul:
-          return static_cast<int64_t>(a * b);
-        case Op::Div:
-        case Op::Mod:
-          if (r == 0) fail(e.loc, "expression contains division by zero");
-          if (r == -1) return e.op == Op::Div ? static_cast<int64_t>(0 - a) : 0;
-          return e.op == Op::Div ? l / r : l % r;
-        case Op::Shl:
-          return static_cast<int64_t>(a << (b & 63));
-        case Op::Shr:
-          return l >> (b & 63);
-        case Op::BitAnd:
-          return l & r;
-        case Op::BitOr:
-          return l | r;
-        case Op::BitXor:
-          return l ^ r;
-        default:
-          break;
-      }
+      if ((e.op == Op::Div || e.op == Op::Mod) && r == 0)
+        fail(e.loc, "expression contains division by zero");
+      if (auto v = fold_binary(e.op, l, r)) return *v;
       break;
     }
     default:
