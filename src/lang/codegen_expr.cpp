@@ -684,6 +684,13 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
     Val a = gen(*e.kids[i]);
     if (sig->args[i] == Kind::String && a.type.is_pointer())
       a = as_string(a, e.kids[i]->loc, e.name + "( ) argument #" + std::to_string(i + 1));
+    // inet_ntoa6(in6_addr_t *): another pointer would be read as an IPv6 address.
+    if (chosen == bytecode::Subr::InetNtoa6 &&
+        !(a.type.is_pointer() &&
+          (a.type.target().is_void() ||
+           (a.type.target().is_record() && a.type.target().c->tag == "in6_addr"))))
+      fail(e.kids[i]->loc, "inet_ntoa6( ) argument #1 is incompatible with its prototype: " +
+                               a.type.name() + ", expected in6_addr_t *");
     if (a.type.kind != sig->args[i])
       fail(e.kids[i]->loc, e.name + "( ) argument #" + std::to_string(i + 1) + " is of type " +
                                a.type.name() + ", expected " +
