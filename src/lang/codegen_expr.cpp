@@ -342,6 +342,10 @@ Val Codegen::gen_ident(const Expr& e, uint8_t dst) {
     load_int(dst, static_cast<int64_t>(m->first));
     return {dst, m->second};
   }
+  if (e.name.find('`') != std::string::npos)
+    fail(e.loc, "kernel symbol " + e.name +
+                    " cannot be used: vtrace does not read kernel memory from D (its types and "
+                    "addresses are not available)");
   if (e.name == "NULL" && !globals_.count(e.name)) {
     load_int(dst, 0);
     return {dst, Type::pointer_to(Type::void_type())};

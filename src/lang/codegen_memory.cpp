@@ -227,6 +227,8 @@ Val Codegen::gen_place_value(const Expr& e, uint8_t dst) {
 
 Val Codegen::gen_addr_of(const Expr& e, uint8_t dst) {
   const Expr& obj = *e.kids[0];
+  if (obj.kind == ExprKind::Ident && obj.name.find('`') != std::string::npos)
+    gen(obj);  // a kernel symbol: says why it cannot be used
   if (!is_place(obj))
     fail(e.loc, "operator & requires an object in memory: D variables have no address");
   Place p = gen_place(obj, dst);

@@ -223,7 +223,8 @@ Token Lexer::next(bool desc_mode) {
   line_blank_ = false;
   char c = text_[pos_];
   if (desc_mode && is_desc_start(c)) return scan_desc(std::move(t));
-  if (is_ident_start(c)) return scan_ident(std::move(t));
+  // A name may be scoped by a module with '`' (vmlinux`max_pfn, `max_pfn): D's kernel symbols.
+  if (is_ident_start(c) || c == '`') return scan_ident(std::move(t));
   if (is_digit(c)) return scan_number(std::move(t));
   if (c == '\'') return scan_char(std::move(t));
   if (c == '"') return scan_string(std::move(t));
@@ -241,7 +242,7 @@ Token Lexer::next(bool desc_mode) {
 
 Token Lexer::scan_ident(Token t) {
   size_t e = pos_;
-  while (e < text_.size() && is_ident_char(text_[e])) ++e;
+  while (e < text_.size() && (is_ident_char(text_[e]) || text_[e] == '`')) ++e;
   t.text = std::string(text_.substr(pos_, e - pos_));
   auto it = keywords().find(t.text);
   t.kind = it == keywords().end() ? Tok::Ident : it->second;

@@ -207,6 +207,7 @@ Type Parser::record_type(bool is_union) {
   if (!at(Tok::LBrace)) return t;
   if (rec->complete) fail(loc, std::string(keyword) + " " + tag + " is already defined");
   advance();
+  if (at(Tok::RBrace)) syntax_error();  // C: at least one member
   while (!at(Tok::RBrace)) {
     if (!at_type_start()) syntax_error();
     const Type base = parse_type();
@@ -252,12 +253,11 @@ Type Parser::enum_type() {
   if (en->complete) fail(cur_.loc, "enum " + tag + " is already defined");
   advance();
   int64_t next = 0;
+  if (at(Tok::RBrace)) syntax_error();  // C: at least one enumerator
   while (!at(Tok::RBrace)) {
     if (!at(Tok::Ident)) syntax_error();
     const std::string name = cur_.text;
-    const Loc nloc = cur_.loc;
     advance();
-    if (types_.enumerators.count(name)) fail(nloc, "identifier redeclared: " + name);
     if (at(Tok::Assign)) {
       advance();
       ast::ExprPtr v = ternary();
@@ -268,6 +268,7 @@ Type Parser::enum_type() {
     }
     if (next < INT32_MIN || next > INT32_MAX)
       fail(cur_.loc, "enumerator " + name + " value overflows int (" + std::to_string(next) + ")");
+    if (types_.enumerators.count(name)) fail(cur_.loc, "identifier redeclared: " + name);
     en->enumerators.emplace_back(name, next);
     types_.enumerators[name] = {next, t};
     ++next;

@@ -65,6 +65,14 @@ TEST(Lexer, KeywordsAndIdentifiers) {
   ASSERT_EQ(v.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(v[i].kind, want[i]) << i;
   EXPECT_EQ(v[11].text, "_bar9");
+  // Kernel symbols, scoped by a module or not, are one name.
+  auto k = lex("vmlinux`max_pfn + `jiffies struct union enum typedef");
+  ASSERT_EQ(k.size(), 7u);
+  EXPECT_EQ(k[0].text, "vmlinux`max_pfn");
+  EXPECT_EQ(k[2].kind, Tok::Ident);
+  EXPECT_EQ(k[2].text, "`jiffies");
+  EXPECT_EQ(k[3].kind, Tok::KwStruct);
+  EXPECT_EQ(k[6].kind, Tok::KwTypedef);
 }
 
 TEST(Lexer, Locations) {
@@ -179,7 +187,7 @@ TEST(Lexer, InvalidCharacters) {
   EXPECT_EQ(lex_error("a \x01"), "1:3: invalid character '\\x01'");
   EXPECT_EQ(lex_error(std::string("a\0", 2)), "1:2: invalid character '\\x00'");
   EXPECT_EQ(lex_error("x \xff"), "1:3: invalid character '\\xff'");
-  EXPECT_EQ(lex_error("a `b"), "1:3: invalid character '`'");
+  EXPECT_EQ(lex_error("a \\ b"), "1:3: invalid character '\\'");
   EXPECT_EQ(lex_error("a # b"), "1:3: invalid character '#'");
 }
 

@@ -88,7 +88,7 @@ TEST(ParserErrors, CTypeDeclarations) {
   EXPECT_EQ(error_of("struct s { int a; }; struct s { int b; };"),
             "1:22: struct s is already defined");
   EXPECT_EQ(error_of("struct s { struct t x; };"), "1:21: member x has incomplete type struct t");
-  EXPECT_EQ(error_of("enum e { A, B }; enum f { A };"), "1:27: identifier redeclared: A");
+  EXPECT_EQ(error_of("enum e { A, B }; enum f { A };"), "1:29: identifier redeclared: A");
   EXPECT_EQ(error_of("typedef int t; typedef long t;"), "1:29: type redeclared: t");
   EXPECT_EQ(error_of("int a[0];"), "1:6: array dimension must be a positive integer constant");
   EXPECT_EQ(error_of("BEGIN { int x; }"), "1:9: declarations are not allowed inside a clause");
