@@ -25,6 +25,8 @@ LvalueRef Codegen::resolve(const Expr& e, std::optional<Type> define_as) {
   const std::string shown = prefix + e.name;
   if (e.kind != ExprKind::Ident && e.kind != ExprKind::Var && !indexed)
     fail(e.loc, "operator = requires a modifiable lvalue as an operand");
+  if (e.name.find('`') != std::string::npos)
+    fail(e.loc, "kernel symbol " + e.name + " cannot be assigned");
   if (auto m = memory_var(e)) {
     if (indexed)
       fail(e.loc,

@@ -143,6 +143,8 @@ void Parser::declaration(ast::Program& prog) {
     d.scope = scope;
     d.name = cur_.text;
     d.loc = cur_.loc;
+    if (d.name.find('`') != std::string::npos)
+      fail(cur_.loc, "D scoping operator may not be used in a declaration name (" + d.name + ")");
     if (type.is_void()) fail(cur_.loc, "variable " + d.name + " cannot be declared void");
     advance();
     if (at(Tok::LBracket) && starts_type(peek().kind)) {

@@ -31,6 +31,8 @@ TEST(ParserErrors, DeclarationErrors) {
   EXPECT_EQ(error_of("int a[];"), "1:7: syntax error near \"]\"");
   EXPECT_EQ(error_of("self x;"), "1:6: syntax error near \"x\"");
   EXPECT_EQ(error_of("BEGIN { int x; }"), "1:9: declarations are not allowed inside a clause");
+  EXPECT_EQ(error_of("int `xyz;"),
+            "1:5: D scoping operator may not be used in a declaration name (`xyz)");
   // Types the passes after the parser would recurse on too deeply, through typedefs too.
   EXPECT_EQ(error_of("int " + std::string(40, '*') + "p;"), "1:37: too many levels of pointers");
   std::string chain = "typedef int *t0;";
@@ -92,6 +94,8 @@ TEST(ParserErrors, CTypeDeclarations) {
   EXPECT_EQ(error_of("typedef int t; typedef long t;"), "1:29: type redeclared: t");
   EXPECT_EQ(error_of("int a[0];"), "1:6: array dimension must be a positive integer constant");
   EXPECT_EQ(error_of("BEGIN { int x; }"), "1:9: declarations are not allowed inside a clause");
+  EXPECT_EQ(error_of("int `xyz;"),
+            "1:5: D scoping operator may not be used in a declaration name (`xyz)");
   // Types the passes after the parser would recurse on too deeply, through typedefs too.
   EXPECT_EQ(error_of("int " + std::string(40, '*') + "p;"), "1:37: too many levels of pointers");
   std::string chain = "typedef int *t0;";
