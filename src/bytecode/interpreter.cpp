@@ -354,6 +354,8 @@ ExecResult execute(const ClauseCode& clause, ExecContext& ctx) {
       }
       case Op::Act: {
         Fault f = ctx.host->action(in.imm, &r[in.b]);
+        // tracemem() of an address outside D memory: its first argument.
+        if (f == Fault::BadAddress) res.fault_addr = static_cast<uint64_t>(r[in.b]);
         if (f != Fault::None) return fault(f);
         break;
       }

@@ -36,6 +36,7 @@ enum class ActionKind : uint8_t {
   Normalize,
   Denormalize,
   System,
+  Tracemem,  // tracemem(addr, size[, nbytes]): a hex dump of D memory
 };
 
 struct Action {
@@ -45,6 +46,7 @@ struct Action {
   bool has_format = false;            // Printa with a format
   uint32_t agg = 0;                   // Printa / Clear / Trunc / Normalize / Denormalize
   std::vector<uint32_t> more_aggs;    // Printa of several: printa("%d %@d %@d", @a, @b)
+  uint32_t mem_size = 0;              // Tracemem: the constant size
   lang::Loc loc;
 };
 

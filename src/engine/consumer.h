@@ -18,7 +18,8 @@ namespace vtrace::engine {
 
 // One output action of a firing, in the order the clause ran them.
 struct FiringItem {
-  enum class Kind : uint8_t { Trace, Printf, Printa };
+  // Tracemem: one value, a String whose bytes (NULs too) are the memory dumped.
+  enum class Kind : uint8_t { Trace, Printf, Printa, Tracemem };
   Kind kind = Kind::Trace;
   uint32_t action = 0;            // index into the program's actions (its format)
   uint32_t first = 0, count = 0;  // its values: Firing::values[first, first + count)

@@ -616,6 +616,20 @@ bytecode::Fault Engine::action(uint32_t index, const int64_t* args) {
     case bytecode::ActionKind::Printf:
       add_item(FiringItem::Kind::Printf, index, args);
       break;
+    case bytecode::ActionKind::Tracemem: {
+      // size bytes of D memory; nbytes of them shown (all when absent, negative or larger).
+      const uint8_t* p = memory_.at(static_cast<uint64_t>(args[0]), a.mem_size);
+      if (p == nullptr) return bytecode::Fault::BadAddress;
+      int64_t n = a.arg_types.size() > 1 ? args[1] : a.mem_size;
+      if (n < 0 || n > a.mem_size) n = a.mem_size;
+      add_item(FiringItem::Kind::Tracemem, index, nullptr);
+      FormatArg bytes;
+      bytes.type = lang::Type::str();
+      bytes.s = std::string_view(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
+      firing_.values.push_back(bytes);
+      firing_.items.back().count = 1;
+      break;
+    }
     case bytecode::ActionKind::Printa: {
       sync_aggregations();
       add_item(FiringItem::Kind::Printa, index, nullptr);

@@ -6,6 +6,36 @@
 
 namespace vtrace::engine {
 
+namespace {
+// dtrace's dump of memory (tracemem): a header of column offsets, then 16 bytes a row in hex and
+// as characters ('.' for what does not print); nothing for no bytes.
+void format_bytes(std::string& out, std::string_view bytes) {
+  if (bytes.empty()) return;
+  constexpr int kMargin = 5;
+  out += '\n';
+  out.append(kMargin + 6, ' ');
+  for (const char c : std::string_view("0123456789abcdef")) {
+    out += "  ";
+    out += c;
+  }
+  out += "  0123456789abcdef\n";
+  char cell[40];
+  for (size_t i = 0; i < bytes.size(); i += 16) {
+    std::snprintf(cell, sizeof cell, "%*s%5zx:", kMargin, "", i);
+    out += cell;
+    const size_t end = std::min(bytes.size(), i + 16);
+    for (size_t j = i; j < end; ++j) {
+      std::snprintf(cell, sizeof cell, " %02x", static_cast<unsigned char>(bytes[j]));
+      out += cell;
+    }
+    out.append(3 * (i + 16 - end), ' ');
+    out += "  ";
+    for (size_t j = i; j < end; ++j) out += bytes[j] < ' ' || bytes[j] > '~' ? '.' : bytes[j];
+    out += '\n';
+  }
+}
+}  // namespace
+
 void TextConsumer::format_items(std::string& out, const Firing& f) const {
   const bool quiet = engine_.options().quiet;
   for (const FiringItem& it : f.items) {
@@ -16,6 +46,9 @@ void TextConsumer::format_items(std::string& out, const Firing& f) const {
         break;
       case FiringItem::Kind::Printf:
         engine_.format(it.action).format(out, vals);
+        break;
+      case FiringItem::Kind::Tracemem:
+        format_bytes(out, vals[0].s);
         break;
       case FiringItem::Kind::Printa:
         if (engine_.module().actions[it.action].has_format)

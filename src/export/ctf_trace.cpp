@@ -1,4 +1,5 @@
 #include "export/ctf_trace.h"
+#include "export/hex_bytes.h"
 
 #include <babeltrace/ctf-writer/clock.h>
 #include <babeltrace/ctf-writer/event-fields.h>
@@ -149,13 +150,23 @@ bool CtfTrace::build_classes(std::string& error) {
   for (size_t i = 0; i < mod.actions.size(); ++i) {
     const bytecode::Action& a = mod.actions[i];
     const bool is_printf = a.kind == bytecode::ActionKind::Printf;
-    if (!is_printf && a.kind != bytecode::ActionKind::Trace) continue;
-    const std::string name = std::string(is_printf ? "printf" : "trace") + "@" +
-                             std::to_string(a.loc.line) + ":" + std::to_string(a.loc.col);
+    const bool is_tracemem = a.kind == bytecode::ActionKind::Tracemem;
+    if (!is_printf && !is_tracemem && a.kind != bytecode::ActionKind::Trace) continue;
+    const std::string name = std::string(is_printf     ? "printf"
+                                         : is_tracemem ? "tracemem"
+                                                       : "trace") +
+                             "@" + std::to_string(a.loc.line) + ":" + std::to_string(a.loc.col);
     bt_ctf_event_class* cls = bt_ctf_event_class_create(name.c_str());
     if (cls == nullptr) return false;
     action_classes_[i] = cls;
     if (!add_common_fields(cls)) return false;
+    if (is_tracemem) {
+      // The bytes dumped, in hex.
+      if (!add_field(cls, bt_ctf_field_type_string_create(), "bytes") ||
+          bt_ctf_stream_class_add_event_class(stream_class_, cls) != 0)
+        return false;
+      continue;
+    }
     for (size_t k = 0; k < a.arg_types.size(); ++k)
       if (!add_field(cls, type_of(a.arg_types[k]), "arg" + std::to_string(k))) return false;
     if (is_printf && !add_field(cls, bt_ctf_field_type_string_create(), "text")) return false;
@@ -235,6 +246,11 @@ void CtfTrace::firing(const engine::Firing& f) {
     }
     bt_ctf_event* ev = start(action_classes_[it.action], f);
     if (ev == nullptr) return;
+    if (it.kind == engine::FiringItem::Kind::Tracemem) {
+      if (!set_string(ev, "bytes", hex_bytes(f.values[it.first].s))) fail();
+      append(ev);
+      continue;
+    }
     bool ok = true;
     for (uint32_t k = 0; k < it.count && ok; ++k) {
       const engine::FormatArg& v = f.values[it.first + k];

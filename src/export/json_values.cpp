@@ -1,4 +1,5 @@
 #include "export/json_values.h"
+#include "export/hex_bytes.h"
 
 #include <cstring>
 #include <span>
@@ -100,6 +101,9 @@ json items_json(const engine::Engine& eng, const engine::Firing& f) {
                          {"text", std::move(text)}});
         break;
       }
+      case engine::FiringItem::Kind::Tracemem:
+        items.push_back({{"action", "tracemem"}, {"bytes", hex_bytes(vals[0].s)}});
+        break;
       case engine::FiringItem::Kind::Printa: {
         json aggs = json::array();
         for (const auto& a : f.printed(it)) aggs.push_back(aggregation_json(*a));

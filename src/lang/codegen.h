@@ -129,6 +129,9 @@ class Codegen {
   uint32_t next_reg_ = 0;
 };
 
+// An array used as a pointer: to its first element (other values unchanged).
+Val decay(Val v);
+
 // Integer promotions and usual arithmetic conversions of C, as D applies them.
 Type arith_type(Type a, Type b);
 

@@ -664,9 +664,9 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
   }
   auto it = subrs.find(e.name);
   if (it == subrs.end()) {
-    static const char* const actions[] = {"trace",     "printf",    "printa",      "exit",
-                                          "speculate", "commit",    "discard",     "clear",
-                                          "trunc",     "normalize", "denormalize", "system"};
+    static const char* const actions[] = {"trace",       "printf",  "printa",  "exit",  "speculate",
+                                          "commit",      "discard", "clear",   "trunc", "normalize",
+                                          "denormalize", "system",  "tracemem"};
     for (const char* a : actions)
       if (e.name == a)
         fail(e.loc, e.name + "( ) is an action and may not be used in an expression");

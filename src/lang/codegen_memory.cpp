@@ -28,13 +28,12 @@ uint32_t mem_code(const Type& t) {
   return bytecode::narrow_code(t.size, t.is_signed);
 }
 
-// An array used as a pointer: to its first element.
+}  // namespace
+
 Val decay(Val v) {
   if (v.type.is_array()) v.type = Type::pointer_to(v.type.target());
   return v;
 }
-
-}  // namespace
 
 std::optional<std::pair<uint64_t, Type>> Codegen::memory_var(const Expr& e) const {
   if (e.scope == Scope::Thread) return std::nullopt;

@@ -89,9 +89,9 @@ bool is_stack_statement(const ast::Stmt& s) {
 }
 
 bool is_action(const std::string& name) {
-  static const char* const names[] = {"trace",     "printf",    "printa",      "exit",
-                                      "speculate", "commit",    "discard",     "clear",
-                                      "trunc",     "normalize", "denormalize", "system"};
+  static const char* const names[] = {"trace",       "printf",  "printa",  "exit",  "speculate",
+                                      "commit",      "discard", "clear",   "trunc", "normalize",
+                                      "denormalize", "system",  "tracemem"};
   for (const char* n : names)
     if (name == n) return true;
   return false;
@@ -306,6 +306,16 @@ void Codegen::gen_action(const Expr& call) {
     act.kind = name == "clear" ? bytecode::ActionKind::Clear : bytecode::ActionKind::Denormalize;
     act.agg = agg_ref(*args[0]);
     first_value = 1;
+  } else if (name == "tracemem") {
+    // tracemem(addr, size[, nbytes]): size bytes are recorded, nbytes (at most size) printed.
+    need_args(2, 3);
+    act.kind = bytecode::ActionKind::Tracemem;
+    const auto size = fold(*args[1]);
+    if (args[1]->kind == ExprKind::StrLit || !size || *size <= 0 || *size > (1 << 20))
+      fail(args[1]->loc,
+           "tracemem( ) argument #2 must be a non-zero positive integral constant expression");
+    act.mem_size = static_cast<uint32_t>(*size);
+    first_value = args.size();  // its values are evaluated below
   } else if (name == "trunc") {
     need_args(1, 2);
     act.kind = bytecode::ActionKind::Trunc;
@@ -339,6 +349,18 @@ void Codegen::gen_action(const Expr& call) {
       v = as_string(v, args[i]->loc, name + "( ) argument #" + std::to_string(i + 1));
     next_reg_ = v.reg + 1;
     act.arg_types.push_back(v.type);
+  }
+  if (act.kind == bytecode::ActionKind::Tracemem) {
+    for (size_t i : {size_t{0}, size_t{2}}) {
+      if (i >= args.size()) break;
+      Val v = decay(gen_raw(*args[i]));  // an array is its address
+      if (!v.type.is_int())
+        fail(args[i]->loc, "tracemem( ) argument #" + std::to_string(i + 1) + " is of type " +
+                               v.type.name() + ", expected " +
+                               (i == 0 ? "an address" : "an integer"));
+      next_reg_ = v.reg + 1;
+      act.arg_types.push_back(v.type);
+    }
   }
   bool int_arg =
       act.kind == bytecode::ActionKind::Exit || act.kind == bytecode::ActionKind::Speculate ||

@@ -135,6 +135,17 @@ TEST(JsonLines, StringsThatAreNotUtf8AreReplacedNotThrown) {
             "b");
 }
 
+TEST(JsonLines, TracememIsItsBytesInHex) {
+  Rig r(R"D(test:::tick { p = (char *)alloca(4); p[0] = 'A'; p[2] = 0xff; tracemem(p, 4, 3); })D");
+  JsonLines j(*r.eng, r.out.file());
+  r.eng->set_consumer(&j);
+  r.fire(false, 0, 1);
+  const std::vector<json> v = lines(r.out.text());
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0]["items"][0]["action"], "tracemem");
+  EXPECT_EQ(v[0]["items"][0]["bytes"], "4100ff");
+}
+
 TEST(PerfettoTrace, ThreadsAreGroupedByProcessOnTheHostAndByVmInAGuest) {
   Rig r(R"D(test:::tick { printf("%d", (int)arg0); @c = count(); })D");
   PerfettoTrace p(*r.eng, r.out.file());
