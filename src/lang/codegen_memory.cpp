@@ -275,7 +275,7 @@ Val Codegen::gen_memory_call(const Expr& e, uint8_t dst) {
                     std::to_string(e.kids.size()) + ")");
   Subr subr = shape.subr;
   if (subr == Subr::Alloca)
-    if (auto n = fold(*e.kids[0]); n && *n >= 0)
+    if (auto n = fold(*e.kids[0]))  // a size_t: a negative constant is a huge size
       mod_.const_allocas.push_back({static_cast<uint64_t>(*n), e.loc});
   const uint8_t first = static_cast<uint8_t>(next_reg_);
   for (size_t i = 0; i < e.kids.size(); ++i) {
