@@ -1,6 +1,6 @@
 // Pointers, arrays, structs and unions: addresses computed into registers, loads and stores
-// through them (Ldm / Stm, checked by the interpreter against the scratch memory alloca() and
-// copyin() hand out), and the conversions C makes between arrays, pointers and D's strings.
+// through them (Ldm / Stm, which the interpreter checks against D memory: data_memory.h), and
+// the conversions C makes between arrays, pointers and D's strings.
 #include "bytecode/data_memory.h"
 #include "bytecode/verifier.h"
 #include "lang/codegen.h"
@@ -26,6 +26,16 @@ uint64_t stride(const Type& pointer) {
 
 uint32_t mem_code(const Type& t) {
   return bytecode::narrow_code(t.size, t.is_signed);
+}
+
+// A scalar variable indexed as x[i]: the variable itself, to load.
+Expr as_scalar_var(const Expr& e) {
+  Expr v;
+  v.kind = e.scope == Scope::Global ? ExprKind::Ident : ExprKind::Var;
+  v.scope = e.scope;
+  v.name = e.name;
+  v.loc = e.loc;
+  return v;
 }
 
 }  // namespace
@@ -116,16 +126,6 @@ Val Codegen::as_string(Val v, Loc loc, const std::string& what) {
   emit(bytecode::Op::Call, v.reg, a, 2, static_cast<uint32_t>(bytecode::Subr::Memstr));
   release_to(mark);
   return {v.reg, Type::str()};
-}
-
-// A scalar variable indexed as x[i]: load the variable itself.
-static Expr as_scalar_var(const Expr& e) {
-  Expr v;
-  v.kind = e.scope == Scope::Global ? ExprKind::Ident : ExprKind::Var;
-  v.scope = e.scope;
-  v.name = e.name;
-  v.loc = e.loc;
-  return v;
 }
 
 Place Codegen::gen_place(const Expr& e, uint8_t dst) {
