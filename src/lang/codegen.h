@@ -35,6 +35,13 @@ struct LvalueRef {
   std::vector<Type> key_types;
 };
 
+// What an assignment, ++ or -- writes: a D variable (ref) or an object in memory (place).
+struct Assignee {
+  std::optional<Place> place;
+  LvalueRef ref;
+  Type type;
+};
+
 class Codegen {
  public:
   explicit Codegen(const Source& src, const FieldResolver* fields = nullptr)
@@ -87,6 +94,10 @@ class Codegen {
   void store_place(const Place& p, uint8_t src, Loc loc);
   Val gen_addr_of(const ast::Expr& e, uint8_t dst);
   Val gen_place_value(const ast::Expr& e, uint8_t dst);  // Deref, Subscript, Member
+  // The left-hand side of =, op= or ++/--; `define_as` as for resolve().
+  Assignee assignee(const ast::Expr& lhs, std::optional<Type> define_as, Loc loc);
+  void load(const Assignee& a, uint8_t dst, Loc loc);
+  void store(const Assignee& a, uint8_t src, Loc loc);
   Val rvalue(Val v, Loc loc);
   Val as_string(Val v, Loc loc, const std::string& what);  // char *, char [N] -> string
   Val gen_memory_call(const ast::Expr& e, uint8_t dst);    // alloca, bcopy, copyin, copyinto
@@ -131,6 +142,12 @@ class Codegen {
 
 // An array used as a pointer: to its first element (other values unchanged).
 Val decay(Val v);
+
+// What pointer arithmetic on `pointer` steps by: its pointee's size (void *: 1, as GNU C).
+uint64_t stride(const Type& pointer);
+
+// Whether a call names an action (trace, printf, ..., tracemem) rather than a subroutine.
+bool is_action(const std::string& name);
 
 // Integer promotions and usual arithmetic conversions of C, as D applies them.
 Type arith_type(Type a, Type b);

@@ -477,74 +477,74 @@ bool assignable(const Type& to, const Type& from) {
 }
 }  // namespace
 
+Assignee Codegen::assignee(const Expr& lhs, std::optional<Type> define_as, Loc loc) {
+  Assignee a;
+  if (is_place(lhs)) {
+    a.place = gen_place(lhs, alloc(loc));
+    a.type = a.place->type;
+  } else {
+    a.ref = resolve(lhs, define_as);
+    a.type = a.ref.type;
+  }
+  return a;
+}
+
+void Codegen::load(const Assignee& a, uint8_t dst, Loc loc) {
+  if (a.place)
+    load_place(*a.place, dst, loc);
+  else
+    load(a.ref, dst);
+}
+
+void Codegen::store(const Assignee& a, uint8_t src, Loc loc) {
+  if (a.place)
+    store_place(*a.place, src, loc);
+  else
+    store(a.ref, src);
+}
+
 Val Codegen::gen_assign(const Expr& e, uint8_t dst) {
   const Expr& lhs = *e.kids[0];
   if (lhs.kind == ExprKind::Ident && builtin_vars().count(lhs.name))
     fail(lhs.loc, "operator " + std::string(op_text(e.op2)) + (e.op2 == Op::Assign ? "" : "=") +
                       " can only be applied to a writable variable");
-  const bool in_memory = is_place(lhs);
   if (e.op2 == Op::Assign) {
     // The value first, so a first assignment can define the variable with its type.
     Val v = gen(*e.kids[1]);
     next_reg_ = std::max<uint32_t>(next_reg_, v.reg + 1u);
-    std::optional<Place> place;
-    LvalueRef ref;
-    Type to;
-    if (in_memory) {
-      place = gen_place(lhs, alloc(e.loc));
-      to = place->type;
-    } else {
-      ref = resolve(lhs, v.type);
-      to = ref.type;
-    }
-    if (!assignable(to, v.type))
-      fail(e.loc,
-           "operands have incompatible types: \"" + to.name() + "\" = \"" + v.type.name() + "\"");
-    if (to.is_int() && to.size < 8) narrow_to(v.reg, to);
-    if (place)
-      store_place(*place, v.reg, e.loc);
-    else
-      store(ref, v.reg);
+    const Assignee to = assignee(lhs, v.type, e.loc);
+    if (!assignable(to.type, v.type))
+      fail(e.loc, "operands have incompatible types: \"" + to.type.name() + "\" = \"" +
+                      v.type.name() + "\"");
+    if (to.type.is_int() && to.type.size < 8) narrow_to(v.reg, to.type);
+    store(to, v.reg, e.loc);
     emit(bytecode::Op::Mov, dst, v.reg);
-    return {dst, to};
+    return {dst, to.type};
   }
   // x += 1 and x++ on a variable not seen yet define it as an int64 (which reads 0 first).
-  std::optional<Place> place;
-  LvalueRef ref;
-  if (in_memory)
-    place = gen_place(lhs, alloc(e.loc));
-  else
-    ref = resolve(lhs, Type::i64());
-  const Type to = place ? place->type : ref.type;
-  if (!to.is_int())
+  const Assignee to = assignee(lhs, Type::i64(), e.loc);
+  if (!to.type.is_int())
     fail(e.loc, std::string("operator ") + op_text(e.op2) + "= requires an integer lvalue");
   uint8_t cur = alloc(e.loc);
-  if (place)
-    load_place(*place, cur, e.loc);
-  else
-    load(ref, cur);
+  load(to, cur, e.loc);
   Val r = require_int(*e.kids[1], op_text(e.op2));
-  if (r.type.is_pointer() && !to.is_pointer())
+  if (r.type.is_pointer() && !to.type.is_pointer())
     fail(e.loc, std::string("operator ") + op_text(e.op2) +
                     "= requires left-hand scalar operand of known size");
-  if (to.is_pointer() && (e.op2 == Op::Add || e.op2 == Op::Sub)) {
-    Val p = gen_pointer_arith(e.op2, Val{cur, to}, r, cur, e.loc);
-    (void)p;
+  if (to.type.is_pointer() && (e.op2 == Op::Add || e.op2 == Op::Sub)) {
+    gen_pointer_arith(e.op2, Val{cur, to.type}, r, cur, e.loc);
   } else {
-    Type t = arith_type(to, r.type);
+    Type t = arith_type(to.type, r.type);
     // The result keeps the variable's type; >>= shifts as the variable's signedness says.
     bytecode::Op op = bytecode::Op::Add;
-    if (!int_binary_op(e.op2, e.op2 == Op::Shr ? to : t, op))
+    if (!int_binary_op(e.op2, e.op2 == Op::Shr ? to.type : t, op))
       fail(e.loc, "unsupported compound assignment");
     emit(op, cur, cur, r.reg);
   }
-  narrow_to(cur, to);
-  if (place)
-    store_place(*place, cur, e.loc);
-  else
-    store(ref, cur);
+  narrow_to(cur, to.type);
+  store(to, cur, e.loc);
   emit(bytecode::Op::Mov, dst, cur);
-  return {dst, to};
+  return {dst, to.type};
 }
 
 Val Codegen::gen_incdec(const Expr& e, uint8_t dst) {
@@ -552,33 +552,20 @@ Val Codegen::gen_incdec(const Expr& e, uint8_t dst) {
   if (lhs.kind == ExprKind::Ident && builtin_vars().count(lhs.name))
     fail(lhs.loc,
          std::string("operator ") + op_text(e.op) + " can only be applied to a writable variable");
-  std::optional<Place> place;
-  LvalueRef ref;
-  if (is_place(lhs))
-    place = gen_place(lhs, alloc(e.loc));
-  else
-    ref = resolve(lhs, Type::i64());
-  const Type to = place ? place->type : ref.type;
-  if (!to.is_int())
+  const Assignee to = assignee(lhs, Type::i64(), e.loc);
+  if (!to.type.is_int())
     fail(e.loc, std::string("operator ") + op_text(e.op) + " requires an integer lvalue");
   uint8_t cur = alloc(e.loc);
   uint8_t one = alloc(e.loc);
-  if (place)
-    load_place(*place, cur, e.loc);
-  else
-    load(ref, cur);
+  load(to, cur, e.loc);
   // A pointer steps by what it points at.
-  const uint64_t step = to.is_pointer() && to.target().bytes() > 0 ? to.target().bytes() : 1;
-  load_int(one, static_cast<int64_t>(step));
+  load_int(one, static_cast<int64_t>(to.type.is_pointer() ? stride(to.type) : 1));
   emit(bytecode::Op::Mov, dst, cur);  // postfix value
   emit(e.op == Op::Inc ? bytecode::Op::Add : bytecode::Op::Sub, cur, cur, one);
-  narrow_to(cur, to);
-  if (place)
-    store_place(*place, cur, e.loc);
-  else
-    store(ref, cur);
+  narrow_to(cur, to.type);
+  store(to, cur, e.loc);
   if (e.prefix) emit(bytecode::Op::Mov, dst, cur);
-  return {dst, to};
+  return {dst, to.type};
 }
 
 Val Codegen::gen_cast(const Expr& e, uint8_t dst) {
@@ -664,12 +651,8 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
   }
   auto it = subrs.find(e.name);
   if (it == subrs.end()) {
-    static const char* const actions[] = {"trace",       "printf",  "printa",  "exit",  "speculate",
-                                          "commit",      "discard", "clear",   "trunc", "normalize",
-                                          "denormalize", "system",  "tracemem"};
-    for (const char* a : actions)
-      if (e.name == a)
-        fail(e.loc, e.name + "( ) is an action and may not be used in an expression");
+    if (is_action(e.name))
+      fail(e.loc, e.name + "( ) is an action and may not be used in an expression");
     fail(e.loc, "failed to resolve " + e.name + ": Unknown function name");
   }
   const bytecode::SubrSig* sig = nullptr;

@@ -18,12 +18,6 @@ bool is_char(const Type& t) {
   return t.is_arith() && t.size == 1;
 }
 
-// Element size for pointer arithmetic; void * counts bytes, as GNU C does.
-uint64_t stride(const Type& pointer) {
-  const uint64_t n = pointer.target().bytes();
-  return n == 0 ? 1 : n;
-}
-
 uint32_t mem_code(const Type& t) {
   return bytecode::narrow_code(t.size, t.is_signed);
 }
@@ -39,6 +33,11 @@ Expr as_scalar_var(const Expr& e) {
 }
 
 }  // namespace
+
+uint64_t stride(const Type& pointer) {
+  const uint64_t n = pointer.target().bytes();
+  return n == 0 ? 1 : n;
+}
 
 Val decay(Val v) {
   if (v.type.is_array()) v.type = Type::pointer_to(v.type.target());

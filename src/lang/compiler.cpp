@@ -88,6 +88,8 @@ bool is_stack_statement(const ast::Stmt& s) {
          (s.expr->name == "stack" || s.expr->name == "ustack");
 }
 
+}  // namespace
+
 bool is_action(const std::string& name) {
   static const char* const names[] = {"trace",       "printf",  "printa",  "exit",  "speculate",
                                       "commit",      "discard", "clear",   "trunc", "normalize",
@@ -96,8 +98,6 @@ bool is_action(const std::string& name) {
     if (name == n) return true;
   return false;
 }
-
-}  // namespace
 
 bytecode::Module Codegen::run(const ast::Program& prog) {
   mod_.source_name = src_.name;
