@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "bpf/insn.h"
+#include "bytecode/agg_bins.h"
 
 namespace vtrace::bpf {
 
@@ -144,22 +145,25 @@ bool builtin_ok(Builtin b, const ClauseTarget& t, std::string& why) {
   }
 }
 
-// lquantize's levels, as the engine computes them (AggState::layout).
 int64_t lquantize_levels(const bytecode::AggInfo& a) {
-  const int64_t step = a.step <= 0 ? 1 : a.step;
-  return std::clamp<int64_t>(a.limit > a.base ? (a.limit - a.base) / step : 0, 1, 65535);
+  return bytecode::lquantize_levels(a.base, a.limit, a.step);
 }
 
-constexpr int kQuantizeBuckets = 127;  // the engine's (aggregation_table.h)
-constexpr int kQuantizeZero = 63;
+bytecode::Llquantize llquantize_of(const bytecode::AggInfo& a) {
+  return bytecode::Llquantize(a.factor, a.low, a.high, a.nsteps);
+}
+
+using bytecode::kQuantizeBuckets;
+using bytecode::kQuantizeZero;
 constexpr int64_t kMaxKernelBins = 1024;  // a per-CPU map value is at most 32 KiB
 
 bool agg_func_ok(const bytecode::AggInfo& a) {
   using F = bytecode::AggFunc;
   if (a.func == F::Lquantize)
     return lquantize_levels(a) + 2 <= kMaxKernelBins && a.step > 0 && a.step <= INT32_MAX;
+  if (a.func == F::Llquantize) return llquantize_of(a).nbins() <= kMaxKernelBins;
   return a.func == F::Count || a.func == F::Sum || a.func == F::Avg || a.func == F::Min ||
-         a.func == F::Max || a.func == F::Quantize;
+         a.func == F::Max || a.func == F::Stddev || a.func == F::Quantize;
 }
 
 class Emitter {
@@ -398,6 +402,15 @@ class Emitter {
         lquantize_bucket(agg);
         add_to_bin(in.c, static_cast<int32_t>(lquantize_levels(agg) + 1));
         break;
+      case bytecode::AggFunc::Llquantize: {
+        const bytecode::Llquantize q = llquantize_of(agg);
+        llquantize_bucket(q);
+        add_to_bin(in.c, static_cast<int32_t>(q.nbins() - 1));
+        break;
+      }
+      case bytecode::AggFunc::Stddev:
+        stddev_update();
+        break;
       default:
         err = "aggregating function not available at the probe";
         return false;
@@ -523,6 +536,66 @@ class Emitter {
     emit(mov64(R4, R1));
     emit(alu64(BPF_ADD, R4, 1));
     out_[below].off = static_cast<int16_t>(out_.size() - below - 1);
+  }
+
+  // R4 = llquantize()'s bucket of the value in R1, as Llquantize::bin() finds it (before the
+  // clamp to the last bin, which add_to_bin() makes): one test per order of magnitude.
+  void llquantize_bucket(const bytecode::Llquantize& q) {
+    std::vector<size_t> done;
+    emit(mov64(R4, 0));
+    emit2(ld_imm64(R2, static_cast<uint64_t>(q.first)));
+    done.push_back(out_.size());
+    emit(jmp(BPF_JSLT, R1, R2, 0));
+    for (const bytecode::Llquantize::Order& o : q.orders) {
+      emit2(ld_imm64(R2, static_cast<uint64_t>(o.end)));
+      const size_t next = out_.size();
+      emit(jmp(BPF_JSGE, R1, R2, 0));
+      emit2(ld_imm64(R3, static_cast<uint64_t>(o.last)));
+      emit(alu64(BPF_SUB, R1, R3));  // >= 0: value >= last
+      emit2(ld_imm64(R3, static_cast<uint64_t>(o.width)));
+      emit(alu64(BPF_DIV, R1, R3));
+      emit2(ld_imm64(R4, static_cast<uint64_t>(o.base)));
+      emit(alu64(BPF_ADD, R4, R1));
+      done.push_back(out_.size());
+      emit(ja(0));
+      out_[next].off = static_cast<int16_t>(out_.size() - next - 1);
+    }
+    emit2(ld_imm64(R4, static_cast<uint64_t>(q.past)));
+    for (size_t j : done) out_[j].off = static_cast<int16_t>(out_.size() - j - 1);
+  }
+
+  // stddev's [count, sum, sum of squares (lo, hi)] += [1, R1, R1 * R1], the square 128 bits wide
+  // as the engine keeps it: |v| = h 2^32 + l, v^2 = h^2 2^64 + h l 2^33 + l^2. A per-CPU value is
+  // not shared, so the two halves need no atomic update.
+  void stddev_update() {
+    emit(mov64(R2, 1));
+    emit(atomic_add64(R0, 0, R2));
+    emit(atomic_add64(R0, 8, R1));
+    emit(jmp(BPF_JSGE, R1, 0, 1));
+    emit(neg64(R1));  // |v| (INT64_MIN stays itself: as unsigned, 2^63)
+    emit(mov64(R2, R1));
+    emit(alu64(BPF_RSH, R2, 32));  // h
+    emit(mov32(R3, R1));           // l
+    emit(mov64(R4, R3));
+    emit(alu64(BPF_MUL, R4, R3));  // l^2
+    emit(mov64(R5, R2));
+    emit(alu64(BPF_MUL, R5, R3));  // h l
+    emit(alu64(BPF_MUL, R2, R2));  // h^2: the high word
+    emit(mov64(R3, R5));
+    emit(alu64(BPF_LSH, R3, 33));
+    emit(alu64(BPF_ADD, R3, R4));  // the low word
+    emit(jmp(BPF_JGE, R3, R4, 1));
+    emit(alu64(BPF_ADD, R2, 1));  // its carry
+    emit(alu64(BPF_RSH, R5, 31));
+    emit(alu64(BPF_ADD, R2, R5));
+    emit(ldx(8, R4, R0, 16));
+    emit(alu64(BPF_ADD, R4, R3));
+    emit(stx(8, R0, 16, R4));
+    emit(jmp(BPF_JGE, R4, R3, 1));
+    emit(alu64(BPF_ADD, R2, 1));
+    emit(ldx(8, R5, R0, 24));
+    emit(alu64(BPF_ADD, R5, R2));
+    emit(stx(8, R0, 24, R5));
   }
 
   // Adds the weight in register `weight` to bin R4 of the value R0 points to (R4 <= last).
@@ -745,6 +818,10 @@ uint32_t kernel_agg_values(const bytecode::AggInfo& a) {
       return kQuantizeBuckets;
     case bytecode::AggFunc::Lquantize:
       return static_cast<uint32_t>(lquantize_levels(a) + 2);
+    case bytecode::AggFunc::Llquantize:
+      return llquantize_of(a).nbins();
+    case bytecode::AggFunc::Stddev:
+      return 4;
     default:
       return 2;
   }

@@ -8,8 +8,8 @@
 // What may run at the probe: integer arithmetic but division (a zero divisor must fault, as on
 // the host), comparisons, casts, forward jumps, args (as fields of the tracepoint record), pid,
 // tid, cpu, uid, gid, timestamp, id; tuple keys of integers; self-> integer scalars (a hash map
-// per variable keyed by thread id, bounded by dynvarsize); count, sum, avg, min, max, quantize,
-// and lquantize of at most 1022 levels.
+// per variable keyed by thread id, bounded by dynvarsize); count, sum, avg, min, max, stddev,
+// quantize, and lquantize/llquantize of at most 1024 bins.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -89,7 +89,7 @@ inline constexpr uint32_t kMaxKernelAggValue = 1024 * 8;
 
 // Value slots per key of an aggregation kept in the kernel: count, sum: [n]; avg: [count, sum];
 // min, max: [value, seen] (a per-CPU slot another CPU's first update created is all zeros);
-// quantize, lquantize: the engine's bins.
+// stddev: [count, sum, sum of squares lo, hi]; quantize, lquantize, llquantize: the engine's bins.
 uint32_t kernel_agg_values(const bytecode::AggInfo& agg);
 
 }  // namespace vtrace::bpf

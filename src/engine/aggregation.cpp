@@ -22,10 +22,6 @@ inline uint64_t abs_u(int64_t v) {
   return v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
 }
 
-bool mul_ok(int64_t a, int64_t b, int64_t& out) {
-  return !__builtin_mul_overflow(a, b, &out);
-}
-
 // dtrace.c dtrace_aggregate_quantize(): negative values go to the bucket labelled with the
 // largest power of two (negated) not above their magnitude.
 inline int quantize_bucket(int64_t v) {
@@ -35,62 +31,6 @@ inline int quantize_bucket(int64_t v) {
                     kQuantizeBuckets - 1);
   const int k = 63 - __builtin_clzll(abs_u(v));  // floor(log2(-v))
   return k >= 62 ? 0 : kQuantizeZero - 1 - k;
-}
-
-// Sanitizes llquantize() parameters (the compiler should already have rejected bad ones) so that
-// the bucket walk always terminates, and returns the number of buckets.
-uint32_t llquantize_setup(AggDef& d) {
-  d.factor = std::clamp<int64_t>(d.factor, 2, 65535);
-  // Steps below the factor must divide it; steps above it must be a multiple of it.
-  d.nsteps = std::clamp<int64_t>(d.nsteps, 1, 65535);
-  if (d.nsteps < d.factor && d.factor % d.nsteps != 0) d.nsteps = d.factor;
-  if (d.nsteps >= d.factor) d.nsteps -= d.nsteps % d.factor;
-  d.low = std::clamp<int64_t>(d.low, 0, 62);
-  d.high = std::clamp<int64_t>(d.high, d.low, 62);
-  for (;;) {  // factor^(high+1) must fit in 64 bits
-    int64_t p = 1;
-    bool ok = true;
-    for (int64_t o = 0; o <= d.high && ok; o++) ok = mul_ok(p, d.factor, p);
-    if (ok || d.high == 0) break;
-    d.high--;
-    d.low = std::min(d.low, d.high);
-  }
-  int64_t value = 1;
-  for (int64_t o = 0; o < d.low; o++) value *= d.factor;
-  int64_t next = value * d.factor;
-  int64_t step = next > d.nsteps ? next / d.nsteps : 1;
-  uint32_t bin = 1;
-  for (int64_t order = d.low; order <= d.high;) {
-    bin++;
-    if ((value += step) < next) continue;
-    value = next;  // a step that does not divide the decade must still end it
-    if (!mul_ok(value, d.factor, next)) next = std::numeric_limits<int64_t>::max();
-    step = next > d.nsteps ? next / d.nsteps : 1;
-    order++;
-  }
-  return bin + 1;
-}
-
-// dtrace.c dtrace_aggregate_llquantize_bucket(), with the overflow guard made explicit.
-uint32_t llquantize_bucket(const AggDef& d, uint32_t nbins, int64_t value) {
-  int64_t cur = 1, last;
-  int64_t base = 1;
-  for (int64_t o = 0; o < d.low; o++) cur *= d.factor;
-  if (value < (last = cur)) return 0;
-  cur *= d.factor;
-  for (int64_t order = d.low; order <= d.high; order++) {
-    const int64_t nbuckets = cur > d.nsteps ? d.nsteps : cur;
-    int64_t next;
-    if (!mul_ok(cur, d.factor, next)) next = std::numeric_limits<int64_t>::max();
-    if (value < cur) {
-      base += (value - last) / (cur / nbuckets);
-      break;
-    }
-    base += nbuckets - nbuckets / d.factor;
-    last = cur;
-    cur = next;
-  }
-  return static_cast<uint32_t>(std::min<int64_t>(base, nbins - 1));
 }
 
 // Compares two encoded tuples as dt_aggregate_keycmp() does: integers as unsigned values of their
@@ -185,21 +125,10 @@ SortVal sort_value(const AggState& im, const int64_t* d) {
       break;
     }
     case AggFunc::Llquantize: {
-      int64_t value = 1;
-      for (int64_t o = 0; o < def.low; o++) value *= def.factor;
-      uint32_t bin = 0;
-      s.v = static_cast<long double>(d[bin++]) * static_cast<long double>(value - 1);
-      int64_t next = value * def.factor;
-      int64_t step = next > def.nsteps ? next / def.nsteps : 1;
-      for (int64_t order = def.low; order <= def.high;) {
-        s.v += static_cast<long double>(d[bin++]) * static_cast<long double>(value);
-        if ((value += step) < next) continue;
-        value = next;  // a step that does not divide the decade must still end it
-        if (!mul_ok(value, def.factor, next)) next = std::numeric_limits<int64_t>::max();
-        step = next > def.nsteps ? next / def.nsteps : 1;
-        order++;
-      }
-      s.v += static_cast<long double>(d[bin]) * static_cast<long double>(value);
+      const std::vector<int64_t>& labels = im.llq->labels;
+      s.v = static_cast<long double>(d[0]) * static_cast<long double>(labels[0] - 1);
+      for (size_t bin = 1; bin < labels.size(); bin++)
+        s.v += static_cast<long double>(d[bin]) * static_cast<long double>(labels[bin]);
       s.zero = d[0];
       break;
     }
@@ -297,13 +226,18 @@ AggState::Layout AggState::layout(AggDef d) {
       break;
     case AggFunc::Lquantize:
       if (d.step <= 0) d.step = 1;
-      l.levels = d.limit > d.base ? (d.limit - d.base) / d.step : 0;
-      l.levels = std::clamp<int64_t>(l.levels, 1, 65535);
+      l.levels = bytecode::lquantize_levels(d.base, d.limit, d.step);
       l.nbins = static_cast<uint32_t>(l.levels + 2);
       break;
-    case AggFunc::Llquantize:
-      l.nbins = llquantize_setup(d);
+    case AggFunc::Llquantize: {
+      l.llq = std::make_shared<const bytecode::Llquantize>(d.factor, d.low, d.high, d.nsteps);
+      d.factor = l.llq->factor;  // sanitized
+      d.low = l.llq->low;
+      d.high = l.llq->high;
+      d.nsteps = l.llq->nsteps;
+      l.nbins = l.llq->nbins();
       break;
+    }
     default:
       break;
   }
@@ -315,6 +249,7 @@ AggState::AggState(Layout l)
     : def(std::move(l.def)),
       nbins(l.nbins),
       levels(l.levels),
+      llq(std::move(l.llq)),
       table(values_per_key(def.func, nbins), initial_value(def.func)) {}
 
 std::vector<uint32_t> AggState::sorted(const AggSortOptions& sort) const {
@@ -410,12 +345,23 @@ void Aggregation::merge_partial(std::string_view key, const int64_t* values) {
     case AggFunc::Max:
       v[0] = std::max(v[0], values[0]);
       break;
+    case AggFunc::Stddev: {
+      add(v[0], values[0]);
+      add(v[1], values[1]);
+      const u128 a =
+          (static_cast<u128>(static_cast<uint64_t>(v[3])) << 64) | static_cast<uint64_t>(v[2]);
+      const u128 b = (static_cast<u128>(static_cast<uint64_t>(values[3])) << 64) |
+                     static_cast<uint64_t>(values[2]);
+      const u128 s = a + b;
+      v[2] = static_cast<int64_t>(static_cast<uint64_t>(s));
+      v[3] = static_cast<int64_t>(static_cast<uint64_t>(s >> 64));
+      break;
+    }
     case AggFunc::Quantize:
     case AggFunc::Lquantize:
+    case AggFunc::Llquantize:
       for (uint32_t i = 0; i < impl_->nbins; ++i) add(v[i], values[i]);
       break;
-    default:
-      break;  // the other functions are not kept outside the engine
   }
 }
 
@@ -469,7 +415,7 @@ void Aggregation::update(std::string_view key, int64_t value, int64_t incr) {
       break;
     }
     case AggFunc::Llquantize:
-      add(v[llquantize_bucket(im.def, im.nbins, value)], incr);
+      add(v[im.llq->bin(value)], incr);
       break;
   }
 }

@@ -67,8 +67,8 @@ class Aggregation {
   void update(std::string_view key, int64_t value, int64_t incr = 1);
 
   // Merges a partial state of `key` kept elsewhere (one CPU's, in the kernel) in this
-  // aggregation's value layout: count/sum [n], avg [count, sum], min/max [value], the bins of
-  // quantize/lquantize.
+  // aggregation's value layout: count/sum [n], avg [count, sum], min/max [value], stddev [count,
+  // sum, sum of squares lo, hi], the bins of quantize/lquantize/llquantize.
   void merge_partial(std::string_view key, const int64_t* values);
 
   size_t size() const;  // number of keys

@@ -112,25 +112,12 @@ std::vector<Shown> lquantize_buckets(const AggState& im, const int64_t* d) {
 }
 
 std::vector<Shown> llquantize_buckets(const AggState& im, const int64_t* d) {
-  const AggDef& def = im.def;
+  const std::vector<int64_t>& labels = im.llq->labels;
+  const int last = static_cast<int>(labels.size()) - 1;
   const Range r = shown_range(d, static_cast<int>(im.nbins), 0, 1, true);
   std::vector<Shown> out;
-  int64_t value = 1;
-  for (int64_t o = 0; o < def.low; o++) value *= def.factor;
-  int64_t next = value * def.factor;
-  int64_t step = next > def.nsteps ? next / def.nsteps : 1;
-  if (r.first == 0) add_shown(out, d, 0, value, im.normal, true);
-  int bin = 1;
-  for (int64_t order = def.low; order <= def.high;) {
-    if (bin >= r.first && bin <= r.last) add_shown(out, d, bin, value, im.normal);
-    bin++;
-    if ((value += step) < next) continue;
-    value = next;  // a step that does not divide the decade must still end it
-    if (__builtin_mul_overflow(value, def.factor, &next)) next = INT64_MAX;
-    step = next > def.nsteps ? next / def.nsteps : 1;
-    order++;
-  }
-  if (r.last >= bin) add_shown(out, d, bin, value, im.normal, false, true);
+  for (int bin = std::max(r.first, 0); bin <= std::min(r.last, last); bin++)
+    add_shown(out, d, bin, labels[bin], im.normal, bin == 0, bin == last);
   return out;
 }
 
@@ -220,7 +207,8 @@ void print_key_elem(std::string& out, const bytecode::TupleElem& e, const StackT
 AggSnapshot::AggSnapshot(uint32_t id, const AggState& state, const AggSortOptions& sort,
                          const StackTable* stacks)
     : id_(id),
-      state_(std::make_unique<AggState>(AggState::Layout{state.def, state.nbins, state.levels})),
+      state_(std::make_unique<AggState>(
+          AggState::Layout{state.def, state.nbins, state.levels, state.llq})),
       stacks_(stacks) {
   state_->normal = state.normal;
   const uint32_t nvals = state.table.nvals();

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bytecode/agg_bins.h"
 #include "engine/aggregation.h"
 
 namespace vtrace::engine {
@@ -94,8 +95,9 @@ struct AggState {
   // The definition with its parameters sanitized, and the bucket geometry derived from it.
   struct Layout {
     AggDef def;
-    uint32_t nbins = 0;  // quantize family: buckets per key
-    int64_t levels = 0;  // lquantize: (limit - base) / step
+    uint32_t nbins = 0;                               // quantize family: buckets per key
+    int64_t levels = 0;                               // lquantize: (limit - base) / step
+    std::shared_ptr<const bytecode::Llquantize> llq;  // llquantize: its bins
   };
   static Layout layout(AggDef d);
 
@@ -105,6 +107,7 @@ struct AggState {
   AggDef def;
   uint32_t nbins;
   int64_t levels;
+  std::shared_ptr<const bytecode::Llquantize> llq;
   int64_t normal = 1;  // normalize() divisor
   AggTable table;
 
@@ -125,8 +128,8 @@ struct Aggregation::Impl : AggState {
 uint64_t agg_stddev(const int64_t* data, uint64_t normal);
 
 // quantize(): bucket index of a value and the value a bucket is labelled with.
-constexpr int kQuantizeBuckets = 127;
-constexpr int kQuantizeZero = 63;
+using bytecode::kQuantizeBuckets;
+using bytecode::kQuantizeZero;
 int64_t quantize_bucket_value(int b);
 
 }  // namespace vtrace::engine

@@ -100,6 +100,26 @@ TEST(AtProbe, AggregationsEqualThoseTheEngineComputes) {
   EXPECT_NE(b.at.out.find("2000"), std::string::npos) << b.at.out;
 }
 
+// stddev's sum of squares is 128 bits wide (these squares pass 2^64 and carry into the high
+// word); llquantize's bins follow the orders of magnitude, below the first and past the last.
+TEST(AtProbe, StddevAndLlquantizeEqualTheEngines) {
+  REQUIRE_BPF();
+  const std::string clause =
+      "syscall::write:entry /pid == $target/ { self->i = self->i + 1; "
+      "@sd = stddev(self->i * 0x10000000000 - 7); @sn[arg0] = stddev(-self->i * 12345678901); "
+      "@s0 = stddev(arg2); @ll = llquantize(self->i * 13, 10, 0, 6, 20); "
+      "@l2 = llquantize(self->i * self->i, 2, 2, 30, 4); "
+      "@l3[arg2] = llquantize(1000 - self->i, 10, 1, 2, 10); %s }";
+  BothWays b = run_both_ways(clause, std::string(WRITES_PROGRAM) + " 1500");
+  EXPECT_NE(b.placement.err.find("runs at the probe (BPF)"), std::string::npos) << b.placement.err;
+  ASSERT_EQ(b.at.status, 0) << b.at.err;
+  ASSERT_EQ(b.host.status, 0) << b.host.err;
+  EXPECT_EQ(b.at.out, b.host.out);
+  // i * 13 from 10000 to 14999 (i = 770 .. 1153) in the bin of 10000, whose steps are 5000
+  EXPECT_NE(b.at.out.find("10000 |@@@@@@@@@@                               384"), std::string::npos)
+      << b.at.out;
+}
+
 TEST(AtProbe, ExecnameComparisonsEqualTheEngines) {
   REQUIRE_BPF();
   const std::string script =
