@@ -153,6 +153,20 @@ bytecode::Llquantize llquantize_of(const bytecode::AggInfo& a) {
   return bytecode::Llquantize(a.factor, a.low, a.high, a.nsteps);
 }
 
+// A string register's constant: the module's (index < mod.strings.size()) or, after them, the
+// probe's probeprov, probemod, probefunc and probename.
+const std::string& string_constant(const bytecode::Module& mod, const ClauseTarget& t, int i) {
+  const size_t n = mod.strings.size();
+  return static_cast<size_t>(i) < n ? mod.strings[i] : t.names.at(static_cast<size_t>(i) - n);
+}
+
+// The string constant a probe-name built-in is, or kNoStr for other built-ins.
+int probe_name_constant(const bytecode::Module& mod, Builtin b) {
+  if (b < Builtin::Probeprov || b > Builtin::Probename) return kNoStr;
+  return static_cast<int>(mod.strings.size()) + static_cast<int>(b) -
+         static_cast<int>(Builtin::Probeprov);
+}
+
 using bytecode::kQuantizeBuckets;
 using bytecode::kQuantizeZero;
 constexpr int64_t kMaxKernelBins = 1024;  // a per-CPU map value is at most 32 KiB
@@ -619,7 +633,7 @@ class Emitter {
       return false;
     }
     if (b != kComm && c != kComm) {  // two constants
-      const int r = std::strcmp(mod_.strings[b].c_str(), mod_.strings[c].c_str());
+      const int r = std::strcmp(constant(b).c_str(), constant(c).c_str());
       emit(mov64(R0, (r > 0) - (r < 0)));
       store(in.a, R0);
       return true;
@@ -629,7 +643,7 @@ class Emitter {
       store(in.a, R0);
       return true;
     }
-    const std::string& k = mod_.strings[b == kComm ? c : b];
+    const std::string& k = constant(b == kComm ? c : b);
     emit(mov64(R1, R10));
     emit(alu64(BPF_ADD, R1, comm_off_));
     emit(mov64(R2, kCommLen));
@@ -661,6 +675,45 @@ class Emitter {
     for (size_t j : to_equal) out_[j].off = static_cast<int16_t>(equal_at - j - 1);
     out_[done].off = static_cast<int16_t>(out_.size() - done - 1);
     store(in.a, R0);
+    return true;
+  }
+
+  const std::string& constant(int i) const { return string_constant(mod_, target_, i); }
+
+  // Pushes the string key in register r: execname's bytes, a short constant's, or a longer
+  // constant's number in ClauseMaps::strings (kernel_aggregation.h).
+  bool push_string_key(uint8_t r, std::string& err) {
+    const int16_t at = static_cast<int16_t>(key_base_ + key_bytes_);
+    key_bytes_ += kCommLen;
+    if (str_[r] == kComm) {
+      emit(mov64(R1, R10));
+      emit(alu64(BPF_ADD, R1, at));
+      emit(mov64(R2, kCommLen));
+      emit(call(BPF_FUNC_get_current_comm));
+      return true;
+    }
+    if (str_[r] == kNoStr) {
+      err = "a string key the probe does not have";
+      return false;
+    }
+    const std::string& k = constant(str_[r]);
+    if (k.size() < static_cast<size_t>(kCommLen)) {
+      char bytes[kCommLen] = {};
+      std::memcpy(bytes, k.data(), k.size());
+      for (int i = 0; i < kCommLen; i += 4) {
+        int32_t word;
+        std::memcpy(&word, bytes + i, 4);
+        emit(st(4, R10, static_cast<int16_t>(at + i), word));
+      }
+      return true;
+    }
+    if (maps_.strings == nullptr) {
+      err = "no table for long string keys";
+      return false;
+    }
+    emit(st(8, R10, at, kKeyStringTag << 8));
+    emit2(ld_imm64(R0, maps_.strings->intern(k)));
+    emit(stx(8, R10, static_cast<int16_t>(at + 8), R0));
     return true;
   }
 
@@ -740,6 +793,11 @@ class Emitter {
           str_[in.a] = kComm;
           return true;
         }
+        if (int k = probe_name_constant(mod_, static_cast<Builtin>(in.imm)); k != kNoStr) {
+          emit(st(8, R10, reg(in.a), 0));  // a constant, as Lds
+          str_[in.a] = k;
+          return true;
+        }
         str_[in.a] = kNoStr;
         return builtin(static_cast<Builtin>(in.imm), in.a, err);
       case Op::Ldf: {
@@ -757,12 +815,8 @@ class Emitter {
           err = "too many keys";
           return false;
         }
-        if (in.imm != 0) {  // a string: execname (why_not_at_probe() allows no other)
-          emit(mov64(R1, R10));
-          emit(alu64(BPF_ADD, R1, key_base_ + key_bytes_));
-          emit(mov64(R2, kCommLen));
-          emit(call(BPF_FUNC_get_current_comm));
-          key_bytes_ += kCommLen;
+        if (in.imm != 0) {
+          if (!push_string_key(in.a, err)) return false;
         } else {
           load(R0, in.a);
           emit(stx(8, R10, static_cast<int16_t>(key_base_ + key_bytes_), R0));
@@ -849,7 +903,7 @@ std::string why_not_at_probe(const bytecode::Module& mod, const bytecode::Clause
     }
     if (in.op == Op::Scmp) {
       if (str[in.b] == kNoStr || str[in.c] == kNoStr)
-        return "it compares strings other than execname and constants";
+        return "it compares strings other than execname, probe names and constants";
       str[in.a] = kNoStr;
       continue;
     }
@@ -863,11 +917,17 @@ std::string why_not_at_probe(const bytecode::Module& mod, const bytecode::Clause
                             (mod.aggs[in.imm].func >= bytecode::AggFunc::Quantize && is_str(in.c)));
     if (((binary || unary) && is_str(in.b)) || (binary && is_str(in.c)) || agg_reads ||
         ((in.op == Op::Jz || in.op == Op::Jnz) && is_str(in.a)))
-      return "it uses strings other than execname keys and comparisons";
+      return "it uses strings other than as keys and in comparisons";
     if (in.op == Op::Ldb && static_cast<Builtin>(in.imm) == Builtin::Execname) {
       if (!target.current_thread) return "it reads execname of another thread";
       str[in.a] = kComm;
       continue;
+    }
+    if (in.op == Op::Ldb) {
+      if (int k = probe_name_constant(mod, static_cast<Builtin>(in.imm)); k != kNoStr) {
+        str[in.a] = k;
+        continue;
+      }
     }
     if (in.op == Op::Lds) {
       str[in.a] = static_cast<int>(in.imm);
@@ -889,7 +949,8 @@ std::string why_not_at_probe(const bytecode::Module& mod, const bytecode::Clause
       case Op::Tclr:
         continue;
       case Op::Tpush:
-        if (in.imm != 0 && str[in.a] != kComm) return "it has a string key other than execname";
+        if (in.imm != 0 && str[in.a] == kNoStr)
+          return "it has a string key other than execname, a probe name or a constant";
         continue;
       case Op::Ldb:
         if (!builtin_ok(static_cast<Builtin>(in.imm), target, why)) return "it reads " + why;

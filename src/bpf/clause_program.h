@@ -11,6 +11,7 @@
 // per variable keyed by thread id, bounded by dynvarsize); count, sum, avg, min, max, stddev,
 // quantize, and lquantize/llquantize of at most 1024 bins.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <linux/bpf.h>
 
 #include "bpf/gather_plan.h"
+#include "bpf/kernel_aggregation.h"
 #include "bpf/kernel_layout.h"
 #include "bpf/syscall_program.h"
 #include "bpf/usdt_program.h"
@@ -35,6 +37,8 @@ struct ClauseTarget {
   // The probe runs in the thread its record describes (false for sched:::on-cpu).
   bool current_thread = true;
   uint32_t probe_id = 0;  // the `id` built-in
+  // probeprov, probemod, probefunc, probename: constants of the probe a program is attached to.
+  std::array<std::string, 4> names;
   // A syscall's return: `errno` is -arg0 when arg0 is an error (-4095 .. -1), else 0.
   bool errno_from_arg0 = false;
   // A syscall probe run from the raw sys_enter/sys_exit tracepoint (syscall_program.h): the
@@ -74,6 +78,7 @@ struct ClauseMaps {
   std::vector<int> vars;  // per dynamic variable: a self-> scalar's hash map (tid -> value), or -1
   int drops = -1;  // per-CPU array: [0] aggregation drops (a full map), [1] dynamic variable drops
   int zeros = -1;  // an array of one zeroed value of kMaxKernelAggValue bytes: a new key's value
+  KeyStrings* strings = nullptr;  // the constants too long for a key's bytes, by number
 };
 inline constexpr uint32_t kAggDropsKey = 0, kDynvarDropsKey = 1;
 

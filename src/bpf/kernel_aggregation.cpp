@@ -30,7 +30,15 @@ std::unique_ptr<KernelAggregation> KernelAggregation::create(const bytecode::Agg
   return k;
 }
 
-bool KernelAggregation::read(const PartialFn& fn, std::string& err) const {
+uint64_t KeyStrings::intern(const std::string& s) {
+  auto it = std::find(list_.begin(), list_.end(), s);
+  if (it != list_.end()) return static_cast<uint64_t>(it - list_.begin());
+  list_.push_back(s);
+  return list_.size() - 1;
+}
+
+bool KernelAggregation::read(const PartialFn& fn, const KeyStrings& strings,
+                             std::string& err) const {
   const int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) {
     err = "cannot count the possible CPUs";
@@ -52,7 +60,13 @@ bool KernelAggregation::read(const PartialFn& fn, std::string& err) const {
     const char* at = reinterpret_cast<const char*>(key.data());
     for (bool str : string_keys_) {
       if (str) {
-        tuple.append(at, strnlen(at, 15));
+        uint64_t n = 0;
+        std::memcpy(&n, at + 8, 8);
+        const std::string* s = at[0] == 0 && at[1] == kKeyStringTag ? strings.find(n) : nullptr;
+        if (s != nullptr)
+          tuple.append(*s);
+        else
+          tuple.append(at, strnlen(at, 15));
         tuple.push_back('\0');
         at += 16;
       } else {

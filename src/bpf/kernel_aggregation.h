@@ -15,6 +15,21 @@
 
 namespace vtrace::bpf {
 
+// A string key is 16 bytes: execname's NUL-padded bytes, a constant's when it is that short, or
+// (first byte 0, second kKeyStringTag) the number of a longer constant in this table, 8 bytes
+// at offset 8; the table turns it back into the string when the map is read. An empty execname
+// is 16 zeros, never a tag.
+inline constexpr uint8_t kKeyStringTag = 1;
+
+class KeyStrings {
+ public:
+  uint64_t intern(const std::string& s);
+  const std::string* find(uint64_t n) const { return n < list_.size() ? &list_[n] : nullptr; }
+
+ private:
+  std::vector<std::string> list_;
+};
+
 class KernelAggregation {
  public:
   // A map for `agg` holding at most max_entries keys. Nothing, with err set, on failure.
@@ -23,9 +38,11 @@ class KernelAggregation {
   int fd() const { return map_.get(); }
 
   // Calls fn(key in the engine's tuple encoding, values in the engine's layout) once per (key,
-  // CPU that holds a value for it). False with err set when the map cannot be read.
+  // CPU that holds a value for it); `strings` turns tagged string keys back into strings. False
+  // with err set when the map cannot be read. Two keys of one string (execname and the same
+  // constant) are two calls of fn with the same tuple: the engine merges them.
   using PartialFn = std::function<void(std::string_view key, const int64_t* values)>;
-  bool read(const PartialFn& fn, std::string& err) const;
+  bool read(const PartialFn& fn, const KeyStrings& strings, std::string& err) const;
 
  private:
   KernelAggregation() = default;

@@ -52,7 +52,7 @@ BothWays run_both_ways(const std::string& script, const std::string& command) {
 TEST(AtProbe, PlacementIsShownWithItsReason) {
   VtraceRun r = run_vtrace(
       "-e -v -n 'syscall::write:entry /pid == 1/ { @c = count(); @s[tid, cpu] = sum(arg2); }' "
-      "-n 'syscall::write:return { @r[probefunc] = count(); }' "
+      "-n 'syscall::write:return { @r[ppid] = count(); }' "
       "-n 'syscall::write:return { @m = max(arg0); } tick-1s { clear(@m); }'");
   if (r.status != 0 && r.err.find("tracefs") != std::string::npos)
     GTEST_SKIP() << "skipped: no tracefs: " << r.err;
@@ -118,6 +118,32 @@ TEST(AtProbe, StddevAndLlquantizeEqualTheEngines) {
   // i * 13 from 10000 to 14999 (i = 770 .. 1153) in the bin of 10000, whose steps are 5000
   EXPECT_NE(b.at.out.find("10000 |@@@@@@@@@@                               384"), std::string::npos)
       << b.at.out;
+}
+
+// probeprov/probemod/probefunc/probename are constants of each probe's program; string keys are
+// execname's bytes, a short constant's, or the number of a longer constant, and one string from
+// two sources (execname and the constant "writes") is one key, as in the engine.
+TEST(AtProbe, ProbeNamesAndStringConstantsEqualTheEngines) {
+  REQUIRE_BPF();
+  const std::string clause =
+      "syscall::write:entry, syscall::write:return, syscall::close:entry "
+      "/pid == $target && probefunc != \"close\" && probename >= \"entry\"/ "
+      "{ @p[probeprov, probemod, probefunc, probename] = count(); "
+      "@l[\"a constant longer than sixteen bytes\", probefunc] = sum(arg2); "
+      "@e[execname] = count(); %s } "
+      "syscall::write:entry /pid == $target/ { @e[\"writes\"] = count(); %s }";
+  BothWays b = run_both_ways(clause, std::string(WRITES_PROGRAM) + " 700");
+  EXPECT_EQ(b.placement.err.find("runs in vtrace"), std::string::npos) << b.placement.err;
+  ASSERT_EQ(b.at.status, 0) << b.at.err;
+  ASSERT_EQ(b.host.status, 0) << b.host.err;
+  EXPECT_EQ(b.at.out, b.host.out);
+  std::string words;  // the output with each run of spaces as one
+  for (char ch : b.at.out)
+    if (ch != ' ' || words.empty() || words.back() != ' ') words += ch;
+  EXPECT_NE(words.find(" syscall write entry 700\n"), std::string::npos) << b.at.out;
+  EXPECT_NE(words.find(" a constant longer than sixteen bytes write 6890\n"), std::string::npos)
+      << b.at.out;
+  EXPECT_NE(words.find(" writes 2100\n"), std::string::npos) << b.at.out;
 }
 
 TEST(AtProbe, ExecnameComparisonsEqualTheEngines) {

@@ -48,7 +48,9 @@ void AtProbeClauses::plan(engine::Engine& eng, KernelProbes& kernel, UsdtTargets
             for (UsdtTargets::ClauseSite& u : at)
               here.push_back(Site{c, id, nullptr, std::move(u.target), u.site, u.pid});
           }
+          const engine::ProbeInfo& p = eng.catalog().probe(id);
           for (Site& s : here) {
+            s.target.names = {p.provider, p.module, p.function, p.name};
             std::string reason = bpf::why_not_at_probe(mod, mod.clauses[c], s.target, kept);
             if (!reason.empty()) return reason;
             sites_of[c].push_back(std::move(s));
@@ -89,6 +91,7 @@ bool AtProbeClauses::start(engine::Engine& eng, uint64_t aggsize, uint64_t dynva
   fds.aggs.assign(mod.aggs.size(), -1);
   fds.drops = drops_.get();
   fds.zeros = zeros_.get();
+  fds.strings = &key_strings_;
   for (const Site& s : sites)
     for (uint32_t a : bytecode::aggregations_of(mod.clauses[s.clause])) {
       if (maps_[a]) continue;
@@ -170,7 +173,7 @@ void AtProbeClauses::sync(engine::Engine& eng) {
     engine::Aggregation& agg = eng.aggregation(a);
     std::string err;
     if (!maps_[a]->read([&](std::string_view key, const int64_t* v) { agg.merge_partial(key, v); },
-                        err))
+                        key_strings_, err))
       std::fprintf(stderr, "vtrace: host: @%s: %s\n", eng.module().aggs[a].name.c_str(),
                    err.c_str());
   }

@@ -61,6 +61,7 @@ class AtProbeClauses {
   std::vector<std::unique_ptr<bpf::KernelAggregation>> maps_;  // per module aggregation
   std::vector<sys::UniqueFd> vars_;                            // per dynamic variable (self->)
   sys::UniqueFd drops_, zeros_;
+  bpf::KeyStrings key_strings_;  // long string constants in the maps' keys
   std::vector<sys::UniqueFd> progs_, links_;
   std::vector<std::unique_ptr<sys::PerfRing>> uprobes_;  // USDT sites' uprobe events
   UsdtTargets* usdt_ = nullptr;
