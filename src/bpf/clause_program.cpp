@@ -266,7 +266,15 @@ class Emitter {
       for (const bpf_insn& i : emit_process_check(u.pid, u.layout, -8)) emit(i);
     emit(mov64(R6, R10));
     emit(alu64(BPF_ADD, R6, args_off_));
-    for (const bpf_insn& i : emit_usdt_args(u.args, R7, R6, 0)) emit(i);
+    // Only the arguments the clause reads are evaluated (a memory operand costs a helper call).
+    std::vector<RegArg> args(u.args.size());
+    for (const bytecode::Insn& in : clause_.code) {
+      const auto b = static_cast<Builtin>(in.imm);
+      const size_t n = static_cast<size_t>(b) - static_cast<size_t>(Builtin::Arg0);
+      if (in.op == Op::Ldb && b >= Builtin::Arg0 && b <= Builtin::Arg9 && n < args.size())
+        args[n] = u.args[n];
+    }
+    for (const bpf_insn& i : emit_usdt_args(args, R7, R6, 0)) emit(i);
   }
   void emit(bpf_insn i) { out_.push_back(i); }
   void emit2(const std::array<bpf_insn, 2>& i) {

@@ -98,7 +98,13 @@ std::vector<bpf_insn> emit_usdt_args(const std::vector<RegArg>& args, Reg ctx, R
 std::vector<bpf_insn> emit_process_check(uint32_t pid, const KernelLayout& k, int16_t slot) {
   Out e;
   const int16_t tgid = static_cast<int16_t>(slot - 8);
-  // slot = the task: current, then its real_parent, for each generation.
+  std::vector<size_t> found;
+  // The process itself, the common case, with one cheap helper; then its ancestors.
+  e(call(BPF_FUNC_get_current_pid_tgid));
+  e(alu64(BPF_RSH, R0, 32));
+  found.push_back(e.code.size());
+  e(jmp(BPF_JEQ, R0, static_cast<int32_t>(pid), 0));
+  // slot = the task: its real_parent, for each generation.
   e(call(BPF_FUNC_get_current_task));
   e(stx(8, R10, slot, R0));
   auto read = [&](int16_t to, int32_t size, uint32_t field) {
@@ -109,13 +115,12 @@ std::vector<bpf_insn> emit_process_check(uint32_t pid, const KernelLayout& k, in
     e(alu64(BPF_ADD, R3, static_cast<int32_t>(field)));
     e(call(BPF_FUNC_probe_read_kernel));
   };
-  std::vector<size_t> found;
-  for (int g = 0; g <= kUsdtGenerations; ++g) {
+  for (int g = 1; g <= kUsdtGenerations; ++g) {
+    read(slot, 8, k.task_real_parent);
     read(tgid, 4, k.task_tgid);
     e(ldx(4, R1, R10, tgid));
     found.push_back(e.code.size());
     e(jmp(BPF_JEQ, R1, static_cast<int32_t>(pid), 0));
-    if (g < kUsdtGenerations) read(slot, 8, k.task_real_parent);
   }
   e(mov64(R0, 0));
   e(exit_insn());

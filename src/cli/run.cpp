@@ -354,9 +354,6 @@ int run(const CommandLine& cl) {
   req.enabled = eng->enabled_probes();
   site_aggs.start(*eng, procs);
   procs.set_site_ops([&](uint32_t probe) { return site_aggs.ops_of(probe); });
-  // Probes whose every clause runs at the probe send nothing to vtrace.
-  for (uint32_t id : req.enabled)
-    if (!eng->clauses_on(id).empty()) req.gathered.push_back(id);
   req.needs = [&](uint32_t probe) {
     bpf::ClauseNeeds n;
     for (uint32_t c : eng->clauses_on(probe))
@@ -372,6 +369,10 @@ int run(const CommandLine& cl) {
     bool ok =
         vmm.start(req.enabled, targets::host::VmmProbes::uses_vcpustolen(eng->module()), err) &&
         at_probe.start(*eng, eng->options().aggsize, eng->options().dynvarsize, err);
+    // Probes whose every clause runs at the probe (in the kernel, or at probe.h sites) send
+    // nothing to vtrace.
+    for (uint32_t id : req.enabled)
+      if (!eng->clauses_on(id).empty()) req.gathered.push_back(id);
     for (targets::Target* t :
          std::initializer_list<targets::Target*>{&procs, &usdt, &kernel, &guests, &ticks}) {
       if (!ok) break;
