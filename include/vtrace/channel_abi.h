@@ -30,6 +30,9 @@
 /* The site can aggregate in the process (its probe.h runs site ops, below). Programs built with
  * an older probe.h lack it and are only ever asked for records. */
 #define VTRACE_DESC_AGG 4u
+/* The site's site ops may test its arguments (VTRACE_AGG_TEST, below): a predicate such as
+ * /arg0 > 10 && arg1 == 3/ runs where the probe fires. */
+#define VTRACE_DESC_TEST 8u
 
 /*
  * A descriptor's `enabled` word, as the tracer writes it: 0 is off; VTRACE_EN_RECORD asks for a
@@ -47,6 +50,20 @@
 #define VTRACE_AGG_SUM 2u   /* n += 1, value += args[arg] */
 #define VTRACE_AGG_MIN 3u   /* n += 1, value = min(value, args[arg]) (signed) */
 #define VTRACE_AGG_MAX 4u   /* n += 1, value = max(value, args[arg]) (signed) */
+/* A test (VTRACE_DESC_TEST sites only): kind = VTRACE_AGG_TEST | cmp << 4 | skip << 8; when
+ * args[arg] CMP constant is false, the next `skip` ops are skipped. The constant is the int64 in
+ * the 8 bytes of ops[slot], an entry at or after nops (it is not run). */
+#define VTRACE_AGG_TEST 5u
+#define VTRACE_CMP_EQ 0u
+#define VTRACE_CMP_NE 1u
+#define VTRACE_CMP_LT 2u /* signed */
+#define VTRACE_CMP_LE 3u
+#define VTRACE_CMP_GT 4u
+#define VTRACE_CMP_GE 5u
+#define VTRACE_CMP_LTU 6u /* unsigned */
+#define VTRACE_CMP_LEU 7u
+#define VTRACE_CMP_GTU 8u
+#define VTRACE_CMP_GEU 9u
 #define VTRACE_MAX_SITE_OPS 8u
 #define VTRACE_MAX_SITE_ENTRIES 4096u /* limits the site checks the header against */
 #define VTRACE_MAX_AGG_SLOTS 4096u    /* per ring */

@@ -52,24 +52,24 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
 
 /* ---- the probe macros ------------------------------------------------------------------- */
 
-#define VTRACE_PROBE(provider, name, ...)                                                \
-  do {                                                                                   \
-    VTRACE__DESC(vtrace__d, provider, name, VTRACE__NARG(__VA_ARGS__), VTRACE_DESC_AGG); \
-    if (__builtin_expect(vtrace__d.enabled, 0)) {                                        \
-      const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {0, VTRACE__ARGS(__VA_ARGS__)};    \
-      vtrace__fire(&vtrace__d, vtrace__a + 1, (const char*)0);                           \
-    }                                                                                    \
+#define VTRACE_PROBE(provider, name, ...)                                                 \
+  do {                                                                                    \
+    VTRACE__DESC(vtrace__d, provider, name, VTRACE__NARG(__VA_ARGS__), VTRACE__DESC_OPS); \
+    if (__builtin_expect(vtrace__d.enabled, 0)) {                                         \
+      const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {0, VTRACE__ARGS(__VA_ARGS__)};     \
+      vtrace__fire2(&vtrace__d, vtrace__a + 1, (const char*)0);                           \
+    }                                                                                     \
   } while (0)
 
 #define VTRACE_PROBE_STR(provider, name, str, ...)                                     \
   do {                                                                                 \
     VTRACE__DESC(vtrace__d, provider, name, 1 + VTRACE__NARG(__VA_ARGS__),             \
-                 VTRACE_DESC_STR0 | VTRACE_DESC_AGG);                                  \
+                 VTRACE_DESC_STR0 | VTRACE__DESC_OPS);                                 \
     if (__builtin_expect(vtrace__d.enabled, 0)) {                                      \
       const char* vtrace__s = (str);                                                   \
       const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {(uint64_t)(uintptr_t)vtrace__s, \
                                                        VTRACE__ARGS(__VA_ARGS__)};     \
-      vtrace__fire(&vtrace__d, vtrace__a, vtrace__s);                                  \
+      vtrace__fire2(&vtrace__d, vtrace__a, vtrace__s);                                 \
     }                                                                                  \
   } while (0)
 
@@ -83,6 +83,8 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
 /* ---- internals ---------------------------------------------------------------------------- */
 
 #define VTRACE__SECTION __attribute__((section("vtrace_probes"), used, aligned(8)))
+/* What this header's sites run of the site ops (vtrace__run_ops). */
+#define VTRACE__DESC_OPS (VTRACE_DESC_AGG | VTRACE_DESC_TEST)
 /* A site's descriptor `var`, in the probe section. */
 #define VTRACE__DESC(var, provider, name, nargs, flags)   \
   static struct vtrace_probe_desc var VTRACE__SECTION = { \
@@ -388,11 +390,43 @@ VTRACE__WEAK void vtrace__wait_done(struct vtrace_channel* ch, struct vtrace_rin
   }
 }
 
+/* args[arg] CMP k (VTRACE_CMP_*); an unknown comparison holds (it tests nothing). */
+static inline int vtrace__test(uint32_t cmp, uint64_t a, uint64_t k) {
+  switch (cmp) {
+    case VTRACE_CMP_EQ:
+      return a == k;
+    case VTRACE_CMP_NE:
+      return a != k;
+    case VTRACE_CMP_LT:
+      return (int64_t)a < (int64_t)k;
+    case VTRACE_CMP_LE:
+      return (int64_t)a <= (int64_t)k;
+    case VTRACE_CMP_GT:
+      return (int64_t)a > (int64_t)k;
+    case VTRACE_CMP_GE:
+      return (int64_t)a >= (int64_t)k;
+    case VTRACE_CMP_LTU:
+      return a < k;
+    case VTRACE_CMP_LEU:
+      return a <= k;
+    case VTRACE_CMP_GTU:
+      return a > k;
+    case VTRACE_CMP_GEU:
+      return a >= k;
+    default:
+      return 1;
+  }
+}
+
 /* Runs entry `entry` of the channel's site ops table on `args` into this thread's slots (ring
  * `ring`): only this thread writes them, so plain adds; each store is one untorn 64-bit write for
- * the tracer, which reads n last-written-first (value, then n released). */
-VTRACE__WEAK void vtrace__aggregate(const struct vtrace__link* l, uint32_t ring, uint32_t entry,
-                                    const uint64_t* args) {
+ * the tracer, which reads n last-written-first (value, then n released). A test that fails skips
+ * the ops it guards.
+ * The weak functions here are named anew when what a site runs changes (vtrace__fire2: tests),
+ * so a program whose objects were built with two versions of this header runs each site with
+ * its own version. */
+VTRACE__WEAK void vtrace__run_ops(const struct vtrace__link* l, uint32_t ring, uint32_t entry,
+                                  const uint64_t* args) {
   const struct vtrace_site_ops* t;
   uint64_t* slots;
   uint32_t nops;
@@ -406,6 +440,13 @@ VTRACE__WEAK void vtrace__aggregate(const struct vtrace__link* l, uint32_t ring,
     const struct vtrace_agg_op op = t->ops[i];
     uint64_t* s;
     uint64_t v, n;
+    if ((op.kind & 0xfu) == VTRACE_AGG_TEST) {
+      uint64_t k;
+      if (op.slot >= VTRACE_MAX_SITE_OPS || op.arg >= VTRACE_MAX_ARGS) continue;
+      __builtin_memcpy(&k, &t->ops[op.slot], sizeof k);
+      if (!vtrace__test((op.kind >> 4) & 0xfu, args[op.arg], k)) i += (op.kind >> 8) & 0xffu;
+      continue;
+    }
     if (op.slot >= l->agg_slots - 1 || op.arg >= VTRACE_MAX_ARGS) continue;
     s = slots + op.slot;
     v = args[op.arg];
@@ -427,7 +468,8 @@ VTRACE__WEAK void vtrace__aggregate(const struct vtrace__link* l, uint32_t ring,
   }
 }
 
-VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args, const char* str) {
+VTRACE__WEAK void vtrace__fire2(struct vtrace_probe_desc* d, const uint64_t* args,
+                                const char* str) {
   struct vtrace__link* l = vtrace__current;
   if (l == NULL || !l->ch->attached) {
     l = vtrace__connect();
@@ -442,7 +484,7 @@ VTRACE__WEAK void vtrace__fire(struct vtrace_probe_desc* d, const uint64_t* args
   }
   const uint32_t en = d->enabled;
   if (en >> VTRACE_EN_OPS_SHIFT) {
-    vtrace__aggregate(l, vtrace__ring_index, (en >> VTRACE_EN_OPS_SHIFT) - 1, args);
+    vtrace__run_ops(l, vtrace__ring_index, (en >> VTRACE_EN_OPS_SHIFT) - 1, args);
     if (!(en & VTRACE_EN_RECORD)) return;
   }
   const uint64_t pos = r->head;

@@ -68,11 +68,25 @@ struct ProbeSpec {
   lang::Loc loc;
 };
 
+// One test of a predicate that only compares arguments with integer constants (`/arg0 > 10 &&
+// arg1 == 3/`): true when args[arg] CMP value, signed or unsigned as D compares them.
+struct ArgTest {
+  enum Cmp : uint8_t { Eq, Ne, Lt, Le, Gt, Ge, Ltu, Leu, Gtu, Geu };
+  uint8_t arg = 0;
+  Cmp cmp = Eq;
+  int64_t value = 0;
+  bool operator==(const ArgTest&) const = default;
+};
+
 struct ClauseCode {
   std::vector<ProbeSpec> probes;
   std::vector<Insn> code;
   uint32_t nregs = 0;
   uint32_t predicate_end = 0;  // code before this offset is the predicate
+  // The predicate as tests joined by &&, when it is nothing else (a probe.h site runs them
+  // without the bytecode machine); false when there is no predicate or it does more.
+  bool predicate_is_tests = false;
+  std::vector<ArgTest> predicate_tests;
   // Whether a firing prints dtrace's probe line (CPU, ID, FUNCTION:NAME) when not quiet: every
   // clause does but one whose statements are all aggregations.
   bool prints_probe_line = true;

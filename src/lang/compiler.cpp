@@ -14,6 +14,7 @@
 #include "bytecode/verifier.h"
 #include "lang/codegen.h"
 #include "lang/parser.h"
+#include "lang/predicate_tests.h"
 
 namespace vtrace::lang {
 
@@ -143,6 +144,10 @@ void Codegen::gen_clause(const ast::Clause& c) {
       fail(c.predicate->loc, "predicate result must be of scalar type, not " + v.type.name());
     size_t skip = emit(bytecode::Op::Jz, v.reg);
     clause_->predicate_end = static_cast<uint32_t>(clause_->code.size());
+    if (auto tests = predicate_tests(*c.predicate)) {
+      clause_->predicate_is_tests = true;
+      clause_->predicate_tests = std::move(*tests);
+    }
     release_to(0);
     for (const auto& s : c.body) gen_stmt(*s);
     patch_to_here(skip);

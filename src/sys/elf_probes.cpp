@@ -158,8 +158,10 @@ bool decode_descriptor(const unsigned char* image, size_t len, MemReader read, v
   std::memcpy(&line, image + offsetof(vtrace_probe_desc, line), 4);
   std::memcpy(ptrs, image + offsetof(vtrace_probe_desc, provider), sizeof ptrs);
   if (magic != VTRACE_PROBE_MAGIC || nargs > VTRACE_MAX_ARGS) return false;
-  if ((flags & ~(VTRACE_DESC_STR0 | VTRACE_DESC_GUARD | VTRACE_DESC_AGG)) != 0) return false;
+  if ((flags & ~(VTRACE_DESC_STR0 | VTRACE_DESC_GUARD | VTRACE_DESC_AGG | VTRACE_DESC_TEST)) != 0)
+    return false;
   if ((flags & VTRACE_DESC_GUARD) != 0 && (flags & VTRACE_DESC_AGG) != 0) return false;
+  if ((flags & VTRACE_DESC_TEST) != 0 && (flags & VTRACE_DESC_AGG) == 0) return false;
   if ((flags & VTRACE_DESC_GUARD) != 0 && (flags & VTRACE_DESC_STR0) != 0) return false;
   if ((flags & VTRACE_DESC_STR0) != 0 && nargs == 0) return false;
   site.nargs = nargs;

@@ -76,8 +76,8 @@ TEST(ElfProbesTest, DiscoversTheLiveProcessSites) {
   EXPECT_EQ(by_name["tick"]->provider, "sample");
   EXPECT_EQ(by_name["tick"]->function, "work");
   EXPECT_EQ(by_name["tick"]->nargs, 2);
-  EXPECT_EQ(by_name["query"]->flags, VTRACE_DESC_STR0 | VTRACE_DESC_AGG);
-  EXPECT_EQ(by_name["tick"]->flags, VTRACE_DESC_AGG);
+  EXPECT_EQ(by_name["query"]->flags, VTRACE_DESC_STR0 | VTRACE_DESC_AGG | VTRACE_DESC_TEST);
+  EXPECT_EQ(by_name["tick"]->flags, VTRACE_DESC_AGG | VTRACE_DESC_TEST);
   EXPECT_EQ(by_name["request__start"]->nargs, 10);
   EXPECT_NE(by_name["tick"]->file.find("instrumented_sample.cpp"), std::string::npos);
   // Both the guard and the site of sample:expensive.

@@ -96,14 +96,14 @@ size_t ProcessTarget::enable(const std::vector<uint32_t>& enabled, const SiteWor
     if ((s.flags & VTRACE_DESC_GUARD) || !work_of) return VTRACE_EN_RECORD;
     const SiteWork w = work_of(site_probe_[i]);
     uint32_t word = w.record ? VTRACE_EN_RECORD : 0u;
-    if (w.ops == nullptr || w.ops->empty() || !(s.flags & VTRACE_DESC_AGG) || !channel_)
+    if (w.ops == nullptr || w.ops->nops == 0 || !(s.flags & VTRACE_DESC_AGG) || !channel_)
       return VTRACE_EN_RECORD;  // SiteAggregation placed nothing here: the engine runs it
     auto [it, added] = entry_of.emplace(site_probe_[i], static_cast<uint32_t>(entry_of.size()));
     vtrace_site_ops* t = channel_->site_ops(it->second);
-    if (t == nullptr || w.ops->size() > VTRACE_MAX_SITE_OPS) return VTRACE_EN_RECORD;
+    if (t == nullptr || w.ops->words.size() > VTRACE_MAX_SITE_OPS) return VTRACE_EN_RECORD;
     if (added) {
-      t->nops = static_cast<uint32_t>(w.ops->size());
-      std::copy(w.ops->begin(), w.ops->end(), t->ops);
+      t->nops = w.ops->nops;
+      std::copy(w.ops->words.begin(), w.ops->words.end(), t->ops);
     }
     site_ops_on_ = true;
     return word | ((it->second + 1) << VTRACE_EN_OPS_SHIFT);
@@ -122,11 +122,11 @@ size_t ProcessTarget::enable(const std::vector<uint32_t>& enabled, const SiteWor
   return n;
 }
 
-bool ProcessTarget::sites_aggregate(uint32_t probe) const {
+bool ProcessTarget::sites_have(uint32_t probe, uint32_t flags) const {
   bool any = false;
   for (size_t i = 0; i < table_.sites.size(); ++i)
     if (site_probe_[i] == probe) {
-      if (!(table_.sites[i].flags & VTRACE_DESC_AGG)) return false;
+      if ((table_.sites[i].flags & flags) != flags) return false;
       any = true;
     }
   return any;

@@ -23,6 +23,13 @@
 
 namespace vtrace::targets {
 
+// A probe's entry of a channel's site ops table (site_aggregation.h): `nops` ops, then the
+// constants its tests (VTRACE_AGG_TEST) compare with, one 8-byte word each.
+struct SiteOpsEntry {
+  uint32_t nops = 0;
+  std::vector<vtrace_agg_op> words;
+};
+
 class ProcessTarget;
 
 // One record of a poll round, before the engine runs it.
@@ -54,7 +61,7 @@ class ProcessTarget {
   // What the sites of a probe do when they fire: run site ops into the process's aggregation
   // slots (site_aggregation.h), write a record for the engine, or both.
   struct SiteWork {
-    const std::vector<vtrace_agg_op>* ops = nullptr;
+    const SiteOpsEntry* ops = nullptr;
     bool record = true;
   };
   using SiteWorkOf = std::function<SiteWork(uint32_t probe)>;
@@ -62,8 +69,9 @@ class ProcessTarget {
   // each with the work `work_of` gives its probe (a record when none). Returns how many sites
   // were enabled.
   size_t enable(const std::vector<uint32_t>& enabled, const SiteWorkOf& work_of = {});
-  // True when `probe` is one of this process's and every site of it can run site ops.
-  bool sites_aggregate(uint32_t probe) const;
+  // True when `probe` is one of this process's and every site of it has the descriptor flags
+  // `flags` (VTRACE_DESC_AGG: it runs site ops; VTRACE_DESC_TEST: tests among them).
+  bool sites_have(uint32_t probe, uint32_t flags) const;
   // Re-reads the aggregation slots of every ring while the channel is attached; the copy stays
   // for site_slot() after the process is gone.
   void read_site_slots();
@@ -145,7 +153,7 @@ class ProcessTargets : public Target {
 
   const char* name() const override { return "processes"; }
   // Site operations of each probe (site_aggregation.h), for enable(); none when unset.
-  using SiteOpsOf = std::function<const std::vector<vtrace_agg_op>*(uint32_t probe)>;
+  using SiteOpsOf = std::function<const SiteOpsEntry*(uint32_t probe)>;
   void set_site_ops(SiteOpsOf ops) { site_ops_ = std::move(ops); }
   // Every process gets its channel (a -p process: now), the mode, and its sites on: records
   // for probes in req.gathered, site operations where set_site_ops() gave some.

@@ -1,12 +1,13 @@
 #include "targets/process/site_aggregation.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
+#include "bytecode/placement.h"
 #include "engine/engine.h"
 #include "targets/process/process_target.h"
 #include "transport/channel.h"
-#include "bytecode/placement.h"
 
 namespace vtrace::targets {
 
@@ -20,20 +21,72 @@ struct Known {
   int64_t value = 0;  // the constant, or the argument's index
 };
 
+uint16_t test_cmp(bytecode::ArgTest::Cmp c) {
+  using T = bytecode::ArgTest;
+  switch (c) {
+    case T::Eq:
+      return VTRACE_CMP_EQ;
+    case T::Ne:
+      return VTRACE_CMP_NE;
+    case T::Lt:
+      return VTRACE_CMP_LT;
+    case T::Le:
+      return VTRACE_CMP_LE;
+    case T::Gt:
+      return VTRACE_CMP_GT;
+    case T::Ge:
+      return VTRACE_CMP_GE;
+    case T::Ltu:
+      return VTRACE_CMP_LTU;
+    case T::Leu:
+      return VTRACE_CMP_LEU;
+    case T::Gtu:
+      return VTRACE_CMP_GTU;
+    case T::Geu:
+      return VTRACE_CMP_GEU;
+  }
+  return VTRACE_CMP_EQ;
+}
+
+// Table words a clause's ops take: one per op, and one more per test (its constant).
+size_t words_of(const std::vector<SiteOp>& ops) {
+  return ops.size() + static_cast<size_t>(std::count_if(
+                          ops.begin(), ops.end(), [](const SiteOp& s) { return s.is_test(); }));
+}
+
 }  // namespace
 
 std::string clause_site_ops(const bytecode::Module& mod, const bytecode::ClauseCode& clause,
-                            std::vector<vtrace_agg_op>& ops) {
+                            std::vector<SiteOp>& ops) {
   using bytecode::Op;
   ops.clear();
-  if (clause.predicate_end != 0) return "it has a predicate";
+  if (clause.predicate_end != 0 && !clause.predicate_is_tests)
+    return "its predicate does more than compare arguments with constants (joined by &&)";
+  for (const bytecode::ArgTest& t : clause.predicate_tests)
+    if (t.arg >= VTRACE_MAX_ARGS) return "its predicate tests an argument sites do not have";
   std::vector<Known> reg(clause.nregs);
   bool keys = false, aggregates = false;
-  for (const bytecode::Insn& in : clause.code) {
+  for (size_t pc = clause.predicate_end; pc < clause.code.size(); ++pc) {
+    const bytecode::Insn& in = clause.code[pc];
     if (in.a >= reg.size() && in.op != Op::Ret && in.op != Op::Tclr) return "its code is malformed";
     switch (in.op) {
-      case Op::Ret:
-        return aggregates ? "" : "it does not aggregate";
+      case Op::Ret: {
+        if (!aggregates) return "it does not aggregate";
+        // The tests first: each one that fails skips the rest of the clause's ops.
+        const size_t n = clause.predicate_tests.size(), updates = ops.size();
+        std::vector<SiteOp> tests;
+        for (size_t i = 0; i < n; ++i) {
+          const bytecode::ArgTest& t = clause.predicate_tests[i];
+          const auto skip = static_cast<uint16_t>(n - 1 - i + updates);
+          SiteOp s;
+          s.op.kind = static_cast<uint16_t>(VTRACE_AGG_TEST | test_cmp(t.cmp) << 4 | skip << 8);
+          s.op.arg = t.arg;
+          s.constant = t.value;
+          tests.push_back(s);
+        }
+        ops.insert(ops.begin(), tests.begin(), tests.end());
+        return "";
+      }
       case Op::Ldi:
         if (in.imm >= mod.consts.size()) return "its code is malformed";
         reg[in.a] = {Known::Constant, mod.consts[in.imm]};
@@ -60,7 +113,8 @@ std::string clause_site_ops(const bytecode::Module& mod, const bytecode::ClauseC
         if (keys) return "its aggregations have keys";
         if (in.imm >= mod.aggs.size() || in.b >= reg.size()) return "its code is malformed";
         const Known v = reg[in.b];
-        vtrace_agg_op op{};
+        SiteOp s;
+        vtrace_agg_op& op = s.op;
         op.slot = in.imm;
         switch (mod.aggs[in.imm].func) {
           case bytecode::AggFunc::Count:
@@ -84,7 +138,7 @@ std::string clause_site_ops(const bytecode::Module& mod, const bytecode::ClauseC
             return "its aggregated value is not an argument (arg0 .. arg9)";
           op.arg = static_cast<uint16_t>(v.value);
         }
-        ops.push_back(op);
+        ops.push_back(s);
         aggregates = true;
         break;
       }
@@ -108,7 +162,7 @@ void SiteAggregation::plan(engine::Engine& eng, ProcessTargets& procs,
         return t.get();
     return nullptr;
   };
-  std::vector<std::vector<vtrace_agg_op>> ops_of(mod.clauses.size());
+  std::vector<std::vector<SiteOp>> ops_of(mod.clauses.size());
   // Only the clauses enabled on probe.h sites alone are this target's to place.
   std::vector<bool> mine(mod.clauses.size(), false);
   for (uint32_t c = 0; c < mod.clauses.size(); ++c)
@@ -127,14 +181,19 @@ void SiteAggregation::plan(engine::Engine& eng, ProcessTargets& procs,
       if (sync) return std::string("sync mode runs every firing in vtrace, in order");
       std::string reason = clause_site_ops(mod, mod.clauses[c], ops_of[c]);
       if (!reason.empty()) return reason;
-      for (const vtrace_agg_op& op : ops_of[c])
-        if (!kept.aggs[op.slot])
-          return "its aggregation @" + mod.aggs[op.slot].name +
+      for (const SiteOp& s : ops_of[c])
+        if (!s.is_test() && !kept.aggs[s.op.slot])
+          return "its aggregation @" + mod.aggs[s.op.slot].name +
                  " is updated or reset in vtrace too";
-      for (uint32_t id : probes_of[c])
-        if (!owner(id)->sites_aggregate(id))
+      const bool tests = !mod.clauses[c].predicate_tests.empty();
+      for (uint32_t id : probes_of[c]) {
+        if (!owner(id)->sites_have(id, VTRACE_DESC_AGG))
           return "the program of " + eng.catalog().probe(id).full_name() +
                  " was built with a probe.h that cannot aggregate at its sites";
+        if (tests && !owner(id)->sites_have(id, VTRACE_DESC_TEST))
+          return "the program of " + eng.catalog().probe(id).full_name() +
+                 " was built with a probe.h that cannot test arguments at its sites";
+      }
       return std::string();
     });
     // Slot pairs for the placed aggregations, then every probe's ops.
@@ -144,24 +203,44 @@ void SiteAggregation::plan(engine::Engine& eng, ProcessTargets& procs,
     std::map<const ProcessTarget*, uint32_t> entries;  // probes with ops, per process
     for (uint32_t c = 0; c < mod.clauses.size() && !again; ++c) {
       if (!why[c].empty()) continue;
-      for (const vtrace_agg_op& op : ops_of[c])
-        if (slot_of_[op.slot] < 0 && next < kMaxPlacedAggs) slot_of_[op.slot] = 2 * next++;
-      for (const vtrace_agg_op& op : ops_of[c])
-        if (slot_of_[op.slot] < 0) in_vtrace[c] = "the processes' aggregation slots are all taken";
+      for (const SiteOp& s : ops_of[c])
+        if (!s.is_test() && slot_of_[s.op.slot] < 0 && next < kMaxPlacedAggs)
+          slot_of_[s.op.slot] = 2 * next++;
+      for (const SiteOp& s : ops_of[c])
+        if (!s.is_test() && slot_of_[s.op.slot] < 0)
+          in_vtrace[c] = "the processes' aggregation slots are all taken";
       for (uint32_t id : probes_of[c])
-        if (ops_[id].size() + ops_of[c].size() > VTRACE_MAX_SITE_OPS)
+        if (words_of(ops_[id]) + words_of(ops_of[c]) > VTRACE_MAX_SITE_OPS)
           in_vtrace[c] = "its probe would run more than " + std::to_string(VTRACE_MAX_SITE_OPS) +
-                         " aggregations at a site";
+                         " aggregations and tests (with their constants) at a site";
         else if (ops_[id].empty() && ++entries[owner(id)] > transport::kSiteOpsEntries)
           in_vtrace[c] = "its process has more than " + std::to_string(transport::kSiteOpsEntries) +
                          " probes aggregating at their sites";
       again = in_vtrace.count(c) != 0;
       for (uint32_t id : probes_of[c])
-        for (vtrace_agg_op op : ops_of[c]) {
-          op.slot = static_cast<uint32_t>(slot_of_[op.slot]);
-          ops_[id].push_back(op);
+        for (SiteOp s : ops_of[c]) {
+          if (!s.is_test()) s.op.slot = static_cast<uint32_t>(slot_of_[s.op.slot]);
+          ops_[id].push_back(s);
         }
     }
+  }
+  // Each probe's table entry: its ops, then its tests' constants, each test naming its word.
+  entries_.clear();
+  for (const auto& [id, ops] : ops_) {
+    SiteOpsEntry& e = entries_[id];
+    e.nops = static_cast<uint32_t>(ops.size());
+    std::vector<vtrace_agg_op> constants;
+    for (SiteOp s : ops) {
+      if (s.is_test()) {
+        s.op.slot = e.nops + static_cast<uint32_t>(constants.size());
+        vtrace_agg_op word;
+        static_assert(sizeof word == sizeof s.constant);
+        std::memcpy(&word, &s.constant, sizeof word);
+        constants.push_back(word);
+      }
+      e.words.push_back(s.op);
+    }
+    e.words.insert(e.words.end(), constants.begin(), constants.end());
   }
   placed_.assign(mod.clauses.size(), false);
   for (uint32_t c = 0; c < mod.clauses.size(); ++c) {
@@ -172,9 +251,9 @@ void SiteAggregation::plan(engine::Engine& eng, ProcessTargets& procs,
   }
 }
 
-const std::vector<vtrace_agg_op>* SiteAggregation::ops_of(uint32_t probe) const {
-  auto it = ops_.find(probe);
-  return it == ops_.end() ? nullptr : &it->second;
+const SiteOpsEntry* SiteAggregation::ops_of(uint32_t probe) const {
+  auto it = entries_.find(probe);
+  return it == entries_.end() ? nullptr : &it->second;
 }
 
 void SiteAggregation::start(engine::Engine& eng, ProcessTargets& procs) {

@@ -1,10 +1,11 @@
 // Clauses that aggregate where a probe.h site fires, in the traced process's own memory
 // (include/vtrace/channel_abi.h: site ops and per-ring slots). A burst of firings then loses
 // nothing to a full ring, as DTrace and bpftrace aggregate where the event happens. A clause
-// qualifies when it has no predicate and only updates aggregations without keys with count(),
-// sum(), avg(), min() or max() of an argument; when every probe it is enabled on is a probe.h
-// site that can run ops (a program built with this probe.h); in async mode (sync mode keeps
-// every firing's exact place in the global order). The engine merges every process's slots
+// qualifies when its predicate, if any, only compares arguments with integer constants joined by
+// && (tests the site runs: VTRACE_AGG_TEST), and it only updates aggregations without keys with
+// count(), sum(), avg(), min() or max() of an argument; when every probe it is enabled on is a
+// probe.h site that can run those ops (a program built with this probe.h); in async mode (sync mode
+// keeps every firing's exact place in the global order). The engine merges every process's slots
 // when it prints; a lying process can only falsify its own contribution.
 #pragma once
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "bytecode/module.h"
+#include "targets/process/process_target.h"
 #include "vtrace/channel_abi.h"
 
 namespace vtrace::engine {
@@ -23,10 +25,18 @@ namespace vtrace::targets {
 
 class ProcessTargets;
 
-// The site ops `clause` compiles to (slot = the aggregation's index, to be placed), or "" and
-// why it cannot run at a site.
+// One site op of a clause: an aggregation update (slot = the aggregation's index, to be placed)
+// or a test of its predicate, which skips the clause's later ops when it fails, with the
+// constant it compares with (a word of its own in the site's entry).
+struct SiteOp {
+  vtrace_agg_op op{};
+  int64_t constant = 0;
+  bool is_test() const { return (op.kind & 0xfu) == VTRACE_AGG_TEST; }
+};
+
+// The site ops `clause` compiles to, tests first, or "" and why it cannot run at a site.
 std::string clause_site_ops(const bytecode::Module& mod, const bytecode::ClauseCode& clause,
-                            std::vector<vtrace_agg_op>& ops);
+                            std::vector<SiteOp>& ops);
 
 class SiteAggregation {
  public:
@@ -38,15 +48,16 @@ class SiteAggregation {
   // Takes the planned clauses from the engine and makes it merge their aggregations from the
   // processes' slots when it prints them. Call before the processes' sites are enabled.
   void start(engine::Engine& eng, ProcessTargets& procs);
-  // The ops probe `id`'s sites run (nullptr: none).
-  const std::vector<vtrace_agg_op>* ops_of(uint32_t probe) const;
+  // The entry of the site ops table probe `id`'s sites run (nullptr: none).
+  const SiteOpsEntry* ops_of(uint32_t probe) const;
 
  private:
   void merge(engine::Engine& eng, ProcessTargets& procs) const;
 
   std::vector<bool> placed_;      // per clause
   std::vector<int64_t> slot_of_;  // per aggregation: its slot pair, -1 when not at sites
-  std::map<uint32_t, std::vector<vtrace_agg_op>> ops_;  // per probe, slots placed
+  std::map<uint32_t, std::vector<SiteOp>> ops_;  // per probe, slots placed
+  std::map<uint32_t, SiteOpsEntry> entries_;     // per probe, as its sites' table entry
 };
 
 }  // namespace vtrace::targets
