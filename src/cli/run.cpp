@@ -45,7 +45,9 @@ void print_listing(std::FILE* out, const Catalog& catalog, const std::set<uint32
   std::fprintf(out, "%5s %10s %17s %33s %s\n", "ID", "PROVIDER", "MODULE", "FUNCTION", "NAME");
   for (const auto& p : catalog.probes()) {
     if (!ids.empty() && !ids.count(p.id)) continue;
-    std::string provider = p.target == "host" ? p.provider : p.target + ":" + p.provider;
+    // A process's probes name it; the pid provider's provider is the process already.
+    std::string provider =
+        p.target == "host" || p.target == p.provider ? p.provider : p.target + ":" + p.provider;
     std::fprintf(out, "%5u %10s %17s %33s %s\n", p.id, provider.c_str(), p.module.c_str(),
                  p.function.c_str(), p.name.c_str());
   }
@@ -172,9 +174,9 @@ int run(const CommandLine& cl) {
       std::fprintf(stderr, "vtrace: %s\n", err.c_str());
       return 1;
     }
-    // A process without vtrace probe sites is traced through its USDT probes only.
-    if (!sys::has_probe_section("/proc/" + std::to_string(pid) + "/exe") &&
-        !usdt.probe_ids(pid).empty()) {
+    // A process without vtrace probe sites is traced through uprobes only: its USDT probes and
+    // the pid provider's function probes.
+    if (!sys::has_probe_section("/proc/" + std::to_string(pid) + "/exe")) {
       usdt_only.push_back(pid);
       continue;
     }

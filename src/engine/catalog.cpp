@@ -33,8 +33,9 @@ bool Catalog::matches(const bytecode::ProbeSpec& s, const ProbeInfo& p) {
   bool target = field(s.target, p.target) || (!p.alias.empty() && field(s.target, p.alias));
   bool provider = field(s.provider, p.provider) ||
                   (!p.provider_alias.empty() && field(s.provider, p.provider_alias));
-  return target && provider && field(s.module, p.module) && field(s.function, p.function) &&
-         field(s.name, p.name);
+  bool module = field(s.module, p.module);
+  for (const std::string& a : p.module_aliases) module = module || field(s.module, a);
+  return target && provider && module && field(s.function, p.function) && field(s.name, p.name);
 }
 
 std::vector<uint32_t> Catalog::match(const bytecode::ProbeSpec& spec) {

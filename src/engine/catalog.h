@@ -17,6 +17,9 @@ struct ProbeInfo {
   std::string provider, module, function, name;
   std::string alias;  // another name descriptions may use for the target (a process's name)
   std::string provider_alias;  // another name for the provider (dtrace's USDT "myapp1234")
+  // Other names descriptions may use for the module (the pid provider's "libc" and "libc.so"
+  // for libc.so.6, "a.out" for the executable).
+  std::vector<std::string> module_aliases;
   std::string vmname;  // the vmname built-in: the VM's name; "host" for the host and processes
 
   std::string full_name() const { return provider + ":" + module + ":" + function + ":" + name; }
@@ -37,6 +40,9 @@ class Catalog {
   const ProbeInfo& probe(uint32_t id) const { return probes_[id - 1]; }
   void set_provider_alias(uint32_t id, std::string alias) {
     probes_[id - 1].provider_alias = std::move(alias);
+  }
+  void set_module_aliases(uint32_t id, std::vector<std::string> aliases) {
+    probes_[id - 1].module_aliases = std::move(aliases);
   }
   bool valid(uint32_t id) const { return id >= 1 && id <= probes_.size(); }
   const std::vector<ProbeInfo>& probes() const { return probes_; }

@@ -87,7 +87,7 @@ ElfSymbols::ElfSymbols(const std::string& path) {
       for (size_t i = 0; i < nphdr; ++i) {
         GElf_Phdr ph;
         if (gelf_getphdr(elf, static_cast<int>(i), &ph) != nullptr && ph.p_type == PT_LOAD)
-          segments_.push_back({ph.p_offset, ph.p_filesz, ph.p_vaddr});
+          segments_.push_back({ph.p_offset, ph.p_filesz, ph.p_vaddr, (ph.p_flags & PF_X) != 0});
       }
     // .symtab has every function; a stripped file keeps .dynsym (the exported ones).
     read_functions(elf, SHT_SYMTAB, syms_);
@@ -109,6 +109,15 @@ bool ElfSymbols::vaddr_of(uint64_t off, uint64_t& vaddr) const {
   for (const Segment& s : segments_)
     if (off >= s.offset && off < s.offset + s.filesz) {
       vaddr = off - s.offset + s.vaddr;
+      return true;
+    }
+  return false;
+}
+
+bool ElfSymbols::code_offset_of(uint64_t vaddr, uint64_t& off) const {
+  for (const Segment& s : segments_)
+    if (s.exec && vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz) {
+      off = vaddr - s.vaddr + s.offset;
       return true;
     }
   return false;

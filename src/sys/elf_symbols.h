@@ -33,14 +33,21 @@ class ElfSymbols {
   bool lookup(uint64_t vaddr, std::string& name, uint64_t& offset) const;
   // The link-time address of file offset `off` (through the PT_LOAD segment holding it).
   bool vaddr_of(uint64_t off, uint64_t& vaddr) const;
+  // The file offset of link-time address `vaddr` in an executable PT_LOAD segment (where a
+  // uprobe can be placed).
+  bool code_offset_of(uint64_t vaddr, uint64_t& off) const;
 
- private:
   struct Sym {
     uint64_t addr, size;
     std::string name;
   };
+  // Every function symbol, by address.
+  const std::vector<Sym>& functions() const { return syms_; }
+
+ private:
   struct Segment {
     uint64_t offset, filesz, vaddr;
+    bool exec;
   };
   std::vector<Sym> syms_;
   std::vector<Segment> segments_;

@@ -94,7 +94,7 @@ bool unreadable(const UsdtArg& a) {
 // its argument spec did not parse).
 uint16_t unread_args(const UsdtSite& s) {
   if (!s.args_ok) return static_cast<uint16_t>((1u << kRecordArgs) - 1);
-  uint16_t bits = 0;
+  uint16_t bits = s.unknown_args;
   for (size_t i = 0; i < s.args.size() && i < static_cast<size_t>(kRecordArgs); ++i)
     if (unreadable(s.args[i])) bits = static_cast<uint16_t>(bits | (1u << i));
   return bits;
@@ -199,7 +199,7 @@ bool UsdtTargets::open_event(size_t site, pid_t pid, int prog, sys::PerfRing& ev
     // The uprobe PMU: its config1 is a path in this process, which the kernel reads again when
     // it copies the event into a forked child — from the child's memory. So no inherit here.
     a.type = static_cast<uint32_t>(pmu_type_);
-    a.config = s.ref_ctr_offset << 32;
+    a.config = s.ref_ctr_offset << 32 | (s.retprobe ? 1u : 0u);  // format/retprobe: config:0
     a.config1 = reinterpret_cast<uint64_t>(s.path.c_str());
     a.config2 = s.offset;
   }
@@ -251,14 +251,20 @@ bool UsdtTargets::clause_sites(uint32_t id, std::vector<ClauseSite>& out, std::s
     const UsdtSite& s = sites_[site];
     std::vector<bpf::RegArg> args = reg_args(s);
     std::string err;
-    if (!s.args_ok || unread_args(s) != 0 || !bpf::check_usdt_args(args, err)) {
+    if (!s.args_ok || (unread_args(s) & ~s.unknown_args) != 0 || !bpf::check_usdt_args(args, err)) {
       why = "an argument of a site of it cannot be read from the registers";
       return false;
     }
     ClauseSite c;
     c.site = site;
     c.pid = p.pid;
-    c.target.arg = usdt_arg;
+    // An argument the site does not have keeps a clause that reads it in vtrace, where reading
+    // it faults.
+    const uint16_t unknown = s.unknown_args;
+    c.target.arg = [unknown](int64_t i) -> std::optional<bpf::ExprOp> {
+      if (i >= 0 && i < 16 && ((unknown >> i) & 1) != 0) return std::nullopt;
+      return usdt_arg(i);
+    };
     c.target.probe_id = id;
     bpf::ClauseTarget::Usdt u;
     u.args = std::move(args);
@@ -355,7 +361,8 @@ void UsdtTargets::create_tracefs_uprobe(size_t site) {
   const UsdtSite& s = sites_[site];
   if (s.path.find_first_of(" \t\n:") != std::string::npos) return;
   std::string event = "s" + std::to_string(site);
-  std::string def = "p:" + group_ + "/" + event + " " + s.path + ":" + hex(s.offset);
+  std::string def = std::string(s.retprobe ? "r:" : "p:") + group_ + "/" + event + " " + s.path +
+                    ":" + hex(s.offset);
   if (s.ref_ctr_offset != 0) def += "(" + hex(s.ref_ctr_offset) + ")";
   if (!write_uprobe_events(def)) return;
   created_.push_back(event);

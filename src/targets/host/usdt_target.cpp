@@ -11,7 +11,9 @@
 #include <tuple>
 
 #include "engine/engine.h"
+#include "engine/glob.h"
 #include "lang/source.h"
+#include "targets/host/function_probes.h"
 #include "targets/host/usdt_target.h"
 
 namespace vtrace::targets::host {
@@ -34,6 +36,9 @@ bool is_file(const std::string& p) {
   struct stat st;
   return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
+
+// A description that would place more uprobes than this is refused.
+constexpr size_t kMaxFunctionProbes = 20000;
 
 bool has_glob(const std::string& s) {
   return s.find_first_of("*?[\\") != std::string::npos;
@@ -80,7 +85,7 @@ const UsdtStats& UsdtTargets::stats() const {
 
 size_t UsdtTargets::add_site(const std::string& path, const UsdtNote& n) {
   for (size_t i = 0; i < sites_.size(); ++i)
-    if (sites_[i].offset == n.pc_offset && sites_[i].path == path) return i;
+    if (sites_[i].offset == n.pc_offset && sites_[i].path == path && !sites_[i].retprobe) return i;
   UsdtSite s;
   s.path = path;
   s.offset = n.pc_offset;
@@ -155,6 +160,16 @@ bool UsdtTargets::add_process(pid_t pid, engine::Catalog& catalog, std::string& 
     if (std::find(files.begin(), files.end(), path) == files.end()) files.push_back(path);
   }
   Proc& proc = new_proc(pid);
+  // The executable first (its functions are the pid provider's "a.out").
+  char exe[4096];
+  const ssize_t n =
+      readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), exe, sizeof exe - 1);
+  if (n > 0) {
+    const std::string path(exe, static_cast<size_t>(n));
+    auto it = std::find(files.begin(), files.end(), path);
+    if (it != files.end()) std::rotate(files.begin(), it, it + 1);
+  }
+  proc.objects = files;
   for (const auto& path : files) {
     UsdtFile f;
     std::string err;
@@ -183,6 +198,7 @@ bool UsdtTargets::add_command(pid_t pid, const std::string& path, engine::Catalo
       continue;
     }
     if (!f.notes.empty()) add_file(proc, f, catalog);
+    proc.objects.push_back(todo[i]);
     for (const auto& n : f.needed) {
       std::string lib = find_library(n, f);
       if (!lib.empty()) {
@@ -212,7 +228,67 @@ void UsdtTargets::install_on_demand(engine::Catalog& catalog) {
       [this](const bytecode::ProbeSpec& spec, engine::Catalog& c) { on_demand(spec, c); });
 }
 
+// The pid provider: "pidN" (what pid$target becomes), never a glob.
+void UsdtTargets::add_function_probes(const bytecode::ProbeSpec& spec, pid_t pid,
+                                      engine::Catalog& catalog) {
+  Proc* proc = nullptr;
+  for (auto& p : procs_)
+    if (p->pid == pid) proc = p.get();
+  std::string err;
+  if (proc == nullptr) {  // a process neither -p nor -c named: DTrace grabs it too
+    if (!add_process(pid, catalog, err)) throw lang::CompileError(err);
+    proc = procs_.back().get();
+  }
+  std::vector<FunctionSite> found;
+  if (!find_functions(proc->objects, spec.module, spec.function, kMaxFunctionProbes, symbols_,
+                      found, err))
+    throw lang::CompileError("probe description " + spec.text + ": " + err);
+  for (const FunctionSite& f : found)
+    for (const char* kind : {"entry", "return"}) {
+      if (!spec.name.empty() && !engine::glob_match(spec.name, kind)) continue;
+      const std::string key =
+          f.path + " " + std::to_string(f.offset) + " " + f.function + " " + kind;
+      if (!proc->functions.insert(key).second) continue;
+      UsdtProbe p;
+      p.id = catalog.add(proc->target, spec.provider, f.module, f.function, kind, proc->comm);
+      catalog.set_module_aliases(p.id, f.module_aliases);
+      p.pid = proc->pid;
+      p.target_index = proc->index;
+      p.sites.push_back(add_function_site(f.path, f.offset, kind[0] == 'r'));
+      by_id_[p.id] = probes_.size();
+      proc->ids.push_back(p.id);
+      probes_.push_back(std::move(p));
+    }
+}
+
+size_t UsdtTargets::add_function_site(const std::string& path, uint64_t offset, bool retprobe) {
+  for (size_t i = 0; i < sites_.size(); ++i)
+    if (sites_[i].offset == offset && sites_[i].path == path && sites_[i].retprobe == retprobe &&
+        sites_[i].ref_ctr_offset == 0)
+      return i;
+  // The System V calling convention: six arguments in registers, the rest on the stack above
+  // the return address; a function returns its value in %rax.
+  static const char* const kEntry =
+      "8@%rdi 8@%rsi 8@%rdx 8@%rcx 8@%r8 8@%r9 8@8(%rsp) 8@16(%rsp) 8@24(%rsp) 8@32(%rsp)";
+  static const char* const kReturn = "8@$0 8@%rax";
+  UsdtSite s;
+  s.path = path;
+  s.offset = offset;
+  s.retprobe = retprobe;
+  std::string err;
+  s.args_ok = parse_usdt_args(retprobe ? kReturn : kEntry, s.args, err, kRecordArgs);
+  s.unknown_args = retprobe ? 1 : 0;
+  sites_.push_back(std::move(s));
+  return sites_.size() - 1;
+}
+
 void UsdtTargets::on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog) {
+  if (spec.provider.size() > 3 && spec.provider.compare(0, 3, "pid") == 0 &&
+      spec.provider.find_first_not_of("0123456789", 3) == std::string::npos) {
+    const long pid = std::strtol(spec.provider.c_str() + 3, nullptr, 10);
+    if (pid > 0 && pid <= INT32_MAX) add_function_probes(spec, static_cast<pid_t>(pid), catalog);
+    return;
+  }
   // DTrace's "PROVIDERpid": the probes of a traced process under that provider name.
   if (!spec.provider.empty() && !has_glob(spec.provider) && spec.provider != "usdt") {
     for (auto& proc : procs_) {

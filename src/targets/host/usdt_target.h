@@ -30,6 +30,7 @@
 #include "bpf/gather_ring.h"
 #include "bpf/kernel_layout.h"
 #include "engine/catalog.h"
+#include "sys/elf_symbols.h"
 #include "sys/perf_ring.h"
 #include "sys/unique_fd.h"
 #include "targets/host/gathered_context.h"
@@ -43,10 +44,14 @@ namespace vtrace::targets::host {
 // One probe site in one file.
 struct UsdtSite {
   std::string path;
-  uint64_t offset = 0;          // file offset of the probe's nop
+  uint64_t offset = 0;          // file offset of the probe's nop (a function's first instruction)
   uint64_t ref_ctr_offset = 0;  // file offset of the semaphore; 0 = none
   std::vector<UsdtArg> args;
-  bool args_ok = true;  // false: the spec did not parse; arguments read as 0
+  bool args_ok = true;    // false: the spec did not parse; arguments read as 0
+  bool retprobe = false;  // a uretprobe: fires when the function returns (pid provider :return)
+  // Arguments no program can read here, as Record::unread_args bits (a pid return probe's arg0,
+  // DTrace's offset of the returning instruction, which a uretprobe does not see).
+  uint16_t unknown_args = 0;
 };
 
 // A catalog probe: its sites and where it fires.
@@ -132,7 +137,9 @@ class UsdtTargets : public Target {
     std::string target, comm;
     std::vector<uint32_t> ids;
     std::vector<NoteRef> notes;
-    std::set<std::string> suffixed;  // providers also registered as PROVIDERpid
+    std::set<std::string> suffixed;    // providers also registered as PROVIDERpid
+    std::vector<std::string> objects;  // its executable, then its shared libraries
+    std::set<std::string> functions;   // pid provider probes made: "path offset name kind"
   };
   // The sites' programs: one per (site, process) enabled, its records' source index.
   struct Source {
@@ -149,6 +156,10 @@ class UsdtTargets : public Target {
   void add_file(Proc& proc, const UsdtFile& file, engine::Catalog& catalog);
   void on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog);
   size_t add_site(const std::string& path, const UsdtNote& n);
+  // The pid provider (function_probes.h): probes for the functions `spec` names in process
+  // pidN, made on demand.
+  void add_function_probes(const bytecode::ProbeSpec& spec, pid_t pid, engine::Catalog& catalog);
+  size_t add_function_site(const std::string& path, uint64_t offset, bool retprobe);
   bool open_source(Source& src, const bpf::KernelLayout& layout, std::string& error);
   // The uprobe perf event of (site, pid), carrying `prog`: false with `error`; true with the
   // event closed when the process has exited.
@@ -166,6 +177,7 @@ class UsdtTargets : public Target {
   std::unordered_map<uint32_t, size_t> by_id_;  // catalog id -> probes_ index
   std::vector<std::unique_ptr<Proc>> procs_;
   std::vector<std::string> paths_done_;  // files named by usdt:PATH descriptions
+  std::map<std::string, std::unique_ptr<sys::ElfSymbols>> symbols_;  // the pid provider's files
   std::vector<std::unique_ptr<Source>> sources_;
   std::unique_ptr<bpf::GatherRing> ring_;
   bpf::GatherView view_;           // the record being emitted

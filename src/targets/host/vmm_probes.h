@@ -36,11 +36,11 @@
 #include <string>
 #include <vector>
 
+#include "bytecode/module.h"
 #include "engine/catalog.h"
 #include "targets/host/kernel_probes.h"
 #include "targets/host/vmm_tracker.h"
 #include "targets/host/vmm_vcpus.h"
-#include "bytecode/module.h"
 
 namespace vtrace::targets::host {
 
