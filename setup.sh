@@ -35,6 +35,7 @@ PACKAGES=(
   libelf-dev         # ELF symbol tables for ustack()/usym() (src/sys/elf_symbols.cpp)
   libbabeltrace-dev  # babeltrace's CTF writer (-x oformat=ctf, src/export/ctf_trace.cpp)
   babeltrace2        # reads the CTF output back in tests
+  binutils           # objdump: where a pid provider offset probe's instructions begin
 )
 
 cd "$(dirname "${BASH_SOURCE[0]}")"

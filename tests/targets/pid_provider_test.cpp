@@ -111,6 +111,27 @@ TEST(PidProvider, RunningProcessWithoutProbesUnderP) {
   EXPECT_GT(std::atol(counted.out.c_str() + at + 6), 10) << counted.out;
 }
 
+// pidN:MOD:FUNC:OFFSET: the instruction at a hexadecimal offset, checked to be one (objdump
+// decodes the function); it has no arguments.
+TEST(PidProvider, OffsetProbesAreInstructions) {
+  REQUIRE_BPF();
+  VtraceRun r = run_vtrace(
+      "-q -n 'pid$target:a.out:add3:0 { @ = count(); }' "
+      "-n 'END { printa(\"offset0 %@d\\n\", @); }' -c " +
+      functions(kCalls));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("offset0 " + std::to_string(kCalls) + "\n"), std::string::npos)
+      << r.out << r.err;
+  VtraceRun outside = run_vtrace("-n 'pid$target:a.out:add3:fff0 { }' -c " + functions(1));
+  EXPECT_NE(outside.status, 0);
+  EXPECT_NE(outside.err.find("offset 0xfff0 is not the start of an instruction of add3"),
+            std::string::npos)
+      << outside.err;
+  VtraceRun args = run_vtrace("-q -n 'pid$target::add3:0 { trace(arg0); }' -c " + functions(1));
+  EXPECT_NE(args.err.find("add3:0"), std::string::npos) << args.err;
+  EXPECT_EQ(args.out.find("0\n"), std::string::npos) << args.out;
+}
+
 TEST(PidProvider, NoSuchFunctionIsAnError) {
   REQUIRE_BPF();
   VtraceRun r = run_vtrace("-n 'pid$target::no_such_function_here:entry { }' -c " + functions(1));

@@ -1,5 +1,11 @@
 #include "targets/host/function_probes.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
 #include "engine/glob.h"
 
 namespace vtrace::targets::host {
@@ -49,8 +55,58 @@ bool find_functions(const std::vector<std::string>& objects, const std::string& 
                 " functions (a uprobe each): name fewer";
         return false;
       }
-      out.push_back({path, module, aliases, f.name, offset});
+      out.push_back({path, module, aliases, f.name, offset, f.addr, f.size});
     }
+  }
+  return true;
+}
+
+bool instruction_offsets(const FunctionSite& f, std::vector<uint64_t>& out, std::string& error) {
+  out.clear();
+  char start[32], stop[32];
+  std::snprintf(start, sizeof start, "--start-address=0x%llx",
+                static_cast<unsigned long long>(f.addr));
+  std::snprintf(stop, sizeof stop, "--stop-address=0x%llx",
+                static_cast<unsigned long long>(f.addr + f.size));
+  int fds[2];
+  if (pipe(fds) != 0) {
+    error = "cannot run objdump";
+    return false;
+  }
+  const pid_t child = fork();
+  if (child == 0) {  // no shell: the path is passed as it is
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    execlp("objdump", "objdump", "-d", "--no-show-raw-insn", start, stop, f.path.c_str(),
+           static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  int status = 0;
+  if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    error = "an offset probe needs objdump (binutils) to find the function's instructions";
+    return false;
+  }
+  // "    1283:\tlea    (%rdi,%rdx,1),%rax": an instruction at 0x1283.
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const std::string line = text.substr(at, end - at);
+    at = end + 1;
+    const size_t first = line.find_first_not_of(' ');
+    const size_t colon = line.find(":\t");
+    if (first == std::string::npos || colon == std::string::npos || colon <= first) continue;
+    char* parsed = nullptr;
+    const unsigned long long addr = std::strtoull(line.c_str() + first, &parsed, 16);
+    if (parsed != line.c_str() + colon || addr < f.addr || addr >= f.addr + f.size) continue;
+    out.push_back(addr - f.addr);
   }
   return true;
 }

@@ -20,6 +20,8 @@ struct FunctionSite {
   std::vector<std::string> module_aliases;
   std::string function;
   uint64_t offset = 0;  // file offset of the function's first instruction
+  uint64_t addr = 0;    // its link-time address
+  uint64_t size = 0;    // its size in bytes
 };
 
 // The other names of module `path` (the executable's when `executable`).
@@ -32,5 +34,9 @@ bool find_functions(const std::vector<std::string>& objects, const std::string& 
                     const std::string& function_glob, size_t max,
                     std::map<std::string, std::unique_ptr<sys::ElfSymbols>>& symbols,
                     std::vector<FunctionSite>& out, std::string& error);
+
+// The offsets from `f`'s start at which its instructions begin, as objdump (binutils) decodes
+// them: a uprobe must replace a whole instruction. False with `error` when objdump cannot be run.
+bool instruction_offsets(const FunctionSite& f, std::vector<uint64_t>& out, std::string& error);
 
 }  // namespace vtrace::targets::host

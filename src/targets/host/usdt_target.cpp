@@ -37,6 +37,9 @@ bool is_file(const std::string& p) {
   return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+// An offset probe has no arguments (DTrace's have none either): reading one faults.
+constexpr uint16_t kAllArgs = (1u << kRecordArgs) - 1;
+
 // A description that would place more uprobes than this is refused.
 constexpr size_t kMaxFunctionProbes = 20000;
 
@@ -243,6 +246,34 @@ void UsdtTargets::add_function_probes(const bytecode::ProbeSpec& spec, pid_t pid
   if (!find_functions(proc->objects, spec.module, spec.function, kMaxFunctionProbes, symbols_,
                       found, err))
     throw lang::CompileError("probe description " + spec.text + ": " + err);
+  // pidN:MOD:FUNC:OFFSET: the instruction at that hexadecimal offset (no glob, no arguments).
+  if (!spec.name.empty() &&
+      spec.name.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos) {
+    const uint64_t off = std::strtoull(spec.name.c_str(), nullptr, 16);
+    for (const FunctionSite& f : found) {
+      std::vector<uint64_t> starts;
+      if (!instruction_offsets(f, starts, err))
+        throw lang::CompileError("probe description " + spec.text + ": " + err);
+      if (std::find(starts.begin(), starts.end(), off) == starts.end()) {
+        if (spec.function.empty() || has_glob(spec.function)) continue;
+        throw lang::CompileError("probe description " + spec.text + ": offset 0x" + spec.name +
+                                 " is not the start of an instruction of " + f.function);
+      }
+      const std::string key =
+          f.path + " " + std::to_string(f.offset) + " " + f.function + " " + spec.name;
+      if (!proc->functions.insert(key).second) continue;
+      UsdtProbe p;
+      p.id = catalog.add(proc->target, spec.provider, f.module, f.function, spec.name, proc->comm);
+      catalog.set_module_aliases(p.id, f.module_aliases);
+      p.pid = proc->pid;
+      p.target_index = proc->index;
+      p.sites.push_back(add_function_site(f.path, f.offset + off, false, true));
+      by_id_[p.id] = probes_.size();
+      proc->ids.push_back(p.id);
+      probes_.push_back(std::move(p));
+    }
+    return;
+  }
   for (const FunctionSite& f : found)
     for (const char* kind : {"entry", "return"}) {
       if (!spec.name.empty() && !engine::glob_match(spec.name, kind)) continue;
@@ -261,10 +292,11 @@ void UsdtTargets::add_function_probes(const bytecode::ProbeSpec& spec, pid_t pid
     }
 }
 
-size_t UsdtTargets::add_function_site(const std::string& path, uint64_t offset, bool retprobe) {
+size_t UsdtTargets::add_function_site(const std::string& path, uint64_t offset, bool retprobe,
+                                      bool inside) {
   for (size_t i = 0; i < sites_.size(); ++i)
     if (sites_[i].offset == offset && sites_[i].path == path && sites_[i].retprobe == retprobe &&
-        sites_[i].ref_ctr_offset == 0)
+        sites_[i].ref_ctr_offset == 0 && (sites_[i].unknown_args == kAllArgs) == inside)
       return i;
   // The System V calling convention: six arguments in registers, the rest on the stack above
   // the return address; a function returns its value in %rax.
@@ -277,7 +309,7 @@ size_t UsdtTargets::add_function_site(const std::string& path, uint64_t offset, 
   s.retprobe = retprobe;
   std::string err;
   s.args_ok = parse_usdt_args(retprobe ? kReturn : kEntry, s.args, err, kRecordArgs);
-  s.unknown_args = retprobe ? 1 : 0;
+  s.unknown_args = inside ? kAllArgs : retprobe ? 1 : 0;  // inside a function: no arguments
   sites_.push_back(std::move(s));
   return sites_.size() - 1;
 }

@@ -159,7 +159,9 @@ class UsdtTargets : public Target {
   // The pid provider (function_probes.h): probes for the functions `spec` names in process
   // pidN, made on demand.
   void add_function_probes(const bytecode::ProbeSpec& spec, pid_t pid, engine::Catalog& catalog);
-  size_t add_function_site(const std::string& path, uint64_t offset, bool retprobe);
+  // `inside`: an instruction inside a function (an offset probe), whose arguments are unknown.
+  size_t add_function_site(const std::string& path, uint64_t offset, bool retprobe,
+                           bool inside = false);
   bool open_source(Source& src, const bpf::KernelLayout& layout, std::string& error);
   // The uprobe perf event of (site, pid), carrying `prog`: false with `error`; true with the
   // event closed when the process has exited.
