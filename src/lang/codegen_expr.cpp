@@ -589,7 +589,11 @@ Val Codegen::gen_cast(const Expr& e, uint8_t dst) {
   return {dst, t};
 }
 
-Val Codegen::gen_call(const Expr& e, uint8_t dst) {
+namespace {
+
+// Subroutines by name, with their forms by number of arguments (the memory ones have their own
+// code: gen_memory_call).
+const std::unordered_map<std::string, std::vector<bytecode::Subr>>& subroutines() {
   static const std::unordered_map<std::string, std::vector<bytecode::Subr>> subrs = {
       {"strlen", {bytecode::Subr::Strlen}},
       {"strjoin", {bytecode::Subr::Strjoin}},
@@ -628,8 +632,32 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
       {"inet_ntoa6", {bytecode::Subr::InetNtoa6}},
       {"inet_ntop", {bytecode::Subr::InetNtop}},
   };
-  if (e.name == "alloca" || e.name == "bcopy" || e.name == "copyin" || e.name == "copyinto")
-    return gen_memory_call(e, dst);
+  return subrs;
+}
+
+bool is_memory_subroutine(const std::string& name) {
+  return name == "alloca" || name == "bcopy" || name == "copyin" || name == "copyinto";
+}
+
+}  // namespace
+
+std::vector<std::string> builtin_variable_names() {
+  std::vector<std::string> out;
+  for (const auto& [name, b] : builtin_vars()) out.push_back(name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> subroutine_names() {
+  std::vector<std::string> out{"alloca", "bcopy", "copyin", "copyinto"};
+  for (const auto& [name, forms] : subroutines()) out.push_back(name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Val Codegen::gen_call(const Expr& e, uint8_t dst) {
+  const auto& subrs = subroutines();
+  if (is_memory_subroutine(e.name)) return gen_memory_call(e, dst);
   // strtok(NULL, delims) goes on with the string the last strtok() was given.
   if (e.name == "strtok" && e.kids.size() == 2 && e.kids[0]->kind == ExprKind::Ident &&
       e.kids[0]->name == "NULL") {

@@ -91,13 +91,14 @@ bool is_stack_statement(const ast::Stmt& s) {
 
 }  // namespace
 
+std::vector<std::string> action_names() {
+  return {"trace", "printf", "printa",    "exit",        "speculate", "commit",  "discard",
+          "clear", "trunc",  "normalize", "denormalize", "system",    "tracemem"};
+}
+
 bool is_action(const std::string& name) {
-  static const char* const names[] = {"trace",       "printf",  "printa",  "exit",  "speculate",
-                                      "commit",      "discard", "clear",   "trunc", "normalize",
-                                      "denormalize", "system",  "tracemem"};
-  for (const char* n : names)
-    if (name == n) return true;
-  return false;
+  static const std::vector<std::string> names = action_names();
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 bytecode::Module Codegen::run(const ast::Program& prog) {

@@ -26,4 +26,10 @@ struct MacroArgs;
 bytecode::Module compile_source(const Source& src, const MacroArgs& macros,
                                 const FieldResolver& fields = {});
 
+// The names the compiler knows, sorted: built-in variables, subroutines, actions (the manual
+// page names every one: tests/cli/man_page_test.cpp).
+std::vector<std::string> builtin_variable_names();
+std::vector<std::string> subroutine_names();
+std::vector<std::string> action_names();
+
 }  // namespace vtrace::lang
