@@ -113,6 +113,16 @@ int run(const CommandLine& cl) {
     return 0;
   }
   if (cl.descriptions.empty() && cl.scripts.empty() && !cl.list) {
+    // bpftrace habits (`vtrace -e 'PROGRAM'`, `vtrace 'PROGRAM'`): one line on how vtrace takes
+    // a program, not the whole usage.
+    for (const std::string& a : cl.macro_args)
+      if (a.find('{') != std::string::npos || a.find(':') != std::string::npos) {
+        std::fprintf(stderr,
+                     "vtrace: a program is given with -n (vtrace -n '%s') or -s FILE; -e only "
+                     "compiles it (vtrace -h for more)\n",
+                     a.c_str());
+        return 2;
+      }
     std::fputs(usage_text(), stderr);
     return 2;
   }

@@ -78,6 +78,13 @@ std::string describe(const bytecode::ProbeSpec& s) {
   return s.target.empty() ? d : s.target + ":" + d;
 }
 
+// How vtrace spells a tracepoint written as bpftrace would, or "". DTrace fills fewer than four
+// fields from the right: tracepoint:syscalls:sys_enter_openat reads as module:function:name.
+std::string vtrace_spelling(const bytecode::ProbeSpec& s) {
+  if (!s.provider.empty() || s.module != "tracepoint" || s.function.empty()) return "";
+  return "tracepoint:" + s.function + "::" + s.name;
+}
+
 }  // namespace
 
 Engine::Engine(bytecode::Module module, const lang::Source& src, Options options, Catalog& catalog)
@@ -149,9 +156,13 @@ std::vector<size_t> Engine::enable() {
     size_t count = 0;
     for (const auto& spec : c.probes) {
       std::vector<uint32_t> ids = catalog_.match(spec);
-      if (ids.empty() && !opts_.zdefs)
+      if (ids.empty() && !opts_.zdefs) {
+        const std::string spelling = vtrace_spelling(spec);
         throw lang::CompileError(
-            src_, spec.loc, "probe description " + describe(spec) + " does not match any probes");
+            src_, spec.loc,
+            "probe description " + describe(spec) + " does not match any probes" +
+                (spelling.empty() ? "" : "; vtrace spells it " + spelling));
+      }
       seen.resize(catalog_.probes().size() + 1, false);
       for (uint32_t id : ids) {
         if (seen[id]) continue;  // a probe named twice by one clause runs it once

@@ -2,6 +2,7 @@
 #include <unordered_map>
 
 #include "bytecode/verifier.h"
+#include "lang/bpftrace_hints.h"
 #include "lang/codegen.h"
 #include "lang/constant_fold.h"
 
@@ -681,7 +682,7 @@ Val Codegen::gen_call(const Expr& e, uint8_t dst) {
   if (it == subrs.end()) {
     if (is_action(e.name))
       fail(e.loc, e.name + "( ) is an action and may not be used in an expression");
-    fail(e.loc, "failed to resolve " + e.name + ": Unknown function name");
+    fail(e.loc, "failed to resolve " + e.name + ": Unknown function name" + bpftrace_hint(e.name));
   }
   const bytecode::SubrSig* sig = nullptr;
   bytecode::Subr chosen{};

@@ -1,5 +1,6 @@
 // Variables: globals, clause-locals (this->), thread-locals (self->) and associative arrays.
 // A variable's type is fixed by its declaration or its first assignment in program order.
+#include "lang/bpftrace_hints.h"
 #include "lang/codegen.h"
 
 namespace vtrace::lang {
@@ -68,7 +69,9 @@ LvalueRef Codegen::resolve(const Expr& e, std::optional<Type> define_as) {
     if (it == globals_.end()) {
       if (dynvars_.count("g:" + e.name))
         fail(e.loc, e.name + " is an associative array and must be indexed: " + e.name + "[...]");
-      if (!define_as) fail(e.loc, "failed to resolve " + e.name + ": Unknown variable name");
+      if (!define_as)
+        fail(e.loc,
+             "failed to resolve " + e.name + ": Unknown variable name" + bpftrace_hint(e.name));
       bytecode::VarInfo info{e.name, *define_as, bytecode::VarScope::Global, false, {}};
       it = globals_.emplace(e.name, var_slot(mod_.globals, globals_, e.name, info)).first;
     }
@@ -85,7 +88,8 @@ LvalueRef Codegen::resolve(const Expr& e, std::optional<Type> define_as) {
     if (e.scope == Scope::Global && globals_.count(e.name))
       fail(e.loc, e.name + " is a scalar variable and cannot be indexed");
     if (!define_as && e.scope == Scope::Global)
-      fail(e.loc, "failed to resolve " + e.name + ": Unknown variable name");
+      fail(e.loc,
+           "failed to resolve " + e.name + ": Unknown variable name" + bpftrace_hint(e.name));
     bytecode::VarInfo info{
         e.name, define_as.value_or(Type::i64()),
         e.scope == Scope::Thread ? bytecode::VarScope::Thread : bytecode::VarScope::Global, indexed,

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "bytecode/verifier.h"
+#include "lang/bpftrace_hints.h"
 #include "lang/codegen.h"
 #include "lang/parser.h"
 #include "lang/predicate_tests.h"
@@ -381,7 +382,8 @@ void Codegen::gen_action(const Expr& call) {
 void Codegen::gen_aggregation(const Stmt& s) {
   auto fi = agg_funcs().find(s.agg_func);
   if (fi == agg_funcs().end())
-    fail(s.agg_func_loc, "failed to resolve " + s.agg_func + ": Unknown aggregating function");
+    fail(s.agg_func_loc, "failed to resolve " + s.agg_func + ": Unknown aggregating function" +
+                             bpftrace_hint(s.agg_func));
   const AggFuncInfo& info = fi->second;
   const std::string shown = "@" + s.agg_name;
   if (std::string err = action_order_.next(ActionClass::Aggregation); !err.empty())

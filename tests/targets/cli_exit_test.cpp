@@ -120,3 +120,20 @@ TEST(CliExit, PidThatCannotBeTracedSaysWhy) {
 
 }  // namespace
 }  // namespace vtrace::test
+
+namespace {
+
+// bpftrace habits (`vtrace -e 'PROGRAM'`, `vtrace 'PROGRAM'`) get one line on how vtrace takes a
+// program, with exit status 2, not the whole usage.
+TEST(CliUsage, ABpftraceStyleProgramGetsOneLine) {
+  for (const char* args : {"-e 'BEGIN { exit(0); }'", "'BEGIN { exit(0); }'"}) {
+    vtrace::test::VtraceRun r = vtrace::test::run_vtrace(args);
+    EXPECT_EQ(r.status, 2) << args;
+    EXPECT_EQ(r.err,
+              "vtrace: a program is given with -n (vtrace -n 'BEGIN { exit(0); }') or -s FILE; -e "
+              "only compiles it (vtrace -h for more)\n")
+        << args;
+  }
+}
+
+}  // namespace

@@ -1,0 +1,10 @@
+/*
+ * bpftrace's hist() is D's quantize().
+ *
+ * @exit: 1
+ */
+
+BEGIN
+{
+	@ = hist(1);
+}
