@@ -207,6 +207,13 @@ int run(const CommandLine& cl) {
     for (const auto& g : guests.targets().all()) vmm.add_vm(g->name(), g->index());
   }
 
+  // -l lists every probe of every target: providers that make their probes on demand (the host
+  // kernel's) make them all now.
+  if (cl.list) {
+    bytecode::ProbeSpec every;
+    every.provider = "*";
+    catalog.match(every);
+  }
   if (cl.list && cl.descriptions.empty() && cl.scripts.empty()) {
     std::set<uint32_t> ids;
     for (const auto& id : cl.list_ids)
@@ -290,6 +297,13 @@ int run(const CommandLine& cl) {
 
   if (cl.list) {
     std::vector<uint32_t> ids = eng->enabled_probes();
+    if (ids.empty()) {  // as dtrace: a listing filter that matches nothing is an error
+      std::string what;
+      for (const auto& d : cl.descriptions) what += (what.empty() ? "" : ", ") + d;
+      std::fprintf(stderr, "vtrace: failed to match %s: No probe matches description\n",
+                   what.empty() ? src.name.c_str() : what.c_str());
+      return 1;
+    }
     print_listing(stdout, catalog, std::set<uint32_t>(ids.begin(), ids.end()));
     return 0;
   }

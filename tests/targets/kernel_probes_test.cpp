@@ -53,6 +53,37 @@ long last_number(const std::string& s) {
   return v;
 }
 
+// vtrace -l lists every probe of every target, kernel ones included; -P/-m/-f filter it, and a
+// filter that matches nothing is an error (as dtrace), not the built-in probes.
+TEST(KernelProbes, ListingShowsEveryProbeAndFiltersIt) {
+  REQUIRE_HOST();
+  VtraceRun all = vtrace("-l");
+  ASSERT_EQ(all.status, 0) << all.err;
+  for (const char* line : {"dtrace                                                     BEGIN\n",
+                           "syscall                                                read entry\n",
+                           "sched                                                     on-cpu\n",
+                           "tracepoint             sched                                   "
+                           "sched_switch\n"})
+    EXPECT_NE(all.out.find(line), std::string::npos) << line;
+  VtraceRun module = vtrace("-l -m sched");
+  EXPECT_NE(module.out.find("sched_switch\n"), std::string::npos) << module.out;
+  EXPECT_EQ(module.out.find("BEGIN"), std::string::npos) << module.out;
+  VtraceRun function = vtrace("-l -f read");
+  EXPECT_NE(function.out.find("read entry\n"), std::string::npos) << function.out;
+  EXPECT_NE(function.out.find("read return\n"), std::string::npos) << function.out;
+  EXPECT_EQ(function.out.find("BEGIN"), std::string::npos) << function.out;
+  VtraceRun none = vtrace("-l -P nosuch");
+  EXPECT_EQ(none.status, 1);
+  EXPECT_EQ(none.out, "");
+  EXPECT_EQ(none.err, "vtrace: failed to match nosuch:::: No probe matches description\n");
+  // Ids are stable within a run: a probe keeps its id whatever the listing asks for.
+  const size_t at =
+      all.out.find("syscall                                                read entry");
+  const size_t line = all.out.rfind('\n', at) + 1;
+  EXPECT_NE(function.out.find(all.out.substr(line, all.out.find('\n', at) - line)),
+            std::string::npos);
+}
+
 TEST(KernelProbes, GetppidEntryCountsExactly) {
   REQUIRE_HOST();
   for (int n : {1, 1000, 20000}) {
