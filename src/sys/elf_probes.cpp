@@ -184,6 +184,20 @@ size_t process_reader(void* ctx, uint64_t addr, void* buf, size_t len) {
   return read_process_memory(*static_cast<pid_t*>(ctx), addr, buf, len, true);
 }
 
+// A process read right after exec: the dynamic loader may not have relocated the descriptors'
+// string pointers yet, so a pointer that reads nothing is tried again as a link-time address
+// plus the load bias (what the relocation will make of it).
+struct EarlyProcess {
+  pid_t pid;
+  uint64_t bias;
+};
+size_t early_process_reader(void* ctx, uint64_t addr, void* buf, size_t len) {
+  const auto* p = static_cast<EarlyProcess*>(ctx);
+  size_t n = read_process_memory(p->pid, addr, buf, len, true);
+  if (n == 0 && p->bias != 0) n = read_process_memory(p->pid, addr + p->bias, buf, len, true);
+  return n;
+}
+
 bool write_process_u32(pid_t pid, uint64_t addr, uint32_t value) {
   iovec local{&value, sizeof value};
   iovec remote{reinterpret_cast<void*>(static_cast<uintptr_t>(addr)), sizeof value};
@@ -243,10 +257,10 @@ bool discover_probes(pid_t pid, ProbeTable& table, std::string& error) {
                             : std::string(strerror(errno)));
     return false;
   }
-  pid_t p = pid;
+  EarlyProcess p{pid, bias};
   for (uint64_t off = 0; off + kDescSize <= sec.size; off += kDescSize) {
     ProbeSite site;
-    if (!decode_descriptor(image.data() + off, kDescSize, process_reader, &p, site)) {
+    if (!decode_descriptor(image.data() + off, kDescSize, early_process_reader, &p, site)) {
       ++table.invalid;
       continue;
     }

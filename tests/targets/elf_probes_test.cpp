@@ -1,6 +1,7 @@
 #include "sys/elf_probes.h"
 
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,6 +89,33 @@ TEST(ElfProbesTest, DiscoversTheLiveProcessSites) {
   uint32_t magic = 0;
   ASSERT_EQ(sys::read_process_memory(s.pid(), by_name["tick"]->address, &magic, 4), 4u);
   EXPECT_EQ(magic, VTRACE_PROBE_MAGIC);
+}
+
+// A process stopped at its exec, before the dynamic loader has relocated anything (the
+// descriptors' string pointers are still link-time addresses): every site is still found, with
+// its names. (A listing that raced a process's start once came back empty.)
+TEST(ElfProbesTest, DiscoversASiteTableNotYetRelocated) {
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+    execl(SAMPLE_BINARY, SAMPLE_BINARY, "1", nullptr);
+    _exit(127);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSTOPPED(status));  // SIGTRAP at the exec: ld.so has not run
+  sys::ProbeTable table;
+  std::string err;
+  const bool ok = sys::discover_probes(pid, table, err);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  ASSERT_TRUE(ok) << err;
+  EXPECT_EQ(table.invalid, 0u);
+  bool tick = false;
+  for (const auto& site : table.sites)
+    tick = tick || (site.provider == "sample" && site.name == "tick");
+  EXPECT_TRUE(tick);
 }
 
 TEST(ElfProbesTest, ClearErrors) {
