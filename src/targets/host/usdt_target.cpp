@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -246,50 +247,44 @@ void UsdtTargets::add_function_probes(const bytecode::ProbeSpec& spec, pid_t pid
   if (!find_functions(proc->objects, spec.module, spec.function, kMaxFunctionProbes, symbols_,
                       found, err))
     throw lang::CompileError("probe description " + spec.text + ": " + err);
+  // One probe of function f named `name` (entry, return, an offset) at `site`, once per run.
+  auto add = [&](const FunctionSite& f, const std::string& name, uint64_t at, bool retprobe,
+                 bool inside) {
+    const std::string key = f.path + " " + std::to_string(f.offset) + " " + f.function + " " + name;
+    if (!proc->functions.insert(key).second) return;
+    UsdtProbe p;
+    p.id = catalog.add(proc->target, spec.provider, f.module, f.function, name, proc->comm);
+    catalog.set_module_aliases(p.id, f.module_aliases);
+    p.pid = proc->pid;
+    p.target_index = proc->index;
+    p.sites.push_back(add_function_site(f.path, at, retprobe, inside));
+    by_id_[p.id] = probes_.size();
+    proc->ids.push_back(p.id);
+    probes_.push_back(std::move(p));
+  };
   // pidN:MOD:FUNC:OFFSET: the instruction at that hexadecimal offset (no glob, no arguments).
   if (!spec.name.empty() &&
       spec.name.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos) {
     const uint64_t off = std::strtoull(spec.name.c_str(), nullptr, 16);
+    char name[24];
+    std::snprintf(name, sizeof name, "%llx", static_cast<unsigned long long>(off));
     for (const FunctionSite& f : found) {
       std::vector<uint64_t> starts;
       if (!instruction_offsets(f, starts, err))
         throw lang::CompileError("probe description " + spec.text + ": " + err);
       if (std::find(starts.begin(), starts.end(), off) == starts.end()) {
         if (spec.function.empty() || has_glob(spec.function)) continue;
-        throw lang::CompileError("probe description " + spec.text + ": offset 0x" + spec.name +
+        throw lang::CompileError("probe description " + spec.text + ": offset 0x" + name +
                                  " is not the start of an instruction of " + f.function);
       }
-      const std::string key =
-          f.path + " " + std::to_string(f.offset) + " " + f.function + " " + spec.name;
-      if (!proc->functions.insert(key).second) continue;
-      UsdtProbe p;
-      p.id = catalog.add(proc->target, spec.provider, f.module, f.function, spec.name, proc->comm);
-      catalog.set_module_aliases(p.id, f.module_aliases);
-      p.pid = proc->pid;
-      p.target_index = proc->index;
-      p.sites.push_back(add_function_site(f.path, f.offset + off, false, true));
-      by_id_[p.id] = probes_.size();
-      proc->ids.push_back(p.id);
-      probes_.push_back(std::move(p));
+      add(f, name, f.offset + off, false, true);
     }
     return;
   }
   for (const FunctionSite& f : found)
-    for (const char* kind : {"entry", "return"}) {
-      if (!spec.name.empty() && !engine::glob_match(spec.name, kind)) continue;
-      const std::string key =
-          f.path + " " + std::to_string(f.offset) + " " + f.function + " " + kind;
-      if (!proc->functions.insert(key).second) continue;
-      UsdtProbe p;
-      p.id = catalog.add(proc->target, spec.provider, f.module, f.function, kind, proc->comm);
-      catalog.set_module_aliases(p.id, f.module_aliases);
-      p.pid = proc->pid;
-      p.target_index = proc->index;
-      p.sites.push_back(add_function_site(f.path, f.offset, kind[0] == 'r'));
-      by_id_[p.id] = probes_.size();
-      proc->ids.push_back(p.id);
-      probes_.push_back(std::move(p));
-    }
+    for (const char* kind : {"entry", "return"})
+      if (spec.name.empty() || engine::glob_match(spec.name, kind))
+        add(f, kind, f.offset, kind[0] == 'r', false);
 }
 
 size_t UsdtTargets::add_function_site(const std::string& path, uint64_t offset, bool retprobe,
