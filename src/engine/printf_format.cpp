@@ -424,19 +424,35 @@ void format_trace(std::string& out, const FormatArg& arg, bool quiet) {
     }
     return;
   }
-  // The record holds the value in its own size; dtrace prints 1- and 2-byte records unsigned.
+  // The value in its type's size and signedness, in the widths of Oracle's dtrace (dt_print_trace:
+  // illumos printed 1- and 2-byte values unsigned and narrower columns).
+  const int64_t v = arg.i;
+  const bool s = arg.type.is_signed;
   switch (arg.type.size) {
     case 1:
-      detail::appendf(out, quiet ? "%d" : " %3d", static_cast<int>(static_cast<uint8_t>(arg.i)));
+      if (s)
+        detail::appendf(out, quiet ? "%d" : " %3d", static_cast<int>(static_cast<int8_t>(v)));
+      else
+        detail::appendf(out, quiet ? "%u" : " %3u", static_cast<unsigned>(static_cast<uint8_t>(v)));
       break;
     case 2:
-      detail::appendf(out, quiet ? "%d" : " %5d", static_cast<int>(static_cast<uint16_t>(arg.i)));
+      if (s)
+        detail::appendf(out, quiet ? "%d" : " %5d", static_cast<int>(static_cast<int16_t>(v)));
+      else
+        detail::appendf(out, quiet ? "%u" : " %5u",
+                        static_cast<unsigned>(static_cast<uint16_t>(v)));
       break;
     case 4:
-      detail::appendf(out, quiet ? "%d" : " %8d", static_cast<int32_t>(arg.i));
+      if (s)
+        detail::appendf(out, quiet ? "%d" : " %10d", static_cast<int32_t>(v));
+      else
+        detail::appendf(out, quiet ? "%u" : " %10u", static_cast<uint32_t>(v));
       break;
     default:
-      detail::appendf(out, quiet ? "%lld" : " %16lld", static_cast<long long>(arg.i));
+      if (s)
+        detail::appendf(out, quiet ? "%lld" : " %19lld", static_cast<long long>(v));
+      else
+        detail::appendf(out, quiet ? "%llu" : " %20llu", static_cast<unsigned long long>(v));
       break;
   }
 }

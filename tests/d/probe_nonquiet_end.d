@@ -1,5 +1,5 @@
 /*
- * Without -q each firing gets its line; trace() of an int prints " %8d" after the
+ * Without -q each firing gets its line; trace() of an int prints " %10d" after the
  * probe columns. BEGIN is probe 1 and END probe 2.
  *
  * @args: -o /dev/stderr -s {script}

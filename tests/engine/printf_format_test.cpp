@@ -51,6 +51,7 @@ std::string check_error(std::string_view f, std::vector<Type> types, int first_a
 const Type kI8 = Type::int_of(1, true), kU8 = Type::int_of(1, false);
 const Type kI16 = Type::int_of(2, true), kU16 = Type::int_of(2, false);
 const Type kI32 = Type::i32(), kU32 = Type::int_of(4, false);
+const Type kU64 = Type::int_of(8, false);
 
 TEST(PrintfFormat, Literals) {
   EXPECT_EQ(fmt("hello\n"), "hello\n");
@@ -340,18 +341,20 @@ TEST(FormatTrace, IntegerWidthsPerSize) {
     format_trace(out, a, quiet);
     return out;
   };
-  EXPECT_EQ(t(I(42), false), "               42");  // " %16lld"
-  EXPECT_EQ(t(I(-42), false), "              -42");
+  // Oracle's dtrace (dt_print_trace): by size and signedness.
+  EXPECT_EQ(t(I(42), false), "                  42");  // " %19lld"
+  EXPECT_EQ(t(I(-42), false), "                 -42");
   EXPECT_EQ(t(I(42), true), "42");
-  EXPECT_EQ(t(I(-5, kI32), false), "       -5");  // " %8d"
+  EXPECT_EQ(t(I(-1, kU64), false), " 18446744073709551615");  // " %20llu"
+  EXPECT_EQ(t(I(-5, kI32), false), "         -5");            // " %10d"
   EXPECT_EQ(t(I(-5, kI32), true), "-5");
-  EXPECT_EQ(t(I(-1, kU32), false), "       -1");  // the record is printed with %d
-  EXPECT_EQ(t(I(7, kI16), false), "     7");      // " %5d"
-  EXPECT_EQ(t(I(-1, kI16), false), " 65535");     // 2-byte records print unsigned
-  EXPECT_EQ(t(I(-1, kI16), true), "65535");
+  EXPECT_EQ(t(I(-1, kU32), false), " 4294967295");  // " %10u"
+  EXPECT_EQ(t(I(7, kI16), false), "     7");        // " %5d"
+  EXPECT_EQ(t(I(-1, kI16), false), "    -1");
+  EXPECT_EQ(t(I(-1, kU16), true), "65535");
   EXPECT_EQ(t(I(7, kI8), false), "   7");  // " %3d"
-  EXPECT_EQ(t(I(-1, kI8), false), " 255");
-  EXPECT_EQ(t(I(-1, kI8), true), "255");
+  EXPECT_EQ(t(I(-1, kI8), false), "  -1");
+  EXPECT_EQ(t(I(-1, kU8), true), "255");
 }
 
 TEST(FormatTrace, Strings) {
