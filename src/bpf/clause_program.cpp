@@ -560,30 +560,39 @@ class Emitter {
     out_[below].off = static_cast<int16_t>(out_.size() - below - 1);
   }
 
-  // R4 = llquantize()'s bucket of the value in R1, as Llquantize::bin() finds it (before the
-  // clamp to the last bin, which add_to_bin() makes): one test per order of magnitude.
+  // R4 = llquantize()'s bin of the value in R1, as Llquantize::bin() finds it: |value| through
+  // the orders of magnitude, then mirrored below bin0 for a negative value. Clobbers R1-R3, R5.
   void llquantize_bucket(const bytecode::Llquantize& q) {
-    std::vector<size_t> done;
-    emit(mov64(R4, 0));
+    std::vector<size_t> found;
+    emit(mov64(R5, 0));  // 1 when negative
+    emit(jmp(BPF_JSGE, R1, 0, 2));
+    emit(neg64(R1));  // |v| (INT64_MIN stays itself: as unsigned, 2^63, past every limit)
+    emit(mov64(R5, 1));
+    emit(mov64(R4, static_cast<int32_t>(q.bin0)));
     emit2(ld_imm64(R2, static_cast<uint64_t>(q.first)));
-    done.push_back(out_.size());
-    emit(jmp(BPF_JSLT, R1, R2, 0));
+    found.push_back(out_.size());
+    emit(jmp(BPF_JLT, R1, R2, 0));  // unsigned
     for (const bytecode::Llquantize::Order& o : q.orders) {
       emit2(ld_imm64(R2, static_cast<uint64_t>(o.end)));
       const size_t next = out_.size();
-      emit(jmp(BPF_JSGE, R1, R2, 0));
-      emit2(ld_imm64(R3, static_cast<uint64_t>(o.last)));
-      emit(alu64(BPF_SUB, R1, R3));  // >= 0: value >= last
-      emit2(ld_imm64(R3, static_cast<uint64_t>(o.width)));
-      emit(alu64(BPF_DIV, R1, R3));
+      emit(jmp(BPF_JGE, R1, R2, 0));
+      emit2(ld_imm64(R3, static_cast<uint64_t>(o.mul)));
+      emit(alu64(BPF_MUL, R1, R3));
+      emit2(ld_imm64(R3, static_cast<uint64_t>(o.div)));
+      emit(alu64(BPF_DIV, R1, R3));  // unsigned, as Llquantize::bin()
       emit2(ld_imm64(R4, static_cast<uint64_t>(o.base)));
       emit(alu64(BPF_ADD, R4, R1));
-      done.push_back(out_.size());
+      found.push_back(out_.size());
       emit(ja(0));
       out_[next].off = static_cast<int16_t>(out_.size() - next - 1);
     }
-    emit2(ld_imm64(R4, static_cast<uint64_t>(q.past)));
-    for (size_t j : done) out_[j].off = static_cast<int16_t>(out_.size() - j - 1);
+    emit(mov64(R4, static_cast<int32_t>(q.nbins() - 1)));  // at or past the limit
+    for (size_t j : found) out_[j].off = static_cast<int16_t>(out_.size() - j - 1);
+    emit(jmp(BPF_JEQ, R5, 0, 4));  // negative: 2 bin0 - bin
+    emit(neg64(R4));
+    emit(alu64(BPF_ADD, R4, static_cast<int32_t>(2 * q.bin0)));
+    emit(jmp(BPF_JSGE, R4, 0, 1));
+    emit(mov64(R4, 0));
   }
 
   // stddev's [count, sum, sum of squares (lo, hi)] += [1, R1, R1 * R1], the square 128 bits wide

@@ -15,23 +15,32 @@ inline constexpr int kQuantizeZero = 63;
 // at or above limit). A step <= 0 counts as 1.
 int64_t lquantize_levels(int64_t base, int64_t limit, int64_t step);
 
-// llquantize(value, factor, low, high, nsteps) with its parameters sanitized (the compiler
-// rejects bad ones; these bounds keep every walk finite and every power in 64 bits) and the
-// geometry dtrace.c's dtrace_aggregate_llquantize_bucket() walks, computed once.
+// llquantize(value, factor, low, high, nsteps) as Oracle's DTrace lays it out: symmetric around
+// the bin of |value| < factor^low (bin0), each order of magnitude from low to high split into
+// nsteps steps of which the first nsteps / factor fall in the magnitudes below, negative values
+// mirrored below bin0, and an open bin at each end (<= -factor^(high+1), >= factor^(high+1)).
+// The parameters are sanitized (the compiler rejects bad ones; these bounds keep every power in
+// 64 bits and every walk finite).
 struct Llquantize {
   Llquantize(int64_t factor, int64_t low, int64_t high, int64_t nsteps);
 
   int64_t factor, low, high, nsteps;
-  int64_t first = 1;  // factor^low: smaller values go to bin 0
-  // Each order of magnitude: values in [last, end) go to bin base + (value - last) / width.
+  int64_t first = 1;  // factor^low
+  int64_t limit = 1;  // factor^(high + 1)
+  uint32_t bin0 = 0;
+  // Each order of magnitude: |value| < end (and >= the previous end) goes to bin
+  // base + |value| * mul / div; a negative value to 2 bin0 minus that.
   struct Order {
-    int64_t last, end, width, base;
+    int64_t end, mul, div, base;
   };
   std::vector<Order> orders;
-  int64_t past = 0;  // the bin of values past the last order (before clamping to the last bin)
-  // The value each bin is labelled with in dtrace's output, bin 0 ("< first") to the last
-  // (">= its value"); there are labels.size() bins.
-  std::vector<int64_t> labels;
+  // How dtrace labels each bin. Some bins no integer reaches have none (steps finer than 1 in
+  // the magnitude of 1).
+  struct Label {
+    enum Kind : uint8_t { None, Value, Zero, AtMost, AtLeast } kind = None;
+    int64_t bound = 0;  // Value: the bin's lower bound (its upper one for negative values)
+  };
+  std::vector<Label> labels;
 
   uint32_t nbins() const { return static_cast<uint32_t>(labels.size()); }
   uint32_t bin(int64_t value) const;

@@ -44,6 +44,10 @@ class AggSnapshot {
     int64_t bound = 0;
     int64_t count = 0;  // normalized
     bool below = false, above = false;
+    bool at_most = false;    // llquantize's lowest bin: "<= bound"
+    bool magnitude = false;  // with below: |value| < bound ("abs() < bound")
+    // As dtrace prints it: "42", "< 10", "abs() < 10", ">= 1000", "<= -1000".
+    std::string label() const;
   };
   std::vector<Bucket> buckets(size_t row) const;
 

@@ -125,11 +125,13 @@ SortVal sort_value(const AggState& im, const int64_t* d) {
       break;
     }
     case AggFunc::Llquantize: {
-      const std::vector<int64_t>& labels = im.llq->labels;
-      s.v = static_cast<long double>(d[0]) * static_cast<long double>(labels[0] - 1);
-      for (size_t bin = 1; bin < labels.size(); bin++)
-        s.v += static_cast<long double>(d[bin]) * static_cast<long double>(labels[bin]);
-      s.zero = d[0];
+      // Each bin weighs by its bound (bin0 by 0), as the sum of the values it holds would.
+      using Label = bytecode::Llquantize::Label;
+      const std::vector<Label>& labels = im.llq->labels;
+      for (size_t bin = 0; bin < labels.size(); bin++)
+        if (labels[bin].kind != Label::Zero)
+          s.v += static_cast<long double>(d[bin]) * static_cast<long double>(labels[bin].bound);
+      s.zero = d[im.llq->bin0];
       break;
     }
   }

@@ -111,13 +111,60 @@ std::vector<Shown> lquantize_buckets(const AggState& im, const int64_t* d) {
   return out;
 }
 
+// dt_print_llquantize(): the bins from one before the first non-zero one to one after the last
+// (bin0 + 1 alone when all are zero), those without a label left out but at either end, where the
+// nearest label within the unlabelled run stands in (dtrace's "ghost bins").
 std::vector<Shown> llquantize_buckets(const AggState& im, const int64_t* d) {
-  const std::vector<int64_t>& labels = im.llq->labels;
-  const int last = static_cast<int>(labels.size()) - 1;
-  const Range r = shown_range(d, static_cast<int>(im.nbins), 0, 1, true);
+  using Label = bytecode::Llquantize::Label;
+  const bytecode::Llquantize& q = *im.llq;
+  const int n = static_cast<int>(q.nbins()), bin0 = static_cast<int>(q.bin0);
+  int first = 0, last = n - 1;
+  while (first <= last && d[first] == 0) first++;
+  if (first > last) {
+    first = last = bin0 + 1;
+  } else {
+    while (d[last] == 0) last--;
+  }
+  const bool below_only = first >= bin0;  // no negative value: bin0 reads "< first"
+  if (first > 0) first--;
+  if (last < n - 1) last++;
+  const int pad = q.low == 0 && q.nsteps > q.factor ? static_cast<int>(q.nsteps / q.factor) : 0;
+  auto label_of = [&](int bin, int step) {
+    for (int i = 0; i < std::max(pad, 1); i++) {
+      const int at = bin + step * i;
+      if (at >= 0 && at < n && q.labels[at].kind != Label::None) return q.labels[at];
+      if (i + 1 >= pad) break;
+    }
+    return Label{};
+  };
   std::vector<Shown> out;
-  for (int bin = std::max(r.first, 0); bin <= std::min(r.last, last); bin++)
-    add_shown(out, d, bin, labels[bin], im.normal, bin == 0, bin == last);
+  for (int bin = first; bin <= last; bin++) {
+    Label l = q.labels[bin];
+    if (l.kind == Label::None && bin == first) l = label_of(bin, -1);
+    if (l.kind == Label::None && bin == last) l = label_of(bin, +1);
+    AggSnapshot::Bucket b{l.bound, d[bin] / im.normal};
+    switch (l.kind) {
+      case Label::None:
+        continue;
+      case Label::Zero:
+        if (q.first == 1) {
+          b.bound = 0;
+        } else {
+          b.below = true;
+          b.magnitude = !below_only;
+        }
+        break;
+      case Label::AtMost:
+        b.at_most = true;
+        break;
+      case Label::AtLeast:
+        b.above = true;
+        break;
+      case Label::Value:
+        break;
+    }
+    out.push_back({b, d[bin]});
+  }
   return out;
 }
 
@@ -144,14 +191,7 @@ void print_distribution(std::string& out, const AggState& im, const int64_t* d) 
   }
   dist_header(out);
   for (const Shown& s : rows) {
-    if (s.b.below || s.b.above) {
-      char c[48];
-      std::snprintf(c, sizeof c, "%s %lld",
-                    s.b.below ? "<" : ">=", static_cast<long long>(s.b.bound));
-      appendf(out, "%16s ", c);
-    } else {
-      appendf(out, "%16lld ", static_cast<long long>(s.b.bound));
-    }
+    appendf(out, "%16s ", s.b.label().c_str());
     quantline(out, s.raw, im.normal, total, positives, negatives);
   }
 }
@@ -238,6 +278,14 @@ int64_t AggSnapshot::value(size_t row) const {
 
 bool AggSnapshot::is_distribution() const {
   return is_quantize(state_->def.func);
+}
+
+std::string AggSnapshot::Bucket::label() const {
+  const std::string v = std::to_string(bound);
+  if (below) return (magnitude ? "abs() < " : "< ") + v;
+  if (above) return ">= " + v;
+  if (at_most) return "<= " + v;
+  return v;
 }
 
 std::vector<AggSnapshot::Bucket> AggSnapshot::buckets(size_t row) const {

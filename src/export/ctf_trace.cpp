@@ -282,10 +282,7 @@ void CtfTrace::aggregation(const engine::AggSnapshot& a, const engine::Firing& a
                        a.stacks());
       if (a.is_distribution()) {
         const auto& bk = buckets[b];
-        const std::string label = (bk.below   ? "< "
-                                   : bk.above ? ">= "
-                                              : "") +
-                                  std::to_string(bk.bound);
+        const std::string label = bk.label();
         ok = ok && set_int(ev, "value", kI64, 0) && set_string(ev, "bucket", label) &&
              set_int(ev, "bucket_min", kI64, bk.bound) && set_int(ev, "count", kI64, bk.count);
       } else {

@@ -65,6 +65,8 @@ json aggregation_json(const engine::AggSnapshot& a) {
         json bj = {{"value", b.bound}, {"count", b.count}};
         if (b.below) bj["below"] = true;
         if (b.above) bj["above"] = true;
+        if (b.at_most) bj["at_most"] = true;
+        if (b.magnitude) bj["magnitude"] = true;
         buckets.push_back(std::move(bj));
       }
       row["buckets"] = std::move(buckets);

@@ -1,8 +1,9 @@
 /*
  * llquantize() steps below the factor are allowed when they divide it. 5 steps per decade of
- * factor 10: the decade [1, 10) has buckets 1, 3, 5, 7, 9 (width 2) and [10, 100) has 10, 30,
- * 50, 70, 90 (width 20), as dtrace_aggregate_llquantize_bucket() computes them: 3 lands in 3,
- * 25 in 10, 0 in "< 1".
+ * factor 10, laid out as Oracle's DTrace does: the decade [1, 10) has bins 1, 2, 4, 6, 8 (the
+ * multiples of its width 2, the first starting at 1) and [10, 100) has 20, 40, 60, 80 after
+ * [10, 20), labelled by the decade's steps: 3 lands in 2, 25 in 20, 0 in the bin of 0, and a
+ * row either side of the non-zero ones (-1, 40).
  *
  * @args: -q
  */

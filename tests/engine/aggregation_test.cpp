@@ -464,15 +464,16 @@ TEST(Aggregation, LlquantizeUnderflowAndOverflow) {
   std::vector<std::string> lines;
   std::istringstream in(out);
   for (std::string l; std::getline(in, l);) lines.push_back(l);
-  // blank, blank, header, "< 1", 1..9, 10..90, 100..900, ">= 1000", blank
-  ASSERT_EQ(lines.size(), 3u + 29u + 1u);
-  EXPECT_EQ(lines[3] + "\n", qrow("< 1", 20, "1"));
-  EXPECT_EQ(lines[4] + "\n", qrow("1", 0, "0"));
-  EXPECT_EQ(lines[13] + "\n", qrow("10", 0, "0"));
-  EXPECT_EQ(lines[14] + "\n", qrow("20", 0, "0"));
-  EXPECT_EQ(lines[30] + "\n", qrow("900", 0, "0"));
-  EXPECT_EQ(lines[31] + "\n", qrow(">= 1000", 20, "1"));
-  EXPECT_EQ(lines[32], "");
+  // Oracle's layout: blank, blank, header, -1, 0, 1..9, 10..90, 100..900, ">= 1000", blank
+  ASSERT_EQ(lines.size(), 3u + 30u + 1u);
+  EXPECT_EQ(lines[3] + "\n", qrow("-1", 0, "0"));
+  EXPECT_EQ(lines[4] + "\n", qrow("0", 20, "1"));
+  EXPECT_EQ(lines[5] + "\n", qrow("1", 0, "0"));
+  EXPECT_EQ(lines[14] + "\n", qrow("10", 0, "0"));
+  EXPECT_EQ(lines[15] + "\n", qrow("20", 0, "0"));
+  EXPECT_EQ(lines[31] + "\n", qrow("900", 0, "0"));
+  EXPECT_EQ(lines[32] + "\n", qrow(">= 1000", 20, "1"));
+  EXPECT_EQ(lines[33], "");
 }
 
 TEST(Aggregation, LlquantizeStepsAboveNsteps) {
