@@ -24,6 +24,7 @@ const char* usage_text() {
          "            aggsortkey, aggsortrev, defaultargs, destructive, ...), as #pragma D\n"
          "            option does\n"
          "  -o file   append the trace output to file\n"
+         "  -b size   the record buffers' size, as -x bufsize=size\n"
          "  -c cmd    run cmd; $target is its pid; exit when it exits\n"
          "  -p pid    trace the running process pid ($target); repeatable\n"
          "  -e        compile and match the probes, then exit without tracing\n"
@@ -160,6 +161,9 @@ CommandLine parse_command_line(int argc, char** argv) {
           break;
         case 'o':
           cl.output = value_for(f, p + 1);
+          break;
+        case 'b':  // dtrace's -b SIZE: -x bufsize=SIZE
+          cl.xopts.emplace_back("bufsize", value_for(f, p + 1));
           break;
         case 'c':
           cl.command = value_for(f, p + 1);

@@ -76,6 +76,14 @@ TEST(CliOptionsTest, XOptionNameValue) {
   EXPECT_EQ(cl.xopts[2].second, "b=c");
 }
 
+// dtrace's -b SIZE is -x bufsize=SIZE (checked with the other options by the engine).
+TEST(CliOptionsTest, DashBIsBufsize) {
+  CommandLine cl = parse({"vtrace", "-b64", "-b", "4m", "-n", "BEGIN"});
+  ASSERT_EQ(cl.xopts.size(), 2u);
+  EXPECT_EQ(cl.xopts[0], (std::pair<std::string, std::string>{"bufsize", "64"}));
+  EXPECT_EQ(cl.xopts[1], (std::pair<std::string, std::string>{"bufsize", "4m"}));
+}
+
 TEST(CliOptionsTest, OperandsBecomeMacroArgsAndOptionsMayFollowThem) {
   // As dtrace(1)'s option loop: an operand does not end the options (`-s x.d 100 -c cmd`).
   CommandLine cl = parse({"-s", "x.d", "42", "hello", "-q", "-c", "ls -l"});
