@@ -18,8 +18,8 @@ const char* fault_name(Fault f) {
       return "out of scratch space";
     case Fault::BadSubstr:
       return "substr() index out of range";
-    case Fault::BadSpeculation:
-      return "invalid speculation ID";
+    case Fault::BadSpeculation:  // dtrace's DTRACEFLT_ILLOP
+      return "illegal operation";
     case Fault::SpecExhausted:
       return "speculation buffer exhausted";
     case Fault::IllegalOp:

@@ -158,10 +158,10 @@ std::vector<size_t> Engine::enable() {
       std::vector<uint32_t> ids = catalog_.match(spec);
       if (ids.empty() && !opts_.zdefs) {
         const std::string spelling = vtrace_spelling(spec);
-        throw lang::CompileError(
-            src_, spec.loc,
-            "probe description " + describe(spec) + " does not match any probes" +
-                (spelling.empty() ? "" : "; vtrace spells it " + spelling));
+        throw lang::CompileError(src_, spec.loc,
+                                 "probe description " + describe(spec) +
+                                     " does not match any probes" +
+                                     (spelling.empty() ? "" : "; vtrace spells it " + spelling));
       }
       seen.resize(catalog_.probes().size() + 1, false);
       for (uint32_t id : ids) {
@@ -382,26 +382,36 @@ void Engine::begin_data() {
   firing_.probe_line = true;
 }
 
+uint32_t Engine::clause_program_number(const Ecb& ecb) const {
+  uint32_t n = 0;
+  for (uint32_t c = 0; c < ecb.clause; ++c)
+    n += static_cast<uint32_t>(mod_.clauses[c].probes.size());
+  // The first description of the clause that names this probe.
+  const auto& specs = mod_.clauses[ecb.clause].probes;
+  for (uint32_t d = 0; d < specs.size(); ++d)
+    if (Catalog::matches(specs[d], catalog_.probe(ecb.probe))) return n + d;
+  return n;
+}
+
 void Engine::report_fault(const Ecb& ecb, const Record& rec, const bytecode::ExecResult& res) {
   ++errors_;
-  const bytecode::ClauseCode& clause = mod_.clauses[ecb.clause];
   const ProbeInfo& p = catalog_.probe(ecb.probe);
-  const char* where = res.pc < clause.predicate_end ? "predicate" : "action";
   // As dtrace, an invalid address names itself.
   char addr[32] = "";
   if (res.fault == bytecode::Fault::BadAddress)
     std::snprintf(addr, sizeof addr, " (0x%llx)", static_cast<unsigned long long>(res.fault_addr));
-  std::fprintf(err_,
-               "vtrace: error on enabled probe ID %u (ID %u: %s): %s%s in %s of clause #%u "
-               "(%s:%u) at DIF offset %u\n",
-               ecb.epid, p.id, p.full_name().c_str(), bytecode::fault_name(res.fault), addr, where,
-               ecb.clause + 1, src_.name.c_str(), clause.loc.line, res.pc);
+  // Oracle's dtrace's line: its clause programs are numbered from 0, one per probe description
+  // of each clause (clause_program_number()); the offset is the bytecode's.
+  std::fprintf(err_, "vtrace: error in dt_clause_%u for probe ID %u (%s): %s%s at DIF offset %u\n",
+               clause_program_number(ecb), p.id, p.full_name().c_str(),
+               bytecode::fault_name(res.fault), addr, res.pc);
   if (spec_id_ > 0 && res.fault == bytecode::Fault::SpecExhausted) specs_.discard(spec_id_);
   if (in_error_) return;  // a fault in an ERROR clause does not fire ERROR again
   Record er = host_record(kProbeError);
   er.timestamp = rec.timestamp;
-  er.args[1] = ecb.epid;
-  er.args[2] = ecb.clause + 1;
+  // As Oracle's dtrace: the faulting probe's id and its clause program's number.
+  er.args[1] = ecb.probe;
+  er.args[2] = clause_program_number(ecb);
   er.args[3] = res.pc;
   er.args[4] = dtrace_fault_code(res.fault);
   er.args[5] = static_cast<int64_t>(res.fault_addr);

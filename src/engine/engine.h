@@ -122,6 +122,8 @@ class Engine : public bytecode::Host {
 
   void fire(uint32_t probe, const Record& rec);
   void run_ecb(const Ecb& ecb, const Record& rec);
+  // The number Oracle's dtrace gives the program of this enabling's clause and description.
+  uint32_t clause_program_number(const Ecb& ecb) const;
   void report_fault(const Ecb& ecb, const Record& rec, const bytecode::ExecResult& res);
   void begin_data();  // before an action's output: the probe line when not quiet
   // Hands the firing so far to the consumer (before system(), whose output must come after it).
