@@ -16,6 +16,12 @@ Type named_integer(const std::string& named) {
       named == "time_t")
     return Type::i64();
   if (named == "pid_t") return Type::i32();
+  // The Solaris names D has always had for C's integers.
+  if (named == "uchar_t") return Type::int_of(1, false);
+  if (named == "ushort_t") return Type::int_of(2, false);
+  if (named == "uint_t") return Type::int_of(4, false);
+  if (named == "ulong_t" || named == "u_longlong_t" || named == "u_offset_t") return Type::u64();
+  if (named == "longlong_t" || named == "offset_t") return Type::i64();
   if (named == "uid_t" || named == "gid_t") return Type::int_of(4, false);
   // intN_t / uintN_t
   const bool u = named[0] == 'u';
