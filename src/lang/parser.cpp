@@ -117,7 +117,7 @@ void Parser::clause(ast::Program& prog) {
   prog.clauses.push_back(std::move(c));
 }
 
-// [self|this] type declarator [ '[' key-type {, key-type} ']' ] {, declarator ...} ;
+// [self|this] [type] declarator [ '[' key-type {, key-type} ']' ] {, declarator ...} ;
 // typedef type declarator ;   struct foo { members };   enum e { A, B };
 void Parser::declaration(ast::Program& prog) {
   if (at(Tok::KwTypedef)) {
@@ -130,8 +130,10 @@ void Parser::declaration(ast::Program& prog) {
     scope = at(Tok::KwSelf) ? ast::Scope::Thread : ast::Scope::Clause;
     advance();
   }
-  if (!at_type_start()) syntax_error();
-  const Type base = parse_type();
+  // A storage class alone declares an int, as in old C (`self x;`).
+  const bool implicit_int = scope != ast::Scope::Global && at(Tok::Ident);
+  if (!implicit_int && !at_type_start()) syntax_error();
+  const Type base = implicit_int ? Type::i32() : parse_type();
   if (at(Tok::Semi) && scope == ast::Scope::Global && (base.is_record() || base.is_enum())) {
     advance(true);  // a struct, union or enum defined (or declared ahead) without a variable
     return;
