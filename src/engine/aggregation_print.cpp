@@ -63,11 +63,10 @@ struct Range {
   int first, last;
 };
 
-Range shown_range(const int64_t* d, int n, int empty_first, int empty_last, bool scan_last) {
+Range shown_range(const int64_t* d, int n, int empty_first, int empty_last) {
   Range r{0, n - 1};
-  const int stop = scan_last ? n : n - 1;  // quantize never inspects its last bucket here
-  while (r.first < stop && d[r.first] == 0) r.first++;
-  if (r.first == stop) {
+  while (r.first < n && d[r.first] == 0) r.first++;
+  if (r.first == n) {
     r.first = empty_first;
     r.last = empty_last;
   } else {
@@ -90,7 +89,9 @@ void add_shown(std::vector<Shown>& out, const int64_t* d, int i, int64_t bound, 
 }
 
 std::vector<Shown> quantize_buckets(const int64_t* d, int64_t normal) {
-  const Range r = shown_range(d, kQuantizeBuckets, kQuantizeZero - 1, kQuantizeZero + 1, false);
+  // Every bucket counts, the last (2^62 and up) too: illumos' scan stopped before it and showed
+  // such values as an empty distribution.
+  const Range r = shown_range(d, kQuantizeBuckets, kQuantizeZero - 1, kQuantizeZero + 1);
   std::vector<Shown> out;
   for (int i = r.first; i <= r.last; i++) add_shown(out, d, i, quantize_bucket_value(i), normal);
   return out;
@@ -98,7 +99,7 @@ std::vector<Shown> quantize_buckets(const int64_t* d, int64_t normal) {
 
 std::vector<Shown> lquantize_buckets(const AggState& im, const int64_t* d) {
   const int n = static_cast<int>(im.levels + 2);
-  const Range r = shown_range(d, n, 0, 2, true);
+  const Range r = shown_range(d, n, 0, 2);
   std::vector<Shown> out;
   for (int i = r.first; i <= r.last; i++) {
     if (i == 0)
