@@ -274,6 +274,7 @@ int run(const CommandLine& cl) {
   for (const auto& a : cl.macro_args) macros.args.push_back(a);
   macros.target = child.pid() > 0 ? child.pid() : (cl.pids.empty() ? 0 : cl.pids[0]);
   macros.defaultargs = opts.defaultargs;
+  macros.argref = opts.argref || cl.list;  // a listing runs nothing
 
   std::unique_ptr<engine::Engine> eng;
   std::vector<size_t> matched;

@@ -22,6 +22,7 @@ struct Options {
   uint32_t aggsortkeypos = 0;  // the key aggregations sort by first (0: the first key)
   bool destructive = false;    // -w
   bool defaultargs = false;
+  bool argref = false;         // macro arguments need not be referenced
   bool zdefs = false;          // -Z: descriptions may match nothing
   std::string mode = "async";  // async | sync (used by process and guest targets)
   // The output's format (FreeBSD dtrace's option): text (dtrace(1)'s), json (JSON lines),

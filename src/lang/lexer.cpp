@@ -97,7 +97,11 @@ std::string printable(std::string_view s) {
 }
 
 Lexer::Lexer(const Source& src, const MacroArgs& macros)
-    : src_(src), macros_(macros), text_(src.text), defaultargs_(macros.defaultargs) {
+    : src_(src),
+      macros_(macros),
+      text_(src.text),
+      defaultargs_(macros.defaultargs),
+      argref_(macros.argref) {
   // A "#!" interpreter line is not D.
   if (text_.size() >= 2 && text_[0] == '#' && text_[1] == '!') {
     size_t eol = text_.find('\n');
@@ -213,6 +217,7 @@ void Lexer::directive() {
     pr.loc = hash;
     // As in DTrace, the option applies to the macro arguments that follow the pragma.
     if (pr.name == "defaultargs") defaultargs_ = true;
+    if (pr.name == "argref") argref_ = true;
     pragmas_.push_back(std::move(pr));
   }
   advance(stop - pos_);

@@ -140,8 +140,14 @@ class Lexer {
 
   // Expand one macro variable starting at text_[p] == '$' for use inside a description.
   std::string expand_in_desc(size_t& p);
-  // Argument n ($n / $$n); nullptr when not given.
-  const std::string* macro_arg(size_t n) const;
+  // Argument n ($n / $$n), marked referenced; nullptr when not given.
+  const std::string* macro_arg(size_t n);
+
+ public:
+  // dtrace's D_MACRO_UNUSED, once the whole program is read: "" or the error.
+  std::string extraneous_argument() const;
+
+ private:
   bool builtin_macro(std::string_view name, int64_t& value) const;
 
   const Source& src_;
@@ -150,8 +156,10 @@ class Lexer {
   size_t pos_ = 0;
   uint32_t line_ = 1;
   uint32_t col_ = 1;
-  bool line_blank_ = true;    // only blanks since the last newline: '#' starts a directive
-  bool defaultargs_ = false;  // -x defaultargs, or #pragma D option defaultargs seen so far
+  bool line_blank_ = true;        // only blanks since the last newline: '#' starts a directive
+  bool defaultargs_ = false;      // -x defaultargs, or #pragma D option defaultargs seen so far
+  bool argref_ = false;           // -x argref, or #pragma D option argref
+  std::vector<bool> referenced_;  // per macro argument
   std::vector<ast::Pragma> pragmas_;
   const std::unordered_set<std::string>* type_names_ = nullptr;
 };

@@ -203,10 +203,21 @@ Token Lexer::scan_char(Token t) {
   return t;
 }
 
-const std::string* Lexer::macro_arg(size_t n) const {
+const std::string* Lexer::macro_arg(size_t n) {
   static const std::string kEmpty;
   if (n == 0) return macros_.args.empty() ? &kEmpty : &macros_.args[0];
-  return n < macros_.args.size() ? &macros_.args[n] : nullptr;
+  if (n >= macros_.args.size()) return nullptr;
+  referenced_.resize(macros_.args.size());
+  referenced_[n] = true;
+  return &macros_.args[n];
+}
+
+std::string Lexer::extraneous_argument() const {
+  const size_t last = macros_.args.size() - 1;
+  if (macros_.args.size() < 2 || argref_ || (last < referenced_.size() && referenced_[last]))
+    return "";
+  return "extraneous argument '" + macros_.args[last] + "' ($" + std::to_string(last) +
+         " is not referenced)";
 }
 
 bool Lexer::builtin_macro(std::string_view name, int64_t& value) const {

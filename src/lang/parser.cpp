@@ -62,6 +62,7 @@ ast::Program Parser::run() {
       syntax_error();
     }
   }
+  if (std::string e = lex_.extraneous_argument(); !e.empty()) fail(cur_.loc, e);
   prog.pragmas = std::move(lex_.pragmas());
   prog.definitions = std::move(types_.definitions);
   return prog;

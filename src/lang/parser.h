@@ -16,6 +16,9 @@ struct MacroArgs {
   std::vector<std::string> args;  // args[0] is $0
   int64_t target = 0;
   bool defaultargs = false;
+  // As dtrace: the last argument given must be referenced ($n or $$n) unless argref is set
+  // (-x argref, #pragma D option argref): an extraneous argument is an error.
+  bool argref = false;
 };
 
 ast::Program parse(const Source& src, const MacroArgs& macros);

@@ -241,6 +241,7 @@ TEST(ParserErrors, GarbageNeverCrashes) {
   };
   MacroArgs m;
   m.args = {"fuzz.d", "1", "foo"};
+  m.argref = true;
   int parsed = 0, failed = 0;
   for (int i = 0; i < 3000; ++i) {
     std::string text;

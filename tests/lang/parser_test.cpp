@@ -207,6 +207,7 @@ TEST(Parser, ProbeDescriptionMacros) {
   MacroArgs m;
   m.args = {"s.d", "libc.so", "malloc"};
   m.target = 4242;
+  m.argref = true;  // not every description here references $2
   auto p = parse_text("pid$target:$1:$$2:entry { }", m);
   const auto& d = p.clauses.at(0).probes.at(0);
   EXPECT_EQ(d.provider, "pid4242");
@@ -420,6 +421,7 @@ TEST(Parser, Macros) {
   MacroArgs m;
   m.args = {"s.d", "42", "foo", "-3"};
   m.target = 77;
+  m.argref = true;  // not every program here references $3
   EXPECT_EQ(dump(only_expr(parse_text("BEGIN { x = $1 + $3 }", m))), "(= x (+ 42 -3))");
   EXPECT_EQ(dump(only_expr(parse_text("BEGIN { x = $2 }", m))), "(= x foo)");
   EXPECT_EQ(dump(only_expr(parse_text("BEGIN { x = $$1 }", m))), "(= x \"42\")");

@@ -244,8 +244,8 @@ TEST(KernelProbes, Ia32SyscallsAreNotTakenForX8664Ones) {
   VtraceRun r = vtrace(
       "-q -n 'syscall::semget:entry /pid == $target/ { @s = count(); } "
       "syscall::getppid:entry /pid == $target/ { @g = count(); } "
-      "END { printa(\"semget %@d\\n\", @s); printa(\"getppid %@d\\n\", @g); }' -c " IA32_PROGRAM
-      " 100");
+      "END { printa(\"semget %@d\\n\", @s); printa(\"getppid %@d\\n\", @g); }' -c '" IA32_PROGRAM
+      " 100'");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "getppid 51\n\n");  // 50 native getppid and the check's one
 }
