@@ -46,6 +46,7 @@ const char* prototype(char c) {
 bool arg_fits(char c, const lang::Type& t) {
   if (c == 's') return t.is_string();
   if (c == 'k') return t.is_stack();
+  if (t.is_stack()) return false;  // a stack prints only with %k
   if (c == 'c') return t.is_int() && t.size <= 4;
   return t.is_int();
 }
