@@ -131,10 +131,9 @@ std::vector<Shown> llquantize_buckets(const AggState& im, const int64_t* d) {
   if (last < n - 1) last++;
   const int pad = q.low == 0 && q.nsteps > q.factor ? static_cast<int>(q.nsteps / q.factor) : 0;
   auto label_of = [&](int bin, int step) {
-    for (int i = 0; i < std::max(pad, 1); i++) {
+    for (int i = 1; i < pad; i++) {
       const int at = bin + step * i;
       if (at >= 0 && at < n && q.labels[at].kind != Label::None) return q.labels[at];
-      if (i + 1 >= pad) break;
     }
     return Label{};
   };

@@ -636,8 +636,11 @@ const std::unordered_map<std::string, std::vector<bytecode::Subr>>& subroutines(
   return subrs;
 }
 
+constexpr const char* kMemorySubroutines[] = {"alloca", "bcopy", "copyin", "copyinto"};
+
 bool is_memory_subroutine(const std::string& name) {
-  return name == "alloca" || name == "bcopy" || name == "copyin" || name == "copyinto";
+  return std::find(std::begin(kMemorySubroutines), std::end(kMemorySubroutines), name) !=
+         std::end(kMemorySubroutines);
 }
 
 }  // namespace
@@ -650,7 +653,7 @@ std::vector<std::string> builtin_variable_names() {
 }
 
 std::vector<std::string> subroutine_names() {
-  std::vector<std::string> out{"alloca", "bcopy", "copyin", "copyinto"};
+  std::vector<std::string> out(std::begin(kMemorySubroutines), std::end(kMemorySubroutines));
   for (const auto& [name, forms] : subroutines()) out.push_back(name);
   std::sort(out.begin(), out.end());
   return out;

@@ -171,6 +171,7 @@ void SiteAggregation::plan(engine::Engine& eng, ProcessTargets& procs,
                                              [&](uint32_t id) { return owner(id) != nullptr; });
   // A clause that would overflow a site's ops or the slots is kept in vtrace (rare: dozens of
   // aggregations on one probe), and the placement runs again without it.
+  std::map<uint32_t, std::vector<SiteOp>> ops;  // per probe, slots placed
   std::map<uint32_t, std::string> in_vtrace;
   std::vector<std::string> why;
   for (bool again = true; again;) {
@@ -198,7 +199,7 @@ void SiteAggregation::plan(engine::Engine& eng, ProcessTargets& procs,
     });
     // Slot pairs for the placed aggregations, then every probe's ops.
     slot_of_.assign(mod.aggs.size(), -1);
-    ops_.clear();
+    ops.clear();
     uint32_t next = 0;
     std::map<const ProcessTarget*, uint32_t> entries;  // probes with ops, per process
     for (uint32_t c = 0; c < mod.clauses.size() && !again; ++c) {
@@ -210,27 +211,27 @@ void SiteAggregation::plan(engine::Engine& eng, ProcessTargets& procs,
         if (!s.is_test() && slot_of_[s.op.slot] < 0)
           in_vtrace[c] = "the processes' aggregation slots are all taken";
       for (uint32_t id : probes_of[c])
-        if (words_of(ops_[id]) + words_of(ops_of[c]) > VTRACE_MAX_SITE_OPS)
+        if (words_of(ops[id]) + words_of(ops_of[c]) > VTRACE_MAX_SITE_OPS)
           in_vtrace[c] = "its probe would run more than " + std::to_string(VTRACE_MAX_SITE_OPS) +
                          " aggregations and tests (with their constants) at a site";
-        else if (ops_[id].empty() && ++entries[owner(id)] > transport::kSiteOpsEntries)
+        else if (ops[id].empty() && ++entries[owner(id)] > transport::kSiteOpsEntries)
           in_vtrace[c] = "its process has more than " + std::to_string(transport::kSiteOpsEntries) +
                          " probes aggregating at their sites";
       again = in_vtrace.count(c) != 0;
       for (uint32_t id : probes_of[c])
         for (SiteOp s : ops_of[c]) {
           if (!s.is_test()) s.op.slot = static_cast<uint32_t>(slot_of_[s.op.slot]);
-          ops_[id].push_back(s);
+          ops[id].push_back(s);
         }
     }
   }
   // Each probe's table entry: its ops, then its tests' constants, each test naming its word.
   entries_.clear();
-  for (const auto& [id, ops] : ops_) {
+  for (const auto& [id, probe_ops] : ops) {
     SiteOpsEntry& e = entries_[id];
-    e.nops = static_cast<uint32_t>(ops.size());
+    e.nops = static_cast<uint32_t>(probe_ops.size());
     std::vector<vtrace_agg_op> constants;
-    for (SiteOp s : ops) {
+    for (SiteOp s : probe_ops) {
       if (s.is_test()) {
         s.op.slot = e.nops + static_cast<uint32_t>(constants.size());
         vtrace_agg_op word;

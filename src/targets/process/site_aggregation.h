@@ -56,8 +56,7 @@ class SiteAggregation {
 
   std::vector<bool> placed_;      // per clause
   std::vector<int64_t> slot_of_;  // per aggregation: its slot pair, -1 when not at sites
-  std::map<uint32_t, std::vector<SiteOp>> ops_;  // per probe, slots placed
-  std::map<uint32_t, SiteOpsEntry> entries_;     // per probe, as its sites' table entry
+  std::map<uint32_t, SiteOpsEntry> entries_;  // per probe, as its sites' table entry
 };
 
 }  // namespace vtrace::targets
