@@ -29,6 +29,7 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,9 +56,9 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
 #define VTRACE_PROBE(provider, name, ...)                                                 \
   do {                                                                                    \
     VTRACE__DESC(vtrace__d, provider, name, VTRACE__NARG(__VA_ARGS__), VTRACE__DESC_OPS); \
-    if (__builtin_expect(vtrace__d.enabled, 0)) {                                         \
+    if (__builtin_expect(vtrace__d->enabled, 0)) {                                        \
       const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {0, VTRACE__ARGS(__VA_ARGS__)};     \
-      vtrace__fire2(&vtrace__d, vtrace__a + 1, (const char*)0);                           \
+      vtrace__fire2(vtrace__d, vtrace__a + 1, (const char*)0);                            \
     }                                                                                     \
   } while (0)
 
@@ -65,11 +66,11 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
   do {                                                                                 \
     VTRACE__DESC(vtrace__d, provider, name, 1 + VTRACE__NARG(__VA_ARGS__),             \
                  VTRACE_DESC_STR0 | VTRACE__DESC_OPS);                                 \
-    if (__builtin_expect(vtrace__d.enabled, 0)) {                                      \
+    if (__builtin_expect(vtrace__d->enabled, 0)) {                                     \
       const char* vtrace__s = (str);                                                   \
       const uint64_t vtrace__a[VTRACE_MAX_ARGS + 1] = {(uint64_t)(uintptr_t)vtrace__s, \
                                                        VTRACE__ARGS(__VA_ARGS__)};     \
-      vtrace__fire2(&vtrace__d, vtrace__a, vtrace__s);                                 \
+      vtrace__fire2(vtrace__d, vtrace__a, vtrace__s);                                  \
     }                                                                                  \
   } while (0)
 
@@ -77,18 +78,44 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
 #define VTRACE_ENABLED(provider, name)                             \
   __extension__({                                                  \
     VTRACE__DESC(vtrace__g, provider, name, 0, VTRACE_DESC_GUARD); \
-    __builtin_expect(vtrace__g.enabled != 0, 0);                   \
+    __builtin_expect(vtrace__g->enabled != 0, 0);                  \
   })
 
 /* ---- internals ---------------------------------------------------------------------------- */
 
-#define VTRACE__SECTION __attribute__((section("vtrace_probes"), used, aligned(8)))
 /* What this header's sites run of the site ops (vtrace__run_ops). */
 #define VTRACE__DESC_OPS (VTRACE_DESC_AGG | VTRACE_DESC_TEST)
-/* A site's descriptor `var`, in the probe section. */
-#define VTRACE__DESC(var, provider, name, nargs, flags)   \
-  static struct vtrace_probe_desc var VTRACE__SECTION = { \
-      VTRACE_PROBE_MAGIC, 0, (nargs), (flags), __LINE__, #provider, #name, __func__, __FILE__}
+/* `var`, a pointer to the site's descriptor in the probe section. On x86-64 the descriptor is
+ * written by the assembler: GCC puts a static of a C++ template's function in a section of its
+ * own whatever its section attribute says, which would hide the probe. (Each inlined copy of a
+ * site then has a descriptor of its own.) The layout is struct vtrace_probe_desc's, checked
+ * below. */
+#if defined(__x86_64__)
+#define VTRACE__DESC(var, provider, name, nargs, flags)                                 \
+  struct vtrace_probe_desc* var;                                                        \
+  __asm__(                                                                              \
+      ".pushsection vtrace_probes, \"aw\"\n\t.balign 8\n771:\n\t"                       \
+      ".4byte %c1, 0\n\t.2byte %c2, %c3\n\t.4byte %c4\n\t.8byte %c5, %c6, %c7, %c8\n\t" \
+      ".popsection\n\tleaq 771b(%%rip), %0"                                             \
+      : "=r"(var)                                                                       \
+      : "i"(VTRACE_PROBE_MAGIC), "i"(nargs), "i"(flags), "i"(__LINE__), "i"(#provider), \
+        "i"(#name), "i"(__func__), "i"(__FILE__))
+#else
+#define VTRACE__DESC(var, provider, name, nargs, flags)                                         \
+  static struct vtrace_probe_desc var##_ __attribute__((section("vtrace_probes"), used,         \
+                                                        aligned(8))) = {                        \
+      VTRACE_PROBE_MAGIC, 0, (nargs), (flags), __LINE__, #provider, #name, __func__, __FILE__}; \
+  struct vtrace_probe_desc* var = &var##_
+#endif
+#ifdef __cplusplus
+#define VTRACE__ASSERT(c) static_assert(c, #c)
+#else
+#define VTRACE__ASSERT(c) _Static_assert(c, #c)
+#endif
+VTRACE__ASSERT(offsetof(struct vtrace_probe_desc, line) == 12);
+VTRACE__ASSERT(offsetof(struct vtrace_probe_desc, provider) == 16);
+VTRACE__ASSERT(offsetof(struct vtrace_probe_desc, file) == 40);
+VTRACE__ASSERT(sizeof(struct vtrace_probe_desc) == 48);
 #define VTRACE__WEAK __attribute__((weak))
 
 #if defined(__cplusplus) && __cplusplus >= 202002L

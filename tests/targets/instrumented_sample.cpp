@@ -22,11 +22,25 @@ long expensive() {
   return ++g_expensive_calls;
 }
 
+// Probes in a template's instances and in an inline function: the compiler emits these
+// functions in COMDAT groups, where a descriptor must still reach the probe section.
+template <typename T>
+T twice(T x) {
+  VTRACE_PROBE(sample, twice, x);
+  return x * 2;
+}
+
+inline long thrice(long x) {
+  VTRACE_PROBE(sample, thrice, x);
+  return x * 3;
+}
+
 void work(long i) {
   VTRACE_PROBE(sample, tick, i, i * 2);
   VTRACE_PROBE_STR(sample, query, (i % 2) == 0 ? "select 1" : "update t", i);
   if (VTRACE_ENABLED(sample, expensive)) VTRACE_PROBE(sample, expensive, expensive());
   VTRACE_PROBE(sample, request__start, i, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+  if (twice(i) + twice(static_cast<short>(i)) + thrice(i) < 0) std::abort();
 }
 
 void loop(long n, long delay_us) {

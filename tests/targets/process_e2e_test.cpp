@@ -294,6 +294,17 @@ TEST(ProcessE2E, BuiltinsAndArgs) {
             "3 1 9 instrumented_sa host sample instrumented_sample work request-start 1 1\n\n");
 }
 
+TEST(ProcessE2E, ProbesInTemplatesAndInlineFunctionsFire) {
+  // GCC ignores the section attribute of a static in a template's instance: the descriptors
+  // are written by probe.h's assembly instead, and every instance's site is found.
+  Result r = vtrace({"-q", "-n",
+                     "sample:::twice, sample:::thrice { @[probename, arg0 < 7] = count(); } "
+                     "END { printa(\"%s %d %@d\\n\", @); }",
+                     "-c", sample("7")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "thrice 1 7\ntwice 1 14\n\n");
+}
+
 TEST(ProcessE2E, CopyinstrOfACopiedString) {
   Result r =
       vtrace({"-q", "-n", "sample:::query { @[copyinstr(arg0), copyinstr(arg0, 3)] = count(); }",
