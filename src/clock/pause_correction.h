@@ -11,6 +11,12 @@
 // then sends STOP). A reading the model places inside that window may have been taken just
 // before the freeze or just after the resume: it is translated as before the pause and counted
 // as ambiguous (ambiguous()), so the run says how many records are placed less exactly.
+//
+// A step no QEMU event announced (the event socket was not ours, a guest that wrote its TSC)
+// is found by its reader when the guest's watermark no longer fits the translation, and enters
+// as a pause already resumed (step()): its boundary is the latest reading seen before, and
+// readings up to the first one seen after it may come from either side. They are placed after
+// the step, and counted as ambiguous too.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -24,9 +30,12 @@ class PauseCorrection {
     uint64_t stop_real_ns = 0;     // when the VM stopped (host time)
     uint64_t stop_virtual_ns = 0;  // the same moment on the virtual timeline
     uint64_t seen_virtual_ns = 0;  // the latest reading seen before it (virtual timeline)
-    uint64_t resume_real_ns = 0;   // when it went on (0 until known)
-    int64_t jump_ns = 0;           // how far its clock fell behind the host's
-    uint64_t jump_error_ns = 0;    // the measurement's uncertainty
+    // Readings in (ambiguous_from, ambiguous_to] may come from either side of it.
+    uint64_t ambiguous_from = 0, ambiguous_to = 0;
+    bool announced = true;        // a QEMU STOP event; false: a step found by its readings
+    uint64_t resume_real_ns = 0;  // when it went on (0 until known)
+    int64_t jump_ns = 0;          // how far its clock fell behind the host's
+    uint64_t jump_error_ns = 0;   // the measurement's uncertainty
     bool measured = false;
   };
 
@@ -38,6 +47,19 @@ class PauseCorrection {
     const int64_t v = static_cast<int64_t>(stop_real_ns) - total_jump_ns();
     p.stop_virtual_ns = v > 0 ? static_cast<uint64_t>(v) : 0;
     p.seen_virtual_ns = std::min(seen_virtual_ns, p.stop_virtual_ns);
+    p.ambiguous_from = p.seen_virtual_ns;
+    p.ambiguous_to = p.stop_virtual_ns;
+    pauses_.push_back(p);
+  }
+  // A step found at host time `found_real_ns`: the latest reading seen before it was
+  // `seen_virtual_ns`, the first one after it `after_virtual_ns` (virtual timeline, as the
+  // model translated them). Its jump is measured next (measured()).
+  void step(uint64_t found_real_ns, uint64_t seen_virtual_ns, uint64_t after_virtual_ns) {
+    Pause p;
+    p.announced = false;
+    p.stop_real_ns = p.resume_real_ns = found_real_ns;
+    p.stop_virtual_ns = p.seen_virtual_ns = p.ambiguous_from = seen_virtual_ns;
+    p.ambiguous_to = std::max(seen_virtual_ns, after_virtual_ns);
     pauses_.push_back(p);
   }
   void resume(uint64_t resume_real_ns) {
@@ -66,12 +88,13 @@ class PauseCorrection {
       if (p.measured && virtual_ns > p.stop_virtual_ns) t += p.jump_ns;
     return t > 0 ? static_cast<uint64_t>(t) : 0;
   }
-  // Whether a reading the model translates to `virtual_ns` falls where a pause's freeze may be
-  // (see above): placed before the pause, possibly off by its jump.
-  bool ambiguous(uint64_t virtual_ns) const {
+  // The pause whose freeze (or step) a reading the model translates to `virtual_ns` may be on
+  // either side of (see above), or null: placed before an announced pause, after a step, and
+  // possibly off by its jump.
+  const Pause* ambiguous(uint64_t virtual_ns) const {
     for (const Pause& p : pauses_)
-      if (virtual_ns > p.seen_virtual_ns && virtual_ns <= p.stop_virtual_ns) return true;
-    return false;
+      if (virtual_ns > p.ambiguous_from && virtual_ns <= p.ambiguous_to) return &p;
+    return nullptr;
   }
   // Every measured jump: what to take off real host readings before they reach the model.
   int64_t total_jump_ns() const {

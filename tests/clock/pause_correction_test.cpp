@@ -26,10 +26,10 @@ TEST(PauseCorrection, ReadingsAfterAPauseMoveByTheMeasuredJump) {
   EXPECT_EQ(pc.to_real(10'700), 12'700u);  // after: 2 us later
   EXPECT_EQ(pc.total_jump_ns(), 2000);
   // Between the last reading seen before the stop and the stop: it may be either side.
-  EXPECT_FALSE(pc.ambiguous(9'990));
-  EXPECT_TRUE(pc.ambiguous(9'995));
-  EXPECT_TRUE(pc.ambiguous(10'000));
-  EXPECT_FALSE(pc.ambiguous(10'001));
+  EXPECT_EQ(pc.ambiguous(9'990), nullptr);
+  EXPECT_NE(pc.ambiguous(9'995), nullptr);
+  EXPECT_NE(pc.ambiguous(10'000), nullptr);
+  EXPECT_EQ(pc.ambiguous(10'001), nullptr);
 }
 
 TEST(PauseCorrection, PausesAddUp) {
@@ -56,6 +56,37 @@ TEST(PauseCorrection, AClockThatRanOnMovesNothing) {
   pc.measured(12'500, 12'500, 40);  // KVM: the guest TSC kept running
   EXPECT_EQ(pc.pauses()[0].jump_ns, 0);
   EXPECT_EQ(pc.to_real(12'600), 12'600u);
+}
+
+// A step no QEMU event announced, found when a watermark no longer fitted: readings after the
+// latest one seen before it move by the jump measured next; those up to the first reading seen
+// after it may come from either side (placed after it, counted).
+TEST(PauseCorrection, AStepFoundByItsReadingsMovesWhatCameAfterIt) {
+  PauseCorrection pc;
+  pc.step(50'000, 40'000, 40'300);  // the clock stood still for 10 us without a STOP event
+  EXPECT_TRUE(pc.awaiting());
+  EXPECT_TRUE(pc.resumed());  // nothing to wait for but the measurement
+  pc.measured(40'400, 50'400, 50);
+  EXPECT_FALSE(pc.awaiting());
+  EXPECT_FALSE(pc.pauses()[0].announced);
+  EXPECT_EQ(pc.pauses()[0].jump_ns, 10'000);
+  EXPECT_EQ(pc.to_real(39'000), 39'000u);
+  EXPECT_EQ(pc.to_real(40'500), 50'500u);
+  ASSERT_NE(pc.ambiguous(40'100), nullptr);
+  EXPECT_FALSE(pc.ambiguous(40'100)->announced);
+  EXPECT_EQ(pc.to_real(40'100), 50'100u);  // placed after the step
+  EXPECT_EQ(pc.ambiguous(40'000), nullptr);
+  EXPECT_EQ(pc.ambiguous(40'301), nullptr);
+}
+
+TEST(PauseCorrection, AStepForwardMovesLaterReadingsBack) {
+  PauseCorrection pc;
+  pc.step(40'000, 39'990, 90'000);  // the guest's clock jumped 50 us ahead
+  pc.measured(90'100, 40'100, 20);
+  EXPECT_EQ(pc.pauses()[0].jump_ns, -50'000);
+  EXPECT_EQ(pc.to_real(90'200), 40'200u);
+  EXPECT_EQ(pc.to_real(39'000), 39'000u);
+  EXPECT_EQ(pc.total_jump_ns(), -50'000);
 }
 
 }  // namespace

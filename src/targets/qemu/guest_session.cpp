@@ -341,6 +341,12 @@ void GuestSession::drain(RecordSink& sink) {
     }
     for (int i = 0; i < 1000 && poll(sink, clock::host_now_ns()) > 0; ++i) {
     }
+    // What still waits for a check of its guest's clock goes as the clock is translated now.
+    for (auto* g : attached_) {
+      polled_.clear();
+      g->flush_waiting(polled_);
+      for (GuestPending& p : polled_) deliver(p, *g, sink);
+    }
   }
   // What a sync round still holds (rings read to their batch limit) goes too, in order.
   sync_merge_.release(

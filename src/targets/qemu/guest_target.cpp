@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <thread>
 
@@ -25,7 +26,18 @@ namespace vtrace::targets::qemu {
 namespace {
 
 constexpr uint64_t kAgentStallNs = 3'000'000'000;  // no agent heartbeat this long: stopped
-constexpr int kPingsPerBurst = 24;
+// A watermark translated this much earlier than the moment it was read (beyond the bound) is
+// checked with pings: an agent round publishes one every few milliseconds.
+constexpr uint64_t kWatermarkLagNs = 50'000'000;
+constexpr uint64_t kFitSlackNs = 1'000'000;         // scheduling between stamp and publish
+constexpr uint64_t kFitCheckEveryNs = 100'000'000;  // at most this often
+constexpr uint64_t kFitCheckWaitNs = 500'000'000;   // for the agent to start answering
+constexpr int kFitCheckPings = 4;
+constexpr uint64_t kFitCheckPingWaitNs = 1'000'000;  // a slow agent costs the others 4 ms at most
+// An agent whose heartbeat (every 50 ms) has not moved this long is not pinged: it would not
+// answer (its VM stopped without an event we saw, its vCPU starved) and the wait would hold up
+// every other target's reading.
+constexpr uint64_t kAgentQuietNs = 150'000'000;
 // A pause's jump is measured again while its best ping bracket is wider than this (at most
 // kJumpAttempts bursts, over as many poll rounds).
 constexpr uint64_t kGoodJumpErrorNs = 20'000;
@@ -171,7 +183,9 @@ void GuestTarget::attach(bool sync) {
   if (!events_path_.empty() && !events_.is_open()) {
     std::string err;
     if (!events_.open(events_path_, 1000, err))
-      clock_note_ = "pauses not followed: " + err + " (restart the VM with this vtrace)";
+      clock_note_ = "QEMU's pause events not followed: " + err +
+                    " (another client holds the socket, or an older vtrace started the VM); "
+                    "pauses are found by the guest's readings";
   }
   // The agent's counters run for the life of the guest: this run reports what it added.
   at_attach_ = read_counters();
@@ -223,6 +237,10 @@ bool GuestTarget::measure_clock(std::string& error) {
     error = "VM " + name_ + " is paused";
     return false;
   }
+  if (!pause_.awaiting() && attached_ && agent_silent_ns(clock::host_now_ns()) > kAgentQuietNs) {
+    error = "the agent of VM " + name_ + " is not running";
+    return false;
+  }
   std::vector<clock::HandshakeSample> burst;
   if (!ping_burst(burst, error)) return false;
   if (pause_.awaiting()) {
@@ -247,7 +265,10 @@ bool GuestTarget::measure_clock(std::string& error) {
                                  9.2e18);  // garbage from a guest stays representable
     unannounced_steps_.push_back({static_cast<int64_t>(ns), translated_since_fit_});
   }
-  if (!clock_.step_pending()) translated_since_fit_ = 0;
+  if (!clock_.step_pending()) {
+    translated_since_fit_ = 0;
+    verified_by(burst);
+  }
   if (kvm_ && !kvm_checked_) try_exact_clock(burst);
   return true;
 }
@@ -263,8 +284,10 @@ void GuestTarget::add_to_model(std::vector<clock::HandshakeSample>& burst) {
   clock_.add_burst(burst);
 }
 
-bool GuestTarget::ping_burst(std::vector<clock::HandshakeSample>& burst, std::string& error) {
+bool GuestTarget::ping_burst(std::vector<clock::HandshakeSample>& burst, std::string& error,
+                             int pings, uint64_t ping_wait_ns) {
   burst.clear();
+  fit_check_asked_ = false;  // this burst answers a check's request too
   vtrace_guest_header* h = header();
   __atomic_store_n(&h->ping_request, 1u, __ATOMIC_SEQ_CST);
   auto until = [](auto pred, uint64_t ns) {
@@ -273,22 +296,25 @@ bool GuestTarget::ping_burst(std::vector<clock::HandshakeSample>& burst, std::st
       if (clock::host_now_ns() > end) return false;
     return true;
   };
+  // While tracing, every other target waits on this thread: a measurement gives up sooner
+  // (measured again at the next round) than the first calibration does.
+  const uint64_t patience_ns = attached_ ? 100'000'000 : 500'000'000;
   if (!until([&] { return __atomic_load_n(&h->ping_active, __ATOMIC_ACQUIRE) != 0; },
-             500'000'000)) {
+             patience_ns)) {
     __atomic_store_n(&h->ping_request, 0u, __ATOMIC_SEQ_CST);
     error = "the agent of VM " + name_ + " does not answer the clock handshake";
     return false;
   }
   // A loaded host may not schedule the guest's vCPU for milliseconds: each ping waits up to
-  // 10 ms, the burst up to half a second.
-  const uint64_t burst_end = clock::host_now_ns() + 500'000'000;
-  for (int i = 0; i < kPingsPerBurst && clock::host_now_ns() < burst_end; ++i) {
+  // 10 ms, the burst up to its patience.
+  const uint64_t burst_end = clock::host_now_ns() + patience_ns;
+  for (int i = 0; i < pings && clock::host_now_ns() < burst_end; ++i) {
     const uint64_t seq = ++ping_seq_ | (uint64_t{1} << 63);
     clock::HandshakeSample s;
     s.host_before = __rdtsc();
     __atomic_store_n(&h->ping_seq, seq, __ATOMIC_SEQ_CST);
     bool answered =
-        until([&] { return __atomic_load_n(&h->pong_seq, __ATOMIC_ACQUIRE) == seq; }, 10'000'000);
+        until([&] { return __atomic_load_n(&h->pong_seq, __ATOMIC_ACQUIRE) == seq; }, ping_wait_ns);
     s.host_after = __rdtsc();
     if (!answered) continue;
     s.guest = __atomic_load_n(&h->pong_tsc, __ATOMIC_ACQUIRE);
@@ -300,6 +326,83 @@ bool GuestTarget::ping_burst(std::vector<clock::HandshakeSample>& burst, std::st
     return false;
   }
   return true;
+}
+
+bool GuestTarget::burst_fits(const std::vector<clock::HandshakeSample>& burst) const {
+  // On the model's timeline (every jump so far taken off), with the jumps' uncertainty and the
+  // slack of the watermark check: a step smaller than that is left to the model (measure_clock).
+  const double tick = host_tsc_.ns_per_tick();
+  const auto shift = static_cast<int64_t>(static_cast<double>(pause_.total_jump_ns()) / tick);
+  const auto slack =
+      static_cast<__int128>(static_cast<double>(pause_.max_jump_error_ns() + kFitSlackNs) / tick);
+  for (const clock::HandshakeSample& s : burst) {
+    if (s.host_after < s.host_before) continue;
+    const __int128 h = clock_.to_host_tsc(s.guest), bound = clock_.bound_ticks(s.guest) + slack;
+    const __int128 before = static_cast<__int128>(s.host_before) - shift,
+                   after = static_cast<__int128>(s.host_after) - shift;
+    if (h >= before - bound && h <= after + bound) return true;
+  }
+  return false;
+}
+
+void GuestTarget::verified_by(const std::vector<clock::HandshakeSample>& burst) {
+  if (!clock_.ready()) return;
+  for (const auto& s : burst) verified_tsc_ = std::max(verified_tsc_, s.guest);
+}
+
+GuestTarget::WatermarkFit GuestTarget::check_watermark(uint64_t wm, uint64_t now_ns) {
+  if (!clock_.ready()) return WatermarkFit::Fits;  // arrival times: nothing to check
+  // Nothing new to check, unless records have waited for a check too long (a watermark held
+  // back by a site preempted mid-record, in_flight in the agent).
+  if (wm <= verified_tsc_ && (waiting_.empty() || now_ns - waiting_since_ns_ < kWatermarkLagNs))
+    return WatermarkFit::Fits;
+  const uint64_t bound =
+      static_cast<uint64_t>(static_cast<double>(clock_.bound_ticks()) * host_tsc_.ns_per_tick()) +
+      pause_.max_jump_error_ns() + kFitSlackNs;
+  const uint64_t w = to_host_ns(wm);
+  const bool ahead = w > now_ns + bound;
+  const bool behind = now_ns > w + bound + kWatermarkLagNs;
+  if (!ahead && !behind) {
+    verified_tsc_ = std::max(verified_tsc_, wm);
+    return WatermarkFit::Fits;
+  }
+  vtrace_guest_header* h = header();
+  if (!fit_check_asked_) {
+    // A silent agent (its VM stopped, its vCPU starved) answers no ping: asked when it beats.
+    if (now_ns < next_fit_check_ns_ || agent_silent_ns(now_ns) > kAgentQuietNs)
+      return WatermarkFit::Unverified;
+    // The agent's ping thread looks every 2 ms: the pings go at a later poll, not waited for.
+    __atomic_store_n(&h->ping_request, 1u, __ATOMIC_SEQ_CST);
+    fit_check_asked_ = true;
+    fit_check_asked_ns_ = now_ns;
+    return WatermarkFit::Unverified;
+  }
+  if (__atomic_load_n(&h->ping_active, __ATOMIC_ACQUIRE) == 0) {
+    if (now_ns - fit_check_asked_ns_ > kFitCheckWaitNs) {
+      __atomic_store_n(&h->ping_request, 0u, __ATOMIC_SEQ_CST);
+      fit_check_asked_ = false;
+      next_fit_check_ns_ = now_ns + kFitCheckEveryNs;
+    }
+    return WatermarkFit::Unverified;
+  }
+  std::vector<clock::HandshakeSample> burst;
+  std::string err;
+  next_fit_check_ns_ = now_ns + kFitCheckEveryNs;
+  if (!ping_burst(burst, err, kFitCheckPings, kFitCheckPingWaitNs)) return WatermarkFit::Unverified;
+  if (burst_fits(burst)) {
+    // The agent was behind, not its clock: everything stamped before the pings is right. A
+    // watermark in the future with a clock that fits is not believed (the guest's own doing).
+    verified_by(burst);
+    if (ahead) return WatermarkFit::Unverified;
+    verified_tsc_ = std::max(verified_tsc_, wm);
+    return WatermarkFit::Fits;
+  }
+  // The clock stepped since the last check: held from here until its jump is measured.
+  pause_.step(now_ns, seen_virtual_ns_, model_ns(wm));
+  jump_ = {};
+  jump_attempts_ = 0;
+  measure_jump(burst);
+  return WatermarkFit::Step;
 }
 
 bool GuestTarget::calibrate_clock(int gap_ms, std::string& error) {
@@ -359,7 +462,8 @@ uint64_t GuestTarget::translate(uint64_t guest_tsc, uint64_t& bound_ns) {
   worst_bound_ticks_ = std::max(worst_bound_ticks_, ticks);
   bound_ns = static_cast<uint64_t>(static_cast<double>(ticks) * host_tsc_.ns_per_tick()) +
              pause_.max_jump_error_ns();
-  if (pause_.ambiguous(v)) ++ambiguous_;
+  if (const clock::PauseCorrection::Pause* p = pause_.ambiguous(v))
+    ++(p->announced ? ambiguous_ : ambiguous_after_step_);
   return pause_.to_real(v);
 }
 
@@ -385,6 +489,7 @@ void GuestTarget::measure_jump(const std::vector<clock::HandshakeSample>& burst)
   // a few times at most, and the tightest one is kept.
   if (jump_.error_ns > kGoodJumpErrorNs && ++jump_attempts_ < kJumpAttempts) return;
   pause_.measured(jump_.virtual_ns, jump_.real_ns, jump_.error_ns);
+  verified_by(burst);
   jump_ = {};
   jump_attempts_ = 0;
 }
@@ -427,11 +532,32 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
   if (!follow_pauses()) return 0;
   // The watermark is read before the rings: read after, it could already cover a record the
   // agent published after this poll read its ring.
-  watermark_ = __atomic_load_n(&header()->watermark, __ATOMIC_ACQUIRE);
+  const uint64_t now_ns = clock::host_now_ns();
+  const uint64_t wm = __atomic_load_n(&header()->watermark, __ATOMIC_ACQUIRE);
+  const WatermarkFit fit = check_watermark(wm, now_ns);
+  if (fit == WatermarkFit::Step) return 0;  // held in the rings until the jump is measured
+  if (fit == WatermarkFit::Fits) watermark_ = wm;
   if (clock_.ready() && !pause_.awaiting())  // the guest ran up to here (pauses' window)
     seen_virtual_ns_ = std::max(seen_virtual_ns_, model_ns(watermark_));
   read_limit_ = UINT64_MAX;
+  // Async records wait for a check of the translation past their stamp (sync records run in
+  // arrival order, their sites waiting).
+  const bool hold = !sync_ && clock_.ready();
   size_t n = 0;
+  if (!waiting_.empty()) {
+    size_t kept = 0;
+    for (GuestPending& p : waiting_) {
+      if (p.rec.raw_timestamp > verified_tsc_) {
+        if (&waiting_[kept] != &p) waiting_[kept] = std::move(p);
+        ++kept;
+        continue;
+      }
+      translate_record(p);
+      out.push_back(std::move(p));
+      ++n;
+    }
+    waiting_.resize(kept);
+  }
   for (uint32_t ring = 0; ring < VTRACE_GUEST_NRINGS; ++ring) {
     vtrace_ring* r = transport::guest_ring(base_, layout_, ring);
     uint64_t last_stamp = 0;
@@ -449,7 +575,9 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
             rejects_.add(transport::Reject::BadStringLength);
             return;
           }
-          GuestPending& p = out.emplace_back();
+          const bool wait = hold && g.timestamp > verified_tsc_;
+          if (wait && waiting_.empty()) waiting_since_ns_ = now_ns;
+          GuestPending& p = wait ? waiting_.emplace_back() : out.emplace_back();
           Record& rec = p.rec;
           rec.probe = e->id;
           rec.target = index_;
@@ -458,7 +586,7 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
           rec.tid = static_cast<int32_t>(g.tid);
           rec.cpu = g.vcpu;
           rec.raw_timestamp = g.timestamp;
-          rec.timestamp = translate(g.timestamp, rec.clock_bound_ns);
+          if (!wait) translate_record(p);
           for (uint32_t a = 0; a < g.nargs; ++a) rec.args[a] = static_cast<int64_t>(g.args[a]);
           for (size_t c = 0; c + 1 < sizeof rec.execname && c < sizeof g.comm; ++c) {
             char ch = g.comm[c];
@@ -479,6 +607,18 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
     }
   }
   return n;
+}
+
+void GuestTarget::translate_record(GuestPending& p) {
+  p.rec.timestamp = translate(p.rec.raw_timestamp, p.rec.clock_bound_ns);
+}
+
+void GuestTarget::flush_waiting(std::vector<GuestPending>& out) {
+  for (GuestPending& p : waiting_) {
+    translate_record(p);
+    out.push_back(std::move(p));
+  }
+  waiting_.clear();
 }
 
 void GuestTarget::mark_done(uint32_t ring, uint64_t pos) {
@@ -579,6 +719,21 @@ void GuestTarget::report(std::FILE* err) const {
   // Each pause: its length, and how far the guest clock fell behind (the translation of what
   // came after it moved by that much).
   for (const auto& p : pause_.pauses()) {
+    if (!p.announced) {
+      if (!p.measured) {
+        std::fprintf(err, "vtrace: %s: guest clock stepped at the end of the run (not measured)\n",
+                     name_.c_str());
+        continue;
+      }
+      std::fprintf(err,
+                   "vtrace: %s: guest clock stepped %.6f s %s the host's (+-%.1f us) with no pause "
+                   "QEMU announced; found by its watermark, its records were held until the "
+                   "clock was measured again\n",
+                   name_.c_str(), std::fabs(static_cast<double>(p.jump_ns)) * 1e-9,
+                   p.jump_ns >= 0 ? "behind" : "ahead of",
+                   static_cast<double>(p.jump_error_ns) * 1e-3);
+      continue;
+    }
     const double len = p.resume_real_ns > p.stop_real_ns
                            ? static_cast<double>(p.resume_real_ns - p.stop_real_ns) * 1e-9
                            : -1;
@@ -610,6 +765,12 @@ void GuestTarget::report(std::FILE* err) const {
                  "length)\n",
                  name_.c_str(), static_cast<unsigned long long>(ambiguous_),
                  ambiguous_ == 1 ? "" : "s");
+  if (ambiguous_after_step_ > 0)
+    std::fprintf(err,
+                 "vtrace: %s: %llu record%s stamped between the last check of its clock and a "
+                 "step placed after the step (any from before it are off by its size)\n",
+                 name_.c_str(), static_cast<unsigned long long>(ambiguous_after_step_),
+                 ambiguous_after_step_ == 1 ? "" : "s");
 }
 
 // --- GuestTargets ------------------------------------------------------------------------------

@@ -70,8 +70,12 @@ class GuestTarget {
   bool measure_clock(std::string& error);
   // The first measurement: two bursts `gap_ms` apart (the translation needs two anchors).
   bool calibrate_clock(int gap_ms, std::string& error);
-  // Reads up to `max` records of each ring into `out` (appended).
+  // Reads up to `max` records of each ring into `out` (appended). In async mode a record
+  // stamped after the last check of the clock translation (verified_tsc_) waits in the target
+  // until a check covers it (a step of the guest's clock found meanwhile moves it).
   size_t poll(std::vector<GuestPending>& out, size_t max);
+  // Tracing ends: records still waiting for a check go out, translated as the clock is now.
+  void flush_waiting(std::vector<GuestPending>& out);
   // Sync mode: the engine is done with the record at `pos` of `ring`.
   void mark_done(uint32_t ring, uint64_t pos);
   void heartbeat();
@@ -121,8 +125,22 @@ class GuestTarget {
   bool follow_pauses();
   // After a resume: how far the guest clock fell behind, from the tightest ping of `burst`.
   void measure_jump(const std::vector<clock::HandshakeSample>& burst);
-  // One burst of pings the agent answers. False with `error` when it answers none.
-  bool ping_burst(std::vector<clock::HandshakeSample>& burst, std::string& error);
+  // One burst of `pings` pings the agent answers, each waited for up to `ping_wait_ns`. False
+  // with `error` when it answers none.
+  bool ping_burst(std::vector<clock::HandshakeSample>& burst, std::string& error,
+                  int pings = kPingsPerBurst, uint64_t ping_wait_ns = 10'000'000);
+  // Whether a ping of `burst` fits the translation (host readings on the model's timeline).
+  bool burst_fits(const std::vector<clock::HandshakeSample>& burst) const;
+  // Records stamped up to the burst's latest guest reading are translated right.
+  void verified_by(const std::vector<clock::HandshakeSample>& burst);
+  // The guest's watermark `wm`, read at `now_ns`, against the translation: a watermark that
+  // lies in the future, or too far in the past, means the guest clock stepped or its agent fell
+  // behind; pings (asked for here, sent at a later poll when the agent is ready for them) tell
+  // which. A step becomes a pause found by its readings (PauseCorrection::step).
+  enum class WatermarkFit { Fits, Unverified, Step };
+  WatermarkFit check_watermark(uint64_t wm, uint64_t now_ns);
+  // Translates the record of `p` (read from the ring, stamped in guest TSC).
+  void translate_record(GuestPending& p);
   // Hands a burst to the clock model, on its timeline without pauses.
   void add_to_model(std::vector<clock::HandshakeSample>& burst);
 
@@ -151,7 +169,8 @@ class GuestTarget {
   uint64_t last_agent_beat_ = 0, last_beat_change_ns_ = 0;
   uint64_t attach_ns_ = 0;  // host time of attach(): bounds what guest counters can have grown
   uint64_t ping_seq_ = 0;
-  uint64_t watermark_ = 0;            // guest TSC, read by poll() before the rings
+  static constexpr int kPingsPerBurst = 24;
+  uint64_t watermark_ = 0;            // guest TSC, read by poll() before the rings, checked
   uint64_t read_limit_ = UINT64_MAX;  // guest TSC: read_limit_ns()
   clock::TscClock host_tsc_;
   clock::GuestClock clock_;  // on the timeline without pauses (pause_ maps it to real time)
@@ -162,7 +181,15 @@ class GuestTarget {
   } jump_;
   int jump_attempts_ = 0;
   uint64_t seen_virtual_ns_ = 0;  // the latest guest reading seen (model's timeline)
-  uint64_t ambiguous_ = 0;        // records placed where a pause's freeze may be
+  // Guest TSC up to which the translation was checked after the fact (a watermark or a ping
+  // that fitted it): async records stamped later wait in waiting_ (since waiting_since_ns_).
+  uint64_t verified_tsc_ = 0;
+  std::vector<GuestPending> waiting_;
+  uint64_t waiting_since_ns_ = 0;
+  bool fit_check_asked_ = false;  // ping_request set by check_watermark, pings not sent yet
+  uint64_t fit_check_asked_ns_ = 0, next_fit_check_ns_ = 0;
+  uint64_t ambiguous_ = 0;             // records placed where a pause's freeze may be
+  uint64_t ambiguous_after_step_ = 0;  // records placed after a step they may precede
   // Clock steps the measurements found (no QEMU event announced them): their size and the
   // records translated before the step was measured.
   struct UnannouncedStep {
