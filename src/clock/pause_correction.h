@@ -17,6 +17,11 @@
 // as a pause already resumed (step()): its boundary is the latest reading seen before, and
 // readings up to the first one seen after it may come from either side. They are placed after
 // the step, and counted as ambiguous too.
+//
+// A clock that went back past readings already seen (a TSC the guest wrote lower; a restored
+// snapshot, if a VM with vtrace's channel could be saved) cannot be told apart by its readings'
+// values: from the measurement on, every reading is taken as after it (went_back), the order in
+// which they are read deciding, not their values.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -33,6 +38,7 @@ class PauseCorrection {
     // Readings in (ambiguous_from, ambiguous_to] may come from either side of it.
     uint64_t ambiguous_from = 0, ambiguous_to = 0;
     bool announced = true;        // a QEMU STOP event; false: a step found by its readings
+    bool went_back = false;       // measured before the latest reading seen: see above
     uint64_t resume_real_ns = 0;  // when it went on (0 until known)
     int64_t jump_ns = 0;          // how far its clock fell behind the host's
     uint64_t jump_error_ns = 0;   // the measurement's uncertainty
@@ -79,13 +85,25 @@ class PauseCorrection {
     p.jump_ns = static_cast<int64_t>(real_ns) - before - static_cast<int64_t>(virtual_ns);
     p.jump_error_ns = error_ns;
     p.measured = true;
+    p.went_back = virtual_ns + kWentBackMarginNs < p.seen_virtual_ns;
   }
+  // Readings the model places this much before the latest one seen mean the clock went back
+  // (more than the model's error could).
+  static constexpr uint64_t kWentBackMarginNs = 1'000'000;
 
   // Real host time of a reading the model translates to `virtual_ns`.
   uint64_t to_real(uint64_t virtual_ns) const {
     int64_t t = static_cast<int64_t>(virtual_ns);
-    for (const Pause& p : pauses_)
-      if (p.measured && virtual_ns > p.stop_virtual_ns) t += p.jump_ns;
+    size_t first = 0;  // pauses before it: every reading translated now is after them
+    for (size_t i = pauses_.size(); i-- > 0;)
+      if (pauses_[i].measured && pauses_[i].went_back) {
+        first = i + 1;
+        break;
+      }
+    for (size_t i = 0; i < pauses_.size(); ++i) {
+      const Pause& p = pauses_[i];
+      if (p.measured && (i < first || virtual_ns > p.stop_virtual_ns)) t += p.jump_ns;
+    }
     return t > 0 ? static_cast<uint64_t>(t) : 0;
   }
   // The pause whose freeze (or step) a reading the model translates to `virtual_ns` may be on

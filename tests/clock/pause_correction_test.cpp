@@ -89,5 +89,34 @@ TEST(PauseCorrection, AStepForwardMovesLaterReadingsBack) {
   EXPECT_EQ(pc.total_jump_ns(), -50'000);
 }
 
+// The clock went back past readings seen before (a TSC written lower): values cannot say which
+// side a reading is on, so everything translated after the measurement is after it.
+TEST(PauseCorrection, AClockThatWentBackPlacesEveryLaterReadingAfterIt) {
+  PauseCorrection pc;
+  pc.step(10'000'000, 9'000'000, 4'000'000);  // seen up to 9 ms, then readings at 4 ms
+  pc.measured(4'000'100, 10'000'100, 30);
+  EXPECT_TRUE(pc.pauses()[0].went_back);
+  EXPECT_EQ(pc.pauses()[0].jump_ns, 6'000'000);
+  EXPECT_EQ(pc.to_real(4'000'200), 10'000'200u);
+  EXPECT_EQ(pc.to_real(8'000'000), 14'000'000u);  // below the boundary, still after the step
+  // A pause after it applies by value again.
+  pc.stop(20'000'000, 13'900'000);  // virtual 14 ms
+  pc.resume(21'000'000);
+  pc.measured(14'000'100, 21'000'100, 30);
+  EXPECT_FALSE(pc.pauses()[1].went_back);
+  EXPECT_EQ(pc.to_real(13'500'000), 19'500'000u);
+  EXPECT_EQ(pc.to_real(14'000'200), 21'000'200u);
+}
+
+// A TCG pause measured a little before the latest reading seen (the model's error) is not a
+// clock that went back.
+TEST(PauseCorrection, AMeasurementWithinTheModelsErrorIsNotAClockThatWentBack) {
+  PauseCorrection pc;
+  pc.stop(10'000'000, 9'999'000);
+  pc.resume(12'000'000);
+  pc.measured(9'998'900, 12'000'000, 30);
+  EXPECT_FALSE(pc.pauses()[0].went_back);
+}
+
 }  // namespace
 }  // namespace vtrace::clock

@@ -243,6 +243,14 @@ bool GuestTarget::measure_clock(std::string& error) {
   }
   std::vector<clock::HandshakeSample> burst;
   if (!ping_burst(burst, error)) return false;
+  // A step larger than the watermark check's slack, found by these pings before a watermark
+  // showed it: a pause found by its readings, as check_watermark() makes it.
+  if (!pause_.awaiting() && clock_.ready() && !burst_fits(burst)) {
+    uint64_t latest = 0;
+    for (const auto& s : burst) latest = std::max(latest, s.guest);
+    found_step(burst, clock::host_now_ns(), latest);
+    return true;
+  }
   if (pause_.awaiting()) {
     measure_jump(burst);
     // Not settled yet: the model must not see a burst across the jump (it would take it for
@@ -397,12 +405,17 @@ GuestTarget::WatermarkFit GuestTarget::check_watermark(uint64_t wm, uint64_t now
     verified_tsc_ = std::max(verified_tsc_, wm);
     return WatermarkFit::Fits;
   }
-  // The clock stepped since the last check: held from here until its jump is measured.
-  pause_.step(now_ns, seen_virtual_ns_, model_ns(wm));
+  found_step(burst, now_ns, wm);
+  return WatermarkFit::Step;
+}
+
+void GuestTarget::found_step(const std::vector<clock::HandshakeSample>& burst, uint64_t now_ns,
+                             uint64_t after_tsc) {
+  // Held from here until its jump is measured: records stamped after the last check wait.
+  pause_.step(now_ns, seen_virtual_ns_, model_ns(after_tsc));
   jump_ = {};
   jump_attempts_ = 0;
   measure_jump(burst);
-  return WatermarkFit::Step;
 }
 
 bool GuestTarget::calibrate_clock(int gap_ms, std::string& error) {
@@ -489,6 +502,11 @@ void GuestTarget::measure_jump(const std::vector<clock::HandshakeSample>& burst)
   // a few times at most, and the tightest one is kept.
   if (jump_.error_ns > kGoodJumpErrorNs && ++jump_attempts_ < kJumpAttempts) return;
   pause_.measured(jump_.virtual_ns, jump_.real_ns, jump_.error_ns);
+  if (pause_.pauses().back().went_back) {
+    // Readings start again below those seen: what was seen and checked is of the time before.
+    seen_virtual_ns_ = jump_.virtual_ns;
+    verified_tsc_ = 0;
+  }
   verified_by(burst);
   jump_ = {};
   jump_attempts_ = 0;
@@ -727,7 +745,7 @@ void GuestTarget::report(std::FILE* err) const {
       }
       std::fprintf(err,
                    "vtrace: %s: guest clock stepped %.6f s %s the host's (+-%.1f us) with no pause "
-                   "QEMU announced; found by its watermark, its records were held until the "
+                   "QEMU announced; found by its readings, its records were held until the "
                    "clock was measured again\n",
                    name_.c_str(), std::fabs(static_cast<double>(p.jump_ns)) * 1e-9,
                    p.jump_ns >= 0 ? "behind" : "ahead of",
@@ -748,6 +766,13 @@ void GuestTarget::report(std::FILE* err) const {
                  name_.c_str(), len, static_cast<double>(p.jump_ns) * 1e-9,
                  static_cast<double>(p.jump_error_ns) * 1e-3);
   }
+  for (const auto& p : pause_.pauses())
+    if (p.went_back)
+      std::fprintf(err,
+                   "vtrace: %s: its clock went back past readings already seen: records read "
+                   "after that were placed after it whatever their stamps, any it had written "
+                   "before and not yet relayed by then too\n",
+                   name_.c_str());
   // Steps of the guest clock no QEMU event announced, found by the clock measurements.
   for (const UnannouncedStep& st : unannounced_steps_)
     std::fprintf(err,

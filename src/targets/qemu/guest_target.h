@@ -139,6 +139,10 @@ class GuestTarget {
   // which. A step becomes a pause found by its readings (PauseCorrection::step).
   enum class WatermarkFit { Fits, Unverified, Step };
   WatermarkFit check_watermark(uint64_t wm, uint64_t now_ns);
+  // The clock stepped since the last check (`burst` does not fit; `after_tsc` a guest reading
+  // after the step): a pause found by its readings, its jump measured from `burst` on.
+  void found_step(const std::vector<clock::HandshakeSample>& burst, uint64_t now_ns,
+                  uint64_t after_tsc);
   // Translates the record of `p` (read from the ring, stamped in guest TSC).
   void translate_record(GuestPending& p);
   // Hands a burst to the clock model, on its timeline without pauses.
