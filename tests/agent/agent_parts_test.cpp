@@ -1,13 +1,16 @@
 // The agent's parts, without a running agent: exec request parsing, tail cutting, the probe
-// table's publication, the guest ring writer and finding the ivshmem device in sysfs.
+// table's publication, the guest ring writer, finding the ivshmem device in sysfs, and the kernel
+// functions fbt probes are made for (against a tracefs made of plain files).
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "agent_host.h"
 #include "guest/agent/bar_mapping.h"
 #include "guest/agent/exec_server.h"
 #include "guest/agent/guest_ring.h"
+#include "guest/agent/kernel_functions.h"
 #include "guest/agent/probe_table.h"
 
 namespace agent_test {
@@ -65,6 +68,44 @@ TEST(AgentParts, TablePublishesCountThenGenerationAndReportsFull) {
   EXPECT_NE(std::string(h->agent_error).find("full"), std::string::npos);
   EXPECT_EQ(t.publish(), 2u);
   EXPECT_EQ(h->probe_count, 3u);
+}
+
+// A tracefs of plain files: the functions' list, and kprobe_events (writes append to it).
+TEST(AgentParts, KernelFunctionsMatchGlobsAndDefineKprobeEvents) {
+  char dir[] = "/tmp/vtrace-fbt-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string root = dir;
+  std::ofstream(root + "/available_filter_functions")
+      << "vfs_read\nvfs_readv\nvfs_write\nfoo.isra.0\nvfs_read\next4_file_read_iter [ext4]\n"
+      << std::string(70, 'x') << "\n";
+  std::ofstream(root + "/kprobe_events") << "p:vtrace_fbt/e_old old\np:other/e_x x\n";
+  KernelFunctions fns;
+  fns.open(root);
+  ASSERT_TRUE(fns.available());
+  auto names = [](const std::vector<KernelFunctions::Function>& v) {
+    std::string s;
+    for (const auto& f : v) s += f.name + "@" + f.module + " ";
+    return s;
+  };
+  // Clones and names no event can have are not offered; duplicates once.
+  EXPECT_EQ(names(fns.match("vfs_rea*")), "vfs_read@vmlinux vfs_readv@vmlinux ");
+  EXPECT_EQ(names(fns.match("*read_iter")), "ext4_file_read_iter@ext4 ");
+  EXPECT_EQ(names(fns.match("foo*")), "");
+  EXPECT_EQ(fns.define("vfs_read", false), "");
+  EXPECT_EQ(fns.define("vfs_read", true), "");
+  EXPECT_NE(fns.define("foo.isra.0", false), "");
+  std::ifstream in(root + "/kprobe_events");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  // The stale event of an earlier agent is removed; another group's is left alone.
+  EXPECT_NE(text.find("-:vtrace_fbt/e_old\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("-:other"), std::string::npos) << text;
+  EXPECT_NE(text.find("p:vtrace_fbt/e_vfs_read vfs_read arg0=%di:u64 arg1=%si:u64 arg2=%dx:u64 "
+                      "arg3=%cx:u64 arg4=%r8:u64 arg5=%r9:u64\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("r:vtrace_fbt/r_vfs_read vfs_read arg1=$retval:s64\n"), std::string::npos)
+      << text;
+  std::filesystem::remove_all(root);
 }
 
 TEST(AgentParts, RingWriterStopsWhenFull) {

@@ -298,6 +298,56 @@ TEST_F(GuestTraceTest, OrderHoldsBetweenAHostProcessAndAGuestInAsyncMode) {
             << r.output << "\n";
 }
 
+// fbt inside a guest: the description asks the guest's agent for kprobes on its kernel's
+// functions; entry arguments are the calling convention's registers (vfs_read's count), a
+// return's arg1 the return value, and its arg0 (dtrace's return offset, which a kretprobe does
+// not see) faults. The host kernel here has no kprobes: said once when a description reaches
+// the host.
+TEST_F(GuestTraceTest, FbtProbesInAGuestKernelCountAndReadArguments) {
+  TempDir tmp("fbt");
+  const std::string a = vms_.a;
+  const std::string script =
+      "-q -n 'BEGIN { printf(\"ready\\n\"); }' "
+      "-n '" +
+      a +
+      ":fbt::vfs_read:entry /execname == \"dd\"/ { @calls = count(); "
+      "@asked = sum(arg2); }' "
+      "-n '" +
+      a +
+      ":fbt::vfs_read:return /execname == \"dd\"/ { @got = sum(arg1); }' "
+      "-n '" +
+      a +
+      ":fbt:vmlinux:vfs_rea*:return /execname == \"dd\"/ { trace(arg0); }' "
+      "-n 'END { printa(\"calls %@d asked %@d\\n\", @calls, @asked); "
+      "printa(\"got %@d\\n\", @got); }'";
+  Background tracer(vms_.env, script, tmp.path + "/out");
+  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a}, 60)) << tracer.output();
+  ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
+  Result dd = run_vtrace(
+      vms_.env, "vm exec " + a + " -- /bin/dd if=/proc/cpuinfo of=/dev/null bs=100 count=5");
+  EXPECT_EQ(dd.status, 0) << dd.output;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  tracer.interrupt();
+  ASSERT_EQ(tracer.wait(30), 0) << tracer.output();
+  const std::string out = tracer.output();
+  EXPECT_NE(out.find("calls 5 asked 500\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("got 500\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("(fbt:vmlinux:vfs_read:return): not gathered at the probe"), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("no fbt probes"), std::string::npos) << out;
+  // A function no kernel has matches nothing; a description without a target reaches the host
+  // too, which says once why it has no fbt probes.
+  Result none = run_vtrace(vms_.env, "-n 'fbt::no_such_function_x:entry { }'");
+  EXPECT_EQ(none.status, 1) << none.output;
+  EXPECT_NE(none.output.find("does not match any probes"), std::string::npos) << none.output;
+  EXPECT_NE(none.output.find("no fbt probes in the host kernel"), std::string::npos) << none.output;
+  // The probes are listed with their module.
+  Result list = run_vtrace(vms_.env, "-l -n '" + a + ":fbt::vfs_read:'");
+  EXPECT_EQ(list.status, 0) << list.output;
+  EXPECT_TRUE(std::regex_search(list.output, std::regex(":fbt +vmlinux +vfs_read +entry\n")))
+      << list.output;
+}
+
 TEST_F(GuestTraceTest, PerVmSyscallCountsAreExact) {
   TempDir tmp("count");
   const std::string script =

@@ -95,13 +95,40 @@ void Agent::init_kernel_probes() {
   const auto& probes = kernel_.probes();
   for (uint32_t i = 0; i < probes.size(); ++i) {
     const KernelProbe& p = probes[i];
-    if (table_.add(VTRACE_GPROBE_KERNEL, 0, p.nargs, p.flags, p.provider, p.module, p.function,
-                   p.name) != i)
-      break;
-    nkernel_ = i + 1;
+    const uint32_t entry = table_.add(VTRACE_GPROBE_KERNEL, 0, p.nargs, p.flags, p.provider,
+                                      p.module, p.function, p.name);
+    if (entry == kNoEntry) break;
+    kernel_entries_.push_back(entry);
   }
-  kernel_on_.assign(nkernel_, false);
-  log_info("%u guest kernel probes", nkernel_);
+  kernel_on_.assign(kernel_entries_.size(), false);
+  log_info("%zu guest kernel probes", kernel_entries_.size());
+}
+
+void Agent::serve_fbt_request() {
+  const uint32_t gen = __atomic_load_n(&h_->fbt_request_gen, __ATOMIC_ACQUIRE);
+  if (gen == fbt_gen_seen_) return;
+  fbt_gen_seen_ = gen;
+  char glob[VTRACE_GUEST_FBT_GLOB];
+  std::memcpy(glob, h_->fbt_request, sizeof glob);  // the host may rewrite it: one copy
+  glob[sizeof glob - 1] = '\0';
+  uint32_t matched = 0, status = VTRACE_FBT_OK;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint32_t room = h_->max_probes > table_.count() ? h_->max_probes - table_.count() : 0;
+    for (uint32_t i : kernel_.add_fbt(glob, room, matched, status)) {
+      const KernelProbe& p = kernel_.probes()[i];
+      const uint32_t entry = table_.add(VTRACE_GPROBE_KERNEL, 0, p.nargs, p.flags, p.provider,
+                                        p.module, p.function, p.name);
+      if (entry == kNoEntry) break;  // cannot be: room was counted
+      kernel_entries_.push_back(entry);
+    }
+    kernel_on_.resize(kernel_entries_.size(), false);
+    table_.publish();
+  }
+  log_info("fbt %s: %u functions", glob, matched);
+  h_->fbt_matched = matched;
+  h_->fbt_status = status;
+  __atomic_store_n(&h_->fbt_ack_gen, gen, __ATOMIC_RELEASE);
 }
 
 int Agent::run(const std::atomic<bool>& stop) {
@@ -149,6 +176,7 @@ int Agent::run(const std::atomic<bool>& stop) {
       scan_locked();
       table_.publish();
     }
+    serve_fbt_request();
     if (!in_session_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
@@ -271,8 +299,8 @@ void Agent::set_sync(bool sync) {
 
 void Agent::apply_enablings_locked() {
   const uint32_t count = table_.count();
-  std::vector<bool> kon(nkernel_);
-  for (uint32_t i = 0; i < nkernel_; ++i) kon[i] = enabled_[i] != 0;
+  std::vector<bool> kon(kernel_entries_.size());
+  for (size_t i = 0; i < kon.size(); ++i) kon[i] = enabled_[kernel_entries_[i]] != 0;
   if (kon != kernel_on_) {
     std::string err = kernel_.apply(kon);
     if (!err.empty()) {
@@ -316,10 +344,10 @@ size_t Agent::relay_round() {
     }
     if (kernel_any_on_) {
       kernel_.poll([&](const KernelEvent& e) {
-        if (e.probe >= nkernel_) return;
+        if (e.probe >= kernel_entries_.size()) return;
         vtrace_guest_record* g = kernel_out.next();
         if (g == nullptr) return;
-        g->probe = e.probe;
+        g->probe = kernel_entries_[e.probe];
         g->pid = e.pid;
         g->tid = e.tid;
         g->vcpu = static_cast<uint16_t>(e.cpu);

@@ -61,6 +61,8 @@ class Agent : public TraceHooks {
   void end_session();
   void detach_all_locked();
   void apply_enablings_locked();
+  // A host's fbt request (vtrace_guest_header::fbt_request): adds the probes, acknowledges.
+  void serve_fbt_request();
   void set_sync(bool sync);
   // One relay round; returns the records written.
   size_t relay_round();
@@ -78,7 +80,10 @@ class Agent : public TraceHooks {
   std::mutex mu_;  // the table, the processes and their enablings (main and exec threads)
   GuestProbeTable table_;
   KernelEvents kernel_;
-  uint32_t nkernel_ = 0;  // kernel probes are table entries [0, nkernel_)
+  // Kernel probe i (KernelEvents::probes()) is table entry kernel_entries_[i]: the fixed ones
+  // first, fbt probes where a request added them.
+  std::vector<uint32_t> kernel_entries_;
+  uint32_t fbt_gen_seen_ = 0;
   std::vector<bool> kernel_on_;
   bool kernel_any_on_ = false;
   std::vector<std::unique_ptr<NativeProcess>> procs_;  // never shrinks: records point at them

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "guest/agent/kernel_functions.h"
 #include "guest/agent/kernel_task_cache.h"
 #include "sys/perf_ring.h"
 #include "sys/tracefs.h"
@@ -46,7 +47,16 @@ constexpr uint64_t kSampleType =
 constexpr size_t kSampleIdLen = 32;
 constexpr size_t kSampleIdTime = 24;  // from the record's end
 
-enum class Kind : uint8_t { SyscallEntry, SyscallReturn, OffCpu, OnCpu, Exec, Exit };
+enum class Kind : uint8_t {
+  SyscallEntry,
+  SyscallReturn,
+  OffCpu,
+  OnCpu,
+  Exec,
+  Exit,
+  FbtEntry,
+  FbtReturn
+};
 
 // Which tracepoint feeds a probe.
 struct Def {
@@ -132,6 +142,8 @@ struct KernelEvents::Impl {
   };
 
   sys::Tracefs fs;
+  KernelFunctions functions;
+  std::set<std::string> fbt_made;  // functions with fbt probes
   bool inited = false;
   std::vector<KernelProbe> probes;
   std::vector<Def> defs;
@@ -206,6 +218,7 @@ std::string KernelEvents::Impl::init() {
   add_probe("sched", "", "on-cpu", 2, 0, Kind::OnCpu, "sched", "sched_switch");
   add_probe("proc", "", "exec", 1, VTRACE_DESC_STR0, Kind::Exec, "sched", "sched_process_exec");
   add_probe("proc", "", "exit", 1, 0, Kind::Exit, "sched", "sched_process_exit");
+  functions.open(fs.root());
   inited = true;
   return "";
 }
@@ -287,6 +300,12 @@ std::string KernelEvents::Impl::open_rings() {
 std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
                                         std::vector<std::pair<uint32_t, Kind>> ps) {
   std::string err;
+  const bool fbt = def.kind == Kind::FbtEntry || def.kind == Kind::FbtReturn;
+  if (fbt) {
+    // The kprobe event of fbt::FUNC:entry is "e_FUNC", of :return "r_FUNC".
+    err = functions.define(def.event.substr(2), def.kind == Kind::FbtReturn);
+    if (!err.empty()) return "guest: fbt: " + err;
+  }
   const sys::EventFormat* fmt = fs.format(def.system, def.event, err);
   if (!fmt) return "guest: " + err;
   auto tp = std::make_unique<Tp>();
@@ -303,6 +322,12 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
   tp->filename = field_of(*fmt, "filename");
   tp->comm = field_of(*fmt, "comm");
   tp->group_dead = field_of(*fmt, "group_dead");
+  if (fbt) {  // the fetch arguments KernelFunctions::define() named
+    tp->args.clear();
+    for (int i = 0; i < KernelFunctions::kEntryArgs && def.kind == Kind::FbtEntry; ++i)
+      tp->args.push_back(field_of(*fmt, ("arg" + std::to_string(i)).c_str()));
+    tp->ret = field_of(*fmt, "arg1");
+  }
 
   perf_event_attr attr = sys::tracepoint_attr(fmt->id);
   attr.sample_type = kSampleType;
@@ -455,6 +480,14 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
         tasks.on_comm(p.pid, p.tid, ev.comm);
         break;
       }
+      case Kind::FbtEntry:
+        for (size_t i = 0; i < tp.args.size(); ++i) ev.args[i] = read_int(tp.args[i], d, len);
+        std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
+        break;
+      case Kind::FbtReturn:
+        ev.args[1] = read_int(tp.ret, d, len);  // arg0 unknown: the host says so (see .h)
+        std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
+        break;
       case Kind::Exit:
         // sched_process_exit fires per thread; proc:::exit is the process's, when its last
         // thread exits (group_dead, since Linux 6.6), else when its main thread does.
@@ -524,6 +557,37 @@ const std::vector<KernelProbe>& KernelEvents::probes() const {
 
 void KernelEvents::exclude_own_threads(bool on) {
   impl_->exclude_self = on;
+}
+
+std::vector<uint32_t> KernelEvents::add_fbt(const std::string& glob, size_t room, uint32_t& matched,
+                                            uint32_t& status) {
+  Impl& m = *impl_;
+  std::vector<uint32_t> added;
+  matched = 0;
+  status = VTRACE_FBT_OK;
+  if (!m.inited || !m.functions.available()) {
+    status = VTRACE_FBT_NO_KPROBES;
+    return added;
+  }
+  for (const KernelFunctions::Function& fn : m.functions.match(glob)) {
+    const std::string& f = fn.name;
+    ++matched;
+    if (m.fbt_made.count(f)) continue;
+    if (room < 2) {
+      status = VTRACE_FBT_TABLE_FULL;
+      continue;
+    }
+    room -= 2;
+    m.fbt_made.insert(f);
+    for (bool ret : {false, true}) {
+      added.push_back(static_cast<uint32_t>(m.probes.size()));
+      m.probes.push_back({"fbt", fn.module, f, ret ? "return" : "entry",
+                          static_cast<uint16_t>(ret ? 2 : KernelFunctions::kEntryArgs), 0});
+      m.defs.push_back({ret ? Kind::FbtReturn : Kind::FbtEntry, KernelFunctions::kGroup,
+                        KernelFunctions::event_name(f, ret)});
+    }
+  }
+  return added;
 }
 
 std::string KernelEvents::apply(const std::vector<bool>& enabled) {

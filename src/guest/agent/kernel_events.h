@@ -1,5 +1,6 @@
 // The guest kernel's events the agent forwards: syscall::NAME:entry / :return for every syscall
-// tracefs lists, sched:::on-cpu / off-cpu and proc:::exec / exit, opened through
+// tracefs lists, sched:::on-cpu / off-cpu, proc:::exec / exit and, on request, fbt::FUNC:entry /
+// :return (kernel_functions.h), opened through
 // perf_event_open only while the host enables them (apply()). Each event is stamped with the
 // guest TSC (perf's clock converted by the agent), so the host translates it like the records of
 // probe.h sites.
@@ -16,7 +17,7 @@ namespace vtrace::guest {
 
 // One probe this agent offers for the guest kernel (provider:module:function:name as D sees it).
 struct KernelProbe {
-  std::string provider;  // "syscall", "sched", "proc"
+  std::string provider;  // "syscall", "sched", "proc", "fbt"
   std::string module;    // "" (or "kernel")
   std::string function;  // the syscall's name for syscall probes, "" otherwise
   std::string name;      // "entry", "return", "on-cpu", "off-cpu", "exec", "exit"
@@ -48,6 +49,11 @@ class KernelEvents {
   // The agent's own threads are left out of every tracepoint (a tracepoint filter): its system
   // calls would otherwise be traced, relayed, and make more of themselves.
   void exclude_own_threads(bool on);
+  // fbt::FUNC:entry and :return probes for the traceable kernel functions matching `glob` that
+  // have none yet, at most `room` probes: appended to probes(), their indices returned.
+  // `matched` counts the functions the glob matched, `status` is a VTRACE_FBT_* value.
+  std::vector<uint32_t> add_fbt(const std::string& glob, size_t room, uint32_t& matched,
+                                uint32_t& status);
   // Opens perf events for the probes with enabled[i] set and closes the others. "" or an error.
   std::string apply(const std::vector<bool>& enabled);
   // Reads what the perf rings hold, in time order within each CPU; calls emit for each event.

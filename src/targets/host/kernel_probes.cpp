@@ -138,6 +138,17 @@ bool KernelProbes::open_tracefs() {
 void KernelProbes::on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& cat) {
   if (!spec.target.empty() && !engine::glob_match(spec.target, "host")) return;
   if (spec.provider.empty()) return;  // only descriptions that name a kernel provider
+  if (spec.provider == "fbt" && !fbt_said_) {
+    // Said once: the description may match guests' fbt probes (qemu/guest_session.h).
+    fbt_said_ = true;
+    const bool kprobes =
+        open_tracefs() && access((fs_.root() + "/kprobe_events").c_str(), F_OK) == 0;
+    std::fprintf(stderr,
+                 "vtrace: no fbt probes in the host kernel: %s; guests have them "
+                 "(VM:fbt::FUNCTION:entry)\n",
+                 kprobes ? "vtrace makes fbt probes only inside guests so far"
+                         : "it has no kprobes (no kprobe_events in tracefs)");
+  }
   for (const char* g : kGroups)
     if (!groups_[g] && engine::glob_match(spec.provider, g)) {
       groups_[g] = true;

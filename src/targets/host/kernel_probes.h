@@ -201,6 +201,7 @@ class KernelProbes : public Target {
   sys::Tracefs fs_;
   int fs_state_ = 0;  // 0 unknown, 1 usable, -1 not
   std::string fs_err_;
+  bool fbt_said_ = false;  // why the host has no fbt probes was said
   std::map<std::string, bool> groups_;      // providers registered
   std::unordered_map<uint32_t, Def> defs_;  // catalog probe id -> its tracepoint
   std::vector<Subscription> subs_;

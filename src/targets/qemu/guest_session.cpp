@@ -130,7 +130,28 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
         return true;
       },
       5);
+  catalog.add_on_demand(
+      [this](const bytecode::ProbeSpec& spec, engine::Catalog& cat) { fbt_on_demand(spec, cat); });
   return true;
+}
+
+void GuestSession::fbt_on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog) {
+  if (spec.provider != "fbt") return;  // a description that names the provider (not a glob)
+  const std::string glob = spec.function.empty() ? "*" : spec.function;
+  for (auto& g : guests_.all()) {
+    if (g->stopped() || !g->agent_ready()) continue;
+    if (!spec.target.empty() && !engine::glob_match(spec.target, g->name())) continue;
+    if (!fbt_asked_.insert(g->name() + "\n" + glob).second) continue;
+    uint32_t matched = 0;
+    std::string note, why;
+    if (!g->request_fbt(glob, 5000, matched, note, why)) {
+      // Said once per guest and pattern: the description may still match other targets.
+      std::fprintf(stderr, "vtrace: %s: no fbt probes: %s\n", g->name().c_str(), why.c_str());
+      continue;
+    }
+    if (!note.empty()) std::fprintf(stderr, "vtrace: %s: %s\n", g->name().c_str(), note.c_str());
+    g->refresh_table(catalog);
+  }
 }
 
 bool GuestSession::start(const bytecode::Module& module, const std::vector<uint32_t>& enabled,

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdio>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,9 @@ class GuestSession : public Target {
   ~GuestSession() override;  // stops the VMs this run started
 
   // Starts the --vm guests that are not running yet, then opens every running guest and reads
-  // its probe table into the catalog. False with `error` set.
+  // its probe table into the catalog; descriptions of fbt probes (`fbt::vfs_read:entry`,
+  // `web1:fbt::vfs_*:`) ask each guest they can reach for its kernel functions' probes when
+  // they are matched (GuestTarget::request_fbt). False with `error` set.
   bool open(const std::vector<std::string>& start_vms, engine::Catalog& catalog, bool quiet,
             std::string& error);
   // Attaches the guests the program can reach, measures their clocks, enables their probes.
@@ -74,6 +77,9 @@ class GuestSession : public Target {
 
  private:
   void wait_ready();
+  // The catalog's on-demand hook for fbt descriptions (see open()).
+  void fbt_on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog);
+  std::set<std::string> fbt_asked_;  // "VM\nGLOB" already requested
   void heartbeats(uint64_t now_ns);
   // Async: reads the guest's rings into `sink` (its lane: the timeline sorts); returns how many
   // records it read.

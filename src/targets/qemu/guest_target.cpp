@@ -118,7 +118,7 @@ bool GuestTarget::agent_ready() const {
 }
 
 bool GuestTarget::accept_entry(const vtrace_guest_probe& e, engine::Catalog& catalog,
-                               uint32_t& id) {
+                               Entry& entry) {
   std::string provider, module, function, name;
   if ((e.kind != VTRACE_GPROBE_NATIVE && e.kind != VTRACE_GPROBE_KERNEL) ||
       e.nargs > VTRACE_MAX_ARGS || (e.flags & ~uint16_t{VTRACE_DESC_STR0}) != 0 ||
@@ -127,8 +127,57 @@ bool GuestTarget::accept_entry(const vtrace_guest_probe& e, engine::Catalog& cat
       !valid_field(e.function, sizeof e.function, true, function) ||
       !valid_field(e.name, sizeof e.name, false, name))
     return false;
-  id = catalog.add(name_, provider, module, function, sys::d_probe_name(name), "", name_);
+  entry.id = catalog.add(name_, provider, module, function, sys::d_probe_name(name), "", name_);
+  entry.flags = e.flags;
+  entry.nargs = e.nargs;
+  // A kretprobe does not see dtrace's arg0 of fbt:::return (the returning instruction's
+  // offset): a clause reading it faults rather than reading the agent's 0.
+  entry.unread_args = provider == "fbt" && name == "return" ? 1 : 0;
   return true;
+}
+
+bool GuestTarget::request_fbt(const std::string& glob, int timeout_ms, uint32_t& matched,
+                              std::string& note, std::string& why) {
+  matched = 0;
+  note.clear();
+  if (base_ == nullptr || stopped_ || !agent_ready()) {
+    why = "its vtrace-agent is not running";
+    return false;
+  }
+  if (glob.size() >= VTRACE_GUEST_FBT_GLOB) {
+    why = "function pattern too long for a guest (" + std::to_string(VTRACE_GUEST_FBT_GLOB - 1) +
+          " characters at most)";
+    return false;
+  }
+  vtrace_guest_header* h = header();
+  std::memset(h->fbt_request, 0, sizeof h->fbt_request);
+  std::memcpy(h->fbt_request, glob.data(), glob.size());
+  const uint32_t gen = __atomic_add_fetch(&h->fbt_request_gen, 1, __ATOMIC_SEQ_CST);
+  const uint64_t end = clock::host_now_ns() + uint64_t(timeout_ms) * 1'000'000;
+  while (__atomic_load_n(&h->fbt_ack_gen, __ATOMIC_ACQUIRE) != gen) {
+    if (clock::host_now_ns() > end) {
+      why =
+          "its agent did not answer the request for fbt probes (an agent older than this "
+          "vtrace: restart the VM)";
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  matched = h->fbt_matched;  // the guest's word: only printed
+  switch (h->fbt_status) {
+    case VTRACE_FBT_OK:
+      return true;
+    case VTRACE_FBT_TABLE_FULL:
+      note = "its probe table is full: some of the " + std::to_string(matched) +
+             " functions matching " + glob + " have no fbt probes";
+      return true;
+    case VTRACE_FBT_NO_KPROBES:
+      why = "its kernel has no kprobe events (no fbt probes)";
+      return false;
+    default:
+      why = "its agent answered the request for fbt probes with an unknown status";
+      return false;
+  }
 }
 
 size_t GuestTarget::refresh_table(engine::Catalog& catalog) {
@@ -150,9 +199,7 @@ size_t GuestTarget::refresh_table(engine::Catalog& catalog) {
     vtrace_guest_probe e;
     std::memcpy(&e, &table[i], sizeof e);
     Entry entry;
-    if (accept_entry(e, catalog, entry.id)) {
-      entry.flags = e.flags;
-      entry.nargs = e.nargs;
+    if (accept_entry(e, catalog, entry)) {
       probe_ids_.push_back(entry.id);
       ++added;
     } else {
@@ -604,6 +651,7 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
           rec.tid = static_cast<int32_t>(g.tid);
           rec.cpu = g.vcpu;
           rec.raw_timestamp = g.timestamp;
+          rec.unread_args = e->unread_args;
           if (!wait) translate_record(p);
           for (uint32_t a = 0; a < g.nargs; ++a) rec.args[a] = static_cast<int64_t>(g.args[a]);
           for (size_t c = 0; c + 1 < sizeof rec.execname && c < sizeof g.comm; ++c) {

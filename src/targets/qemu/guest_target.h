@@ -56,6 +56,12 @@ class GuestTarget {
   // Reads table entries the agent added since the last call into the catalog. Returns how many
   // probes were added.
   size_t refresh_table(engine::Catalog& catalog);
+  // Asks the agent for fbt::FUNC:entry / :return probes of the guest kernel's functions matching
+  // the glob and waits up to `timeout_ms` until its table has them (refresh_table() then reads
+  // them). False with `why` when it has none to give (no kprobes, an older agent, no answer);
+  // `note` says when only some of the `matched` functions got probes.
+  bool request_fbt(const std::string& glob, int timeout_ms, uint32_t& matched, std::string& note,
+                   std::string& why);
   // Starts a session: resets the rings, sets the mode, attached = 1.
   void attach(bool sync);
   // Writes the enable bytes of every table entry (on when its catalog id is in `enabled`, in
@@ -111,7 +117,8 @@ class GuestTarget {
     uint64_t relay_drops = 0, process_drops = 0, process_rejects = 0, kernel_lost = 0, unsynced = 0;
   };
   Counters read_counters() const;
-  bool accept_entry(const vtrace_guest_probe& e, engine::Catalog& catalog, uint32_t& id);
+  struct Entry;
+  bool accept_entry(const vtrace_guest_probe& e, engine::Catalog& catalog, Entry& entry);
   // Host ns of a guest reading by the clock model, on its timeline without pauses.
   uint64_t model_ns(uint64_t guest_tsc) const;
   uint64_t to_host_ns(uint64_t guest_tsc) const;
@@ -159,6 +166,7 @@ class GuestTarget {
     uint32_t id = 0;  // catalog id; 0 when the entry was rejected
     uint16_t flags = 0;
     uint16_t nargs = 0;
+    uint16_t unread_args = 0;  // Record::unread_args of its records
   };
   std::vector<Entry> entries_;  // table index -> catalog probe
   std::vector<uint32_t> probe_ids_;
