@@ -346,6 +346,12 @@ int run(const CommandLine& cl) {
     return 0;
   }
 
+  if (std::string why = eng->check_buffers(VTRACE_RECORD_SIZE); !why.empty()) {
+    child.abandon();
+    std::fprintf(stderr, "vtrace: %s\n", why.c_str());
+    return 1;
+  }
+
   std::FILE* out = stdout;
   const bool to_directory = exporters::writes_directory(eng->options().oformat);
   if (!cl.output.empty() && !to_directory) {

@@ -310,6 +310,9 @@ const AggDef& Aggregation::def() const {
 size_t Aggregation::size() const {
   return impl_->table.size();
 }
+uint64_t Aggregation::smallest_entry() const {
+  return impl_->table.entry_cost(0);
+}
 
 int64_t* Aggregation::entry(std::string_view key) {
   Impl& im = *impl_;

@@ -72,6 +72,7 @@ class Aggregation {
   void merge_partial(std::string_view key, const int64_t* values);
 
   size_t size() const;  // number of keys
+  uint64_t smallest_entry() const;  // what a key of no bytes costs of aggsize
 
   // clear(@a): zero every value, keep the keys.
   void clear();

@@ -115,6 +115,19 @@ Engine::Engine(bytecode::Module module, const lang::Source& src, Options options
 
 Engine::~Engine() = default;
 
+std::string Engine::check_buffers(uint64_t record_size) const {
+  const auto size = [](uint64_t n) { return std::to_string(n) + " byte" + (n == 1 ? "" : "s"); };
+  if (opts_.bufsize < record_size)
+    return "could not enable tracing: Enabling exceeds size of buffer (a record is " +
+           size(record_size) + ", bufsize " + size(opts_.bufsize) + ")";
+  for (const auto& a : aggs_)
+    if (opts_.aggsize < a->smallest_entry())
+      return "could not enable tracing: Enabling exceeds size of buffer (an entry of @" +
+             a->def().name + " is at least " + size(a->smallest_entry()) + ", aggsize " +
+             size(opts_.aggsize) + ")";
+  return "";
+}
+
 void Engine::set_output(std::FILE* out) {
   text_->set_file(out);
 }

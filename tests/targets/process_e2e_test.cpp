@@ -172,7 +172,7 @@ TEST(ProcessE2E, SyncModeCountsExactly) {
 TEST(ProcessE2E, DropsAreReportedAndAccountForEveryFiring) {
   // 200000 firings in a tight loop into 16-slot rings: most are dropped, and said so.
   // (A predicate on a built-in keeps the clause in vtrace: else the site would aggregate.)
-  Result r = vtrace({"-q", "-x", "bufsize=1", "-n", "sample:::tick /pid != 0/ { @ = count(); }",
+  Result r = vtrace({"-q", "-x", "bufsize=6k", "-n", "sample:::tick /pid != 0/ { @ = count(); }",
                      "-c", sample("200000")});
   EXPECT_EQ(r.status, 0) << r.err;
   long counted = std::atol(trim(r.out).c_str());
@@ -186,7 +186,7 @@ TEST(ProcessE2E, DropsAreReportedAndAccountForEveryFiring) {
 // A burst into 16-record rings: the clause aggregates at the site, in the process's memory, so
 // nothing is dropped (before, ~70% of such a burst was lost to full rings).
 TEST(ProcessE2E, BurstAggregatesAtTheSiteWithoutDrops) {
-  Result r = vtrace({"-q", "-x", "bufsize=1", "-n",
+  Result r = vtrace({"-q", "-x", "bufsize=6k", "-n",
                      "sample:::tick { @c = count(); @s = sum(arg0); }", "-c", sample("100000")});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "\n           100000\n       4999950000\n");
@@ -214,7 +214,7 @@ TEST(ProcessE2E, SiteAggregationsMatchTheEngineAcrossThreads) {
 // swapped, bare, negated) selects what the engine selects.
 TEST(ProcessE2E, BurstWithAPredicateOfTestsAggregatesAtTheSite) {
   Result r =
-      vtrace({"-q", "-x", "bufsize=1", "-n",
+      vtrace({"-q", "-x", "bufsize=6k", "-n",
               "sample:::tick /arg0 >= 50000 && arg0 < 90000/ { @c = count(); @s = sum(arg0); }",
               "-c", sample("100000")});
   EXPECT_EQ(r.status, 0) << r.err;
