@@ -152,6 +152,7 @@ int run(const CommandLine& cl) {
   lang::Source src;
   if (!cl.scripts.empty()) {
     src.name = cl.scripts[0];
+    src.from_file = true;
     if (!read_file(src.name, src.text)) {
       std::fprintf(stderr, "vtrace: failed to open %s: %s\n", src.name.c_str(), strerror(errno));
       return 2;
@@ -275,6 +276,7 @@ int run(const CommandLine& cl) {
   macros.target = child.pid() > 0 ? child.pid() : (cl.pids.empty() ? 0 : cl.pids[0]);
   macros.defaultargs = opts.defaultargs;
   macros.argref = opts.argref || cl.list;  // a listing runs nothing
+  macros.pspec = opts.pspec;
 
   std::unique_ptr<engine::Engine> eng;
   std::vector<size_t> matched;

@@ -71,7 +71,7 @@ class Aggregation {
   // sum, sum of squares lo, hi], the bins of quantize/lquantize/llquantize.
   void merge_partial(std::string_view key, const int64_t* values);
 
-  size_t size() const;  // number of keys
+  size_t size() const;              // number of keys
   uint64_t smallest_entry() const;  // what a key of no bytes costs of aggsize
 
   // clear(@a): zero every value, keep the keys.

@@ -50,6 +50,7 @@ std::string Options::set(const std::string& name, const std::string& value) {
   if (name == "destructive") return flag(destructive);
   if (name == "defaultargs") return flag(defaultargs);
   if (name == "argref") return flag(argref);
+  if (name == "pspec") return flag(pspec);
   if (name == "zdefs") return flag(zdefs);
   if (name == "empty") {  // the compiler reads it from the pragma: a program may have no clause
     bool ignored = false;

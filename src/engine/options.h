@@ -23,6 +23,7 @@ struct Options {
   bool destructive = false;    // -w
   bool defaultargs = false;
   bool argref = false;         // macro arguments need not be referenced
+  bool pspec = false;          // ambiguous top-level words are probe descriptions (lang)
   bool zdefs = false;          // -Z: descriptions may match nothing
   std::string mode = "async";  // async | sync (used by process and guest targets)
   // The output's format (FreeBSD dtrace's option): text (dtrace(1)'s), json (JSON lines),

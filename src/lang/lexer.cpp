@@ -101,7 +101,8 @@ Lexer::Lexer(const Source& src, const MacroArgs& macros)
       macros_(macros),
       text_(src.text),
       defaultargs_(macros.defaultargs),
-      argref_(macros.argref) {
+      argref_(macros.argref),
+      pspec_(macros.pspec) {
   // A "#!" interpreter line is not D.
   if (text_.size() >= 2 && text_[0] == '#' && text_[1] == '!') {
     size_t eol = text_.find('\n');
@@ -218,6 +219,7 @@ void Lexer::directive() {
     // As in DTrace, the option applies to the macro arguments that follow the pragma.
     if (pr.name == "defaultargs") defaultargs_ = true;
     if (pr.name == "argref") argref_ = true;
+    if (pr.name == "pspec") pspec_ = true;
     pragmas_.push_back(std::move(pr));
   }
   advance(stop - pos_);
@@ -271,6 +273,24 @@ Token Lexer::scan_desc(Token t) {
     while (e < text_.size() && is_desc_char(text_[e])) ++e;
   }
   std::string_view raw = text_.substr(pos_, e - pos_);
+  // As dtrace resolves "int*x": unless pspec is set, a word without a character no type name
+  // has (":-.?!`") that is a type name before its first '*' starts a declaration; "int:*" or
+  // "BEGIN" are descriptions.
+  if (!pspec_ && raw.find_first_of(":-.?!`") == std::string_view::npos && raw != "BEGIN" &&
+      raw != "END" && raw != "ERROR") {
+    const size_t star = raw.find('*');
+    if (star != std::string_view::npos && star > 0) {
+      const std::string_view head = raw.substr(0, star);
+      auto kw = keywords().find(head);
+      const bool type_kw = kw != keywords().end() && kw->second == Tok::TypeKw;
+      if (type_kw || (type_names_ != nullptr && type_names_->count(std::string(head)))) {
+        t.text = std::string(head);
+        t.kind = type_kw ? Tok::TypeKw : Tok::TypeName;
+        advance(star);
+        return t;
+      }
+    }
+  }
   t.text = std::string(raw);
   // A declaration keyword at top level starts a declaration, not a clause.
   auto it = keywords().find(raw);

@@ -159,6 +159,7 @@ class Lexer {
   bool line_blank_ = true;        // only blanks since the last newline: '#' starts a directive
   bool defaultargs_ = false;      // -x defaultargs, or #pragma D option defaultargs seen so far
   bool argref_ = false;           // -x argref, or #pragma D option argref
+  bool pspec_ = false;            // -x pspec, or #pragma D option pspec (MacroArgs::pspec)
   std::vector<bool> referenced_;  // per macro argument
   std::vector<ast::Pragma> pragmas_;
   const std::unordered_set<std::string>* type_names_ = nullptr;

@@ -115,6 +115,12 @@ void Parser::clause(ast::Program& prog) {
     block(c.body);
   }
   advance(true);
+  // As dtrace's grammar: a predicate needs actions; in a script file a description needs one
+  // or the other (on the command line, `-n BEGIN` is a clause with the default action).
+  if (c.predicate && !c.has_body)
+    fail(cur_.loc, "expected actions { } following probe description and predicate");
+  if (!c.predicate && !c.has_body && src_.from_file)
+    fail(c.loc, "expected predicate and/or actions following probe description");
   prog.clauses.push_back(std::move(c));
 }
 

@@ -19,6 +19,9 @@ struct MacroArgs {
   // As dtrace: the last argument given must be referenced ($n or $$n) unless argref is set
   // (-x argref, #pragma D option argref): an extraneous argument is an error.
   bool argref = false;
+  // -x pspec (or #pragma D option pspec): an ambiguous top-level word such as int*x is a probe
+  // description, not the start of a declaration.
+  bool pspec = false;
 };
 
 ast::Program parse(const Source& src, const MacroArgs& macros);

@@ -14,6 +14,9 @@ struct Loc {
 struct Source {
   std::string name;  // file name, or "<command line>" for -n
   std::string text;
+  // A script file (-s): as dtrace, a probe description there needs a predicate or actions
+  // (`vtrace -n BEGIN` has neither).
+  bool from_file = false;
   // The text as written when `text` is its preprocessed form (-C); errors show its lines.
   std::string original = {};
 

@@ -76,6 +76,31 @@ TEST(ParserErrors, SyntaxErrors) {
   EXPECT_EQ(error_of("BEGIN { x = \x02; }"), "1:13: invalid character '\\x02'");
 }
 
+// As dtrace's grammar: a predicate needs actions, and in a script file so does a description
+// (`-n BEGIN` has the default action); a type name before '*' starts a declaration unless
+// pspec says the word is a description.
+TEST(ParserErrors, ClausesNeedActionsAndAmbiguousWordsAreDeclarations) {
+  EXPECT_EQ(error_of("BEGIN\n/1/\nEND {}"),
+            "3:1: expected actions { } following probe description and predicate");
+  EXPECT_EQ(error_of("BEGIN\nEND {}"), "no error");
+  Source file{"t.d", "#pragma D option quiet\n\nprofile-1\n\texit(0);\n}\n"};
+  file.from_file = true;
+  try {
+    parse(file, {});
+    ADD_FAILURE() << "no error";
+  } catch (const CompileError& e) {
+    EXPECT_EQ(e.loc().line, 3u);
+    EXPECT_EQ(e.message(), "expected predicate and/or actions following probe description");
+  }
+  EXPECT_EQ(error_of("int*x"), "1:6: syntax error: unexpected end of file");
+  EXPECT_EQ(error_of("int*x;\nBEGIN { x = 0; }"), "no error");
+  EXPECT_EQ(error_of("int*:::entry {}"), "no error");  // ':' no type name has
+  MacroArgs pspec;
+  pspec.pspec = true;
+  EXPECT_EQ(error_of("int*x {}", pspec), "no error");
+  EXPECT_EQ(error_of("#pragma D option pspec\nint*x {}"), "no error");
+}
+
 // C's pointer and member operators parse on any operand; their types are the compiler's to check.
 TEST(ParserErrors, PointerAndMemberOperatorsParse) {
   for (const char* text :

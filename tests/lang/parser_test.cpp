@@ -229,7 +229,7 @@ TEST(Parser, DescriptionTooManyFields) {
 TEST(Parser, DescriptionListsAndBodies) {
   auto p = parse_text(
       "syscall::read:entry,\n  syscall::write:entry\n, db1:syscall::open:entry\n{ x = 1; }\n"
-      "BEGIN\nEND\ndtrace:::BEGIN /1/\ntick-1s {}");
+      "BEGIN\nEND\ndtrace:::BEGIN /1/ {}\ntick-1s {}");
   ASSERT_EQ(p.clauses.size(), 5u);
   EXPECT_EQ(p.clauses[0].probes.size(), 3u);
   EXPECT_EQ(p.clauses[0].probes[2].target, "db1");
@@ -239,7 +239,6 @@ TEST(Parser, DescriptionListsAndBodies) {
   EXPECT_EQ(p.clauses[0].body.size(), 1u);
   EXPECT_FALSE(p.clauses[1].has_body);
   EXPECT_EQ(p.clauses[2].probes[0].name, "END");
-  EXPECT_FALSE(p.clauses[3].has_body);
   ASSERT_NE(p.clauses[3].predicate, nullptr);
   EXPECT_TRUE(p.clauses[4].has_body);
   EXPECT_TRUE(p.clauses[4].body.empty());
