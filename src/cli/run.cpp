@@ -348,7 +348,7 @@ int run(const CommandLine& cl) {
     return 0;
   }
 
-  if (std::string why = eng->check_buffers(VTRACE_RECORD_SIZE); !why.empty()) {
+  if (std::string why = eng->check_buffers(); !why.empty()) {
     child.abandon();
     std::fprintf(stderr, "vtrace: %s\n", why.c_str());
     return 1;

@@ -115,11 +115,8 @@ Engine::Engine(bytecode::Module module, const lang::Source& src, Options options
 
 Engine::~Engine() = default;
 
-std::string Engine::check_buffers(uint64_t record_size) const {
+std::string Engine::check_buffers() const {
   const auto size = [](uint64_t n) { return std::to_string(n) + " byte" + (n == 1 ? "" : "s"); };
-  if (opts_.bufsize < record_size)
-    return "could not enable tracing: Enabling exceeds size of buffer (a record is " +
-           size(record_size) + ", bufsize " + size(opts_.bufsize) + ")";
   for (const auto& a : aggs_)
     if (opts_.aggsize < a->smallest_entry())
       return "could not enable tracing: Enabling exceeds size of buffer (an entry of @" +

@@ -82,9 +82,10 @@ class Engine : public bytecode::Host {
   bool output_broken() const { return broken_; }
   int output_error() const { return consumer_->error(); }
   uint64_t aggregation_drops() const { return agg_budget_.drops; }
-  // As dtrace's "Enabling exceeds size of buffer": "" when bufsize holds a record of
-  // `record_size` bytes and aggsize an entry of every aggregation, else why tracing cannot start.
-  std::string check_buffers(uint64_t record_size) const;
+  // As dtrace's "Enabling exceeds size of buffer": "" when aggsize holds an entry of every
+  // aggregation, else why tracing cannot start. (Any bufsize works: rings have at least 16
+  // records whatever it says, transport::slots_for_bufsize.)
+  std::string check_buffers() const;
 
   bool exited() const { return exited_; }
   int exit_status() const { return exit_status_; }

@@ -33,22 +33,22 @@ bool is_desc_char(char c) {
 
 const std::unordered_map<std::string_view, Tok>& keywords() {
   static const std::unordered_map<std::string_view, Tok> kw = {
-      {"char", Tok::TypeKw},       {"short", Tok::TypeKw},        {"int", Tok::TypeKw},
-      {"long", Tok::TypeKw},       {"signed", Tok::TypeKw},       {"unsigned", Tok::TypeKw},
-      {"string", Tok::TypeKw},     {"void", Tok::TypeKw},         {"int8_t", Tok::TypeKw},
-      {"int16_t", Tok::TypeKw},    {"int32_t", Tok::TypeKw},      {"int64_t", Tok::TypeKw},
-      {"uint8_t", Tok::TypeKw},    {"uint16_t", Tok::TypeKw},     {"uint32_t", Tok::TypeKw},
-      {"uint64_t", Tok::TypeKw},   {"uintptr_t", Tok::TypeKw},    {"size_t", Tok::TypeKw},
-      {"ssize_t", Tok::TypeKw},    {"self", Tok::KwSelf},         {"this", Tok::KwThis},
-      {"sizeof", Tok::KwSizeof},   {"stringof", Tok::KwStringof}, {"if", Tok::KwIf},
-      {"else", Tok::KwElse},       {"struct", Tok::KwStruct},     {"union", Tok::KwUnion},
-      {"enum", Tok::KwEnum},       {"typedef", Tok::KwTypedef},   {"const", Tok::TypeKw},
-      {"volatile", Tok::TypeKw},   {"intptr_t", Tok::TypeKw},     {"ptrdiff_t", Tok::TypeKw},
-      {"off_t", Tok::TypeKw},      {"pid_t", Tok::TypeKw},        {"uid_t", Tok::TypeKw},
-      {"gid_t", Tok::TypeKw},      {"time_t", Tok::TypeKw},       {"uchar_t", Tok::TypeKw},
-      {"ushort_t", Tok::TypeKw},   {"uint_t", Tok::TypeKw},       {"ulong_t", Tok::TypeKw},
-      {"longlong_t", Tok::TypeKw}, {"u_longlong_t", Tok::TypeKw}, {"offset_t", Tok::TypeKw},
-      {"u_offset_t", Tok::TypeKw},
+      {"char", Tok::TypeKw},      {"short", Tok::TypeKw},        {"int", Tok::TypeKw},
+      {"long", Tok::TypeKw},      {"signed", Tok::TypeKw},       {"unsigned", Tok::TypeKw},
+      {"string", Tok::TypeKw},    {"void", Tok::TypeKw},         {"int8_t", Tok::TypeKw},
+      {"int16_t", Tok::TypeKw},   {"int32_t", Tok::TypeKw},      {"int64_t", Tok::TypeKw},
+      {"uint8_t", Tok::TypeKw},   {"uint16_t", Tok::TypeKw},     {"uint32_t", Tok::TypeKw},
+      {"uint64_t", Tok::TypeKw},  {"uintptr_t", Tok::TypeKw},    {"size_t", Tok::TypeKw},
+      {"ssize_t", Tok::TypeKw},   {"self", Tok::KwSelf},         {"this", Tok::KwThis},
+      {"sizeof", Tok::KwSizeof},  {"stringof", Tok::KwStringof}, {"if", Tok::KwIf},
+      {"else", Tok::KwElse},      {"struct", Tok::KwStruct},     {"union", Tok::KwUnion},
+      {"enum", Tok::KwEnum},      {"typedef", Tok::KwTypedef},   {"inline", Tok::KwInline},
+      {"const", Tok::TypeKw},     {"volatile", Tok::TypeKw},     {"intptr_t", Tok::TypeKw},
+      {"ptrdiff_t", Tok::TypeKw}, {"off_t", Tok::TypeKw},        {"pid_t", Tok::TypeKw},
+      {"uid_t", Tok::TypeKw},     {"gid_t", Tok::TypeKw},        {"time_t", Tok::TypeKw},
+      {"uchar_t", Tok::TypeKw},   {"ushort_t", Tok::TypeKw},     {"uint_t", Tok::TypeKw},
+      {"ulong_t", Tok::TypeKw},   {"longlong_t", Tok::TypeKw},   {"u_longlong_t", Tok::TypeKw},
+      {"offset_t", Tok::TypeKw},  {"u_offset_t", Tok::TypeKw},
   };
   return kw;
 }
@@ -297,7 +297,7 @@ Token Lexer::scan_desc(Token t) {
   if (it != keywords().end() &&
       (it->second == Tok::TypeKw || it->second == Tok::KwSelf || it->second == Tok::KwThis ||
        it->second == Tok::KwStruct || it->second == Tok::KwUnion || it->second == Tok::KwEnum ||
-       it->second == Tok::KwTypedef)) {
+       it->second == Tok::KwTypedef || it->second == Tok::KwInline)) {
     t.kind = it->second;
     advance(e - pos_);
     return t;

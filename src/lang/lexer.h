@@ -29,6 +29,7 @@ enum class Tok : uint8_t {
   KwUnion,
   KwEnum,
   KwTypedef,
+  KwInline,
   KwSelf,
   KwThis,
   KwSizeof,

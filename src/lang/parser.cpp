@@ -54,7 +54,9 @@ ast::Program Parser::run() {
   ast::Program prog;
   advance(true);
   while (!at(Tok::Eof)) {
-    if (at_type_start() || at(Tok::KwSelf) || at(Tok::KwThis) || at(Tok::KwTypedef)) {
+    if (at(Tok::KwInline)) {
+      inline_decl();
+    } else if (at_type_start() || at(Tok::KwSelf) || at(Tok::KwThis) || at(Tok::KwTypedef)) {
       declaration(prog);
     } else if (at(Tok::Desc)) {
       clause(prog);

@@ -361,6 +361,14 @@ ExprPtr Parser::primary() {
     case Tok::Ident: {
       advance();
       ExprPtr e;
+      if (inlines_.count(t.text)) {
+        std::vector<ExprPtr> keys;
+        if (at(Tok::LBracket)) {
+          advance();
+          keys = expr_list(Tok::RBracket, false);
+        }
+        return use_inline(t, std::move(keys));
+      }
       if (at(Tok::LParen)) {
         e = make(ExprKind::Call, t.loc);
         advance();

@@ -1,6 +1,7 @@
 // The recursive-descent D parser, shared by parser.cpp (program, clauses, declarations,
 // statements) and parser_expr.cpp (expressions). Internal to src/lang.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -78,6 +79,15 @@ class Parser {
   void branch(std::vector<ast::StmtPtr>& out);
   void end_statement();
 
+  // parser_inline.cpp: inline definitions and their uses
+  struct Inline {
+    Type type;
+    std::vector<std::string> params;  // an inline with keys: their names
+    ast::ExprPtr expr;
+  };
+  void inline_decl();  // at inline
+  ast::ExprPtr use_inline(const Token& name, std::vector<ast::ExprPtr> keys);
+
   // parser_expr.cpp
   ast::ExprPtr expression();
   ast::ExprPtr ternary();
@@ -96,6 +106,7 @@ class Parser {
   int depth_ = 0;
   bool in_predicate_ = false;  // a '/' outside parentheses ends the predicate
   TypeScope types_;
+  std::map<std::string, Inline> inlines_;
 };
 
 // Counts one level of nesting for the lifetime of a parse function.
