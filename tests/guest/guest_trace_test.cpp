@@ -142,54 +142,60 @@ TEST_F(GuestTraceTest, OrderHoldsInAsyncModeByTranslatedTime) {
             << out << "\n";
 }
 
-// A guest paused mid-run (QMP stop/cont): under TCG its clock stands still while it is stopped,
-// so the translation measured before the pause would place everything after it 2 s too early
-// (every recv before its send). vtrace follows QEMU's STOP/RESUME events, holds the guest's
-// records until it has measured the clock again, and reports the pause and the jump.
-TEST_F(GuestTraceTest, OrderHoldsInAsyncModeAcrossAPause) {
+// The async ordering check with 100,000 messages while guest b is paused for 2 s mid-run (QMP
+// stop/cont). Checks every message is counted or reported dropped and that no recv is stamped
+// before its send by more than the clocks' bounds (records the paused guest had not relayed
+// when it stopped may run late: counted, not reordered); returns vtrace's output.
+std::string order_across_a_pause(TwoGuests& vms, const std::string& tag) {
   const int n = 100000;
   const std::string count = std::to_string(n);
-  TempDir tmp("order-pause");
+  TempDir tmp(tag);
   Background tracer(
-      vms_.env, "-Z -x dynvarsize=64m -s " + std::string(EXAMPLES_DIR) + "/guest_order.d " + count,
+      vms.env, "-Z -x dynvarsize=64m -s " + std::string(EXAMPLES_DIR) + "/guest_order.d " + count,
       tmp.path + "/out");
-  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a, vms_.b}, 60)) << tracer.output();
-  ASSERT_TRUE(wait_output(tracer, "waiting for", 60)) << tracer.output();
-  Background recv(vms_.env, "vm exec --timeout 1200 " + vms_.b + " -- /bin/order_recv " + count,
+  EXPECT_TRUE(wait_attached(vms.run_dir->path, {vms.a, vms.b}, 60)) << tracer.output();
+  EXPECT_TRUE(wait_output(tracer, "waiting for", 60)) << tracer.output();
+  Background recv(vms.env, "vm exec --timeout 1200 " + vms.b + " -- /bin/order_recv " + count,
                   tmp.path + "/recv");
   Background send(
-      vms_.env,
-      "vm exec --timeout 1200 " + vms_.a + " -- /bin/order_send " + count + " --timeout 60",
+      vms.env, "vm exec --timeout 1200 " + vms.a + " -- /bin/order_send " + count + " --timeout 60",
       tmp.path + "/send");
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  Result pause = run_vtrace(vms_.env, "vm pause " + vms_.b);
-  ASSERT_EQ(pause.status, 0) << pause.output;
+  Result pause = run_vtrace(vms.env, "vm pause " + vms.b);
+  EXPECT_EQ(pause.status, 0) << pause.output;
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  Result resume = run_vtrace(vms_.env, "vm resume " + vms_.b);
-  ASSERT_EQ(resume.status, 0) << resume.output;
+  Result resume = run_vtrace(vms.env, "vm resume " + vms.b);
+  EXPECT_EQ(resume.status, 0) << resume.output;
   EXPECT_EQ(send.wait(300), 0) << send.output();
   EXPECT_EQ(recv.wait(300), 0) << recv.output();
   EXPECT_EQ(tracer.wait(60), 0) << tracer.output();
   const std::string out = tracer.output();
-  EXPECT_EQ(count_line(out, vms_.a, "send") + reported_drops(out, vms_.a), n) << out;
-  EXPECT_EQ(count_line(out, vms_.b, "recv") + reported_drops(out, vms_.b), n) << out;
-  // The pause and the jump it caused, about 2 s.
+  EXPECT_EQ(count_line(out, vms.a, "send") + reported_drops(out, vms.a), n) << out;
+  EXPECT_EQ(count_line(out, vms.b, "recv") + reported_drops(out, vms.b), n) << out;
+  const double bound = clock_bound_ns(out, vms.a) + clock_bound_ns(out, vms.b);
+  std::smatch m;
+  long inverted = 0;
+  if (std::regex_search(out, m, std::regex("inverted by \\(ns\\): (\\d+)")))
+    inverted = std::stol(m[1]);
+  EXPECT_LE(inverted, bound) << out;
+  std::cout << "[ " << tag << " ] bounds sum " << bound << " ns, worst inversion " << inverted
+            << " ns\n"
+            << out << "\n";
+  return out;
+}
+
+// A guest paused mid-run: under TCG its clock stands still while it is stopped, so the
+// translation measured before the pause would place everything after it 2 s too early (every
+// recv before its send). vtrace follows QEMU's STOP/RESUME events, holds the guest's records
+// until it has measured the clock again, and reports the pause and the jump.
+TEST_F(GuestTraceTest, OrderHoldsInAsyncModeAcrossAPause) {
+  const std::string out = order_across_a_pause(vms_, "order-pause");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(
       out, m, std::regex(vms_.b + ": paused for ([0-9.]+) s; its clock fell ([0-9.]+) s behind")))
       << out;
   EXPECT_GT(std::stod(m[1]), 1.9) << out;
   EXPECT_GT(std::stod(m[2]), 1.9) << out;
-  // No recv stamped before its send by more than the clocks' bounds (records the paused guest
-  // had not relayed when it stopped may run late: counted, not reordered).
-  const double bound = clock_bound_ns(out, vms_.a) + clock_bound_ns(out, vms_.b);
-  long inverted = 0;
-  if (std::regex_search(out, m, std::regex("inverted by \\(ns\\): (\\d+)")))
-    inverted = std::stol(m[1]);
-  EXPECT_LE(inverted, bound) << out;
-  std::cout << "[ order async, paused 2 s ] bounds sum " << bound << " ns, worst inversion "
-            << inverted << " ns\n"
-            << out << "\n";
 }
 
 // The same pause, but QEMU's STOP/RESUME events do not reach vtrace: another client holds the
@@ -197,9 +203,6 @@ TEST_F(GuestTraceTest, OrderHoldsInAsyncModeAcrossAPause) {
 // by its watermark, which no longer fits the translation after the resume; the guest's records
 // wait until the clock is measured again, and the step is reported.
 TEST_F(GuestTraceTest, OrderHoldsInAsyncModeAcrossAPauseNoEventAnnounced) {
-  const int n = 100000;
-  const std::string count = std::to_string(n);
-  TempDir tmp("order-step");
   const int holder = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_GE(holder, 0);
   sockaddr_un addr{};
@@ -208,31 +211,9 @@ TEST_F(GuestTraceTest, OrderHoldsInAsyncModeAcrossAPauseNoEventAnnounced) {
   ASSERT_LT(events.size(), sizeof addr.sun_path);
   std::memcpy(addr.sun_path, events.c_str(), events.size() + 1);
   ASSERT_EQ(connect(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << events;
-  Background tracer(
-      vms_.env, "-Z -x dynvarsize=64m -s " + std::string(EXAMPLES_DIR) + "/guest_order.d " + count,
-      tmp.path + "/out");
-  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a, vms_.b}, 60)) << tracer.output();
-  ASSERT_TRUE(wait_output(tracer, "waiting for", 60)) << tracer.output();
-  Background recv(vms_.env, "vm exec --timeout 1200 " + vms_.b + " -- /bin/order_recv " + count,
-                  tmp.path + "/recv");
-  Background send(
-      vms_.env,
-      "vm exec --timeout 1200 " + vms_.a + " -- /bin/order_send " + count + " --timeout 60",
-      tmp.path + "/send");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  Result pause = run_vtrace(vms_.env, "vm pause " + vms_.b);
-  ASSERT_EQ(pause.status, 0) << pause.output;
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  Result resume = run_vtrace(vms_.env, "vm resume " + vms_.b);
-  ASSERT_EQ(resume.status, 0) << resume.output;
-  EXPECT_EQ(send.wait(300), 0) << send.output();
-  EXPECT_EQ(recv.wait(300), 0) << recv.output();
-  EXPECT_EQ(tracer.wait(60), 0) << tracer.output();
+  const std::string out = order_across_a_pause(vms_, "order-step");
   close(holder);
-  const std::string out = tracer.output();
   EXPECT_NE(out.find("QEMU's pause events not followed"), std::string::npos) << out;
-  EXPECT_EQ(count_line(out, vms_.a, "send") + reported_drops(out, vms_.a), n) << out;
-  EXPECT_EQ(count_line(out, vms_.b, "recv") + reported_drops(out, vms_.b), n) << out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(
       out, m,
@@ -240,14 +221,6 @@ TEST_F(GuestTraceTest, OrderHoldsInAsyncModeAcrossAPauseNoEventAnnounced) {
                           "QEMU announced")))
       << out;
   EXPECT_GT(std::stod(m[1]), 1.9) << out;
-  const double bound = clock_bound_ns(out, vms_.a) + clock_bound_ns(out, vms_.b);
-  long inverted = 0;
-  if (std::regex_search(out, m, std::regex("inverted by \\(ns\\): (\\d+)")))
-    inverted = std::stol(m[1]);
-  EXPECT_LE(inverted, bound) << out;
-  std::cout << "[ order async, paused 2 s, no event ] bounds sum " << bound
-            << " ns, worst inversion " << inverted << " ns\n"
-            << out << "\n";
 }
 
 // One timeline across the hypervisor boundary: order_send runs on the host (a probe.h process
