@@ -41,11 +41,12 @@
 #define VTRACE_GUEST_TAIL_SIZE 248u
 #define VTRACE_GUEST_COMM_LEN 16u
 
-/* fbt requests (vtrace_guest_header): the glob's room, and what the agent says of one. */
-#define VTRACE_GUEST_FBT_GLOB 128u
-#define VTRACE_FBT_OK 0u
-#define VTRACE_FBT_NO_KPROBES 1u /* the guest kernel has no kprobe events */
-#define VTRACE_FBT_TABLE_FULL 2u /* some matched functions did not fit in the table */
+/* Probe requests (vtrace_guest_header::request): their room, and what the agent says. */
+#define VTRACE_GUEST_REQUEST_LEN 160u
+#define VTRACE_REQ_OK 0u
+#define VTRACE_REQ_UNSUPPORTED 1u /* the guest kernel cannot make them (no kprobe events...) */
+#define VTRACE_REQ_TABLE_FULL 2u  /* some did not fit in the table */
+#define VTRACE_REQ_BAD 3u         /* a request the agent does not understand */
 
 /* Probe table entry kinds. */
 #define VTRACE_GPROBE_NATIVE 1u /* a probe.h site (or a set of same-named sites) of a process */
@@ -155,13 +156,15 @@ struct vtrace_guest_header {
   char kernel_release[64];
   char agent_error[128]; /* the agent's last problem, NUL-terminated, for reports */
 
-  /* ---- function-boundary probes on request: the host asks, the agent adds fbt:::entry and
-   * fbt:::return probes for the kernel functions matching a glob to its table ---- */
-  char fbt_request[VTRACE_GUEST_FBT_GLOB]; /* host: the glob, NUL-terminated */
-  volatile uint32_t fbt_request_gen;       /* host: bumped after fbt_request is written */
-  volatile uint32_t fbt_ack_gen;           /* agent: = fbt_request_gen once the table has them */
-  volatile uint32_t fbt_matched;           /* agent: functions the glob matched (probes: 2x) */
-  volatile uint32_t fbt_status;            /* agent: VTRACE_FBT_* */
+  /* ---- probes made on request: the host names a provider and what it wants of it, the
+   * agent adds the probes it can make to its table. "fbt:GLOB": fbt:::entry and :return of
+   * the kernel functions matching GLOB; "profile:NAME:PERIOD_NS": profile:::NAME sampling every
+   * CPU every PERIOD_NS ---- */
+  char request[VTRACE_GUEST_REQUEST_LEN]; /* host: NUL-terminated */
+  volatile uint32_t request_gen;          /* host: bumped after request is written */
+  volatile uint32_t request_ack_gen;      /* agent: = request_gen once the table has them */
+  volatile uint32_t request_matched;      /* agent: what the request matched (functions...) */
+  volatile uint32_t request_status;       /* agent: VTRACE_REQ_* */
 };
 
 #endif /* VTRACE_GUEST_ABI_H */

@@ -44,6 +44,7 @@ const char* usage_text() {
          "  usdt:/path/to/bin:PROVIDER:NAME   a file's USDT probes, in every process\n"
          "  pid$target:MODULE:FUNC:entry|return|OFFSET   a process's functions (uprobes)\n"
          "  VM:fbt::FUNC:entry|return         a guest kernel's functions (kprobes)\n"
+         "  VM:profile:::profile-N            samples of a guest's vCPUs\n"
          "  kvm:::exit|entry, NAME:vmm:::preempt|resume|halt|exit|entry   the hypervisor\n"
          "  targets: host (default), pidPID or a process name, a guest's NAME\n"
          "\n"

@@ -94,7 +94,8 @@ void ProfileProvider::arm(const std::vector<uint32_t>& probe_ids, uint64_t now_n
   timers_.clear();
   for (uint32_t id : probe_ids) {
     const ProbeInfo& p = catalog_.probe(id);
-    if (p.provider != "profile" || sample_period(p)) continue;  // profile-N: sampled
+    // profile-N: sampled; a guest's profile probes are its agent's.
+    if (p.target != "host" || p.provider != "profile" || sample_period(p)) continue;
     if (auto period = parse_period(p.name)) timers_.push_back({id, *period, now_ns + *period});
   }
 }

@@ -53,6 +53,42 @@ TEST(Agent, PublishesIdentityAndKernelProbes) {
   EXPECT_TRUE(wait_for([&] { return h->agent_heartbeat > beat + 2; }, 2000ms));
 }
 
+// Probes on request (guest_abi.h): the agent answers each request once, adds what it can make
+// to its table (a profile probe here), refuses what it does not understand, and says when its
+// kernel cannot make them (this host has no kprobe events: no fbt probes).
+TEST(Agent, AnswersProbeRequests) {
+  FakeHost host;
+  ASSERT_TRUE(host.wait_ready()) << "agent_ready never set";
+  auto* h = host.h();
+  auto ask = [&](const std::string& req) -> uint32_t {
+    std::memset(h->request, 0, sizeof h->request);
+    std::memcpy(h->request, req.data(), req.size());
+    const uint32_t gen = __atomic_add_fetch(&h->request_gen, 1, __ATOMIC_SEQ_CST);
+    EXPECT_TRUE(wait_for(
+        [&] { return __atomic_load_n(&h->request_ack_gen, __ATOMIC_ACQUIRE) == gen; }, 5000ms))
+        << req;
+    return h->request_status;
+  };
+  const uint32_t before = host.probe_count();
+  EXPECT_EQ(ask("profile:profile-997:1003009"), VTRACE_REQ_OK);
+  ASSERT_EQ(host.probe_count(), before + 1);
+  const auto& e = host.entry(before);
+  EXPECT_EQ(e.kind, VTRACE_GPROBE_KERNEL);
+  EXPECT_STREQ(e.provider, "profile");
+  EXPECT_STREQ(e.name, "profile-997");
+  EXPECT_EQ(e.nargs, 2);
+  EXPECT_EQ(ask("profile:profile-997:1003009"), VTRACE_REQ_OK);  // once
+  EXPECT_EQ(host.probe_count(), before + 1);
+  EXPECT_EQ(ask("profile:profile-99999:10"), VTRACE_REQ_BAD);  // faster than 10 kHz
+  EXPECT_EQ(ask("profile:tick-1:1000000000"), VTRACE_REQ_BAD);
+  EXPECT_EQ(ask("profile:profile-9"), VTRACE_REQ_BAD);
+  EXPECT_EQ(ask("nonsense"), VTRACE_REQ_BAD);
+  if (access("/sys/kernel/tracing/kprobe_events", F_OK) != 0) {
+    EXPECT_EQ(ask("fbt:vfs_read"), VTRACE_REQ_UNSUPPORTED);
+  }
+  EXPECT_EQ(host.probe_count(), before + 1);
+}
+
 TEST(Agent, WaitsForTheHostToFormat) {
   FakeHost host(/*format=*/false, {"--no-kernel"});
   std::this_thread::sleep_for(300ms);

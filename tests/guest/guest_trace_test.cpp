@@ -321,6 +321,38 @@ TEST_F(GuestTraceTest, FbtProbesInAGuestKernelCountAndReadArguments) {
       << list.output;
 }
 
+// profile-N inside a guest named by the description: its agent samples every vCPU's clock;
+// each sample is the guest's (vmname, its vCPU, its process), with the kernel PC in arg0 or
+// the user PC in arg1. The other guest, not named, is not sampled.
+TEST_F(GuestTraceTest, ProfileSamplesAGuestsVcpus) {
+  TempDir tmp("profile");
+  const std::string script =
+      "-q -n 'BEGIN { printf(\"ready\\n\"); }' "
+      "-n '" +
+      vms_.a +
+      ":profile:::profile-997 { @n[vmname] = count(); "
+      "@both = sum(arg0 != 0 && arg1 != 0); @none = sum(arg0 == 0 && arg1 == 0); "
+      "@busy = sum(execname == \"sh\"); }' "
+      "-n 'END { printa(\"%s %@d\\n\", @n); printa(\"both %@d none %@d busy %@d\\n\", "
+      "@both, @none, @busy); }'";
+  Background tracer(vms_.env, script, tmp.path + "/out");
+  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a}, 60)) << tracer.output();
+  ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
+  Result busy =
+      run_vtrace(vms_.env, "vm exec " + vms_.a +
+                               " -- /bin/sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'");
+  EXPECT_EQ(busy.status, 0) << busy.output;
+  tracer.interrupt();
+  ASSERT_EQ(tracer.wait(30), 0) << tracer.output();
+  const std::string out = tracer.output();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(vms_.a + " (\\d+)\n"))) << out;
+  EXPECT_GT(std::stol(m[1]), 100) << out;
+  EXPECT_EQ(out.find(vms_.b + " "), std::string::npos) << out;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("both 0 none 0 busy (\\d+)\n"))) << out;
+  EXPECT_GT(std::stol(m[1]), 0) << out;
+}
+
 TEST_F(GuestTraceTest, PerVmSyscallCountsAreExact) {
   TempDir tmp("count");
   const std::string script =

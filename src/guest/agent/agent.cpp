@@ -104,18 +104,35 @@ void Agent::init_kernel_probes() {
   log_info("%zu guest kernel probes", kernel_entries_.size());
 }
 
-void Agent::serve_fbt_request() {
-  const uint32_t gen = __atomic_load_n(&h_->fbt_request_gen, __ATOMIC_ACQUIRE);
-  if (gen == fbt_gen_seen_) return;
-  fbt_gen_seen_ = gen;
-  char glob[VTRACE_GUEST_FBT_GLOB];
-  std::memcpy(glob, h_->fbt_request, sizeof glob);  // the host may rewrite it: one copy
-  glob[sizeof glob - 1] = '\0';
-  uint32_t matched = 0, status = VTRACE_FBT_OK;
+void Agent::serve_request() {
+  const uint32_t gen = __atomic_load_n(&h_->request_gen, __ATOMIC_ACQUIRE);
+  if (gen == request_gen_seen_) return;
+  request_gen_seen_ = gen;
+  char text[VTRACE_GUEST_REQUEST_LEN];
+  std::memcpy(text, h_->request, sizeof text);  // the host may rewrite it: one copy
+  text[sizeof text - 1] = '\0';
+  const std::string req = text;
+  uint32_t matched = 0, status = VTRACE_REQ_OK;
   {
     std::lock_guard<std::mutex> lock(mu_);
     const uint32_t room = h_->max_probes > table_.count() ? h_->max_probes - table_.count() : 0;
-    for (uint32_t i : kernel_.add_fbt(glob, room, matched, status)) {
+    std::vector<uint32_t> added;
+    if (req.rfind("fbt:", 0) == 0) {
+      added = kernel_.add_fbt(req.substr(4), room, matched, status);
+    } else if (req.rfind("profile:", 0) == 0) {
+      // "profile:NAME:PERIOD_NS"
+      const size_t colon = req.find(':', 8);
+      char* end = nullptr;
+      const unsigned long long period =
+          colon == std::string::npos ? 0 : std::strtoull(req.c_str() + colon + 1, &end, 10);
+      if (colon == std::string::npos || end == nullptr || *end != '\0')
+        status = VTRACE_REQ_BAD;
+      else
+        added = kernel_.add_profile(req.substr(8, colon - 8), period, room, matched, status);
+    } else {
+      status = VTRACE_REQ_BAD;
+    }
+    for (uint32_t i : added) {
       const KernelProbe& p = kernel_.probes()[i];
       const uint32_t entry = table_.add(VTRACE_GPROBE_KERNEL, 0, p.nargs, p.flags, p.provider,
                                         p.module, p.function, p.name);
@@ -125,10 +142,10 @@ void Agent::serve_fbt_request() {
     kernel_on_.resize(kernel_entries_.size(), false);
     table_.publish();
   }
-  log_info("fbt %s: %u functions", glob, matched);
-  h_->fbt_matched = matched;
-  h_->fbt_status = status;
-  __atomic_store_n(&h_->fbt_ack_gen, gen, __ATOMIC_RELEASE);
+  log_info("request %s: %u matched, status %u", text, matched, status);
+  h_->request_matched = matched;
+  h_->request_status = status;
+  __atomic_store_n(&h_->request_ack_gen, gen, __ATOMIC_RELEASE);
 }
 
 int Agent::run(const std::atomic<bool>& stop) {
@@ -176,7 +193,7 @@ int Agent::run(const std::atomic<bool>& stop) {
       scan_locked();
       table_.publish();
     }
-    serve_fbt_request();
+    serve_request();
     if (!in_session_) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;

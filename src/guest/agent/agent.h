@@ -61,8 +61,8 @@ class Agent : public TraceHooks {
   void end_session();
   void detach_all_locked();
   void apply_enablings_locked();
-  // A host's fbt request (vtrace_guest_header::fbt_request): adds the probes, acknowledges.
-  void serve_fbt_request();
+  // A host's probe request (vtrace_guest_header::request): adds the probes, acknowledges.
+  void serve_request();
   void set_sync(bool sync);
   // One relay round; returns the records written.
   size_t relay_round();
@@ -83,7 +83,7 @@ class Agent : public TraceHooks {
   // Kernel probe i (KernelEvents::probes()) is table entry kernel_entries_[i]: the fixed ones
   // first, fbt probes where a request added them.
   std::vector<uint32_t> kernel_entries_;
-  uint32_t fbt_gen_seen_ = 0;
+  uint32_t request_gen_seen_ = 0;
   std::vector<bool> kernel_on_;
   bool kernel_any_on_ = false;
   std::vector<std::unique_ptr<NativeProcess>> procs_;  // never shrinks: records point at them

@@ -42,8 +42,13 @@ constexpr uint32_t kDeadTask = UINT32_MAX;  // perf's pid/tid of a task past exi
 
 // IDENTIFIER tells apart the events sharing a CPU's ring; the side-band records' sample_id
 // trailer then is {pid, tid}, time, {cpu, res}, identifier.
-constexpr uint64_t kSampleType =
-    PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW;
+// IP: where a profile sample interrupted (the side-band trailer has no IP: unchanged).
+constexpr uint64_t kSampleType = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
+                                 PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW;
+// x86-64: addresses from here up are the kernel's.
+constexpr uint64_t kKernelSpace = 0xffff800000000000ull;
+// The shortest profile period the agent samples at (10 kHz per CPU).
+constexpr uint64_t kMinProfileNs = 100'000;
 constexpr size_t kSampleIdLen = 32;
 constexpr size_t kSampleIdTime = 24;  // from the record's end
 
@@ -55,13 +60,15 @@ enum class Kind : uint8_t {
   Exec,
   Exit,
   FbtEntry,
-  FbtReturn
+  FbtReturn,
+  Profile
 };
 
-// Which tracepoint feeds a probe.
+// Which tracepoint feeds a probe (a profile probe: a CPU clock sampled every period_ns).
 struct Def {
   Kind kind;
   std::string system, event;
+  uint64_t period_ns = 0;
 };
 
 // A field of a tracepoint record, resolved from its format once when the event is opened.
@@ -139,6 +146,7 @@ struct KernelEvents::Impl {
     uint32_t type, cpu, pid, tid;
     size_t off;
     uint32_t len;
+    uint64_t ip = 0;
   };
 
   sys::Tracefs fs;
@@ -173,6 +181,8 @@ struct KernelEvents::Impl {
   std::string open_rings();
   std::string open_tp(const std::string& key, const Def& def,
                       std::vector<std::pair<uint32_t, Kind>> ps);
+  std::string open_profile(const std::string& key, const Def& def,
+                           std::vector<std::pair<uint32_t, Kind>> ps);
   void retire(std::unique_ptr<Tp> tp);
   void close_all();
   size_t poll(const std::function<void(const KernelEvent&)>& emit);
@@ -299,6 +309,7 @@ std::string KernelEvents::Impl::open_rings() {
 
 std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
                                         std::vector<std::pair<uint32_t, Kind>> ps) {
+  if (def.kind == Kind::Profile) return open_profile(key, def, std::move(ps));
   std::string err;
   const bool fbt = def.kind == Kind::FbtEntry || def.kind == Kind::FbtReturn;
   if (fbt) {
@@ -356,6 +367,37 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
   return "";
 }
 
+std::string KernelEvents::Impl::open_profile(const std::string& key, const Def& def,
+                                             std::vector<std::pair<uint32_t, Kind>> ps) {
+  auto tp = std::make_unique<Tp>();
+  tp->key = key;
+  tp->probes = std::move(ps);
+  perf_event_attr attr = sys::tracepoint_attr(0);
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.config = PERF_COUNT_SW_CPU_CLOCK;
+  attr.sample_period = def.period_ns;  // the CPU clock counts nanoseconds
+  attr.sample_type = kSampleType;      // RAW: an empty record (the layout stays one per ring)
+  for (size_t c = 0; c < cpus.size(); ++c) {
+    sys::PerfRing ev;
+    uint64_t id = 0;
+    std::string err;
+    int e = open_cpu_event(ev, attr, cpus[c], 0, true);
+    if (e == 0 && (e = ev.redirect_to(rings[c])) != 0) err = " (PERF_EVENT_IOC_SET_OUTPUT)";
+    if (e == 0 && (e = ev.event_id(id)) != 0) err = " (PERF_EVENT_IOC_ID)";
+    if (e == 0 && (e = ev.enable()) != 0) err = " (PERF_EVENT_IOC_ENABLE)";
+    if (e != 0) {
+      for (uint64_t done : tp->ids) by_id.erase(done);
+      return sys::perf_error_message(e, "guest: perf_event_open of the CPU clock (" + def.event +
+                                            ") on cpu " + std::to_string(cpus[c]) + err);
+    }
+    tp->events.push_back(std::move(ev));
+    tp->ids.push_back(id);
+    by_id[id] = tp.get();
+  }
+  open.emplace(key, std::move(tp));
+  return "";
+}
+
 void KernelEvents::Impl::retire(std::unique_ptr<Tp> tp) {
   for (sys::PerfRing& e : tp->events) e.disable();
   tp->events.clear();  // no new records; those in the rings are still emitted
@@ -401,7 +443,7 @@ void KernelEvents::Impl::read_ring(sys::PerfRing& ring, uint64_t& cutoff) {
           return;
         }
         pending.push_back({s.time, it->second, PERF_RECORD_SAMPLE, s.cpu, s.pid, s.tid,
-                           arena.size(), s.raw_size});
+                           arena.size(), s.raw_size, s.ip});
         arena.insert(arena.end(), s.raw, s.raw + s.raw_size);
         newest = std::max(newest, s.time);
       },
@@ -484,6 +526,11 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
         for (size_t i = 0; i < tp.args.size(); ++i) ev.args[i] = read_int(tp.args[i], d, len);
         std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
         break;
+      case Kind::Profile:
+        // As dtrace: arg0 the kernel PC, arg1 the user PC (the other 0).
+        ev.args[p.ip >= kKernelSpace ? 0 : 1] = static_cast<int64_t>(p.ip);
+        std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
+        break;
       case Kind::FbtReturn:
         ev.args[1] = read_int(tp.ret, d, len);  // arg0 unknown: the host says so (see .h)
         std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
@@ -559,14 +606,43 @@ void KernelEvents::exclude_own_threads(bool on) {
   impl_->exclude_self = on;
 }
 
+std::vector<uint32_t> KernelEvents::add_profile(const std::string& name, uint64_t period_ns,
+                                                size_t room, uint32_t& matched, uint32_t& status) {
+  Impl& m = *impl_;
+  std::vector<uint32_t> added;
+  matched = 0;
+  status = VTRACE_REQ_OK;
+  if (!m.inited) {
+    status = VTRACE_REQ_UNSUPPORTED;
+    return added;
+  }
+  bool named = name.rfind("profile-", 0) == 0 && name.size() > 8 && name.size() < 32;
+  for (char c : name) named = named && c > 0x20 && c < 0x7f && c != ':';
+  if (!named || period_ns < kMinProfileNs) {
+    status = VTRACE_REQ_BAD;
+    return added;
+  }
+  matched = 1;
+  for (const KernelProbe& p : m.probes)
+    if (p.provider == "profile" && p.name == name) return added;
+  if (room < 1) {
+    status = VTRACE_REQ_TABLE_FULL;
+    return added;
+  }
+  added.push_back(static_cast<uint32_t>(m.probes.size()));
+  m.probes.push_back({"profile", "", "", name, 2, 0});
+  m.defs.push_back({Kind::Profile, "profile", name, period_ns});
+  return added;
+}
+
 std::vector<uint32_t> KernelEvents::add_fbt(const std::string& glob, size_t room, uint32_t& matched,
                                             uint32_t& status) {
   Impl& m = *impl_;
   std::vector<uint32_t> added;
   matched = 0;
-  status = VTRACE_FBT_OK;
+  status = VTRACE_REQ_OK;
   if (!m.inited || !m.functions.available()) {
-    status = VTRACE_FBT_NO_KPROBES;
+    status = VTRACE_REQ_UNSUPPORTED;
     return added;
   }
   for (const KernelFunctions::Function& fn : m.functions.match(glob)) {
@@ -574,7 +650,7 @@ std::vector<uint32_t> KernelEvents::add_fbt(const std::string& glob, size_t room
     ++matched;
     if (m.fbt_made.count(f)) continue;
     if (room < 2) {
-      status = VTRACE_FBT_TABLE_FULL;
+      status = VTRACE_REQ_TABLE_FULL;
       continue;
     }
     room -= 2;

@@ -51,9 +51,13 @@ class KernelEvents {
   void exclude_own_threads(bool on);
   // fbt::FUNC:entry and :return probes for the traceable kernel functions matching `glob` that
   // have none yet, at most `room` probes: appended to probes(), their indices returned.
-  // `matched` counts the functions the glob matched, `status` is a VTRACE_FBT_* value.
+  // `matched` counts the functions the glob matched, `status` is a VTRACE_REQ_* value.
   std::vector<uint32_t> add_fbt(const std::string& glob, size_t room, uint32_t& matched,
                                 uint32_t& status);
+  // profile:::NAME, every CPU's clock sampled every `period_ns` (arg0 the kernel PC, arg1 the
+  // user PC), unless it exists; as add_fbt().
+  std::vector<uint32_t> add_profile(const std::string& name, uint64_t period_ns, size_t room,
+                                    uint32_t& matched, uint32_t& status);
   // Opens perf events for the probes with enabled[i] set and closes the others. "" or an error.
   std::string apply(const std::vector<bool>& enabled);
   // Reads what the perf rings hold, in time order within each CPU; calls emit for each event.

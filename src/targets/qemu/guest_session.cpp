@@ -9,6 +9,7 @@
 #include "clock/host_clock.h"
 #include "engine/engine.h"
 #include "engine/glob.h"
+#include "engine/profile_provider.h"
 #include "guest/image_builder.h"
 #include "targets/qemu/vm_manager.h"
 
@@ -131,22 +132,34 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
       },
       5);
   catalog.add_on_demand(
-      [this](const bytecode::ProbeSpec& spec, engine::Catalog& cat) { fbt_on_demand(spec, cat); });
+      [this](const bytecode::ProbeSpec& spec, engine::Catalog& cat) { on_demand(spec, cat); });
   return true;
 }
 
-void GuestSession::fbt_on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog) {
-  if (spec.provider != "fbt") return;  // a description that names the provider (not a glob)
-  const std::string glob = spec.function.empty() ? "*" : spec.function;
+void GuestSession::on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog) {
+  // Only descriptions that name the provider (not a glob): fbt for every guest they reach,
+  // profile-N only for a guest they name (a bare profile-N is the host's, as it always was).
+  std::string request;
+  if (spec.provider == "fbt") {
+    request = "fbt:" + (spec.function.empty() ? std::string("*") : spec.function);
+  } else if (spec.provider == "profile" && !spec.target.empty() &&
+             spec.name.rfind("profile-", 0) == 0 && spec.module.empty() && spec.function.empty()) {
+    const std::optional<uint64_t> period = engine::ProfileProvider::parse_period(spec.name);
+    if (!period) return;
+    request = "profile:" + spec.name + ":" + std::to_string(*period);
+  } else {
+    return;
+  }
   for (auto& g : guests_.all()) {
     if (g->stopped() || !g->agent_ready()) continue;
     if (!spec.target.empty() && !engine::glob_match(spec.target, g->name())) continue;
-    if (!fbt_asked_.insert(g->name() + "\n" + glob).second) continue;
+    if (!requested_.insert(g->name() + "\n" + request).second) continue;
     uint32_t matched = 0;
     std::string note, why;
-    if (!g->request_fbt(glob, 5000, matched, note, why)) {
-      // Said once per guest and pattern: the description may still match other targets.
-      std::fprintf(stderr, "vtrace: %s: no fbt probes: %s\n", g->name().c_str(), why.c_str());
+    if (!g->request_probes(request, 5000, matched, note, why)) {
+      // Said once per guest and request: the description may still match other targets.
+      std::fprintf(stderr, "vtrace: %s: no %s probes: %s\n", g->name().c_str(),
+                   spec.provider.c_str(), why.c_str());
       continue;
     }
     if (!note.empty()) std::fprintf(stderr, "vtrace: %s: %s\n", g->name().c_str(), note.c_str());

@@ -22,9 +22,10 @@ class GuestSession : public Target {
   ~GuestSession() override;  // stops the VMs this run started
 
   // Starts the --vm guests that are not running yet, then opens every running guest and reads
-  // its probe table into the catalog; descriptions of fbt probes (`fbt::vfs_read:entry`,
-  // `web1:fbt::vfs_*:`) ask each guest they can reach for its kernel functions' probes when
-  // they are matched (GuestTarget::request_fbt). False with `error` set.
+  // its probe table into the catalog. Descriptions of probes a guest makes on request ask each
+  // guest they can reach when they are matched (GuestTarget::request_probes): fbt probes
+  // (`fbt::vfs_read:entry`, `web1:fbt::vfs_*:`) and, when the description names the guest,
+  // profile probes (`web1:profile:::profile-997`). False with `error` set.
   bool open(const std::vector<std::string>& start_vms, engine::Catalog& catalog, bool quiet,
             std::string& error);
   // Attaches the guests the program can reach, measures their clocks, enables their probes.
@@ -77,9 +78,9 @@ class GuestSession : public Target {
 
  private:
   void wait_ready();
-  // The catalog's on-demand hook for fbt descriptions (see open()).
-  void fbt_on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog);
-  std::set<std::string> fbt_asked_;  // "VM\nGLOB" already requested
+  // The catalog's on-demand hook for probes guests make on request (see open()).
+  void on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog);
+  std::set<std::string> requested_;  // "VM\nREQUEST" already asked
   void heartbeats(uint64_t now_ns);
   // Async: reads the guest's rings into `sink` (its lane: the timeline sorts); returns how many
   // records it read.

@@ -136,46 +136,48 @@ bool GuestTarget::accept_entry(const vtrace_guest_probe& e, engine::Catalog& cat
   return true;
 }
 
-bool GuestTarget::request_fbt(const std::string& glob, int timeout_ms, uint32_t& matched,
-                              std::string& note, std::string& why) {
+bool GuestTarget::request_probes(const std::string& request, int timeout_ms, uint32_t& matched,
+                                 std::string& note, std::string& why) {
   matched = 0;
   note.clear();
   if (base_ == nullptr || stopped_ || !agent_ready()) {
     why = "its vtrace-agent is not running";
     return false;
   }
-  if (glob.size() >= VTRACE_GUEST_FBT_GLOB) {
-    why = "function pattern too long for a guest (" + std::to_string(VTRACE_GUEST_FBT_GLOB - 1) +
-          " characters at most)";
+  if (request.size() >= VTRACE_GUEST_REQUEST_LEN) {
+    why = "pattern too long for a guest (" + request + ")";
     return false;
   }
   vtrace_guest_header* h = header();
-  std::memset(h->fbt_request, 0, sizeof h->fbt_request);
-  std::memcpy(h->fbt_request, glob.data(), glob.size());
-  const uint32_t gen = __atomic_add_fetch(&h->fbt_request_gen, 1, __ATOMIC_SEQ_CST);
+  std::memset(h->request, 0, sizeof h->request);
+  std::memcpy(h->request, request.data(), request.size());
+  const uint32_t gen = __atomic_add_fetch(&h->request_gen, 1, __ATOMIC_SEQ_CST);
   const uint64_t end = clock::host_now_ns() + uint64_t(timeout_ms) * 1'000'000;
-  while (__atomic_load_n(&h->fbt_ack_gen, __ATOMIC_ACQUIRE) != gen) {
+  while (__atomic_load_n(&h->request_ack_gen, __ATOMIC_ACQUIRE) != gen) {
     if (clock::host_now_ns() > end) {
       why =
-          "its agent did not answer the request for fbt probes (an agent older than this "
-          "vtrace: restart the VM)";
+          "its agent did not answer a request for probes (an agent older than this vtrace: "
+          "restart the VM)";
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  matched = h->fbt_matched;  // the guest's word: only printed
-  switch (h->fbt_status) {
-    case VTRACE_FBT_OK:
+  matched = h->request_matched;  // the guest's word: only printed
+  switch (h->request_status) {
+    case VTRACE_REQ_OK:
       return true;
-    case VTRACE_FBT_TABLE_FULL:
-      note = "its probe table is full: some of the " + std::to_string(matched) +
-             " functions matching " + glob + " have no fbt probes";
+    case VTRACE_REQ_TABLE_FULL:
+      note = "its probe table is full: some of the " + std::to_string(matched) + " matching " +
+             request + " have no probes";
       return true;
-    case VTRACE_FBT_NO_KPROBES:
-      why = "its kernel has no kprobe events (no fbt probes)";
+    case VTRACE_REQ_UNSUPPORTED:
+      why = "its kernel cannot make them (" + request + ")";
+      return false;
+    case VTRACE_REQ_BAD:
+      why = "its agent did not understand the request " + request;
       return false;
     default:
-      why = "its agent answered the request for fbt probes with an unknown status";
+      why = "its agent answered the request " + request + " with an unknown status";
       return false;
   }
 }
