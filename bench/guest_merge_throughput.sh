@@ -35,8 +35,7 @@ check_probe_loop "$A"
 check_probe_loop "$B"
 
 : >"$TMP/rows"
-# A guest's count of drops outlives a tracing session: each run's are its report minus the last.
-prev_a=0 prev_b=0
+# vtrace reports the drops of its own run (what a guest's counters added since it attached).
 drops_vm() { sed -n "s/^vtrace: $1: \\([0-9][0-9]*\\) drops.*/\\1/p" "$2" | awk '{ s += $1 } END { print s + 0 }'; }
 per_vm() { awk -v v="$1" '$1 == v && NF == 2 { c = $2 } END { print c + 0 }' "$2"; }
 
@@ -73,8 +72,7 @@ for run in $(seq "$RUNS"); do
   da=$(drops_vm "$A" "$TMP/t2") db=$(drops_vm "$B" "$TMP/t2")
   secs=$(awk -v a="$t0" -v b="$t_last" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
   rate=$(awk -v c=$((ca + cb)) -v s="$secs" 'BEGIN { printf "%.0f", c / s }')
-  echo "$rate $secs $ca $cb $((da - prev_a)) $((db - prev_b)) $(ns_per_iter "$TMP/a") $(ns_per_iter "$TMP/b")" >>"$TMP/rows"
-  prev_a=$da prev_b=$db
+  echo "$rate $secs $ca $cb $da $db $(ns_per_iter "$TMP/a") $(ns_per_iter "$TMP/b")" >>"$TMP/rows"
   printf '  run %d: %s events in %s s = %s events/s (%s: %s, %s: %s)\n' "$run" $((ca + cb)) "$secs" \
     "$rate" "$A" "$ca" "$B" "$cb"
   grep '^vtrace: ' "$TMP/t2" | grep -v ' drops ' | sed 's/^/  vtrace said: /'
