@@ -90,7 +90,7 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
  * own whatever its section attribute says, which would hide the probe. (Each inlined copy of a
  * site then has a descriptor of its own.) The layout is struct vtrace_probe_desc's, checked
  * below. */
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(__LP64__)
 #define VTRACE__DESC(var, provider, name, nargs, flags)                                 \
   struct vtrace_probe_desc* var;                                                        \
   __asm__(                                                                              \
@@ -107,6 +107,7 @@ extern int sched_getcpu(void); /* glibc has it; <sched.h> declares it only with 
       VTRACE_PROBE_MAGIC, 0, (nargs), (flags), __LINE__, #provider, #name, __func__, __FILE__}; \
   struct vtrace_probe_desc* var = &var##_
 #endif
+#if defined(__x86_64__) && defined(__LP64__) /* the layout the assembler writes */
 #ifdef __cplusplus
 #define VTRACE__ASSERT(c) static_assert(c, #c)
 #else
@@ -116,6 +117,7 @@ VTRACE__ASSERT(offsetof(struct vtrace_probe_desc, line) == 12);
 VTRACE__ASSERT(offsetof(struct vtrace_probe_desc, provider) == 16);
 VTRACE__ASSERT(offsetof(struct vtrace_probe_desc, file) == 40);
 VTRACE__ASSERT(sizeof(struct vtrace_probe_desc) == 48);
+#endif
 #define VTRACE__WEAK __attribute__((weak))
 
 #if defined(__cplusplus) && __cplusplus >= 202002L

@@ -385,30 +385,36 @@ bool GuestTarget::ping_burst(std::vector<clock::HandshakeSample>& burst, std::st
   return true;
 }
 
-bool GuestTarget::burst_fits(const std::vector<clock::HandshakeSample>& burst) const {
+bool GuestTarget::sample_fits(const clock::HandshakeSample& s) const {
   // On the model's timeline (every jump so far taken off), with the jumps' uncertainty and the
   // slack of the watermark check: a step smaller than that is left to the model (measure_clock).
+  if (s.host_after < s.host_before) return false;
   const double tick = host_tsc_.ns_per_tick();
   const auto shift = static_cast<int64_t>(static_cast<double>(pause_.total_jump_ns()) / tick);
   const auto slack =
       static_cast<__int128>(static_cast<double>(pause_.max_jump_error_ns() + kFitSlackNs) / tick);
-  for (const clock::HandshakeSample& s : burst) {
-    if (s.host_after < s.host_before) continue;
-    const __int128 h = clock_.to_host_tsc(s.guest), bound = clock_.bound_ticks(s.guest) + slack;
-    const __int128 before = static_cast<__int128>(s.host_before) - shift,
-                   after = static_cast<__int128>(s.host_after) - shift;
-    if (h >= before - bound && h <= after + bound) return true;
-  }
+  const __int128 h = clock_.to_host_tsc(s.guest), bound = clock_.bound_ticks(s.guest) + slack;
+  const __int128 before = static_cast<__int128>(s.host_before) - shift,
+                 after = static_cast<__int128>(s.host_after) - shift;
+  return h >= before - bound && h <= after + bound;
+}
+
+bool GuestTarget::burst_fits(const std::vector<clock::HandshakeSample>& burst) const {
+  for (const clock::HandshakeSample& s : burst)
+    if (sample_fits(s)) return true;
   return false;
 }
 
 void GuestTarget::verified_by(const std::vector<clock::HandshakeSample>& burst) {
   if (!clock_.ready()) return;
-  for (const auto& s : burst) verified_tsc_ = std::max(verified_tsc_, s.guest);
+  // Only readings that fit: one garbage answer must not turn the holding off.
+  for (const auto& s : burst)
+    if (sample_fits(s)) verified_tsc_ = std::max(verified_tsc_, s.guest);
 }
 
 GuestTarget::WatermarkFit GuestTarget::check_watermark(uint64_t wm, uint64_t now_ns) {
-  if (!clock_.ready()) return WatermarkFit::Fits;  // arrival times: nothing to check
+  if (!clock_.ready()) return WatermarkFit::Fits;          // arrival times: nothing to check
+  if (pause_.awaiting()) return WatermarkFit::Unverified;  // a jump is being measured
   // Nothing new to check, unless records have waited for a check too long (a watermark held
   // back by a site preempted mid-record, in_flight in the agent).
   if (wm <= verified_tsc_ && (waiting_.empty() || now_ns - waiting_since_ns_ < kWatermarkLagNs))
@@ -562,9 +568,8 @@ void GuestTarget::measure_jump(const std::vector<clock::HandshakeSample>& burst)
 }
 
 bool GuestTarget::follow_pauses() {
-  if (!events_.is_open()) return true;
   event_buf_.clear();
-  events_.poll(event_buf_);
+  if (events_.is_open()) events_.poll(event_buf_);
   for (const QmpEvent& e : event_buf_) {
     if (e.name == "STOP" && !pause_.awaiting()) {
       // The agent's last published watermark: what it relayed before the freeze is older.
@@ -576,7 +581,8 @@ bool GuestTarget::follow_pauses() {
   }
   if (!pause_.awaiting()) return true;
   if (!pause_.resumed()) return false;
-  // Resumed: one burst measures the jump (a busy guest may not answer yet: next round).
+  // Resumed (or a step found by its readings, events or not): one burst measures the jump (a
+  // busy guest may not answer yet: next round).
   std::string err;
   return measure_clock(err) && !pause_.awaiting();
 }
@@ -642,7 +648,10 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
             rejects_.add(transport::Reject::BadStringLength);
             return;
           }
-          const bool wait = hold && g.timestamp > verified_tsc_;
+          // Bounded: past kMaxWaiting, a record goes out as the clock is now, and is counted.
+          const bool unchecked = hold && g.timestamp > verified_tsc_;
+          const bool wait = unchecked && waiting_.size() < kMaxWaiting;
+          if (unchecked && !wait) ++unchecked_;
           if (wait && waiting_.empty()) waiting_since_ns_ = now_ns;
           GuestPending& p = wait ? waiting_.emplace_back() : out.emplace_back();
           Record& rec = p.rec;
@@ -840,6 +849,12 @@ void GuestTarget::report(std::FILE* err) const {
                  "length)\n",
                  name_.c_str(), static_cast<unsigned long long>(ambiguous_),
                  ambiguous_ == 1 ? "" : "s");
+  if (unchecked_ > 0)
+    std::fprintf(err,
+                 "vtrace: %s: %llu record%s translated before a check of its clock covered "
+                 "them (more than %zu were waiting)\n",
+                 name_.c_str(), static_cast<unsigned long long>(unchecked_),
+                 unchecked_ == 1 ? "" : "s", kMaxWaiting);
   if (ambiguous_after_step_ > 0)
     std::fprintf(err,
                  "vtrace: %s: %llu record%s stamped between the last check of its clock and a "

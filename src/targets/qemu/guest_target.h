@@ -137,7 +137,8 @@ class GuestTarget {
   // with `error` when it answers none.
   bool ping_burst(std::vector<clock::HandshakeSample>& burst, std::string& error,
                   int pings = kPingsPerBurst, uint64_t ping_wait_ns = 10'000'000);
-  // Whether a ping of `burst` fits the translation (host readings on the model's timeline).
+  // Whether a ping (of `burst`) fits the translation (host readings on the model's timeline).
+  bool sample_fits(const clock::HandshakeSample& s) const;
   bool burst_fits(const std::vector<clock::HandshakeSample>& burst) const;
   // Records stamped up to the burst's latest guest reading are translated right.
   void verified_by(const std::vector<clock::HandshakeSample>& burst);
@@ -198,6 +199,8 @@ class GuestTarget {
   // that fitted it): async records stamped later wait in waiting_ (since waiting_since_ns_).
   uint64_t verified_tsc_ = 0;
   std::vector<GuestPending> waiting_;
+  static constexpr size_t kMaxWaiting = 65536;  // a guest that is never checked: bounded
+  uint64_t unchecked_ = 0;  // records translated unchecked because waiting_ was full
   uint64_t waiting_since_ns_ = 0;
   bool fit_check_asked_ = false;  // ping_request set by check_watermark, pings not sent yet
   uint64_t fit_check_asked_ns_ = 0, next_fit_check_ns_ = 0;
