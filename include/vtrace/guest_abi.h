@@ -45,8 +45,12 @@
 #define VTRACE_GUEST_REQUEST_LEN 160u
 #define VTRACE_REQ_OK 0u
 #define VTRACE_REQ_UNSUPPORTED 1u /* the guest kernel cannot make them (no kprobe events...) */
-#define VTRACE_REQ_TABLE_FULL 2u  /* some did not fit in the table */
+#define VTRACE_REQ_TABLE_FULL 2u  /* they do not fit in the table: none were added */
 #define VTRACE_REQ_BAD 3u         /* a request the agent does not understand */
+#define VTRACE_REQ_TOO_MANY 4u    /* more than one request may add: none were added */
+/* The most functions one fbt request may add (two probes each): a glob like fbt:::entry would
+ * otherwise fill the agent's table for the rest of its life. */
+#define VTRACE_REQ_MAX_FUNCTIONS 1024u
 
 /* Probe table entry kinds. */
 #define VTRACE_GPROBE_NATIVE 1u /* a probe.h site (or a set of same-named sites) of a process */

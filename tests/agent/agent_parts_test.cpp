@@ -88,9 +88,11 @@ TEST(AgentParts, KernelFunctionsMatchGlobsAndDefineKprobeEvents) {
     return s;
   };
   // Clones and names no event can have are not offered; duplicates once.
-  EXPECT_EQ(names(fns.match("vfs_rea*")), "vfs_read@vmlinux vfs_readv@vmlinux ");
-  EXPECT_EQ(names(fns.match("*read_iter")), "ext4_file_read_iter@ext4 ");
-  EXPECT_EQ(names(fns.match("foo*")), "");
+  EXPECT_EQ(names(fns.match("*", "vfs_rea*")), "vfs_read@vmlinux vfs_readv@vmlinux ");
+  EXPECT_EQ(names(fns.match("*", "*read_iter")), "ext4_file_read_iter@ext4 ");
+  EXPECT_EQ(names(fns.match("*", "foo*")), "");
+  EXPECT_EQ(names(fns.match("ext4", "*")), "ext4_file_read_iter@ext4 ");
+  EXPECT_EQ(names(fns.match("vmlinux", "*read_iter")), "");
   EXPECT_EQ(fns.define("vfs_read", false), "");
   EXPECT_EQ(fns.define("vfs_read", true), "");
   EXPECT_NE(fns.define("foo.isra.0", false), "");

@@ -314,6 +314,17 @@ TEST_F(GuestTraceTest, FbtProbesInAGuestKernelCountAndReadArguments) {
   EXPECT_EQ(none.status, 1) << none.output;
   EXPECT_NE(none.output.find("does not match any probes"), std::string::npos) << none.output;
   EXPECT_NE(none.output.find("no fbt probes in the host kernel"), std::string::npos) << none.output;
+  // Every function of the kernel is more than one description may trace: refused whole (only
+  // the probes made before are listed), so the guest's probe table keeps its room.
+  Result all = run_vtrace(vms_.env, "-l -n '" + a + ":fbt:::entry'");
+  EXPECT_EQ(all.output.find("vfs_write"), std::string::npos) << all.output;
+  EXPECT_TRUE(std::regex_search(
+      all.output, std::regex(a + ": no fbt probes: fbt:\\*:\\* matches [0-9]+ functions, more "
+                                 "than the 1024 one description may trace")))
+      << all.output;
+  Result write = run_vtrace(vms_.env, "-l -n '" + a + ":fbt:vmlinux:vfs_write:entry'");
+  EXPECT_TRUE(std::regex_search(write.output, std::regex(":fbt +vmlinux +vfs_write +entry\n")))
+      << write.output;
   // The probes are listed with their module.
   Result list = run_vtrace(vms_.env, "-l -n '" + a + ":fbt::vfs_read:'");
   EXPECT_EQ(list.status, 0) << list.output;

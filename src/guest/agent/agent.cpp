@@ -118,7 +118,14 @@ void Agent::serve_request() {
     const uint32_t room = h_->max_probes > table_.count() ? h_->max_probes - table_.count() : 0;
     std::vector<uint32_t> added;
     if (req.rfind("fbt:", 0) == 0) {
-      added = kernel_.add_fbt(req.substr(4), room, matched, status);
+      // "fbt:MODULE:FUNCTION" ("fbt:FUNCTION" from a vtrace that sent no module)
+      const std::string rest = req.substr(4);
+      const size_t colon = rest.find(':');
+      if (colon == std::string::npos)
+        added = kernel_.add_fbt("*", rest, room, matched, status);
+      else
+        added =
+            kernel_.add_fbt(rest.substr(0, colon), rest.substr(colon + 1), room, matched, status);
     } else if (req.rfind("profile:", 0) == 0) {
       // "profile:NAME:PERIOD_NS"
       const size_t colon = req.find(':', 8);
@@ -159,6 +166,8 @@ int Agent::run(const std::atomic<bool>& stop) {
   __atomic_store_n(&h_->agent_ready, 0u, __ATOMIC_RELEASE);
   __atomic_store_n(&h_->probe_count, 0u, __ATOMIC_RELEASE);  // a restarted agent starts over
   table_.attach(h_, transport::guest_table(bar_.base(), l), l.max_probes);
+  // A request an earlier agent saw is not served again (a host waiting for it times out).
+  request_gen_seen_ = __atomic_load_n(&h_->request_gen, __ATOMIC_ACQUIRE);
   init_kernel_probes();
   publish_identity();
   {

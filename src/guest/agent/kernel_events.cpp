@@ -635,8 +635,8 @@ std::vector<uint32_t> KernelEvents::add_profile(const std::string& name, uint64_
   return added;
 }
 
-std::vector<uint32_t> KernelEvents::add_fbt(const std::string& glob, size_t room, uint32_t& matched,
-                                            uint32_t& status) {
+std::vector<uint32_t> KernelEvents::add_fbt(const std::string& module_glob, const std::string& glob,
+                                            size_t room, uint32_t& matched, uint32_t& status) {
   Impl& m = *impl_;
   std::vector<uint32_t> added;
   matched = 0;
@@ -645,15 +645,23 @@ std::vector<uint32_t> KernelEvents::add_fbt(const std::string& glob, size_t room
     status = VTRACE_REQ_UNSUPPORTED;
     return added;
   }
-  for (const KernelFunctions::Function& fn : m.functions.match(glob)) {
-    const std::string& f = fn.name;
+  // All or nothing: a request that adds only some of its functions would count some calls
+  // and not others without anyone seeing which.
+  std::vector<KernelFunctions::Function> fresh;
+  for (KernelFunctions::Function& fn : m.functions.match(module_glob, glob)) {
     ++matched;
-    if (m.fbt_made.count(f)) continue;
-    if (room < 2) {
-      status = VTRACE_REQ_TABLE_FULL;
-      continue;
-    }
-    room -= 2;
+    if (!m.fbt_made.count(fn.name)) fresh.push_back(std::move(fn));
+  }
+  if (fresh.size() > VTRACE_REQ_MAX_FUNCTIONS) {
+    status = VTRACE_REQ_TOO_MANY;
+    return added;
+  }
+  if (fresh.size() * 2 > room) {
+    status = VTRACE_REQ_TABLE_FULL;
+    return added;
+  }
+  for (const KernelFunctions::Function& fn : fresh) {
+    const std::string& f = fn.name;
     m.fbt_made.insert(f);
     for (bool ret : {false, true}) {
       added.push_back(static_cast<uint32_t>(m.probes.size()));

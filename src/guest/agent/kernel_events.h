@@ -49,11 +49,12 @@ class KernelEvents {
   // The agent's own threads are left out of every tracepoint (a tracepoint filter): its system
   // calls would otherwise be traced, relayed, and make more of themselves.
   void exclude_own_threads(bool on);
-  // fbt::FUNC:entry and :return probes for the traceable kernel functions matching `glob` that
-  // have none yet, at most `room` probes: appended to probes(), their indices returned.
-  // `matched` counts the functions the glob matched, `status` is a VTRACE_REQ_* value.
-  std::vector<uint32_t> add_fbt(const std::string& glob, size_t room, uint32_t& matched,
-                                uint32_t& status);
+  // fbt:MODULE:FUNC:entry and :return probes for the traceable kernel functions matching the
+  // globs that have none yet: appended to probes(), their indices returned; none when they
+  // need more than `room` probes or VTRACE_REQ_MAX_FUNCTIONS functions. `matched` counts the
+  // functions the globs matched, `status` is a VTRACE_REQ_* value.
+  std::vector<uint32_t> add_fbt(const std::string& module_glob, const std::string& glob,
+                                size_t room, uint32_t& matched, uint32_t& status);
   // profile:::NAME, every CPU's clock sampled every `period_ns` (arg0 the kernel PC, arg1 the
   // user PC), unless it exists; as add_fbt().
   std::vector<uint32_t> add_profile(const std::string& name, uint64_t period_ns, size_t room,

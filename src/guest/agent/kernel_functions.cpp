@@ -62,7 +62,8 @@ bool KernelFunctions::available() const {
   return !root_.empty() && access((root_ + "/kprobe_events").c_str(), W_OK) == 0;
 }
 
-std::vector<KernelFunctions::Function> KernelFunctions::match(const std::string& glob) {
+std::vector<KernelFunctions::Function> KernelFunctions::match(const std::string& module_glob,
+                                                              const std::string& glob) {
   if (!listed_) {
     listed_ = true;
     // "name" or "name [module]" per line.
@@ -84,7 +85,9 @@ std::vector<KernelFunctions::Function> KernelFunctions::match(const std::string&
   }
   std::vector<Function> out;
   for (const Function& f : functions_)
-    if (fnmatch(glob.c_str(), f.name.c_str(), 0) == 0) out.push_back(f);
+    if (fnmatch(glob.c_str(), f.name.c_str(), 0) == 0 &&
+        fnmatch(module_glob.c_str(), f.module.c_str(), 0) == 0)
+      out.push_back(f);
   return out;
 }
 

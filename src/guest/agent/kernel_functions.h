@@ -25,9 +25,9 @@ class KernelFunctions {
     std::string name;
     std::string module;  // "vmlinux", or the loadable module it is in
   };
-  // Traceable functions matching the shell glob, in name order, without the ones whose names
-  // cannot be an event's (compiler clones like foo.isra.0, names too long).
-  std::vector<Function> match(const std::string& glob);
+  // Traceable functions whose name and module match the shell globs, in name order, without
+  // the ones whose names cannot be an event's (compiler clones like foo.isra.0, names too long).
+  std::vector<Function> match(const std::string& module_glob, const std::string& glob);
   // Tracefs event name of a function's entry or return probe (in group kGroup).
   static std::string event_name(const std::string& function, bool ret);
   // Defines the kprobe event of a function's entry or return probe unless it exists. "" or an

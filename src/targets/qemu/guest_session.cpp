@@ -141,7 +141,8 @@ void GuestSession::on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& c
   // profile-N only for a guest they name (a bare profile-N is the host's, as it always was).
   std::string request;
   if (spec.provider == "fbt") {
-    request = "fbt:" + (spec.function.empty() ? std::string("*") : spec.function);
+    auto or_all = [](const std::string& s) { return s.empty() ? std::string("*") : s; };
+    request = "fbt:" + or_all(spec.module) + ":" + or_all(spec.function);
   } else if (spec.provider == "profile" && !spec.target.empty() &&
              spec.name.rfind("profile-", 0) == 0 && spec.module.empty() && spec.function.empty()) {
     const std::optional<uint64_t> period = engine::ProfileProvider::parse_period(spec.name);
@@ -154,15 +155,17 @@ void GuestSession::on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& c
     if (g->stopped() || !g->agent_ready()) continue;
     if (!spec.target.empty() && !engine::glob_match(spec.target, g->name())) continue;
     if (!requested_.insert(g->name() + "\n" + request).second) continue;
+    // Another vtrace tracing the guest owns its request slot: left to start(), which says so
+    // when the script names the guest.
+    std::string why;
+    if (!g->lock(why)) continue;
     uint32_t matched = 0;
-    std::string note, why;
-    if (!g->request_probes(request, 5000, matched, note, why)) {
+    if (!g->request_probes(request, 5000, matched, why)) {
       // Said once per guest and request: the description may still match other targets.
       std::fprintf(stderr, "vtrace: %s: no %s probes: %s\n", g->name().c_str(),
                    spec.provider.c_str(), why.c_str());
       continue;
     }
-    if (!note.empty()) std::fprintf(stderr, "vtrace: %s: %s\n", g->name().c_str(), note.c_str());
     g->refresh_table(catalog);
   }
 }

@@ -137,9 +137,8 @@ bool GuestTarget::accept_entry(const vtrace_guest_probe& e, engine::Catalog& cat
 }
 
 bool GuestTarget::request_probes(const std::string& request, int timeout_ms, uint32_t& matched,
-                                 std::string& note, std::string& why) {
+                                 std::string& why) {
   matched = 0;
-  note.clear();
   if (base_ == nullptr || stopped_ || !agent_ready()) {
     why = "its vtrace-agent is not running";
     return false;
@@ -167,9 +166,13 @@ bool GuestTarget::request_probes(const std::string& request, int timeout_ms, uin
     case VTRACE_REQ_OK:
       return true;
     case VTRACE_REQ_TABLE_FULL:
-      note = "its probe table is full: some of the " + std::to_string(matched) + " matching " +
-             request + " have no probes";
-      return true;
+      why = "its probe table has no room for the " + std::to_string(matched) + " functions of " +
+            request + " (restart the VM's agent to empty it)";
+      return false;
+    case VTRACE_REQ_TOO_MANY:
+      why = request + " matches " + std::to_string(matched) + " functions, more than the " +
+            std::to_string(VTRACE_REQ_MAX_FUNCTIONS) + " one description may trace (name fewer)";
+      return false;
     case VTRACE_REQ_UNSUPPORTED:
       why = "its kernel cannot make them (" + request + ")";
       return false;

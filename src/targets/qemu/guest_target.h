@@ -56,13 +56,13 @@ class GuestTarget {
   // Reads table entries the agent added since the last call into the catalog. Returns how many
   // probes were added.
   size_t refresh_table(engine::Catalog& catalog);
-  // Asks the agent for probes it makes on request (guest_abi.h: "fbt:GLOB" for the guest
-  // kernel's functions, "profile:NAME:PERIOD_NS") and waits up to `timeout_ms` until its table
-  // has them (refresh_table() then reads them). False with `why` when it has none to give (its
-  // kernel cannot, an older agent, no answer); `note` says when only some of the `matched`
-  // got probes.
+  // Asks the agent for probes it makes on request (guest_abi.h: "fbt:MODULE:FUNCTION" globs for
+  // the guest kernel's functions, "profile:NAME:PERIOD_NS") and waits up to `timeout_ms` until
+  // its table has them (refresh_table() then reads them). False with `why` when it gives none
+  // (its kernel cannot, too many `matched`, a full table, an older agent, no answer). The
+  // caller holds the tracer's lock (lock()): the request slot is one per guest.
   bool request_probes(const std::string& request, int timeout_ms, uint32_t& matched,
-                      std::string& note, std::string& why);
+                      std::string& why);
   // Starts a session: resets the rings, sets the mode, attached = 1.
   void attach(bool sync);
   // Writes the enable bytes of every table entry (on when its catalog id is in `enabled`, in
