@@ -52,6 +52,11 @@
  * otherwise fill the agent's table for the rest of its life. */
 #define VTRACE_REQ_MAX_FUNCTIONS 1024u
 
+/* Frames one record can carry (the tail's room), and the table entry flag of probes whose
+ * records carry them (with VTRACE_DESC_STR0 of channel_abi.h in vtrace_guest_probe.flags). */
+#define VTRACE_GUEST_MAX_FRAMES (VTRACE_GUEST_TAIL_SIZE / 8u)
+#define VTRACE_GPROBE_STACKS 0x100u
+
 /* Probe table entry kinds. */
 #define VTRACE_GPROBE_NATIVE 1u /* a probe.h site (or a set of same-named sites) of a process */
 #define VTRACE_GPROBE_KERNEL 2u /* a guest kernel event (syscall, sched, proc) */
@@ -88,7 +93,11 @@ struct vtrace_guest_record {
   uint64_t timestamp; /* the guest's raw TSC */
   uint64_t seq;       /* the ring position it was written at */
   uint16_t tail_len;  /* bytes used in tail (a string and its NUL), 0 when none */
-  uint16_t reserved0;
+  /* A VTRACE_GPROBE_STACKS probe's record: tail holds kstack_len kernel return addresses then
+   * ustack_len user ones (uint64_t each, innermost first, at most VTRACE_GUEST_MAX_FRAMES in
+   * all; tail_len stays 0). 0 for other probes. */
+  uint8_t kstack_len;
+  uint8_t ustack_len;
   int32_t reserved1;
   uint64_t args[VTRACE_MAX_ARGS];
   char comm[VTRACE_GUEST_COMM_LEN]; /* execname, NUL-terminated */
@@ -161,9 +170,9 @@ struct vtrace_guest_header {
   char agent_error[128]; /* the agent's last problem, NUL-terminated, for reports */
 
   /* ---- probes made on request: the host names a provider and what it wants of it, the
-   * agent adds the probes it can make to its table. "fbt:GLOB": fbt:::entry and :return of
-   * the kernel functions matching GLOB; "profile:NAME:PERIOD_NS": profile:::NAME sampling every
-   * CPU every PERIOD_NS ---- */
+   * agent adds the probes it can make to its table. "fbt:MODULE:FUNCTION" (globs): fbt:::entry
+   * and :return of the kernel functions matching; "profile:NAME:PERIOD_NS": profile:::NAME
+   * sampling every CPU every PERIOD_NS, with stacks ---- */
   char request[VTRACE_GUEST_REQUEST_LEN]; /* host: NUL-terminated */
   volatile uint32_t request_gen;          /* host: bumped after request is written */
   volatile uint32_t request_ack_gen;      /* agent: = request_gen once the table has them */

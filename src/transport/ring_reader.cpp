@@ -19,6 +19,8 @@ const char* reject_name(Reject r) {
       return "bad string length";
     case Reject::BadSequence:
       return "bad sequence number";
+    case Reject::BadStackLength:
+      return "bad stack length";
     case Reject::Count_:
       break;
   }

@@ -21,6 +21,7 @@ enum class Reject : uint8_t {
   BadArgCount,      // nargs > VTRACE_MAX_ARGS
   BadStringLength,  // tail_len too large, or the copied string not NUL-terminated within it
   BadSequence,      // seq != the ring position it was read at
+  BadStackLength,   // a guest record's frames beyond its room, or on a probe without stacks
   Count_
 };
 

@@ -381,12 +381,14 @@ size_t Agent::relay_round() {
         g->timestamp = e.tsc;
         g->seq = 0;
         g->tail_len = 0;
-        g->reserved0 = 0;
+        g->kstack_len = 0;
+        g->ustack_len = 0;
         g->reserved1 = 0;
         for (int a = 0; a < VTRACE_MAX_ARGS; ++a) g->args[a] = static_cast<uint64_t>(e.args[a]);
         std::memcpy(g->comm, e.comm, sizeof g->comm);
         g->comm[sizeof g->comm - 1] = '\0';
         if (!e.str.empty()) set_tail(*g, e.str.c_str(), e.str.size());
+        if (!e.kstack.empty() || !e.ustack.empty()) set_stacks(*g, e.kstack, e.ustack);
         kernel_out.commit(nullptr, 0, 0);
       });
       watermark = std::min(watermark, kernel_.watermark());

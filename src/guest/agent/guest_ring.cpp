@@ -11,6 +11,16 @@
 
 namespace vtrace::guest {
 
+void set_stacks(vtrace_guest_record& rec, const std::vector<uint64_t>& kernel,
+                const std::vector<uint64_t>& user) {
+  const size_t k = std::min<size_t>(kernel.size(), VTRACE_GUEST_MAX_FRAMES);
+  const size_t u = std::min<size_t>(user.size(), VTRACE_GUEST_MAX_FRAMES - k);
+  if (k > 0) std::memcpy(rec.tail, kernel.data(), k * 8);
+  if (u > 0) std::memcpy(rec.tail + k * 8, user.data(), u * 8);
+  rec.kstack_len = static_cast<uint8_t>(k);
+  rec.ustack_len = static_cast<uint8_t>(u);
+}
+
 void set_tail(vtrace_guest_record& rec, const char* s, size_t len) {
   constexpr size_t cap = VTRACE_GUEST_TAIL_SIZE - 1;
   len = strnlen(s, len);

@@ -40,6 +40,10 @@ class RecordSink {
 // Copies a string into rec.tail, cut to VTRACE_GUEST_TAIL_SIZE - 1 bytes ending in "..." when
 // longer; sets tail_len (bytes incl. the NUL).
 void set_tail(vtrace_guest_record& rec, const char* s, size_t len);
+// Copies kernel then user frames into rec.tail, the kernel's first when they do not all fit
+// (VTRACE_GUEST_MAX_FRAMES); sets kstack_len and ustack_len.
+void set_stacks(vtrace_guest_record& rec, const std::vector<uint64_t>& kernel,
+                const std::vector<uint64_t>& user);
 
 class GuestRingWriter {
  public:

@@ -43,8 +43,11 @@ constexpr uint32_t kDeadTask = UINT32_MAX;  // perf's pid/tid of a task past exi
 // IDENTIFIER tells apart the events sharing a CPU's ring; the side-band records' sample_id
 // trailer then is {pid, tid}, time, {cpu, res}, identifier.
 // IP: where a profile sample interrupted (the side-band trailer has no IP: unchanged).
+// CALLCHAIN: a profile sample's stacks; other events exclude both halves of it (an empty
+// callchain, 8 bytes: the kernel does not unwind for them).
 constexpr uint64_t kSampleType = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
-                                 PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW;
+                                 PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_CALLCHAIN |
+                                 PERF_SAMPLE_RAW;
 // x86-64: addresses from here up are the kernel's.
 constexpr uint64_t kKernelSpace = 0xffff800000000000ull;
 // The shortest profile period the agent samples at (10 kHz per CPU).
@@ -147,6 +150,7 @@ struct KernelEvents::Impl {
     size_t off;
     uint32_t len;
     uint64_t ip = 0;
+    uint32_t chain_len = 0;  // callchain u64s in the arena after the raw data
   };
 
   sys::Tracefs fs;
@@ -296,6 +300,8 @@ std::string KernelEvents::Impl::open_rings() {
   attr.type = PERF_TYPE_SOFTWARE;
   attr.config = PERF_COUNT_SW_DUMMY;
   attr.sample_type = kSampleType;
+  attr.exclude_callchain_kernel = 1;
+  attr.exclude_callchain_user = 1;
   sys::want_task_records(attr);
   attr.disabled = 0;
   for (uint32_t cpu : cpus) {
@@ -342,6 +348,8 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
 
   perf_event_attr attr = sys::tracepoint_attr(fmt->id);
   attr.sample_type = kSampleType;
+  attr.exclude_callchain_kernel = 1;  // no stacks: an empty callchain
+  attr.exclude_callchain_user = 1;
   for (size_t c = 0; c < cpus.size(); ++c) {
     const std::string what = "guest: perf_event_open of tracepoint " + def.system + ":" +
                              def.event + " on cpu " + std::to_string(cpus[c]);
@@ -377,6 +385,9 @@ std::string KernelEvents::Impl::open_profile(const std::string& key, const Def& 
   attr.config = PERF_COUNT_SW_CPU_CLOCK;
   attr.sample_period = def.period_ns;  // the CPU clock counts nanoseconds
   attr.sample_type = kSampleType;      // RAW: an empty record (the layout stays one per ring)
+  attr.exclude_callchain_kernel = 0;
+  attr.exclude_callchain_user = 0;
+  attr.sample_max_stack = VTRACE_GUEST_MAX_FRAMES;
   for (size_t c = 0; c < cpus.size(); ++c) {
     sys::PerfRing ev;
     uint64_t id = 0;
@@ -442,9 +453,11 @@ void KernelEvents::Impl::read_ring(sys::PerfRing& ring, uint64_t& cutoff) {
           ++malformed;
           return;
         }
+        const uint32_t chain = static_cast<uint32_t>(s.callchain_nr);
         pending.push_back({s.time, it->second, PERF_RECORD_SAMPLE, s.cpu, s.pid, s.tid,
-                           arena.size(), s.raw_size, s.ip});
+                           arena.size(), s.raw_size, s.ip, chain});
         arena.insert(arena.end(), s.raw, s.raw + s.raw_size);
+        arena.insert(arena.end(), s.callchain, s.callchain + size_t{chain} * 8);
         newest = std::max(newest, s.time);
       },
       kMaxRecordsPerRing);
@@ -452,6 +465,28 @@ void KernelEvents::Impl::read_ring(sys::PerfRing& ring, uint64_t& cutoff) {
   // after what was read of it.
   if (n >= kMaxRecordsPerRing) cutoff = std::min(cutoff, newest);
 }
+
+namespace {
+
+// perf's callchain: context markers (PERF_CONTEXT_KERNEL, _USER, ...) each followed by the
+// frames of that context.
+void split_callchain(const uint8_t* chain, uint32_t n, std::vector<uint64_t>& kernel,
+                     std::vector<uint64_t>& user) {
+  std::vector<uint64_t>* into = nullptr;
+  for (uint32_t i = 0; i < n; ++i) {
+    uint64_t v = 0;
+    std::memcpy(&v, chain + size_t{i} * 8, 8);
+    if (v >= static_cast<uint64_t>(PERF_CONTEXT_MAX)) {
+      into = v == static_cast<uint64_t>(PERF_CONTEXT_KERNEL) ? &kernel
+             : v == static_cast<uint64_t>(PERF_CONTEXT_USER) ? &user
+                                                              : nullptr;
+      continue;
+    }
+    if (into != nullptr) into->push_back(v);
+  }
+}
+
+}  // namespace
 
 void KernelEvents::Impl::side_band(const Pending& p) {
   const uint8_t* b = arena.data() + p.off;
@@ -485,6 +520,8 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
     std::fill(std::begin(ev.args), std::end(ev.args), 0);
     std::memset(ev.comm, 0, sizeof(ev.comm));
     ev.str.clear();
+    ev.kstack.clear();
+    ev.ustack.clear();
     switch (kind) {
       case Kind::SyscallEntry:
         for (size_t i = 0; i < tp.args.size(); ++i) ev.args[i] = read_int(tp.args[i], d, len);
@@ -530,6 +567,7 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
         // As dtrace: arg0 the kernel PC, arg1 the user PC (the other 0).
         ev.args[p.ip >= kKernelSpace ? 0 : 1] = static_cast<int64_t>(p.ip);
         std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
+        split_callchain(d + len, p.chain_len, ev.kstack, ev.ustack);
         break;
       case Kind::FbtReturn:
         ev.args[1] = read_int(tp.ret, d, len);  // arg0 unknown: the host says so (see .h)
@@ -630,7 +668,7 @@ std::vector<uint32_t> KernelEvents::add_profile(const std::string& name, uint64_
     return added;
   }
   added.push_back(static_cast<uint32_t>(m.probes.size()));
-  m.probes.push_back({"profile", "", "", name, 2, 0});
+  m.probes.push_back({"profile", "", "", name, 2, VTRACE_GPROBE_STACKS});
   m.defs.push_back({Kind::Profile, "profile", name, period_ns});
   return added;
 }

@@ -34,6 +34,9 @@ struct KernelEvent {
   int64_t args[10] = {};
   char comm[16] = {};
   std::string str;  // copied string (arg0 of a VTRACE_DESC_STR0 probe), else empty
+  // A VTRACE_GPROBE_STACKS probe's (profile) kernel and user return addresses, innermost
+  // first (perf's callchain split at its context markers).
+  std::vector<uint64_t> kstack, ustack;
 };
 
 class KernelEvents {

@@ -124,7 +124,8 @@ size_t NativeProcess::poll(RecordSink& out, bool& in_flight) {
           g->timestamp = r.timestamp;
           g->seq = 0;
           g->tail_len = 0;
-          g->reserved0 = 0;
+          g->kstack_len = 0;
+          g->ustack_len = 0;
           g->reserved1 = 0;
           const size_t used = size_t{r.nargs} * sizeof(uint64_t);  // validated: <= VTRACE_MAX_ARGS
           std::memcpy(g->args, r.args, used);

@@ -296,6 +296,11 @@ size_t GuestSession::poll_guest(GuestTarget& g, RecordSink& sink) {
 
 void GuestSession::deliver(GuestPending& p, GuestTarget& g, RecordSink& sink) {
   p.rec.tail = p.rec.tail_len > 0 ? p.tail : nullptr;
+  if (p.stacks) {  // (pointers set here: p moved on its way)
+    const auto* frames = reinterpret_cast<const uint64_t*>(p.tail);
+    p.rec.kstack = {frames, p.kframes};
+    p.rec.ustack = {frames + p.kframes, p.uframes};
+  }
   if (annotate_) annotate_(p.rec);
   if (!sink.closed()) sink.deliver(p.rec);
   g.mark_done(p.ring, p.pos);

@@ -121,7 +121,9 @@ bool GuestTarget::accept_entry(const vtrace_guest_probe& e, engine::Catalog& cat
                                Entry& entry) {
   std::string provider, module, function, name;
   if ((e.kind != VTRACE_GPROBE_NATIVE && e.kind != VTRACE_GPROBE_KERNEL) ||
-      e.nargs > VTRACE_MAX_ARGS || (e.flags & ~uint16_t{VTRACE_DESC_STR0}) != 0 ||
+      e.nargs > VTRACE_MAX_ARGS ||
+      (e.flags & ~uint16_t{VTRACE_DESC_STR0 | VTRACE_GPROBE_STACKS}) != 0 ||
+      ((e.flags & VTRACE_DESC_STR0) != 0 && (e.flags & VTRACE_GPROBE_STACKS) != 0) ||
       !valid_field(e.provider, sizeof e.provider, false, provider) ||
       !valid_field(e.module, sizeof e.module, true, module) ||
       !valid_field(e.function, sizeof e.function, true, function) ||
@@ -651,6 +653,12 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
             rejects_.add(transport::Reject::BadStringLength);
             return;
           }
+          const bool stacks = (e->flags & VTRACE_GPROBE_STACKS) != 0;
+          const size_t frames = size_t{g.kstack_len} + g.ustack_len;
+          if (frames > (stacks ? VTRACE_GUEST_MAX_FRAMES : 0)) {
+            rejects_.add(transport::Reject::BadStackLength);
+            return;
+          }
           // Bounded: past kMaxWaiting, a record goes out as the clock is now, and is counted.
           const bool unchecked = hold && g.timestamp > verified_tsc_;
           const bool wait = unchecked && waiting_.size() < kMaxWaiting;
@@ -675,6 +683,10 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
           }
           rec.tail_len = g.tail_len;
           if (g.tail_len > 0) std::memcpy(p.tail, g.tail, g.tail_len);
+          p.stacks = stacks;
+          p.kframes = g.kstack_len;
+          p.uframes = g.ustack_len;
+          if (frames > 0) std::memcpy(p.tail, g.tail, frames * 8);
           p.ring = ring;
           p.pos = pos;
         });

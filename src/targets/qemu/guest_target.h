@@ -29,7 +29,10 @@ struct GuestPending {
   Record rec;
   uint32_t ring = 0;
   uint64_t pos = 0;
-  char tail[VTRACE_GUEST_TAIL_SIZE];
+  // A VTRACE_GPROBE_STACKS probe's record: its frames are in tail (kernel's, then user's).
+  bool stacks = false;
+  uint8_t kframes = 0, uframes = 0;
+  alignas(8) char tail[VTRACE_GUEST_TAIL_SIZE];
 };
 
 class GuestTarget {
