@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "vtrace/channel_abi.h"
+#include "vtrace/guest_abi.h"
 
 namespace vtrace::transport {
 
@@ -73,6 +74,16 @@ bool valid_frame(const Rec& r, uint64_t pos, RejectCounts& counts) {
   return true;
 }
 
+// Bytes of a record's tail in use (what a writer copies into a slot and a reader out of it):
+// its string, or a guest record's stack frames.
+inline size_t tail_bytes(const vtrace_record& r) {
+  return std::min<size_t>(r.tail_len, sizeof r.tail);
+}
+inline size_t tail_bytes(const vtrace_guest_record& r) {
+  const size_t frames = (size_t{r.kstack_len} + r.ustack_len) * 8;
+  return std::min<size_t>(std::max<size_t>(r.tail_len, frames), sizeof r.tail);
+}
+
 // Reads the records published in `ring` since `tail` (the host's own consumer index), up to
 // `max`: each is copied out of shared memory first (the string tail only as far as the record
 // says it is used, bounded by its size), then `accept(copy, pos)` validates the copy. Advances
@@ -96,7 +107,7 @@ size_t read_ring(vtrace_ring* ring, uint32_t nslots, uint64_t& tail, RejectCount
   while (tail != head && consumed < max) {
     const char* slot = slots + (tail & mask) * VTRACE_RECORD_SIZE;
     std::memcpy(&copy, slot, offsetof(Rec, tail));
-    const size_t used = std::min<size_t>(copy.tail_len, sizeof copy.tail);
+    const size_t used = tail_bytes(copy);
     if (used > 0) std::memcpy(copy.tail, slot + offsetof(Rec, tail), used);
     accept(copy, tail);
     ++tail;

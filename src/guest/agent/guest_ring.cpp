@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "transport/guest_channel.h"
+#include "transport/ring_reader.h"
 
 namespace vtrace::guest {
 
@@ -50,7 +51,7 @@ bool GuestRingWriter::write(vtrace_guest_record& rec, uint64_t& pos) {
   const uint64_t tail = __atomic_load_n(&ring_->tail, __ATOMIC_ACQUIRE);
   if (pos_ - tail >= nslots_ && tail <= pos_) return false;
   rec.seq = pos_;
-  const size_t used = offsetof(vtrace_guest_record, tail) + rec.tail_len;
+  const size_t used = offsetof(vtrace_guest_record, tail) + transport::tail_bytes(rec);
   std::memcpy(transport::guest_slot(ring_, nslots_, pos_), &rec, used);
   pos = pos_++;
   __atomic_store_n(&ring_->head, pos_, __ATOMIC_RELEASE);
@@ -75,7 +76,7 @@ void GuestRingWriter::publish(uint64_t n) {
 
 namespace {
 size_t used_bytes(const vtrace_guest_record& r) {
-  return offsetof(vtrace_guest_record, tail) + std::min<size_t>(r.tail_len, VTRACE_GUEST_TAIL_SIZE);
+  return offsetof(vtrace_guest_record, tail) + transport::tail_bytes(r);
 }
 }  // namespace
 

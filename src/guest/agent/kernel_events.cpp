@@ -151,6 +151,7 @@ struct KernelEvents::Impl {
     uint32_t len;
     uint64_t ip = 0;
     uint32_t chain_len = 0;  // callchain u64s in the arena after the raw data
+    size_t bytes() const { return len + size_t{chain_len} * 8; }
   };
 
   sys::Tracefs fs;
@@ -612,7 +613,7 @@ size_t KernelEvents::Impl::poll(const std::function<void(const KernelEvent&)>& e
   for (Pending& p : held) {
     const size_t off = held_arena.size();
     held_arena.insert(held_arena.end(), arena.begin() + static_cast<ptrdiff_t>(p.off),
-                      arena.begin() + static_cast<ptrdiff_t>(p.off + p.len));
+                      arena.begin() + static_cast<ptrdiff_t>(p.off + p.bytes()));
     p.off = off;
   }
   pending.swap(held);
