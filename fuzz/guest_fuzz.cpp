@@ -21,8 +21,9 @@
 // Invariants: no crash, hang or sanitizer report; a table entry becomes a probe only with valid
 // fields (GuestTarget's ids are catalog probes of this VM, at most one per entry read); a record
 // reaches the merge only with a known probe, its frame checks passed (nargs, string tail
-// NUL-terminated within tail_len, a string probe has a string), a printable execname, and a ring
-// position the guest had published; an accepted layout lies inside the mapping with its areas
+// NUL-terminated within tail_len, a string probe has a string; stack frames only on a probe
+// that has them, within the tail), a printable execname, and a ring position the guest had
+// published; an accepted layout lies inside the mapping with its areas
 // in order and not overlapping.
 //
 // Seeds: fuzz/corpus/guest/ (fuzz/make_seeds.py). Run: see fuzz/CMakeLists.txt.
@@ -116,6 +117,9 @@ void check_record(const qemu::GuestTarget& g, const qemu::GuestPending& p,
   const void* nul = std::memchr(p.rec.execname, '\0', sizeof p.rec.execname);
   CHECK(nul != nullptr);
   for (const char* c = p.rec.execname; c != nul; ++c) CHECK(*c >= 0x20 && *c < 0x7f);
+  // Stack frames only on a probe whose records carry them, within the tail.
+  if (!p.stacks) CHECK(p.kframes == 0 && p.uframes == 0);
+  CHECK(size_t{p.kframes} + p.uframes <= VTRACE_GUEST_MAX_FRAMES);
 }
 
 void fuzz_target(const uint8_t* data, size_t size) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzzers that read what a target controls (fuzz/corpus/NAME/):
-guest, exec, usdt, elf, tracefs, perf, kvm_tsc, qmp, vm_conf. Each seed is a small valid (or nearly valid)
+guest, exec, symbols, usdt, elf, tracefs, perf, kvm_tsc, qmp, vm_conf. Each seed is a small valid (or nearly valid)
 input in the layout the fuzzer's header comment describes. The files are committed; run this
 again after changing a layout:  python3 fuzz/make_seeds.py
 """
@@ -36,9 +36,11 @@ def gprobe(kind, pid, nargs, flags, provider, module, function, name):
             cstr(module, 48) + cstr(function, 96) + cstr(name, 64))
 
 
-def grecord(probe, pid, tid, vcpu, args, ts, seq, comm, tail=b""):
-    tail_len = len(tail)
-    b = struct.pack("<IIIHHQQHHi", probe, pid, tid, vcpu, len(args), ts, seq, tail_len, 0, 0)
+def grecord(probe, pid, tid, vcpu, args, ts, seq, comm, tail=b"", kframes=0, uframes=0,
+            image=0):
+    tail_len = 0 if kframes + uframes else len(tail)
+    b = struct.pack("<IIIHHQQHBBI", probe, pid, tid, vcpu, len(args), ts, seq, tail_len, kframes,
+                    uframes, image)
     b += b"".join(struct.pack("<Q", a & 0xFFFFFFFFFFFFFFFF) for a in args)
     b += b"\0" * (8 * (10 - len(args)))
     b += cstr(comm, 16)
@@ -76,6 +78,17 @@ def guest_seeds():
     write("guest", "bad_entries_records",
           b"\0" + gcontrol(0xFFFFFFFF, 2, 1, 0, 0, 2, 0, 0x81, 3) + b"".join(bad_table) +
           slots(bad_ring))
+    # A profile probe whose records carry stacks (VTRACE_GPROBE_STACKS): one with two kernel
+    # frames and a user one, one claiming more frames than its tail holds, one with frames on a
+    # probe without stacks.
+    stack_table = [gprobe(2, 0, 2, 0x100, "profile", "", "", "profile-997"), table[1]]
+    frames = struct.pack("<QQQ", 0xFFFFFFFF81000010, 0xFFFFFFFF81000200, 0x401000)
+    stack_ring = [grecord(0, 7, 7, 0, [0xFFFFFFFF81000010, 0], 10, 0, "sh", frames, 2, 1, 3),
+                  grecord(0, 7, 7, 0, [0, 0x401000], 20, 1, "sh", frames, 30, 30, 3),
+                  grecord(1, 7, 7, 0, [0, 0, 0], 30, 2, "sh", frames, 1, 0, 0)]
+    write("guest", "stacks",
+          b"\0" + gcontrol(2, 2, 3, 0, 100, 2, 0, 0, 0) + b"".join(stack_table) +
+          slots(stack_ring))
     # Heads far beyond the ring (a lying producer).
     write("guest", "head_far",
           b"\0" + gcontrol(1, 1, 1 << 40, 17, 1, 1, 0, 0, 0) + table[0] + slots(ring0))
@@ -85,6 +98,18 @@ def guest_seeds():
     assert len(layout) == 64
     write("guest", "header_valid", b"\1" + layout + struct.pack("<Q", 16 << 20))
     write("guest", "header_small_map", b"\1" + layout + struct.pack("<Q", 1 << 20))
+
+
+# --- symbols ----------------------------------------------------------------------------------
+
+def symbols_seeds():
+    write("symbols", "answer_valid",
+          b"\0k:ffffffff81000010\tvmlinux\tdo_syscall_64\t10\n"
+          b"u:7:1:401000\tbusybox\t\t0\nu:7:2:401000\tapp\tmain\t1f\n")
+    write("symbols", "answer_liar",
+          b"\0k:ffffffff81000010\t\tname_without_module\t0\nu:7:1:401000\tbad name\tx\t0\n")
+    write("symbols", "request",
+          b"\1k:ffffffff81000010\nu:7:1:401000\nu:x:1:2\nk:\nu:4294967296:0:0\nk:zz")
 
 
 # --- exec -------------------------------------------------------------------------------------
@@ -400,6 +425,7 @@ def vm_conf_seeds():
 if __name__ == "__main__":
     guest_seeds()
     exec_seeds()
+    symbols_seeds()
     usdt_seeds()
     elf_seeds()
     tracefs_seeds()

@@ -98,7 +98,7 @@ struct vtrace_guest_record {
    * all; tail_len stays 0). 0 for other probes. */
   uint8_t kstack_len;
   uint8_t ustack_len;
-  int32_t reserved1;
+  uint32_t ustack_image; /* the process image ustack's addresses are in (its agent's number) */
   uint64_t args[VTRACE_MAX_ARGS];
   char comm[VTRACE_GUEST_COMM_LEN]; /* execname, NUL-terminated */
   char tail[VTRACE_GUEST_TAIL_SIZE];

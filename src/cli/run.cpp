@@ -333,6 +333,7 @@ int run(const CommandLine& cl) {
     }
   }
   targets::host::HostSymbolizer symbolizer;
+  symbolizer.set_guests(&guests.symbolizer());
   eng->set_symbolizer(&symbolizer);
   targets::host::AtProbeClauses at_probe;
   const std::vector<uint32_t> enabled_all = eng->enabled_probes();

@@ -599,7 +599,7 @@ bytecode::Fault Engine::stack(bool user, uint32_t frames, int64_t& id) {
   if (rec.other_thread || (g.frames == nullptr && g.n >= 0)) return bytecode::Fault::NotGathered;
   size_t n = g.n > 0 && g.frames != nullptr ? static_cast<size_t>(g.n) : 0;
   if (frames != 0 && frames < n) n = frames;
-  id = stacks_.intern(user, rec.target, rec.pid, g.frames, n, g.n < 0 ? g.n : 0);
+  id = stacks_.intern(user, {rec.target, rec.pid, g.image}, g.frames, n, g.n < 0 ? g.n : 0);
   return bytecode::Fault::None;
 }
 
@@ -608,7 +608,8 @@ bytecode::Fault Engine::symbol(bytecode::Subr which, uint64_t addr, std::string&
   const Record& rec = *ctx_.record;
   const bool user = which == S::Ufunc || which == S::Usym || which == S::Umod || which == S::Uaddr;
   const char kind = which == S::Mod || which == S::Umod ? 'm' : 's';
-  out = stacks_.symbol_text(kind, user, rec.target, rec.pid, addr, which == S::Uaddr);
+  out = stacks_.symbol_text(kind, user, {rec.target, rec.pid, rec.ustack.image}, addr,
+                            which == S::Uaddr);
   return bytecode::Fault::None;
 }
 

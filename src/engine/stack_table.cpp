@@ -13,15 +13,16 @@ constexpr const char* kDropped = "<stack dropped: too many distinct stacks>";
 
 }  // namespace
 
-int64_t StackTable::intern(bool user, uint32_t target, int32_t pid, const uint64_t* frames,
-                           size_t n, int32_t error) {
+int64_t StackTable::intern(bool user, const UserSpace& in, const uint64_t* frames, size_t n,
+                           int32_t error) {
   // A kernel stack is the same stack whichever process it ran for; a user stack is not.
-  if (!user) pid = 0;
+  const UserSpace space = user ? in : UserSpace{in.target, 0, 0};
   std::string key;
-  key.reserve(16 + n * 8);
+  key.reserve(20 + n * 8);
   key.push_back(user ? 'u' : 'k');
-  key.append(reinterpret_cast<const char*>(&target), sizeof target);
-  key.append(reinterpret_cast<const char*>(&pid), sizeof pid);
+  key.append(reinterpret_cast<const char*>(&space.target), sizeof space.target);
+  key.append(reinterpret_cast<const char*>(&space.pid), sizeof space.pid);
+  key.append(reinterpret_cast<const char*>(&space.image), sizeof space.image);
   key.append(reinterpret_cast<const char*>(&error), sizeof error);
   key.append(reinterpret_cast<const char*>(frames), n * sizeof(uint64_t));
   auto it = ids_.find(key);
@@ -30,16 +31,16 @@ int64_t StackTable::intern(bool user, uint32_t target, int32_t pid, const uint64
     ++drops_;
     return 0;
   }
-  if (user && symbolizer_ != nullptr) symbolizer_->remember(target, pid, frames, n);
-  stacks_.push_back(Stack{user, target, pid, error, std::vector<uint64_t>(frames, frames + n)});
+  if (symbolizer_ != nullptr) symbolizer_->remember(user, space, frames, n);
+  stacks_.push_back(Stack{user, space, error, std::vector<uint64_t>(frames, frames + n)});
   const int64_t id = static_cast<int64_t>(stacks_.size());
   ids_.emplace(std::move(key), id);
   return id;
 }
 
-Symbol StackTable::lookup(bool user, uint32_t target, int32_t pid, uint64_t addr) const {
+Symbol StackTable::lookup(bool user, const UserSpace& space, uint64_t addr) const {
   if (symbolizer_ == nullptr) return {};
-  return user ? symbolizer_->user(target, pid, addr) : symbolizer_->kernel(target, addr);
+  return user ? symbolizer_->user(space, addr) : symbolizer_->kernel(space.target, addr);
 }
 
 const StackTable::Stack* StackTable::find(int64_t id) const {
@@ -50,7 +51,7 @@ const StackTable::Stack* StackTable::find(int64_t id) const {
 std::vector<Symbol> StackTable::symbols(const Stack& s) const {
   std::vector<Symbol> found;
   found.reserve(s.frames.size());
-  for (uint64_t pc : s.frames) found.push_back(lookup(s.user, s.target, s.pid, pc));
+  for (uint64_t pc : s.frames) found.push_back(lookup(s.user, s.space, pc));
   return found;
 }
 
@@ -78,9 +79,9 @@ std::vector<std::string> StackTable::frames(int64_t id, std::string& note) const
   return out;
 }
 
-std::string StackTable::symbol_text(char kind, bool user, uint32_t target, int32_t pid,
-                                    uint64_t addr, bool with_offset) const {
-  const Symbol found = lookup(user, target, pid, addr);
+std::string StackTable::symbol_text(char kind, bool user, const UserSpace& space, uint64_t addr,
+                                    bool with_offset) const {
+  const Symbol found = lookup(user, space, addr);
   const sys::Symbol sym = view(found, addr);
   return kind == 'm' ? sys::format_module(sym) : sys::format_frame(sym, with_offset);
 }

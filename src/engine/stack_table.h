@@ -20,7 +20,8 @@ class StackTable {
 
   // The id of this stack (interned); 0 when the table is full (counted in drops()).
   // `error` < 0: the probe could not unwind (-errno), shown in the output.
-  int64_t intern(bool user, uint32_t target, int32_t pid, const uint64_t* frames, size_t n,
+  // A kernel stack is of space.target (whichever process it ran for), a user stack of space.
+  int64_t intern(bool user, const UserSpace& space, const uint64_t* frames, size_t n,
                  int32_t error);
 
   // Stack `id` as sys::format_stack prints it: "\n", then one line per frame in `layout`
@@ -36,7 +37,7 @@ class StackTable {
   // with_offset: uaddr), as sys::format_frame and sys::format_module spell it. The D type of
   // these values is string, so as aggregation keys they are dtrace's "  %-50s" field (a
   // string key's), but trace() prints them as strings ("  %-33s"), not as dt_print_sym does.
-  std::string symbol_text(char kind, bool user, uint32_t target, int32_t pid, uint64_t addr,
+  std::string symbol_text(char kind, bool user, const UserSpace& space, uint64_t addr,
                           bool with_offset) const;
 
   void set_symbolizer(Symbolizer* s) { symbolizer_ = s; }
@@ -45,15 +46,14 @@ class StackTable {
  private:
   struct Stack {
     bool user;
-    uint32_t target;
-    int32_t pid;
+    UserSpace space;  // a kernel stack's: {target, 0, 0}
     int32_t error;
     std::vector<uint64_t> frames;
   };
   const Stack* find(int64_t id) const;  // nullptr: dropped
   std::vector<Symbol> symbols(const Stack& s) const;
   // What the symbolizer knows of addr (nothing without one).
-  Symbol lookup(bool user, uint32_t target, int32_t pid, uint64_t addr) const;
+  Symbol lookup(bool user, const UserSpace& space, uint64_t addr) const;
 
   size_t capacity_;
   Symbolizer* symbolizer_ = nullptr;

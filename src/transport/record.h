@@ -23,6 +23,9 @@ struct CopiedString {
 struct GatheredStack {
   const uint64_t* frames = nullptr;
   int32_t n = 0;
+  // A user stack's process image, when its target numbers them (a guest: a new one at each
+  // exec, so an address is named in the program that ran it); 0 on the host.
+  uint32_t image = 0;
 };
 
 struct Record {

@@ -35,16 +35,17 @@ class FakeSymbolizer : public Symbolizer {
     const uint64_t i = (addr - kKernel) / 0x100;
     return {"vmlinux", names[i], addr - kKernel - i * 0x100};
   }
-  Symbol user(uint32_t target, int32_t pid, uint64_t addr) override {
+  Symbol user(const UserSpace& space, uint64_t addr) override {
     static const char* const names[] = {"baz", "bar", "foo", "main"};
-    if (target != 0 || pid != 42) return {};
+    if (space.pid == 42 && space.image == 2) return {"other", "after_exec", 0};
+    if (space.target != 0 || space.pid != 42) return {};
     if (addr >= 0x7f0000000000 && addr < 0x7f0000100000) return {"libc.so.6", "", 0};
     if (addr < kUser || addr >= kUser + 4 * 0x40) return {};
     const uint64_t i = (addr - kUser) / 0x40;
     return {"app", names[i], addr - kUser - i * 0x40};
   }
-  void remember(uint32_t, int32_t pid, const uint64_t*, size_t n) override {
-    remembered.push_back({pid, n});
+  void remember(bool user, const UserSpace& space, const uint64_t*, size_t n) override {
+    if (user) remembered.push_back({space.pid, n});
   }
   std::vector<std::pair<int32_t, size_t>> remembered;
 };
@@ -57,9 +58,9 @@ TEST(StackTable, InternsAndPrintsInDtracesLayout) {
   FakeSymbolizer sym;
   StackTable t;
   t.set_symbolizer(&sym);
-  const int64_t id = t.intern(false, 0, 42, kFrames, 4, 0);
-  EXPECT_EQ(t.intern(false, 0, 7, kFrames, 4, 0), id);  // a kernel stack: whichever process
-  EXPECT_NE(t.intern(false, 0, 42, kFrames, 3, 0), id);
+  const int64_t id = t.intern(false, {0, 42}, kFrames, 4, 0);
+  EXPECT_EQ(t.intern(false, {0, 7}, kFrames, 4, 0), id);  // a kernel stack: whichever process
+  EXPECT_NE(t.intern(false, {0, 42}, kFrames, 3, 0), id);
   // The function's first instruction has no "+0x0" (dt_print_stack, dtrace_addr2str).
   EXPECT_EQ(t.format(id),
             "\n"
@@ -67,31 +68,45 @@ TEST(StackTable, InternsAndPrintsInDtracesLayout) {
             "              vmlinux`ksys_write+0x5e\n"
             "              vmlinux`__x64_sys_write\n"
             "              vmlinux`do_syscall_64+0x7\n");
-  const int64_t u = t.intern(true, 0, 42, kUframes, 4, 0);
+  const int64_t u = t.intern(true, {0, 42}, kUframes, 4, 0);
   ASSERT_EQ(sym.remembered.size(), 1u);  // a user stack's mappings are kept when it is taken
   EXPECT_EQ(sym.remembered[0], (std::pair<int32_t, size_t>{42, 4}));
   EXPECT_EQ(t.format(u, sys::printf_stack_layout(0, false)),
             "\napp`baz+0x8\napp`bar+0x8\nlibc.so.6`0x7f0000001234\n0x12345\n");
 }
 
+// A guest's agent numbers each process image (an exec starts a new one): the same addresses in
+// two images are two stacks, each named in its own program.
+TEST(StackTable, TheSameAddressesInAnotherProcessImageAreAnotherStack) {
+  FakeSymbolizer sym;
+  StackTable t;
+  t.set_symbolizer(&sym);
+  const int64_t before = t.intern(true, {0, 42, 1}, kUframes, 1, 0);
+  const int64_t after = t.intern(true, {0, 42, 2}, kUframes, 1, 0);
+  EXPECT_NE(before, after);
+  EXPECT_EQ(t.format(before, sys::printf_stack_layout(0, false)), "\napp`baz+0x8\n");
+  EXPECT_EQ(t.format(after, sys::printf_stack_layout(0, false)), "\nother`after_exec\n");
+  EXPECT_EQ(t.symbol_text('s', true, {0, 42, 2}, kUframes[0], false), "other`after_exec");
+}
+
 TEST(StackTable, WithoutASymbolizerFramesAreAddresses) {
   StackTable t;
   const uint64_t frames[] = {0x401008, 0, 0x401010};  // a zero pc ends the stack
-  EXPECT_EQ(t.format(t.intern(true, 0, 42, frames, 3, 0)), "\n              0x401008\n");
-  EXPECT_EQ(t.symbol_text('s', true, 0, 42, 0x401008, false), "0x401008");
-  EXPECT_EQ(t.symbol_text('m', false, 0, 0, 0x401008, false), "0x401008");
+  EXPECT_EQ(t.format(t.intern(true, {0, 42}, frames, 3, 0)), "\n              0x401008\n");
+  EXPECT_EQ(t.symbol_text('s', true, {0, 42}, 0x401008, false), "0x401008");
+  EXPECT_EQ(t.symbol_text('m', false, {0, 0}, 0x401008, false), "0x401008");
 }
 
 TEST(StackTable, UnwindFailuresAndDropsAreSaid) {
   FakeSymbolizer sym;
   StackTable t(2);
   t.set_symbolizer(&sym);
-  EXPECT_EQ(t.format(t.intern(false, 0, 0, nullptr, 0, -EFAULT)),
+  EXPECT_EQ(t.format(t.intern(false, {0, 0}, nullptr, 0, -EFAULT)),
             "\n              <kernel stack not unwound: Bad address>\n");
   EXPECT_EQ(
-      t.format(t.intern(true, 0, 42, kUframes, 1, -EFAULT)),
+      t.format(t.intern(true, {0, 42}, kUframes, 1, -EFAULT)),
       "\n              app`baz+0x8\n              <user stack unwind stopped: Bad address>\n");
-  EXPECT_EQ(t.intern(false, 0, 0, kFrames, 1, 0), 0);  // the table is full
+  EXPECT_EQ(t.intern(false, {0, 0}, kFrames, 1, 0), 0);  // the table is full
   EXPECT_EQ(t.drops(), 1u);
   EXPECT_EQ(t.format(0), "\n              <stack dropped: too many distinct stacks>\n");
 }
@@ -101,15 +116,15 @@ TEST(StackTable, SymbolFunctions) {
   StackTable t;
   t.set_symbolizer(&sym);
   // sym()/func(): no offset; uaddr(): with one; mod(): the module alone.
-  EXPECT_EQ(t.symbol_text('s', false, 0, 0, kKernel + 0x105, false), "vmlinux`ksys_write");
-  EXPECT_EQ(t.symbol_text('m', false, 0, 0, kKernel + 0x105, false), "vmlinux");
-  EXPECT_EQ(t.symbol_text('s', true, 0, 42, kUser + 0x41, true), "app`bar+0x1");
-  EXPECT_EQ(t.symbol_text('s', true, 0, 42, kUser + 0x40, true), "app`bar");
+  EXPECT_EQ(t.symbol_text('s', false, {0, 0}, kKernel + 0x105, false), "vmlinux`ksys_write");
+  EXPECT_EQ(t.symbol_text('m', false, {0, 0}, kKernel + 0x105, false), "vmlinux");
+  EXPECT_EQ(t.symbol_text('s', true, {0, 42}, kUser + 0x41, true), "app`bar+0x1");
+  EXPECT_EQ(t.symbol_text('s', true, {0, 42}, kUser + 0x40, true), "app`bar");
   // A module without a symbol for the address still places it (dtrace_addr2str).
-  EXPECT_EQ(t.symbol_text('s', true, 0, 42, 0x7f0000001234, false), "libc.so.6`0x7f0000001234");
-  EXPECT_EQ(t.symbol_text('m', true, 0, 42, 0x7f0000001234, false), "libc.so.6");
-  EXPECT_EQ(t.symbol_text('s', true, 0, 7, kUser, false), "0x401000");
-  EXPECT_EQ(t.symbol_text('m', true, 0, 7, kUser, false), "0x401000");
+  EXPECT_EQ(t.symbol_text('s', true, {0, 42}, 0x7f0000001234, false), "libc.so.6`0x7f0000001234");
+  EXPECT_EQ(t.symbol_text('m', true, {0, 42}, 0x7f0000001234, false), "libc.so.6");
+  EXPECT_EQ(t.symbol_text('s', true, {0, 7}, kUser, false), "0x401000");
+  EXPECT_EQ(t.symbol_text('m', true, {0, 7}, kUser, false), "0x401000");
 }
 
 // An engine running D with stacks in its records.

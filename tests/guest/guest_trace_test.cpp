@@ -364,6 +364,34 @@ TEST_F(GuestTraceTest, ProfileSamplesAGuestsVcpus) {
   EXPECT_GT(std::stol(m[1]), 0) << out;
 }
 
+// stack() and ustack() of a guest's samples are its own, named by its agent: its kernel's
+// functions (with KASLR's slide: kallsyms in the guest), the program's functions in the image
+// that ran them (vm exec forks the agent, then execs the program: no frame of the agent's is
+// named in the program's samples).
+TEST_F(GuestTraceTest, ProfileStacksAreTheGuestsNamedByItsAgent) {
+  TempDir tmp("stacks");
+  const std::string script =
+      "-q -n 'BEGIN { printf(\"ready\\n\"); }' "
+      "-n '" +
+      vms_.a +
+      ":profile:::profile-997 /execname == \"getppid_loop\"/ { @k[stack()] = count(); "
+      "@u[ustack()] = count(); }'";
+  Background tracer(vms_.env, script, tmp.path + "/out");
+  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a}, 60)) << tracer.output();
+  ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
+  Result loop = run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/getppid_loop 300000");
+  EXPECT_EQ(loop.status, 0) << loop.output;
+  tracer.interrupt();
+  ASSERT_EQ(tracer.wait(60), 0) << tracer.output();
+  const std::string out = tracer.output();
+  EXPECT_TRUE(std::regex_search(out, std::regex("\n +vmlinux`do_syscall_64\\+0x[0-9a-f]+\n")))
+      << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex("\n +getppid_loop`(syscall|main)\\+0x[0-9a-f]+\n")))
+      << out;
+  EXPECT_EQ(out.find("vtrace-agent`"), std::string::npos) << out;
+  EXPECT_EQ(out.find("no symbols"), std::string::npos) << out;
+}
+
 TEST_F(GuestTraceTest, PerVmSyscallCountsAreExact) {
   TempDir tmp("count");
   const std::string script =

@@ -86,6 +86,7 @@ void Agent::publish_identity() {
 void Agent::init_kernel_probes() {
   if (!opts_.kernel) return;
   kernel_.exclude_own_threads(true);
+  kernel_.set_symbols(&symbols_);
   std::string err = kernel_.init();
   if (!err.empty()) {
     log_error("kernel events: %s", err.c_str());
@@ -181,7 +182,7 @@ int Agent::run(const std::atomic<bool>& stop) {
 
   PingResponder ping(h_);
   ping.start();
-  ExecServer exec(bar_.base(), l, this);
+  ExecServer exec(bar_.base(), l, this, &symbols_);
   exec.start();
 
   auto last_scan = Clock::now(), last_house = last_scan;
@@ -383,12 +384,13 @@ size_t Agent::relay_round() {
         g->tail_len = 0;
         g->kstack_len = 0;
         g->ustack_len = 0;
-        g->reserved1 = 0;
+        g->ustack_image = 0;
         for (int a = 0; a < VTRACE_MAX_ARGS; ++a) g->args[a] = static_cast<uint64_t>(e.args[a]);
         std::memcpy(g->comm, e.comm, sizeof g->comm);
         g->comm[sizeof g->comm - 1] = '\0';
         if (!e.str.empty()) set_tail(*g, e.str.c_str(), e.str.size());
         if (!e.kstack.empty() || !e.ustack.empty()) set_stacks(*g, e.kstack, e.ustack);
+        g->ustack_image = e.image;
         kernel_out.commit(nullptr, 0, 0);
       });
       watermark = std::min(watermark, kernel_.watermark());

@@ -79,6 +79,7 @@ class Agent : public TraceHooks {
 
   std::mutex mu_;  // the table, the processes and their enablings (main and exec threads)
   GuestProbeTable table_;
+  SymbolServer symbols_;  // names guest frames (kernel_ tells it), answers the host's requests
   KernelEvents kernel_;
   // Kernel probe i (KernelEvents::probes()) is table entry kernel_entries_[i]: the fixed ones
   // first, fbt probes where a request added them.

@@ -219,6 +219,11 @@ void ExecServer::serve(uint32_t request) {
   if (!bad.empty()) {
     res.output = "vtrace-agent: bad exec request: " + bad + "\n";
     if (res.output.size() > cap) res.output.resize(cap);
+  } else if (symbols_ != nullptr && argv[0] == SymbolServer::kCommand) {
+    res.output = symbols_->answer(std::vector<std::string>(argv.begin() + 1, argv.end()));
+    res.status = 0;
+    res.truncated = res.output.size() > cap;
+    if (res.truncated) res.output.resize(cap);
   } else {
     vtrace_guest_header* h = static_cast<vtrace_guest_header*>(base_);
     TraceHooks* hooks =

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "guest/agent/symbol_server.h"
 #include "transport/guest_channel.h"
 
 namespace vtrace::guest {
@@ -52,8 +53,10 @@ std::string parse_argv(const vtrace_guest_exec& ex, std::vector<std::string>& ar
 
 class ExecServer {
  public:
-  ExecServer(void* base, const transport::GuestLayout& layout, TraceHooks* hooks)
-      : base_(base), layout_(layout), hooks_(hooks) {}
+  // `symbols` answers the host's symbol requests (SymbolServer::kCommand), if not null.
+  ExecServer(void* base, const transport::GuestLayout& layout, TraceHooks* hooks,
+             SymbolServer* symbols = nullptr)
+      : base_(base), layout_(layout), hooks_(hooks), symbols_(symbols) {}
   ~ExecServer() { stop(); }
   void start();
   void stop();
@@ -65,6 +68,7 @@ class ExecServer {
   void* base_;
   transport::GuestLayout layout_;
   TraceHooks* hooks_;
+  SymbolServer* symbols_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -172,6 +172,7 @@ struct KernelEvents::Impl {
 
   std::vector<Pending> pending, held;
   std::vector<uint8_t> arena, held_arena;
+  SymbolServer* symbols = nullptr;
   KernelTaskCache tasks;
   KernelEvent ev;
   uint64_t lost_closed = 0, malformed = 0, last_tsc = 0, watermark = 0;
@@ -304,6 +305,7 @@ std::string KernelEvents::Impl::open_rings() {
   attr.exclude_callchain_kernel = 1;
   attr.exclude_callchain_user = 1;
   sys::want_task_records(attr);
+  attr.mmap = 1;  // executable mappings: what user frames are named from (SymbolServer)
   attr.disabled = 0;
   for (uint32_t cpu : cpus) {
     sys::PerfRing ring;
@@ -434,7 +436,8 @@ void KernelEvents::Impl::read_ring(sys::PerfRing& ring, uint64_t& cutoff) {
   uint64_t newest = 0;
   size_t n = ring.read_all(
       [&](uint32_t type, const uint8_t* body, size_t len) {
-        if (type == PERF_RECORD_COMM || type == PERF_RECORD_FORK || type == PERF_RECORD_EXIT) {
+        if (type == PERF_RECORD_COMM || type == PERF_RECORD_FORK || type == PERF_RECORD_EXIT ||
+            type == PERF_RECORD_MMAP) {
           if (len < kSampleIdLen + 8) {
             ++malformed;
             return;
@@ -480,7 +483,7 @@ void split_callchain(const uint8_t* chain, uint32_t n, std::vector<uint64_t>& ke
     if (v >= static_cast<uint64_t>(PERF_CONTEXT_MAX)) {
       into = v == static_cast<uint64_t>(PERF_CONTEXT_KERNEL) ? &kernel
              : v == static_cast<uint64_t>(PERF_CONTEXT_USER) ? &user
-                                                              : nullptr;
+                                                             : nullptr;
       continue;
     }
     if (into != nullptr) into->push_back(v);
@@ -493,12 +496,22 @@ void KernelEvents::Impl::side_band(const Pending& p) {
   const uint8_t* b = arena.data() + p.off;
   uint32_t v[4] = {};
   std::memcpy(v, b, std::min<size_t>(p.len, p.type == PERF_RECORD_COMM ? 8 : 16));
-  if (p.type == PERF_RECORD_COMM) {
+  if (p.type == PERF_RECORD_MMAP) {
+    // {pid, tid, addr, len, pgoff, filename}: an executable mapping (attr.mmap)
+    uint64_t a[3] = {};
+    if (p.len <= 32 || symbols == nullptr) return;
+    std::memcpy(a, b + 8, sizeof a);
+    const char* name = reinterpret_cast<const char*>(b + 32);
+    symbols->on_mmap(v[0], a[0], a[1], a[2], std::string(name, strnlen(name, p.len - 32)));
+  } else if (p.type == PERF_RECORD_COMM) {
     tasks.on_comm(v[0], v[1], std::string_view(reinterpret_cast<const char*>(b + 8), p.len - 8));
+    if (symbols != nullptr) symbols->on_comm(v[0]);  // an exec: a new image
   } else if (p.len >= 16 && p.type == PERF_RECORD_FORK) {
-    tasks.on_fork(v[0], v[2], v[3]);  // {pid, ppid, tid, ptid}
+    tasks.on_fork(v[0], v[2], v[3]);                                       // {pid, ppid, tid, ptid}
+    if (symbols != nullptr && v[0] != v[1]) symbols->on_fork(v[0], v[1]);  // a new process
   } else if (p.len >= 16) {
     tasks.on_exit(v[2]);
+    if (symbols != nullptr && v[0] == v[2]) symbols->on_exit(v[0]);
   }
 }
 
@@ -523,6 +536,7 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
     ev.str.clear();
     ev.kstack.clear();
     ev.ustack.clear();
+    ev.image = 0;
     switch (kind) {
       case Kind::SyscallEntry:
         for (size_t i = 0; i < tp.args.size(); ++i) ev.args[i] = read_int(tp.args[i], d, len);
@@ -569,6 +583,8 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
         ev.args[p.ip >= kKernelSpace ? 0 : 1] = static_cast<int64_t>(p.ip);
         std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
         split_callchain(d + len, p.chain_len, ev.kstack, ev.ustack);
+        if (symbols != nullptr && !ev.ustack.empty())
+          ev.image = symbols->name_user(p.pid, ev.ustack.data(), ev.ustack.size());
         break;
       case Kind::FbtReturn:
         ev.args[1] = read_int(tp.ret, d, len);  // arg0 unknown: the host says so (see .h)
@@ -639,6 +655,10 @@ std::string KernelEvents::init() {
 
 const std::vector<KernelProbe>& KernelEvents::probes() const {
   return impl_->probes;
+}
+
+void KernelEvents::set_symbols(SymbolServer* symbols) {
+  impl_->symbols = symbols;
 }
 
 void KernelEvents::exclude_own_threads(bool on) {

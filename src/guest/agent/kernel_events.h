@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "guest/agent/guest_tsc.h"
+#include "guest/agent/symbol_server.h"
 
 namespace vtrace::guest {
 
@@ -37,6 +38,7 @@ struct KernelEvent {
   // A VTRACE_GPROBE_STACKS probe's (profile) kernel and user return addresses, innermost
   // first (perf's callchain split at its context markers).
   std::vector<uint64_t> kstack, ustack;
+  uint32_t image = 0;  // the process image ustack was named in (SymbolServer::name_user)
 };
 
 class KernelEvents {
@@ -52,6 +54,8 @@ class KernelEvents {
   // The agent's own threads are left out of every tracepoint (a tracepoint filter): its system
   // calls would otherwise be traced, relayed, and make more of themselves.
   void exclude_own_threads(bool on);
+  // Where user frames are named as samples are emitted (and the side band is told), if set.
+  void set_symbols(SymbolServer* symbols);
   // fbt:MODULE:FUNC:entry and :return probes for the traceable kernel functions matching the
   // globs that have none yet: appended to probes(), their indices returned; none when they
   // need more than `room` probes or VTRACE_REQ_MAX_FUNCTIONS functions. `matched` counts the

@@ -126,7 +126,7 @@ size_t NativeProcess::poll(RecordSink& out, bool& in_flight) {
           g->tail_len = 0;
           g->kstack_len = 0;
           g->ustack_len = 0;
-          g->reserved1 = 0;
+          g->ustack_image = 0;
           const size_t used = size_t{r.nargs} * sizeof(uint64_t);  // validated: <= VTRACE_MAX_ARGS
           std::memcpy(g->args, r.args, used);
           std::memset(reinterpret_cast<char*>(g->args) + used, 0, sizeof g->args - used);

@@ -4,7 +4,7 @@ namespace vtrace::targets::host {
 
 engine::Symbol HostSymbolizer::kernel(uint32_t target, uint64_t addr) {
   engine::Symbol out;
-  if (target != 0) return out;
+  if (target != 0) return guests_ != nullptr ? guests_->kernel(target, addr) : out;
   sys::SymbolAt s = kallsyms_.lookup(addr);
   out.module = s.module;
   out.name = s.name;
@@ -12,10 +12,11 @@ engine::Symbol HostSymbolizer::kernel(uint32_t target, uint64_t addr) {
   return out;
 }
 
-engine::Symbol HostSymbolizer::user(uint32_t target, int32_t pid, uint64_t addr) {
+engine::Symbol HostSymbolizer::user(const engine::UserSpace& space, uint64_t addr) {
   engine::Symbol out;
-  if (target != 0 || pid <= 0) return out;
-  sys::UserSymbol s = processes_.lookup(pid, addr);
+  if (space.target != 0) return guests_ != nullptr ? guests_->user(space, addr) : out;
+  if (space.pid <= 0) return out;
+  sys::UserSymbol s = processes_.lookup(space.pid, addr);
   out.module = std::move(s.module);
   out.name = std::move(s.name);
   out.offset = s.offset;

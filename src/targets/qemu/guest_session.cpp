@@ -107,6 +107,7 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
     bool ours = std::find(started_.begin(), started_.end(), v.name) != started_.end();
     std::string err;
     g.set_kvm(v.accel == "kvm");
+    symbolizer_.add(g.index(), exec_target(v));
     g.set_events_socket(v.events);
     if (!g.open(v.ivshmem, v.pid, -1, err)) {
       if (!quiet)
@@ -299,7 +300,7 @@ void GuestSession::deliver(GuestPending& p, GuestTarget& g, RecordSink& sink) {
   if (p.stacks) {  // (pointers set here: p moved on its way)
     const auto* frames = reinterpret_cast<const uint64_t*>(p.tail);
     p.rec.kstack = {frames, p.kframes};
-    p.rec.ustack = {frames + p.kframes, p.uframes};
+    p.rec.ustack = {frames + p.kframes, p.uframes, p.image};
   }
   if (annotate_) annotate_(p.rec);
   if (!sink.closed()) sink.deliver(p.rec);

@@ -12,6 +12,7 @@
 #include "bytecode/module.h"
 #include "clock/time_merge.h"
 #include "engine/catalog.h"
+#include "targets/qemu/guest_symbolizer.h"
 #include "targets/qemu/guest_target.h"
 #include "targets/target.h"
 
@@ -38,6 +39,8 @@ class GuestSession : public Target {
   void set_annotate(std::function<void(Record&)> annotate) { annotate_ = std::move(annotate); }
 
   targets::qemu::GuestTargets& targets() { return guests_; }
+  // The guests' symbols for stacks (the host's symbolizer hands their addresses here).
+  engine::Symbolizer& symbolizer() { return symbolizer_; }
   const char* name() const override { return "guests"; }
   bool enable(const EnableRequest& req, std::string& error) override;
   bool active() const override { return !attached_.empty(); }
@@ -81,6 +84,7 @@ class GuestSession : public Target {
   // The catalog's on-demand hook for probes guests make on request (see open()).
   void on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog);
   std::set<std::string> requested_;  // "VM\nREQUEST" already asked
+  GuestSymbolizer symbolizer_;
   void heartbeats(uint64_t now_ns);
   // Async: reads the guest's rings into `sink` (its lane: the timeline sorts); returns how many
   // records it read.

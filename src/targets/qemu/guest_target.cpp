@@ -686,6 +686,7 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
           p.stacks = stacks;
           p.kframes = g.kstack_len;
           p.uframes = g.ustack_len;
+          p.image = g.ustack_image;
           if (frames > 0) std::memcpy(p.tail, g.tail, frames * 8);
           p.ring = ring;
           p.pos = pos;

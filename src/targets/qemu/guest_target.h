@@ -32,6 +32,7 @@ struct GuestPending {
   // A VTRACE_GPROBE_STACKS probe's record: its frames are in tail (kernel's, then user's).
   bool stacks = false;
   uint8_t kframes = 0, uframes = 0;
+  uint32_t image = 0;  // the process image of the user frames (its agent's number)
   alignas(8) char tail[VTRACE_GUEST_TAIL_SIZE];
 };
 
