@@ -55,7 +55,20 @@
 /* Frames one record can carry (the tail's room), and the table entry flag of probes whose
  * records carry them (with VTRACE_DESC_STR0 of channel_abi.h in vtrace_guest_probe.flags). */
 #define VTRACE_GUEST_MAX_FRAMES (VTRACE_GUEST_TAIL_SIZE / 8u)
+/* kstack_len of a record whose probe has no kernel stack to give (a syscall return: its
+ * tracepoint hands perf the user's registers); its user frames are still there. */
+#define VTRACE_GUEST_NO_KSTACK 0xFFu
 #define VTRACE_GPROBE_STACKS 0x100u
+
+/* The host's enable byte of a table entry (the enable area): VTRACE_GEN_ON, and for a guest
+ * kernel probe what its clauses need read at the moment it fires: its stacks
+ * (VTRACE_GEN_STACKS: kernel then user callchain in the tail), the string argument N points to
+ * (VTRACE_GEN_STR(N), N < VTRACE_MAX_ARGS: copied into the tail; syscall entries). A record
+ * carries only one of them in its tail: a string wins. */
+#define VTRACE_GEN_ON 1u
+#define VTRACE_GEN_STACKS 2u
+#define VTRACE_GEN_STR(n) ((uint8_t)(((n) + 1u) << 4))
+#define VTRACE_GEN_STR_ARG(byte) ((int)((byte) >> 4) - 1) /* -1: none */
 
 /* Probe table entry kinds. */
 #define VTRACE_GPROBE_NATIVE 1u /* a probe.h site (or a set of same-named sites) of a process */
@@ -89,7 +102,11 @@ struct vtrace_guest_record {
   uint32_t pid;   /* guest pid */
   uint32_t tid;   /* guest tid */
   uint16_t vcpu;
-  uint16_t nargs;
+  uint8_t nargs;
+  /* N + 1: tail holds the string argument N pointed to, read when the probe fired (the host
+   * asked for it: VTRACE_GEN_STR); tail_len 0 then means it could not be read. 0: none, or
+   * the probe's own VTRACE_DESC_STR0 string of arg0. */
+  uint8_t str_arg;
   uint64_t timestamp; /* the guest's raw TSC */
   uint64_t seq;       /* the ring position it was written at */
   uint16_t tail_len;  /* bytes used in tail (a string and its NUL), 0 when none */

@@ -550,11 +550,15 @@ bytecode::Fault Engine::copyinstr(uint64_t addr, size_t max_len, std::string& ou
     }
     return bytecode::Fault::NotGathered;
   }
-  if (rec.tail != nullptr && rec.tail_len > 0 && addr == static_cast<uint64_t>(rec.args[0])) {
+  const bool at_tail = addr == static_cast<uint64_t>(rec.args[rec.tail_arg % kRecordArgs]);
+  if (rec.tail != nullptr && rec.tail_len > 0 && at_tail) {
     out.assign(rec.tail, strnlen(rec.tail, std::min<size_t>(rec.tail_len - 1, max_len)));
     return bytecode::Fault::None;
   }
-  if (rec.guest) return bytecode::Fault::BadAddress;
+  // A guest's memory is read only where its probe fired: what it could not read faults, what
+  // it was not asked for was not gathered.
+  if (rec.guest)
+    return rec.tail_read && at_tail ? bytecode::Fault::BadAddress : bytecode::Fault::NotGathered;
   out.resize(max_len + 1);
   size_t n = sys::read_process_memory(rec.pid, addr, out.data(), max_len + 1, true);
   if (n == 0) return bytecode::Fault::BadAddress;
@@ -579,14 +583,16 @@ bytecode::Fault Engine::copyin(uint64_t addr, size_t n, uint8_t* out) {
     }
     return bytecode::Fault::NotGathered;
   }
-  // The string the site copied for arg0 holds the bytes at arg0 as they were at the probe.
-  const uint64_t arg0 = static_cast<uint64_t>(rec.args[0]);
-  if (rec.tail != nullptr && addr >= arg0 && addr - arg0 <= rec.tail_len &&
-      n <= rec.tail_len - (addr - arg0)) {
-    if (n != 0) std::memcpy(out, rec.tail + (addr - arg0), n);
+  // The string the site copied for its argument holds the bytes there as they were at the probe.
+  const uint64_t at = static_cast<uint64_t>(rec.args[rec.tail_arg % kRecordArgs]);
+  if (rec.tail != nullptr && addr >= at && addr - at <= rec.tail_len &&
+      n <= rec.tail_len - (addr - at)) {
+    if (n != 0) std::memcpy(out, rec.tail + (addr - at), n);
     return bytecode::Fault::None;
   }
-  if (rec.guest) return bytecode::Fault::BadAddress;
+  if (rec.guest)
+    return rec.tail_read && addr == at ? bytecode::Fault::BadAddress
+                                       : bytecode::Fault::NotGathered;
   if (n == 0) return bytecode::Fault::None;
   if (sys::read_process_memory(rec.pid, addr, out, n, false) != n)
     return bytecode::Fault::BadAddress;

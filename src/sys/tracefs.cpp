@@ -1,6 +1,7 @@
 #include "sys/tracefs.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -309,6 +310,17 @@ const EventFormat* Tracefs::format(const std::string& system, const std::string&
   }
   fmt->system = system;
   return &formats_.emplace(key, std::move(*fmt)).first->second;
+}
+
+std::string append_line(const std::string& path, const std::string& line) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return path + ": " + std::strerror(errno);
+  const ssize_t n = write(fd, line.data(), line.size());
+  const int err = errno;
+  close(fd);
+  if (n != static_cast<ssize_t>(line.size()))
+    return "'" + line + "' into " + path + ": " + std::strerror(err);
+  return "";
 }
 
 }  // namespace vtrace::sys

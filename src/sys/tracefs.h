@@ -44,6 +44,10 @@ std::optional<EventFormat> parse_format(std::string_view text, std::string& err)
 // one table for VMX and one for SVM). Values may be written "0x040 + 13".
 std::vector<std::map<int64_t, std::string>> print_symbolic_tables(std::string_view print_fmt);
 
+// Appends `line` to a tracefs control file (kprobe_events, dynamic_events) in one write, as the
+// kernel wants a definition. "" or an error naming the line and the file.
+std::string append_line(const std::string& path, const std::string& line);
+
 class Tracefs {
  public:
   // Finds tracefs (/sys/kernel/tracing, /sys/kernel/debug/tracing, or another mount in

@@ -44,11 +44,16 @@ struct Record {
   // faults ("not gathered at the probe") instead of seeing 0.
   uint16_t unread_args = 0;
   char execname[kExecnameLen] = {};  // always NUL-terminated (validated by the transport)
-  // A string the site copied (VTRACE_DESC_STR0: the string arg0 points to), NUL-terminated
-  // within tail_len bytes (validated by the transport); nullptr when none. copyinstr(arg0)
-  // returns it without reading the target's memory.
+  // A string the site copied (VTRACE_DESC_STR0: the string arg0 points to; a guest's: the one
+  // argument tail_arg points to), NUL-terminated within tail_len bytes (validated by the
+  // transport); nullptr when none. copyinstr() of that argument returns it without reading the
+  // target's memory.
   const char* tail = nullptr;
   uint16_t tail_len = 0;
+  // The argument tail's string was read from (arg0 for a VTRACE_DESC_STR0 probe). tail_read: a
+  // guest probe was asked to read it when it fired; without a tail it could not.
+  uint8_t tail_arg = 0;
+  bool tail_read = false;
   // The event's own record (a host tracepoint's raw data, as its tracefs format lays it out);
   // args->FIELD reads it (Ldf, bounds-checked). nullptr when none.
   const uint8_t* data = nullptr;

@@ -80,7 +80,8 @@ inline size_t tail_bytes(const vtrace_record& r) {
   return std::min<size_t>(r.tail_len, sizeof r.tail);
 }
 inline size_t tail_bytes(const vtrace_guest_record& r) {
-  const size_t frames = (size_t{r.kstack_len} + r.ustack_len) * 8;
+  const size_t k = r.kstack_len == VTRACE_GUEST_NO_KSTACK ? 0 : r.kstack_len;
+  const size_t frames = (k + r.ustack_len) * 8;
   return std::min<size_t>(std::max<size_t>(r.tail_len, frames), sizeof r.tail);
 }
 

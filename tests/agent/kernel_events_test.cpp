@@ -3,6 +3,7 @@
 #include "guest/agent/kernel_events.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include "guest/agent/guest_tsc.h"
 #include "guest/agent/kernel_task_cache.h"
 #include "vtrace/channel_abi.h"
+#include "vtrace/guest_abi.h"
 
 namespace vtrace::guest {
 namespace {
@@ -68,12 +70,12 @@ class KernelEventsTest : public ::testing::Test {
     return -1;
   }
 
-  // Enables exactly these probes.
-  void enable(std::initializer_list<int> which) {
-    std::vector<bool> on(ke_.probes().size(), false);
+  // Enables exactly these probes, asking `wants` (VTRACE_GEN_*) of them.
+  void enable(std::initializer_list<int> which, uint8_t wants = 0) {
+    std::vector<uint8_t> on(ke_.probes().size(), 0);
     for (int i : which) {
       ASSERT_GE(i, 0);
-      on[static_cast<size_t>(i)] = true;
+      on[static_cast<size_t>(i)] = VTRACE_GEN_ON | wants;
     }
     ASSERT_EQ(ke_.apply(on), "");
   }
@@ -180,6 +182,64 @@ TEST_F(KernelEventsTest, SyscallArgumentsAndReturnValue) {
   EXPECT_EQ(entries, 1);
   EXPECT_EQ(returns, 1);
   EXPECT_EQ(ppid_returns, 1);
+}
+
+// copyinstr() of a syscall's argument, asked by the host: the kernel reads the string when the
+// syscall enters (a kprobe on its function), so a buffer rewritten right after the call does
+// not change it; an address that cannot be read says so instead of giving a string.
+TEST_F(KernelEventsTest, StringArgumentIsReadWhenTheSyscallEnters) {
+  const int entry = find("syscall", "openat", "entry");
+  std::vector<uint8_t> on(ke_.probes().size(), 0);
+  on[static_cast<size_t>(entry)] = VTRACE_GEN_ON | VTRACE_GEN_STR(1);
+  if (const std::string err = ke_.apply(on); err.find("no kprobe events") != std::string::npos)
+    GTEST_SKIP() << "this kernel has no kprobe events (the guest test covers them): " << err;
+  else
+    ASSERT_EQ(err, "");
+  drain();
+  char path[64] = "/proc/self/status";
+  const long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+  std::strcpy(path, "/rewritten/after/the/call");
+  const long bad = syscall(SYS_openat, AT_FDCWD, reinterpret_cast<char*>(8), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  close(static_cast<int>(fd));
+  ASSERT_EQ(bad, -1);
+  int read = 0, faulted = 0;
+  for (const KernelEvent& e : drain()) {
+    if (e.pid != my_pid() || e.probe != static_cast<uint32_t>(entry)) continue;
+    EXPECT_EQ(e.str_arg, 1);
+    EXPECT_EQ(e.nargs, 4);  // dfd, filename, flags, mode: the tracepoint's, as without a string
+    if (e.args[1] == reinterpret_cast<int64_t>(path)) {
+      ++read;
+      EXPECT_TRUE(e.str_read);
+      EXPECT_EQ(e.str, "/proc/self/status");
+    } else if (e.args[1] == 8) {
+      ++faulted;
+      EXPECT_FALSE(e.str_read);
+    }
+  }
+  EXPECT_EQ(read, 1);
+  EXPECT_EQ(faulted, 1);
+}
+
+// Stacks of a syscall's return, asked by the host: the user's callchain; the tracepoint gives
+// perf the user's registers, so there is no kernel stack, and the event says so. (An entry's
+// come from a kprobe on the syscall's function: the guest test checks those.)
+TEST_F(KernelEventsTest, StacksOfASyscallReturnWhenAsked) {
+  const int entry = find("syscall", "getppid", "return");
+  enable({entry}, VTRACE_GEN_STACKS);
+  drain();
+  syscall(SYS_getppid);
+  int n = 0;
+  for (const KernelEvent& e : drain()) {
+    if (e.pid != my_pid() || e.probe != static_cast<uint32_t>(entry)) continue;
+    ++n;
+    ASSERT_FALSE(e.ustack.empty());
+    EXPECT_TRUE(e.no_kstack);
+    EXPECT_TRUE(e.kstack.empty());
+    EXPECT_LT(e.ustack[0], 0x800000000000ull);  // the user PC (frames past it are a frame
+                                                // pointer walk's, whatever the stack held)
+  }
+  EXPECT_EQ(n, 1);
 }
 
 TEST_F(KernelEventsTest, SchedOnAndOffCpuForASleepingThread) {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <iostream>
 #include <regex>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -390,6 +391,49 @@ TEST_F(GuestTraceTest, ProfileStacksAreTheGuestsNamedByItsAgent) {
       << out;
   EXPECT_EQ(out.find("vtrace-agent`"), std::string::npos) << out;
   EXPECT_EQ(out.find("no symbols"), std::string::npos) << out;
+}
+
+// A guest syscall's probe context, read when it fires: copyinstr() of openat's path while the
+// program's buffer still holds it (the agent asks its kernel for an event probe that reads the
+// string), every one of 200 distinct paths exactly once, as on the host; and the stacks of a
+// syscall probe.
+TEST_F(GuestTraceTest, SyscallProbeContextIsReadWhenItFires) {
+  TempDir tmp("context");
+  constexpr int kPaths = 200;
+  const std::string script =
+      "-q -n 'BEGIN { printf(\"ready\\n\"); }' "
+      "-n '" +
+      vms_.a +
+      ":syscall::openat:entry /execname == \"opens\"/ { printf(\"%s\\n\", "
+      "copyinstr(arg1)); }' "
+      "-n '" +
+      vms_.a + ":syscall::getppid:entry /execname == \"getppid_loop\"/ { @[stack()] = count(); }'";
+  Background tracer(vms_.env, script, tmp.path + "/out");
+  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a}, 60)) << tracer.output();
+  ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
+  Result opens =
+      run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/opens " + std::to_string(kPaths));
+  EXPECT_EQ(opens.status, 0) << opens.output;
+  Result loop = run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/getppid_loop 100");
+  EXPECT_EQ(loop.status, 0) << loop.output;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  tracer.interrupt();
+  ASSERT_EQ(tracer.wait(60), 0) << tracer.output();
+  const std::string out = tracer.output();
+  std::map<std::string, int> seen;
+  std::istringstream in(out);
+  const std::string prefix = "/nonexistent-vtrace-opens/";
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(prefix, 0) == 0 || line.find("ZZZ") != std::string::npos) ++seen[line];
+  for (int i = 0; i < kPaths; ++i) {
+    const std::string path = prefix + "path-" + std::to_string(i);
+    EXPECT_EQ(seen[path], 1) << path << "\n" << out.substr(0, 2000);
+    seen.erase(path);
+  }
+  EXPECT_TRUE(seen.empty()) << seen.size() << " other paths, first " << seen.begin()->first;
+  EXPECT_TRUE(std::regex_search(out, std::regex("\n +vmlinux`do_syscall_64\\+0x[0-9a-f]+\n")))
+      << out;
+  EXPECT_EQ(out.find("not gathered"), std::string::npos) << out;
 }
 
 TEST_F(GuestTraceTest, PerVmSyscallCountsAreExact) {

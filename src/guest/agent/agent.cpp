@@ -101,7 +101,7 @@ void Agent::init_kernel_probes() {
     if (entry == kNoEntry) break;
     kernel_entries_.push_back(entry);
   }
-  kernel_on_.assign(kernel_entries_.size(), false);
+  kernel_on_.assign(kernel_entries_.size(), 0);
   log_info("%zu guest kernel probes", kernel_entries_.size());
 }
 
@@ -147,7 +147,7 @@ void Agent::serve_request() {
       if (entry == kNoEntry) break;  // cannot be: room was counted
       kernel_entries_.push_back(entry);
     }
-    kernel_on_.resize(kernel_entries_.size(), false);
+    kernel_on_.resize(kernel_entries_.size(), 0);
     table_.publish();
   }
   log_info("request %s: %u matched, status %u", text, matched, status);
@@ -310,7 +310,7 @@ void Agent::end_session() {
 void Agent::detach_all_locked() {
   for (auto& p : procs_) p->detach();
   if (kernel_any_on_) {
-    std::fill(kernel_on_.begin(), kernel_on_.end(), false);
+    std::fill(kernel_on_.begin(), kernel_on_.end(), 0);
     kernel_.apply(kernel_on_);
     kernel_any_on_ = false;
   }
@@ -326,8 +326,8 @@ void Agent::set_sync(bool sync) {
 
 void Agent::apply_enablings_locked() {
   const uint32_t count = table_.count();
-  std::vector<bool> kon(kernel_entries_.size());
-  for (size_t i = 0; i < kon.size(); ++i) kon[i] = enabled_[kernel_entries_[i]] != 0;
+  std::vector<uint8_t> kon(kernel_entries_.size());
+  for (size_t i = 0; i < kon.size(); ++i) kon[i] = enabled_[kernel_entries_[i]];
   if (kon != kernel_on_) {
     std::string err = kernel_.apply(kon);
     if (!err.empty()) {
@@ -335,7 +335,8 @@ void Agent::apply_enablings_locked() {
       set_agent_error(h_, "kernel events: " + err);
     }
     kernel_on_ = kon;
-    kernel_any_on_ = std::find(kon.begin(), kon.end(), true) != kon.end();
+    kernel_any_on_ = std::any_of(kon.begin(), kon.end(),
+                                 [](uint8_t b) { return (b & VTRACE_GEN_ON) != 0; });
   }
   bool any = kernel_any_on_;
   for (auto& p : procs_) {
@@ -378,7 +379,7 @@ size_t Agent::relay_round() {
         g->pid = e.pid;
         g->tid = e.tid;
         g->vcpu = static_cast<uint16_t>(e.cpu);
-        g->nargs = std::min<uint16_t>(e.nargs, VTRACE_MAX_ARGS);
+        g->nargs = static_cast<uint8_t>(std::min<uint16_t>(e.nargs, VTRACE_MAX_ARGS));
         g->timestamp = e.tsc;
         g->seq = 0;
         g->tail_len = 0;
@@ -388,8 +389,16 @@ size_t Agent::relay_round() {
         for (int a = 0; a < VTRACE_MAX_ARGS; ++a) g->args[a] = static_cast<uint64_t>(e.args[a]);
         std::memcpy(g->comm, e.comm, sizeof g->comm);
         g->comm[sizeof g->comm - 1] = '\0';
-        if (!e.str.empty()) set_tail(*g, e.str.c_str(), e.str.size());
-        if (!e.kstack.empty() || !e.ustack.empty()) set_stacks(*g, e.kstack, e.ustack);
+        g->str_arg = 0;
+        if (e.str_arg >= 0) {  // a string the host asked for: read, or not (tail_len 0)
+          g->str_arg = static_cast<uint8_t>(e.str_arg + 1);
+          if (e.str_read) set_tail(*g, e.str.c_str(), e.str.size());
+        } else if (!e.str.empty()) {
+          set_tail(*g, e.str.c_str(), e.str.size());
+        }
+        if (g->tail_len == 0 && (!e.kstack.empty() || !e.ustack.empty()))
+          set_stacks(*g, e.kstack, e.ustack);
+        if (g->tail_len == 0 && e.no_kstack) g->kstack_len = VTRACE_GUEST_NO_KSTACK;
         g->ustack_image = e.image;
         kernel_out.commit(nullptr, 0, 0);
       });

@@ -85,7 +85,7 @@ class Agent : public TraceHooks {
   // first, fbt probes where a request added them.
   std::vector<uint32_t> kernel_entries_;
   uint32_t request_gen_seen_ = 0;
-  std::vector<bool> kernel_on_;
+  std::vector<uint8_t> kernel_on_;  // their enable bytes as last applied (VTRACE_GEN_*)
   bool kernel_any_on_ = false;
   std::vector<std::unique_ptr<NativeProcess>> procs_;  // never shrinks: records point at them
   std::unordered_map<pid_t, NativeProcess*> by_pid_;   // the newest object for a pid

@@ -122,6 +122,20 @@ std::string_view read_str(const Field& f, const uint8_t* d, uint32_t len) {
   return std::string_view(s, strnlen(s, max));
 }
 
+// A string an event probe fetched (__data_loc): false when the kernel could not read it (it
+// stores no bytes then, not even the NUL).
+bool read_fetched(const Field& f, const uint8_t* d, uint32_t len, std::string& out) {
+  out.clear();
+  if (!f.present || !f.data_loc || f.size != 4 || uint64_t{f.off} + 4 > len) return false;
+  uint32_t loc = 0;
+  std::memcpy(&loc, d + f.off, 4);
+  const uint32_t off = loc & 0xffff, n = loc >> 16;
+  if (n == 0 || uint64_t{off} + n > len) return false;
+  const char* s = reinterpret_cast<const char*>(d + off);
+  out.assign(s, strnlen(s, n));
+  return true;
+}
+
 std::string_view basename_of(std::string_view path) {
   size_t slash = path.rfind('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
@@ -139,6 +153,11 @@ struct KernelEvents::Impl {
     Field ret, prev_comm, prev_pid, next_comm, next_pid, filename, comm, group_dead;
     std::vector<sys::PerfRing> events;
     std::vector<uint64_t> ids;
+    // What the host asked of its probes (VTRACE_GEN_*): the string argument str_arg points to
+    // (read by the kernel into `str`; -1: none) and callchains.
+    int str_arg = -1;
+    Field str;
+    bool stacks = false;
   };
   // A record read from a ring, waiting to be sorted and emitted. tp is null for side-band
   // records (COMM, FORK, EXIT). Bytes (the raw tracepoint record, or the side-band body without
@@ -156,6 +175,7 @@ struct KernelEvents::Impl {
 
   sys::Tracefs fs;
   KernelFunctions functions;
+  SyscallKprobes syscall_kprobes;
   std::set<std::string> fbt_made;  // functions with fbt probes
   bool inited = false;
   std::vector<KernelProbe> probes;
@@ -181,12 +201,12 @@ struct KernelEvents::Impl {
   void add_probe(const char* provider, const std::string& function, const char* name,
                  uint16_t nargs, uint16_t flags, Kind kind, const std::string& sys,
                  const std::string& event);
-  std::string apply(const std::vector<bool>& enabled);
+  std::string apply(const std::vector<uint8_t>& enabled);
   bool exclude_self = false;
   std::string self_filter;  // excludes the agent's own threads from every tracepoint
   std::string open_rings();
   std::string open_tp(const std::string& key, const Def& def,
-                      std::vector<std::pair<uint32_t, Kind>> ps);
+                      std::vector<std::pair<uint32_t, Kind>> ps, uint8_t wants);
   std::string open_profile(const std::string& key, const Def& def,
                            std::vector<std::pair<uint32_t, Kind>> ps);
   void retire(std::unique_ptr<Tp> tp);
@@ -235,6 +255,7 @@ std::string KernelEvents::Impl::init() {
   add_probe("proc", "", "exec", 1, VTRACE_DESC_STR0, Kind::Exec, "sched", "sched_process_exec");
   add_probe("proc", "", "exit", 1, 0, Kind::Exit, "sched", "sched_process_exit");
   functions.open(fs.root());
+  syscall_kprobes.open(fs.root());
   inited = true;
   return "";
 }
@@ -253,15 +274,24 @@ std::string own_threads_filter() {
   return filter;
 }
 
-std::string KernelEvents::Impl::apply(const std::vector<bool>& enabled) {
+std::string KernelEvents::Impl::apply(const std::vector<uint8_t>& enabled) {
   self_filter = exclude_self ? own_threads_filter() : "";
   std::map<std::string, std::vector<std::pair<uint32_t, Kind>>> want;
   std::map<std::string, uint32_t> first;  // a probe of each wanted tracepoint (for its Def)
+  std::map<std::string, uint8_t> wants;   // what its probes need read when it fires
   for (uint32_t i = 0; i < probes.size() && i < enabled.size(); ++i) {
-    if (!enabled[i]) continue;
-    const std::string key = defs[i].system + "/" + defs[i].event;
+    if ((enabled[i] & VTRACE_GEN_ON) == 0) continue;
+    uint8_t w = enabled[i] & static_cast<uint8_t>(~VTRACE_GEN_ON);
+    // A string only of a syscall's entry argument (the tail is proc:::exec's own string;
+    // profile samples always carry stacks).
+    const int arg = VTRACE_GEN_STR_ARG(w);
+    if (defs[i].kind != Kind::SyscallEntry || arg >= probes[i].nargs) w &= 0x0f;
+    if (defs[i].kind == Kind::Exec || defs[i].kind == Kind::Profile) w &= ~VTRACE_GEN_STACKS;
+    const std::string key =
+        defs[i].system + "/" + defs[i].event + (w != 0 ? "#" + std::to_string(w) : "");
     want[key].push_back({i, defs[i].kind});
     first.try_emplace(key, i);
+    wants[key] = w;
   }
   if (want.empty()) {
     close_all();
@@ -288,7 +318,7 @@ std::string KernelEvents::Impl::apply(const std::vector<bool>& enabled) {
       it->second->probes = std::move(ps);
       continue;
     }
-    std::string e = open_tp(key, defs[first[key]], std::move(ps));
+    std::string e = open_tp(key, defs[first[key]], std::move(ps), wants[key]);
     if (err.empty()) err = e;
   }
   return err;
@@ -317,7 +347,8 @@ std::string KernelEvents::Impl::open_rings() {
 }
 
 std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
-                                        std::vector<std::pair<uint32_t, Kind>> ps) {
+                                        std::vector<std::pair<uint32_t, Kind>> ps,
+                                        uint8_t wants) {
   if (def.kind == Kind::Profile) return open_profile(key, def, std::move(ps));
   std::string err;
   const bool fbt = def.kind == Kind::FbtEntry || def.kind == Kind::FbtReturn;
@@ -328,7 +359,28 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
   }
   const sys::EventFormat* fmt = fs.format(def.system, def.event, err);
   if (!fmt) return "guest: " + err;
+  // A syscall entry whose string argument or kernel stack is wanted: the kprobe on its
+  // function, in place of the tracepoint (its arguments a0.. are the tracepoint's).
+  const int str_arg = VTRACE_GEN_STR_ARG(wants);
+  const bool kprobe =
+      def.kind == Kind::SyscallEntry && (str_arg >= 0 || (wants & VTRACE_GEN_STACKS) != 0);
+  int nargs = 0;
+  if (kprobe) {
+    for (const sys::EventField* f : fmt->args())
+      if (!f->is_string() && int_sized(f->size)) ++nargs;
+    std::string event;
+    if (!syscall_kprobes.available())
+      return "guest: no kprobe events for copyinstr() or stack() of " + def.event;
+    err = syscall_kprobes.define(def.event.substr(std::strlen("sys_enter_")), nargs, str_arg,
+                                 event);
+    if (!err.empty()) return "guest: " + def.event + ": " + err;
+    fmt = fs.format(SyscallKprobes::kGroup, event, err);
+    if (!fmt) return "guest: " + err;
+  }
   auto tp = std::make_unique<Tp>();
+  tp->str_arg = str_arg;
+  tp->str = field_of(*fmt, SyscallKprobes::kStringField);
+  tp->stacks = (wants & VTRACE_GEN_STACKS) != 0;
   tp->key = key;
   tp->probes = std::move(ps);
   for (const sys::EventField* f : fmt->args())
@@ -342,6 +394,11 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
   tp->filename = field_of(*fmt, "filename");
   tp->comm = field_of(*fmt, "comm");
   tp->group_dead = field_of(*fmt, "group_dead");
+  if (kprobe) {  // the fetch arguments SyscallKprobes::define() named
+    tp->args.clear();
+    for (int i = 0; i < nargs; ++i)
+      tp->args.push_back(field_of(*fmt, SyscallKprobes::arg_field(i).c_str()));
+  }
   if (fbt) {  // the fetch arguments KernelFunctions::define() named
     tp->args.clear();
     for (int i = 0; i < KernelFunctions::kEntryArgs && def.kind == Kind::FbtEntry; ++i)
@@ -351,8 +408,9 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
 
   perf_event_attr attr = sys::tracepoint_attr(fmt->id);
   attr.sample_type = kSampleType;
-  attr.exclude_callchain_kernel = 1;  // no stacks: an empty callchain
-  attr.exclude_callchain_user = 1;
+  attr.exclude_callchain_kernel = tp->stacks ? 0 : 1;  // no stacks: an empty callchain
+  attr.exclude_callchain_user = tp->stacks ? 0 : 1;
+  if (tp->stacks) attr.sample_max_stack = VTRACE_GUEST_MAX_FRAMES;
   for (size_t c = 0; c < cpus.size(); ++c) {
     const std::string what = "guest: perf_event_open of tracepoint " + def.system + ":" +
                              def.event + " on cpu " + std::to_string(cpus[c]);
@@ -383,6 +441,7 @@ std::string KernelEvents::Impl::open_profile(const std::string& key, const Def& 
   auto tp = std::make_unique<Tp>();
   tp->key = key;
   tp->probes = std::move(ps);
+  tp->stacks = true;  // a sample always carries its callchains
   perf_event_attr attr = sys::tracepoint_attr(0);
   attr.type = PERF_TYPE_SOFTWARE;
   attr.config = PERF_COUNT_SW_CPU_CLOCK;
@@ -537,10 +596,24 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
     ev.kstack.clear();
     ev.ustack.clear();
     ev.image = 0;
+    ev.str_arg = -1;
+    ev.str_read = false;
+    ev.no_kstack = false;
+    if (tp.stacks) {
+      split_callchain(d + len, p.chain_len, ev.kstack, ev.ustack);
+      // A syscall tracepoint gives perf the user's registers: no kernel frames to give.
+      ev.no_kstack = kind == Kind::SyscallReturn;
+      if (symbols != nullptr && !ev.ustack.empty())
+        ev.image = symbols->name_user(p.pid, ev.ustack.data(), ev.ustack.size());
+    }
     switch (kind) {
       case Kind::SyscallEntry:
         for (size_t i = 0; i < tp.args.size(); ++i) ev.args[i] = read_int(tp.args[i], d, len);
         std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
+        if (tp.str_arg >= 0) {
+          ev.str_arg = tp.str_arg;
+          ev.str_read = read_fetched(tp.str, d, len, ev.str);
+        }
         break;
       case Kind::SyscallReturn:
         // As dtrace: arg0 and arg1 are both the return value (the host derives errno).
@@ -582,9 +655,6 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
         // As dtrace: arg0 the kernel PC, arg1 the user PC (the other 0).
         ev.args[p.ip >= kKernelSpace ? 0 : 1] = static_cast<int64_t>(p.ip);
         std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
-        split_callchain(d + len, p.chain_len, ev.kstack, ev.ustack);
-        if (symbols != nullptr && !ev.ustack.empty())
-          ev.image = symbols->name_user(p.pid, ev.ustack.data(), ev.ustack.size());
         break;
       case Kind::FbtReturn:
         ev.args[1] = read_int(tp.ret, d, len);  // arg0 unknown: the host says so (see .h)
@@ -733,7 +803,7 @@ std::vector<uint32_t> KernelEvents::add_fbt(const std::string& module_glob, cons
   return added;
 }
 
-std::string KernelEvents::apply(const std::vector<bool>& enabled) {
+std::string KernelEvents::apply(const std::vector<uint8_t>& enabled) {
   return impl_->apply(enabled);
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "guest/agent/guest_tsc.h"
+#include "guest/agent/syscall_kprobes.h"
 #include "guest/agent/symbol_server.h"
 
 namespace vtrace::guest {
@@ -38,7 +39,12 @@ struct KernelEvent {
   // A VTRACE_GPROBE_STACKS probe's (profile) kernel and user return addresses, innermost
   // first (perf's callchain split at its context markers).
   std::vector<uint64_t> kstack, ustack;
+  bool no_kstack = false;  // stacks asked of a probe that has no kernel stack (a syscall return)
   uint32_t image = 0;  // the process image ustack was named in (SymbolServer::name_user)
+  // The host asked for the string argument str_arg points to (-1: not asked): in `str` when
+  // str_read, else the kernel could not read it.
+  int str_arg = -1;
+  bool str_read = false;
 };
 
 class KernelEvents {
@@ -66,8 +72,10 @@ class KernelEvents {
   // user PC), unless it exists; as add_fbt().
   std::vector<uint32_t> add_profile(const std::string& name, uint64_t period_ns, size_t room,
                                     uint32_t& matched, uint32_t& status);
-  // Opens perf events for the probes with enabled[i] set and closes the others. "" or an error.
-  std::string apply(const std::vector<bool>& enabled);
+  // Opens perf events for the probes whose enable byte (VTRACE_GEN_*) has VTRACE_GEN_ON, with
+  // what else it asks read when they fire (a syscall entry's string argument, stacks), and
+  // closes the others. "" or an error.
+  std::string apply(const std::vector<uint8_t>& enabled);
   // Reads what the perf rings hold, in time order within each CPU; calls emit for each event.
   size_t poll(const std::function<void(const KernelEvent&)>& emit);
   // Events the kernel lost (perf ring overflow) so far.

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "sys/tracefs.h"
+
 namespace vtrace::guest {
 
 namespace {
@@ -23,17 +25,6 @@ bool valid_event_name(const std::string& f) {
     if (!(c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
       return false;
   return true;
-}
-
-std::string write_line(const std::string& path, const std::string& line) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd < 0) return path + ": " + std::strerror(errno);
-  const ssize_t n = write(fd, line.data(), line.size());
-  const int err = errno;
-  close(fd);
-  if (n != static_cast<ssize_t>(line.size()))
-    return "'" + line + "' into " + path + ": " + std::strerror(err);
-  return "";
 }
 
 }  // namespace
@@ -55,7 +46,7 @@ void KernelFunctions::open(const std::string& tracefs_root) {
       stale.push_back(line.substr(at, end - at));
     }
   }
-  for (const std::string& ev : stale) write_line(root_ + "/kprobe_events", "-:" + ev + "\n");
+  for (const std::string& ev : stale) sys::append_line(root_ + "/kprobe_events", "-:" + ev + "\n");
 }
 
 bool KernelFunctions::available() const {
@@ -108,7 +99,7 @@ std::string KernelFunctions::define(const std::string& function, bool ret) {
     for (int i = 0; i < kEntryArgs; ++i) line << " arg" << i << "=%" << regs[i] << ":u64";
     line << "\n";
   }
-  return write_line(root_ + "/kprobe_events", line.str());
+  return sys::append_line(root_ + "/kprobe_events", line.str());
 }
 
 }  // namespace vtrace::guest

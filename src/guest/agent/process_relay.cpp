@@ -120,7 +120,8 @@ size_t NativeProcess::poll(RecordSink& out, bool& in_flight) {
           g->pid = static_cast<uint32_t>(pid_);
           g->tid = r.tid;
           g->vcpu = static_cast<uint16_t>(r.cpu);
-          g->nargs = r.nargs;
+          g->nargs = static_cast<uint8_t>(r.nargs);  // validated: <= VTRACE_MAX_ARGS
+          g->str_arg = 0;
           g->timestamp = r.timestamp;
           g->seq = 0;
           g->tail_len = 0;

@@ -206,7 +206,7 @@ bool GuestSession::start(const bytecode::Module& module, const std::vector<uint3
       continue;
     }
     g->attach(sync);
-    g->enable(enabled);
+    g->enable(enabled, wants_);
     attached_.push_back(g.get());
   }
   wait_ready();
@@ -255,7 +255,7 @@ void GuestSession::wait_ready() {
 }
 
 void GuestSession::enable(const std::vector<uint32_t>& enabled) {
-  for (auto* g : attached_) g->enable(enabled);
+  for (auto* g : attached_) g->enable(enabled, wants_);
 }
 
 void GuestSession::heartbeats(uint64_t now_ns) {
@@ -282,6 +282,23 @@ void GuestSession::heartbeats(uint64_t now_ns) {
 }
 
 bool GuestSession::enable(const EnableRequest& req, std::string& error) {
+  if (req.needs) {
+    // What a guest kernel probe's clauses read at the probe: its stacks, and the string one
+    // argument points to (the first copyinstr()/copyin() of a bare argument; others are not
+    // gathered and say so).
+    wants_ = [needs = req.needs](uint32_t id) {
+      const bpf::ClauseNeeds n = needs(id);
+      uint8_t w = n.kernel_frames > 0 || n.user_frames > 0 ? VTRACE_GEN_STACKS : 0;
+      for (const bpf::StringCopy& s : n.strings) {
+        if (s.addr.size() == 1 && s.addr[0].kind == bpf::ExprOp::Arg && s.addr[0].value >= 0 &&
+            s.addr[0].value < VTRACE_MAX_ARGS) {
+          w |= VTRACE_GEN_STR(static_cast<uint32_t>(s.addr[0].value));
+          break;
+        }
+      }
+      return w;
+    };
+  }
   return start(req.engine->module(), req.enabled, req.channel.sync, error);
 }
 
@@ -299,7 +316,7 @@ void GuestSession::deliver(GuestPending& p, GuestTarget& g, RecordSink& sink) {
   p.rec.tail = p.rec.tail_len > 0 ? p.tail : nullptr;
   if (p.stacks) {  // (pointers set here: p moved on its way)
     const auto* frames = reinterpret_cast<const uint64_t*>(p.tail);
-    p.rec.kstack = {frames, p.kframes};
+    if (p.kstack) p.rec.kstack = {frames, p.kframes};  // else stack() is not gathered
     p.rec.ustack = {frames + p.kframes, p.uframes, p.image};
   }
   if (annotate_) annotate_(p.rec);

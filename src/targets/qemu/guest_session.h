@@ -85,6 +85,9 @@ class GuestSession : public Target {
   void on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog);
   std::set<std::string> requested_;  // "VM\nREQUEST" already asked
   GuestSymbolizer symbolizer_;
+  // What each guest probe's clauses need read when it fires (VTRACE_GEN_*), from the run's
+  // clause needs; empty before enable().
+  std::function<uint8_t(uint32_t)> wants_;
   void heartbeats(uint64_t now_ns);
   // Async: reads the guest's rings into `sink` (its lane: the timeline sorts); returns how many
   // records it read.

@@ -132,6 +132,7 @@ bool GuestTarget::accept_entry(const vtrace_guest_probe& e, engine::Catalog& cat
   entry.id = catalog.add(name_, provider, module, function, sys::d_probe_name(name), "", name_);
   entry.flags = e.flags;
   entry.nargs = e.nargs;
+  entry.kernel = e.kind == VTRACE_GPROBE_KERNEL;
   // A kretprobe does not see dtrace's arg0 of fbt:::return (the returning instruction's
   // offset): a clause reading it faults rather than reading the agent's 0.
   entry.unread_args = provider == "fbt" && name == "return" ? 1 : 0;
@@ -261,13 +262,18 @@ void GuestTarget::attach(bool sync) {
   last_beat_change_ns_ = attach_ns_ = clock::host_now_ns();
 }
 
-void GuestTarget::enable(const std::vector<uint32_t>& enabled) {
+void GuestTarget::enable(const std::vector<uint32_t>& enabled,
+                         const std::function<uint8_t(uint32_t)>& wants) {
   if (base_ == nullptr) return;
   volatile uint8_t* bytes = transport::guest_enabled(base_, layout_);
   for (uint32_t i = 0; i < entries_.size(); ++i) {
-    const uint32_t id = entries_[i].id;
-    bool on = id != 0 && std::binary_search(enabled.begin(), enabled.end(), id);
-    bytes[i] = on ? 1 : 0;
+    Entry& e = entries_[i];
+    const bool on = e.id != 0 && std::binary_search(enabled.begin(), enabled.end(), e.id);
+    // Only a kernel probe reads anything at the probe for us; a string probe's tail is its own.
+    uint8_t extra = on && wants && e.kernel ? wants(e.id) : 0;
+    if ((e.flags & VTRACE_DESC_STR0) != 0) extra = 0;
+    e.asked = on ? static_cast<uint8_t>(VTRACE_GEN_ON | extra) : 0;
+    bytes[i] = e.asked;
   }
   __atomic_store_n(&header()->table_seen, table_gen_, __ATOMIC_RELEASE);
   enable_gen_ = __atomic_add_fetch(&header()->enable_gen, 1, __ATOMIC_SEQ_CST);
@@ -653,10 +659,19 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
             rejects_.add(transport::Reject::BadStringLength);
             return;
           }
-          const bool stacks = (e->flags & VTRACE_GPROBE_STACKS) != 0;
-          const size_t frames = size_t{g.kstack_len} + g.ustack_len;
-          if (frames > (stacks ? VTRACE_GUEST_MAX_FRAMES : 0)) {
+          // Stacks where the probe has them or we asked for them, never with a string; a
+          // string argument only the one we asked for.
+          const bool stacks = (e->flags & VTRACE_GPROBE_STACKS) != 0 ||
+                              (e->asked & VTRACE_GEN_STACKS) != 0;
+          const bool kernel_stack = g.kstack_len != VTRACE_GUEST_NO_KSTACK;
+          const size_t kframes = kernel_stack ? g.kstack_len : 0;
+          const size_t frames = kframes + g.ustack_len;
+          if (frames > (stacks && g.tail_len == 0 ? VTRACE_GUEST_MAX_FRAMES : 0)) {
             rejects_.add(transport::Reject::BadStackLength);
+            return;
+          }
+          if (g.str_arg != 0 && static_cast<int>(g.str_arg) - 1 != VTRACE_GEN_STR_ARG(e->asked)) {
+            rejects_.add(transport::Reject::BadStringLength);
             return;
           }
           // Bounded: past kMaxWaiting, a record goes out as the clock is now, and is counted.
@@ -683,11 +698,14 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
           }
           rec.tail_len = g.tail_len;
           if (g.tail_len > 0) std::memcpy(p.tail, g.tail, g.tail_len);
-          p.stacks = stacks;
-          p.kframes = g.kstack_len;
+          rec.tail_arg = g.str_arg != 0 ? static_cast<uint8_t>(g.str_arg - 1) : 0;
+          rec.tail_read = g.str_arg != 0;
+          p.stacks = stacks && g.tail_len == 0;  // a string took the tail: stacks not gathered
+          p.kframes = static_cast<uint8_t>(kframes);
+          p.kstack = kernel_stack;
           p.uframes = g.ustack_len;
           p.image = g.ustack_image;
-          if (frames > 0) std::memcpy(p.tail, g.tail, frames * 8);
+          if (frames > 0 && g.tail_len == 0) std::memcpy(p.tail, g.tail, frames * 8);
           p.ring = ring;
           p.pos = pos;
         });

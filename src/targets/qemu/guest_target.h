@@ -31,6 +31,7 @@ struct GuestPending {
   uint64_t pos = 0;
   // A VTRACE_GPROBE_STACKS probe's record: its frames are in tail (kernel's, then user's).
   bool stacks = false;
+  bool kstack = true;  // false: its probe has no kernel stack (VTRACE_GUEST_NO_KSTACK)
   uint8_t kframes = 0, uframes = 0;
   uint32_t image = 0;  // the process image of the user frames (its agent's number)
   alignas(8) char tail[VTRACE_GUEST_TAIL_SIZE];
@@ -70,8 +71,10 @@ class GuestTarget {
   // Starts a session: resets the rings, sets the mode, attached = 1.
   void attach(bool sync);
   // Writes the enable bytes of every table entry (on when its catalog id is in `enabled`, in
-  // ascending order as Engine::enabled_probes() gives them).
-  void enable(const std::vector<uint32_t>& enabled);
+  // ascending order as Engine::enabled_probes() gives them), with what `wants` says its clauses
+  // need read when it fires (VTRACE_GEN_STACKS, VTRACE_GEN_STR(N); none when empty).
+  void enable(const std::vector<uint32_t>& enabled,
+              const std::function<uint8_t(uint32_t)>& wants = {});
   // Whether the agent has applied the last enable() (its probes are live).
   bool enable_acked() const;
   // Waits until enable_acked(). False on timeout.
@@ -173,6 +176,8 @@ class GuestTarget {
     uint16_t flags = 0;
     uint16_t nargs = 0;
     uint16_t unread_args = 0;  // Record::unread_args of its records
+    uint8_t asked = 0;         // its enable byte: what its records may carry (VTRACE_GEN_*)
+    bool kernel = false;       // a guest kernel probe (VTRACE_GPROBE_KERNEL)
   };
   std::vector<Entry> entries_;  // table index -> catalog probe
   std::vector<uint32_t> probe_ids_;
