@@ -9,6 +9,7 @@
 
 #include "clock/host_clock.h"
 #include "engine/text_consumer.h"
+#include "sys/process_facts.h"
 #include "sys/process_memory.h"
 
 namespace vtrace::engine {
@@ -471,8 +472,7 @@ bytecode::Fault Engine::builtin(bytecode::Builtin b, int64_t& v) {
   if (b != bytecode::Builtin::Vtimestamp && b != bytecode::Builtin::Ppid &&
       b != bytecode::Builtin::Uid && b != bytecode::Builtin::Gid)
     return bytecode::Fault::None;
-  // Read at the probe when the record carries its context; without it the probe fired in
-  // vtrace itself (BEGIN, END, tick-N) and these are vtrace's own.
+  // Read at the probe when the record carries its context.
   if (rec.context) {
     if (rec.other_thread) return bytecode::Fault::NotGathered;
     v = b == bytecode::Builtin::Vtimestamp ? static_cast<int64_t>(rec.vtime)
@@ -481,12 +481,24 @@ bytecode::Fault Engine::builtin(bytecode::Builtin b, int64_t& v) {
                                            : rec.gid;
     return bytecode::Fault::None;
   }
+  if (rec.guest || rec.target != 0 || rec.pid != getpid()) {
+    // Another process's record without its context (a probe.h site's): its credentials as
+    // /proc has them while it runs (a site does not record them); its CPU time, and anything
+    // of a guest's, was not read where it fired.
+    if (rec.guest || b == bytecode::Builtin::Vtimestamp) return bytecode::Fault::NotGathered;
+    uint32_t uid = 0, gid = 0;
+    int32_t ppid = 0;
+    if (!sys::read_credentials(rec.pid, uid, gid, ppid)) return bytecode::Fault::NotGathered;
+    v = b == bytecode::Builtin::Ppid ? ppid : b == bytecode::Builtin::Uid ? uid : gid;
+    return bytecode::Fault::None;
+  }
+  // The probe fired in vtrace itself (BEGIN, END, tick-N): these are vtrace's own.
   switch (b) {
     case bytecode::Builtin::Vtimestamp:
       v = static_cast<int64_t>(clock::read_ns(CLOCK_THREAD_CPUTIME_ID));
       break;
     case bytecode::Builtin::Ppid:
-      v = rec.target == 0 && rec.pid == getpid() ? getppid() : 0;
+      v = getppid();
       break;
     case bytecode::Builtin::Uid:
       v = getuid();
@@ -591,8 +603,7 @@ bytecode::Fault Engine::copyin(uint64_t addr, size_t n, uint8_t* out) {
     return bytecode::Fault::None;
   }
   if (rec.guest)
-    return rec.tail_read && addr == at ? bytecode::Fault::BadAddress
-                                       : bytecode::Fault::NotGathered;
+    return rec.tail_read && addr == at ? bytecode::Fault::BadAddress : bytecode::Fault::NotGathered;
   if (n == 0) return bytecode::Fault::None;
   if (sys::read_process_memory(rec.pid, addr, out, n, false) != n)
     return bytecode::Fault::BadAddress;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -25,6 +26,19 @@ void read_proc_comm(pid_t pid, char* comm, size_t size) {
   std::memset(comm, 0, size);
   size_t n = std::min(text.size(), size - 1);
   for (size_t i = 0; i < n; ++i) comm[i] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
+}
+
+bool read_credentials(pid_t pid, uint32_t& uid, uint32_t& gid, int32_t& ppid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  bool have_uid = false, have_gid = false, have_ppid = false;
+  for (std::string line; std::getline(in, line);) {
+    // "Uid:\treal\teffective\tsaved\tfs"
+    if (line.rfind("Uid:", 0) == 0) have_uid = std::sscanf(line.c_str() + 4, "%u", &uid) == 1;
+    if (line.rfind("Gid:", 0) == 0) have_gid = std::sscanf(line.c_str() + 4, "%u", &gid) == 1;
+    if (line.rfind("PPid:", 0) == 0) have_ppid = std::sscanf(line.c_str() + 5, "%d", &ppid) == 1;
+  }
+  // A zombie's status still reads: only a process that runs has these as they are.
+  return have_uid && have_gid && have_ppid && process_alive(pid);
 }
 
 bool process_alive(pid_t pid) {

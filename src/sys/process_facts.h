@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace vtrace::sys {
@@ -17,5 +18,9 @@ void read_proc_comm(pid_t pid, char* comm, size_t size);
 
 // False when the process is gone: no such pid, or a zombie (Z) or dead (X) task.
 bool process_alive(pid_t pid);
+
+// A live process's real uid and gid and its parent's pid (/proc/PID/status). False when it is
+// gone or the file does not say.
+bool read_credentials(pid_t pid, uint32_t& uid, uint32_t& gid, int32_t& ppid);
 
 }  // namespace vtrace::sys

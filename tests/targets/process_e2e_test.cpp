@@ -144,6 +144,23 @@ TEST(ProcessE2E, CountsEveryFiringUnderC) {
   EXPECT_TRUE(no_channel_left());
 }
 
+// uid, gid and ppid of a probe.h site's record are the traced process's (from /proc while it
+// runs: a site does not record them), not vtrace's; its vtimestamp was not read where it fired
+// and says so instead of giving vtrace's.
+TEST(ProcessE2E, CredentialsAreTheProcesssAndVtimestampIsNotGuessed) {
+  Running p("-1", "1000");
+  Result r =
+      vtrace({"-q", "-n", "sample:::tick /i++ == 0/ { printf(\"%d %d %d\\n\", uid, gid, ppid); }",
+              "-n", "sample:::tick /i == 2/ { trace(vtimestamp); }", "-n",
+              "sample:::tick /i == 3/ { exit(0); }", "-p", p.spid()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(
+      r.out.substr(0, r.out.find('\n')),
+      std::to_string(getuid()) + " " + std::to_string(getgid()) + " " + std::to_string(getpid()))
+      << r.out;
+  EXPECT_NE(r.err.find("not gathered at the probe"), std::string::npos) << r.err;
+}
+
 TEST(ProcessE2E, StartProbeBeforeMainIsNotMissed) {
   Result r = vtrace(
       {"-q", "-n", "sample:::start { printf(\"start %s\\n\", probefunc); }", "-c", sample("1")});
