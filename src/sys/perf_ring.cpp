@@ -366,4 +366,22 @@ int open_cpu_event(PerfRing& ev, const perf_event_attr& attr, uint32_t cpu, size
   return e;
 }
 
+void split_callchain(const uint8_t* chain, uint64_t n, std::vector<uint64_t>& kernel,
+                     std::vector<uint64_t>& user) {
+  kernel.clear();
+  user.clear();
+  std::vector<uint64_t>* into = nullptr;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t v = 0;
+    std::memcpy(&v, chain + 8 * i, 8);
+    if (v >= static_cast<uint64_t>(PERF_CONTEXT_MAX)) {
+      into = v == static_cast<uint64_t>(PERF_CONTEXT_KERNEL) ? &kernel
+             : v == static_cast<uint64_t>(PERF_CONTEXT_USER) ? &user
+                                                              : nullptr;
+      continue;
+    }
+    if (into != nullptr) into->push_back(v);
+  }
+}
+
 }  // namespace vtrace::sys

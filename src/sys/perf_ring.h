@@ -72,6 +72,12 @@ struct SampleView {
   }
 };
 
+// Splits a perf callchain (`n` u64s, unaligned) at its context markers (PERF_CONTEXT_KERNEL,
+// _USER, each followed by that context's frames) into kernel and user return addresses
+// (cleared first); other contexts' frames (a host's view of guest frames) are skipped.
+void split_callchain(const uint8_t* chain, uint64_t n, std::vector<uint64_t>& kernel,
+                     std::vector<uint64_t>& user);
+
 // Decodes a sample body (the record after its perf_event_header). False when the body is too
 // short for the layout or the layout has bits this parser does not know.
 bool parse_sample(const uint8_t* body, size_t len, const SampleLayout& layout, SampleView& out);

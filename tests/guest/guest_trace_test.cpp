@@ -11,9 +11,10 @@
 
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <iostream>
-#include <regex>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -43,6 +44,24 @@ class GuestTraceTest : public ::testing::Test {
   void SetUp() override {
     if (std::string why = guest_vm_missing(); !why.empty()) GTEST_SKIP() << "skipped: " << why;
     ASSERT_TRUE(vms_.booted) << vms_.boot_output;
+  }
+
+  // Runs `script` (its BEGIN prints "ready") in the background until guests `attach` are
+  // attached and it is ready, runs `workload` while it traces, waits `settle_ms`, stops it
+  // (SIGINT) and returns its output ("" with a failure recorded when it did not start).
+  std::string trace_while(const std::string& script, const std::vector<std::string>& attach,
+                          const std::function<void()>& workload, int settle_ms = 500) {
+    TempDir tmp("run");
+    Background tracer(vms_.env, script, tmp.path + "/out");
+    if (!wait_attached(vms_.run_dir->path, attach, 60) || !wait_output(tracer, "ready", 60)) {
+      ADD_FAILURE() << "the tracer did not start: " << tracer.output();
+      return "";
+    }
+    workload();
+    std::this_thread::sleep_for(std::chrono::milliseconds(settle_ms));
+    tracer.interrupt();
+    EXPECT_EQ(tracer.wait(60), 0) << tracer.output();
+    return tracer.output();
   }
 
   // Runs the ordering check with `n` messages; returns vtrace's output.
@@ -278,7 +297,6 @@ TEST_F(GuestTraceTest, OrderHoldsBetweenAHostProcessAndAGuestInAsyncMode) {
 // not see) faults. The host kernel here has no kprobes: said once when a description reaches
 // the host.
 TEST_F(GuestTraceTest, FbtProbesInAGuestKernelCountAndReadArguments) {
-  TempDir tmp("fbt");
   const std::string a = vms_.a;
   const std::string script =
       "-q -n 'BEGIN { printf(\"ready\\n\"); }' "
@@ -294,16 +312,11 @@ TEST_F(GuestTraceTest, FbtProbesInAGuestKernelCountAndReadArguments) {
       ":fbt:vmlinux:vfs_rea*:return /execname == \"dd\"/ { trace(arg0); }' "
       "-n 'END { printa(\"calls %@d asked %@d\\n\", @calls, @asked); "
       "printa(\"got %@d\\n\", @got); }'";
-  Background tracer(vms_.env, script, tmp.path + "/out");
-  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a}, 60)) << tracer.output();
-  ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
-  Result dd = run_vtrace(
-      vms_.env, "vm exec " + a + " -- /bin/dd if=/proc/cpuinfo of=/dev/null bs=100 count=5");
-  EXPECT_EQ(dd.status, 0) << dd.output;
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  tracer.interrupt();
-  ASSERT_EQ(tracer.wait(30), 0) << tracer.output();
-  const std::string out = tracer.output();
+  const std::string out = trace_while(script, {a}, [&] {
+    Result dd = run_vtrace(
+        vms_.env, "vm exec " + a + " -- /bin/dd if=/proc/cpuinfo of=/dev/null bs=100 count=5");
+    EXPECT_EQ(dd.status, 0) << dd.output;
+  });
   EXPECT_NE(out.find("calls 5 asked 500\n"), std::string::npos) << out;
   EXPECT_NE(out.find("got 500\n"), std::string::npos) << out;
   EXPECT_NE(out.find("(fbt:vmlinux:vfs_read:return): not gathered at the probe"), std::string::npos)
@@ -337,7 +350,6 @@ TEST_F(GuestTraceTest, FbtProbesInAGuestKernelCountAndReadArguments) {
 // each sample is the guest's (vmname, its vCPU, its process), with the kernel PC in arg0 or
 // the user PC in arg1. The other guest, not named, is not sampled.
 TEST_F(GuestTraceTest, ProfileSamplesAGuestsVcpus) {
-  TempDir tmp("profile");
   const std::string script =
       "-q -n 'BEGIN { printf(\"ready\\n\"); }' "
       "-n '" +
@@ -347,16 +359,12 @@ TEST_F(GuestTraceTest, ProfileSamplesAGuestsVcpus) {
       "@busy = sum(execname == \"sh\"); }' "
       "-n 'END { printa(\"%s %@d\\n\", @n); printa(\"both %@d none %@d busy %@d\\n\", "
       "@both, @none, @busy); }'";
-  Background tracer(vms_.env, script, tmp.path + "/out");
-  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a}, 60)) << tracer.output();
-  ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
-  Result busy =
-      run_vtrace(vms_.env, "vm exec " + vms_.a +
-                               " -- /bin/sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'");
-  EXPECT_EQ(busy.status, 0) << busy.output;
-  tracer.interrupt();
-  ASSERT_EQ(tracer.wait(30), 0) << tracer.output();
-  const std::string out = tracer.output();
+  const std::string out = trace_while(script, {vms_.a}, [&] {
+    Result busy = run_vtrace(
+        vms_.env,
+        "vm exec " + vms_.a + " -- /bin/sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done'");
+    EXPECT_EQ(busy.status, 0) << busy.output;
+  });
   std::smatch m;
   ASSERT_TRUE(std::regex_search(out, m, std::regex(vms_.a + " (\\d+)\n"))) << out;
   EXPECT_GT(std::stol(m[1]), 100) << out;
@@ -370,21 +378,16 @@ TEST_F(GuestTraceTest, ProfileSamplesAGuestsVcpus) {
 // that ran them (vm exec forks the agent, then execs the program: no frame of the agent's is
 // named in the program's samples).
 TEST_F(GuestTraceTest, ProfileStacksAreTheGuestsNamedByItsAgent) {
-  TempDir tmp("stacks");
   const std::string script =
       "-q -n 'BEGIN { printf(\"ready\\n\"); }' "
       "-n '" +
       vms_.a +
       ":profile:::profile-997 /execname == \"getppid_loop\"/ { @k[stack()] = count(); "
       "@u[ustack()] = count(); }'";
-  Background tracer(vms_.env, script, tmp.path + "/out");
-  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a}, 60)) << tracer.output();
-  ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
-  Result loop = run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/getppid_loop 300000");
-  EXPECT_EQ(loop.status, 0) << loop.output;
-  tracer.interrupt();
-  ASSERT_EQ(tracer.wait(60), 0) << tracer.output();
-  const std::string out = tracer.output();
+  const std::string out = trace_while(script, {vms_.a}, [&] {
+    Result loop = run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/getppid_loop 300000");
+    EXPECT_EQ(loop.status, 0) << loop.output;
+  });
   EXPECT_TRUE(std::regex_search(out, std::regex("\n +vmlinux`do_syscall_64\\+0x[0-9a-f]+\n")))
       << out;
   EXPECT_TRUE(std::regex_search(out, std::regex("\n +getppid_loop`(syscall|main)\\+0x[0-9a-f]+\n")))
@@ -398,7 +401,6 @@ TEST_F(GuestTraceTest, ProfileStacksAreTheGuestsNamedByItsAgent) {
 // string), every one of 200 distinct paths exactly once, as on the host; and the stacks of a
 // syscall probe.
 TEST_F(GuestTraceTest, SyscallProbeContextIsReadWhenItFires) {
-  TempDir tmp("context");
   constexpr int kPaths = 200;
   const std::string script =
       "-q -n 'BEGIN { printf(\"ready\\n\"); }' "
@@ -408,18 +410,13 @@ TEST_F(GuestTraceTest, SyscallProbeContextIsReadWhenItFires) {
       "copyinstr(arg1)); }' "
       "-n '" +
       vms_.a + ":syscall::getppid:entry /execname == \"getppid_loop\"/ { @[stack()] = count(); }'";
-  Background tracer(vms_.env, script, tmp.path + "/out");
-  ASSERT_TRUE(wait_attached(vms_.run_dir->path, {vms_.a}, 60)) << tracer.output();
-  ASSERT_TRUE(wait_output(tracer, "ready", 60)) << tracer.output();
-  Result opens =
-      run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/opens " + std::to_string(kPaths));
-  EXPECT_EQ(opens.status, 0) << opens.output;
-  Result loop = run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/getppid_loop 100");
-  EXPECT_EQ(loop.status, 0) << loop.output;
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  tracer.interrupt();
-  ASSERT_EQ(tracer.wait(60), 0) << tracer.output();
-  const std::string out = tracer.output();
+  const std::string out = trace_while(script, {vms_.a}, [&] {
+    Result opens =
+        run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/opens " + std::to_string(kPaths));
+    EXPECT_EQ(opens.status, 0) << opens.output;
+    Result loop = run_vtrace(vms_.env, "vm exec " + vms_.a + " -- /bin/getppid_loop 100");
+    EXPECT_EQ(loop.status, 0) << loop.output;
+  });
   std::map<std::string, int> seen;
   std::istringstream in(out);
   const std::string prefix = "/nonexistent-vtrace-opens/";

@@ -529,28 +529,6 @@ void KernelEvents::Impl::read_ring(sys::PerfRing& ring, uint64_t& cutoff) {
   if (n >= kMaxRecordsPerRing) cutoff = std::min(cutoff, newest);
 }
 
-namespace {
-
-// perf's callchain: context markers (PERF_CONTEXT_KERNEL, _USER, ...) each followed by the
-// frames of that context.
-void split_callchain(const uint8_t* chain, uint32_t n, std::vector<uint64_t>& kernel,
-                     std::vector<uint64_t>& user) {
-  std::vector<uint64_t>* into = nullptr;
-  for (uint32_t i = 0; i < n; ++i) {
-    uint64_t v = 0;
-    std::memcpy(&v, chain + size_t{i} * 8, 8);
-    if (v >= static_cast<uint64_t>(PERF_CONTEXT_MAX)) {
-      into = v == static_cast<uint64_t>(PERF_CONTEXT_KERNEL) ? &kernel
-             : v == static_cast<uint64_t>(PERF_CONTEXT_USER) ? &user
-                                                             : nullptr;
-      continue;
-    }
-    if (into != nullptr) into->push_back(v);
-  }
-}
-
-}  // namespace
-
 void KernelEvents::Impl::side_band(const Pending& p) {
   const uint8_t* b = arena.data() + p.off;
   uint32_t v[4] = {};
@@ -600,7 +578,7 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
     ev.str_read = false;
     ev.no_kstack = false;
     if (tp.stacks) {
-      split_callchain(d + len, p.chain_len, ev.kstack, ev.ustack);
+      sys::split_callchain(d + len, p.chain_len, ev.kstack, ev.ustack);
       // A syscall tracepoint gives perf the user's registers: no kernel frames to give.
       ev.no_kstack = kind == Kind::SyscallReturn;
       if (symbols != nullptr && !ev.ustack.empty())

@@ -15,24 +15,6 @@ constexpr uint64_t kSampleType = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_
                                  PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_CALLCHAIN;
 constexpr uint16_t kMaxFrames = 127;  // the kernel's default perf_event_max_stack
 
-// Splits a callchain at PERF_CONTEXT_KERNEL / PERF_CONTEXT_USER (other contexts: guest frames,
-// which a host sample does not have, are skipped).
-void split_callchain(const sys::SampleView& s, std::vector<uint64_t>& k, std::vector<uint64_t>& u) {
-  k.clear();
-  u.clear();
-  std::vector<uint64_t>* into = nullptr;
-  for (uint64_t i = 0; i < s.callchain_nr; ++i) {
-    const uint64_t v = s.callchain_at(i);
-    if (v >= static_cast<uint64_t>(PERF_CONTEXT_MAX)) {
-      into = v == static_cast<uint64_t>(PERF_CONTEXT_KERNEL) ? &k
-             : v == static_cast<uint64_t>(PERF_CONTEXT_USER) ? &u
-                                                             : nullptr;
-      continue;
-    }
-    if (into != nullptr) into->push_back(v);
-  }
-}
-
 // Kernel addresses are in the upper half of the address space (x86-64, arm64).
 bool kernel_address(uint64_t ip) {
   return static_cast<int64_t>(ip) < 0;
@@ -130,7 +112,7 @@ size_t ProfileSampler::read(size_t c, const std::function<void(const Sample&)>& 
       layout, by_id_, malformed_,
       [&](const sys::SampleView& s, uint32_t probe) {
         Sample out = decode(s, probe);
-        split_callchain(s, kstack_, ustack_);
+        sys::split_callchain(s.callchain, s.callchain_nr, kstack_, ustack_);
         out.kstack = &kstack_;
         out.ustack = &ustack_;
         on_sample(out);
