@@ -48,6 +48,7 @@
 #define VTRACE_REQ_TABLE_FULL 2u  /* they do not fit in the table: none were added */
 #define VTRACE_REQ_BAD 3u         /* a request the agent does not understand */
 #define VTRACE_REQ_TOO_MANY 4u    /* more than one request may add: none were added */
+#define VTRACE_REQ_NO_PROCESS 5u  /* a pid request's process does not exist */
 /* The most functions one fbt request may add (two probes each): a glob like fbt:::entry would
  * otherwise fill the agent's table for the rest of its life. */
 #define VTRACE_REQ_MAX_FUNCTIONS 1024u
@@ -188,8 +189,9 @@ struct vtrace_guest_header {
 
   /* ---- probes made on request: the host names a provider and what it wants of it, the
    * agent adds the probes it can make to its table. "fbt:MODULE:FUNCTION" (globs): fbt:::entry
-   * and :return of the kernel functions matching; "profile:NAME:PERIOD_NS": profile:::NAME
-   * sampling every CPU every PERIOD_NS, with stacks ---- */
+   * and :return of the kernel functions matching; "pid:PID:MODULE:FUNCTION" (globs):
+   * pidPID:::entry and :return of process PID's functions; "profile:NAME:PERIOD_NS":
+   * profile:::NAME sampling every CPU every PERIOD_NS, with stacks ---- */
   char request[VTRACE_GUEST_REQUEST_LEN]; /* host: NUL-terminated */
   volatile uint32_t request_gen;          /* host: bumped after request is written */
   volatile uint32_t request_ack_gen;      /* agent: = request_gen once the table has them */

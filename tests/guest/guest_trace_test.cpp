@@ -433,6 +433,32 @@ TEST_F(GuestTraceTest, SyscallProbeContextIsReadWhenItFires) {
   EXPECT_EQ(out.find("not gathered"), std::string::npos) << out;
 }
 
+// pid probes of a guest process (uprobes its agent makes): every call of a function counted,
+// its argument and return value read; a pid the guest does not have says so.
+TEST_F(GuestTraceTest, PidProbesOfAGuestProcessCountCallsAndReadArguments) {
+  // Started in the background in the guest: it waits 10 s before its 1000 calls.
+  Result started = run_vtrace(
+      vms_.env, "vm exec " + vms_.a + " -- sh -c '/bin/calls 1000 10 >/dev/null & echo $!'");
+  ASSERT_EQ(started.status, 0) << started.output;
+  const std::string pid = std::to_string(std::stol(started.output));
+  const std::string p = vms_.a + ":pid" + pid;
+  const std::string script = "-q -n 'BEGIN { printf(\"ready\\n\"); }' -n '" + p +
+                             "::add_one:entry { @c = count(); @s = sum(arg0); }' -n '" + p +
+                             ":calls:add_one:return { @r = sum(arg1); }' -n 'END { "
+                             "printa(\"calls %@d args %@d returns %@d\\n\", @c, @s, @r); }'";
+  const std::string out = trace_while(script, {vms_.a}, [&] {
+    Result done = run_vtrace(vms_.env, "vm exec " + vms_.a + " -- sh -c 'while kill -0 " + pid +
+                                           " 2>/dev/null; do sleep 0.2; done'");
+    EXPECT_EQ(done.status, 0) << done.output;
+  });
+  EXPECT_NE(out.find("calls 1000 args 499500 returns 500500\n"), std::string::npos) << out;
+  Result none = run_vtrace(vms_.env, "-n '" + vms_.a + ":pid999999::main:entry { }'");
+  EXPECT_EQ(none.status, 1) << none.output;
+  EXPECT_NE(none.output.find(vms_.a + ": no pid999999 probes: it has no such process"),
+            std::string::npos)
+      << none.output;
+}
+
 TEST_F(GuestTraceTest, PerVmSyscallCountsAreExact) {
   TempDir tmp("count");
   const std::string script =

@@ -127,6 +127,16 @@ void Agent::serve_request() {
       else
         added =
             kernel_.add_fbt(rest.substr(0, colon), rest.substr(colon + 1), room, matched, status);
+    } else if (req.rfind("pid:", 0) == 0) {
+      // "pid:PID:MODULE:FUNCTION"
+      const size_t c1 = req.find(':', 4), c2 = c1 == std::string::npos ? c1 : req.find(':', c1 + 1);
+      char* end = nullptr;
+      const unsigned long pid = std::strtoul(req.c_str() + 4, &end, 10);
+      if (c2 == std::string::npos || end != req.c_str() + c1 || pid == 0 || pid > INT32_MAX)
+        status = VTRACE_REQ_BAD;
+      else
+        added = kernel_.add_pid(static_cast<uint32_t>(pid), req.substr(c1 + 1, c2 - c1 - 1),
+                                req.substr(c2 + 1), room, matched, status);
     } else if (req.rfind("profile:", 0) == 0) {
       // "profile:NAME:PERIOD_NS"
       const size_t colon = req.find(':', 8);

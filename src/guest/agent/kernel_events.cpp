@@ -14,6 +14,7 @@
 
 #include "guest/agent/kernel_functions.h"
 #include "guest/agent/kernel_task_cache.h"
+#include "guest/agent/process_functions.h"
 #include "sys/perf_ring.h"
 #include "sys/tracefs.h"
 #include "vtrace/guest_abi.h"
@@ -64,6 +65,8 @@ enum class Kind : uint8_t {
   Exit,
   FbtEntry,
   FbtReturn,
+  PidEntry,
+  PidReturn,
   Profile
 };
 
@@ -72,6 +75,8 @@ struct Def {
   Kind kind;
   std::string system, event;
   uint64_t period_ns = 0;
+  uint32_t pid = 0;                  // a pid probe's process
+  ProcessFunctions::Function where = {};  // a pid probe's function
 };
 
 // A field of a tracepoint record, resolved from its format once when the event is opened.
@@ -158,6 +163,7 @@ struct KernelEvents::Impl {
     int str_arg = -1;
     Field str;
     bool stacks = false;
+    uint32_t only_pid = 0;  // a uprobe fires in every process mapping its file: keep this one's
   };
   // A record read from a ring, waiting to be sorted and emitted. tp is null for side-band
   // records (COMM, FORK, EXIT). Bytes (the raw tracepoint record, or the side-band body without
@@ -175,6 +181,9 @@ struct KernelEvents::Impl {
 
   sys::Tracefs fs;
   KernelFunctions functions;
+  ProcessFunctions process_functions;
+  std::set<std::string> pid_made;  // "PID\nPATH\nOFFSET" of the functions with pid probes
+  uint32_t pid_events = 0;         // uprobe events named so far
   SyscallKprobes syscall_kprobes;
   std::set<std::string> fbt_made;  // functions with fbt probes
   bool inited = false;
@@ -256,6 +265,7 @@ std::string KernelEvents::Impl::init() {
   add_probe("proc", "", "exit", 1, 0, Kind::Exit, "sched", "sched_process_exit");
   functions.open(fs.root());
   syscall_kprobes.open(fs.root());
+  process_functions.open(fs.root());
   inited = true;
   return "";
 }
@@ -357,6 +367,11 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
     err = functions.define(def.event.substr(2), def.kind == Kind::FbtReturn);
     if (!err.empty()) return "guest: fbt: " + err;
   }
+  const bool uprobe = def.kind == Kind::PidEntry || def.kind == Kind::PidReturn;
+  if (uprobe) {
+    err = process_functions.define(def.where, def.event, def.kind == Kind::PidReturn);
+    if (!err.empty()) return "guest: pid" + std::to_string(def.pid) + ": " + err;
+  }
   const sys::EventFormat* fmt = fs.format(def.system, def.event, err);
   if (!fmt) return "guest: " + err;
   // A syscall entry whose string argument or kernel stack is wanted: the kprobe on its
@@ -399,12 +414,14 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
     for (int i = 0; i < nargs; ++i)
       tp->args.push_back(field_of(*fmt, SyscallKprobes::arg_field(i).c_str()));
   }
-  if (fbt) {  // the fetch arguments KernelFunctions::define() named
+  if (fbt || uprobe) {  // the fetch arguments KernelFunctions/ProcessFunctions::define() named
     tp->args.clear();
-    for (int i = 0; i < KernelFunctions::kEntryArgs && def.kind == Kind::FbtEntry; ++i)
+    const bool entry = def.kind == Kind::FbtEntry || def.kind == Kind::PidEntry;
+    for (int i = 0; i < KernelFunctions::kEntryArgs && entry; ++i)
       tp->args.push_back(field_of(*fmt, ("arg" + std::to_string(i)).c_str()));
     tp->ret = field_of(*fmt, "arg1");
   }
+  if (uprobe) tp->only_pid = def.pid;
 
   perf_event_attr attr = sys::tracepoint_attr(fmt->id);
   attr.sample_type = kSampleType;
@@ -558,6 +575,7 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
   const uint8_t* d = arena.data() + p.off;
   const uint32_t len = p.len;
   // Clamped: a refresh() may move the map by its measurement error; the stream stays ordered.
+  if (tp.only_pid != 0 && p.pid != tp.only_pid) return 0;  // another process ran the code
   const uint64_t t = std::max(tsc.to_tsc(p.time), last_tsc);
   last_tsc = t;
   size_t n = 0;
@@ -626,6 +644,7 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
         break;
       }
       case Kind::FbtEntry:
+      case Kind::PidEntry:
         for (size_t i = 0; i < tp.args.size(); ++i) ev.args[i] = read_int(tp.args[i], d, len);
         std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
         break;
@@ -635,6 +654,7 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
         std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
         break;
       case Kind::FbtReturn:
+      case Kind::PidReturn:
         ev.args[1] = read_int(tp.ret, d, len);  // arg0 unknown: the host says so (see .h)
         std::memcpy(ev.comm, tasks.get(p.tid, p.pid).comm, sizeof(ev.comm));
         break;
@@ -776,6 +796,55 @@ std::vector<uint32_t> KernelEvents::add_fbt(const std::string& module_glob, cons
                           static_cast<uint16_t>(ret ? 2 : KernelFunctions::kEntryArgs), 0});
       m.defs.push_back({ret ? Kind::FbtReturn : Kind::FbtEntry, KernelFunctions::kGroup,
                         KernelFunctions::event_name(f, ret)});
+    }
+  }
+  return added;
+}
+
+std::vector<uint32_t> KernelEvents::add_pid(uint32_t pid, const std::string& module_glob,
+                                            const std::string& glob, size_t room,
+                                            uint32_t& matched, uint32_t& status) {
+  Impl& m = *impl_;
+  std::vector<uint32_t> added;
+  matched = 0;
+  status = VTRACE_REQ_OK;
+  if (!m.inited || !m.process_functions.available()) {
+    status = VTRACE_REQ_UNSUPPORTED;
+    return added;
+  }
+  std::vector<ProcessFunctions::Function> found;
+  if (pid == 0 || !m.process_functions.match(static_cast<pid_t>(pid), module_glob, glob, found)
+                       .empty()) {
+    status = VTRACE_REQ_NO_PROCESS;
+    return added;
+  }
+  // All or nothing, as add_fbt().
+  std::vector<ProcessFunctions::Function> fresh;
+  for (ProcessFunctions::Function& f : found) {
+    ++matched;
+    const std::string key = std::to_string(pid) + "\n" + f.path + "\n" + std::to_string(f.offset);
+    if (!m.pid_made.count(key)) fresh.push_back(std::move(f));
+  }
+  if (fresh.size() > VTRACE_REQ_MAX_FUNCTIONS) {
+    status = VTRACE_REQ_TOO_MANY;
+    return added;
+  }
+  if (fresh.size() * 2 > room) {
+    status = VTRACE_REQ_TABLE_FULL;
+    return added;
+  }
+  const std::string provider = "pid" + std::to_string(pid);
+  for (const ProcessFunctions::Function& f : fresh) {
+    m.pid_made.insert(std::to_string(pid) + "\n" + f.path + "\n" + std::to_string(f.offset));
+    for (bool ret : {false, true}) {
+      added.push_back(static_cast<uint32_t>(m.probes.size()));
+      m.probes.push_back({provider, f.module, f.name, ret ? "return" : "entry",
+                          static_cast<uint16_t>(ret ? 2 : ProcessFunctions::kEntryArgs), 0});
+      Def d{ret ? Kind::PidReturn : Kind::PidEntry, ProcessFunctions::kGroup,
+            (ret ? "r" : "e") + std::to_string(++m.pid_events)};
+      d.pid = pid;
+      d.where = f;
+      m.defs.push_back(std::move(d));
     }
   }
   return added;

@@ -68,6 +68,12 @@ class KernelEvents {
   // functions the globs matched, `status` is a VTRACE_REQ_* value.
   std::vector<uint32_t> add_fbt(const std::string& module_glob, const std::string& glob,
                                 size_t room, uint32_t& matched, uint32_t& status);
+  // pidPID:MODULE:FUNC:entry and :return probes for the functions of guest process `pid`
+  // matching the globs (process_functions.h); as add_fbt() (VTRACE_REQ_NO_PROCESS: no such
+  // process).
+  std::vector<uint32_t> add_pid(uint32_t pid, const std::string& module_glob,
+                                const std::string& glob, size_t room, uint32_t& matched,
+                                uint32_t& status);
   // profile:::NAME, every CPU's clock sampled every `period_ns` (arg0 the kernel PC, arg1 the
   // user PC), unless it exists; as add_fbt().
   std::vector<uint32_t> add_profile(const std::string& name, uint64_t period_ns, size_t room,

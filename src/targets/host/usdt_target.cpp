@@ -313,7 +313,11 @@ void UsdtTargets::on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& ca
   if (spec.provider.size() > 3 && spec.provider.compare(0, 3, "pid") == 0 &&
       spec.provider.find_first_not_of("0123456789", 3) == std::string::npos) {
     const long pid = std::strtol(spec.provider.c_str() + 3, nullptr, 10);
-    if (pid > 0 && pid <= INT32_MAX) add_function_probes(spec, static_cast<pid_t>(pid), catalog);
+    // A host process's: not when the description names another target (a guest's pid).
+    const bool host = spec.target.empty() || engine::glob_match(spec.target, "host") ||
+                      engine::glob_match(spec.target, spec.provider);
+    if (host && pid > 0 && pid <= INT32_MAX)
+      add_function_probes(spec, static_cast<pid_t>(pid), catalog);
     return;
   }
   // DTrace's "PROVIDERpid": the probes of a traced process under that provider name.

@@ -139,11 +139,18 @@ bool GuestSession::open(const std::vector<std::string>& start, engine::Catalog& 
 
 void GuestSession::on_demand(const bytecode::ProbeSpec& spec, engine::Catalog& catalog) {
   // Only descriptions that name the provider (not a glob): fbt for every guest they reach,
-  // profile-N only for a guest they name (a bare profile-N is the host's, as it always was).
+  // profile-N and pidPID only for a guest they name (a bare profile-N is the host's, as it
+  // always was; a pid is one guest's).
   std::string request;
+  auto or_all = [](const std::string& s) { return s.empty() ? std::string("*") : s; };
+  const bool pid = spec.provider.size() > 3 && spec.provider.compare(0, 3, "pid") == 0 &&
+                   spec.provider.size() <= 13 &&
+                   spec.provider.find_first_not_of("0123456789", 3) == std::string::npos;
   if (spec.provider == "fbt") {
-    auto or_all = [](const std::string& s) { return s.empty() ? std::string("*") : s; };
     request = "fbt:" + or_all(spec.module) + ":" + or_all(spec.function);
+  } else if (pid && !spec.target.empty()) {
+    request = "pid:" + spec.provider.substr(3) + ":" + or_all(spec.module) + ":" +
+              or_all(spec.function);
   } else if (spec.provider == "profile" && !spec.target.empty() &&
              spec.name.rfind("profile-", 0) == 0 && spec.module.empty() && spec.function.empty()) {
     const std::optional<uint64_t> period = engine::ProfileProvider::parse_period(spec.name);

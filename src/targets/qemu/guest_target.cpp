@@ -133,9 +133,11 @@ bool GuestTarget::accept_entry(const vtrace_guest_probe& e, engine::Catalog& cat
   entry.flags = e.flags;
   entry.nargs = e.nargs;
   entry.kernel = e.kind == VTRACE_GPROBE_KERNEL;
-  // A kretprobe does not see dtrace's arg0 of fbt:::return (the returning instruction's
-  // offset): a clause reading it faults rather than reading the agent's 0.
-  entry.unread_args = provider == "fbt" && name == "return" ? 1 : 0;
+  // A kretprobe or uretprobe does not see dtrace's arg0 of fbt:::return or pidN:::return (the
+  // returning instruction's offset): a clause reading it faults rather than reading the
+  // agent's 0.
+  const bool boundary = provider == "fbt" || provider.rfind("pid", 0) == 0;
+  entry.unread_args = boundary && name == "return" ? 1 : 0;
   return true;
 }
 
@@ -178,6 +180,9 @@ bool GuestTarget::request_probes(const std::string& request, int timeout_ms, uin
       return false;
     case VTRACE_REQ_UNSUPPORTED:
       why = "its kernel cannot make them (" + request + ")";
+      return false;
+    case VTRACE_REQ_NO_PROCESS:
+      why = "it has no such process (" + request + ")";
       return false;
     case VTRACE_REQ_BAD:
       why = "its agent did not understand the request " + request;
