@@ -38,16 +38,30 @@ TEST(GuestSymbolizer, RefusesAnswersOfAnotherShape) {
       "k:ffffffff81000010\tvmlinux\tf\t0\n",                         // a line missing
       "k:ffffffff81000010\tvmlinux\tf\t0\n" + second + "extra\n",    // one too many
       "k:ffffffff81000010\tvmlinux\tf\t0\n" + second.substr(0, 10),  // cut
-      "k:ffffffff81000010\t\tf\t0\n" + second,                       // name, no module
-      "k:ffffffff81000010\tvm linux\tf\t0\n" + second,               // a blank
-      "k:ffffffff81000010\tvmlinux\tf\x01\t0\n" + second,            // control byte
-      "k:ffffffff81000010\tvmlinux\t" + std::string(300, 'f') + "\t0\n" + second,
-      "k:ffffffff81000010\tvmlinux\tf\tzz\n" + second,  // offset not hex
-      "k:ffffffff81000010\tvmlinux\tf\t\n" + second,    // no offset
-      "k:ffffffff81000010\tvmlinux\tf\n" + second,      // a field short
+      "k:ffffffff81000010\tvmlinux\tf\tzz\n" + second,               // offset not hex
+      "k:ffffffff81000010\tvmlinux\tf\t\n" + second,                 // no offset
+      "k:ffffffff81000010\tvmlinux\tf\n" + second,                   // a field short
   };
   for (const std::string& bad : bads)
     EXPECT_FALSE(GuestSymbolizer::parse_answer(bad, kAsked, out)) << bad;
+}
+
+// A name the host would not print as it is: that address is unknown, the others are named.
+TEST(GuestSymbolizer, ANameItCannotPrintIsUnknown) {
+  std::vector<Symbol> out;
+  const std::string second = "u:7:1:401000\tbusybox\t\t0\n";
+  const std::vector<std::string> odds = {
+      "k:ffffffff81000010\t\tf\t0\n" + second,          // a name without a module
+      "k:ffffffff81000010\tvm linux\tf\t0\n" + second,  // a blank (" (deleted)")
+      "k:ffffffff81000010\tvmlinux\tf\x01\t0\n" + second,
+      "k:ffffffff81000010\tvmlinux\t" + std::string(300, 'f') + "\t0\n" + second,
+  };
+  for (const std::string& odd : odds) {
+    ASSERT_TRUE(GuestSymbolizer::parse_answer(odd, kAsked, out)) << odd;
+    EXPECT_EQ(out[0].module, "") << odd;
+    EXPECT_EQ(out[0].name, "") << odd;
+    EXPECT_EQ(out[1].module, "busybox") << odd;
+  }
 }
 
 TEST(GuestSymbolizer, AGuestThatCannotAnswerPrintsAddresses) {

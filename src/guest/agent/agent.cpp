@@ -305,6 +305,7 @@ void Agent::begin_session(uint64_t session) {
   stalled_ = false;
   watermark_ = 0;
   enable_dirty_ = true;
+  symbols_.forget_named();  // a new session asks only about its own samples
   sync_ = (h_->host_flags & VTRACE_GHOST_SYNC) != 0;
   log_info("session %llu attached%s", static_cast<unsigned long long>(session),
            sync_ ? " (sync)" : "");
@@ -345,8 +346,8 @@ void Agent::apply_enablings_locked() {
       set_agent_error(h_, "kernel events: " + err);
     }
     kernel_on_ = kon;
-    kernel_any_on_ = std::any_of(kon.begin(), kon.end(),
-                                 [](uint8_t b) { return (b & VTRACE_GEN_ON) != 0; });
+    kernel_any_on_ =
+        std::any_of(kon.begin(), kon.end(), [](uint8_t b) { return (b & VTRACE_GEN_ON) != 0; });
   }
   bool any = kernel_any_on_;
   for (auto& p : procs_) {

@@ -75,7 +75,7 @@ struct Def {
   Kind kind;
   std::string system, event;
   uint64_t period_ns = 0;
-  uint32_t pid = 0;                  // a pid probe's process
+  uint32_t pid = 0;                       // a pid probe's process
   ProcessFunctions::Function where = {};  // a pid probe's function
 };
 
@@ -163,7 +163,8 @@ struct KernelEvents::Impl {
     int str_arg = -1;
     Field str;
     bool stacks = false;
-    uint32_t only_pid = 0;  // a uprobe fires in every process mapping its file: keep this one's
+    uint32_t only_pid = 0;   // a uprobe fires in every process mapping its file: keep this one's
+    bool no_kstack = false;  // stacks asked, but the event has no kernel stack to give
   };
   // A record read from a ring, waiting to be sorted and emitted. tp is null for side-band
   // records (COMM, FORK, EXIT). Bytes (the raw tracepoint record, or the side-band body without
@@ -357,8 +358,7 @@ std::string KernelEvents::Impl::open_rings() {
 }
 
 std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
-                                        std::vector<std::pair<uint32_t, Kind>> ps,
-                                        uint8_t wants) {
+                                        std::vector<std::pair<uint32_t, Kind>> ps, uint8_t wants) {
   if (def.kind == Kind::Profile) return open_profile(key, def, std::move(ps));
   std::string err;
   const bool fbt = def.kind == Kind::FbtEntry || def.kind == Kind::FbtReturn;
@@ -376,26 +376,40 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
   if (!fmt) return "guest: " + err;
   // A syscall entry whose string argument or kernel stack is wanted: the kprobe on its
   // function, in place of the tracepoint (its arguments a0.. are the tracepoint's).
-  const int str_arg = VTRACE_GEN_STR_ARG(wants);
-  const bool kprobe =
+  // Where that cannot be made (no kprobe events, no such function), the tracepoint without
+  // them: the string is then not gathered, the kernel stack not there (the host says so), and
+  // the agent's error says why.
+  int str_arg = VTRACE_GEN_STR_ARG(wants);
+  bool kprobe =
       def.kind == Kind::SyscallEntry && (str_arg >= 0 || (wants & VTRACE_GEN_STACKS) != 0);
   int nargs = 0;
+  std::string why_not;
   if (kprobe) {
     for (const sys::EventField* f : fmt->args())
       if (!f->is_string() && int_sized(f->size)) ++nargs;
     std::string event;
+    const sys::EventFormat* kfmt = nullptr;
     if (!syscall_kprobes.available())
-      return "guest: no kprobe events for copyinstr() or stack() of " + def.event;
-    err = syscall_kprobes.define(def.event.substr(std::strlen("sys_enter_")), nargs, str_arg,
-                                 event);
-    if (!err.empty()) return "guest: " + def.event + ": " + err;
-    fmt = fs.format(SyscallKprobes::kGroup, event, err);
-    if (!fmt) return "guest: " + err;
+      why_not = "no kprobe events";
+    else
+      why_not = syscall_kprobes.define(def.event.substr(std::strlen("sys_enter_")), nargs, str_arg,
+                                       event);
+    if (why_not.empty() && !(kfmt = fs.format(SyscallKprobes::kGroup, event, why_not)))
+      kprobe = false;
+    if (!why_not.empty()) {
+      kprobe = false;
+      str_arg = -1;
+    } else {
+      fmt = kfmt;
+    }
   }
   auto tp = std::make_unique<Tp>();
   tp->str_arg = str_arg;
   tp->str = field_of(*fmt, SyscallKprobes::kStringField);
   tp->stacks = (wants & VTRACE_GEN_STACKS) != 0;
+  // A syscall tracepoint gives perf the user's registers: no kernel frames to give.
+  tp->no_kstack = tp->stacks &&
+                  (def.kind == Kind::SyscallReturn || (def.kind == Kind::SyscallEntry && !kprobe));
   tp->key = key;
   tp->probes = std::move(ps);
   for (const sys::EventField* f : fmt->args())
@@ -450,7 +464,8 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
     by_id[id] = tp.get();
   }
   open.emplace(key, std::move(tp));
-  return "";
+  // Opened, without what the kprobe would have read: said (the host reports the rest).
+  return why_not.empty() ? "" : "guest: " + def.event + " without copyinstr()/stack(): " + why_not;
 }
 
 std::string KernelEvents::Impl::open_profile(const std::string& key, const Def& def,
@@ -597,8 +612,7 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
     ev.no_kstack = false;
     if (tp.stacks) {
       sys::split_callchain(d + len, p.chain_len, ev.kstack, ev.ustack);
-      // A syscall tracepoint gives perf the user's registers: no kernel frames to give.
-      ev.no_kstack = kind == Kind::SyscallReturn;
+      ev.no_kstack = tp.no_kstack;
       if (symbols != nullptr && !ev.ustack.empty())
         ev.image = symbols->name_user(p.pid, ev.ustack.data(), ev.ustack.size());
     }
@@ -802,8 +816,8 @@ std::vector<uint32_t> KernelEvents::add_fbt(const std::string& module_glob, cons
 }
 
 std::vector<uint32_t> KernelEvents::add_pid(uint32_t pid, const std::string& module_glob,
-                                            const std::string& glob, size_t room,
-                                            uint32_t& matched, uint32_t& status) {
+                                            const std::string& glob, size_t room, uint32_t& matched,
+                                            uint32_t& status) {
   Impl& m = *impl_;
   std::vector<uint32_t> added;
   matched = 0;
@@ -813,8 +827,8 @@ std::vector<uint32_t> KernelEvents::add_pid(uint32_t pid, const std::string& mod
     return added;
   }
   std::vector<ProcessFunctions::Function> found;
-  if (pid == 0 || !m.process_functions.match(static_cast<pid_t>(pid), module_glob, glob, found)
-                       .empty()) {
+  if (pid == 0 ||
+      !m.process_functions.match(static_cast<pid_t>(pid), module_glob, glob, found).empty()) {
     status = VTRACE_REQ_NO_PROCESS;
     return added;
   }

@@ -103,13 +103,14 @@ const sys::ElfSymbols* SymbolServer::file(const std::string& path) {
   return (files_[path] = std::make_unique<sys::ElfSymbols>(path)).get();
 }
 
-SymbolServer::Named SymbolServer::name(const Image& img, uint64_t addr) {
+SymbolServer::Named SymbolServer::name(uint32_t pid, const Image& img, uint64_t addr) {
   // The newest mapping holding addr (a later mmap over an older one wins).
   for (auto m = img.maps.rbegin(); m != img.maps.rend(); ++m) {
     if (addr < m->start || addr >= m->end) continue;
     Named n{base_name(m->path), "", 0};
     uint64_t vaddr = 0;
-    const sys::ElfSymbols* f = file(m->path);
+    // The path as the process sees it (its root: a container's files are not the agent's).
+    const sys::ElfSymbols* f = file("/proc/" + std::to_string(pid) + "/root" + m->path);
     if (f->vaddr_of(addr - m->start + m->pgoff, vaddr) && f->lookup(vaddr, n.name, n.offset))
       return n;
     n.name.clear();
@@ -125,18 +126,22 @@ uint32_t SymbolServer::name_user(uint32_t pid, const uint64_t* frames, size_t n)
   for (size_t i = 0; i < n; ++i) {
     const Key key{pid, img.number, frames[i]};
     if (named_.count(key) || named_.size() >= kMaxNamed) continue;
-    Named got = name(img, frames[i]);
+    Named got = name(pid, img, frames[i]);
     if (got.module.empty() && !img.read_proc) {
       read_proc_maps(pid, img);
-      got = name(img, frames[i]);
+      got = name(pid, img, frames[i]);
     }
     named_.emplace(key, std::move(got));
   }
   return img.number;
 }
 
-std::string SymbolServer::answer(const std::vector<std::string>& args) {
+void SymbolServer::forget_named() {
   std::lock_guard<std::mutex> lock(mu_);
+  named_.clear();
+}
+
+std::string SymbolServer::answer(const std::vector<std::string>& args) {
   std::string out;
   for (const std::string& a : args) {
     std::string module, name;
@@ -154,6 +159,7 @@ std::string SymbolServer::answer(const std::vector<std::string>& args) {
       uint32_t pid = 0, image = 0;
       if (c2 != std::string::npos && parse_dec(a.substr(2, c1 - 2), pid) &&
           parse_dec(a.substr(c1 + 1, c2 - c1 - 1), image) && parse_hex(a.substr(c2 + 1), addr)) {
+        std::lock_guard<std::mutex> lock(mu_);
         auto it = named_.find({pid, image, addr});
         if (it != named_.end()) {
           module = it->second.module;

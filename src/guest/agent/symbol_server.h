@@ -54,6 +54,8 @@ class SymbolServer {
 
   // The answer to a request (see above); a malformed argument answers as unknown.
   std::string answer(const std::vector<std::string>& args);
+  // Forgets the frames named so far (a new tracing session: the bound is per session).
+  void forget_named();
 
  private:
   struct Mapping {
@@ -75,10 +77,13 @@ class SymbolServer {
   Image& image_of(uint32_t pid);
   void new_image(uint32_t pid);
   void read_proc_maps(uint32_t pid, Image& img);
-  Named name(const Image& img, uint64_t addr);
+  Named name(uint32_t pid, const Image& img, uint64_t addr);
   const sys::ElfSymbols* file(const std::string& path);
 
-  std::mutex mu_;  // the exec thread answers while the main thread names
+  // The exec thread answers while the main thread names: mu_ guards what both use. The
+  // kernel's symbols are the exec thread's alone (their first load takes a second under TCG,
+  // which must not hold up the main thread's relaying).
+  std::mutex mu_;
   std::unique_ptr<sys::Kallsyms> kernel_;
   std::unordered_map<uint32_t, Image> images_;
   std::unordered_map<uint32_t, uint32_t> last_number_;  // per pid, so numbers never repeat

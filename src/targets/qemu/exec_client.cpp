@@ -52,15 +52,21 @@ class Mapping {
   uint64_t size_;
 };
 
-// Held for the whole request: a second `vm exec` on the same VM waits its turn.
+// Held for the whole request: a second `vm exec` on the same VM waits its turn (at most
+// `wait_s` seconds when that is not negative).
 class FileLock {
  public:
-  explicit FileLock(const std::string& path) {
+  FileLock(const std::string& path, double wait_s) {
     fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd_ < 0) throw std::runtime_error("cannot open " + path + ": " + errno_text());
-    while (flock(fd_, LOCK_EX) != 0) {
+    const auto deadline = Clock::now() + std::chrono::duration<double>(wait_s);
+    while (flock(fd_, wait_s < 0 ? LOCK_EX : LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK && Clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
       if (errno != EINTR) {
-        std::string err = errno_text();
+        std::string err = errno == EWOULDBLOCK ? "another vm exec runs there" : errno_text();
         close(fd_);
         throw std::runtime_error("cannot lock " + path + ": " + err);
       }
@@ -116,7 +122,7 @@ ExecResult exec_command(const ExecTarget& t, const ExecOptions& o) {
   vtrace_guest_exec* e = transport::guest_exec(map.base(), layout);
   const uint32_t output_cap = layout.exec_size - static_cast<uint32_t>(sizeof(vtrace_guest_exec));
 
-  FileLock lock(t.lock);
+  FileLock lock(t.lock, o.lock_wait_s);
 
   auto vm_gone = [&] { return t.qemu_pid > 0 && !qemu_running(t.qemu_pid); };
   const auto ready_deadline = Clock::now() + std::chrono::duration<double>(o.agent_wait_s);

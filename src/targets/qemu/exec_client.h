@@ -16,6 +16,7 @@ struct ExecOptions {
   double timeout_s = 120;    // for the command to finish
   double agent_wait_s = 15;  // for the agent to be ready (a VM that just booted)
   bool traced = true;        // hold the command until a tracing session's probes are on
+  double lock_wait_s = -1;   // for another request on the VM to finish (negative: as long)
 };
 
 struct ExecResult {

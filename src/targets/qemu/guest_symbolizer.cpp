@@ -58,9 +58,10 @@ bool GuestSymbolizer::parse_answer(const std::string& text, const std::vector<st
     const std::string off = line.substr(t3 + 1);
     char* stop = nullptr;
     s.offset = std::strtoull(off.c_str(), &stop, 16);
-    if (off.empty() || off.size() > 16 || *stop != '\0' || !plain_name(s.module) ||
-        !plain_name(s.name) || (s.module.empty() && !s.name.empty()))
-      return false;
+    if (off.empty() || off.size() > 16 || *stop != '\0') return false;
+    // A name this host does not print (blanks, control bytes, too long): that address unknown.
+    if (!plain_name(s.module) || !plain_name(s.name) || (s.module.empty() && !s.name.empty()))
+      s = engine::Symbol{};
     out.push_back(std::move(s));
   }
   return pos == text.size();
@@ -74,6 +75,7 @@ void GuestSymbolizer::ask(Guest& g) {
     o.timeout_s = 20;  // the first answer reads the guest's kallsyms (about a second under TCG)
     o.agent_wait_s = 2;
     o.traced = false;
+    o.lock_wait_s = 5;  // a `vm exec` that runs longer holds the mailbox: addresses then
     size_t bytes = 0;
     for (auto it = g.wanted.begin(); it != g.wanted.end() && bytes < kBatchBytes;) {
       const auto& [user, pid, image, addr] = *it;

@@ -28,7 +28,8 @@ class GuestSymbolizer : public engine::Symbolizer {
                 size_t n) override;
 
   // Parses an agent's answer to `asked` into `out` (same order); false when its shape is
-  // wrong (then nothing is believed). Exposed for tests and the fuzzer.
+  // wrong (then nothing is believed); a name that cannot be printed as it is makes that address
+  // unknown. Exposed for tests and the fuzzer.
   static bool parse_answer(const std::string& text, const std::vector<std::string>& asked,
                            std::vector<engine::Symbol>& out);
 

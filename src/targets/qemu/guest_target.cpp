@@ -277,8 +277,11 @@ void GuestTarget::enable(const std::vector<uint32_t>& enabled,
     // Only a kernel probe reads anything at the probe for us; a string probe's tail is its own.
     uint8_t extra = on && wants && e.kernel ? wants(e.id) : 0;
     if ((e.flags & VTRACE_DESC_STR0) != 0) extra = 0;
-    e.asked = on ? static_cast<uint8_t>(VTRACE_GEN_ON | extra) : 0;
-    bytes[i] = e.asked;
+    const uint8_t byte = on ? static_cast<uint8_t>(VTRACE_GEN_ON | extra) : 0;
+    // What its records may carry: what was ever asked this session (records written before a
+    // disabling are still read at the end).
+    e.asked |= byte;
+    bytes[i] = byte;
   }
   __atomic_store_n(&header()->table_seen, table_gen_, __ATOMIC_RELEASE);
   enable_gen_ = __atomic_add_fetch(&header()->enable_gen, 1, __ATOMIC_SEQ_CST);
@@ -666,8 +669,8 @@ size_t GuestTarget::poll(std::vector<GuestPending>& out, size_t max) {
           }
           // Stacks where the probe has them or we asked for them, never with a string; a
           // string argument only the one we asked for.
-          const bool stacks = (e->flags & VTRACE_GPROBE_STACKS) != 0 ||
-                              (e->asked & VTRACE_GEN_STACKS) != 0;
+          const bool stacks =
+              (e->flags & VTRACE_GPROBE_STACKS) != 0 || (e->asked & VTRACE_GEN_STACKS) != 0;
           const bool kernel_stack = g.kstack_len != VTRACE_GUEST_NO_KSTACK;
           const size_t kframes = kernel_stack ? g.kstack_len : 0;
           const size_t frames = kframes + g.ustack_len;

@@ -176,7 +176,7 @@ class GuestTarget {
     uint16_t flags = 0;
     uint16_t nargs = 0;
     uint16_t unread_args = 0;  // Record::unread_args of its records
-    uint8_t asked = 0;         // its enable byte: what its records may carry (VTRACE_GEN_*)
+    uint8_t asked = 0;         // its enable bytes this session: what its records may carry
     bool kernel = false;       // a guest kernel probe (VTRACE_GPROBE_KERNEL)
   };
   std::vector<Entry> entries_;  // table index -> catalog probe
