@@ -83,6 +83,7 @@ class Parser {
   struct Inline {
     Type type;
     std::vector<std::string> params;  // an inline with keys: their names
+    std::vector<Type> param_types;    // and types
     ast::ExprPtr expr;
   };
   void inline_decl();  // at inline

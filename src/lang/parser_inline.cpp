@@ -2,7 +2,10 @@
 // `inline TYPE NAME[TYPE A, TYPE B] = EXPR;` one of its parameters. A use is replaced by a copy
 // of the expression (the parameters by the use's keys) converted to TYPE, as a cast would. The
 // name is not defined inside its own expression (`inline int foo = foo + 3;` leaves foo
-// unknown there), and defining it twice is an error.
+// unknown there), and defining it twice is an error. A use's keys are converted to the
+// parameters' types as a cast would (a key of another kind is an error), and an inline whose
+// expression, with the inlines it uses expanded, would exceed kMaxNodes is refused (inlines of
+// inlines each used twice double at every level).
 #include "lang/parser_impl.h"
 
 namespace vtrace::lang {
@@ -12,6 +15,26 @@ using ast::ExprKind;
 using ast::ExprPtr;
 
 namespace {
+
+constexpr size_t kMaxNodes = 100000;
+
+size_t nodes(const Expr& e) {
+  size_t n = 1;
+  for (const ExprPtr& k : e.kids)
+    if (k) n += nodes(*k);
+  return n;
+}
+
+// `e` converted to `type` as a cast would (a string stays itself: D has no cast to string, and
+// the checker refuses a cast of another kind to one).
+ExprPtr converted(ExprPtr e, const Type& type, const Loc& loc) {
+  auto cast = std::make_unique<Expr>();
+  cast->kind = ExprKind::Cast;
+  cast->loc = loc;
+  cast->cast_type = type;
+  cast->kids.push_back(std::move(e));
+  return cast;
+}
 
 // A deep copy of `e` in which identifiers named in `args` are copies of those expressions.
 ExprPtr copy_of(const Expr& e, const std::map<std::string, const Expr*>& args) {
@@ -50,7 +73,7 @@ void Parser::inline_decl() {
     advance();
     for (;;) {
       if (!at_type_start()) syntax_error();
-      pointers(parse_type());
+      in.param_types.push_back(pointers(parse_type()));
       if (!at(Tok::Ident)) syntax_error();
       in.params.push_back(cur_.text);
       advance();
@@ -61,6 +84,9 @@ void Parser::inline_decl() {
   }
   expect_advance(Tok::Assign);
   in.expr = expression();
+  if (nodes(*in.expr) > kMaxNodes)
+    fail(name.loc, "inline " + name.text + " is too large: its expression, with the inlines it " +
+                       "uses expanded, has more than " + std::to_string(kMaxNodes) + " operations");
   expect(Tok::Semi);
   inlines_.emplace(name.text, std::move(in));
   advance(true);
@@ -72,15 +98,13 @@ ExprPtr Parser::use_inline(const Token& name, std::vector<ExprPtr> keys) {
     fail(name.loc, "inline " + name.text + " takes " + std::to_string(in.params.size()) + " key" +
                        (in.params.size() == 1 ? "" : "s") + ", not " + std::to_string(keys.size()));
   std::map<std::string, const Expr*> args;
-  for (size_t i = 0; i < keys.size(); ++i) args[in.params[i]] = keys[i].get();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    keys[i] = converted(std::move(keys[i]), in.param_types[i], keys[i]->loc);
+    args[in.params[i]] = keys[i].get();
+  }
   ExprPtr value = copy_of(*in.expr, args);
   if (in.type.is_string()) return value;  // a string stays one (D has no cast to string)
-  auto cast = std::make_unique<Expr>();
-  cast->kind = ExprKind::Cast;
-  cast->loc = name.loc;
-  cast->cast_type = in.type;
-  cast->kids.push_back(std::move(value));
-  return cast;
+  return converted(std::move(value), in.type, name.loc);
 }
 
 }  // namespace vtrace::lang
