@@ -16,8 +16,6 @@ const char* fault_name(Fault f) {
       return "divide-by-zero";
     case Fault::OutOfScratch:
       return "out of scratch space";
-    case Fault::BadSubstr:
-      return "substr() index out of range";
     case Fault::BadSpeculation:  // dtrace's DTRACEFLT_ILLOP
       return "illegal operation";
     case Fault::SpecExhausted:

@@ -16,7 +16,6 @@ enum class Fault : uint8_t {
   None,
   DivideByZero,
   OutOfScratch,
-  BadSubstr,       // substr() index outside the string
   BadSpeculation,  // speculate/commit/discard with an ID that is not active
   SpecExhausted,   // the speculation buffer (specsize) is full
   IllegalOp,       // an action not allowed here (e.g. data recorded before speculate())

@@ -31,16 +31,27 @@ Fault put(std::string_view s, int64_t& result, ExecContext& ctx) {
   return Fault::None;
 }
 
+// DTrace's substr(): a negative index counts from the end (a window that starts before the
+// string keeps what of it overlaps the string), a negative length leaves that many characters
+// off the end; what lies outside the string is empty, never an error.
 Fault substr(std::string_view s, int64_t index, bool has_len, int64_t len, int64_t& result,
              ExecContext& ctx) {
+  const int64_t size = static_cast<int64_t>(ctx.strsize);
   const int64_t slen = static_cast<int64_t>(s.size());
-  if (index < 0) index += slen;
-  if (index < 0 || index > slen) return Fault::BadSubstr;
-  int64_t n = slen - index;
-  // A negative length counts back from the end of the string, as in DTrace.
-  if (has_len && len < 0) len = std::max<int64_t>(0, len + slen - index);
-  if (has_len && len < n) n = len;
-  return put(s.substr(index, n), result, ctx);
+  int64_t remaining = has_len ? len : size;
+  if (index < 0) {
+    index = index < -slen - size ? -size : index + slen;  // (no overflow from INT64_MIN)
+    if (index < 0 && remaining > -index) {
+      remaining += index;
+      index = 0;
+    }
+  }
+  if (index >= slen || index < 0)
+    remaining = 0;
+  else if (remaining < 0)
+    remaining = std::max<int64_t>(0, remaining + slen - index);
+  remaining = std::min(remaining, slen - index);
+  return put(remaining > 0 ? s.substr(index, remaining) : std::string_view(), result, ctx);
 }
 
 int64_t index_of(std::string_view s, std::string_view sub, int64_t start) {

@@ -1,25 +1,15 @@
 /*
- * An index outside the string is a fault in vtrace (issue 2): dtrace:::ERROR fires with a
- * message naming substr and the clause; the clause's output is discarded and the next clause runs.
+ * substr() outside the string is empty, as in DTrace (never a fault): an index past the end, a
+ * negative index before the start (a window that starts before the string keeps its overlap),
+ * a negative length longer than what is left.
  *
+ * @args: -q -s {script}
  */
 
-#pragma D option quiet
-
 BEGIN
 {
-	printf("discarded\n");
-	x = substr("hello", 10);
-	printf("not reached\n");
-}
-
-ERROR
-{
-	printf("ERROR fired\n");
-}
-
-BEGIN
-{
-	printf("next clause\n");
+	printf("[%s] [%s] [%s] [%s] [%s] [%s]\n", substr("hello", 10), substr("abcdefgh", 12345678),
+	    substr("abcde", -7, 3), substr("abcde", -10, 3), substr("abcde", -10),
+	    substr("hello", 1, -10));
 	exit(0);
 }
