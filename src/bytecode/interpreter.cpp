@@ -36,7 +36,7 @@ const char* Scratch::copy(std::string_view s, size_t max_len) {
   if (s.size() > max_len) s = s.substr(0, max_len);
   char* p = reserve(s.size());
   if (p == nullptr) return nullptr;
-  std::memcpy(p, s.data(), s.size());
+  if (!s.empty()) std::memcpy(p, s.data(), s.size());  // (an empty view may have no data)
   p[s.size()] = '\0';
   commit(s.size());
   return p;

@@ -51,7 +51,7 @@ Fault substr(std::string_view s, int64_t index, bool has_len, int64_t len, int64
   else if (remaining < 0)
     remaining = std::max<int64_t>(0, remaining + slen - index);
   remaining = std::min(remaining, slen - index);
-  return put(remaining > 0 ? s.substr(index, remaining) : std::string_view(), result, ctx);
+  return put(remaining > 0 ? s.substr(index, remaining) : std::string_view(""), result, ctx);
 }
 
 int64_t index_of(std::string_view s, std::string_view sub, int64_t start) {

@@ -99,7 +99,8 @@ ExprPtr Parser::use_inline(const Token& name, std::vector<ExprPtr> keys) {
                        (in.params.size() == 1 ? "" : "s") + ", not " + std::to_string(keys.size()));
   std::map<std::string, const Expr*> args;
   for (size_t i = 0; i < keys.size(); ++i) {
-    keys[i] = converted(std::move(keys[i]), in.param_types[i], keys[i]->loc);
+    const Loc loc = keys[i]->loc;  // (read before the key moves)
+    keys[i] = converted(std::move(keys[i]), in.param_types[i], loc);
     args[in.params[i]] = keys[i].get();
   }
   ExprPtr value = copy_of(*in.expr, args);
