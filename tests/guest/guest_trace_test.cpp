@@ -397,8 +397,8 @@ TEST_F(GuestTraceTest, ProfileStacksAreTheGuestsNamedByItsAgent) {
 }
 
 // A guest syscall's probe context, read when it fires: copyinstr() of openat's path while the
-// program's buffer still holds it (the agent asks its kernel for an event probe that reads the
-// string), every one of 200 distinct paths exactly once, as on the host; and the stacks of a
+// program's buffer still holds it (the agent asks its kernel for a kprobe on the syscall that reads
+// the string), every one of 200 distinct paths exactly once, as on the host; and the stacks of a
 // syscall probe.
 TEST_F(GuestTraceTest, SyscallProbeContextIsReadWhenItFires) {
   constexpr int kPaths = 200;

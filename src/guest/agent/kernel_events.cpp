@@ -127,7 +127,16 @@ std::string_view read_str(const Field& f, const uint8_t* d, uint32_t len) {
   return std::string_view(s, strnlen(s, max));
 }
 
-// A string an event probe fetched (__data_loc): false when the kernel could not read it (it
+// All or nothing: a request that adds only some of its functions would count some calls and
+// not others without anyone seeing which. The VTRACE_REQ_* status of adding `n` functions (two
+// probes each) to a table with `room` entries left.
+uint32_t room_for_functions(size_t n, size_t room) {
+  if (n > VTRACE_REQ_MAX_FUNCTIONS) return VTRACE_REQ_TOO_MANY;
+  if (n * 2 > room) return VTRACE_REQ_TABLE_FULL;
+  return VTRACE_REQ_OK;
+}
+
+// A string a kprobe event fetched (__data_loc): false when the kernel could not read it (it
 // stores no bytes then, not even the NUL).
 bool read_fetched(const Field& f, const uint8_t* d, uint32_t len, std::string& out) {
   out.clear();
@@ -388,19 +397,17 @@ std::string KernelEvents::Impl::open_tp(const std::string& key, const Def& def,
     for (const sys::EventField* f : fmt->args())
       if (!f->is_string() && int_sized(f->size)) ++nargs;
     std::string event;
-    const sys::EventFormat* kfmt = nullptr;
     if (!syscall_kprobes.available())
       why_not = "no kprobe events";
     else
       why_not = syscall_kprobes.define(def.event.substr(std::strlen("sys_enter_")), nargs, str_arg,
                                        event);
-    if (why_not.empty() && !(kfmt = fs.format(SyscallKprobes::kGroup, event, why_not)))
-      kprobe = false;
+    if (why_not.empty())
+      if (const sys::EventFormat* kfmt = fs.format(SyscallKprobes::kGroup, event, why_not))
+        fmt = kfmt;
     if (!why_not.empty()) {
       kprobe = false;
       str_arg = -1;
-    } else {
-      fmt = kfmt;
     }
   }
   auto tp = std::make_unique<Tp>();
@@ -589,10 +596,21 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
   const Tp& tp = *p.tp;
   const uint8_t* d = arena.data() + p.off;
   const uint32_t len = p.len;
-  // Clamped: a refresh() may move the map by its measurement error; the stream stays ordered.
   if (tp.only_pid != 0 && p.pid != tp.only_pid) return 0;  // another process ran the code
+  // Clamped: a refresh() may move the map by its measurement error; the stream stays ordered.
   const uint64_t t = std::max(tsc.to_tsc(p.time), last_tsc);
   last_tsc = t;
+  // The sample's stacks, once for every probe of the event.
+  ev.kstack.clear();
+  ev.ustack.clear();
+  ev.image = 0;
+  ev.no_kstack = false;
+  if (tp.stacks) {
+    sys::split_callchain(d + len, p.chain_len, ev.kstack, ev.ustack);
+    ev.no_kstack = tp.no_kstack;
+    if (symbols != nullptr && !ev.ustack.empty())
+      ev.image = symbols->name_user(p.pid, ev.ustack.data(), ev.ustack.size());
+  }
   size_t n = 0;
   for (const auto& [probe, kind] : tp.probes) {
     ev.probe = probe;
@@ -604,18 +622,8 @@ size_t KernelEvents::Impl::emit_sample(const Pending& p,
     std::fill(std::begin(ev.args), std::end(ev.args), 0);
     std::memset(ev.comm, 0, sizeof(ev.comm));
     ev.str.clear();
-    ev.kstack.clear();
-    ev.ustack.clear();
-    ev.image = 0;
     ev.str_arg = -1;
     ev.str_read = false;
-    ev.no_kstack = false;
-    if (tp.stacks) {
-      sys::split_callchain(d + len, p.chain_len, ev.kstack, ev.ustack);
-      ev.no_kstack = tp.no_kstack;
-      if (symbols != nullptr && !ev.ustack.empty())
-        ev.image = symbols->name_user(p.pid, ev.ustack.data(), ev.ustack.size());
-    }
     switch (kind) {
       case Kind::SyscallEntry:
         for (size_t i = 0; i < tp.args.size(); ++i) ev.args[i] = read_int(tp.args[i], d, len);
@@ -786,21 +794,12 @@ std::vector<uint32_t> KernelEvents::add_fbt(const std::string& module_glob, cons
     status = VTRACE_REQ_UNSUPPORTED;
     return added;
   }
-  // All or nothing: a request that adds only some of its functions would count some calls
-  // and not others without anyone seeing which.
   std::vector<KernelFunctions::Function> fresh;
   for (KernelFunctions::Function& fn : m.functions.match(module_glob, glob)) {
     ++matched;
     if (!m.fbt_made.count(fn.name)) fresh.push_back(std::move(fn));
   }
-  if (fresh.size() > VTRACE_REQ_MAX_FUNCTIONS) {
-    status = VTRACE_REQ_TOO_MANY;
-    return added;
-  }
-  if (fresh.size() * 2 > room) {
-    status = VTRACE_REQ_TABLE_FULL;
-    return added;
-  }
+  if ((status = room_for_functions(fresh.size(), room)) != VTRACE_REQ_OK) return added;
   for (const KernelFunctions::Function& fn : fresh) {
     const std::string& f = fn.name;
     m.fbt_made.insert(f);
@@ -832,24 +831,19 @@ std::vector<uint32_t> KernelEvents::add_pid(uint32_t pid, const std::string& mod
     status = VTRACE_REQ_NO_PROCESS;
     return added;
   }
-  // All or nothing, as add_fbt().
   std::vector<ProcessFunctions::Function> fresh;
+  std::vector<std::string> keys;  // their pid_made keys
   for (ProcessFunctions::Function& f : found) {
     ++matched;
-    const std::string key = std::to_string(pid) + "\n" + f.path + "\n" + std::to_string(f.offset);
-    if (!m.pid_made.count(key)) fresh.push_back(std::move(f));
+    std::string key = std::to_string(pid) + "\n" + f.path + "\n" + std::to_string(f.offset);
+    if (m.pid_made.count(key)) continue;
+    fresh.push_back(std::move(f));
+    keys.push_back(std::move(key));
   }
-  if (fresh.size() > VTRACE_REQ_MAX_FUNCTIONS) {
-    status = VTRACE_REQ_TOO_MANY;
-    return added;
-  }
-  if (fresh.size() * 2 > room) {
-    status = VTRACE_REQ_TABLE_FULL;
-    return added;
-  }
+  if ((status = room_for_functions(fresh.size(), room)) != VTRACE_REQ_OK) return added;
   const std::string provider = "pid" + std::to_string(pid);
+  m.pid_made.insert(keys.begin(), keys.end());
   for (const ProcessFunctions::Function& f : fresh) {
-    m.pid_made.insert(std::to_string(pid) + "\n" + f.path + "\n" + std::to_string(f.offset));
     for (bool ret : {false, true}) {
       added.push_back(static_cast<uint32_t>(m.probes.size()));
       m.probes.push_back({provider, f.module, f.name, ret ? "return" : "entry",
