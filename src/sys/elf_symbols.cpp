@@ -157,31 +157,12 @@ const std::vector<ProcessSymbols::Mapping>* ProcessSymbols::mappings(pid_t pid, 
   auto it = procs_.find(pid);
   if (it != procs_.end() && !refresh) return &it->second.maps;
   const uint64_t started = start_time(pid);
-  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
-  // Gone, or another process under the same pid: keep the last snapshot, which is its own.
-  if (!in || started == 0 || (it != procs_.end() && it->second.start_time != started))
-    return it != procs_.end() ? &it->second.maps : nullptr;
+  // Executable mappings of files, and the kernel's [vdso] (named, without symbols). Gone, or
+  // another process under the same pid: keep the last snapshot, which is its own.
   std::vector<Mapping> maps;
-  for (std::string line; std::getline(in, line);) {
-    // start-end perms offset dev inode path
-    std::istringstream f(line);
-    std::string range, perms, offset, dev, inode, path;
-    f >> range >> perms >> offset >> dev >> inode;
-    std::getline(f >> std::ws, path);
-    // Executable mappings of files, and the kernel's [vdso] (named, without symbols).
-    if (perms.size() < 3 || perms[2] != 'x' || path.empty() || (path[0] != '/' && path[0] != '['))
-      continue;
-    const size_t dash = range.find('-');
-    if (dash == std::string::npos) continue;
-    Mapping m;
-    m.start = std::stoull(range.substr(0, dash), nullptr, 16);
-    m.end = std::stoull(range.substr(dash + 1), nullptr, 16);
-    m.offset = std::stoull(offset, nullptr, 16);
-    m.inode = std::strtoull(inode.c_str(), nullptr, 10);
-    m.file_id = dev + " " + inode;
-    m.path = path;
-    maps.push_back(std::move(m));
-  }
+  if (!read_exec_mappings(pid, maps) || started == 0 ||
+      (it != procs_.end() && it->second.start_time != started))
+    return it != procs_.end() ? &it->second.maps : nullptr;
   if (start_time(pid) != started) return it != procs_.end() ? &it->second.maps : nullptr;
   if (it == procs_.end()) {
     if (procs_.size() >= kMaxProcesses) {

@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sys/process_facts.h"
+
 namespace vtrace::sys {
 
 struct UserSymbol {
@@ -62,12 +64,7 @@ class ProcessSymbols {
   UserSymbol lookup(pid_t pid, uint64_t addr);
 
  private:
-  struct Mapping {
-    uint64_t start, end, offset;
-    std::string file_id;  // "dev inode" as maps shows them: the mapped file, whatever its path
-    uint64_t inode;
-    std::string path;
-  };
+  using Mapping = ExecMapping;
   // A snapshot belongs to one process: a pid used again by another (its start time differs)
   // never gets the first one's mappings, nor they its own.
   struct Snapshot {

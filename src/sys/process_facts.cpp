@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 namespace vtrace::sys {
 
@@ -26,6 +28,36 @@ void read_proc_comm(pid_t pid, char* comm, size_t size) {
   std::memset(comm, 0, size);
   size_t n = std::min(text.size(), size - 1);
   for (size_t i = 0; i < n; ++i) comm[i] = (text[i] >= 0x20 && text[i] < 0x7f) ? text[i] : '?';
+}
+
+bool read_exec_mappings(pid_t pid, std::vector<ExecMapping>& out) {
+  out.clear();
+  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+  if (!in) return false;
+  auto hex = [](const std::string& s, uint64_t& v) {
+    char* end = nullptr;
+    v = std::strtoull(s.c_str(), &end, 16);
+    return !s.empty() && *end == '\0';
+  };
+  for (std::string line; std::getline(in, line);) {
+    // start-end perms offset dev inode path
+    std::istringstream f(line);
+    std::string range, perms, offset, dev, inode;
+    ExecMapping m;
+    if (!(f >> range >> perms >> offset >> dev >> inode)) continue;
+    std::getline(f >> std::ws, m.path);
+    if (perms.size() < 3 || perms[2] != 'x' || m.path.empty() ||
+        (m.path[0] != '/' && m.path[0] != '['))
+      continue;
+    const size_t dash = range.find('-');
+    if (dash == std::string::npos || !hex(range.substr(0, dash), m.start) ||
+        !hex(range.substr(dash + 1), m.end) || !hex(offset, m.offset))
+      continue;
+    m.inode = std::strtoull(inode.c_str(), nullptr, 10);
+    m.file_id = dev + " " + inode;
+    out.push_back(std::move(m));
+  }
+  return true;
 }
 
 bool read_credentials(pid_t pid, uint32_t& uid, uint32_t& gid, int32_t& ppid) {

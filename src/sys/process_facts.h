@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vtrace::sys {
 
@@ -18,6 +19,18 @@ void read_proc_comm(pid_t pid, char* comm, size_t size);
 
 // False when the process is gone: no such pid, or a zombie (Z) or dead (X) task.
 bool process_alive(pid_t pid);
+
+// A mapping of code in a process, as /proc/PID/maps shows it.
+struct ExecMapping {
+  uint64_t start = 0, end = 0, offset = 0;
+  std::string file_id;  // "dev inode" as maps shows them: the mapped file, whatever its path
+  uint64_t inode = 0;
+  std::string path;  // a file's path (as the process sees it), or "[vdso]"
+};
+
+// The executable mappings of pid that name a file or a kernel area ("[vdso]"), in address
+// order. False when its maps cannot be read (no such process).
+bool read_exec_mappings(pid_t pid, std::vector<ExecMapping>& out);
 
 // A live process's real uid and gid and its parent's pid (/proc/PID/status). False when it is
 // gone or the file does not say.

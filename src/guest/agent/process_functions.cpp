@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "sys/elf_symbols.h"
+#include "sys/process_facts.h"
 #include "sys/tracefs.h"
 
 namespace vtrace::guest {
@@ -61,15 +62,10 @@ std::string ProcessFunctions::match(pid_t pid, const std::string& module_glob,
   // The executable first, then every other file mapped executable, once each.
   std::vector<std::string> files{exe_path};
   std::set<std::string> seen{exe_path};
-  std::ifstream maps(proc + "/maps");
-  for (std::string line; std::getline(maps, line);) {
-    std::istringstream s(line);
-    std::string range, perms, off, dev, inode, path;
-    if (!(s >> range >> perms >> off >> dev >> inode) || perms.size() < 3 || perms[2] != 'x')
-      continue;
-    std::getline(s >> std::ws, path);
-    if (plain_path(path) && seen.insert(path).second) files.push_back(path);
-  }
+  std::vector<sys::ExecMapping> maps;
+  sys::read_exec_mappings(pid, maps);
+  for (const sys::ExecMapping& m : maps)
+    if (plain_path(m.path) && seen.insert(m.path).second) files.push_back(m.path);
   for (size_t i = 0; i < files.size(); ++i) {
     const std::string module = base_name(files[i]);
     if (!glob(module_glob, module) && !(i == 0 && glob(module_glob, "a.out"))) continue;
@@ -86,8 +82,7 @@ std::string ProcessFunctions::match(pid_t pid, const std::string& module_glob,
 }
 
 std::string ProcessFunctions::define(const Function& f, const std::string& event, bool ret) {
-  if (access((root_ + "/events/" + kGroup + "/" + event + "/format").c_str(), R_OK) == 0)
-    return "";
+  if (access((root_ + "/events/" + kGroup + "/" + event + "/format").c_str(), R_OK) == 0) return "";
   char off[32];
   std::snprintf(off, sizeof off, "0x%llx", static_cast<unsigned long long>(f.offset));
   std::ostringstream line;

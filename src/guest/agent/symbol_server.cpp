@@ -2,11 +2,10 @@
 
 #include <cinttypes>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "sys/elf_symbols.h"
 #include "sys/kallsyms.h"
+#include "sys/process_facts.h"
 
 namespace vtrace::guest {
 
@@ -77,23 +76,10 @@ void SymbolServer::on_exit(uint32_t pid) {
 
 void SymbolServer::read_proc_maps(uint32_t pid, Image& img) {
   img.read_proc = true;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
-  std::string line;
-  while (std::getline(in, line)) {
-    // start-end perms offset dev inode path
-    std::istringstream s(line);
-    std::string range, perms, off, dev, inode, path;
-    if (!(s >> range >> perms >> off >> dev >> inode) || perms.size() < 3 || perms[2] != 'x')
-      continue;
-    std::getline(s >> std::ws, path);
-    const size_t dash = range.find('-');
-    uint64_t start = 0, end = 0, pgoff = 0;
-    if (dash == std::string::npos || !parse_hex(range.substr(0, dash), start) ||
-        !parse_hex(range.substr(dash + 1), end) || !parse_hex(off, pgoff) || path.empty() ||
-        path[0] != '/')
-      continue;
-    img.maps.push_back({start, end, pgoff, path});
-  }
+  std::vector<sys::ExecMapping> maps;
+  sys::read_exec_mappings(static_cast<pid_t>(pid), maps);
+  for (sys::ExecMapping& m : maps)
+    if (m.path[0] == '/') img.maps.push_back({m.start, m.end, m.offset, std::move(m.path)});
 }
 
 const sys::ElfSymbols* SymbolServer::file(const std::string& path) {
